@@ -1,0 +1,146 @@
+// Configuration from the environment, parsed once into a typed, frozen object.
+// Unknown GLIMPSE_* variables and malformed values throw a ConfigError naming the variable.
+import { isAbsolute, join, resolve } from 'node:path';
+
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DataPaths {
+  /** embedded Postgres cluster */
+  postgres: string;
+  datasets: string;
+  checkpoints: string;
+  models: string;
+}
+
+export interface Config {
+  /** PORT, default 4000 */
+  port: number;
+  /** DATABASE_URL; unset → embedded Postgres under dataDir */
+  databaseUrl?: string;
+  /** GLIMPSE_DATA_DIR, absolute; default <cwd>/.glimpse */
+  dataDir: string;
+  /** folders under dataDir */
+  paths: DataPaths;
+  /** GLIMPSE_API_KEYS, comma-separated; empty → mutations are open */
+  apiKeys: readonly string[];
+  /** GLIMPSE_BACKEND; unset → the ML layer picks the best available */
+  backend?: Backend;
+  /** GLIMPSE_WORKER_CONCURRENCY: caption jobs a worker runs at once, default 1 */
+  workerConcurrency: number;
+  /** GLIMPSE_LOG_LEVEL, default info */
+  logLevel: LogLevel;
+  /** GLIMPSE_PG_PORT: preferred port of the embedded Postgres, default 5433 (a free one if taken) */
+  embeddedPgPort: number;
+  /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a job is reclaimed after 3 missed beats. Default 2 */
+  heartbeatSeconds: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const KNOWN_GLIMPSE = new Set([
+  'GLIMPSE_DATA_DIR',
+  'GLIMPSE_API_KEYS',
+  'GLIMPSE_BACKEND',
+  'GLIMPSE_WORKER_CONCURRENCY',
+  'GLIMPSE_LOG_LEVEL',
+  'GLIMPSE_PG_PORT',
+  'GLIMPSE_HEARTBEAT_SECONDS',
+]);
+
+/** value of a variable, treating empty / whitespace-only as unset */
+function read(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = read(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'not a valid URL');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw new ConfigError('DATABASE_URL', `expected a postgresql:// URL, got ${url.protocol}//…`);
+  }
+  return raw;
+}
+
+function apiKeys(env: Env): string[] {
+  const raw = read(env, 'GLIMPSE_API_KEYS');
+  if (raw === undefined) return [];
+  const keys = raw.split(',').map((k) => k.trim());
+  if (keys.some((k) => k === '')) throw new ConfigError('GLIMPSE_API_KEYS', 'empty key in the comma-separated list');
+  if (keys.some((k) => /\s/.test(k))) throw new ConfigError('GLIMPSE_API_KEYS', 'keys must not contain whitespace');
+  return keys;
+}
+
+function dataDir(env: Env): string {
+  const raw = read(env, 'GLIMPSE_DATA_DIR');
+  if (raw === undefined) return join(process.cwd(), '.glimpse');
+  return isAbsolute(raw) ? raw : resolve(process.cwd(), raw);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('GLIMPSE_') && !KNOWN_GLIMPSE.has(name)) {
+      throw new ConfigError(name, `unknown variable (known: ${[...KNOWN_GLIMPSE].join(', ')})`);
+    }
+  }
+  const dir = dataDir(env);
+  const config: Config = {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    databaseUrl: databaseUrl(env),
+    dataDir: dir,
+    paths: Object.freeze({
+      postgres: join(dir, 'postgres'),
+      datasets: join(dir, 'datasets'),
+      checkpoints: join(dir, 'checkpoints'),
+      models: join(dir, 'models'),
+    }),
+    apiKeys: Object.freeze(apiKeys(env)),
+    backend: oneOf(env, 'GLIMPSE_BACKEND', BACKENDS),
+    workerConcurrency: integer(env, 'GLIMPSE_WORKER_CONCURRENCY', 1, 1, 64),
+    logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',
+    embeddedPgPort: integer(env, 'GLIMPSE_PG_PORT', 5433, 1, 65535),
+    heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),
+  };
+  if (config.databaseUrl === undefined) delete config.databaseUrl;
+  if (config.backend === undefined) delete config.backend;
+  return Object.freeze(config);
+}
