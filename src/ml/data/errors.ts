@@ -1,0 +1,65 @@
+// Typed errors of the data layer. Each carries a machine-readable `code` and the file it is about,
+// so callers (CLI, worker) can report "which file, what is wrong" without parsing messages.
+
+export type ImageErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'EMPTY_IMAGE'
+  | 'NOT_AN_IMAGE'
+  | 'CORRUPT_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'UNSUPPORTED_FORMAT';
+
+export class ImageError extends Error {
+  override readonly name = 'ImageError';
+  constructor(
+    readonly code: ImageErrorCode,
+    /** path or name of the offending image */
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail} (${code})`, options);
+  }
+}
+
+export type DatasetErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'INVALID_JSON'
+  | 'INVALID_FORMAT'
+  | 'MISSING_IMAGE'
+  | 'EMPTY_DATASET'
+  | 'INVALID_ARGUMENT';
+
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+  constructor(
+    readonly code: DatasetErrorCode,
+    /** the annotations file or image the problem was found in */
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail} (${code})`, options);
+  }
+}
+
+export type DownloadErrorCode =
+  | 'HTTP_ERROR'
+  | 'NETWORK_ERROR'
+  | 'SIZE_MISMATCH'
+  | 'CHECKSUM_MISMATCH'
+  | 'EXTRACT_FAILED'
+  | 'ABORTED';
+
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+  constructor(
+    readonly code: DownloadErrorCode,
+    /** URL or local path the problem concerns */
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail} (${code})`, options);
+  }
+}
