@@ -1,0 +1,133 @@
+// Backend choice at start-up: tfjs-node-gpu → tfjs-node → wasm (SIMD) → cpu.
+// The caller reads GLIMPSE_BACKEND and passes it as `preferred`; the chain then starts there.
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { registerFastKernels } from './kernels/register.ts';
+import type { BackendInfo } from './types.ts';
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export type BackendErrorCode = 'BACKEND_UNKNOWN' | 'BACKEND_UNAVAILABLE' | 'BACKEND_NOT_INITIALIZED';
+
+export class BackendError extends Error {
+  readonly code: BackendErrorCode;
+  constructor(code: BackendErrorCode, message: string) {
+    super(message);
+    this.name = 'BackendError';
+    this.code = code;
+  }
+}
+
+export function parseBackendName(name: string): BackendName {
+  const found = BACKEND_NAMES.find((n) => n === name);
+  if (found == null) {
+    throw new BackendError('BACKEND_UNKNOWN', `unknown backend "${name}" (expected one of ${BACKEND_NAMES.join(', ')})`);
+  }
+  return found;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Loads one backend and makes it current; returns its thread count and notes, or throws why not. */
+type Loader = () => Promise<{ threads: number; notes: string[] }>;
+
+async function loadNodeBinding(pkg: string): Promise<{ threads: number; notes: string[] }> {
+  // a variable specifier: the package is optional and has no types here
+  const specifier: string = pkg;
+  await import(specifier);
+  if (tf.findBackend('tensorflow') == null) {
+    throw new Error(`${pkg} loaded but registered no "tensorflow" backend in this copy of @tensorflow/tfjs`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg}: backend failed to initialise`);
+  // TensorFlow's intra-op pool defaults to one thread per core
+  return { threads: os.availableParallelism(), notes: [] };
+}
+
+let wasmPathsSet = false;
+
+async function loadWasm(): Promise<{ threads: number; notes: string[] }> {
+  const notes: string[] = [];
+  if (!wasmPathsSet) {
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
+    setWasmPaths(dist + path.sep); // local files, no network
+    wasmPathsSet = true;
+  }
+  if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) notes.push('wasm: SIMD unsupported by this runtime, using the scalar build');
+  registerFastKernels('wasm');
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+  const threads = getThreadsCount();
+  if (threads <= 1) notes.push('wasm: single-threaded (tfjs disables wasm threads in Node)');
+  return { threads, notes };
+}
+
+async function loadCpu(): Promise<{ threads: number; notes: string[] }> {
+  registerFastKernels('cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
+  return { threads: 1, notes: [] };
+}
+
+const LOADERS: Record<BackendName, Loader> = {
+  'tensorflow-gpu': () => loadNodeBinding('@tensorflow/tfjs-node-gpu'),
+  tensorflow: () => loadNodeBinding('@tensorflow/tfjs-node'),
+  wasm: loadWasm,
+  cpu: loadCpu,
+};
+
+const PACKAGES: Record<BackendName, string> = {
+  'tensorflow-gpu': 'tfjs-node-gpu',
+  tensorflow: 'tfjs-node',
+  wasm: 'tfjs-backend-wasm',
+  cpu: 'tfjs cpu',
+};
+
+function reason(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  return (e?.message ?? String(err)).split('\n')[0];
+}
+
+async function select(start: BackendName | undefined, loaders: Record<BackendName, Loader>): Promise<BackendInfo> {
+  const notes: string[] = [];
+  const chain = BACKEND_NAMES.slice(start == null ? 0 : BACKEND_NAMES.indexOf(start));
+  for (const name of chain) {
+    try {
+      const loaded = await loaders[name]();
+      return { name, threads: loaded.threads, notes: [...notes, ...loaded.notes] };
+    } catch (err) {
+      notes.push(`${PACKAGES[name]} unavailable: ${reason(err)}`);
+    }
+  }
+  throw new BackendError('BACKEND_UNAVAILABLE', `no backend could be initialised: ${notes.join('; ')}`);
+}
+
+let current: { start: BackendName | undefined; info: Promise<BackendInfo> } | null = null;
+let resolved: BackendInfo | null = null;
+
+/**
+ * Picks and initialises the fastest available backend, starting the chain at `preferred`
+ * (`tensorflow-gpu|tensorflow|wasm|cpu`). Idempotent: a second call without a different
+ * `preferred` returns the first result. Unknown names reject with BackendError BACKEND_UNKNOWN.
+ */
+export async function initBackend(preferred?: string): Promise<BackendInfo> {
+  const start = preferred == null || preferred === '' ? undefined : parseBackendName(preferred);
+  if (current != null && (start == null || start === current.start)) return current.info;
+  const info = select(start, LOADERS);
+  current = { start, info };
+  try {
+    resolved = await info;
+    return resolved;
+  } catch (err) {
+    current = null;
+    throw err;
+  }
+}
+
+/** The backend chosen by the last successful initBackend(). */
+export function backendInfo(): BackendInfo {
+  if (resolved == null) throw new BackendError('BACKEND_NOT_INITIALIZED', 'initBackend() has not completed');
+  return { ...resolved, notes: [...resolved.notes] };
+}
