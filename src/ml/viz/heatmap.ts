@@ -1,0 +1,50 @@
+// Pixel helpers for attention heatmaps: bilinear upsampling of an attention grid and a
+// jet-like colour map, both on plain typed arrays (no tensors, no image library).
+
+/**
+ * Upsamples a gridSize×gridSize map to size×size with bilinear interpolation, sampling at pixel
+ * centres (half-pixel alignment, like tf.image.resize with `halfPixelCenters`) and clamping at
+ * the borders. Returns row-major [size, size].
+ */
+export function upsampleBilinear(grid: ArrayLike<number>, gridSize: number, size: number): Float32Array {
+  if (grid.length !== gridSize * gridSize) {
+    throw new RangeError(`upsampleBilinear: expected ${gridSize * gridSize} values, got ${grid.length}`);
+  }
+  const out = new Float32Array(size * size); // [size, size]
+  const scale = gridSize / size;
+  const axis = (p: number): [number, number, number] => {
+    const u = Math.min(Math.max((p + 0.5) * scale - 0.5, 0), gridSize - 1);
+    const lo = Math.floor(u);
+    return [lo, Math.min(lo + 1, gridSize - 1), u - lo];
+  };
+  for (let y = 0; y < size; y++) {
+    const [y0, y1, fy] = axis(y);
+    for (let x = 0; x < size; x++) {
+      const [x0, x1, fx] = axis(x);
+      const top = grid[y0 * gridSize + x0] * (1 - fx) + grid[y0 * gridSize + x1] * fx;
+      const bottom = grid[y1 * gridSize + x0] * (1 - fx) + grid[y1 * gridSize + x1] * fx;
+      out[y * size + x] = top * (1 - fy) + bottom * fy;
+    }
+  }
+  return out;
+}
+
+/** Rescales values to 0..1 by their min and max (matplotlib `imshow` autoscaling); a flat map gives zeros. */
+export function normalizeMinMax(values: Float32Array): Float32Array {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const range = max - min;
+  return values.map((v) => (range > 0 ? (v - min) / range : 0));
+}
+
+const clamp01 = (v: number) => Math.min(Math.max(v, 0), 1);
+
+/** Jet colour map: 0 → dark blue, 0.5 → green/yellow, 1 → dark red. Returns RGB in 0..1. */
+export function jet(v: number): [number, number, number] {
+  const t = clamp01(v) * 4;
+  return [clamp01(1.5 - Math.abs(t - 3)), clamp01(1.5 - Math.abs(t - 2)), clamp01(1.5 - Math.abs(t - 1))];
+}
