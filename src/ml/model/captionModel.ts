@@ -1,0 +1,59 @@
+// The Show-Attend-Tell model: config + weights, with the encoder and the teacher-forced loss.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../types.ts';
+import { validateModelConfig } from './config.ts';
+import { encodeForAttention, teacherForced, type EncodedImages } from './decoder.ts';
+import { cnnFeatures, projectFeatures } from './encoder.ts';
+import { attentionPenalty, maskedCrossEntropy, tokenMask } from './loss.ts';
+import { featureChannels, ModelWeights } from './weights.ts';
+
+/**
+ * What the encoder consumes: pixels [B, S, S, 3] in 0..1 for the CNN encoder, or raw backbone
+ * features [B, L, C] for a pretrained encoder.
+ */
+export type EncoderInput = tf.Tensor4D | tf.Tensor3D;
+
+export class CaptionModel {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly weights: ModelWeights,
+    /** C, the depth of the raw feature grid */
+    readonly channels: number,
+  ) {}
+
+  static create(config: ModelConfig, seed: number, backboneChannels?: number): CaptionModel {
+    validateModelConfig(config);
+    const channels = featureChannels(config, backboneChannels);
+    return new CaptionModel(config, ModelWeights.create(config, channels, seed), channels);
+  }
+
+  static fromTensors(config: ModelConfig, channels: number, tensors: Map<string, tf.Tensor>): CaptionModel {
+    validateModelConfig(config);
+    return new CaptionModel(config, ModelWeights.fromTensors(config, channels, tensors), channels);
+  }
+
+  /** input → projected features [B, L, E] and attention keys [B, L, U] */
+  encode(input: EncoderInput): EncodedImages {
+    const raw = input.rank === 4 ? cnnFeatures(this.weights, this.config, input as tf.Tensor4D) : (input as tf.Tensor3D); // [B, L, C]
+    return encodeForAttention(this.weights, projectFeatures(this.weights, raw));
+  }
+
+  /**
+   * Teacher-forced training loss for captions [B, T+1] (int32, <start> … <end>, 0-padded):
+   * inputs are captions[:, :T], targets captions[:, 1:].
+   */
+  loss(input: EncoderInput, captions: tf.Tensor2D): tf.Scalar {
+    const [B, T1] = captions.shape;
+    const inputs = tf.slice(captions, [0, 0], [B, T1 - 1]); // [B, T]
+    const targets = tf.slice(captions, [0, 1], [B, T1 - 1]); // [B, T]
+    const { logits, alphas } = teacherForced(this.weights, this.encode(input), inputs); // [B, T, V], [B, T, L]
+    const mask = tokenMask(targets); // [B, T]
+    const crossEntropy = maskedCrossEntropy(logits, targets, mask);
+    if (this.config.attentionLambda <= 0) return crossEntropy;
+    return tf.add(crossEntropy, attentionPenalty(alphas, mask, this.config.attentionLambda));
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}

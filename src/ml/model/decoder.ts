@@ -1,0 +1,126 @@
+// GRU decoder with Bahdanau attention. One step: attention on the previous state, GRU on
+// [context ⊕ embedding(token)], then fc1 → fc2 → vocabulary logits.
+//
+// The step is split so teacher forcing can batch everything that does not feed the recurrence:
+// the embedding lookup and its share of the GRU input projection run once over all time steps,
+// fc1/fc2 run once over all states, W2·h and the GRU's recurrent projection share one matMul.
+// Only attention and the GRU cell run per step. Decoding uses the same functions with T = 1.
+import * as tf from '@tensorflow/tfjs';
+import { attend, attentionKeys } from './attention.ts';
+import { gruCell } from './gru.ts';
+import type { ModelWeights } from './weights.ts';
+
+/** Per-batch view of the weights, arranged for the fused step (build inside the tape). */
+export interface StepWeights {
+  /** [U, U + 3U]: W2 and the GRU recurrent kernel side by side */
+  stateKernel: tf.Tensor2D;
+  /** [U + 3U] */
+  stateBias: tf.Tensor1D;
+  /** context rows of the GRU input kernel [E, 3U] */
+  contextKernel: tf.Tensor2D;
+  /** embedding rows of the GRU input kernel [D, 3U] */
+  embeddingKernel: tf.Tensor2D;
+  /** GRU input bias [3U] */
+  inputBias: tf.Tensor1D;
+  /** attention V [U, 1] */
+  v: tf.Tensor2D;
+}
+
+/** Encoded images: projected features and their attention keys, both computed once. */
+export interface EncodedImages {
+  features: tf.Tensor3D; // [B, L, E]
+  keys: tf.Tensor3D; // [B, L, U]
+}
+
+export function stepWeights(weights: ModelWeights): StepWeights {
+  const gruKernel = weights.matrix('decoder/gru/kernel'); // [E + D, 3U]
+  const E = weights.matrix('encoder/proj/kernel').shape[1];
+  const [rows, threeU] = gruKernel.shape;
+  return {
+    stateKernel: tf.concat([weights.matrix('attention/W2/kernel'), weights.matrix('decoder/gru/recurrent')], 1), // [U, 4U]
+    stateBias: tf.concat([weights.vector('attention/W2/bias'), weights.vector('decoder/gru/recurrent_bias')]), // [4U]
+    contextKernel: gruKernel.slice([0, 0], [E, threeU]), // [E, 3U]
+    embeddingKernel: gruKernel.slice([E, 0], [rows - E, threeU]), // [D, 3U]
+    inputBias: weights.vector('decoder/gru/input_bias'), // [3U]
+    v: weights.matrix('attention/V/kernel'), // [U, 1]
+  };
+}
+
+export function encodeForAttention(weights: ModelWeights, features: tf.Tensor3D): EncodedImages {
+  return { features, keys: attentionKeys(weights, features) };
+}
+
+/** tokens [N] → embedding share of the GRU input projection, bias included [N, 3U] */
+export function embedTokens(weights: ModelWeights, step: StepWeights, tokens: tf.Tensor1D): tf.Tensor2D {
+  const embedded = tf.gather(weights.matrix('decoder/embedding'), tokens) as tf.Tensor2D; // [N, D]
+  return tf.fused.matMul({ a: embedded, b: step.embeddingKernel, bias: step.inputBias }) as tf.Tensor2D; // [N, 3U]
+}
+
+/** One recurrent step given the token's input projection xEmb [B, 3U] and state h [B, U]. */
+export function recurrentStep(
+  step: StepWeights,
+  images: EncodedImages,
+  xEmb: tf.Tensor2D, // [B, 3U]
+  h: tf.Tensor2D, // [B, U]
+): { h: tf.Tensor2D; alpha: tf.Tensor2D } {
+  const [B, U] = h.shape;
+  const projected = tf.fused.matMul({ a: h, b: step.stateKernel, bias: step.stateBias }); // [B, 4U]
+  const query = tf.slice(projected, [0, 0], [B, U]) as tf.Tensor2D; // [B, U]
+  const recurrent = tf.slice(projected, [0, U], [B, 3 * U]); // [B, 3U]
+  const { context, alpha } = attend(step.v, images.features, images.keys, query); // [B, E], [B, L]
+  const x = tf.add(tf.matMul(context, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
+  return { h: gruCell(x, recurrent as tf.Tensor2D, h), alpha };
+}
+
+/** states [N, U] → fc2(fc1(h)) logits [N, V] */
+export function outputLogits(weights: ModelWeights, states: tf.Tensor2D): tf.Tensor2D {
+  const hidden = tf.fused.matMul({ a: states, b: weights.matrix('decoder/fc1/kernel'), bias: weights.vector('decoder/fc1/bias') }); // [N, U]
+  return tf.fused.matMul({ a: hidden, b: weights.matrix('decoder/fc2/kernel'), bias: weights.vector('decoder/fc2/bias') }) as tf.Tensor2D; // [N, V]
+}
+
+export function initialState(batch: number, units: number): tf.Tensor2D {
+  return tf.zeros([batch, units]);
+}
+
+/**
+ * Teacher forcing over inputs [B, T] (tokens fed at each step) from a zero state.
+ * Returns logits [B, T, V] and attention weights [B, T, L].
+ */
+export function teacherForced(
+  weights: ModelWeights,
+  images: EncodedImages,
+  inputs: tf.Tensor2D,
+): { logits: tf.Tensor3D; alphas: tf.Tensor3D } {
+  const [B, T] = inputs.shape;
+  const step = stepWeights(weights);
+  const U = step.stateKernel.shape[0];
+  const xEmbAll = embedTokens(weights, step, inputs.reshape([B * T]) as tf.Tensor1D).reshape([B, T, 3 * U]); // [B, T, 3U]
+  const xEmbSteps = tf.unstack(xEmbAll, 1) as tf.Tensor2D[]; // T × [B, 3U]
+  let h = initialState(B, U); // [B, U]
+  const states: tf.Tensor2D[] = [];
+  const alphas: tf.Tensor2D[] = [];
+  for (const xEmb of xEmbSteps) {
+    const out = recurrentStep(step, images, xEmb, h);
+    h = out.h;
+    states.push(h);
+    alphas.push(out.alpha);
+  }
+  const allStates = tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D; // [B·T, U]
+  const logits = outputLogits(weights, allStates); // [B·T, V]
+  return {
+    logits: logits.reshape([B, T, logits.shape[1]]), // [B, T, V]
+    alphas: tf.stack(alphas, 1) as tf.Tensor3D, // [B, T, L]
+  };
+}
+
+/** One decoding step for N sequences: previous tokens [N] and state [N, U] → logits, α, new state. */
+export function decoderStep(
+  weights: ModelWeights,
+  step: StepWeights,
+  images: EncodedImages,
+  tokens: tf.Tensor1D,
+  h: tf.Tensor2D,
+): { logits: tf.Tensor2D; alpha: tf.Tensor2D; h: tf.Tensor2D } {
+  const out = recurrentStep(step, images, embedTokens(weights, step, tokens), h);
+  return { logits: outputLogits(weights, out.h), alpha: out.alpha, h: out.h };
+}

@@ -1,0 +1,111 @@
+// Caption vocabulary: lower-cased, punctuation stripped, <pad>=0, <start>, <end>, <unk>, then the
+// top-k words by frequency (ties alphabetical). Saved with the model as JSON.
+import { ModelError } from './model/errors.ts';
+
+export const PAD = '<pad>';
+export const START = '<start>';
+export const END = '<end>';
+export const UNK = '<unk>';
+const SPECIALS = [PAD, START, END, UNK] as const;
+
+export const DEFAULT_TOP_K = 5000;
+export const MAX_LENGTH_CAP = 50;
+
+export interface VocabularyJSON {
+  words: string[];
+  maxLength: number;
+}
+
+/** Lower-case, strip punctuation, split on whitespace. */
+export function tokenize(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]+/gu, ' ')
+    .split(/\s+/)
+    .filter((word) => word.length > 0);
+}
+
+export class Vocabulary {
+  readonly padId = 0;
+  readonly startId = 1;
+  readonly endId = 2;
+  readonly unkId = 3;
+  private readonly index: Map<string, number>;
+
+  private constructor(
+    /** id → word, specials first */
+    readonly words: readonly string[],
+    /** max caption length in tokens, <start> and <end> included */
+    readonly maxLength: number,
+  ) {
+    this.index = new Map(words.map((word, id) => [word, id]));
+  }
+
+  /** Builds from training captions: top-k words; maxLength = longest caption + 2, capped. */
+  static build(captions: readonly string[], opts: { topK?: number; maxLength?: number } = {}): Vocabulary {
+    const topK = opts.topK ?? DEFAULT_TOP_K;
+    const counts = new Map<string, number>();
+    let longest = 0;
+    for (const caption of captions) {
+      const tokens = tokenize(caption);
+      longest = Math.max(longest, tokens.length + 2);
+      for (const token of tokens) counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    if (counts.size === 0) throw new ModelError('EMPTY_DATASET', 'vocabulary: no words in the captions');
+    const ranked = [...counts.entries()]
+      .filter(([word]) => !(SPECIALS as readonly string[]).includes(word))
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, topK)
+      .map(([word]) => word);
+    const cap = Math.min(opts.maxLength ?? MAX_LENGTH_CAP, MAX_LENGTH_CAP);
+    return new Vocabulary([...SPECIALS, ...ranked], Math.max(3, Math.min(longest, cap)));
+  }
+
+  static fromJSON(json: VocabularyJSON): Vocabulary {
+    const ok =
+      Array.isArray(json.words) &&
+      SPECIALS.every((special, i) => json.words[i] === special) &&
+      Number.isInteger(json.maxLength) &&
+      json.maxLength >= 3;
+    if (!ok) throw new ModelError('INVALID_ARTIFACT', 'vocabulary JSON: expected {words: [<pad>, <start>, <end>, <unk>, …], maxLength}');
+    return new Vocabulary(json.words, json.maxLength);
+  }
+
+  toJSON(): VocabularyJSON {
+    return { words: [...this.words], maxLength: this.maxLength };
+  }
+
+  get size(): number {
+    return this.words.length;
+  }
+
+  idOf(word: string): number {
+    return this.index.get(word) ?? this.unkId;
+  }
+
+  word(id: number): string {
+    return this.words[id] ?? UNK;
+  }
+
+  /** caption → [<start>, …words, <end>], truncated to maxLength (keeping <end>) */
+  encode(caption: string): number[] {
+    const ids = tokenize(caption)
+      .slice(0, this.maxLength - 2)
+      .map((word) => this.idOf(word));
+    return [this.startId, ...ids, this.endId];
+  }
+
+  /** ids → words, stopping at <end>, dropping <pad>/<start> */
+  decodeWords(ids: readonly number[]): string[] {
+    const words: string[] = [];
+    for (const id of ids) {
+      if (id === this.endId) break;
+      if (id !== this.padId && id !== this.startId) words.push(this.word(id));
+    }
+    return words;
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.decodeWords(ids).join(' ');
+  }
+}

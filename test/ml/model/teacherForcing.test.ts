@@ -1,0 +1,85 @@
+// The fused teacher-forcing forward (embedding, GRU input projection and fc1/fc2 batched over all
+// steps) must compute the same loss and gradients as running decoderStep once per time step.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/ml/backend.ts';
+import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
+import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
+import { conv3x3Im2col } from '../../../src/ml/model/conv.ts';
+import { decoderStep, initialState, stepWeights } from '../../../src/ml/model/decoder.ts';
+import { maskedCrossEntropy, tokenMask } from '../../../src/ml/model/loss.ts';
+import type { ModelConfig } from '../../../src/ml/types.ts';
+
+const config: ModelConfig = { ...BABY_MODEL_CONFIG, vocabSize: 20 };
+
+/** The straightforward formulation: one decoderStep (lookup, GRU, fc1, fc2) per time step. */
+function stepwiseLoss(model: CaptionModel, pixels: tf.Tensor4D, captions: tf.Tensor2D): tf.Scalar {
+  const [B, T1] = captions.shape;
+  const T = T1 - 1;
+  const images = model.encode(pixels);
+  const step = stepWeights(model.weights);
+  let h = initialState(B, config.units);
+  const logits: tf.Tensor2D[] = [];
+  for (let t = 0; t < T; t++) {
+    const tokens = tf.slice(captions, [0, t], [B, 1]).reshape([B]) as tf.Tensor1D;
+    const out = decoderStep(model.weights, step, images, tokens, h);
+    h = out.h;
+    logits.push(out.logits);
+  }
+  const targets = tf.slice(captions, [0, 1], [B, T]) as tf.Tensor2D;
+  return maskedCrossEntropy(tf.stack(logits, 1) as tf.Tensor3D, targets, tokenMask(targets));
+}
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+describe('fused teacher forcing', () => {
+  beforeAll(async () => {
+    await initBackend();
+  });
+
+  it('gives the same loss and gradients as the per-step formulation', () => {
+    const model = CaptionModel.create(config, 7);
+    const pixels = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    // <start>=1 … <end>=2, 0 = padding: lengths differ so the mask matters
+    const captions = tf.tensor2d(
+      [
+        [1, 5, 6, 7, 8, 2, 0],
+        [1, 9, 10, 2, 0, 0, 0],
+        [1, 11, 12, 13, 14, 15, 2],
+      ],
+      undefined,
+      'int32',
+    );
+    const vars = model.weights.list();
+    const fused = tf.variableGrads(() => model.loss(pixels, captions), vars);
+    const stepwise = tf.variableGrads(() => stepwiseLoss(model, pixels, captions), vars);
+    const loss = fused.value.dataSync()[0];
+    expect(loss).toBeGreaterThan(2); // ≈ ln(20) at initialisation
+    expect(Math.abs(loss - stepwise.value.dataSync()[0])).toBeLessThan(1e-5);
+    expect(Object.keys(fused.grads).sort()).toEqual(Object.keys(stepwise.grads).sort());
+    for (const name of Object.keys(fused.grads)) {
+      const scale = tf.tidy(() => tf.max(tf.abs(stepwise.grads[name])).dataSync()[0]);
+      expect(scale, model.weights.nameOf(name)).toBeGreaterThan(0);
+      expect(maxAbsDiff(fused.grads[name], stepwise.grads[name]) / scale, model.weights.nameOf(name)).toBeLessThan(1e-4);
+    }
+    tf.dispose([fused.value, stepwise.value, pixels, captions, ...Object.values(fused.grads), ...Object.values(stepwise.grads)]);
+    model.dispose();
+  });
+
+  it('im2col convolution equals tf.conv2d', async () => {
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const kernel = tf.randomNormal([27, 5], 0, 1, 'float32', 4) as tf.Tensor2D;
+    const prev = tf.getBackend();
+    await tf.setBackend('cpu'); // reference conv2d with every kernel registered
+    const xs = tf.tensor(await x.data(), x.shape) as tf.Tensor4D;
+    const ks = tf.tensor(await kernel.data(), kernel.shape) as tf.Tensor2D;
+    const reference = tf.conv2d(xs, ks.reshape([3, 3, 3, 5]) as tf.Tensor4D, 1, 'same');
+    const im2col = conv3x3Im2col(xs, ks);
+    expect(maxAbsDiff(reference, im2col)).toBeLessThan(1e-5);
+    tf.dispose([xs, ks, reference, im2col]);
+    await tf.setBackend(prev);
+    tf.dispose([x, kernel]);
+  });
+});
