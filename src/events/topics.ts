@@ -1,0 +1,33 @@
+// Event topics: one Postgres channel each; the payload is the key of the row that changed.
+export const TOPICS = ['training_run', 'caption_request', 'worker'] as const;
+export type Topic = (typeof TOPICS)[number];
+/** topics whose events concern one row: training_run (runId), caption_request (requestId) */
+export type KeyedTopic = Exclude<Topic, 'worker'>;
+
+/** NOTIFY payloads must stay under 8000 bytes */
+export const MAX_KEY_BYTES = 7999;
+
+export class EventError extends Error {
+  constructor(
+    readonly code: 'EVENT_KEY_TOO_LONG' | 'EVENT_BUS_CLOSED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EventError';
+  }
+}
+
+export function channelOf(topic: Topic): string {
+  return `glimpse_${topic}`;
+}
+
+export function topicOf(channel: string): Topic | undefined {
+  return TOPICS.find((t) => channelOf(t) === channel);
+}
+
+export function checkKey(key: string): string {
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new EventError('EVENT_KEY_TOO_LONG', `event key is longer than ${MAX_KEY_BYTES} bytes`);
+  }
+  return key;
+}
