@@ -5,8 +5,10 @@ const require = createRequire(import.meta.url);
 
 export default defineConfig({
   resolve: {
-    // one copy of graphql, or type-graphql fails with "another module or realm"
-    alias: { graphql: require.resolve('graphql/index.js').replace(/index\.js$/, '') },
+    // one copy of graphql, or type-graphql fails with "another module or realm": Node loads the
+    // CommonJS index.js for every package (graphql has no "exports"), so our files must get it too
+    // (a directory alias lets Vite pick the "module" field, index.mjs: a second copy)
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
     include: ['test/**/*.test.ts'],

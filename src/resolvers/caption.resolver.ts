@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../db/client.ts';
+import { RequestCaptionInput } from './caption.input.ts';
+import { captionStream, type CaptionStreamItem } from './caption.stream.ts';
+import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
+import type { ApiContext } from './context.ts';
+import { BadUserInputError, NotFoundError } from './errors.ts';
+import { decodeBase64, readUpload, sniffImage } from './image-bytes.ts';
+import { findModel } from './model.mapper.ts';
+import { checkRange, exactlyOne } from './validate.ts';
+
+function toCaptionRequest({ imageBytes: _bytes, ...row }: CaptionRequestRow): CaptionRequest {
+  return { ...row, timings: row.timings as Record<string, unknown> | null };
+}
+
+function decodingParameters(input: RequestCaptionInput) {
+  const temperature = input.temperature ?? 1;
+  if (!(temperature > 0 && temperature <= 10)) {
+    throw new BadUserInputError('input.temperature', `must be > 0 and ≤ 10, got ${temperature}`);
+  }
+  return {
+    method: input.method ?? DecodeMethod.GREEDY,
+    beamWidth: checkRange('input.beamWidth', input.beamWidth ?? 3, 1, 20),
+    maxLength: input.maxLength == null ? null : checkRange('input.maxLength', input.maxLength, 2, 100),
+    temperature,
+  };
+}
+
+async function imageBytes(input: RequestCaptionInput, maxBytes: number): Promise<Buffer> {
+  const source = exactlyOne('input', { image: input.image, imageBase64: input.imageBase64 });
+  return source === 'image'
+    ? readUpload('input.image', input.image!, maxBytes)
+    : decodeBase64('input.imageBase64', input.imageBase64!, maxBytes);
+}
+
+@Resolver(() => CaptionRequest)
+export class CaptionResolver {
+  @Authorized()
+  @Mutation(() => CaptionRequest, {
+    description:
+      'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
+      'NOT_FOUND: no such model. Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
+  })
+  async requestCaption(@Arg('input', () => RequestCaptionInput) input: RequestCaptionInput, @Ctx() ctx: ApiContext): Promise<CaptionRequest> {
+    const parameters = decodingParameters(input);
+    const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
+    const field = input.image ? 'input.image' : 'input.imageBase64';
+    const mimeType = sniffImage(field, bytes);
+    const model = await findModel(ctx, input.modelId);
+    const row = await ctx.prisma.$transaction(async (tx) => {
+      const request = await tx.captionRequest.create({
+        data: {
+          modelId: model.id,
+          imageBytes: new Uint8Array(bytes),
+          imageHash: createHash('sha256').update(bytes).digest('hex'),
+          mimeType,
+          ...parameters,
+        },
+      });
+      await ctx.queue.enqueueCaption(tx, { requestId: request.id, modelId: model.id });
+      return request;
+    });
+    return toCaptionRequest(row);
+  }
+
+  @Query(() => CaptionRequest, { description: 'NOT_FOUND for an unknown id' })
+  async captionRequest(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<CaptionRequest> {
+    const row = await ctx.prisma.captionRequest.findUnique({ where: { id } });
+    if (row === null) throw new NotFoundError('CaptionRequest', id);
+    return toCaptionRequest(row);
+  }
+
+  @FieldResolver(() => [CaptionToken])
+  tokens(@Root() request: CaptionRequest, @Ctx() ctx: ApiContext): Promise<CaptionToken[]> {
+    return ctx.prisma.captionToken.findMany({ where: { requestId: request.id }, orderBy: { index: 'asc' } });
+  }
+
+  @Subscription(() => CaptionStreamEvent, {
+    description:
+      'Stored tokens, then live ones, each with its attention weights; then one event with done = true and the ' +
+      'caption, and the stream completes. A failed request ends with a CAPTION_FAILED error. NOT_FOUND for an unknown id.',
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { requestId: string }, ApiContext>) =>
+      captionStream(context, args.requestId),
+  })
+  captionStream(@Root() item: CaptionStreamItem, @Arg('requestId', () => ID) _requestId: string): CaptionStreamEvent {
+    if (item instanceof Error) throw item;
+    return item;
+  }
+}

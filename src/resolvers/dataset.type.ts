@@ -1,0 +1,44 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { DatasetKind, DatasetStatus } from './enums.ts';
+
+@ObjectType({ description: 'A captioned image collection: COCO-format files or a generated synthetic set' })
+export class Dataset {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => DatasetKind)
+  kind!: DatasetKind;
+
+  @Field(() => DatasetStatus, { description: 'PENDING until a worker has generated/indexed it; training needs READY' })
+  status!: DatasetStatus;
+
+  @Field(() => Int)
+  imageCount!: number;
+
+  @Field(() => Int)
+  captionCount!: number;
+
+  @Field(() => String, { nullable: true, description: 'COCO captions JSON (for synthetic sets: the generated one)' })
+  annotationsPath!: string | null;
+
+  @Field(() => String, { nullable: true })
+  imagesDir!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  maxCaptions!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  syntheticImages!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  syntheticSeed!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'why the dataset FAILED' })
+  error!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}

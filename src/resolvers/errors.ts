@@ -1,0 +1,49 @@
+// Client-facing errors: GraphQLError subclasses whose `extensions.code` clients switch on.
+// Anything else thrown by a resolver is an internal error and is masked by the server's formatError.
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED';
+
+export abstract class ApiError extends GraphQLError {
+  abstract readonly code: ErrorCode;
+}
+
+function codedError(code: ErrorCode) {
+  return class extends ApiError {
+    readonly code = code;
+    constructor(message: string, extensions: Record<string, unknown> = {}) {
+      super(message, { extensions: { ...extensions, code } });
+      this.name = `${code}Error`;
+    }
+  };
+}
+
+/** Invalid argument; `field` names the offending input field (e.g. "input.batchSize"). */
+export class BadUserInputError extends codedError('BAD_USER_INPUT') {
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`, { field });
+  }
+}
+
+export class NotFoundError extends codedError('NOT_FOUND') {
+  constructor(entity: string, id: string) {
+    super(`${entity} ${id} not found`, { entity, id });
+  }
+}
+
+/** The request is valid but the target is in the wrong state (e.g. dataset not READY). */
+export class ConflictError extends codedError('CONFLICT') {}
+
+export class UnauthenticatedError extends codedError('UNAUTHENTICATED') {
+  constructor() {
+    super('this operation requires an API key: send "Authorization: Bearer <key>"');
+  }
+}
+
+/** A caption request the worker could not complete (e.g. the image does not decode). */
+export class CaptionFailedError extends codedError('CAPTION_FAILED') {}
+
+/** True for errors whose message may be shown to clients as is. */
+export function isClientError(error: unknown): error is GraphQLError {
+  return error instanceof ApiError;
+}

@@ -1,0 +1,29 @@
+// The executable schema, built from the resolver classes (code first), and its committed SDL form.
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
+import { buildSchema } from 'type-graphql';
+import { authChecker } from './auth.ts';
+import { CaptionResolver } from './caption.resolver.ts';
+import { DatasetResolver } from './dataset.resolver.ts';
+import { ModelResolver } from './model.resolver.ts';
+import { ServerInfoResolver } from './server-info.resolver.ts';
+import { TrainingProgressResolver } from './training-progress.resolver.ts';
+import { TrainingRunResolver } from './training-run.resolver.ts';
+
+export function buildApiSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver],
+    authChecker,
+    validate: false,
+    // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`
+    // (database replay + LISTEN/NOTIFY wake-ups), so nothing is ever published to this one
+    pubSub: createPubSub(),
+  });
+}
+
+const HEADER = '# Generated from src/resolvers by `npm run schema:emit`; do not edit.\n\n';
+
+/** The SDL committed as schema.graphql (sorted, so it changes only when the API does). */
+export function schemaToSDL(schema: GraphQLSchema): string {
+  return HEADER + printSchema(lexicographicSortSchema(schema)) + '\n';
+}

@@ -1,0 +1,55 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'A worker process that reported within the heartbeat timeout' })
+export class WorkerInfo {
+  @Field(() => String)
+  id!: string;
+
+  @Field(() => String)
+  hostname!: string;
+
+  @Field(() => Int)
+  pid!: number;
+
+  @Field(() => String)
+  backend!: string;
+
+  @Field(() => Int)
+  threads!: number;
+
+  @Field(() => Date)
+  startedAt!: Date;
+
+  @Field(() => Date)
+  lastSeenAt!: Date;
+}
+
+@ObjectType()
+export class QueueDepth {
+  @Field(() => Int, { description: 'training jobs waiting or running' })
+  training!: number;
+
+  @Field(() => Int, { description: 'caption jobs waiting or running' })
+  caption!: number;
+}
+
+@ObjectType()
+export class ServerInfo {
+  @Field(() => String, { description: 'Glimpse version (package.json)' })
+  version!: string;
+
+  @Field(() => String, { nullable: true, description: 'ML backend(s) of the live workers, e.g. "wasm"; null without workers' })
+  backend!: string | null;
+
+  @Field(() => Int, { description: 'number of live workers' })
+  workers!: number;
+
+  @Field(() => Int, { description: 'jobs waiting or running, all kinds' })
+  queueDepth!: number;
+
+  @Field(() => QueueDepth)
+  queue!: QueueDepth;
+
+  @Field(() => [WorkerInfo], { description: 'the live workers' })
+  liveWorkers!: WorkerInfo[];
+}

@@ -1,0 +1,99 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { RunStatus } from './enums.ts';
+import { PageInfo } from './pagination.ts';
+
+@ObjectType({ description: 'Hyper-parameters of a run after defaults (stored as TrainingRun.config)' })
+export class TrainingConfig {
+  @Field(() => Int)
+  epochs!: number;
+
+  @Field(() => Int)
+  batchSize!: number;
+
+  @Field(() => Float)
+  learningRate!: number;
+
+  @Field(() => Int)
+  embeddingDim!: number;
+
+  @Field(() => Int)
+  units!: number;
+
+  @Field(() => Int, { description: 'top-k words kept in the vocabulary' })
+  vocabSize!: number;
+
+  @Field(() => Int, { nullable: true, description: 'caption length cap in tokens; null: from the data' })
+  maxLength!: number | null;
+
+  @Field(() => Int)
+  seed!: number;
+
+  @Field(() => Float)
+  valFraction!: number;
+
+  @Field(() => Int, { description: 'checkpoint every N batches (0: only at epoch end)' })
+  checkpointEvery!: number;
+}
+
+@ObjectType()
+export class TrainingRun {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  datasetId!: string;
+
+  @Field(() => RunStatus)
+  status!: RunStatus;
+
+  @Field(() => TrainingConfig)
+  config!: TrainingConfig;
+
+  @Field(() => Int, { description: 'last completed global step (1-based)' })
+  step!: number;
+
+  @Field(() => Int, { nullable: true })
+  totalSteps!: number | null;
+
+  @Field(() => Int)
+  epoch!: number;
+
+  @Field(() => String, { nullable: true })
+  error!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'worker holding the run' })
+  workerId!: string | null;
+
+  @Field(() => Boolean)
+  cancelRequested!: boolean;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+}
+
+@ObjectType()
+export class TrainingRunEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => TrainingRun)
+  node!: TrainingRun;
+}
+
+@ObjectType()
+export class TrainingRunConnection {
+  @Field(() => [TrainingRunEdge])
+  edges!: TrainingRunEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: 'runs matching the filter, all pages' })
+  totalCount!: number;
+}
