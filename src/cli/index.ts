@@ -1,0 +1,13 @@
+// `npm run glimpse -- <command>`: datasets, training, captioning and evaluation from the shell.
+
+import { Command } from 'commander';
+import { datasetCommand } from './commands/dataset.ts';
+import { reportError } from './errors.ts';
+
+const program = new Command('glimpse')
+  .description('Show, Attend and Tell image captioning: datasets, training, captioning, evaluation')
+  .option('--backend <name>', 'TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm or cpu (default: GLIMPSE_BACKEND, else the best available)')
+  .showHelpAfterError()
+  .addCommand(datasetCommand());
+
+program.parseAsync(process.argv).catch(reportError);
