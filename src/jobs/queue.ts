@@ -1,0 +1,166 @@
+// pg-boss 10 on the app's Postgres (schema `pgboss`). Jobs are inserted through the caller's
+// Prisma interactive transaction, so a job exists exactly when the rows it refers to do.
+//
+// What pg-boss 10 offers against dead workers: only expiry. An active job whose
+// `started_on + expire_in` has passed is failed (and retried while retries remain) by the
+// maintenance loop, and the worker races its handler against the same limit. There is no
+// heartbeat (that arrived in later pg-boss versions), so a long training job could only be
+// noticed hours later. Training therefore relies on TrainingRun.heartbeatAt instead: see
+// src/jobs/run-lease.ts and src/jobs/reaper.ts; training jobs get no pg-boss retries.
+import PgBoss from 'pg-boss';
+import type { TransactionClient } from '../db/client.ts';
+
+export const QUEUE_SCHEMA = 'pgboss';
+
+export interface JobData {
+  training: { runId: string };
+  caption: { requestId: string; modelId: string };
+}
+export type QueueName = keyof JobData;
+export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption'];
+
+export interface Job<N extends QueueName> {
+  id: string;
+  name: N;
+  data: JobData[N];
+}
+
+export interface WorkOptions {
+  /** jobs handed to one handler call (caption requests are decoded together), default 1 */
+  batchSize?: number;
+  /** idle polling period, default 1 s (pg-boss minimum 0.5 s) */
+  pollingIntervalSeconds?: number;
+}
+
+export interface StopOptions {
+  /** true (default): stop fetching, wait up to `timeoutMs` for running handlers, then fail what is left */
+  graceful?: boolean;
+  timeoutMs?: number;
+}
+
+export interface JobQueue {
+  start(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  /** inserts the job in `tx`: it exists only if that transaction commits */
+  enqueueTraining(tx: TransactionClient, data: JobData['training']): Promise<string>;
+  enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
+  /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
+  work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
+  /** jobs waiting to be picked up (created or waiting for a retry) */
+  depth(): Promise<Record<QueueName, number>>;
+  /** pg-boss errors (maintenance, fetch); without a listener they are dropped */
+  onError(listener: (error: Error) => void): void;
+}
+
+export interface QueueOptions {
+  /** how often expired caption jobs are swept (pg-boss maintenance), default 10 s */
+  maintenanceIntervalSeconds?: number;
+  /** pg pool size of this queue, default 4 */
+  max?: number;
+}
+
+export class QueueError extends Error {
+  constructor(
+    readonly code: 'QUEUE_NOT_STARTED' | 'QUEUE_ENQUEUE_FAILED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+// Per-queue policies. Training: the run lease handles dead workers, so no pg-boss retries and
+// the longest expiry pg-boss allows (its handler race must never cut a long run short).
+const QUEUES: Record<QueueName, PgBoss.Queue> = {
+  training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionDays: 7 },
+  caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionDays: 1 },
+};
+
+/** pg-boss `db` option backed by a Prisma interactive transaction */
+function transactionExecutor(tx: TransactionClient): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const params = values.map((v) =>
+        v === undefined ? null : typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : v,
+      );
+      const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(text, ...params);
+      return { rows };
+    },
+  };
+}
+
+class PgBossQueue implements JobQueue {
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(url: string, options: QueueOptions) {
+    this.boss = new PgBoss({
+      connectionString: url,
+      schema: QUEUE_SCHEMA,
+      application_name: 'glimpse-queue',
+      max: options.max ?? 4,
+      schedule: false,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
+    });
+    // pg-boss emits 'error' on its EventEmitter; an unhandled 'error' event would crash the process
+    this.boss.on('error', () => undefined);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    for (const queue of Object.values(QUEUES)) {
+      if (!(await this.boss.getQueue(queue.name))) await this.boss.createQueue(queue.name, queue);
+    }
+    this.started = true;
+  }
+
+  async stop({ graceful = true, timeoutMs = 30_000 }: StopOptions = {}): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful, wait: true, timeout: timeoutMs });
+  }
+
+  enqueueTraining(tx: TransactionClient, data: JobData['training']): Promise<string> {
+    return this.send(tx, 'training', data);
+  }
+
+  enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string> {
+    return this.send(tx, 'caption', data);
+  }
+
+  work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
+    this.assertStarted();
+    return this.boss.work<JobData[N]>(
+      name,
+      { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+      (jobs) => handler(jobs.map((j) => ({ id: j.id, name, data: j.data }))),
+    );
+  }
+
+  async depth(): Promise<Record<QueueName, number>> {
+    this.assertStarted();
+    const [training, caption] = await Promise.all(QUEUE_NAMES.map((n) => this.boss.getQueueSize(n)));
+    return { training: training!, caption: caption! };
+  }
+
+  onError(listener: (error: Error) => void): void {
+    this.boss.on('error', listener);
+  }
+
+  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N]): Promise<string> {
+    this.assertStarted();
+    const id = await this.boss.send(name, data, { db: transactionExecutor(tx) });
+    if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);
+    return id;
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw new QueueError('QUEUE_NOT_STARTED', 'call start() before using the queue');
+  }
+}
+
+/** Creates the queue; call start() (installs/updates the pgboss schema and the queues) before use. */
+export async function createQueue(url: string, options: QueueOptions = {}): Promise<JobQueue> {
+  return new PgBossQueue(url, options);
+}
