@@ -1,86 +1,125 @@
 // tfjs-backend-wasm runs BatchMatMul/_FusedMatMul through XNNPACK (~25–45 GFLOP/s) only when
 // neither input is transposed and both batch dims are 1; otherwise a scalar loop (0.5–3 GFLOP/s).
 // Backprop always asks for transposed products (dA = dY·Bᵀ, dB = Aᵀ·dY) and a [B, M, K]·[K, N]
-// product has batch B, so training falls to the slow loop. These wrappers transpose explicitly
-// (a cheap copy), fold a shared right-hand side's batch into rows, and call the stock kernel
-// on its fast path. Same maths: every output element is the same dot product.
+// product has batch B, so training falls to the slow loop. These wrappers make every product
+// an untransposed one the stock kernel runs on its fast path:
+// - transpose inputs explicitly (a blocked copy; free for vectors), or, when cheaper, compute
+//   Cᵀ = op(B)ᵀ·op(A)ᵀ and transpose the (small) result — e.g. dY[16, 2048]·W[512, 2048]ᵀ
+//   becomes (W·dYᵀ)ᵀ, moving 40 K elements instead of transposing the 1 M-element W;
+// - fold the batch of A into rows when B is shared ([B, M, K]·[1, K, N] → [1, B·M, K]·[K, N]).
+// Same maths: every output element is the same dot product.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
+import { transposeCost, transposeInto } from './transpose.ts';
 
-type MatMulAttrs = { transposeA: boolean; transposeB: boolean } & Record<string, unknown>;
-
-interface Prepared {
-  a: tf.TensorInfo; // [batchA, M, K] (or [1, batchA·M, K] when b is shared)
-  b: tf.TensorInfo; // [batchB, K, N]
-  outShape: number[]; // broadcast batch dims + [M, N]
-  temps: tf.TensorInfo[];
+interface MatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
 }
 
-function withShape(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
-  return { dataId: t.dataId, shape, dtype: t.dtype };
+/** A tensor viewed as [batch, rows, cols]. */
+interface Mat {
+  t: tf.TensorInfo;
+  batch: number;
+  rows: number;
+  cols: number;
 }
 
-/** [..., R, C] → [..., C, R] as a new contiguous tensor. */
-function transposeLast(t: tf.TensorInfo, transpose: tf.KernelFunc, backend: BackendWasm): tf.TensorInfo {
-  const rank = t.shape.length;
-  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
-  return transpose({ inputs: { x: t }, backend, attrs: { perm } }) as tf.TensorInfo;
+/** Views t as [batch, rows, cols] (the stock kernels broadcast rank-3 batch dims only). */
+function asMat(t: tf.TensorInfo): Mat {
+  const r = t.shape.length;
+  const batch = tf.util.sizeFromShape(t.shape.slice(0, -2));
+  const rows = t.shape[r - 2];
+  const cols = t.shape[r - 1];
+  return { t: { dataId: t.dataId, shape: [batch, rows, cols], dtype: t.dtype }, batch, rows, cols };
 }
 
-function prepare(
-  a: tf.TensorInfo,
-  b: tf.TensorInfo,
-  attrs: MatMulAttrs,
-  foldBatch: boolean,
-  transpose: tf.KernelFunc,
-  backend: BackendWasm,
-): Prepared {
-  const temps: tf.TensorInfo[] = [];
-  const plainA = attrs.transposeA ? transposeLast(a, transpose, backend) : a; // [..., M, K]
-  const plainB = attrs.transposeB ? transposeLast(b, transpose, backend) : b; // [..., K, N]
-  if (plainA !== a) temps.push(plainA);
-  if (plainB !== b) temps.push(plainB);
-  const [m, k] = plainA.shape.slice(-2);
-  const n = plainB.shape[plainB.shape.length - 1];
-  const batchA = tf.util.sizeFromShape(plainA.shape.slice(0, -2));
-  const batchB = tf.util.sizeFromShape(plainB.shape.slice(0, -2));
-  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const outShape = [...outer, m, n];
-  const shared = foldBatch && batchB === 1 && batchA > 1;
-  return {
-    a: shared ? withShape(plainA, [1, batchA * m, k]) : withShape(plainA, [batchA, m, k]),
-    b: withShape(plainB, [batchB, plainB.shape[plainB.shape.length - 2], n]),
-    outShape,
-    temps,
-  };
+function view(m: Mat, batch: number, rows: number, cols: number): Mat {
+  return { t: { dataId: m.t.dataId, shape: [batch, rows, cols], dtype: m.t.dtype }, batch, rows, cols };
 }
 
-function fastMatMul(kernelName: string, foldBatch: (inputs: tf.NamedTensorInfoMap) => boolean): tf.KernelConfig {
+class Workspace {
+  private readonly temps: tf.TensorInfo[] = [];
+  constructor(readonly backend: BackendWasm) {}
+
+  /** [batch, rows, cols] → [batch, cols, rows]; vectors are reshaped, not copied. */
+  transpose(m: Mat, temporary = true): Mat {
+    if (transposeCost(m.rows, m.cols) === 0) return view(m, m.batch, m.cols, m.rows);
+    const out = this.backend.makeOutput([m.batch, m.cols, m.rows], 'float32');
+    if (temporary) this.temps.push(out);
+    // views after makeOutput: allocation may grow (and detach) the wasm heap
+    const src = this.backend.typedArrayFromHeap(m.t) as Float32Array;
+    transposeInto(src, this.backend.typedArrayFromHeap(out) as Float32Array, m.batch, m.rows, m.cols);
+    return asMat(out);
+  }
+
+  keep(t: tf.TensorInfo): tf.TensorInfo {
+    this.temps.push(t);
+    return t;
+  }
+
+  /** Stops tracking a kept tensor (it becomes the kernel's output). */
+  release(t: tf.TensorInfo): tf.TensorInfo {
+    this.temps.splice(this.temps.indexOf(t), 1);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+  }
+}
+
+function fastMatMul(kernelName: string): tf.KernelConfig {
   const stock = tf.getKernel(kernelName, 'wasm');
-  const transpose = tf.getKernel(tf.Transpose, 'wasm');
-  if (stock == null || transpose == null) throw new Error(`wasm kernel ${kernelName} or Transpose is not registered`);
+  if (stock == null) throw new Error(`wasm kernel ${kernelName} is not registered`);
+  const run = (backend: BackendWasm, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, a: Mat, b: Mat) =>
+    stock.kernelFunc({
+      inputs: { ...inputs, a: a.t, b: b.t },
+      backend,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
+
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const wasm = backend as BackendWasm;
-    const at = attrs as unknown as MatMulAttrs;
-    const p = prepare(required(inputs, 'a'), required(inputs, 'b'), at, foldBatch(inputs), transpose.kernelFunc, wasm);
-    const out = stock.kernelFunc({
-      inputs: { ...inputs, a: p.a, b: p.b },
-      backend,
-      attrs: { ...at, transposeA: false, transposeB: false } as unknown as tf.NamedAttrMap,
-    }) as tf.TensorInfo;
-    for (const t of p.temps) wasm.disposeData(t.dataId);
-    out.shape = p.outShape;
-    return out;
+    const { transposeA, transposeB } = attrs as unknown as MatMulAttrs;
+    const aInfo = required(inputs, 'a');
+    const bInfo = required(inputs, 'b');
+    const a = asMat(aInfo);
+    const b = asMat(bInfo);
+    const m = transposeA ? a.cols : a.rows;
+    const n = transposeB ? b.rows : b.cols;
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(aInfo.shape.slice(0, -2), bInfo.shape.slice(0, -2));
+    const outShape = [...outer, m, n];
+    // a bias runs along C's columns, so C may not be computed transposed; PReLU weights may
+    // broadcast over the batch, so A's batch may not be folded into rows under them
+    const foldable = inputs.preluActivationWeights == null;
+    const swappable = foldable && inputs.bias == null;
+    const ws = new Workspace(wasm);
+    try {
+      const direct = (transposeA ? transposeCost(a.rows, a.cols) : 0) + (transposeB ? transposeCost(b.rows, b.cols) : 0);
+      const swapped = (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n);
+      if (swappable && a.batch === 1 && b.batch === 1 && swapped < direct) {
+        const left = transposeB ? b : ws.transpose(b); // [1, N, K]
+        const right = transposeA ? a : ws.transpose(a); // [1, K, M]
+        const ct = asMat(ws.keep(run(wasm, inputs, attrs, left, right))); // [1, N, M]
+        const c = ws.transpose(ct, false); // [1, M, N]
+        // a vector result is a reshaped view of ct: keep ct alive instead
+        return { ...(c.t.dataId === ct.t.dataId ? ws.release(ct.t) : c.t), shape: outShape };
+      }
+      const left = transposeA ? ws.transpose(a) : a; // [batchA, M, K]
+      const right = transposeB ? ws.transpose(b) : b; // [batchB, K, N]
+      const fold = foldable && right.batch === 1 && left.batch > 1;
+      const out = run(wasm, inputs, attrs, fold ? view(left, 1, left.batch * m, left.cols) : left, right);
+      return { ...out, shape: outShape };
+    } finally {
+      ws.dispose();
+    }
   };
   return { kernelName, backendName: 'wasm', setupFunc: stock.setupFunc, disposeFunc: stock.disposeFunc, kernelFunc };
 }
 
 /** Kernel configs replacing wasm's BatchMatMul and _FusedMatMul (call after the wasm package is imported). */
 export function wasmMatMulKernels(): tf.KernelConfig[] {
-  return [
-    fastMatMul(tf.BatchMatMul, () => true),
-    // a PReLU weight tensor broadcasts against [B, M, N]; folding B into rows would misalign it
-    fastMatMul(tf._FusedMatMul, (inputs) => inputs.preluActivationWeights == null),
-  ];
+  return [fastMatMul(tf.BatchMatMul), fastMatMul(tf._FusedMatMul)];
 }
