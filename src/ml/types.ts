@@ -17,6 +17,8 @@ export type EncoderConfig =
       /** layer (node) whose output is the feature map; default: the model's output */
       layer?: string;
       imageSize: number;
+      /** pixel range the backbone expects (default [-1, 1], Keras InceptionV3/MobileNet preprocessing) */
+      inputRange?: [number, number];
       /** directory for the on-disk feature cache (one file per image hash) */
       cacheDir?: string;
     };

@@ -1,0 +1,287 @@
+// Caption decoding: greedy, beam search (length-normalised) and seeded temperature sampling.
+// Each step feeds only the previous token and the carried GRU state: the prefix is never rerun.
+// Greedy and sampling decode several images together (one batched forward per step).
+import * as tf from '@tensorflow/tfjs';
+import type { CaptionModel, EncoderInput } from './model/captionModel.ts';
+import { decoderStep, initialState, stepWeights, type EncodedImages, type StepWeights } from './model/decoder.ts';
+import { ModelError } from './model/errors.ts';
+import { Rng } from './model/random.ts';
+import type { CaptionResult, DecodeMethod, DecodeOptions, TokenEvent } from './types.ts';
+import type { Vocabulary } from './vocab.ts';
+
+export type OnToken = (imageIndex: number, event: TokenEvent) => void;
+
+interface Resolved {
+  method: DecodeMethod;
+  beamWidth: number;
+  /** decoding steps: words plus <end> */
+  steps: number;
+  temperature: number;
+  seed: number;
+}
+
+function resolve(opts: DecodeOptions, vocab: Vocabulary): Resolved {
+  const method = opts.method ?? 'greedy';
+  const beamWidth = opts.beamWidth ?? 3;
+  const temperature = opts.temperature ?? 1;
+  const maxLength = Math.min(opts.maxLength ?? vocab.maxLength, 200);
+  if (!['greedy', 'beam', 'sample'].includes(method)) throw new ModelError('INVALID_CONFIG', `unknown decode method ${method}`);
+  if (!(Number.isInteger(beamWidth) && beamWidth >= 1)) throw new ModelError('INVALID_CONFIG', 'beamWidth must be an integer ≥ 1');
+  if (!(temperature > 0)) throw new ModelError('INVALID_CONFIG', 'temperature must be > 0');
+  if (!(Number.isInteger(maxLength) && maxLength >= 3)) throw new ModelError('INVALID_CONFIG', 'maxLength must be an integer ≥ 3');
+  return { method, beamWidth, steps: maxLength - 1, temperature, seed: opts.seed ?? 0 };
+}
+
+/** Encoded images and the step weights, kept for a whole decode (dispose with release()). */
+interface Prepared {
+  images: EncodedImages;
+  step: StepWeights;
+  release(): void;
+}
+
+function prepare(model: CaptionModel, input: EncoderInput): Prepared {
+  const images = tf.tidy(() => {
+    const encoded = model.encode(input);
+    return [encoded.features, encoded.keys];
+  });
+  // step weights are views/concats of the variables; keep the new tensors until release()
+  const step = tf.tidy(() => {
+    const s = stepWeights(model.weights);
+    return [s.stateKernel, s.stateBias, s.contextKernel, s.embeddingKernel, s.inputBias, s.v];
+  });
+  const [stateKernel, stateBias, contextKernel, embeddingKernel, inputBias, v] = step;
+  return {
+    images: { features: images[0] as tf.Tensor3D, keys: images[1] as tf.Tensor3D },
+    step: {
+      stateKernel: stateKernel as tf.Tensor2D,
+      stateBias: stateBias as tf.Tensor1D,
+      contextKernel: contextKernel as tf.Tensor2D,
+      embeddingKernel: embeddingKernel as tf.Tensor2D,
+      inputBias: inputBias as tf.Tensor1D,
+      v: v as tf.Tensor2D,
+    },
+    release: () => tf.dispose([...images, stateKernel, stateBias, contextKernel, embeddingKernel]),
+  };
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolveFn) => setImmediate(resolveFn));
+
+/** One batched step: previous tokens → log-probabilities [N·V], attention [N·L], new state. */
+function runStep(
+  model: CaptionModel,
+  prepared: Prepared,
+  images: EncodedImages,
+  tokens: Int32Array,
+  h: tf.Tensor2D,
+): { logProbs: Float32Array; alphas: Float32Array; h: tf.Tensor2D } {
+  const out = tf.tidy(() => {
+    const step = decoderStep(model.weights, prepared.step, images, tf.tensor1d(tokens, 'int32'), h);
+    return { logProbs: tf.logSoftmax(step.logits), alpha: step.alpha, h: step.h };
+  });
+  const logProbs = out.logProbs.dataSync() as Float32Array;
+  const alphas = out.alpha.dataSync() as Float32Array;
+  tf.dispose([out.logProbs, out.alpha]);
+  return { logProbs, alphas, h: out.h };
+}
+
+function argMax(values: Float32Array, offset: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[offset + i] > values[offset + best]) best = i;
+  return best;
+}
+
+function sampleToken(logProbs: Float32Array, offset: number, length: number, temperature: number, rng: Rng): number {
+  let max = -Infinity;
+  for (let i = 0; i < length; i++) max = Math.max(max, logProbs[offset + i] / temperature);
+  let total = 0;
+  const weights = new Float64Array(length);
+  for (let i = 0; i < length; i++) total += weights[i] = Math.exp(logProbs[offset + i] / temperature - max);
+  let u = rng.next() * total;
+  for (let i = 0; i < length; i++) {
+    u -= weights[i];
+    if (u <= 0) return i;
+  }
+  return length - 1;
+}
+
+interface StepEvent {
+  imageIndex: number;
+  event: TokenEvent;
+  /** the image produced <end> (not a word: callers only add its log-probability) */
+  isEnd: boolean;
+}
+
+/**
+ * Greedy or sampled decoding of a batch, one yield per (image, step). Finished images drop out of
+ * the events; the batch keeps stepping until every image has produced <end> or the limit.
+ */
+async function* stepwiseDecode(
+  model: CaptionModel,
+  vocab: Vocabulary,
+  input: EncoderInput,
+  opts: Resolved,
+): AsyncGenerator<StepEvent> {
+  const B = input.shape[0];
+  const L = model.config.gridSize ** 2;
+  const V = model.config.vocabSize;
+  const rng = new Rng(opts.seed);
+  const prepared = prepare(model, input);
+  let h = initialState(B, model.config.units);
+  const tokens = new Int32Array(B).fill(vocab.startId);
+  const finished = new Array<boolean>(B).fill(false);
+  try {
+    for (let t = 0; t < opts.steps && finished.includes(false); t++) {
+      const out = runStep(model, prepared, prepared.images, tokens, h);
+      h.dispose();
+      h = out.h;
+      for (let b = 0; b < B; b++) {
+        if (finished[b]) continue;
+        const id =
+          opts.method === 'sample' ? sampleToken(out.logProbs, b * V, V, opts.temperature, rng) : argMax(out.logProbs, b * V, V);
+        tokens[b] = id;
+        finished[b] = id === vocab.endId;
+        const event: TokenEvent = {
+          index: t,
+          token: vocab.word(id),
+          attention: out.alphas.slice(b * L, (b + 1) * L),
+          logProb: out.logProbs[b * V + id],
+        };
+        yield { imageIndex: b, event, isEnd: finished[b] };
+      }
+      await yieldToEventLoop();
+    }
+  } finally {
+    h.dispose();
+    prepared.release();
+  }
+}
+
+interface Beam {
+  tokens: number[];
+  events: TokenEvent[];
+  logProb: number;
+  /** row of this beam's state in the current state tensor */
+  row: number;
+}
+
+/** Length-normalised beam score: mean log-probability per produced token (<end> included). */
+const normalised = (logProb: number, length: number): number => logProb / Math.max(length, 1);
+
+/** Beam search for one image (input batch of 1). */
+function beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput, opts: Resolved): CaptionResult {
+  const K = opts.beamWidth;
+  const L = model.config.gridSize ** 2;
+  const V = model.config.vocabSize;
+  const prepared = prepare(model, input);
+  let h = initialState(1, model.config.units);
+  let alive: Beam[] = [{ tokens: [], events: [], logProb: 0, row: 0 }];
+  const done: { beam: Beam; length: number }[] = [];
+  let tiled: EncodedImages = prepared.images;
+  try {
+    for (let t = 0; t < opts.steps && alive.length > 0; t++) {
+      const n = alive.length;
+      if (tiled.features.shape[0] !== n) {
+        if (tiled !== prepared.images) tf.dispose([tiled.features, tiled.keys]);
+        tiled = { features: tf.tile(prepared.images.features, [n, 1, 1]), keys: tf.tile(prepared.images.keys, [n, 1, 1]) }; // [n, L, E], [n, L, U]
+      }
+      const out = runStep(model, prepared, tiled, Int32Array.from(alive, (beam) => beam.tokens.at(-1) ?? vocab.startId), h);
+      h.dispose();
+      const candidates: { parent: number; id: number; logProb: number }[] = [];
+      alive.forEach((beam, i) => {
+        // the K best tokens of each beam are enough to form the K best extensions overall
+        const row = out.logProbs.subarray(i * V, (i + 1) * V);
+        const best = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, K);
+        for (const id of best) candidates.push({ parent: i, id, logProb: beam.logProb + row[id] });
+      });
+      candidates.sort((a, b) => b.logProb - a.logProb);
+      const next: Beam[] = [];
+      for (const c of candidates.slice(0, K)) {
+        const parent = alive[c.parent];
+        const event: TokenEvent = {
+          index: t,
+          token: vocab.word(c.id),
+          attention: out.alphas.slice(c.parent * L, (c.parent + 1) * L),
+          logProb: c.logProb - parent.logProb,
+        };
+        const beam: Beam = { tokens: [...parent.tokens, c.id], events: [...parent.events, event], logProb: c.logProb, row: c.parent };
+        if (c.id === vocab.endId) done.push({ beam, length: t + 1 });
+        else next.push(beam);
+      }
+      h = tf.tidy(() => tf.gather(out.h, tf.tensor1d(next.map((b) => b.row), 'int32'))) as tf.Tensor2D; // [n', U]
+      out.h.dispose();
+      next.forEach((beam, i) => (beam.row = i));
+      alive = done.length >= K ? [] : next;
+    }
+    for (const beam of alive) done.push({ beam, length: beam.tokens.length });
+  } finally {
+    h.dispose();
+    if (tiled !== prepared.images) tf.dispose([tiled.features, tiled.keys]);
+    prepared.release();
+  }
+  const best = done.reduce((a, b) => (normalised(b.beam.logProb, b.length) > normalised(a.beam.logProb, a.length) ? b : a));
+  const words = best.beam.events.filter((e, i) => best.beam.tokens[i] !== vocab.endId);
+  return { tokens: words, caption: words.map((e) => e.token).join(' '), logProb: best.beam.logProb };
+}
+
+/**
+ * Decodes a batch of encoder inputs ([B, S, S, 3] pixels or [B, L, C] features). Greedy and
+ * sampling run the batch together; beam search runs image by image. onToken sees every word as
+ * it is chosen (beam search: the final caption's words once its search ends).
+ * `logProb` of a result sums its words and, when produced, <end>.
+ */
+export async function decodeBatch(
+  model: CaptionModel,
+  vocab: Vocabulary,
+  input: EncoderInput,
+  opts: DecodeOptions = {},
+  onToken?: OnToken,
+): Promise<CaptionResult[]> {
+  const resolved = resolve(opts, vocab);
+  const B = input.shape[0];
+  if (resolved.method === 'beam') {
+    const results: CaptionResult[] = [];
+    for (let b = 0; b < B; b++) {
+      const single = tf.slice(input, b, 1) as EncoderInput;
+      const result = beamSearch(model, vocab, single, resolved);
+      single.dispose();
+      result.tokens.forEach((event) => onToken?.(b, event));
+      results.push(result);
+      await yieldToEventLoop();
+    }
+    return results;
+  }
+  const tokens: TokenEvent[][] = Array.from({ length: B }, () => []);
+  const logProbs = new Array<number>(B).fill(0);
+  for await (const step of stepwiseDecode(model, vocab, input, resolved)) {
+    logProbs[step.imageIndex] += step.event.logProb;
+    if (step.isEnd) continue;
+    tokens[step.imageIndex].push(step.event);
+    onToken?.(step.imageIndex, step.event);
+  }
+  return tokens.map((events, b) => ({ tokens: events, caption: events.map((e) => e.token).join(' '), logProb: logProbs[b] }));
+}
+
+/** Streams the words of one image's caption (input batch of 1) as they are decoded. */
+export async function* decodeStream(
+  model: CaptionModel,
+  vocab: Vocabulary,
+  input: EncoderInput,
+  opts: DecodeOptions = {},
+): AsyncGenerator<TokenEvent, CaptionResult> {
+  if (input.shape[0] !== 1) throw new ModelError('INVALID_CONFIG', `decodeStream takes one image, got a batch of ${input.shape[0]}`);
+  const resolved = resolve(opts, vocab);
+  if (resolved.method === 'beam') {
+    const result = beamSearch(model, vocab, input, resolved);
+    for (const event of result.tokens) yield event;
+    return result;
+  }
+  const events: TokenEvent[] = [];
+  let logProb = 0;
+  for await (const step of stepwiseDecode(model, vocab, input, resolved)) {
+    logProb += step.event.logProb;
+    if (step.isEnd) continue;
+    events.push(step.event);
+    yield step.event;
+  }
+  return { tokens: events, caption: events.map((e) => e.token).join(' '), logProb };
+}

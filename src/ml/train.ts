@@ -1,0 +1,216 @@
+// Training loop: teacher forcing, masked cross-entropy, Adam with global-norm clipping, seeded
+// per-epoch data order, checkpoints (every N batches, at each epoch end and on abort) and resume.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { buildExamples, batchExamples, captionMatrix, epochOrder, InputCache } from './batches.ts';
+import { readCheckpoint, readCheckpointConfig, writeCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
+import { splitByImage } from './data/coco.ts';
+import { greedyBleu, validationLoss } from './evaluate.ts';
+import { createInputSource } from './inputs.ts';
+import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
+import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from './model/config.ts';
+import { ModelError } from './model/errors.ts';
+import { Adam, clipByGlobalNorm } from './optimizer.ts';
+import type { BatchEvent, CaptionedImage, CheckpointEvent, EpochEvent, ModelConfig, TrainConfig } from './types.ts';
+import { Vocabulary } from './vocab.ts';
+
+export interface TrainOptions {
+  /** every image with its captions; split by image into train/val (valFraction, seed) */
+  images: readonly CaptionedImage[];
+  /** checkpoints are written to <checkpointDir>/step-<step> */
+  checkpointDir: string;
+  /** model settings; vocabSize and maxLength come from the vocabulary */
+  model?: Partial<ModelConfig>;
+  train?: Partial<TrainConfig>;
+  /** a checkpoint directory to continue from (its model config, vocabulary and data order) */
+  resumeFrom?: string;
+  /** checked between batches; on abort a checkpoint is written and TrainingAbortedError thrown */
+  signal?: AbortSignal;
+  onBatchEnd?: (event: BatchEvent) => void | Promise<void>;
+  onEpochEnd?: (event: EpochEvent) => void | Promise<void>;
+  onCheckpoint?: (event: CheckpointEvent) => void | Promise<void>;
+  /** at most this many validation images are captioned for BLEU at each epoch end (default 200) */
+  evalImages?: number;
+  /** decoded inputs kept in memory (default 1 GiB) */
+  cacheBytes?: number;
+}
+
+export interface TrainResult {
+  /** the trained model (the caller disposes it) */
+  model: CaptionModel;
+  vocab: Vocabulary;
+  config: ModelConfig;
+  trainConfig: TrainConfig;
+  step: number;
+  /** epoch summaries of this call */
+  epochs: EpochEvent[];
+  lastCheckpoint: CheckpointEvent | null;
+}
+
+export class TrainingAbortedError extends Error {
+  readonly code = 'TRAINING_ABORTED';
+
+  constructor(readonly checkpoint: CheckpointEvent) {
+    super(`training aborted at step ${checkpoint.step}; checkpoint ${checkpoint.path}`);
+    this.name = 'TrainingAbortedError';
+  }
+}
+
+/** Settings that fix the data order and split: a resume must keep them. */
+const ORDER_KEYS = ['batchSize', 'seed', 'valFraction', 'topK', 'maxLength'] as const;
+
+function dataKey(train: readonly CaptionedImage[]): string {
+  const hash = createHash('sha256');
+  for (const img of train) hash.update(`${img.id}\n${img.captions.length}\n`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** One optimisation step; returns the batch loss. */
+function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, captions: tf.Tensor2D, clipNorm: number): number {
+  const vars = model.weights.list();
+  const loss = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => model.loss(input, captions), vars);
+    adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), clipNorm));
+    return value;
+  });
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  if (!Number.isFinite(value)) throw new ModelError('INVALID_CONFIG', `loss became ${value}; lower the learning rate`);
+  return value;
+}
+
+interface Setup {
+  config: ModelConfig;
+  trainConfig: TrainConfig;
+  vocab: Vocabulary;
+  model: CaptionModel;
+  adam: Adam;
+  position: TrainPosition;
+}
+
+async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: CaptionedImage[] }, channels?: number): Promise<Setup> {
+  if (opts.resumeFrom) {
+    const ck = await readCheckpoint(opts.resumeFrom);
+    try {
+      const trainConfig = { ...ck.meta.trainConfig, ...opts.train };
+      for (const key of ORDER_KEYS) {
+        if (trainConfig[key] !== ck.meta.trainConfig[key]) {
+          throw new ModelError('INCOMPATIBLE_CHECKPOINT', `resume: ${key} differs from the checkpoint's (${ck.meta.trainConfig[key]})`);
+        }
+      }
+      if (dataKey(split(trainConfig).train) !== ck.meta.dataKey) {
+        throw new ModelError('INCOMPATIBLE_CHECKPOINT', 'resume: the training images differ from the checkpoint run');
+      }
+      const model = CaptionModel.fromTensors(ck.config, ck.meta.channels, ck.weights);
+      const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
+      adam.load({ iterations: ck.meta.optimizerIterations, moments: ck.optimizer });
+      return { config: ck.config, trainConfig, vocab: Vocabulary.fromJSON(ck.vocab), model, adam, position: ck.meta.position };
+    } finally {
+      tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
+    }
+  }
+  const trainConfig: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...opts.train };
+  const vocab = Vocabulary.build(
+    split(trainConfig).train.flatMap((img) => img.captions),
+    { topK: trainConfig.topK, maxLength: trainConfig.maxLength },
+  );
+  const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.model, vocabSize: vocab.size, maxLength: vocab.maxLength };
+  const model = CaptionModel.create(config, trainConfig.seed, channels);
+  const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
+  return { config, trainConfig, vocab, model, adam, position: { step: 0, epoch: 0, batch: 0, epochLossSum: 0 } };
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const split = (tc: TrainConfig) => splitByImage(opts.images, tc.valFraction, tc.seed);
+  // the input source needs the model config; a resume reads it from the checkpoint first
+  const configForSource = opts.resumeFrom
+    ? (await readCheckpointConfig(opts.resumeFrom))
+    : ({ ...DEFAULT_MODEL_CONFIG, ...opts.model } as ModelConfig);
+  const source = await createInputSource(configForSource);
+  const { config, trainConfig, vocab, model, adam, position } = await setUp(opts, split, source.channels).catch((err: unknown) => {
+    source.dispose();
+    throw err;
+  });
+  try {
+    const { train: trainImages, val: valImages } = split(trainConfig);
+    if (trainImages.length === 0) throw new ModelError('EMPTY_DATASET', 'no training images');
+    const examples = buildExamples(trainImages, vocab);
+    const valExamples = buildExamples(valImages, vocab);
+    const budget = opts.cacheBytes ?? 2 ** 30;
+    const trainInputs = new InputCache(trainImages, source, budget);
+    const valInputs = new InputCache(valImages, source, budget / 4);
+    const evalImages = valImages.slice(0, opts.evalImages ?? 200);
+    const batchesPerEpoch = Math.ceil(examples.length / trainConfig.batchSize);
+    const meta = (): CheckpointMeta => ({
+      format: 'glimpse-checkpoint/1',
+      position: { ...position },
+      trainConfig,
+      channels: model.channels,
+      dataKey: dataKey(trainImages),
+      optimizerIterations: adam.step,
+    });
+    let lastCheckpoint: CheckpointEvent | null = null;
+    const checkpoint = async (): Promise<CheckpointEvent> => {
+      const dir = path.join(opts.checkpointDir, `step-${String(position.step).padStart(7, '0')}`);
+      await writeCheckpoint(dir, {
+        meta: meta(),
+        config,
+        vocab: vocab.toJSON(),
+        weights: model.weights.entries(),
+        optimizer: adam.stateTensors(),
+      });
+      lastCheckpoint = { step: position.step, epoch: position.epoch + 1, path: dir };
+      await opts.onCheckpoint?.(lastCheckpoint);
+      return lastCheckpoint;
+    };
+
+    if (position.batch >= batchesPerEpoch) Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 });
+    const epochs: EpochEvent[] = [];
+    for (; position.epoch < trainConfig.epochs; Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 })) {
+      const order = epochOrder(examples.length, trainConfig.seed, position.epoch);
+      for (; position.batch < batchesPerEpoch; ) {
+        await new Promise((resolveFn) => setImmediate(resolveFn));
+        if (opts.signal?.aborted) throw new TrainingAbortedError(await checkpoint());
+        const batch = batchExamples(examples, order, position.batch, trainConfig.batchSize);
+        const started = performance.now();
+        const input = await trainInputs.batch(batch.map((e) => e.image));
+        const captions = captionMatrix(batch);
+        const loss = trainStep(model, adam, input as EncoderInput, captions, trainConfig.clipNorm);
+        tf.dispose([input, captions]);
+        position.step++;
+        position.batch++;
+        position.epochLossSum += loss;
+        const seconds = (performance.now() - started) / 1000;
+        await opts.onBatchEnd?.({
+          epoch: position.epoch + 1,
+          batch: position.batch,
+          step: position.step,
+          loss,
+          examplesPerSec: batch.length / Math.max(seconds, 1e-9),
+        });
+        const due = trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0;
+        if (due && position.batch < batchesPerEpoch) await checkpoint();
+      }
+      const hasVal = valExamples.length > 0;
+      const event: EpochEvent = {
+        epoch: position.epoch + 1,
+        step: position.step,
+        trainLoss: position.epochLossSum / batchesPerEpoch,
+        valLoss: hasVal ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
+        bleu4: hasVal ? (await greedyBleu(model, vocab, evalImages, valInputs, trainConfig.batchSize))[3] : null,
+      };
+      await checkpoint();
+      epochs.push(event);
+      await opts.onEpochEnd?.(event);
+    }
+    adam.dispose();
+    return { model, vocab, config, trainConfig, step: position.step, epochs, lastCheckpoint };
+  } catch (err) {
+    adam.dispose();
+    model.dispose();
+    throw err;
+  } finally {
+    source.dispose();
+  }
+}
