@@ -1,0 +1,70 @@
+// Takes training runs back from dead workers: a RUNNING run whose heartbeat is older than
+// `missedBeats` periods is set QUEUED again and re-enqueued (or CANCELLED if a cancel was
+// pending), in one transaction with a wake-up for its subscribers. Several reapers may run at
+// once (one per worker): the guarded UPDATE hands each stale run to exactly one of them.
+import type { PrismaClient } from '../db/client.ts';
+import { notify } from '../events/notify.ts';
+import type { JobQueue } from './queue.ts';
+
+export interface ReaperOptions {
+  heartbeatSeconds: number;
+  /** beats a run may miss before it is taken back, default 3 */
+  missedBeats?: number;
+}
+
+export interface ReapedRun {
+  id: string;
+  status: 'QUEUED' | 'CANCELLED';
+}
+
+export async function reapStaleRuns(
+  prisma: PrismaClient,
+  queue: Pick<JobQueue, 'enqueueTraining'>,
+  { heartbeatSeconds, missedBeats = 3 }: ReaperOptions,
+): Promise<ReapedRun[]> {
+  const staleAfter = heartbeatSeconds * missedBeats;
+  return prisma.$transaction(async (tx) => {
+    const reaped = await tx.$queryRaw<ReapedRun[]>`
+      UPDATE "TrainingRun"
+      SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
+          "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
+          "workerId" = NULL, "heartbeatAt" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+      WHERE "status" = 'RUNNING'
+        AND "heartbeatAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${staleAfter})
+      RETURNING "id", "status"::text AS "status"`;
+    for (const run of reaped) {
+      if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
+      await notify(tx, 'training_run', run.id);
+    }
+    return reaped;
+  });
+}
+
+export interface Reaper {
+  stop(): Promise<void>;
+}
+
+/** Runs reapStaleRuns every heartbeat period until stopped. */
+export function startReaper(
+  prisma: PrismaClient,
+  queue: Pick<JobQueue, 'enqueueTraining'>,
+  options: ReaperOptions & { onReaped?: (runs: ReapedRun[]) => void; onError?: (error: Error) => void },
+): Reaper {
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = reapStaleRuns(prisma, queue, options).then(
+      (runs) => {
+        if (runs.length) options.onReaped?.(runs);
+      },
+      (error: Error) => options.onError?.(error),
+    );
+  };
+  const timer = setInterval(tick, options.heartbeatSeconds * 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
