@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../db/client.ts';
 import { RequestCaptionInput } from './caption.input.ts';
-import { captionStream, type CaptionStreamItem } from './caption.stream.ts';
+import { captionStream } from './caption.stream.ts';
 import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
 import type { ApiContext } from './context.ts';
 import { BadUserInputError, NotFoundError } from './errors.ts';
@@ -83,7 +83,7 @@ export class CaptionResolver {
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { requestId: string }, ApiContext>) =>
       captionStream(context, args.requestId),
   })
-  captionStream(@Root() item: CaptionStreamItem, @Arg('requestId', () => ID) _requestId: string): CaptionStreamEvent {
+  captionStream(@Root() item: CaptionStreamEvent | Error, @Arg('requestId', () => ID) _requestId: string): CaptionStreamEvent {
     if (item instanceof Error) throw item;
     return item;
   }

@@ -9,15 +9,13 @@ import { openStream, type ReadResult } from './follow-rows.ts';
 
 const PAGE = 500;
 
-/** an event, or the failure the subscription resolver raises as a GraphQL error */
-export type CaptionStreamItem = CaptionStreamEvent | CaptionFailedError;
 
-export async function captionStream(ctx: ApiContext, requestId: string): Promise<AsyncIterableIterator<CaptionStreamItem>> {
+export async function captionStream(ctx: ApiContext, requestId: string): Promise<AsyncIterableIterator<CaptionStreamEvent | Error>> {
   const wakeUps = ctx.events.subscribe('caption_request', requestId);
   const select = { status: true, caption: true, gridSize: true, error: true } as const;
 
   let next = 0;
-  async function read(): Promise<ReadResult<CaptionStreamItem>> {
+  async function read(): Promise<ReadResult<CaptionStreamEvent | Error>> {
     // status first: once it reads terminal, every token written before it is visible below
     const request = await ctx.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId }, select });
     const tokens = await ctx.prisma.captionToken.findMany({
@@ -25,7 +23,7 @@ export async function captionStream(ctx: ApiContext, requestId: string): Promise
       orderBy: { index: 'asc' },
       take: PAGE,
     });
-    const events: CaptionStreamItem[] = tokens.map((t) => ({
+    const events: (CaptionStreamEvent | Error)[] = tokens.map((t) => ({
       index: t.index,
       token: t.token,
       attention: t.attention,
@@ -52,7 +50,7 @@ export async function captionStream(ctx: ApiContext, requestId: string): Promise
 function finalItem(
   request: { status: CaptionStatus; caption: string | null; gridSize: number | null; error: string | null },
   tokenCount: number,
-): CaptionStreamItem {
+): CaptionStreamEvent | CaptionFailedError {
   if (request.status === Status.FAILED) return new CaptionFailedError(request.error ?? 'caption request failed');
   return {
     index: tokenCount,

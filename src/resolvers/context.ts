@@ -1,13 +1,7 @@
 // What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
-import type { PrismaClient, TransactionClient } from '../db/client.ts';
+import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
-
-/** The part of the job queue the API uses: enqueue in the caller's transaction, read depth. */
-export interface JobEnqueuer {
-  enqueueTraining(tx: TransactionClient, job: { runId: string }): Promise<unknown>;
-  enqueueCaption(tx: TransactionClient, job: { requestId: string; modelId: string }): Promise<unknown>;
-  depth(): Promise<{ training: number; caption: number }>;
-}
+import type { JobQueue } from '../jobs/queue.ts';
 
 export interface ApiLimits {
   /** largest accepted caption image, in bytes */
@@ -18,7 +12,8 @@ export interface ApiContext {
   prisma: PrismaClient;
   /** wake-ups only: the rows themselves are read from the database */
   events: EventBus;
-  queue: JobEnqueuer;
+  /** jobs are enqueued in the transaction that writes their rows */
+  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'depth'>;
   limits: ApiLimits;
   /** GLIMPSE_API_KEYS; empty → mutations are open */
   apiKeys: readonly string[];

@@ -3,6 +3,10 @@
 // rows after the last delivered one: no duplicate. NOTIFY is only a wake-up, so a periodic re-read
 // covers notifications lost while the listener reconnected.
 
+/**
+ * Streams yield events, or as their last item an Error (a typed one such as CAPTION_FAILED, or a
+ * failed read) that the subscription resolver throws.
+ */
 export interface ReadResult<T> {
   events: T[];
   /** more rows are already stored (page limit hit): read again without waiting */
@@ -23,7 +27,7 @@ export async function openStream<T>(
   exists: () => Promise<boolean>,
   missing: () => Error,
   read: () => Promise<ReadResult<T>>,
-): Promise<AsyncIterableIterator<T>> {
+): Promise<AsyncIterableIterator<T | Error>> {
   let found = false;
   try {
     found = await exists();
@@ -38,7 +42,7 @@ export function followRows<T>(
   wakeUps: AsyncIterableIterator<void>,
   read: () => Promise<ReadResult<T>>,
   pollMs: number,
-): AsyncIterableIterator<T> {
+): AsyncIterableIterator<T | Error> {
   const stop = new AbortController();
   let released: Promise<unknown> | null = null;
   const release = () => (released ??= Promise.resolve(wakeUps.return?.()));
@@ -65,10 +69,19 @@ export function followRows<T>(
     return outcome === 'woken' || outcome === 'timeout';
   }
 
-  async function* run(): AsyncGenerator<T, void, undefined> {
+  async function* run(): AsyncGenerator<T | Error, void, undefined> {
     try {
       for (;;) {
-        const { events, more, done } = await read();
+        let result: ReadResult<T>;
+        try {
+          result = await read();
+        } catch (error) {
+          // delivered as the stream's last item: the subscription resolver throws it, so the client
+          // gets an (internal, masked) GraphQL error instead of graphql-ws closing the whole socket
+          yield error instanceof Error ? error : new Error(String(error));
+          return;
+        }
+        const { events, more, done } = result;
         for (const event of events) yield event;
         if (done) return;
         if (!more && !(await waitForWakeUp())) return;

@@ -1,5 +1,6 @@
 // Caption images as bytes: read from an upload or base64 under a byte cap, then sniffed by magic
 // number. Only a cheap screen: the worker decodes fully and fails the request if the image is corrupt.
+import type { Readable } from 'node:stream';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { BadUserInputError } from './errors.ts';
 
@@ -25,21 +26,23 @@ function tooLarge(field: string, maxBytes: number): BadUserInputError {
 /** Reads an upload, stopping as soon as it passes `maxBytes`. */
 export async function readUpload(field: string, upload: Promise<FileUpload>, maxBytes: number): Promise<Buffer> {
   const file = await upload;
-  const stream = file.createReadStream();
   const chunks: Buffer[] = [];
   let size = 0;
+  let stream: Readable | undefined;
   try {
+    // throws at once when graphql-upload already cut the file at its own maxFileSize
+    stream = file.createReadStream();
     for await (const chunk of stream) {
       size += (chunk as Buffer).length;
       if (size > maxBytes) throw tooLarge(field, maxBytes);
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
-    // graphql-upload's own maxFileSize guard surfaces as a 413 stream error
+    // graphql-upload's own maxFileSize guard raises an HTTP 413 error
     if ((error as { status?: number }).status === 413) throw tooLarge(field, maxBytes);
     throw error;
   } finally {
-    stream.destroy();
+    stream?.destroy();
   }
   return Buffer.concat(chunks);
 }

@@ -26,10 +26,10 @@ export class WorkerInfo {
 
 @ObjectType()
 export class QueueDepth {
-  @Field(() => Int, { description: 'training jobs waiting or running' })
+  @Field(() => Int, { description: 'training jobs waiting to be picked up' })
   training!: number;
 
-  @Field(() => Int, { description: 'caption jobs waiting or running' })
+  @Field(() => Int, { description: 'caption jobs waiting to be picked up' })
   caption!: number;
 }
 
@@ -44,7 +44,7 @@ export class ServerInfo {
   @Field(() => Int, { description: 'number of live workers' })
   workers!: number;
 
-  @Field(() => Int, { description: 'jobs waiting or running, all kinds' })
+  @Field(() => Int, { description: 'jobs waiting to be picked up, all kinds' })
   queueDepth!: number;
 
   @Field(() => QueueDepth)

@@ -1,5 +1,4 @@
-import { Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { Arg, ID } from 'type-graphql';
+import { Arg, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { ApiContext } from './context.ts';
 import { trainingProgressStream } from './training-progress.stream.ts';
 import { TrainingProgressEvent } from './training-progress.type.ts';
@@ -19,11 +18,12 @@ export class TrainingProgressResolver {
       trainingProgressStream(context, args.runId, args.sinceStep ?? 0),
   })
   trainingProgress(
-    @Root() event: TrainingProgressEvent,
+    @Root() event: TrainingProgressEvent | Error,
     @Arg('runId', () => ID) _runId: string,
     @Arg('sinceStep', () => Int, { nullable: true, description: 'replay only steps after this one (default 0: all)' })
     _sinceStep?: number | null,
   ): TrainingProgressEvent {
+    if (event instanceof Error) throw event;
     return event;
   }
 }

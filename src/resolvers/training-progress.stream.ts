@@ -60,12 +60,12 @@ export async function trainingProgressStream(
   ctx: ApiContext,
   runId: string,
   sinceStep: number,
-): Promise<AsyncIterableIterator<TrainingProgressEvent>> {
+): Promise<AsyncIterableIterator<TrainingProgressEvent | Error>> {
   const wakeUps = ctx.events.subscribe('training_run', runId);
   const select = { status: true, step: true, epoch: true, error: true } as const;
 
   let lastStep = sinceStep;
-  let lastEpoch = Number.MIN_SAFE_INTEGER;
+  let lastEpoch = -1;
   let lastStatus: RunStatus | null = null;
 
   async function read(): Promise<ReadResult<TrainingProgressEvent>> {
@@ -77,9 +77,10 @@ export async function trainingProgressStream(
       take: PAGE,
     });
     const more = points.length === PAGE;
-    const upTo = more ? points[points.length - 1]!.step : Number.MAX_SAFE_INTEGER;
+    // with more batches still to read, only summaries up to the last batch read (they follow it)
+    const step = more ? { gt: sinceStep, lte: points[points.length - 1]!.step } : { gt: sinceStep };
     const summaries = await ctx.prisma.epochSummary.findMany({
-      where: { runId, step: { gt: sinceStep, lte: upTo }, epoch: { gt: lastEpoch } },
+      where: { runId, step, epoch: { gt: lastEpoch } },
       orderBy: { epoch: 'asc' },
     });
     // a batch before the epoch summary that ends on the same step

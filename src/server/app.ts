@@ -11,7 +11,7 @@ import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
-import type { ApiContext, JobEnqueuer } from '../resolvers/context.ts';
+import type { ApiContext } from '../resolvers/context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
@@ -24,7 +24,7 @@ export interface StartApiOptions {
   config: Config;
   prisma: PrismaClient;
   events: EventBus;
-  queue: JobEnqueuer;
+  queue: ApiContext['queue'];
   /** default config.port; 0 picks a free port */
   port?: number;
   /** listen address (default: all interfaces) */
