@@ -221,10 +221,4 @@ describe('queries', () => {
       await own.close();
     }
   });
-
-  it('serves /healthz', async () => {
-    const res = await fetch(new URL('/healthz', t.api.url));
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
-  });
 });
