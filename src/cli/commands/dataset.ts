@@ -1,9 +1,14 @@
-// `glimpse dataset synth|coco`: write the synthetic shapes set, or download MS-COCO.
+// `glimpse dataset synth|coco`: write the synthetic shapes set, or download MS-COCO 2014.
 
 import { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { cocoPaths, downloadCoco, type DownloadProgress, type RemoteArchive } from '../../ml/data/download.ts';
 import { generateShapes } from '../../ml/data/shapes.ts';
+import { CliError } from '../errors.ts';
+import { interruptSignal } from '../interrupt.ts';
 import { integer, positiveInt } from '../options.ts';
+import { createProgressBar, formatBytes } from '../progress.ts';
 
 interface SynthOptions {
   out: string;
@@ -24,6 +29,67 @@ async function synth(opts: SynthOptions): Promise<void> {
   );
 }
 
+interface CocoOptions {
+  download: string;
+  baseUrl?: string;
+  manifest?: string;
+  keepArchives?: boolean;
+}
+
+/** A JSON list of archives `{name, path, size, md5?, sha256?}` replacing the COCO 2014 defaults. */
+async function readManifest(file: string): Promise<RemoteArchive[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliError('INVALID_OPTION', `--manifest ${file}: ${(err as Error).message}`);
+  }
+  const valid = (a: unknown): a is RemoteArchive => {
+    const r = a as Partial<RemoteArchive> | null;
+    return (
+      typeof r === 'object' && r !== null && typeof r.name === 'string' && /^[\w.-]+$/.test(r.name) &&
+      typeof r.path === 'string' && Number.isInteger(r.size) && (r.size as number) > 0
+    );
+  };
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every(valid)) {
+    throw new CliError('INVALID_OPTION', `--manifest ${file}: expected a non-empty JSON array of {name, path, size, md5?, sha256?}`);
+  }
+  return parsed;
+}
+
+async function coco(opts: CocoOptions): Promise<void> {
+  const dir = resolve(opts.download);
+  const files = opts.manifest ? await readManifest(opts.manifest) : undefined;
+  const bar = createProgressBar('{file} {phase} |{bar}| {percentage}% {done}/{size} {speed}/s ETA {eta_formatted}');
+  const interrupt = interruptSignal('the download; rerun the same command to resume');
+  let current = '';
+  const onProgress = (p: DownloadProgress) => {
+    const payload = { file: p.file, phase: p.phase.padEnd(8), done: formatBytes(p.received), size: formatBytes(p.total), speed: formatBytes(p.bytesPerSec) };
+    if (`${p.file}:${p.phase}` !== current) {
+      current = `${p.file}:${p.phase}`;
+      bar.log(`${p.file}: ${p.phase} (${formatBytes(p.total)})`);
+      bar.start(p.total, p.received, payload);
+    } else {
+      bar.update(p.received, payload);
+    }
+  };
+  try {
+    const results = await downloadCoco({ dir, baseUrl: opts.baseUrl, files, onProgress, signal: interrupt.signal, keepArchives: opts.keepArchives });
+    bar.stop();
+    for (const r of results) {
+      const how = r.skipped ? 'already complete' : r.resumedFrom > 0 ? `resumed at ${formatBytes(r.resumedFrom)}` : 'downloaded';
+      console.log(`${r.name}: ${how}, ${r.files} files extracted (${r.url})`);
+    }
+    if (!files) {
+      const paths = cocoPaths(dir);
+      console.log(`train with: npm run glimpse -- train --annotations ${paths.annotationsPath} --images ${paths.imagesDir} --out DIR`);
+    }
+  } finally {
+    bar.stop();
+    interrupt.dispose();
+  }
+}
+
 export function datasetCommand(): Command {
   const dataset = new Command('dataset').description('create or download a dataset in COCO captions format');
   dataset
@@ -34,5 +100,13 @@ export function datasetCommand(): Command {
     .option('--seed <s>', 'random seed (same seed → same files)', integer, 1)
     .option('--size <px>', 'image side in pixels', positiveInt, 64)
     .action(synth);
+  dataset
+    .command('coco')
+    .description('download and extract the COCO 2014 captions and train images (resumable, size and md5 checked)')
+    .requiredOption('--download <dir>', 'folder for the archives and their contents')
+    .option('--base-url <url>', 'mirror to download from (default: GLIMPSE_COCO_BASE_URL, else images.cocodataset.org)')
+    .option('--manifest <file>', 'JSON list of archives {name, path, size, md5?, sha256?} to fetch instead of COCO 2014')
+    .option('--keep-archives', 'keep the .zip files after extraction')
+    .action(coco);
   return dataset;
 }
