@@ -253,10 +253,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 
   return withFileLock(lockPath, READY_TIMEOUT_MS * 2, async () => {
     let password = await passwordFor(passwordPath);
-    if (password === undefined || !(await exists(join(opts.dir, 'PG_VERSION')))) {
+    if (!(await exists(join(opts.dir, 'PG_VERSION')))) {
+      // never initialised, or initdb was interrupted: (re)create the cluster
       password = randomBytes(18).toString('hex');
       await initialise(bin, opts.dir, ids, password, opts.durable !== false);
       await writeFile(passwordPath, password, { mode: 0o600 });
+    } else if (password === undefined) {
+      throw new EmbeddedPostgresError(
+        `${passwordPath} is missing, so the cluster in ${opts.dir} cannot be opened; restore the file or delete the cluster`,
+      );
     }
 
     const existing = await runningServer(opts.dir);

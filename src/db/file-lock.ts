@@ -11,6 +11,11 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+async function holderOf(path: string): Promise<number | undefined> {
+  const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+  return Number.isFinite(pid) ? pid : undefined;
+}
+
 export async function withFileLock<T>(path: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -21,17 +26,16 @@ export async function withFileLock<T>(path: string, timeoutMs: number, fn: () =>
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-      // an empty file is a holder between open and write: give it time, unless it stays empty
-      if ((Number.isFinite(holder) && !isAlive(holder)) || Date.now() > deadline) {
-        if (Date.now() > deadline && Number.isFinite(holder) && isAlive(holder)) {
-          throw new Error(`lock ${path} is held by pid ${holder}`);
-        }
-        await unlink(path).catch(() => undefined);
-        continue;
-      }
-      await sleep(100);
     }
+    const holder = await holderOf(path);
+    const stale = holder !== undefined && !isAlive(holder);
+    // no pid yet: a holder between open and write — or one that died right there, once time is up
+    if (stale || (holder === undefined && Date.now() > deadline)) {
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`lock ${path} is still held by pid ${holder}`);
+    await sleep(100);
   }
   try {
     return await fn();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -31,10 +31,14 @@ async function waitDead(pid: number): Promise<void> {
   while (isAlive(pid)) await sleep(20);
 }
 
+const freshDir = `${dataDir}-fresh`;
+
 afterAll(async () => {
-  const text = await readFile(pidFile, 'utf8').catch(() => undefined);
-  if (text) process.kill(Number.parseInt(text, 10), 'SIGINT');
-  await rm(dataDir, { recursive: true, force: true });
+  for (const dir of [dataDir, freshDir]) {
+    const text = await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => undefined);
+    if (text) process.kill(Number.parseInt(text, 10), 'SIGINT');
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('startDatabase', () => {
@@ -104,5 +108,26 @@ describe('startDatabase', () => {
     expect(db.url).toBe(url);
     await db.stop();
     expect(isAlive(orphan)).toBe(false);
+  });
+
+  it('shares one new server between callers starting at once on a fresh folder', async () => {
+    const fresh = loadConfig({ GLIMPSE_DATA_DIR: freshDir, GLIMPSE_PG_PORT: '5492' });
+    const both = await Promise.all([startDatabase(fresh, { durable: false }), startDatabase(fresh, { durable: false })]);
+    expect(both[0].url).toBe(both[1].url);
+    expect(await query(both[1].url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    await Promise.all(both.map((db) => db.stop()));
+  });
+
+  it('refuses to open a cluster whose password file is gone instead of re-initialising it', async () => {
+    const passwordFile = `${config.paths.postgres}.password`;
+    await rename(passwordFile, `${passwordFile}.bak`);
+    try {
+      await expect(startDatabase(config, { durable: false })).rejects.toMatchObject({ code: 'EMBEDDED_POSTGRES_FAILED' });
+    } finally {
+      await rename(`${passwordFile}.bak`, passwordFile);
+    }
+    const db = await startDatabase(config, { durable: false });
+    expect(await query(db.url, 'SELECT v FROM kept')).toEqual([{ v: 42 }]);
+    await db.stop();
   });
 });
