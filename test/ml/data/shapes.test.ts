@@ -41,6 +41,26 @@ function centre(o: ShapeObjectJson): [number, number] {
   return [o.bbox[0] + o.bbox[2] / 2, o.bbox[1] + o.bbox[3] / 2];
 }
 
+/** Whether the caption's relation word holds between the two boxes' centres. */
+function holds(relation: string, a: ShapeObjectJson, b: ShapeObjectJson): boolean {
+  const [ax, ay] = centre(a);
+  const [bx, by] = centre(b);
+  const checks: Record<string, boolean> = {
+    above: ay < by,
+    below: ay > by,
+    'to the left of': ax < bx,
+    'to the right of': ax > bx,
+  };
+  return checks[relation] ?? false;
+}
+
+const INVERSE: Record<string, string> = {
+  above: 'below',
+  below: 'above',
+  'to the left of': 'to the right of',
+  'to the right of': 'to the left of',
+};
+
 describe('generateShapes', () => {
   it('writes COCO captions JSON with five captions per image and one PNG per image', async () => {
     expect(a.imageCount).toBe(120);
@@ -111,22 +131,21 @@ describe('generateShapes', () => {
         expect(captions[0]).toContain(`${o.size} ${o.color} ${o.shape}`);
         expect(o.bbox[2]).toBeGreaterThan(0);
       }
-      const [first, second] = image.objects;
-      if (!first || !second) continue;
-      // "a <size> <colour> <shape> <relation> a <size> <colour> <shape> …"
-      const relation = captions[0]!.split(' ').slice(4).join(' ').split(' a ')[0];
-      const [ax, ay] = centre(first);
-      const [bx, by] = centre(second);
-      const expectedHolds = {
-        above: ay < by,
-        below: ay > by,
-        'to the left of': ax < bx,
-        'to the right of': ax > bx,
-      }[relation!];
-      expect(expectedHolds, `${captions[0]} / ${JSON.stringify(image.objects)}`).toBe(true);
-      // the reversed paraphrase states the inverse relation
-      const inverse = { above: 'below', below: 'above', 'to the left of': 'to the right of', 'to the right of': 'to the left of' };
-      expect(captions[1]).toContain(` ${inverse[relation as keyof typeof inverse]} a ${first.size} ${first.color} ${first.shape}`);
+      if (image.objects.length < 2) continue;
+      // caption 0 chains the objects in reading order: "a <obj> <relation> a <obj> [<relation> a <obj>]"
+      const chain = captions[0]!.split(/ (above|below|to the left of|to the right of) /);
+      expect(chain, captions[0]).toHaveLength(image.objects.length * 2 - 1);
+      for (let k = 0; k + 1 < image.objects.length; k++) {
+        const from = image.objects[k]!;
+        const to = image.objects[k + 1]!;
+        expect(chain[2 * k]).toMatch(new RegExp(`a ${from.size} ${from.color} ${from.shape}$`));
+        expect(chain[2 * k + 2]).toMatch(new RegExp(`^a ${to.size} ${to.color} ${to.shape}`));
+        expect(holds(chain[2 * k + 1]!, from, to), `${captions[0]} / ${JSON.stringify(image.objects)}`).toBe(true);
+      }
+      // the reversed paraphrase states the inverse relations
+      const reversed = captions[1]!.split(/ (above|below|to the left of|to the right of) /);
+      const expected = chain.filter((_, i) => i % 2 === 1).map((r) => INVERSE[r]!).reverse();
+      expect(reversed.filter((_, i) => i % 2 === 1)).toEqual(expected);
     }
     const large = json.images.flatMap((i) => i.objects).filter((o) => o.size === 'large');
     const small = json.images.flatMap((i) => i.objects).filter((o) => o.size === 'small');
