@@ -72,8 +72,8 @@ export class QueueError extends Error {
 // Per-queue policies. Training: the run lease handles dead workers, so no pg-boss retries and
 // the longest expiry pg-boss allows (its handler race must never cut a long run short).
 const QUEUES: Record<QueueName, PgBoss.Queue> = {
-  training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionDays: 7 },
-  caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionDays: 1 },
+  training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
+  caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionMinutes: 24 * 60 },
 };
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
@@ -110,7 +110,9 @@ class PgBossQueue implements JobQueue {
     if (this.started) return;
     await this.boss.start();
     for (const queue of Object.values(QUEUES)) {
-      if (!(await this.boss.getQueue(queue.name))) await this.boss.createQueue(queue.name, queue);
+      // both are idempotent and safe to race; update applies changed policies to existing queues
+      await this.boss.createQueue(queue.name, { ...queue });
+      await this.boss.updateQueue(queue.name, { ...queue });
     }
     this.started = true;
   }

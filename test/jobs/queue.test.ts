@@ -130,6 +130,15 @@ describe('job queue (pg-boss on the app database)', () => {
     }
   });
 
+  it('creates both queues with their retry and expiry policies', async () => {
+    const queues = await db.prisma.$queryRaw<{ name: string; retry_limit: number; expire_seconds: number; retention_minutes: number }[]>`
+      SELECT name, retry_limit, expire_seconds, retention_minutes FROM pgboss.queue ORDER BY name`;
+    expect(queues).toEqual([
+      { name: 'caption', retry_limit: 2, expire_seconds: 120, retention_minutes: 1440 },
+      { name: 'training', retry_limit: 0, expire_seconds: 82800, retention_minutes: 10080 },
+    ]);
+  });
+
   it('refuses to enqueue before start()', async () => {
     const q = await createQueue(db.url);
     await expect(
