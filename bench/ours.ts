@@ -1,0 +1,83 @@
+// Our side of the benchmark on the current tfjs backend: the real model (CaptionModel), the real
+// optimiser step (Adam + global-norm clip 5, as src/ml/train.ts does) and the real decoder
+// (decodeBatch), at the reference shapes.
+import * as tf from '@tensorflow/tfjs';
+import { decodeBatch } from '../src/ml/decode.ts';
+import { CaptionModel } from '../src/ml/model/captionModel.ts';
+import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
+import { Vocabulary } from '../src/ml/vocab.ts';
+import { type RowName, type RowTimes } from './rows.ts';
+import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
+import { medianMs } from './timing.ts';
+
+const CLIP_NORM = 5;
+
+function vocabulary(): Vocabulary {
+  const words = ['<pad>', '<start>', '<end>', '<unk>', ...Array.from({ length: VOCAB - 4 }, (_, i) => `w${i}`)];
+  return Vocabulary.fromJSON({ words, maxLength: DECODE_TOKENS + 1 });
+}
+
+/** The reference model; <end> can never win, so every caption is exactly 20 tokens (as in torch_ref.py). */
+function referenceModel(seed: number): CaptionModel {
+  const model = CaptionModel.create(REFERENCE_CONFIG, seed, BACKBONE_CHANNELS);
+  const bias = model.weights.get('decoder/fc2/bias');
+  tf.tidy(() => bias.assign(tf.add(bias, tf.oneHot([END], VOCAB).reshape([VOCAB]).mul(-1e4))));
+  return model;
+}
+
+interface Runner {
+  run: () => unknown;
+  inputs: tf.Tensor[];
+}
+
+function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner {
+  const input = features(batch, batch); // [B, 64, 2048]
+  const caps = captions(batch, batch + 1); // [B, 12]
+  const vars = model.weights.list();
+  const run = () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
+      adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), CLIP_NORM));
+      return value;
+    });
+    loss.dataSync();
+    loss.dispose();
+  };
+  return { run, inputs: [input, caps] };
+}
+
+function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, method: 'greedy' | 'beam'): Runner {
+  const input = features(batch, 100 + batch); // [B, 64, 2048]
+  const run = async () => {
+    const results = await decodeBatch(model, vocab, input, { method, beamWidth: 3, maxLength: DECODE_TOKENS + 1 });
+    const produced = results.map((r) => r.tokens.length);
+    if (produced.some((n) => n !== DECODE_TOKENS)) throw new Error(`expected ${DECODE_TOKENS} tokens, got ${produced}`);
+  };
+  return { run, inputs: [input] };
+}
+
+/** Median ms of each requested row on the current backend; throws if tensors leak. */
+export async function measureOurs(rows: readonly RowName[], runs: number): Promise<RowTimes> {
+  const before = tf.memory().numTensors;
+  const model = referenceModel(7);
+  const adam = new Adam(model.weights.names, model.weights.list(), 1e-3);
+  const vocab = vocabulary();
+  const times: RowTimes = {};
+  try {
+    for (const row of rows) {
+      const batch = Number(row.slice(row.lastIndexOf('b') + 1));
+      const training = row.startsWith('train');
+      const runner = training
+        ? trainStepRunner(model, adam, batch)
+        : decodeRunner(model, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
+      times[row] = await medianMs(runner.run, 2, training ? runs : runs * 2);
+      tf.dispose(runner.inputs);
+    }
+  } finally {
+    adam.dispose();
+    model.dispose();
+  }
+  const leaked = tf.memory().numTensors - before;
+  if (leaked > 0) throw new Error(`benchmark leaked ${leaked} tensors`);
+  return times;
+}
