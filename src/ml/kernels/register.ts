@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.ts';
 import { wasmMatMulKernels } from './wasm-matmul.ts';
+import { wasmTanhKernel } from './wasm-tanh.ts';
 
 export type PatchedBackend = 'wasm' | 'cpu';
 
@@ -15,12 +16,16 @@ function replaceKernel(config: tf.KernelConfig): void {
 }
 
 /**
- * wasm: adds UnsortedSegmentSum (missing) and routes transposed/batched matMuls to XNNPACK.
+ * wasm: adds UnsortedSegmentSum (missing), routes transposed/batched matMuls to XNNPACK and
+ * computes Tanh through the vectorised Sigmoid.
  * cpu: replaces the slow UnsortedSegmentSum. The wasm package must be imported before.
  */
 export function registerFastKernels(backendName: PatchedBackend): void {
   if (installed.has(backendName)) return;
-  const configs = backendName === 'wasm' ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels()] : [unsortedSegmentSumKernel('cpu')];
+  const configs =
+    backendName === 'wasm'
+      ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel()]
+      : [unsortedSegmentSumKernel('cpu')];
   configs.forEach(replaceKernel);
   installed.add(backendName);
 }

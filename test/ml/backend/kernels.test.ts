@@ -155,3 +155,20 @@ describe('wasm matMul on the XNNPACK path', () => {
     });
   });
 });
+
+describe('wasm Tanh through the vectorised sigmoid', () => {
+  it('is within 2.5e-7 of tanh over [-12, 12] and near zero, and keeps its gradient', async () => {
+    const xs = Float32Array.from({ length: 4001 }, (_, i) => (i - 2000) * 0.006);
+    const tiny = Float32Array.from([0, 1e-8, -1e-8, 1e-4, -3e-5, 88, -88, 1e30, -1e30]);
+    const [y, yTiny, grad] = await on('wasm', () => [
+      tf.tanh(tf.tensor1d(xs)),
+      tf.tanh(tf.tensor1d(tiny)),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.tanh(x)))(tf.tensor1d(xs)),
+    ]);
+    const all = [...xs, ...tiny];
+    const got = [...y, ...yTiny];
+    const worst = Math.max(...all.map((x, i) => Math.abs(got[i] - Math.tanh(x))));
+    expect(worst).toBeLessThan(2.5e-7);
+    expect(Math.max(...xs.map((x, i) => Math.abs(grad[i] - (1 - Math.tanh(x) ** 2))))).toBeLessThan(5e-7);
+  });
+});
