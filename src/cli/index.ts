@@ -2,12 +2,14 @@
 
 import { Command } from 'commander';
 import { datasetCommand } from './commands/dataset.ts';
+import { trainCommand } from './commands/train.ts';
 import { reportError } from './errors.ts';
 
 const program = new Command('glimpse')
   .description('Show, Attend and Tell image captioning: datasets, training, captioning, evaluation')
   .option('--backend <name>', 'TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm or cpu (default: GLIMPSE_BACKEND, else the best available)')
   .showHelpAfterError()
-  .addCommand(datasetCommand());
+  .addCommand(datasetCommand())
+  .addCommand(trainCommand());
 
 program.parseAsync(process.argv).catch(reportError);

@@ -35,3 +35,21 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
+/** a share in [0, 1) */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number in [0, 1)');
+  return n;
+}
+
+/** comma-separated positive integers: "8,16,32" */
+export function positiveIntList(value: string): number[] {
+  return value.split(',').map((v) => positiveInt(v.trim()));
+}

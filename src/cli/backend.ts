@@ -1,0 +1,11 @@
+// The global --backend option (or GLIMPSE_BACKEND) → initBackend, reported on stderr.
+
+import { initBackend } from '../ml/backend.ts';
+import type { BackendInfo } from '../ml/types.ts';
+
+export async function startBackend(preferred: string | undefined): Promise<BackendInfo> {
+  const info = await initBackend(preferred ?? process.env.GLIMPSE_BACKEND);
+  process.stderr.write(`backend: ${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})\n`);
+  for (const note of info.notes) process.stderr.write(`  ${note}\n`);
+  return info;
+}
