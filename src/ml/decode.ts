@@ -188,14 +188,15 @@ function beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput,
       h.dispose();
       const candidates: { parent: number; id: number; logProb: number }[] = [];
       alive.forEach((beam, i) => {
-        // the K best tokens of each beam are enough to form the K best extensions overall
+        // each beam's K best tokens are enough to form the K best extensions overall
         const row = out.logProbs.subarray(i * V, (i + 1) * V);
         const best = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, K);
         for (const id of best) candidates.push({ parent: i, id, logProb: beam.logProb + row[id] });
       });
       candidates.sort((a, b) => b.logProb - a.logProb);
       const next: Beam[] = [];
-      for (const c of candidates.slice(0, K)) {
+      // each finished hypothesis takes one slot of the beam for good
+      for (const c of candidates.slice(0, K - done.length)) {
         const parent = alive[c.parent];
         const event: TokenEvent = {
           index: t,
@@ -210,7 +211,7 @@ function beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput,
       h = tf.tidy(() => tf.gather(out.h, tf.tensor1d(next.map((b) => b.row), 'int32'))) as tf.Tensor2D; // [n', U]
       out.h.dispose();
       next.forEach((beam, i) => (beam.row = i));
-      alive = done.length >= K ? [] : next;
+      alive = next;
     }
     for (const beam of alive) done.push({ beam, length: beam.tokens.length });
   } finally {

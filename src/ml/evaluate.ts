@@ -4,8 +4,8 @@ import { batchExamples, captionMatrix, type Example, type InputCache } from './b
 import { decodeBatch } from './decode.ts';
 import { corpusBleu } from './metrics/bleu.ts';
 import { tokenizeCaption } from './metrics/tokenize.ts';
-import type { CaptionModel } from './model/captionModel.ts';
-import type { CaptionedImage } from './types.ts';
+import type { CaptionModel, EncoderInput } from './model/captionModel.ts';
+import type { CaptionedImage, CaptionResult, DecodeOptions } from './types.ts';
 import type { Vocabulary } from './vocab.ts';
 
 /** Mean masked cross-entropy over the examples (weighted by batch size), no gradients. */
@@ -21,29 +21,76 @@ export async function validationLoss(
     const batch = batchExamples(examples, order, b, batchSize);
     const input = await inputs.batch(batch.map((e) => e.image));
     const captions = captionMatrix(batch);
-    const loss = tf.tidy(() => model.loss(input as tf.Tensor4D, captions));
+    const loss = tf.tidy(() => model.loss(input as EncoderInput, captions));
     total += (await loss.data())[0] * batch.length;
     tf.dispose([input, loss, captions]);
   }
   return total / examples.length;
 }
 
-/** Greedy captions of the images against their references: BLEU-1..4. */
-export async function greedyBleu(
+/** Captions of every image (in order), decoded batchSize images at a time. */
+export async function captionImages(
   model: CaptionModel,
   vocab: Vocabulary,
-  images: readonly CaptionedImage[],
+  count: number,
   inputs: InputCache,
   batchSize: number,
-): Promise<[number, number, number, number]> {
-  const hypotheses: string[][] = [];
-  for (let start = 0; start < images.length; start += batchSize) {
-    const indices = images.slice(start, start + batchSize).map((_, i) => start + i);
+  opts: DecodeOptions = { method: 'greedy' },
+): Promise<CaptionResult[]> {
+  const results: CaptionResult[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
     const input = await inputs.batch(indices);
-    const results = await decodeBatch(model, vocab, input as tf.Tensor4D, { method: 'greedy' });
+    results.push(...(await decodeBatch(model, vocab, input as EncoderInput, opts)));
     input.dispose();
-    hypotheses.push(...results.map((r) => tokenizeCaption(r.caption)));
   }
+  return results;
+}
+
+/** Corpus BLEU-1..4 of captions against the images' reference captions (coco-caption tokens). */
+export function captionBleu(results: readonly CaptionResult[], images: readonly CaptionedImage[]): [number, number, number, number] {
+  const hypotheses = results.map((r) => tokenizeCaption(r.caption));
   const references = images.map((img) => img.captions.map(tokenizeCaption));
   return corpusBleu(hypotheses, references).bleu;
+}
+
+/**
+ * For captions of images with object boxes (synthetic sets): for each shape word whose object is
+ * identified by the preceding colour word, the attention mass on the object's cells (cells whose
+ * centre lies in its box) and what an even spread would give those cells.
+ */
+export function attentionOnObjects(
+  results: readonly CaptionResult[],
+  images: readonly CaptionedImage[],
+  gridSize: number,
+  shapeWords: readonly string[],
+): { words: number; meanShare: number; meanUniformShare: number } {
+  let words = 0;
+  let share = 0;
+  let uniform = 0;
+  results.forEach((result, i) => {
+    result.tokens.forEach((event, t) => {
+      if (!shapeWords.includes(event.token) || t === 0) return;
+      const color = result.tokens[t - 1].token;
+      const object = images[i].objects?.find((o) => o.shape === event.token && o.color === color);
+      if (!object) return;
+      const [x, y, w, h] = object.bbox;
+      let mass = 0;
+      let cells = 0;
+      for (let r = 0; r < gridSize; r++) {
+        for (let c = 0; c < gridSize; c++) {
+          const cx = (c + 0.5) / gridSize;
+          const cy = (r + 0.5) / gridSize;
+          if (cx < x || cx > x + w || cy < y || cy > y + h) continue;
+          mass += event.attention[r * gridSize + c];
+          cells++;
+        }
+      }
+      if (cells === 0) return;
+      words++;
+      share += mass;
+      uniform += cells / gridSize ** 2;
+    });
+  });
+  return { words, meanShare: words ? share / words : 0, meanUniformShare: words ? uniform / words : 0 };
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildExamples, batchExamples, captionMatrix, epochOrder, InputCache } from './batches.ts';
 import { readCheckpoint, readCheckpointConfig, writeCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 import { splitByImage } from './data/coco.ts';
-import { greedyBleu, validationLoss } from './evaluate.ts';
+import { captionBleu, captionImages, validationLoss } from './evaluate.ts';
 import { createInputSource } from './inputs.ts';
 import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
 import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from './model/config.ts';
@@ -198,7 +198,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         step: position.step,
         trainLoss: position.epochLossSum / batchesPerEpoch,
         valLoss: hasVal ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
-        bleu4: hasVal ? (await greedyBleu(model, vocab, evalImages, valInputs, trainConfig.batchSize))[3] : null,
+        bleu4: hasVal ? captionBleu(await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize), evalImages)[3] : null,
       };
       await checkpoint();
       epochs.push(event);

@@ -1,0 +1,75 @@
+// Inference entry point: a saved model directory → caption / stream / batch captioning of image
+// files or bytes. Uses the model, decoding and image loading only (no training code path).
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from './artifacts.ts';
+import { decodeBatch, decodeStream, type OnToken } from './decode.ts';
+import { createInputSource, type EncoderInputSource } from './inputs.ts';
+import type { EncoderInput } from './model/captionModel.ts';
+import type { CaptionResult, DecodeOptions, ModelConfig, TokenEvent } from './types.ts';
+import type { Vocabulary } from './vocab.ts';
+
+/** An image as a file path or its bytes (JPEG, PNG, WebP). */
+export type ImageSource = string | Buffer;
+
+export interface Captioner {
+  readonly config: ModelConfig;
+  readonly vocab: Vocabulary;
+  readonly gridSize: number;
+  caption(image: ImageSource, opts?: DecodeOptions): Promise<CaptionResult>;
+  /** yields each word as it is decoded; returns the full result */
+  stream(image: ImageSource, opts?: DecodeOptions): AsyncGenerator<TokenEvent, CaptionResult>;
+  /** decodes the images together (one batched forward per step for greedy/sample) */
+  captionBatch(images: readonly ImageSource[], opts?: DecodeOptions, onToken?: OnToken): Promise<CaptionResult[]>;
+  dispose(): void;
+}
+
+function nameOf(image: ImageSource, index: number): string {
+  return typeof image === 'string' ? image : `<image ${index}>`;
+}
+
+async function inputsOf(source: EncoderInputSource, images: readonly ImageSource[]): Promise<EncoderInput> {
+  const per = source.shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(images.length * per);
+  const loaded = await Promise.all(images.map((image, i) => source.load(image, nameOf(image, i))));
+  loaded.forEach((v, i) => values.set(v, i * per));
+  return tf.tensor(values, [images.length, ...source.shape]) as unknown as EncoderInput;
+}
+
+export async function loadCaptioner(dir: string): Promise<Captioner> {
+  const { model, vocab, config } = await loadModel(dir);
+  let source: EncoderInputSource;
+  try {
+    source = await createInputSource(config);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const captionBatch = async (images: readonly ImageSource[], opts?: DecodeOptions, onToken?: OnToken) => {
+    if (images.length === 0) return [];
+    const input = await inputsOf(source, images);
+    try {
+      return await decodeBatch(model, vocab, input, opts, onToken);
+    } finally {
+      input.dispose();
+    }
+  };
+  return {
+    config,
+    vocab,
+    gridSize: config.gridSize,
+    captionBatch,
+    caption: async (image, opts) => (await captionBatch([image], opts))[0],
+    async *stream(image, opts) {
+      const input = await inputsOf(source, [image]);
+      try {
+        return yield* decodeStream(model, vocab, input, opts);
+      } finally {
+        input.dispose();
+      }
+    },
+    dispose: () => {
+      source.dispose();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+// Public surface of the ML library for the worker and the CLI. Nothing here imports the app.
+export type * from './types.ts';
+export { initBackend, backendInfo, BackendError } from './backend.ts';
+
+// model
+export { CaptionModel, type EncoderInput } from './model/captionModel.ts';
+export { BABY_MODEL_CONFIG, DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG, validateModelConfig } from './model/config.ts';
+export { ModelError, type ModelErrorCode } from './model/errors.ts';
+export { Vocabulary, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
+
+// training and evaluation
+export { train, TrainingAbortedError, type TrainOptions, type TrainResult } from './train.ts';
+export { readCheckpointConfig } from './checkpoint.ts';
+export { InputCache } from './batches.ts';
+export { createInputSource, type EncoderInputSource } from './inputs.ts';
+export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';
+
+// inference
+export { decodeBatch, decodeStream, type OnToken } from './decode.ts';
+export { loadModel, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
+export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts';
+
+// data, metrics and figures
+export { loadImage, imageInfo } from './data/images.ts';
+export { ImageError, DatasetError, DownloadError } from './data/errors.ts';
+export { generateShapes } from './data/shapes.ts';
+export { loadCocoCaptions, splitByImage } from './data/coco.ts';
+export { downloadCoco, cocoPaths } from './data/download.ts';
+export { evaluateCaptions, corpusBleu, ciderD, tokenizeCaption, type CaptionScores } from './metrics/index.ts';
+export { renderAttentionFigure, writeAttentionFigure } from './viz/index.ts';
