@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import sharp, { type OverlayOptions } from 'sharp';
 import { loadImage } from '../data/images.ts';
-import { jet, normalizeMinMax, upsampleBilinear } from './heatmap.ts';
+import { jet, normalizeByMax, upsampleBilinear } from './heatmap.ts';
 
 export interface AttentionFigureOptions {
   /** image file path or encoded bytes (JPEG, PNG, WebP) */
@@ -71,7 +71,7 @@ export function figureLayout(tokenCount: number, panelSize = 224, columns = Math
 
 /** The image (RGB 0..1, [size, size, 3]) blended with one attention map as a jet heatmap; RGB bytes. */
 function blendPanel(rgb: Float32Array, attention: ArrayLike<number>, gridSize: number, size: number, alpha: number): Buffer {
-  const heat = normalizeMinMax(upsampleBilinear(attention, gridSize, size)); // [size, size]
+  const heat = normalizeByMax(upsampleBilinear(attention, gridSize, size)); // [size, size]
   const out = Buffer.alloc(size * size * 3); // [size, size, 3]
   for (let p = 0; p < size * size; p++) {
     const colour = jet(heat[p]);

@@ -29,16 +29,15 @@ export function upsampleBilinear(grid: ArrayLike<number>, gridSize: number, size
   return out;
 }
 
-/** Rescales values to 0..1 by their min and max (matplotlib `imshow` autoscaling); a flat map gives zeros. */
-export function normalizeMinMax(values: Float32Array): Float32Array {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const range = max - min;
-  return values.map((v) => (range > 0 ? (v - min) / range : 0));
+/**
+ * Rescales non-negative weights to 0..1 by their maximum, keeping 0 at 0: a flat map stays flat
+ * (min-max scaling, as matplotlib's `imshow` does, would blow tiny differences of a near-uniform
+ * map up to the full colour range). An all-zero map stays zero.
+ */
+export function normalizeByMax(values: Float32Array): Float32Array {
+  let max = 0;
+  for (const v of values) if (v > max) max = v;
+  return values.map((v) => (max > 0 ? Math.max(v, 0) / max : 0));
 }
 
 const clamp01 = (v: number) => Math.min(Math.max(v, 0), 1);

@@ -7,4 +7,4 @@ export {
   type AttentionFigureOptions,
   type FigureLayout,
 } from './attention-figure.ts';
-export { jet, normalizeMinMax, upsampleBilinear } from './heatmap.ts';
+export { jet, normalizeByMax, upsampleBilinear } from './heatmap.ts';

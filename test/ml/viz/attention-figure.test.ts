@@ -89,6 +89,16 @@ describe('renderAttentionFigure', () => {
     expect(at(1, 1)).toEqual([255, 255, 255]);
   });
 
+  it('draws a uniform attention map flat instead of stretching its rounding noise', async () => {
+    const uniform = new Float32Array(GRID * GRID).fill(1 / 64);
+    uniform[9] += 1e-4; // float noise of a softmax that is uniform in all but name
+    const png = await renderAttentionFigure({ image: await greyImage(), tokens: ['a'], attention: [uniform], gridSize: GRID, panelSize: 32 });
+    const { at } = await decode(png);
+    const [p] = figureLayout(1, 32).panels;
+    const first = at(p.left, p.top);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) expect(at(p.left + x, p.top + y)).toEqual(first);
+  });
+
   it('rejects mismatched attention, no tokens and bad images with typed errors', async () => {
     const image = await greyImage();
     await expect(
