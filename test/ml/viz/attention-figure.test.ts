@@ -95,13 +95,14 @@ describe('renderAttentionFigure', () => {
     const png = await renderAttentionFigure({ image: await greyImage(), tokens: ['a'], attention: [uniform], gridSize: GRID, panelSize: 32 });
     const { at } = await decode(png);
     const [p] = figureLayout(1, 32).panels;
-    // min-max scaling would spread this over the whole colour map; scaled by the maximum it moves ≤ 1 level
+    // min-max scaling would spread this over the whole colour map (≈ 200 levels); scaled by the maximum
+    // the noise is 0.64 % of the range: jet's slope (≤ 4/unit) × alpha 0.6 × 255 × 0.0064 ≈ 4 levels
     const first = at(p.left, p.top);
     let spread = 0;
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 32; x++) at(p.left + x, p.top + y).forEach((v, c) => (spread = Math.max(spread, Math.abs(v - first[c]))));
     }
-    expect(spread).toBeLessThanOrEqual(1);
+    expect(spread).toBeLessThanOrEqual(5);
   });
 
   it('rejects mismatched attention, no tokens and bad images with typed errors', async () => {
