@@ -39,6 +39,8 @@ export function captionMatrix(examples: readonly Example[]): tf.Tensor2D {
 /** Encoder inputs per image, loaded through the source and kept in memory up to a byte budget. */
 export class InputCache {
   private readonly cache = new Map<number, Float32Array>();
+  /** loads in flight, so an image twice in a batch is loaded once */
+  private readonly pending = new Map<number, Promise<Float32Array>>();
   private bytes = 0;
 
   constructor(
@@ -47,15 +49,22 @@ export class InputCache {
     private readonly budgetBytes: number,
   ) {}
 
-  private async get(index: number): Promise<Float32Array> {
+  private get(index: number): Promise<Float32Array> {
     const cached = this.cache.get(index);
-    if (cached) return cached;
-    const values = await this.source.load(this.images[index].file);
-    if (this.bytes + values.byteLength <= this.budgetBytes) {
-      this.cache.set(index, values);
-      this.bytes += values.byteLength;
+    if (cached) return Promise.resolve(cached);
+    let loading = this.pending.get(index);
+    if (!loading) {
+      loading = this.source.load(this.images[index].file).then((values) => {
+        if (this.bytes + values.byteLength <= this.budgetBytes) {
+          this.cache.set(index, values);
+          this.bytes += values.byteLength;
+        }
+        return values;
+      });
+      this.pending.set(index, loading);
+      void loading.finally(() => this.pending.delete(index)).catch(() => undefined);
     }
-    return values;
+    return loading;
   }
 
   /** inputs of the given images stacked: [B, S, S, 3] or [B, L, C] */

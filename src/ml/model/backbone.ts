@@ -1,7 +1,7 @@
 // Pretrained TF.js backbone (LayersModel or GraphModel, from an http(s) URL or a local path): the
 // chosen layer's feature map, pooled or resized to the gridSize×gridSize grid → [L, C] per image.
 // Features are cached on disk per (backbone, image) hash, so each image is encoded once.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,7 +121,7 @@ export class Backbone {
     }
     this.misses++;
     const features = this.extract(pixels);
-    const temp = `${file}.${process.pid}.tmp`;
+    const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temp, new Uint8Array(features.buffer));
     await rename(temp, file);
     return features;

@@ -1,0 +1,128 @@
+// Pretrained encoder: a small LayersModel saved in tfjs format, served from a local HTTP server
+// (and read from a plain path), used as the backbone; features are cached on disk per image.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveModel } from '../../../src/ml/artifacts.ts';
+import { initBackend } from '../../../src/ml/backend.ts';
+import { loadCaptioner } from '../../../src/ml/captioner.ts';
+import { loadImage } from '../../../src/ml/data/images.ts';
+import { Backbone } from '../../../src/ml/model/backbone.ts';
+import { train } from '../../../src/ml/train.ts';
+import type { CaptionedImage, EncoderConfig } from '../../../src/ml/types.ts';
+import { shapesImages, tempDir } from './fixtures.ts';
+
+const SIZE = 24;
+let dir: string;
+let remove: () => Promise<void>;
+let server: Server;
+let baseUrl: string;
+let images: CaptionedImage[];
+let network: tf.LayersModel;
+const requests: string[] = [];
+
+async function saveLayersModel(model: tf.LayersModel, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = artifacts.weightData as ArrayBuffer;
+      await writeFile(path.join(outDir, 'weights.bin'), new Uint8Array(weightData));
+      const json = {
+        format: 'layers-model',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      await writeFile(path.join(outDir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+beforeAll(async () => {
+  await initBackend();
+  ({ dir, remove } = await tempDir('backbone'));
+  images = await shapesImages(dir, 6, 4, SIZE);
+  network = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features', seed: 1 } as never),
+      tf.layers.globalAveragePooling2d({ name: 'pool' }),
+      tf.layers.dense({ units: 3, name: 'logits' }),
+    ],
+  });
+  await saveLayersModel(network, path.join(dir, 'www', 'net'));
+  server = createServer(async (req, res) => {
+    requests.push(req.url ?? '');
+    try {
+      const body = await readFile(path.join(dir, 'www', decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+      res.writeHead(200, { 'content-type': req.url?.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  baseUrl = `http://127.0.0.1:${address.port}`;
+});
+
+afterAll(async () => {
+  network.dispose();
+  await new Promise((resolve) => server.close(resolve));
+  await remove();
+});
+
+describe('pretrained backbone', () => {
+  it('extracts the chosen layer pooled to the grid, encoding each image once (disk cache)', async () => {
+    const cacheDir = path.join(dir, 'cache-direct');
+    const encoder = { kind: 'pretrained', url: `${baseUrl}/net/model.json`, layer: 'features', imageSize: SIZE, cacheDir } as const;
+    const backbone = await Backbone.load(encoder, 4);
+    expect(backbone.channels).toBe(6);
+    expect(backbone.shape).toEqual([16, 6]);
+    expect(requests).toContain('/net/model.json');
+    expect(requests).toContain('/net/weights.bin');
+
+    const first = await backbone.load(images[0].file);
+    const again = await backbone.load(images[0].file);
+    expect([backbone.misses, backbone.hits]).toEqual([1, 1]);
+    expect(again).toEqual(first);
+    const cached = await readdir(cacheDir, { recursive: true });
+    expect(cached.filter((f) => f.endsWith('.f32'))).toHaveLength(1);
+
+    // reference: the in-memory network's layer output, inputs scaled to [-1, 1], 6×6 average pools
+    const pixels = await loadImage(images[0].file, { size: SIZE });
+    const expected = tf.tidy(() => {
+      const features = tf.model({ inputs: network.inputs, outputs: network.getLayer('features').output as tf.SymbolicTensor });
+      const x = tf.sub(tf.mul(tf.tensor4d(pixels, [1, SIZE, SIZE, 3]), 2), 1);
+      return tf.avgPool(features.predict(x) as tf.Tensor4D, 6, 6, 'valid').dataSync();
+    });
+    const diff = Math.max(...first.map((v, i) => Math.abs(v - expected[i])));
+    expect(diff).toBeLessThan(1e-5);
+    backbone.dispose();
+  });
+
+  it('trains, saves and captions with a backbone read from a plain path', async () => {
+    const cacheDir = path.join(dir, 'cache-train');
+    const encoder: EncoderConfig = { kind: 'pretrained', url: path.join(dir, 'www', 'net', 'model.json'), layer: 'features', imageSize: SIZE, cacheDir };
+    const result = await train({
+      images,
+      checkpointDir: path.join(dir, 'checkpoints'),
+      model: { encoder, gridSize: 4, encoderDim: 16, embeddingDim: 16, units: 32 },
+      train: { epochs: 3, batchSize: 10, seed: 3, valFraction: 0 },
+    });
+    expect(result.model.channels).toBe(6);
+    // 6 images × 5 captions × 3 epochs, yet each image went through the backbone once
+    expect((await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'))).toHaveLength(images.length);
+    const modelDir = path.join(dir, 'model');
+    await saveModel(modelDir, { model: result.model, vocab: result.vocab });
+    result.model.dispose();
+    const captioner = await loadCaptioner(modelDir);
+    const caption = await captioner.caption(images[0].file);
+    expect(caption.tokens.length).toBeGreaterThan(0);
+    for (const event of caption.tokens) expect(event.attention).toHaveLength(16);
+    captioner.dispose();
+    expect((await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'))).toHaveLength(images.length);
+  });
+});
