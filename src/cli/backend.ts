@@ -1,7 +1,6 @@
 // The global --backend option (or GLIMPSE_BACKEND) → initBackend, reported on stderr.
 
-import { initBackend } from '../ml/backend.ts';
-import type { BackendInfo } from '../ml/types.ts';
+import { initBackend, type BackendInfo } from '../ml/index.ts';
 
 export async function startBackend(preferred: string | undefined): Promise<BackendInfo> {
   const info = await initBackend(preferred ?? process.env.GLIMPSE_BACKEND);

@@ -1,7 +1,9 @@
 // `npm run glimpse -- <command>`: datasets, training, captioning and evaluation from the shell.
 
 import { Command } from 'commander';
+import { captionCommand } from './commands/caption.ts';
 import { datasetCommand } from './commands/dataset.ts';
+import { evalCommand } from './commands/eval.ts';
 import { trainCommand } from './commands/train.ts';
 import { reportError } from './errors.ts';
 
@@ -10,6 +12,8 @@ const program = new Command('glimpse')
   .option('--backend <name>', 'TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm or cpu (default: GLIMPSE_BACKEND, else the best available)')
   .showHelpAfterError()
   .addCommand(datasetCommand())
-  .addCommand(trainCommand());
+  .addCommand(trainCommand())
+  .addCommand(captionCommand())
+  .addCommand(evalCommand());
 
 program.parseAsync(process.argv).catch(reportError);

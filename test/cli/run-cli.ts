@@ -1,6 +1,6 @@
 // Runs the real CLI in a child process (node + tsx loader), as `npm run glimpse` does.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,5 +22,26 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
         resolvePromise({ code, stdout, stderr });
       },
     );
+  });
+}
+
+/**
+ * Starts the CLI and sends SIGINT (Ctrl-C) once `trigger` matches its stdout; resolves when it exits.
+ */
+export function interruptCli(args: string[], trigger: RegExp, timeoutMs = 120_000): Promise<CliRun> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: ROOT, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!sent && trigger.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
   });
 }

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { cocoPaths, downloadCoco, type DownloadProgress, type RemoteArchive } from '../../ml/data/download.ts';
-import { generateShapes } from '../../ml/data/shapes.ts';
+import { generateShapes } from '../../ml/index.ts';
 import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
 import { integer, positiveInt } from '../options.ts';

@@ -1,21 +1,33 @@
 // `glimpse train`: trains a captioning model with a progress bar (loss, speed, ETA), one line
-// per epoch (validation loss, BLEU-4), checkpoints under OUT/checkpoints, and Ctrl-C → a final
-// checkpoint and a clean exit; `--resume` continues from any checkpoint.
+// per epoch (validation loss, BLEU-4), checkpoints under OUT/checkpoints, the final model in
+// OUT/model; Ctrl-C → a final checkpoint and a clean exit; `--resume` continues from any checkpoint.
 
 import { Command } from 'commander';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CheckpointMeta } from '../../ml/checkpoint.ts';
-import { loadCocoCaptions, splitByImage } from '../../ml/data/coco.ts';
-import { DEFAULT_CNN_ENCODER, DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from '../../ml/model/config.ts';
-import { train, TrainingAbortedError } from '../../ml/train.ts';
-import type { CaptionedImage, EncoderConfig, ModelConfig, TrainConfig } from '../../ml/types.ts';
+import {
+  DEFAULT_MODEL_CONFIG,
+  DEFAULT_TRAIN_CONFIG,
+  loadCocoCaptions,
+  saveModel,
+  splitByImage,
+  train,
+  TrainingAbortedError,
+  type CaptionedImage,
+  type EncoderConfig,
+  type EpochEvent,
+  type ModelConfig,
+  type TrainConfig,
+} from '../../ml/index.ts';
+import { DEFAULT_CNN_ENCODER } from '../../ml/model/config.ts';
 import { startBackend } from '../backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
 import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntList, positiveNumber } from '../options.ts';
 import { createProgressBar } from '../progress.ts';
+import { CHECKPOINTS_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
 
 interface TrainCliOptions extends DataOptions {
   out: string;
@@ -38,7 +50,6 @@ interface TrainCliOptions extends DataOptions {
   backend?: string;
 }
 
-const CHECKPOINTS = 'checkpoints';
 /** the default encoder is the end-to-end CNN; its type is the wider EncoderConfig union */
 const CNN = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
 
@@ -76,7 +87,7 @@ function modelOverrides(o: TrainCliOptions): Partial<ModelConfig> {
 /** `latest` → the newest step-* directory under OUT/checkpoints; anything else is a path. */
 async function resolveResume(resume: string, out: string): Promise<string> {
   if (resume !== 'latest') return resolve(resume);
-  const dir = join(out, CHECKPOINTS);
+  const dir = join(out, CHECKPOINTS_DIR);
   const steps = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^step-\d+$/.test(n)).sort();
   if (steps.length === 0) throw new CliError('MISSING_DATA', `--resume latest: no checkpoint in ${dir}`);
   return join(dir, steps[steps.length - 1]);
@@ -94,6 +105,11 @@ async function effectiveTrainConfig(resumeFrom: string | undefined, overrides: P
 function batchesPerEpoch(images: readonly CaptionedImage[], tc: TrainConfig): number {
   const captions = splitByImage(images, tc.valFraction, tc.seed).train.reduce((n, img) => n + img.captions.length, 0);
   return Math.ceil(captions / tc.batchSize);
+}
+
+function finalMetrics(step: number, epochs: readonly EpochEvent[]): Record<string, number | null> {
+  const last = epochs[epochs.length - 1];
+  return { step, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, bleu4: last?.bleu4 ?? null };
 }
 
 const fixed = (v: number | null, digits = 4) => (v === null ? '-' : v.toFixed(digits));
@@ -120,7 +136,7 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
   try {
     const result = await train({
       images,
-      checkpointDir: join(out, CHECKPOINTS),
+      checkpointDir: join(out, CHECKPOINTS_DIR),
       model: modelOverrides(opts),
       train: overrides,
       resumeFrom,
@@ -142,8 +158,14 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
       },
     });
     bar.stop();
-    result.model.dispose();
-    console.log(`trained to step ${result.step}; last checkpoint ${result.lastCheckpoint?.path ?? '(none)'}`);
+    const modelDir = join(out, MODEL_DIR);
+    try {
+      await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics: finalMetrics(result.step, result.epochs) });
+    } finally {
+      result.model.dispose();
+    }
+    await writeRunRecord(out, { dataset: { ...paths, maxCaptions: opts.maxCaptions }, trainConfig: result.trainConfig, step: result.step });
+    console.log(`trained to step ${result.step}; model saved to ${modelDir}`);
   } catch (err) {
     bar.stop();
     if (!(err instanceof TrainingAbortedError)) throw err;
