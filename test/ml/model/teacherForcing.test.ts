@@ -6,7 +6,7 @@ import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { conv3x3ExplicitGrad } from '../../../src/ml/model/conv.ts';
-import { decoderStep, initialState, stepWeights } from '../../../src/ml/model/decoder.ts';
+import { decoderStep, initialState, stepWeights, teacherForced } from '../../../src/ml/model/decoder.ts';
 import { maskedCrossEntropy, tokenMask } from '../../../src/ml/model/loss.ts';
 import type { ModelConfig } from '../../../src/ml/types.ts';
 
@@ -66,6 +66,30 @@ describe('fused teacher forcing', () => {
     }
     tf.dispose([fused.value, stepwise.value, pixels, captions, ...Object.values(fused.grads), ...Object.values(stepwise.grads)]);
     model.dispose();
+  });
+
+  it('adds the doubly stochastic attention penalty λ · Σ_cells (1 − Σ_t α)², batch mean', async () => {
+    const lambda = 0.5;
+    const plain = CaptionModel.create(config, 7);
+    const regularised = CaptionModel.create({ ...config, attentionLambda: lambda }, 7); // same seed, same weights
+    const pixels = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const captions = tf.tensor2d([[1, 5, 6, 2, 0], [1, 7, 8, 9, 2]], undefined, 'int32');
+    const inputs = tf.slice(captions, [0, 0], [2, 4]) as tf.Tensor2D;
+    const alphas = tf.tidy(() => teacherForced(plain.weights, plain.encode(pixels), inputs).alphas.arraySync());
+    const realSteps = [3, 4]; // targets before padding
+    let penalty = 0;
+    alphas.forEach((steps, b) => {
+      for (let cell = 0; cell < steps[0].length; cell++) {
+        const coverage = steps.slice(0, realSteps[b]).reduce((sum, alpha) => sum + alpha[cell], 0);
+        penalty += (1 - coverage) ** 2 / alphas.length;
+      }
+    });
+    const [withPenalty, without] = tf.tidy(() => [regularised.loss(pixels, captions).dataSync()[0], plain.loss(pixels, captions).dataSync()[0]]);
+    expect(penalty).toBeGreaterThan(0);
+    expect(withPenalty - without).toBeCloseTo(lambda * penalty, 4);
+    tf.dispose([pixels, captions, inputs]);
+    plain.dispose();
+    regularised.dispose();
   });
 
   it('the explicit conv gradients equal tf.conv2d on cpu (value and both gradients)', async () => {
