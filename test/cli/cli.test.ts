@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip } from '../ml/data/zip-fixture.ts';
-import { runCli } from './run-cli.ts';
+import { interruptCli, runCli } from './run-cli.ts';
 
 let work: string;
 beforeAll(async () => {
@@ -83,6 +83,53 @@ describe('glimpse dataset coco', () => {
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/error \[CHECKSUM_MISMATCH\]/);
     } finally {
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+});
+
+describe('glimpse dataset coco, interrupted', () => {
+  it('stops on Ctrl-C with exit code 130 and resumes the partial download on the next run', async () => {
+    // incompressible content, so the archive is as large as the file and the stall hits mid-transfer
+    let x = 1;
+    const content = Buffer.from(Array.from({ length: 200_000 }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24)));
+    const zip = buildZip([{ name: 'big/b.bin', data: content }]);
+    const half = 100_000;
+    const ranges: string[] = [];
+    const server = createServer((req, res) => {
+      const range = req.headers.range;
+      ranges.push(range ?? 'none');
+      if (!range) {
+        // first run: half the archive, then the connection stalls until the client gives up
+        res.writeHead(200, { 'content-length': zip.length, 'accept-ranges': 'bytes' });
+        res.write(zip.subarray(0, half));
+        return;
+      }
+      const start = Number(/bytes=(\d+)-/.exec(range)![1]);
+      res.writeHead(206, { 'content-length': zip.length - start, 'content-range': `bytes ${start}-${zip.length - 1}/${zip.length}` });
+      res.end(zip.subarray(start));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const dir = join(work, 'coco-resume');
+      const manifest = join(work, 'resume-manifest.json');
+      await writeFile(manifest, JSON.stringify([{ name: 'big.zip', path: 'big.zip', size: zip.length }]));
+      const args = ['dataset', 'coco', '--download', dir, '--base-url', baseUrl, '--manifest', manifest];
+
+      const stopped = await interruptCli(args, /big\.zip: download/);
+      expect(stopped.code).toBe(130);
+      expect(stopped.stdout).toMatch(/download interrupted; run the same command again to resume/);
+
+      const resumed = await runCli(args);
+      expect(resumed.stderr).toBe('');
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toMatch(/big\.zip: resumed at [\d.]+ KiB, 1 files extracted/);
+      expect(ranges[0]).toBe('none');
+      expect(ranges[ranges.length - 1]).toMatch(/^bytes=[1-9]\d*-$/);
+      expect((await readFile(join(dir, 'big', 'b.bin'))).equals(content)).toBe(true);
+    } finally {
+      server.closeAllConnections();
       await new Promise((ok) => server.close(ok));
     }
   });

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { cocoPaths, downloadCoco, type DownloadProgress, type RemoteArchive } from '../../ml/data/download.ts';
-import { generateShapes } from '../../ml/index.ts';
+import { DownloadError, generateShapes } from '../../ml/index.ts';
 import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
 import { integer, positiveInt } from '../options.ts';
@@ -84,6 +84,11 @@ async function coco(opts: CocoOptions): Promise<void> {
       const paths = cocoPaths(dir);
       console.log(`train with: npm run glimpse -- train --annotations ${paths.annotationsPath} --images ${paths.imagesDir} --out DIR`);
     }
+  } catch (err) {
+    if (!(err instanceof DownloadError && err.code === 'ABORTED' && interrupt.signal.aborted)) throw err;
+    bar.stop();
+    console.log('download interrupted; run the same command again to resume where it stopped');
+    process.exitCode = 130;
   } finally {
     bar.stop();
     interrupt.dispose();
