@@ -21,6 +21,7 @@ export function createProgressBar(format: string): ProgressBar {
     cliProgress.Presets.shades_classic,
   );
   let bar: cliProgress.SingleBar | null = null;
+  let stopped = false;
   return {
     start(total, value, payload) {
       bar = multi.create(total, value, payload);
@@ -28,8 +29,14 @@ export function createProgressBar(format: string): ProgressBar {
     update(value, payload) {
       bar?.update(value, payload);
     },
-    log: (line) => multi.log(`${line}\n`),
-    stop: () => multi.stop(),
+    // cli-progress prints logged lines at its next redraw; before the first bar there is none
+    log: (line) => (bar && !stopped ? multi.log(`${line}\n`) : process.stderr.write(`${line}\n`)),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      multi.update(); // flush lines logged since the last redraw: stop() alone drops them
+      multi.stop();
+    },
   };
 }
 
