@@ -1,5 +1,5 @@
-// A training run folder (`train --out DIR`): OUT/checkpoints, OUT/model (the saved model) and
-// OUT/run.json, which records the dataset and settings so `eval --model OUT` can rebuild the
+// A training run folder (`train --out DIR`): OUT/checkpoints, OUT/model (the saved model),
+// OUT/features (backbone feature cache, with --backbone) and OUT/run.json, which records the dataset and settings so `eval --model OUT` can rebuild the
 // same train/validation split without repeating them.
 
 import { access, readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +10,8 @@ import type { DatasetPaths } from './dataset-paths.ts';
 export const RUN_FILE = 'run.json';
 export const MODEL_DIR = 'model';
 export const CHECKPOINTS_DIR = 'checkpoints';
+/** default cache of pretrained-backbone features */
+export const FEATURES_DIR = 'features';
 
 export interface RunRecord {
   dataset: DatasetPaths & { maxCaptions?: number };

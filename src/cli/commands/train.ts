@@ -27,7 +27,7 @@ import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntList, positiveNumber } from '../options.ts';
 import { createProgressBar } from '../progress.ts';
-import { CHECKPOINTS_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
+import { CHECKPOINTS_DIR, FEATURES_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
 
 interface TrainCliOptions extends DataOptions {
   out: string;
@@ -40,6 +40,9 @@ interface TrainCliOptions extends DataOptions {
   encoderDim?: number;
   imageSize?: number;
   channels?: number[];
+  backbone?: string;
+  backboneLayer?: string;
+  featureCache?: string;
   attentionLambda?: number;
   vocabSize?: number;
   maxLength?: number;
@@ -68,19 +71,33 @@ function trainOverrides(o: TrainCliOptions): Partial<TrainConfig> {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
 }
 
-function modelOverrides(o: TrainCliOptions): Partial<ModelConfig> {
+/** Input side of a pretrained backbone when --image-size is not given (MobileNet's). */
+const BACKBONE_IMAGE_SIZE = 224;
+
+function encoderOverride(o: TrainCliOptions, out: string): EncoderConfig | undefined {
+  if (o.backbone) {
+    if (o.channels) throw new CliError('INVALID_OPTION', '--channels configures the CNN encoder; it does not apply with --backbone');
+    return {
+      kind: 'pretrained',
+      url: /^(https?|file):\/\//i.test(o.backbone) ? o.backbone : resolve(o.backbone), // saved in the model config
+      ...(o.backboneLayer ? { layer: o.backboneLayer } : {}),
+      imageSize: o.imageSize ?? BACKBONE_IMAGE_SIZE,
+      cacheDir: resolve(o.featureCache ?? join(out, FEATURES_DIR)),
+    };
+  }
+  if (o.backboneLayer || o.featureCache) throw new CliError('INVALID_OPTION', '--backbone-layer and --feature-cache need --backbone');
+  if (o.imageSize === undefined && o.channels === undefined) return undefined;
+  return { ...CNN, ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}), ...(o.channels ? { channels: o.channels } : {}) };
+}
+
+function modelOverrides(o: TrainCliOptions, out: string): Partial<ModelConfig> {
   const model: Partial<ModelConfig> = {};
   if (o.units !== undefined) model.units = o.units;
   if (o.embeddingDim !== undefined) model.embeddingDim = o.embeddingDim;
   if (o.encoderDim !== undefined) model.encoderDim = o.encoderDim;
   if (o.attentionLambda !== undefined) model.attentionLambda = o.attentionLambda;
-  if (o.imageSize !== undefined || o.channels !== undefined) {
-    model.encoder = {
-      ...CNN,
-      ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}),
-      ...(o.channels !== undefined ? { channels: o.channels } : {}),
-    };
-  }
+  const encoder = encoderOverride(o, out);
+  if (encoder) model.encoder = encoder;
   return model;
 }
 
@@ -137,7 +154,7 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
     const result = await train({
       images,
       checkpointDir: join(out, CHECKPOINTS_DIR),
-      model: modelOverrides(opts),
+      model: modelOverrides(opts, out),
       train: overrides,
       resumeFrom,
       signal: interrupt.signal,
@@ -185,7 +202,7 @@ export function trainCommand(): Command {
     .option('--data <dir>', 'dataset folder (from `dataset synth` or `dataset coco`)')
     .option('--annotations <file>', 'COCO captions JSON (with --images)')
     .option('--images <dir>', 'image folder (with --annotations)')
-    .requiredOption('--out <dir>', 'run folder: checkpoints go to OUT/checkpoints')
+    .requiredOption('--out <dir>', 'run folder: OUT/checkpoints, OUT/model (the trained model), OUT/run.json')
     .option('--epochs <n>', `epochs (default ${d.epochs})`, positiveInt)
     .option('--batch-size <n>', `batch size (default ${d.batchSize})`, positiveInt)
     .option('--lr <rate>', `Adam learning rate (default ${d.learningRate})`, positiveNumber)
@@ -193,8 +210,11 @@ export function trainCommand(): Command {
     .option('--units <n>', `GRU and attention units (default ${m.units})`, positiveInt)
     .option('--embedding-dim <n>', `word embedding size (default ${m.embeddingDim})`, positiveInt)
     .option('--encoder-dim <n>', `projected feature size (default ${m.encoderDim})`, positiveInt)
-    .option('--image-size <px>', `CNN input side, gridSize × a power of two (default ${CNN.imageSize})`, positiveInt)
+    .option('--image-size <px>', `encoder input side: CNN gridSize × a power of two (default ${CNN.imageSize}); backbone default ${BACKBONE_IMAGE_SIZE}`, positiveInt)
     .option('--channels <list>', `CNN conv channels, comma-separated (default ${CNN.channels.join(',')})`, positiveIntList)
+    .option('--backbone <url>', 'pretrained TF.js model (http(s) URL or path to model.json) as the encoder, instead of the CNN')
+    .option('--backbone-layer <name>', "backbone layer whose output is the feature map (default: the model's output)")
+    .option('--feature-cache <dir>', 'backbone feature cache (default OUT/features)')
     .option('--attention-lambda <λ>', 'doubly stochastic attention regularisation (default 0)', nonNegativeNumber)
     .option('--vocab-size <k>', `top-k words kept (default ${d.topK})`, positiveInt)
     .option('--max-length <n>', 'caption length cap in tokens (default: longest caption, ≤ 50)', positiveInt)
