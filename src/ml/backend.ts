@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { registerFastKernels } from './kernels/register.ts';
+import { withWasmThreads } from './kernels/wasm-threads.ts';
 import type { BackendInfo } from './types.ts';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -32,8 +33,26 @@ export function parseBackendName(name: string): BackendName {
 
 const require = createRequire(import.meta.url);
 
+export interface BackendOptions {
+  /**
+   * XNNPACK threads for the wasm backend (default 1). ≥ 2 loads tfjs' threaded SIMD build, which
+   * tfjs disables in Node; on failure wasm runs single-threaded with a note.
+   */
+  wasmThreads?: number;
+}
+
 /** Loads one backend and makes it current; returns its thread count and notes, or throws why not. */
-type Loader = () => Promise<{ threads: number; notes: string[] }>;
+type Loader = (options: BackendOptions) => Promise<{ threads: number; notes: string[] }>;
+
+const WASM_THREADS_INIT_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 async function loadNodeBinding(pkg: string): Promise<{ threads: number; notes: string[] }> {
   // a variable specifier: the package is optional and has no types here
@@ -49,7 +68,18 @@ async function loadNodeBinding(pkg: string): Promise<{ threads: number; notes: s
 
 let wasmPathsSet = false;
 
-async function loadWasm(): Promise<{ threads: number; notes: string[] }> {
+async function setWasmBackend(threads: number, notes: string[]): Promise<boolean> {
+  if (threads < 2) return tf.setBackend('wasm');
+  try {
+    const init = withWasmThreads(threads, () => tf.setBackend('wasm'));
+    return await withTimeout(init, WASM_THREADS_INIT_TIMEOUT_MS, 'threaded wasm initialisation');
+  } catch (err) {
+    notes.push(`wasm threads unavailable: ${reason(err)}`);
+    return tf.setBackend('wasm');
+  }
+}
+
+async function loadWasm(options: BackendOptions): Promise<{ threads: number; notes: string[] }> {
   const notes: string[] = [];
   if (!wasmPathsSet) {
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
@@ -58,9 +88,11 @@ async function loadWasm(): Promise<{ threads: number; notes: string[] }> {
   }
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) notes.push('wasm: SIMD unsupported by this runtime, using the scalar build');
   registerFastKernels('wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+  if (!(await setWasmBackend(options.wasmThreads ?? 1, notes))) throw new Error('wasm backend failed to initialise');
+  const requested = options.wasmThreads ?? 1;
   const threads = getThreadsCount();
-  if (threads <= 1) notes.push('wasm: single-threaded (tfjs disables wasm threads in Node)');
+  if (requested <= 1) notes.push('wasm: single-threaded (pass wasmThreads ≥ 2 for the threaded build)');
+  else if (threads < requested && notes.length === 0) notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
   return { threads, notes };
 }
 
@@ -90,12 +122,12 @@ function reason(err: unknown): string {
   return (e?.message ?? String(err)).split('\n')[0];
 }
 
-async function select(start: BackendName | undefined, loaders: Record<BackendName, Loader>): Promise<BackendInfo> {
+async function select(start: BackendName | undefined, options: BackendOptions): Promise<BackendInfo> {
   const notes: string[] = [];
   const chain = BACKEND_NAMES.slice(start == null ? 0 : BACKEND_NAMES.indexOf(start));
   for (const name of chain) {
     try {
-      const loaded = await loaders[name]();
+      const loaded = await LOADERS[name](options);
       return { name, threads: loaded.threads, notes: [...notes, ...loaded.notes] };
     } catch (err) {
       notes.push(`${PACKAGES[name]} unavailable: ${reason(err)}`);
@@ -111,11 +143,12 @@ let resolved: BackendInfo | null = null;
  * Picks and initialises the fastest available backend, starting the chain at `preferred`
  * (`tensorflow-gpu|tensorflow|wasm|cpu`). Idempotent: a second call without a different
  * `preferred` returns the first result. Unknown names reject with BackendError BACKEND_UNKNOWN.
+ * The wasm backend's threading is fixed by the first initialisation in a process.
  */
-export async function initBackend(preferred?: string): Promise<BackendInfo> {
+export async function initBackend(preferred?: string, options: BackendOptions = {}): Promise<BackendInfo> {
   const start = preferred == null || preferred === '' ? undefined : parseBackendName(preferred);
   if (current != null && (start == null || start === current.start)) return current.info;
-  const info = select(start, LOADERS);
+  const info = select(start, options);
   current = { start, info };
   try {
     resolved = await info;
