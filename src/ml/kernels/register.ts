@@ -1,6 +1,7 @@
 // Installs our kernels over (or next to) the stock ones of a backend. Idempotent.
 import * as tf from '@tensorflow/tfjs';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.ts';
+import { wasmCopyKernels } from './wasm-copies.ts';
 import { wasmMatMulKernels } from './wasm-matmul.ts';
 import { wasmTanhKernel } from './wasm-tanh.ts';
 
@@ -17,14 +18,14 @@ function replaceKernel(config: tf.KernelConfig): void {
 
 /**
  * wasm: adds UnsortedSegmentSum (missing), routes transposed/batched matMuls to XNNPACK and
- * computes Tanh through the vectorised Sigmoid.
+ * computes Tanh through the vectorised Sigmoid; Identity shares buffers, Unpack copies rows.
  * cpu: replaces the slow UnsortedSegmentSum. The wasm package must be imported before.
  */
 export function registerFastKernels(backendName: PatchedBackend): void {
   if (installed.has(backendName)) return;
   const configs =
     backendName === 'wasm'
-      ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel()]
+      ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel(), ...wasmCopyKernels()]
       : [unsortedSegmentSumKernel('cpu')];
   configs.forEach(replaceKernel);
   installed.add(backendName);

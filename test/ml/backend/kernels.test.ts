@@ -172,3 +172,29 @@ describe('wasm Tanh through the vectorised sigmoid', () => {
     expect(Math.max(...xs.map((x, i) => Math.abs(grad[i] - (1 - Math.tanh(x) ** 2))))).toBeLessThan(5e-7);
   });
 });
+
+describe('wasm data movement', () => {
+  it('unstack along every axis and the gradient of stack equal cpu', async () => {
+    await sameOnBoth(() => {
+      const x = rand([3, 4, 5], 12);
+      return [0, 1, 2].flatMap((axis) => tf.unstack(x, axis));
+    }, 1e-12);
+    await sameOnBoth(() => {
+      const parts = [rand([3, 5], 13), rand([3, 5], 14), rand([3, 5], 15)];
+      const w = rand([3, 3, 5], 16);
+      return tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.stack([a, b, c], 1), w)))(parts);
+    }, 1e-12);
+  });
+
+  it('identity shares the buffer and disposing either side keeps the other readable', async () => {
+    await initBackend('wasm');
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x); // the Identity kernel
+    expect(tf.memory().numDataBuffers).toBe(before + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
+  });
+});
