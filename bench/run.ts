@@ -1,63 +1,82 @@
 // `npm run bench`: our training step and caption latency on every available backend, side by
 // side with the PyTorch reference (bench/torch_ref.py) on the same machine, in one run.
-//   --quick           fewer repetitions
-//   --backends a,b    backends to measure (default: wasm,cpu)
-//   --full-cpu        also run the training rows on `cpu` (tens of seconds per step)
-//   --no-torch        skip the PyTorch side
+// Each backend configuration runs in its own process, one after the other, then torch.
+//   --quick             fewer repetitions
+//   --backends a,b      configurations (default: tensorflow-gpu,tensorflow,wasm,wasm:2,cpu;
+//                       wasm:N = wasm with N XNNPACK threads)
+//   --full-cpu          also run the training and batch-16 rows on `cpu` (tens of seconds each)
+//   --no-torch          skip the PyTorch side
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../src/ml/backend.ts';
-import { measureOurs } from './ours.ts';
-import { CHEAP_ROWS, ROWS } from './rows.ts';
+import { CHEAP_ROWS, ROWS, type RowTimes } from './rows.ts';
 import { sideBySide, type BackendRun } from './table.ts';
 import { findTorchPython, runTorch } from './torch.ts';
 
 const TORCH_THREADS = 2;
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    backends: { type: 'string', default: 'wasm,cpu' },
+    backends: { type: 'string', default: 'tensorflow-gpu,tensorflow,wasm,wasm:2,cpu' },
     'full-cpu': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
   },
 });
 
-const runs = values.quick ? 3 : 7;
-const results: BackendRun[] = [];
-for (const requested of values.backends.split(',')) {
-  const info = await initBackend(requested);
-  if (info.name !== requested) {
-    console.error(`${requested}: unavailable (${info.notes.join('; ')}), skipped`);
-    continue;
-  }
-  const cheapOnly = info.name === 'cpu' && !values['full-cpu'];
-  const rows = cheapOnly ? CHEAP_ROWS : ROWS;
-  console.error(`measuring ${info.name} (${info.threads} thread(s)): ${rows.join(', ')}`);
-  results.push({
-    backend: info.name,
-    threads: info.threads,
-    times: await measureOurs(rows, runs),
-    note: cheapOnly ? 'cpu: training and batch-16 rows skipped (stock cpu kernels; pass --full-cpu)' : undefined,
+function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(',')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const last = child.stdout.trim().split('\n').pop() ?? '';
+  if (child.status !== 0 || !last.startsWith('{')) {
+    console.error(`${config}: measurement failed (exit ${child.status})`);
+    return null;
+  }
+  const parsed = JSON.parse(last) as BackendRun | { skipped: string };
+  if ('skipped' in parsed) {
+    console.error(parsed.skipped);
+    return null;
+  }
+  return parsed;
 }
 
-let torchRows = null;
+const runs = values.quick ? 3 : 7;
+const results: BackendRun[] = [];
+for (const config of values.backends.split(',')) {
+  const cheapOnly = config === 'cpu' && !values['full-cpu'];
+  const rows = cheapOnly ? CHEAP_ROWS : ROWS;
+  console.error(`measuring ${config}: ${rows.join(', ')}`);
+  const run = measure(config, rows, runs);
+  if (run == null) continue;
+  if (cheapOnly) run.note = 'cpu: training and batch-16 rows skipped (stock cpu kernels, tens of seconds; --full-cpu runs them)';
+  results.push(run);
+}
+
+let torchRows: RowTimes | null = null;
 if (values['no-torch']) {
   console.error('torch: skipped (--no-torch)');
 } else {
   const python = findTorchPython();
   if (python == null) {
-    console.error('torch: no Python with torch found (apt install python3-torch libopenblas0, or set GLIMPSE_TORCH_PYTHON); torch columns left empty');
+    console.error('torch: no Python with torch found (apt install python3-torch libopenblas0-pthread, or set GLIMPSE_TORCH_PYTHON); torch columns left empty');
   } else {
     console.error(`measuring torch with ${python}, ${TORCH_THREADS} threads`);
     const torch = runTorch(python, TORCH_THREADS, values.quick);
-    console.log(`torch ${torch.torch}, ${torch.threads} threads, BLAS: ${torch.blas}`);
-    torchRows = torch.rows;
+    const first = torch.configs[0].result;
+    console.log(`torch ${first.torch}, BLAS: ${first.blas}`);
+    for (const { label, result } of torch.configs) {
+      console.log(`${label}: ${Object.entries(result.rows).map(([row, ms]) => `${row} ${ms.toFixed(1)} ms`).join(', ')}`);
+    }
+    console.log('torch ms below = the faster of the two, per row');
+    torchRows = torch.best;
   }
 }
 
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`machine: ${cpu}, ${os.availableParallelism()} cores, Node ${process.version}`);
+console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(sideBySide(results, torchRows));
 for (const r of results) if (r.note) console.log(`note: ${r.note}`);
