@@ -17,11 +17,13 @@ function vocabulary(): Vocabulary {
   return Vocabulary.fromJSON({ words, maxLength: DECODE_TOKENS + 1 });
 }
 
-/** The reference model; <end> can never win, so every caption is exactly 20 tokens (as in torch_ref.py). */
-function referenceModel(seed: number): CaptionModel {
+/** The reference model; for decoding, <end> can never win, so every caption is exactly 20 tokens (as in torch_ref.py). */
+function referenceModel(seed: number, forDecoding: boolean): CaptionModel {
   const model = CaptionModel.create(REFERENCE_CONFIG, seed, BACKBONE_CHANNELS);
-  const bias = model.weights.get('decoder/fc2/bias');
-  tf.tidy(() => bias.assign(tf.add(bias, tf.oneHot([END], VOCAB).reshape([VOCAB]).mul(-1e4))));
+  if (forDecoding) {
+    const bias = model.weights.get('decoder/fc2/bias');
+    tf.tidy(() => bias.assign(tf.add(bias, tf.oneHot([END], VOCAB).reshape([VOCAB]).mul(-1e4))));
+  }
   return model;
 }
 
@@ -59,7 +61,8 @@ function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, met
 /** Median ms of each requested row on the current backend; throws if tensors leak. */
 export async function measureOurs(rows: readonly RowName[], runs: number): Promise<RowTimes> {
   const before = tf.memory().numTensors;
-  const model = referenceModel(7);
+  const model = referenceModel(7, false); // trained by the training rows
+  const decoder = referenceModel(7, true);
   const adam = new Adam(model.weights.names, model.weights.list(), 1e-3);
   const vocab = vocabulary();
   const times: RowTimes = {};
@@ -69,13 +72,14 @@ export async function measureOurs(rows: readonly RowName[], runs: number): Promi
       const training = row.startsWith('train');
       const runner = training
         ? trainStepRunner(model, adam, batch)
-        : decodeRunner(model, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
+        : decodeRunner(decoder, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
       times[row] = await medianMs(runner.run, 2, training ? runs : runs * 2);
       tf.dispose(runner.inputs);
     }
   } finally {
     adam.dispose();
     model.dispose();
+    decoder.dispose();
   }
   const leaked = tf.memory().numTensors - before;
   if (leaked > 0) throw new Error(`benchmark leaked ${leaked} tensors`);

@@ -3,6 +3,8 @@
 //   backend does) is the same result. The tape emits hundreds per training step.
 // - Unpack (tf.unstack, and the gradient of tf.stack) runs one generic strided Slice per
 //   output; here each output row is one contiguous copy.
+// - PadV2 (tf.pad, and the gradient of every tf.slice) computes an index per element; here
+//   the output is filled once and each innermost input row is one contiguous copy.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
@@ -37,9 +39,42 @@ const unpack: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return outs;
 };
 
+function padded(wasm: BackendWasm, x: tf.TensorInfo, paddings: [number, number][], constantValue: number): tf.TensorInfo {
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const out = wasm.makeOutput(outShape, x.dtype);
+  const dst = wasm.typedArrayFromHeap(out);
+  dst.fill(constantValue);
+  const src = wasm.typedArrayFromHeap(x);
+  const last = x.shape[rank - 1];
+  if (src.length === 0) return out;
+  const outStrides = tf.util.computeStrides(outShape); // rank − 1 entries
+  const index = new Array<number>(rank - 1).fill(0); // position among the input rows
+  for (let from = 0; from < src.length; from += last) {
+    let to = paddings[rank - 1][0];
+    for (let d = 0; d < rank - 1; d++) to += (index[d] + paddings[d][0]) * outStrides[d];
+    dst.set(src.subarray(from, from + last), to);
+    for (let d = rank - 2; d >= 0 && ++index[d] === x.shape[d]; d--) index[d] = 0;
+  }
+  return out;
+}
+
+function padKernel(): tf.KernelConfig {
+  const stock = tf.getKernel(tf.PadV2, 'wasm');
+  if (stock == null) throw new Error('wasm kernel PadV2 is not registered');
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const x = required(args.inputs, 'x');
+    const { paddings, constantValue } = args.attrs as unknown as tf.PadV2Attrs;
+    if (x.shape.length === 0 || x.dtype === 'string' || x.dtype === 'complex64') return stock.kernelFunc(args);
+    return padded(args.backend as BackendWasm, x, paddings, constantValue);
+  };
+  return { kernelName: tf.PadV2, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc };
+}
+
 export function wasmCopyKernels(): tf.KernelConfig[] {
   return [
     { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity },
     { kernelName: tf.Unpack, backendName: 'wasm', kernelFunc: unpack },
+    padKernel(),
   ];
 }

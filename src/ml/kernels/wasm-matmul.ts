@@ -3,9 +3,10 @@
 // Backprop always asks for transposed products (dA = dY·Bᵀ, dB = Aᵀ·dY) and a [B, M, K]·[K, N]
 // product has batch B, so training falls to the slow loop. These wrappers make every product
 // an untransposed one the stock kernel runs on its fast path:
-// - transpose inputs explicitly (a blocked copy; free for vectors), or, when cheaper, compute
+// - transpose inputs explicitly (a blocked copy; free for vectors), or, when it moves fewer
+//   elements (transposes plus XNNPACK's packing of the right-hand operand), compute
 //   Cᵀ = op(B)ᵀ·op(A)ᵀ and transpose the (small) result — e.g. dY[16, 2048]·W[512, 2048]ᵀ
-//   becomes (W·dYᵀ)ᵀ, moving 40 K elements instead of transposing the 1 M-element W;
+//   becomes (W·dYᵀ)ᵀ, moving ~70 K elements instead of transposing and packing the 1 M-element W;
 // - fold the batch of A into rows when B is shared ([B, M, K]·[1, K, N] → [1, B·M, K]·[K, N]).
 // Same maths: every output element is the same dot product.
 import * as tf from '@tensorflow/tfjs';
@@ -97,8 +98,12 @@ function fastMatMul(kernelName: string): tf.KernelConfig {
     const swappable = foldable && inputs.bias == null;
     const ws = new Workspace(wasm);
     try {
-      const direct = (transposeA ? transposeCost(a.rows, a.cols) : 0) + (transposeB ? transposeCost(b.rows, b.cols) : 0);
-      const swapped = (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n);
+      // elements moved: transposed copies, plus XNNPACK packing the right-hand operand (cached
+      // per tensor, but gradients are fresh tensors every step)
+      const sizeA = a.rows * a.cols;
+      const sizeB = b.rows * b.cols;
+      const direct = (transposeA ? transposeCost(a.rows, a.cols) : 0) + (transposeB ? transposeCost(b.rows, b.cols) : 0) + sizeB;
+      const swapped = (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n) + sizeA;
       if (swappable && a.batch === 1 && b.batch === 1 && swapped < direct) {
         const left = transposeB ? b : ws.transpose(b); // [1, N, K]
         const right = transposeA ? a : ws.transpose(a); // [1, K, M]

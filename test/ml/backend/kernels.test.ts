@@ -186,6 +186,16 @@ describe('wasm data movement', () => {
     }, 1e-12);
   });
 
+  it('pad (rank 1–4, any constant) and the gradient of slice equal cpu', async () => {
+    await sameOnBoth(() => [
+      tf.pad(rand([5], 17), [[2, 1]], 0.5),
+      tf.pad(rand([3, 4], 18), [[0, 2], [1, 0]]),
+      tf.pad(rand([2, 3, 4], 19), [[1, 1], [0, 0], [2, 3]], -1),
+      tf.pad(rand([2, 1, 3, 2], 20), [[0, 1], [1, 1], [0, 0], [1, 0]]),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [1, 2], [2, 3]), rand([2, 3], 21))))(rand([4, 6], 22)),
+    ], 1e-12);
+  });
+
   it('identity shares the buffer and disposing either side keeps the other readable', async () => {
     await initBackend('wasm');
     const before = tf.memory().numDataBuffers;
