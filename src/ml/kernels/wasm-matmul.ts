@@ -44,11 +44,15 @@ class Workspace {
   private readonly temps: tf.TensorInfo[] = [];
   constructor(readonly backend: BackendWasm) {}
 
-  /** [batch, rows, cols] → [batch, cols, rows]; vectors are reshaped, not copied. */
-  transpose(m: Mat, temporary = true): Mat {
-    if (transposeCost(m.rows, m.cols) === 0) return view(m, m.batch, m.cols, m.rows);
+  /**
+   * [batch, rows, cols] → [batch, cols, rows]. A vector is reshaped, not copied — except as a
+   * right-hand operand: the stock kernel caches XNNPACK operators (packed weights) by tensor id,
+   * so the same id must never reach it as B with another [K, N].
+   */
+  transpose(m: Mat, use: 'left' | 'right' | 'output'): Mat {
+    if (transposeCost(m.rows, m.cols) === 0 && use !== 'right') return view(m, m.batch, m.cols, m.rows);
     const out = this.backend.makeOutput([m.batch, m.cols, m.rows], 'float32');
-    if (temporary) this.temps.push(out);
+    if (use !== 'output') this.temps.push(out);
     // views after makeOutput: allocation may grow (and detach) the wasm heap
     const src = this.backend.typedArrayFromHeap(m.t) as Float32Array;
     transposeInto(src, this.backend.typedArrayFromHeap(out) as Float32Array, m.batch, m.rows, m.cols);
@@ -105,15 +109,15 @@ function fastMatMul(kernelName: string): tf.KernelConfig {
       const direct = (transposeA ? transposeCost(a.rows, a.cols) : 0) + (transposeB ? transposeCost(b.rows, b.cols) : 0) + sizeB;
       const swapped = (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n) + sizeA;
       if (swappable && a.batch === 1 && b.batch === 1 && swapped < direct) {
-        const left = transposeB ? b : ws.transpose(b); // [1, N, K]
-        const right = transposeA ? a : ws.transpose(a); // [1, K, M]
+        const left = transposeB ? b : ws.transpose(b, 'left'); // [1, N, K]
+        const right = transposeA ? a : ws.transpose(a, 'right'); // [1, K, M]
         const ct = asMat(ws.keep(run(wasm, inputs, attrs, left, right))); // [1, N, M]
-        const c = ws.transpose(ct, false); // [1, M, N]
+        const c = ws.transpose(ct, 'output'); // [1, M, N]
         // a vector result is a reshaped view of ct: keep ct alive instead
         return { ...(c.t.dataId === ct.t.dataId ? ws.release(ct.t) : c.t), shape: outShape };
       }
-      const left = transposeA ? ws.transpose(a) : a; // [batchA, M, K]
-      const right = transposeB ? ws.transpose(b) : b; // [batchB, K, N]
+      const left = transposeA ? ws.transpose(a, 'left') : a; // [batchA, M, K]
+      const right = transposeB ? ws.transpose(b, 'right') : b; // [batchB, K, N]
       const fold = foldable && right.batch === 1 && left.batch > 1;
       const out = run(wasm, inputs, attrs, fold ? view(left, 1, left.batch * m, left.cols) : left, right);
       return { ...out, shape: outShape };

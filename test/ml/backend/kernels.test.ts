@@ -140,6 +140,20 @@ describe('wasm matMul on the XNNPACK path', () => {
     ]);
   });
 
+  it('a column vector used as B forward and transposed backward (attention V) keeps its gradient', async () => {
+    // the stock kernel caches packed weights by tensor id: the transposed view of v must not reuse it
+    await sameOnBoth(() => {
+      const h = rand([40, 30], 23);
+      const v = rand([30, 1], 24);
+      const w = rand([40, 1], 25);
+      return tf.grads((hh: tf.Tensor, vv: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.matMul(hh, vv)), w)))([h, v]);
+    });
+    await sameOnBoth(() => {
+      const v = rand([30, 1], 24);
+      return [tf.matMul(rand([5, 30], 26), v), tf.matMul(rand([7, 1], 27), v, false, true)];
+    });
+  });
+
   it('gradients through matMul (dense layer and batched attention product) equal cpu', async () => {
     await sameOnBoth(() => {
       const x = rand([36, 20], 9); // [B·L, D]: tfjs has no gradient for a batch·shared product
