@@ -2,10 +2,9 @@
 // optimiser step (Adam + global-norm clip 5, as src/ml/train.ts does) and the real decoder
 // (decodeBatch), at the reference shapes.
 import * as tf from '@tensorflow/tfjs';
-import { decodeBatch } from '../src/ml/decode.ts';
-import { CaptionModel } from '../src/ml/model/captionModel.ts';
+import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
+// the optimiser step of src/ml/train.ts (not exported from the library's public API)
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
-import { Vocabulary } from '../src/ml/vocab.ts';
 import { type RowName, type RowTimes } from './rows.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 import { medianMs } from './timing.ts';

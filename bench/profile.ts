@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
-import { CaptionModel } from '../src/ml/model/captionModel.ts';
+import { CaptionModel } from '../src/ml/index.ts';
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
 import { BACKBONE_CHANNELS, captions, features, REFERENCE_CONFIG } from './shapes.ts';
 

@@ -72,7 +72,7 @@ if (values['no-torch']) {
     for (const { label, result } of torch.configs) {
       console.log(`${label}: ${Object.entries(result.rows).map(([row, ms]) => `${row} ${ms.toFixed(1)} ms`).join(', ')}`);
     }
-    console.log('torch ms below = the faster of the two, per row');
+    console.log('torch ms below = the fastest of these, per row');
     torchRows = torch.best;
   }
 }

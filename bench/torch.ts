@@ -1,7 +1,8 @@
 // Runs bench/torch_ref.py with the first Python that can import torch. torch's 2 OpenMP threads
 // and OpenBLAS's own pthread pool (2 threads by default) can oversubscribe 2 cores badly on a
-// busy machine, so the script runs twice — OpenBLAS threads at its default and at 1 — and each
-// row keeps torch's faster time (the comparison most favourable to torch).
+// busy machine, so the script runs three times — 2 torch threads with OpenBLAS at its default
+// and at 1 thread, and everything on 1 thread — and each row keeps torch's fastest time (the
+// comparison most favourable to torch).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,8 @@ export function runTorch(python: string, threads: number, quick: boolean): Torch
   const configs = [
     { label: `torch ${threads} threads, OpenBLAS default threads`, env: {} },
     { label: `torch ${threads} threads, OPENBLAS_NUM_THREADS=1`, env: { OPENBLAS_NUM_THREADS: '1' } },
-  ].map(({ label, env }) => ({ label, result: runOnce(python, threads, quick, env) }));
+    { label: 'torch 1 thread, OPENBLAS_NUM_THREADS=1', env: { OPENBLAS_NUM_THREADS: '1' }, threads: 1 },
+  ].map(({ label, env, threads: t }) => ({ label, result: runOnce(python, t ?? threads, quick, env) }));
   const best: RowTimes = {};
   for (const row of ROWS) {
     const times = configs.map((c) => c.result.rows[row]).filter((t): t is number => t != null);
