@@ -4,13 +4,19 @@ export { initBackend, backendInfo, BackendError } from './backend.ts';
 
 // model
 export { CaptionModel, type EncoderInput } from './model/captionModel.ts';
-export { BABY_MODEL_CONFIG, DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG, validateModelConfig } from './model/config.ts';
+export {
+  BABY_MODEL_CONFIG,
+  DEFAULT_CNN_ENCODER,
+  DEFAULT_MODEL_CONFIG,
+  DEFAULT_TRAIN_CONFIG,
+  validateModelConfig,
+} from './model/config.ts';
 export { ModelError, type ModelErrorCode } from './model/errors.ts';
 export { Vocabulary, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
 
 // training and evaluation
 export { train, TrainingAbortedError, type TrainOptions, type TrainResult } from './train.ts';
-export { readCheckpointConfig } from './checkpoint.ts';
+export { readCheckpointConfig, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 export { InputCache } from './batches.ts';
 export { createInputSource, type EncoderInputSource } from './inputs.ts';
 export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';

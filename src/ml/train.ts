@@ -30,7 +30,7 @@ export interface TrainOptions {
   onBatchEnd?: (event: BatchEvent) => void | Promise<void>;
   onEpochEnd?: (event: EpochEvent) => void | Promise<void>;
   onCheckpoint?: (event: CheckpointEvent) => void | Promise<void>;
-  /** at most this many validation images are captioned for BLEU at each epoch end (default 200) */
+  /** at most this many validation images are captioned for BLEU at each epoch end (default 200; 0 = none) */
   evalImages?: number;
   /** decoded inputs kept in memory (default 1 GiB) */
   cacheBytes?: number;
@@ -192,13 +192,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const due = trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0;
         if (due && position.batch < batchesPerEpoch) await checkpoint();
       }
-      const hasVal = valExamples.length > 0;
       const event: EpochEvent = {
         epoch: position.epoch + 1,
         step: position.step,
         trainLoss: position.epochLossSum / batchesPerEpoch,
-        valLoss: hasVal ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
-        bleu4: hasVal ? captionBleu(await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize), evalImages)[3] : null,
+        valLoss: valExamples.length > 0 ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
+        bleu4:
+          evalImages.length > 0
+            ? captionBleu(await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize), evalImages)[3]
+            : null,
       };
       await checkpoint();
       epochs.push(event);

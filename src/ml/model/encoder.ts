@@ -6,7 +6,28 @@ import { poolingStages } from './config.ts';
 import { conv3x3Relu } from './conv.ts';
 import type { ModelWeights } from './weights.ts';
 
-/** pixels [B, S, S, 3] in 0..1 → raw feature grid [B, G·G, C] */
+/** Channels the CNN appends to every cell of its feature grid: the cell's x and y. */
+export const CELL_COORDINATES = 2;
+
+/** [1, L, 2] each grid cell's centre (x, y) in -1..1, row-major like the grid */
+function cellCoordinates(gridSize: number): tf.Tensor3D {
+  const values = new Float32Array(gridSize * gridSize * 2);
+  for (let r = 0; r < gridSize; r++) {
+    for (let c = 0; c < gridSize; c++) {
+      values[(r * gridSize + c) * 2] = ((c + 0.5) / gridSize) * 2 - 1;
+      values[(r * gridSize + c) * 2 + 1] = ((r + 0.5) / gridSize) * 2 - 1;
+    }
+  }
+  return tf.tensor3d(values, [1, gridSize * gridSize, 2]);
+}
+
+/**
+ * pixels [B, S, S, 3] in 0..1 → raw feature grid [B, G·G, C] whose last CELL_COORDINATES channels
+ * are each cell's (x, y). Convolutions are translation-equivariant and captions name positions
+ * ("above", "in the top left"): with coordinates in each cell's feature, the attention context
+ * carries where the decoder looks, so positions are read through attention rather than smeared
+ * into every cell's receptive field. (A pretrained backbone's grid is used as it comes.)
+ */
 export function cnnFeatures(weights: ModelWeights, config: ModelConfig, pixels: tf.Tensor4D): tf.Tensor3D {
   if (config.encoder.kind !== 'cnn') throw new Error('cnnFeatures needs a cnn encoder config');
   const stages = poolingStages(config);
@@ -16,7 +37,8 @@ export function cnnFeatures(weights: ModelWeights, config: ModelConfig, pixels: 
     if (i < stages) x = tf.maxPool(x, 2, 2, 'valid'); // [B, s/2, s/2, C_i]
   });
   const [B, G, , C] = x.shape;
-  return x.reshape([B, G * G, C]); // [B, L, C]
+  const coords = tf.tile(cellCoordinates(G), [B, 1, 1]); // [B, L, 2]
+  return tf.concat([x.reshape([B, G * G, C]) as tf.Tensor3D, coords], 2); // [B, L, C_last + 2]
 }
 
 /** raw grid [B, L, C] → relu(dense) [B, L, E] */
