@@ -222,25 +222,3 @@ describe('wasm data movement', () => {
     expect(tf.memory().numDataBuffers).toBe(before);
   });
 });
-
-describe('wasm Sum over non-innermost axes', () => {
-  it('equals cpu for leading, middle, several, all and innermost axes, with and without keepDims', async () => {
-    await sameOnBoth(() => {
-      const x = rand([3, 4, 5, 6], 28);
-      return [
-        tf.sum(x, 0),
-        tf.sum(x, 1),
-        tf.sum(x, [1, 2]),
-        tf.sum(x, [0, 1, 2], true),
-        tf.sum(x, 3),
-        tf.sum(x, [0, 2]),
-        tf.sum(x),
-        tf.sum(x, -3, true),
-      ];
-    }, 1e-5);
-  });
-
-  it('keeps the bias gradient of a batched dense layer', async () => {
-    await sameOnBoth(() => tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.add(rand([7, 9], 29), b))))(rand([9], 30)), 1e-5);
-  });
-});
