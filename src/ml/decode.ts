@@ -156,6 +156,21 @@ async function* stepwiseDecode(
   }
 }
 
+/** Indices of the k largest values, best first: one pass with a sorted insertion list (k ≪ n). */
+function topK(values: Float32Array, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (best.length === k) {
+      if (values[i] <= values[best[k - 1]]) continue;
+      best.pop();
+    }
+    let at = best.length;
+    while (at > 0 && values[best[at - 1]] < values[i]) at--; // ties keep the earlier index, as argMax
+    best.splice(at, 0, i);
+  }
+  return best;
+}
+
 interface Beam {
   tokens: number[];
   events: TokenEvent[];
@@ -190,8 +205,7 @@ function beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput,
       alive.forEach((beam, i) => {
         // each beam's K best tokens are enough to form the K best extensions overall
         const row = out.logProbs.subarray(i * V, (i + 1) * V);
-        const best = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, K);
-        for (const id of best) candidates.push({ parent: i, id, logProb: beam.logProb + row[id] });
+        for (const id of topK(row, K)) candidates.push({ parent: i, id, logProb: beam.logProb + row[id] });
       });
       candidates.sort((a, b) => b.logProb - a.logProb);
       const next: Beam[] = [];
