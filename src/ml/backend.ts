@@ -88,8 +88,8 @@ async function loadWasm(options: BackendOptions): Promise<{ threads: number; not
   }
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) notes.push('wasm: SIMD unsupported by this runtime, using the scalar build');
   registerFastKernels('wasm');
-  if (!(await setWasmBackend(options.wasmThreads ?? 1, notes))) throw new Error('wasm backend failed to initialise');
   const requested = options.wasmThreads ?? 1;
+  if (!(await setWasmBackend(requested, notes))) throw new Error('wasm backend failed to initialise');
   const threads = getThreadsCount();
   if (requested <= 1) notes.push('wasm: single-threaded (pass wasmThreads ≥ 2 for the threaded build)');
   else if (threads < requested && notes.length === 0) notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
