@@ -60,6 +60,8 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_LOG_LEVEL',
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
+  // read by the COCO downloader (src/ml/data/download.ts, CLI `dataset coco --download`)
+  'GLIMPSE_COCO_BASE_URL',
 ]);
 
 /** value of a variable, treating empty / whitespace-only as unset */
