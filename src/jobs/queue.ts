@@ -15,9 +15,10 @@ export const QUEUE_SCHEMA = 'pgboss';
 export interface JobData {
   training: { runId: string };
   caption: { requestId: string; modelId: string };
+  dataset: { datasetId: string };
 }
 export type QueueName = keyof JobData;
-export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption'];
+export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption', 'dataset'];
 
 export interface Job<N extends QueueName> {
   id: string;
@@ -44,8 +45,11 @@ export interface JobQueue {
   /** inserts the job in `tx`: it exists only if that transaction commits */
   enqueueTraining(tx: TransactionClient, data: JobData['training']): Promise<string>;
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
+  enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string>;
   /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
+  /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
+  offWork(name: QueueName): Promise<void>;
   /** jobs waiting to be picked up (created or waiting for a retry) */
   depth(): Promise<Record<QueueName, number>>;
   /** pg-boss errors (maintenance, fetch); without a listener they are dropped */
@@ -74,6 +78,8 @@ export class QueueError extends Error {
 const QUEUES: Record<QueueName, PgBoss.Queue> = {
   training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
   caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionMinutes: 24 * 60 },
+  // generating or indexing a large set can take a while; the handler records FAILED itself
+  dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 3600, retentionMinutes: 7 * 24 * 60 },
 };
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
@@ -131,6 +137,10 @@ class PgBossQueue implements JobQueue {
     return this.send(tx, 'caption', data);
   }
 
+  enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string> {
+    return this.send(tx, 'dataset', data);
+  }
+
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
     this.assertStarted();
     return this.boss.work<JobData[N]>(
@@ -140,10 +150,14 @@ class PgBossQueue implements JobQueue {
     );
   }
 
+  offWork(name: QueueName): Promise<void> {
+    return this.boss.offWork(name);
+  }
+
   async depth(): Promise<Record<QueueName, number>> {
     this.assertStarted();
-    const [training, caption] = await Promise.all(QUEUE_NAMES.map((n) => this.boss.getQueueSize(n)));
-    return { training: training!, caption: caption! };
+    const [training, caption, dataset] = await Promise.all(QUEUE_NAMES.map((n) => this.boss.getQueueSize(n)));
+    return { training: training!, caption: caption!, dataset: dataset! };
   }
 
   onError(listener: (error: Error) => void): void {

@@ -13,7 +13,7 @@ export interface ApiContext {
   /** wake-ups only: the rows themselves are read from the database */
   events: EventBus;
   /** jobs are enqueued in the transaction that writes their rows */
-  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'depth'>;
+  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'depth'>;
   limits: ApiLimits;
   /** GLIMPSE_API_KEYS; empty → mutations are open */
   apiKeys: readonly string[];

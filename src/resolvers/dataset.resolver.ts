@@ -62,7 +62,11 @@ export class DatasetResolver {
     const source = exactlyOne('input', { synthetic: input.synthetic, coco: input.coco });
     const row = source === 'synthetic' ? syntheticRow(input.synthetic!) : await cocoRow(input.coco!);
     try {
-      return await ctx.prisma.dataset.create({ data: { name, ...row } });
+      return await ctx.prisma.$transaction(async (tx) => {
+        const dataset = await tx.dataset.create({ data: { name, ...row } });
+        await ctx.queue.enqueueDataset(tx, { datasetId: dataset.id });
+        return dataset;
+      });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
         throw new ConflictError(`a dataset named "${name}" already exists`, { field: 'input.name' });

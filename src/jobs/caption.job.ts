@@ -1,0 +1,141 @@
+// The `caption` job: pending requests arrive in batches; those for one model with the same decoding
+// settings are decoded together by one captionBatch call. Each token is stored (CaptionToken, index
+// from 0) and announced as it is decoded; then SUCCEEDED with the caption, or FAILED with the error.
+// An unreadable image fails only its own request (ImageError message), never the batch.
+import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model } from '../db/client.ts';
+import { notify } from '../events/index.ts';
+import { ImageError, type CaptionResult, type Captioner, type DecodeOptions, type TokenEvent } from '../ml/index.ts';
+import type { CaptionerCache } from './captioner-cache.ts';
+import { errorMessage, type JobHelpers } from './helpers.ts';
+import type { JobData } from './queue.ts';
+
+export interface CaptionHelpers extends JobHelpers {
+  captioners: CaptionerCache;
+}
+
+type Pending = CaptionRequest & { model: Model };
+
+const METHODS = { [DecodeMethod.GREEDY]: 'greedy', [DecodeMethod.BEAM]: 'beam', [DecodeMethod.SAMPLE]: 'sample' } as const;
+
+function decodeOptions(r: CaptionRequest): DecodeOptions {
+  return {
+    method: METHODS[r.method],
+    beamWidth: r.beamWidth,
+    temperature: r.temperature,
+    ...(r.maxLength !== null ? { maxLength: r.maxLength } : {}),
+  };
+}
+
+/** requests that decode together: same model and decoding settings */
+function groupKey(r: Pending): string {
+  return JSON.stringify([r.modelId, decodeOptions(r)]);
+}
+
+export async function captionJob(payloads: JobData['caption'][], helpers: CaptionHelpers): Promise<void> {
+  const { prisma, workerId } = helpers;
+  const ids = [...new Set(payloads.map((p) => p.requestId))];
+  // QUEUED, or RUNNING left behind by a worker that died (its stored tokens are kept)
+  const pending = await prisma.captionRequest.findMany({
+    where: { id: { in: ids }, status: { in: [CaptionStatus.QUEUED, CaptionStatus.RUNNING] } },
+    include: { model: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  const groups = new Map<string, Pending[]>();
+  for (const r of pending) groups.set(groupKey(r), [...(groups.get(groupKey(r)) ?? []), r]);
+  for (const group of groups.values()) {
+    const model = group[0]!.model;
+    let captioner: Captioner;
+    try {
+      captioner = await helpers.captioners.get(model.id, model.path);
+    } catch (error) {
+      await Promise.all(group.map((r) => fail(r, `model ${model.id} could not be loaded: ${errorMessage(error)}`, helpers)));
+      continue;
+    }
+    const startedAt = new Date();
+    await prisma.$transaction(async (tx) => {
+      await tx.captionRequest.updateMany({
+        where: { id: { in: group.map((r) => r.id) } },
+        data: { status: CaptionStatus.RUNNING, gridSize: captioner.gridSize, workerId, startedAt },
+      });
+      for (const r of group) await notify(tx, 'caption_request', r.id);
+    });
+    await decodeGroup(group, captioner, helpers);
+  }
+}
+
+/** Decodes the group in one batch; if an image is unreadable, each request on its own. */
+async function decodeGroup(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<void> {
+  try {
+    await decodeTogether(group, captioner, helpers);
+  } catch (error) {
+    if (!(error instanceof ImageError) || group.length === 1) {
+      await Promise.all(group.map((r) => fail(r, errorMessage(error), helpers)));
+      return;
+    }
+    for (const r of group) {
+      await decodeTogether([r], captioner, helpers).catch((e: unknown) => fail(r, errorMessage(e), helpers));
+    }
+  }
+}
+
+async function decodeTogether(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<void> {
+  const { prisma } = helpers;
+  const started = performance.now();
+  const startedAt = Date.now();
+  const images = group.map((r) => (r.imageBytes ? Buffer.from(r.imageBytes) : r.imagePath!));
+  // onToken is synchronous: writes are chained so tokens are stored and announced in order
+  let writes: Promise<void> = Promise.resolve();
+  const onToken = (i: number, event: TokenEvent) => {
+    writes = writes.then(() => storeTokens(group[i]!.id, [event], helpers));
+  };
+  let results: CaptionResult[];
+  try {
+    results = await captioner.captionBatch(images, decodeOptions(group[0]!), onToken);
+  } finally {
+    await writes;
+  }
+  const decodeMs = performance.now() - started;
+  await Promise.all(
+    group.map(async (r, i) => {
+      const result = results[i]!;
+      // tokens not streamed by the decoder (beam search picks its words at the end) are stored here
+      await storeTokens(r.id, result.tokens, helpers);
+      await prisma.$transaction(async (tx) => {
+        await tx.captionRequest.update({
+          where: { id: r.id },
+          data: {
+            status: CaptionStatus.SUCCEEDED,
+            caption: result.caption,
+            finishedAt: new Date(),
+            timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
+          },
+        });
+        await notify(tx, 'caption_request', r.id);
+      });
+    }),
+  );
+}
+
+async function storeTokens(requestId: string, tokens: readonly TokenEvent[], { prisma }: JobHelpers): Promise<void> {
+  if (tokens.length === 0) return;
+  await prisma.$transaction(async (tx) => {
+    for (const t of tokens) {
+      await tx.$executeRaw`
+        INSERT INTO "CaptionToken" ("requestId", "index", "token", "attention", "logProb")
+        VALUES (${requestId}, ${t.index}, ${t.token}, ${Array.from(t.attention)}::double precision[], ${t.logProb})
+        ON CONFLICT DO NOTHING`;
+    }
+    await notify(tx, 'caption_request', requestId);
+  });
+}
+
+async function fail(r: Pending, message: string, { prisma, log }: JobHelpers): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    await tx.captionRequest.update({
+      where: { id: r.id },
+      data: { status: CaptionStatus.FAILED, error: message, finishedAt: new Date() },
+    });
+    await notify(tx, 'caption_request', r.id);
+  });
+  log.info(`caption ${r.id}: FAILED: ${message}`);
+}

@@ -1,0 +1,36 @@
+// What every job function receives besides its payload (graphile-worker style: a task is a plain
+// `(payload, helpers) => Promise<void>`).
+import type { Config } from '../config.ts';
+import type { PrismaClient } from '../db/client.ts';
+import type { JobQueue } from './queue.ts';
+
+export interface JobLogger {
+  info(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+export interface JobHelpers {
+  config: Config;
+  prisma: PrismaClient;
+  queue: Pick<JobQueue, 'enqueueTraining'>;
+  /** this worker's id (TrainingRun.workerId, CaptionRequest.workerId, Worker.id) */
+  workerId: string;
+  log: JobLogger;
+  /** aborted when the worker shuts down gracefully: hand running work back */
+  shutdown: AbortSignal;
+}
+
+export class JobError extends Error {
+  constructor(
+    readonly code: 'DATASET_NOT_READY' | 'RUN_CONFIG_INVALID' | 'MODEL_MISSING',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobError';
+  }
+}
+
+/** the message of anything thrown, for an `error` column */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,168 @@
+// The `training` job: claims the run, trains it with src/ml while writing one LossPoint per batch
+// (and its wake-up) in one transaction, EpochSummary and Checkpoint rows, and ends it:
+// SUCCEEDED with a Model, FAILED with the error, CANCELLED on request, or QUEUED again (handed
+// back) when the worker shuts down. A resumed run continues from its latest Checkpoint row; the
+// steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING).
+import { join } from 'node:path';
+import { RunStatus, type TransactionClient } from '../db/client.ts';
+import { notify } from '../events/index.ts';
+import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type TrainConfig } from '../ml/index.ts';
+import { errorMessage, JobError, type JobHelpers } from './helpers.ts';
+import type { JobData } from './queue.ts';
+import { claimRun, heartbeat } from './run-lease.ts';
+import { mlSettings, parseRunConfig } from './train-config.ts';
+
+/** why the training was aborted */
+type StopReason = 'cancel' | 'shutdown' | 'lease-lost';
+
+class LeaseLostError extends Error {
+  readonly code = 'LEASE_LOST';
+  constructor(runId: string) {
+    super(`run ${runId} is no longer leased to this worker`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+function totalSteps(images: readonly CaptionedImage[], train: Partial<TrainConfig>): number {
+  const { train: part } = splitByImage(images, train.valFraction!, train.seed!);
+  const captions = part.reduce((n, img) => n + img.captions.length, 0);
+  return train.epochs! * Math.ceil(captions / train.batchSize!);
+}
+
+export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
+  const { prisma, workerId, config, log } = helpers;
+  if (!(await claimRun(prisma, runId, workerId))) {
+    log.info(`training ${runId}: not QUEUED, skipped`);
+    return;
+  }
+  await notify(prisma, 'training_run', runId);
+
+  const stop = new AbortController();
+  let reason: StopReason | null = null;
+  const abort = (why: StopReason) => {
+    reason ??= why;
+    stop.abort();
+  };
+  const onShutdown = () => abort('shutdown');
+  helpers.shutdown.addEventListener('abort', onShutdown);
+  if (helpers.shutdown.aborted) abort('shutdown');
+  const beat = setInterval(() => {
+    heartbeat(prisma, runId, workerId).then(
+      (lease) => {
+        if (!lease.owned) abort('lease-lost');
+        else if (lease.cancelRequested) abort('cancel');
+      },
+      (error: unknown) => log.error(`training ${runId}: heartbeat`, error),
+    );
+  }, config.heartbeatSeconds * 1000);
+
+  /** a write guarded by the lease: rolled back and training stopped when the run is no longer ours */
+  const leased = (write: (tx: TransactionClient) => Promise<unknown>) =>
+    prisma.$transaction(async (tx) => {
+      const lease = await heartbeat(tx, runId, workerId);
+      if (!lease.owned) throw new LeaseLostError(runId);
+      if (lease.cancelRequested) abort('cancel');
+      await write(tx);
+      await notify(tx, 'training_run', runId);
+    });
+
+  try {
+    const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { dataset: true } });
+    const { dataset } = run;
+    if (dataset.status !== 'READY' || !dataset.annotationsPath || !dataset.imagesDir) {
+      throw new JobError('DATASET_NOT_READY', `dataset ${dataset.id} is ${dataset.status}`);
+    }
+    const settings = mlSettings(parseRunConfig(run.config));
+    const images = await loadCocoCaptions({
+      annotationsPath: dataset.annotationsPath,
+      imagesDir: dataset.imagesDir,
+      ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
+    });
+    const latest = await prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } });
+    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: totalSteps(images, settings.train) } }));
+    log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
+
+    const result = await train({
+      images,
+      checkpointDir: join(config.paths.checkpoints, runId),
+      model: settings.model,
+      train: settings.train,
+      ...(latest ? { resumeFrom: latest.path } : {}),
+      signal: stop.signal,
+      onBatchEnd: (e) =>
+        leased(async (tx) => {
+          await tx.$executeRaw`
+            INSERT INTO "LossPoint" ("runId", "step", "epoch", "batch", "loss", "examplesPerSec")
+            VALUES (${runId}, ${e.step}, ${e.epoch}, ${e.batch}, ${e.loss}, ${e.examplesPerSec})
+            ON CONFLICT DO NOTHING`;
+          await tx.trainingRun.update({ where: { id: runId }, data: { step: e.step, epoch: e.epoch } });
+        }),
+      onEpochEnd: (e) =>
+        leased((tx) => tx.$executeRaw`
+          INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4")
+          VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4})
+          ON CONFLICT DO NOTHING`),
+      onCheckpoint: async (c) => {
+        await prisma.checkpoint.upsert({
+          where: { runId_step: { runId, step: c.step } },
+          create: { runId, step: c.step, epoch: c.epoch, path: c.path },
+          update: { epoch: c.epoch, path: c.path },
+        });
+      },
+    });
+
+    const modelDir = join(config.paths.models, runId);
+    const last = result.epochs.at(-1);
+    const metrics = { valLoss: last?.valLoss ?? null, bleu4: last?.bleu4 ?? null, trainLoss: last?.trainLoss ?? null, step: result.step };
+    try {
+      await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics });
+    } finally {
+      result.model.dispose();
+    }
+    await leased(async (tx) => {
+      await tx.model.upsert({
+        where: { runId },
+        create: { name: `run ${runId}`, runId, path: modelDir, vocabSize: result.vocab.size, config: { ...result.config }, metrics },
+        update: { path: modelDir, vocabSize: result.vocab.size, config: { ...result.config }, metrics },
+      });
+      await tx.trainingRun.update({
+        where: { id: runId },
+        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), workerId: null, heartbeatAt: null },
+      });
+    });
+    log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
+  } catch (error) {
+    await finishAborted(runId, error, reason, helpers);
+  } finally {
+    clearInterval(beat);
+    helpers.shutdown.removeEventListener('abort', onShutdown);
+  }
+}
+
+/** Ends a run that did not complete: CANCELLED, handed back (QUEUED + a new job), or FAILED. */
+async function finishAborted(runId: string, error: unknown, reason: StopReason | null, helpers: JobHelpers): Promise<void> {
+  const { prisma, workerId, log } = helpers;
+  if (error instanceof LeaseLostError || reason === 'lease-lost') {
+    log.info(`training ${runId}: lease lost, left to its new owner`);
+    return;
+  }
+  const aborted = error instanceof TrainingAbortedError;
+  const owned = { id: runId, status: RunStatus.RUNNING, workerId };
+  const released = { workerId: null, heartbeatAt: null };
+  await prisma.$transaction(async (tx) => {
+    if (aborted && reason === 'shutdown') {
+      const { count } = await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.QUEUED, ...released } });
+      if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
+    } else if (aborted && reason === 'cancel') {
+      await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, finishedAt: new Date(), ...released } });
+    } else {
+      await tx.trainingRun.updateMany({
+        where: owned,
+        data: { status: RunStatus.FAILED, error: errorMessage(error), finishedAt: new Date(), ...released },
+      });
+    }
+    await notify(tx, 'training_run', runId);
+  });
+  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint.step}`);
+  else log.error(`training ${runId}: FAILED`, error);
+}

@@ -1,0 +1,119 @@
+// A worker: the ML backend, a Worker row refreshed every heartbeat (serverInfo), the reaper, and
+// handlers for the `training` (one run at a time), `caption` (batched per model) and `dataset` queues.
+//
+// stop({ graceful: true }) (first SIGTERM): stop taking jobs, abort a running training at the
+// next batch boundary (it checkpoints and is handed back to the queue), wait for the handlers.
+// stop({ graceful: false }): stop taking jobs and return at once; the reaper of another worker
+// takes back what this one leaves RUNNING.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../config.ts';
+import type { PrismaClient } from '../db/client.ts';
+import { notify, type EventBus } from '../events/index.ts';
+import { initBackend } from '../ml/index.ts';
+import { captionJob } from './caption.job.ts';
+import { CaptionerCache } from './captioner-cache.ts';
+import { datasetJob } from './dataset.job.ts';
+import type { JobHelpers, JobLogger } from './helpers.ts';
+import type { JobQueue, QueueName } from './queue.ts';
+import { startReaper } from './reaper.ts';
+import { trainJob } from './train.job.ts';
+
+export interface WorkerOptions {
+  config: Config;
+  prisma: PrismaClient;
+  queue: JobQueue;
+  /** accepted for symmetry with startApi; the worker announces through notify() in its own transactions */
+  events?: EventBus;
+  /** default: a random UUID */
+  workerId?: string;
+  /** caption requests fetched (and decoded per model) together, default 16 */
+  captionBatchSize?: number;
+  /** loaded models kept in memory, default 4 */
+  modelCacheSize?: number;
+  /** idle polling period of the queues, default 1 s */
+  pollingIntervalSeconds?: number;
+  log?: JobLogger;
+}
+
+export interface RunningWorker {
+  id: string;
+  stop(options?: { graceful?: boolean }): Promise<void>;
+}
+
+const consoleLog = (id: string): JobLogger => ({
+  info: (m) => console.log(`[worker ${id.slice(0, 8)}] ${m}`),
+  error: (m, e) => console.error(`[worker ${id.slice(0, 8)}] ${m}`, e instanceof Error ? e.message : (e ?? '')),
+});
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { config, prisma, queue } = options;
+  const id = options.workerId ?? randomUUID();
+  const log = options.log ?? consoleLog(id);
+  const backend = await initBackend(config.backend);
+  log.info(`backend ${backend.name} (${backend.threads} threads)`);
+
+  const seen = async () => {
+    const now = new Date();
+    await prisma.worker.upsert({
+      where: { id },
+      create: { id, hostname: hostname(), pid: process.pid, backend: backend.name, threads: backend.threads, lastSeenAt: now },
+      update: { lastSeenAt: now, backend: backend.name, threads: backend.threads },
+    });
+  };
+  await seen();
+  await notify(prisma, 'worker');
+  const beat = setInterval(() => seen().catch((e: unknown) => log.error('worker heartbeat', e)), config.heartbeatSeconds * 1000);
+  const reaper = startReaper(prisma, queue, {
+    heartbeatSeconds: config.heartbeatSeconds,
+    onReaped: (runs) => log.info(`reaped ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`),
+    onError: (e) => log.error('reaper', e),
+  });
+
+  const shutdown = new AbortController();
+  const captioners = new CaptionerCache(options.modelCacheSize ?? 4);
+  const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal };
+  const active = new Set<Promise<void>>();
+  /** a running handler, tracked so a graceful stop can wait for it */
+  const track = async (running: Promise<void>) => {
+    active.add(running);
+    try {
+      await running;
+    } finally {
+      active.delete(running);
+    }
+  };
+  const oneByOne = async <T>(payloads: T[], job: (payload: T, helpers: JobHelpers) => Promise<void>) => {
+    for (const payload of payloads) await job(payload, helpers);
+  };
+  const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
+  const names: QueueName[] = ['training', 'caption', 'dataset'];
+  await queue.work('training', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), trainJob)));
+  await queue.work('caption', { batchSize: options.captionBatchSize ?? 16, ...polling }, (jobs) =>
+    track(captionJob(jobs.map((j) => j.data), { ...helpers, captioners })),
+  );
+  await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));
+  log.info(`started (heartbeat ${config.heartbeatSeconds} s)`);
+
+  let stopped = false;
+  return {
+    id,
+    async stop({ graceful = true } = {}) {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(names.map((n) => queue.offWork(n)));
+      if (graceful) {
+        shutdown.abort();
+        await Promise.allSettled([...active]);
+      }
+      clearInterval(beat);
+      await reaper.stop();
+      await captioners.clear();
+      if (graceful) {
+        await prisma.worker.deleteMany({ where: { id } });
+        await notify(prisma, 'worker');
+      }
+      log.info(graceful ? 'stopped' : 'stopped without draining');
+    },
+  };
+}
