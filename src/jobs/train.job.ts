@@ -127,7 +127,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       });
       await tx.trainingRun.update({
         where: { id: runId },
-        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), workerId: null, heartbeatAt: null },
+        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null },
       });
     });
     log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
@@ -148,17 +148,18 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
   }
   const aborted = error instanceof TrainingAbortedError;
   const owned = { id: runId, status: RunStatus.RUNNING, workerId };
-  const released = { workerId: null, heartbeatAt: null };
+  // a finished run keeps the id of the worker that ended it; a handed-back one is free
+  const ended = { heartbeatAt: null, finishedAt: new Date() };
   await prisma.$transaction(async (tx) => {
     if (aborted && reason === 'shutdown') {
-      const { count } = await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.QUEUED, ...released } });
+      const { count } = await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null } });
       if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
     } else if (aborted && reason === 'cancel') {
-      await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, finishedAt: new Date(), ...released } });
+      await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });
     } else {
       await tx.trainingRun.updateMany({
         where: owned,
-        data: { status: RunStatus.FAILED, error: errorMessage(error), finishedAt: new Date(), ...released },
+        data: { status: RunStatus.FAILED, error: errorMessage(error), ...ended },
       });
     }
     await notify(tx, 'training_run', runId);

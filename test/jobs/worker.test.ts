@@ -1,0 +1,202 @@
+// The worker against a real Postgres and queue, no API: datasets (synthetic, a COCO set with a missing
+// image), training with encoder overrides, cancel at a batch boundary and resume from the checkpoint,
+// caption requests decoded together per model, an unreadable image failing only its request, the
+// Worker row, and the captioner cache.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import type { Prisma } from '../../src/db/client.ts';
+import { CaptionerCache } from '../../src/jobs/captioner-cache.ts';
+import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
+import { loadCaptioner } from '../../src/ml/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
+const TINY = { epochs: 2, batchSize: 8, learningRate: 0.003, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0, imageSize: 32, channels: [8, 16] };
+
+let db: TestDatabase;
+let queue: JobQueue;
+let worker: RunningWorker;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'glimpse-worker-'));
+  db = await createTestDatabase();
+  queue = await createQueue(db.url);
+  await queue.start();
+  const config = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' });
+  worker = await startWorker({ config, prisma: db.prisma, queue, workerId: 'w-test', pollingIntervalSeconds: 0.5, log: quiet });
+});
+afterAll(async () => {
+  await worker?.stop({ graceful: true });
+  await queue?.stop();
+  await db?.drop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const datasetRow = (id: string) => db.prisma.dataset.findUniqueOrThrow({ where: { id } });
+const runRow = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
+const steps = async (runId: string) => (await db.prisma.lossPoint.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map((p) => p.step);
+const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+async function createDataset(data: Parameters<typeof db.prisma.dataset.create>[0]['data']): Promise<string> {
+  return db.prisma.$transaction(async (tx) => {
+    const row = await tx.dataset.create({ data });
+    await queue.enqueueDataset(tx, { datasetId: row.id });
+    return row.id;
+  });
+}
+
+async function startRun(datasetId: string, config: Prisma.InputJsonObject): Promise<string> {
+  return db.prisma.$transaction(async (tx) => {
+    const run = await tx.trainingRun.create({ data: { datasetId, config } });
+    await queue.enqueueTraining(tx, { runId: run.id });
+    return run.id;
+  });
+}
+
+async function requestCaptions(modelId: string, images: Buffer[]): Promise<string[]> {
+  return db.prisma.$transaction(async (tx) => {
+    const ids: string[] = [];
+    for (const bytes of images) {
+      const r = await tx.captionRequest.create({ data: { modelId, imageHash: `h${ids.length}`, imageBytes: new Uint8Array(bytes) } });
+      await queue.enqueueCaption(tx, { requestId: r.id, modelId });
+      ids.push(r.id);
+    }
+    return ids;
+  });
+}
+
+const finished = (ids: string[]) =>
+  until(
+    () => db.prisma.captionRequest.findMany({ where: { id: { in: ids } }, include: { tokens: { orderBy: { index: 'asc' } } } }),
+    (rows) => rows.length === ids.length && rows.every((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED'),
+  ).then((rows) => ids.map((id) => rows.find((r) => r.id === id)!));
+
+describe('worker', () => {
+  let datasetId: string;
+  let modelId: string;
+  let modelPath: string;
+  let pngs: Buffer[];
+
+  it('registers itself in the Worker table with its backend', async () => {
+    const row = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-test' } });
+    expect(row).toMatchObject({ pid: process.pid, backend: expect.any(String) });
+    expect(row.threads).toBeGreaterThan(0);
+    const before = row.lastSeenAt.getTime();
+    await until(() => db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-test' } }), (w) => w.lastSeenAt.getTime() > before, 5000);
+  });
+
+  it('generates a synthetic dataset; a COCO set with a missing image is FAILED with the reason', async () => {
+    datasetId = await createDataset({ name: 'shapes', kind: 'SYNTHETIC', syntheticImages: 16, syntheticSeed: 2 });
+    const cocoDir = join(dataDir, 'coco');
+    await mkdir(join(cocoDir, 'images'), { recursive: true });
+    const annotations = { images: [{ id: 1, file_name: 'gone.jpg' }], annotations: [{ image_id: 1, caption: 'a thing' }] };
+    await writeFile(join(cocoDir, 'captions.json'), JSON.stringify(annotations));
+    const cocoId = await createDataset({ name: 'coco', kind: 'COCO', annotationsPath: join(cocoDir, 'captions.json'), imagesDir: join(cocoDir, 'images') });
+
+    const ready = await until(() => datasetRow(datasetId), (d) => d.status !== 'PENDING');
+    expect(ready).toMatchObject({ status: 'READY', imageCount: 16, captionCount: 80, imagesDir: join(dataDir, 'datasets', datasetId, 'images') });
+    const failed = await until(() => datasetRow(cocoId), (d) => d.status !== 'PENDING');
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/gone\.jpg/);
+    const dir = join(dataDir, 'datasets', datasetId, 'images');
+    pngs = await Promise.all((await readdir(dir)).slice(0, 4).map((f) => readFile(join(dir, f))));
+  });
+
+  it('trains with imageSize/channels overrides and saves a Model linked to the run', async () => {
+    const runId = await startRun(datasetId, TINY);
+    const run = await until(() => runRow(runId), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    expect(run.error).toBeNull();
+    expect(run).toMatchObject({ status: 'SUCCEEDED', workerId: 'w-test', heartbeatAt: null });
+    expect(await steps(runId)).toEqual(oneTo(run.totalSteps!));
+    const model = await db.prisma.model.findUniqueOrThrow({ where: { runId } });
+    expect(model.config).toMatchObject({ encoder: { kind: 'cnn', imageSize: 32, channels: [8, 16] }, units: 32, embeddingDim: 16 });
+    expect(model.metrics).toMatchObject({ valLoss: expect.any(Number), bleu4: expect.any(Number) });
+    expect(model.path).toBe(join(dataDir, 'models', runId));
+    modelId = model.id;
+    modelPath = model.path;
+  });
+
+  it('cancels at a batch boundary with a checkpoint, then resumes from it without repeating a step', async () => {
+    const runId = await startRun(datasetId, { ...TINY, epochs: 4, seed: 9 });
+    await until(() => steps(runId), (s) => s.length >= 3);
+    await db.prisma.trainingRun.update({ where: { id: runId }, data: { cancelRequested: true } });
+    const cancelled = await until(() => runRow(runId), (r) => r.status !== 'RUNNING');
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', workerId: 'w-test', heartbeatAt: null });
+    expect(cancelled.step).toBeLessThan(cancelled.totalSteps!);
+    const ck = await db.prisma.checkpoint.findFirstOrThrow({ where: { runId }, orderBy: { step: 'desc' } });
+    expect(ck.step).toBe(cancelled.step);
+
+    // what resumeTraining does
+    await db.prisma.$transaction(async (tx) => {
+      await tx.trainingRun.update({ where: { id: runId }, data: { status: 'QUEUED', cancelRequested: false, finishedAt: null } });
+      await queue.enqueueTraining(tx, { runId });
+    });
+    const done = await until(() => runRow(runId), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    expect(done.status).toBe('SUCCEEDED');
+    expect(await steps(runId)).toEqual(oneTo(done.totalSteps!));
+    expect(await db.prisma.epochSummary.count({ where: { runId } })).toBe(4);
+  });
+
+  it('decodes the pending requests of a model together, streaming tokens from index 0', async () => {
+    const ids = await requestCaptions(modelId, pngs.slice(0, 3));
+    const rows = await finished(ids);
+    for (const r of rows) {
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.timings).toMatchObject({ batchSize: 3 });
+      expect(r.gridSize).toBe(8);
+      expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
+      expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
+      expect(r.caption).toBe(r.tokens.map((t) => t.token).filter((w) => !/^<.*>$/.test(w)).join(' '));
+    }
+  });
+
+  it('fails only the request whose image cannot be decoded, with the image error', async () => {
+    const broken = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(40, 1)]);
+    const [good, bad] = await finished(await requestCaptions(modelId, [pngs[3]!, broken]));
+    expect(good!.status).toBe('SUCCEEDED');
+    expect(good!.caption).toBeTruthy();
+    expect(bad!.status).toBe('FAILED');
+    expect(bad!.error).toMatch(/image/i);
+    expect(bad!.tokens).toEqual([]);
+  });
+
+  it('keeps a bounded number of captioners, disposing the least recently used', async () => {
+    const disposed: string[] = [];
+    const cache = new CaptionerCache(2, async (dir) => {
+      const c = await loadCaptioner(dir);
+      return { ...c, dispose: () => (disposed.push(dir), c.dispose()) };
+    });
+    const a = await cache.get('a', modelPath);
+    await cache.get('b', modelPath);
+    expect(await cache.get('a', modelPath)).toBe(a); // reused, and now most recent
+    await cache.get('c', modelPath); // evicts b
+    await new Promise((r) => setImmediate(r));
+    expect(disposed).toHaveLength(1);
+    expect(cache.size).toBe(2);
+    const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#3060c0' } }).png().toBuffer();
+    expect((await a.caption(png)).tokens.length).toBeGreaterThan(0);
+    await cache.clear();
+    expect(disposed).toHaveLength(3);
+  });
+
+  it('removes its Worker row on a graceful stop', async () => {
+    await worker.stop({ graceful: true });
+    expect(await db.prisma.worker.count({ where: { id: 'w-test' } })).toBe(0);
+  });
+});
