@@ -1,0 +1,135 @@
+// The operations preloaded as tabs in the IDE (GraphiQL's TabDefinition shape: query, variables, headers).
+// Ids in the variables are placeholders: the first tab lists the real ones.
+
+export interface ExampleTab {
+  query: string;
+  /** JSON text for the variables editor */
+  variables?: string;
+  /** JSON text for the headers editor */
+  headers?: string;
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** Mutations need the key when GLIMPSE_API_KEYS is set; queries and subscriptions are open. */
+const AUTH_HEADERS = json({ Authorization: 'Bearer YOUR_API_KEY' });
+
+const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
+#
+# Queries and mutations go over HTTP POST /graphql, subscriptions over graphql-ws
+# on the same path (ws://…/graphql). Run an operation with Ctrl-Enter or ▶.
+#
+# API key: when the server sets GLIMPSE_API_KEYS, mutations need one. Open the
+# "Headers" tab below and set
+#   { "Authorization": "Bearer <your key>" }
+# (the mutation tabs carry a placeholder to replace).
+#
+# The other tabs: startTraining → trainingProgress, requestCaption → captionStream.
+query Overview {
+  serverInfo {
+    version
+    workers
+    backend
+    queueDepth
+  }
+  datasets {
+    id
+    name
+    status
+    imageCount
+  }
+  trainingRuns(first: 5) {
+    edges {
+      node {
+        id
+        status
+        step
+        totalSteps
+      }
+    }
+  }
+  models {
+    id
+    name
+    metrics
+  }
+}
+`;
+
+const startTraining = `# Queue a training run on a READY dataset (ids: see the Overview tab).
+mutation StartTraining($input: StartTrainingInput!) {
+  startTraining(input: $input) {
+    id
+    status
+    totalSteps
+    config {
+      epochs
+      batchSize
+      units
+      embeddingDim
+    }
+  }
+}
+`;
+
+const trainingProgress = `# Live training progress: stored history after sinceStep, then one event per
+# batch (BATCH), per epoch (EPOCH, with validation loss and BLEU-4) and per
+# status change (STATUS). Completes when the run ends.
+subscription TrainingProgress($runId: ID!, $sinceStep: Int) {
+  trainingProgress(runId: $runId, sinceStep: $sinceStep) {
+    kind
+    step
+    epoch
+    batch
+    loss
+    valLoss
+    bleu4
+    examplesPerSec
+    status
+    error
+  }
+}
+`;
+
+const requestCaption = `# Caption an image: imageBase64 takes JPEG, PNG or WebP bytes in base64
+# (a data: URL is fine). Follow the request with the captionStream tab.
+mutation RequestCaption($input: RequestCaptionInput!) {
+  requestCaption(input: $input) {
+    id
+    status
+    method
+    modelId
+  }
+}
+`;
+
+const captionStream = `# The caption word by word, each word with its attention weights over the
+# gridSize × gridSize image grid; a final event carries done = true and the caption.
+subscription CaptionStream($requestId: ID!) {
+  captionStream(requestId: $requestId) {
+    index
+    token
+    logProb
+    gridSize
+    attention
+    done
+    caption
+  }
+}
+`;
+
+export const EXAMPLE_TABS: readonly ExampleTab[] = [
+  { query: overview },
+  {
+    query: startTraining,
+    variables: json({ input: { datasetId: 'DATASET_ID', epochs: 2, batchSize: 16, units: 64, embeddingDim: 32 } }),
+    headers: AUTH_HEADERS,
+  },
+  { query: trainingProgress, variables: json({ runId: 'RUN_ID', sinceStep: 0 }) },
+  {
+    query: requestCaption,
+    variables: json({ input: { modelId: 'MODEL_ID', imageBase64: 'data:image/png;base64,…', method: 'BEAM', beamWidth: 3 } }),
+    headers: AUTH_HEADERS,
+  },
+  { query: captionStream, variables: json({ requestId: 'CAPTION_REQUEST_ID' }) },
+];

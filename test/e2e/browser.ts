@@ -1,0 +1,45 @@
+// Headless Chromium for page tests, offline: every request that is not for this machine is aborted and
+// recorded, so a test can assert that its page needed nothing from outside.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Why browser tests cannot run here, or null when they can. */
+export const browserMissing: string | null = existsSync(CHROMIUM_PATH)
+  ? null
+  : `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH): browser tests skipped`;
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export interface OfflineBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  /** URLs of the requests that tried to leave the machine (all aborted) */
+  external: string[];
+  close(): Promise<void>;
+}
+
+export async function launchOffline(): Promise<OfflineBrowser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const external: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (LOCAL_HOSTS.has(url.hostname) || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+    external.push(url.href);
+    return route.abort('internetdisconnected');
+  });
+  return { browser, context, external, close: () => browser.close() };
+}
