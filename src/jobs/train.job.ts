@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type TrainConfig } from '../ml/index.ts';
+import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
 import { errorMessage, JobError, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { claimRun, heartbeat } from './run-lease.ts';
@@ -23,10 +23,18 @@ class LeaseLostError extends Error {
   }
 }
 
-function totalSteps(images: readonly CaptionedImage[], train: Partial<TrainConfig>): number {
+function batchesPerEpoch(images: readonly CaptionedImage[], train: Partial<TrainConfig>): number {
   const { train: part } = splitByImage(images, train.valFraction!, train.seed!);
   const captions = part.reduce((n, img) => n + img.captions.length, 0);
-  return train.epochs! * Math.ceil(captions / train.batchSize!);
+  return Math.ceil(captions / train.batchSize!);
+}
+
+function recordCheckpoint(tx: TransactionClient, runId: string, c: CheckpointEvent): Promise<unknown> {
+  return tx.checkpoint.upsert({
+    where: { runId_step: { runId, step: c.step } },
+    create: { runId, step: c.step, epoch: c.epoch, path: c.path },
+    update: { epoch: c.epoch, path: c.path },
+  });
 }
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
@@ -79,7 +87,11 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
     const latest = await prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } });
-    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: totalSteps(images, settings.train) } }));
+    const perEpoch = batchesPerEpoch(images, settings.train);
+    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: settings.train.epochs! * perEpoch } }));
+    // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
+    // starts after an epoch whose summary was not stored (it would not be emitted again).
+    let epochEnd: CheckpointEvent | null = null;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
     const result = await train({
@@ -95,19 +107,24 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
             INSERT INTO "LossPoint" ("runId", "step", "epoch", "batch", "loss", "examplesPerSec")
             VALUES (${runId}, ${e.step}, ${e.epoch}, ${e.batch}, ${e.loss}, ${e.examplesPerSec})
             ON CONFLICT DO NOTHING`;
-          await tx.trainingRun.update({ where: { id: runId }, data: { step: e.step, epoch: e.epoch } });
+          // a resumed run recomputes steps already stored: progress never moves back
+          await tx.$executeRaw`
+            UPDATE "TrainingRun" SET "step" = GREATEST("step", ${e.step}), "epoch" = GREATEST("epoch", ${e.epoch}),
+              "updatedAt" = now() AT TIME ZONE 'UTC'
+            WHERE "id" = ${runId}`;
         }),
       onEpochEnd: (e) =>
-        leased((tx) => tx.$executeRaw`
-          INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4")
-          VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4})
-          ON CONFLICT DO NOTHING`),
+        leased(async (tx) => {
+          await tx.$executeRaw`
+            INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4")
+            VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4})
+            ON CONFLICT DO NOTHING`;
+          if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
+          epochEnd = null;
+        }),
       onCheckpoint: async (c) => {
-        await prisma.checkpoint.upsert({
-          where: { runId_step: { runId, step: c.step } },
-          create: { runId, step: c.step, epoch: c.epoch, path: c.path },
-          update: { epoch: c.epoch, path: c.path },
-        });
+        if (c.step === c.epoch * perEpoch) epochEnd = c;
+        else await prisma.$transaction((tx) => recordCheckpoint(tx, runId, c));
       },
     });
 

@@ -38,14 +38,14 @@ describe('job queue (pg-boss on the app database)', () => {
       }),
     ).rejects.toThrow('validation failed');
     expect(await db.prisma.trainingRun.count()).toBe(0);
-    expect(await api.depth()).toEqual({ training: 0, caption: 0 });
+    expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
 
     const run = await db.prisma.$transaction(async (tx) => {
       const created = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
       await api.enqueueTraining(tx, { runId: created.id });
       return created;
     });
-    expect(await api.depth()).toEqual({ training: 1, caption: 0 });
+    expect(await api.depth()).toEqual({ training: 1, caption: 0, dataset: 0 });
 
     const worker = await createQueue(db.url, { max: 2 });
     await worker.start();
@@ -57,7 +57,7 @@ describe('job queue (pg-boss on the app database)', () => {
       await until(() => received.length === 1);
       expect(received[0]!.data).toEqual({ runId: run.id });
       expect(received[0]!.name).toBe('training');
-      expect(await api.depth()).toEqual({ training: 0, caption: 0 });
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
     } finally {
       await worker.stop();
     }
@@ -93,7 +93,7 @@ describe('job queue (pg-boss on the app database)', () => {
       expect(batches[0]!.sort()).toEqual([...ids].sort()); // all three in one batch
       expect(batches[1]!.sort()).toEqual([...ids].sort()); // retried after the failure
       await until(() => batches.length === 2);
-      expect(await api.depth()).toEqual({ training: 0, caption: 0 });
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
     } finally {
       await worker.stop();
     }
@@ -130,11 +130,12 @@ describe('job queue (pg-boss on the app database)', () => {
     }
   });
 
-  it('creates both queues with their retry and expiry policies', async () => {
+  it('creates the queues with their retry and expiry policies', async () => {
     const queues = await db.prisma.$queryRaw<{ name: string; retry_limit: number; expire_seconds: number; retention_minutes: number }[]>`
       SELECT name, retry_limit, expire_seconds, retention_minutes FROM pgboss.queue ORDER BY name`;
     expect(queues).toEqual([
       { name: 'caption', retry_limit: 2, expire_seconds: 120, retention_minutes: 1440 },
+      { name: 'dataset', retry_limit: 1, expire_seconds: 3600, retention_minutes: 10080 },
       { name: 'training', retry_limit: 0, expire_seconds: 82800, retention_minutes: 10080 },
     ]);
   });
