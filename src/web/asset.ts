@@ -26,3 +26,13 @@ export function decodeDataUrl(url: string): { contentType: string; body: Buffer 
   if (!match) throw new Error(`not a base64 data: URL (${url.slice(0, 30)}…)`);
   return { contentType: match[1]!, body: Buffer.from(match[2]!, 'base64') };
 }
+
+/** `make` run once, on the first call; a failure is not cached, the next call tries again. */
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= make().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    }));
+}

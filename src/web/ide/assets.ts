@@ -2,7 +2,7 @@
 // script, plus Monaco's workers), split into hashed files so the browser caches them instead of
 // receiving ~9 MB of inline script with every page load. Loaded on first use: API processes that
 // never serve the IDE never parse the bundle.
-import { decodeDataUrl, hashedAsset, type Asset } from '../asset.ts';
+import { decodeDataUrl, hashedAsset, once, type Asset } from '../asset.ts';
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -32,13 +32,5 @@ async function build(): Promise<IdeAssets> {
   return { script, style, favicon, workers, byName: new Map(all.map((a) => [a.name, a])) };
 }
 
-let loading: Promise<IdeAssets> | undefined;
-
 /** The IDE's files, built once per process. */
-export function ideAssets(): Promise<IdeAssets> {
-  loading ??= build().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
-}
+export const ideAssets = once(build);

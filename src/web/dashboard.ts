@@ -1,0 +1,53 @@
+// The dashboard's script, bundled from src/web/dashboard/ by esbuild in memory on first use (nothing
+// checked in, nothing written to disk), and its HTML shell.
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { hashedAsset, once, type Asset } from './asset.ts';
+
+const ENTRY = fileURLToPath(new URL('./dashboard/main.ts', import.meta.url));
+
+async function bundle(): Promise<Asset> {
+  const result = await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+  });
+  return hashedAsset('dashboard', 'js', 'text/javascript; charset=utf-8', Buffer.from(result.outputFiles[0]!.contents));
+}
+
+/** The bundled dashboard script, built once per process. */
+export const dashboardScript = once(bundle);
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2937; }
+header { background: #111827; color: #fff; padding: 10px 24px; display: flex; gap: 24px; align-items: center; }
+header a { color: #e5e7eb; text-decoration: none; }
+main { padding: 16px 24px; }
+table.runs { border-collapse: collapse; }
+table.runs th, table.runs td { text-align: left; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
+.status.running { color: #2563eb; } .status.succeeded { color: #16a34a; } .status.failed { color: #dc2626; }
+canvas.loss-chart { display: block; margin-top: 12px; border: 1px solid #e5e7eb; border-radius: 6px; }
+`;
+
+export function dashboardPage(scriptUrl: string, ideUrl: string): string {
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Glimpse</title>
+    <link rel="icon" href="data:," />
+    <style>${STYLE}</style>
+  </head>
+  <body>
+    <header><strong>Glimpse</strong><a href="#/">Training runs</a><a href="${ideUrl}">GraphQL IDE</a></header>
+    <main id="app"></main>
+    <script type="module" src="${scriptUrl}"></script>
+  </body>
+</html>
+`;
+}

@@ -1,0 +1,54 @@
+// The dashboard's link to the API: queries over HTTP POST, subscriptions over graphql-ws, same path.
+import { createClient, type Client } from 'graphql-ws';
+
+const ENDPOINT = '/graphql';
+
+export class ApiRequestError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'API_ERROR') {
+    super(message);
+    this.code = code;
+  }
+}
+
+export async function query<T>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(ENDPOINT, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query: document, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  const error = body.errors?.[0];
+  if (error) throw new ApiRequestError(error.message, error.extensions?.code);
+  return body.data as T;
+}
+
+let client: Client | undefined;
+
+function wsClient(): Client {
+  const url = new URL(ENDPOINT, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  client ??= createClient({ url: url.href });
+  return client;
+}
+
+/** Calls onEvent for every result; returns the unsubscribe function. */
+export function subscribe<T>(
+  document: string,
+  variables: Record<string, unknown>,
+  onEvent: (data: T) => void,
+  onError: (error: Error) => void,
+): () => void {
+  return wsClient().subscribe<T>(
+    { query: document, variables },
+    {
+      next: (result) => {
+        const error = result.errors?.[0];
+        if (error) onError(new ApiRequestError(error.message, String(error.extensions?.code ?? 'API_ERROR')));
+        else onEvent(result.data as T);
+      },
+      error: (e) => onError(e instanceof Error ? e : new ApiRequestError('subscription failed', 'SUBSCRIPTION_ERROR')),
+      complete: () => {},
+    },
+  );
+}

@@ -1,0 +1,71 @@
+// The loss curve on a canvas: batch losses as a line (optionally exponentially smoothed), validation
+// losses per epoch as dots. Redrawn whole on each change; fine for thousands of points.
+
+export interface LossSeries {
+  /** [step, loss] per batch, in step order */
+  batches: [number, number][];
+  /** [step, valLoss] per epoch */
+  validation: [number, number][];
+}
+
+const PAD = { left: 56, right: 16, top: 16, bottom: 32 };
+
+/** Exponential moving average with weight `beta` on the past (TensorBoard-style, debiased). */
+export function smooth(points: [number, number][], beta: number): [number, number][] {
+  let avg = 0;
+  return points.map(([x, y], i) => {
+    avg = beta * avg + (1 - beta) * y;
+    return [x, avg / (1 - beta ** (i + 1))];
+  });
+}
+
+export function drawLossChart(canvas: HTMLCanvasElement, series: LossSeries, smoothing: boolean): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  const line = smoothing ? smooth(series.batches, 0.9) : series.batches;
+  const all = [...series.batches, ...series.validation];
+  canvas.dataset.points = String(series.batches.length);
+  if (all.length === 0) {
+    ctx.fillStyle = '#888';
+    ctx.font = '14px sans-serif';
+    ctx.fillText('waiting for the first batch…', PAD.left, height / 2);
+    return;
+  }
+  const xs = all.map(([x]) => x);
+  const ys = all.map(([, y]) => y);
+  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
+  const [y0, y1] = [Math.min(...ys, 0), Math.max(...ys) * 1.05 || 1];
+  const px = (x: number) => PAD.left + ((x - x0) / (x1 - x0)) * (width - PAD.left - PAD.right);
+  const py = (y: number) => height - PAD.bottom - ((y - y0) / (y1 - y0)) * (height - PAD.top - PAD.bottom);
+
+  ctx.strokeStyle = '#ccc';
+  ctx.fillStyle = '#555';
+  ctx.font = '12px sans-serif';
+  for (let i = 0; i <= 4; i++) {
+    const y = y0 + ((y1 - y0) * i) / 4;
+    ctx.beginPath();
+    ctx.moveTo(PAD.left, py(y));
+    ctx.lineTo(width - PAD.right, py(y));
+    ctx.stroke();
+    ctx.fillText(y.toFixed(2), 8, py(y) + 4);
+  }
+  ctx.fillText(`step ${x1}`, width - PAD.right - 60, height - 10);
+
+  ctx.strokeStyle = '#2563eb';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  line.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(px(x), py(y)) : ctx.lineTo(px(x), py(y))));
+  ctx.stroke();
+  const last = line.at(-1);
+  ctx.fillStyle = '#2563eb';
+  if (last) ctx.fillRect(px(last[0]) - 3, py(last[1]) - 3, 6, 6); // the newest batch, visible even alone
+
+  ctx.fillStyle = '#dc2626';
+  for (const [x, y] of series.validation) {
+    ctx.beginPath();
+    ctx.arc(px(x), py(y), 4, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
