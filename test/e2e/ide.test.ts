@@ -10,9 +10,11 @@ import { browserMissing, launchOffline, type OfflineBrowser } from './browser.ts
 
 const packageVersion = (await import('../../package.json', { with: { type: 'json' } })).default.version;
 
+const API_KEY = 'ide-e2e-key';
+
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi({}, { mountWeb });
+  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY }, { mountWeb });
 });
 afterAll(() => t?.close());
 
@@ -57,10 +59,16 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
     expect.poll(responseText, { timeout: 20_000, interval: 200 }).toMatch(pattern);
 
   async function replaceEditorText(editor: string, text: string): Promise<void> {
-    await page.locator(`${editor} .monaco-editor`).first().click();
+    await page.locator(`${editor} .monaco-editor:visible`).click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('Delete');
     await page.keyboard.insertText(text);
+  }
+
+  async function openTab(title: string): Promise<void> {
+    // a DOM click: a CDP mouse click on these framer-motion drag items does not reach the button's onClick here
+    await page.locator('.graphiql-tab-button', { hasText: title }).dispatchEvent('click');
+    await expect.poll(() => page.getByRole('tab', { selected: true }).innerText(), { timeout: 10_000 }).toBe(title);
   }
 
   it('loads with the example operations and runs a query', async () => {
@@ -75,9 +83,7 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
   it('receives trainingProgress events over graphql-ws as the run writes them', async () => {
     const dataset = await t.db.prisma.dataset.create({ data: { name: 'ide-e2e', kind: 'SYNTHETIC', status: 'READY' } });
     const run = await t.db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: { epochs: 1 } } });
-    // a DOM click: GraphiQL's tabs are framer-motion drag items, which swallow CDP mouse clicks here
-    await page.locator('#graphiql-session-tab-2').dispatchEvent('click');
-    await expect.poll(() => page.getByRole('tab', { selected: true }).innerText(), { timeout: 10_000 }).toBe('TrainingProgress');
+    await openTab('TrainingProgress');
     await page.getByRole('button', { name: /^variables$/i }).click();
     await replaceEditorText('.graphiql-editor-tool', JSON.stringify({ runId: run.id }));
     const sockets: string[] = [];
@@ -104,12 +110,28 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
       // GraphiQL shows the latest event of a subscription
       await waitForResponse(new RegExp(`"kind": "BATCH",\\s+"step": ${step},[\\s\\S]*"loss": ${4 - step / 8},`));
     }
+    expect(b.external).toEqual([]);
     const events = frames.map((f) => JSON.parse(f)).filter((m) => m.type === 'next');
     expect(events.map((m) => m.payload.data.trainingProgress.kind)).toEqual(['STATUS', 'STATUS', 'BATCH', 'BATCH', 'BATCH']);
     if (process.env.UPDATE_SCREENSHOTS) {
       mkdirSync('docs', { recursive: true });
       await page.screenshot({ path: 'docs/ide.png' });
     }
+  });
+
+  it('sends the bearer key from the headers editor with mutations', async () => {
+    const dataset = await t.db.prisma.dataset.create({ data: { name: 'ide-e2e-train', kind: 'SYNTHETIC', status: 'READY' } });
+    await openTab('StartTraining');
+    await page.getByRole('button', { name: /^variables$/i }).click();
+    await replaceEditorText('.graphiql-editor-tool', JSON.stringify({ input: { datasetId: dataset.id, epochs: 1 } }));
+    // the tab's placeholder key is refused
+    await page.locator('.graphiql-execute-button').click();
+    await waitForResponse(/"code": "UNAUTHENTICATED"/);
+    await page.getByRole('button', { name: /^headers$/i }).click();
+    await replaceEditorText('.graphiql-editor-tool', JSON.stringify({ Authorization: `Bearer ${API_KEY}` }));
+    await page.locator('.graphiql-execute-button').click();
+    await waitForResponse(/"startTraining": \{\s+"id": "[^"]+",\s+"status": "QUEUED"/);
+    expect(await t.db.prisma.trainingRun.count({ where: { datasetId: dataset.id } })).toBe(1);
     expect(b.external).toEqual([]);
   });
 });
