@@ -9,6 +9,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const browserMissing: string | null = existsSync(CHROMIUM_PATH)
   ? null
   : `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH): browser tests skipped`;
+if (browserMissing) console.warn(browserMissing);
 
 const ARGS = [
   '--headless',
@@ -26,7 +27,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export interface OfflineBrowser {
   browser: Browser;
   context: BrowserContext;
-  /** URLs of the requests that tried to leave the machine (all aborted) */
+  /** URLs of the requests that tried to leave the machine (HTTP ones aborted, WebSockets recorded) */
   external: string[];
   close(): Promise<void>;
 }
@@ -35,11 +36,18 @@ export async function launchOffline(): Promise<OfflineBrowser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const external: string[] = [];
+  const isLocal = (url: URL) => LOCAL_HOSTS.has(url.hostname) || url.protocol === 'data:' || url.protocol === 'blob:';
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    if (LOCAL_HOSTS.has(url.hostname) || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+    if (isLocal(url)) return route.continue();
     external.push(url.href);
     return route.abort('internetdisconnected');
   });
+  // route() does not see WebSockets
+  context.on('page', (page) =>
+    page.on('websocket', (ws) => {
+      if (!isLocal(new URL(ws.url()))) external.push(ws.url());
+    }),
+  );
   return { browser, context, external, close: () => browser.close() };
 }
