@@ -27,6 +27,8 @@ const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2937; }
 header { background: #111827; color: #fff; padding: 10px 24px; display: flex; gap: 24px; align-items: center; }
 header a { color: #e5e7eb; text-decoration: none; }
+header .key { margin-left: auto; color: #9ca3af; }
+.error { color: #dc2626; }
 main { padding: 16px 24px; }
 table.runs { border-collapse: collapse; }
 table.runs th, table.runs td { text-align: left; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
@@ -44,7 +46,10 @@ export function dashboardPage(scriptUrl: string, ideUrl: string): string {
     <style>${STYLE}</style>
   </head>
   <body>
-    <header><strong>Glimpse</strong><a href="#/">Training runs</a><a href="${ideUrl}">GraphQL IDE</a></header>
+    <header>
+      <strong>Glimpse</strong><a href="#/">Training runs</a><a href="${ideUrl}">GraphQL IDE</a>
+      <label class="key">API key <input type="password" id="api-key" autocomplete="off" placeholder="for start / cancel / resume" /></label>
+    </header>
     <main id="app"></main>
     <script type="module" src="${scriptUrl}"></script>
   </body>

@@ -7,11 +7,13 @@ import { mountWeb } from '../../src/server/web.ts';
 import { startTestApi, type TestApi } from '../api/harness.ts';
 import { browserMissing, launchOffline, type OfflineBrowser } from './browser.ts';
 
+const API_KEY = 'dashboard-e2e-key';
+
 let t: TestApi;
 let b: OfflineBrowser | undefined;
 let page: Page;
 beforeAll(async () => {
-  t = await startTestApi({}, { mountWeb });
+  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY }, { mountWeb });
   if (browserMissing) return;
   b = await launchOffline();
   page = await b.context.newPage();
@@ -68,6 +70,33 @@ describe.skipIf(browserMissing)('the dashboard in Chromium, offline', () => {
     expect(await chartPixels()).not.toBe(twoPoints);
     expect(await page.locator('.status').innerText()).toBe('RUNNING');
     if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: 'docs/dashboard-run.png' });
+    expect(b!.external).toEqual([]);
+  });
+
+  it('cancels with the API key, resumes, and keeps charting the resumed run', async () => {
+    const dataset = await t.db.prisma.dataset.create({ data: { name: 'dash-e2e-cancel', kind: 'SYNTHETIC', status: 'READY' } });
+    const run = await t.db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: { epochs: 1 } } });
+    await page.goto(`${origin()}/#/runs/${run.id}`);
+    const status = page.locator('p .status');
+    await expect.poll(() => status.innerText(), { timeout: 20_000 }).toBe('QUEUED');
+
+    await page.locator('#api-key').fill('');
+    await page.locator('#api-key').dispatchEvent('change');
+    await page.locator('button.cancel').click();
+    await expect.poll(() => page.locator('span.error').innerText(), { timeout: 10_000 }).not.toBe('');
+    expect((await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } })).status).toBe('QUEUED');
+
+    await page.locator('#api-key').fill(API_KEY);
+    await page.locator('#api-key').dispatchEvent('change');
+    await page.locator('button.cancel').click();
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toBe('CANCELLED');
+    expect(await page.locator('button.cancel').isDisabled()).toBe(true);
+
+    await page.locator('button.resume').click();
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toBe('QUEUED');
+    await writeBatch(run.id, 1);
+    await expect.poll(pointsDrawn, { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toBe('RUNNING');
     expect(b!.external).toEqual([]);
   });
 });

@@ -2,6 +2,13 @@
 import { createClient, type Client } from 'graphql-ws';
 
 const ENDPOINT = '/graphql';
+const KEY_STORAGE = 'glimpse.apiKey';
+
+/** The API key mutations are sent with (kept in this browser's localStorage). */
+export const apiKey = {
+  get: (): string => localStorage.getItem(KEY_STORAGE) ?? '',
+  set: (key: string): void => (key ? localStorage.setItem(KEY_STORAGE, key) : localStorage.removeItem(KEY_STORAGE)),
+};
 
 export class ApiRequestError extends Error {
   readonly code: string;
@@ -14,7 +21,11 @@ export class ApiRequestError extends Error {
 export async function query<T>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(ENDPOINT, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(apiKey.get() ? { authorization: `Bearer ${apiKey.get()}` } : {}),
+    },
     body: JSON.stringify({ query: document, variables }),
   });
   const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };

@@ -1,4 +1,5 @@
 // Dashboard entry: a hash router over the runs list and the run page.
+import { apiKey } from './api.ts';
 import { h } from './dom.ts';
 import { renderRunPage } from './run-page.ts';
 import { renderRunsPage } from './runs-page.ts';
@@ -16,6 +17,10 @@ function route(): void {
   }
   renderRunsPage(root).catch((error: Error) => root.replaceChildren(h('p', { class: 'error' }, error.message)));
 }
+
+const keyInput = document.getElementById('api-key') as HTMLInputElement;
+keyInput.value = apiKey.get();
+keyInput.addEventListener('change', () => apiKey.set(keyInput.value.trim()));
 
 window.addEventListener('hashchange', route);
 route();

@@ -1,5 +1,5 @@
 // "#/runs/<id>": one run with its live loss chart, fed by the trainingProgress subscription.
-import { subscribe } from './api.ts';
+import { query, subscribe } from './api.ts';
 import { h } from './dom.ts';
 import { drawLossChart, type LossSeries } from './loss-chart.ts';
 
@@ -13,7 +13,12 @@ interface ProgressEvent {
   error: string | null;
 }
 
-const PROGRESS = `subscription Progress($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch loss valLoss status error } }`;
+const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss status error } }`;
+const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
+const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
+
+const CANCELLABLE = new Set(['QUEUED', 'RUNNING']);
+const RESUMABLE = new Set(['FAILED', 'CANCELLED']);
 
 /** Renders the page; returns a function that stops its subscription. */
 export function renderRunPage(root: HTMLElement, runId: string): () => void {
@@ -22,29 +27,60 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const stepText = h('span', {}, '');
   const toggle = h('input', { type: 'checkbox', id: 'smoothing' }) as HTMLInputElement;
   const canvas = h('canvas', { width: '900', height: '360', class: 'loss-chart' }) as HTMLCanvasElement;
+  const cancel = h('button', { class: 'cancel', disabled: '' }, 'Cancel') as HTMLButtonElement;
+  const resume = h('button', { class: 'resume', disabled: '' }, 'Resume') as HTMLButtonElement;
+  const message = h('span', { class: 'error' });
   const redraw = () => drawLossChart(canvas, series, toggle.checked);
   toggle.addEventListener('change', redraw);
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← all runs')),
     h('h1', {}, `Run ${runId.slice(0, 8)}`),
     h('p', {}, 'Status: ', status, ' · step ', stepText),
+    h('p', {}, cancel, ' ', resume, ' ', message),
     h('label', {}, toggle, ' smoothing'),
     canvas,
   );
   redraw();
-  return subscribe<{ trainingProgress: ProgressEvent }>(
-    PROGRESS,
-    { runId },
-    ({ trainingProgress: e }) => {
-      if (e.kind === 'BATCH' && e.loss !== null) series.batches.push([e.step, e.loss]);
-      if (e.kind === 'EPOCH' && e.valLoss !== null) series.validation.push([e.step, e.valLoss]);
-      status.textContent = e.error ? `${e.status}: ${e.error}` : e.status;
-      status.className = `status ${e.status.toLowerCase()}`;
-      stepText.textContent = String(e.step);
-      redraw();
-    },
-    (error) => {
-      status.textContent = `error: ${error.message}`;
-    },
-  );
+
+  const showStatus = (runStatus: string, error: string | null) => {
+    status.textContent = error ? `${runStatus}: ${error}` : runStatus;
+    status.className = `status ${runStatus.toLowerCase()}`;
+    cancel.disabled = !CANCELLABLE.has(runStatus);
+    resume.disabled = !RESUMABLE.has(runStatus);
+  };
+  let lastStep = 0;
+  let unsubscribe = () => {};
+  /** history after `sinceStep`, then live events; the stream completes when the run ends */
+  const follow = (sinceStep: number) => {
+    unsubscribe();
+    unsubscribe = subscribe<{ trainingProgress: ProgressEvent }>(
+      PROGRESS,
+      { runId, sinceStep },
+      ({ trainingProgress: e }) => {
+        if (e.kind === 'BATCH' && e.loss !== null) series.batches.push([e.step, e.loss]);
+        if (e.kind === 'EPOCH' && e.valLoss !== null) series.validation.push([e.step, e.valLoss]);
+        if (e.kind === 'BATCH') lastStep = e.step;
+        showStatus(e.status, e.error);
+        stepText.textContent = String(e.step);
+        redraw();
+      },
+      (error) => {
+        message.textContent = error.message;
+      },
+    );
+  };
+  const act = (mutation: string, then: (runStatus: string) => void) => async () => {
+    message.textContent = '';
+    try {
+      const data = await query<Record<string, { status: string }>>(mutation, { id: runId });
+      then(Object.values(data)[0]!.status);
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  };
+  cancel.addEventListener('click', act(CANCEL, () => {}));
+  // a resumed run's stream had completed: follow it again from where the chart stands
+  resume.addEventListener('click', act(RESUME, (runStatus) => (showStatus(runStatus, null), follow(lastStep))));
+  follow(0);
+  return () => unsubscribe();
 }
