@@ -81,6 +81,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // the process owner (src/main.ts) drains on SIGTERM/SIGINT; Apollo's own handler would stop the
+    // server and then re-send the signal to the process, cutting the worker's drain short
+    stopOnTerminationSignals: false,
     formatError: masking.formatError,
     plugins: [
       masking.plugin,
