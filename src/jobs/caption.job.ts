@@ -6,7 +6,7 @@ import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model } from '..
 import { notify } from '../events/index.ts';
 import { ImageError, type CaptionResult, type Captioner, type DecodeOptions, type TokenEvent } from '../ml/index.ts';
 import type { CaptionerCache } from './captioner-cache.ts';
-import { errorMessage, type JobHelpers } from './helpers.ts';
+import { errorMessage, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 
 export interface CaptionHelpers extends JobHelpers {
@@ -58,7 +58,7 @@ export async function captionJob(payloads: JobData['caption'][], helpers: Captio
         data: { status: CaptionStatus.RUNNING, gridSize: captioner.gridSize, workerId, startedAt },
       });
       for (const r of group) await notify(tx, 'caption_request', r.id);
-    });
+    }, TRANSACTION_OPTIONS);
     await decodeGroup(group, captioner, helpers);
   }
 }
@@ -111,7 +111,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
           },
         });
         await notify(tx, 'caption_request', r.id);
-      });
+      }, TRANSACTION_OPTIONS);
     }),
   );
 }
@@ -126,7 +126,7 @@ async function storeTokens(requestId: string, tokens: readonly TokenEvent[], { p
         ON CONFLICT DO NOTHING`;
     }
     await notify(tx, 'caption_request', requestId);
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 async function fail(r: Pending, message: string, { prisma, log }: JobHelpers): Promise<void> {
@@ -136,6 +136,6 @@ async function fail(r: Pending, message: string, { prisma, log }: JobHelpers): P
       data: { status: CaptionStatus.FAILED, error: message, finishedAt: new Date() },
     });
     await notify(tx, 'caption_request', r.id);
-  });
+  }, TRANSACTION_OPTIONS);
   log.info(`caption ${r.id}: FAILED: ${message}`);
 }

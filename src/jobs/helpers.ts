@@ -34,3 +34,9 @@ export class JobError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Options for the jobs' interactive transactions: a training step holds the event loop while it
+ * runs, so Prisma's 2 s default wait for a connection can pass before the transaction even starts.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;

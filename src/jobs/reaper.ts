@@ -4,12 +4,18 @@
 // once (one per worker): the guarded UPDATE hands each stale run to exactly one of them.
 import type { PrismaClient } from '../db/client.ts';
 import { notify } from '../events/notify.ts';
+import { TRANSACTION_OPTIONS } from './helpers.ts';
 import type { JobQueue } from './queue.ts';
 
 export interface ReaperOptions {
   heartbeatSeconds: number;
   /** beats a run may miss before it is taken back, default 3 */
   missedBeats?: number;
+  /**
+   * runs leased to this worker are left alone: the worker calling the reaper is alive, and its
+   * beats may only be late because a long synchronous training step held its event loop
+   */
+  ownWorkerId?: string;
 }
 
 export interface ReapedRun {
@@ -20,7 +26,7 @@ export interface ReapedRun {
 export async function reapStaleRuns(
   prisma: PrismaClient,
   queue: Pick<JobQueue, 'enqueueTraining'>,
-  { heartbeatSeconds, missedBeats = 3 }: ReaperOptions,
+  { heartbeatSeconds, missedBeats = 3, ownWorkerId }: ReaperOptions,
 ): Promise<ReapedRun[]> {
   const staleAfter = heartbeatSeconds * missedBeats;
   return prisma.$transaction(async (tx) => {
@@ -31,13 +37,14 @@ export async function reapStaleRuns(
           "workerId" = NULL, "heartbeatAt" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE "status" = 'RUNNING'
         AND "heartbeatAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${staleAfter})
+        AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? null}
       RETURNING "id", "status"::text AS "status"`;
     for (const run of reaped) {
       if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
       await notify(tx, 'training_run', run.id);
     }
     return reaped;
-  });
+  }, TRANSACTION_OPTIONS);
 }
 
 export interface Reaper {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
-import { errorMessage, JobError, type JobHelpers } from './helpers.ts';
+import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { claimRun, heartbeat } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
@@ -72,7 +72,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       if (lease.cancelRequested) abort('cancel');
       await write(tx);
       await notify(tx, 'training_run', runId);
-    });
+    }, TRANSACTION_OPTIONS);
 
   try {
     const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { dataset: true } });
@@ -124,7 +124,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         }),
       onCheckpoint: async (c) => {
         if (c.step === c.epoch * perEpoch) epochEnd = c;
-        else await prisma.$transaction((tx) => recordCheckpoint(tx, runId, c));
+        else await prisma.$transaction((tx) => recordCheckpoint(tx, runId, c), TRANSACTION_OPTIONS);
       },
     });
 
@@ -180,7 +180,7 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
       });
     }
     await notify(tx, 'training_run', runId);
-  });
+  }, TRANSACTION_OPTIONS);
   if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint.step}`);
   else log.error(`training ${runId}: FAILED`, error);
 }

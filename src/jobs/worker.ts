@@ -66,6 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const beat = setInterval(() => seen().catch((e: unknown) => log.error('worker heartbeat', e)), config.heartbeatSeconds * 1000);
   const reaper = startReaper(prisma, queue, {
     heartbeatSeconds: config.heartbeatSeconds,
+    ownWorkerId: id,
     onReaped: (runs) => log.info(`reaped ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`),
     onError: (e) => log.error('reaper', e),
   });

@@ -22,7 +22,7 @@ let dataDir: string;
 const workers: WorkerProcess[] = [];
 
 function spawnWorker(): WorkerProcess {
-  const env = { ...process.env, DATABASE_URL: t.db.url, GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
+  const env = { ...process.env, DATABASE_URL: t.db.url, GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '2' };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/jobs/worker-main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
@@ -44,7 +44,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -63,7 +63,7 @@ describe('worker processes under SIGTERM and SIGKILL', () => {
 
   it('SIGTERM: checkpoints at a batch boundary, hands the run back, exits 0', async () => {
     const first = spawnWorker();
-    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 24, seed: 5 } }) { id } }`);
+    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 5 } }) { id } }`);
     const datasetId = created.data!.createDataset.id;
     await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY');
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
@@ -100,12 +100,13 @@ describe('worker processes under SIGTERM and SIGKILL', () => {
     expect(second.output()).toContain(`resuming from step ${resumedFrom}`);
     const killedAt = (await storedSteps()).length;
     expect((await run()).status).toBe('RUNNING');
+    const lastCk = await t.db.prisma.checkpoint.findFirstOrThrow({ where: { runId }, orderBy: { step: 'desc' } });
+    expect(lastCk.step).toBeLessThan(killedAt);
 
     const third = spawnWorker();
-    const done = await until(run, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 80_000);
+    const done = await until(run, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
     expect(done.error).toBeNull();
     expect(done.status).toBe('SUCCEEDED');
-    const lastCk = await t.db.prisma.checkpoint.findFirstOrThrow({ where: { runId, step: { lte: killedAt } }, orderBy: { step: 'desc' } });
     expect(third.output()).toContain(`resuming from step ${lastCk.step}`);
     expect(await storedSteps()).toEqual(Array.from({ length: totalSteps }, (_, i) => i + 1));
     expect(await t.db.prisma.model.count({ where: { runId } })).toBe(1);

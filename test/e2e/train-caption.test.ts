@@ -66,7 +66,7 @@ describe('train and caption through the API and a worker', () => {
   let modelId: string;
 
   it('generates the synthetic dataset (PENDING → READY)', async () => {
-    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 24, seed: 3 } }) { id status } }`);
+    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 3 } }) { id status } }`);
     expect(created.errors).toBeUndefined();
     expect(created.data!.createDataset.status).toBe('PENDING');
     datasetId = created.data!.createDataset.id;
@@ -74,8 +74,8 @@ describe('train and caption through the API and a worker', () => {
       async () => (await t.gql(`query($id: ID!) { dataset(id: $id) { status imageCount } }`, { id: datasetId })).data!.dataset,
       (d) => d.status !== 'PENDING',
     );
-    expect(ready).toEqual({ status: 'READY', imageCount: 24 });
-    expect((await readdir(join(dataDir, 'datasets', datasetId, 'images'))).length).toBe(24);
+    expect(ready).toEqual({ status: 'READY', imageCount: 12 });
+    expect((await readdir(join(dataDir, 'datasets', datasetId, 'images'))).length).toBe(12);
   });
 
   it('trains: a loss for every batch in order, epoch summaries, SUCCEEDED with a Model', async () => {
