@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Prisma } from '../../src/db/client.ts';
 import { CaptionerCache } from '../../src/jobs/captioner-cache.ts';
 import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
+import { reapStaleRuns } from '../../src/jobs/reaper.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { loadCaptioner } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -193,6 +194,21 @@ describe('worker', () => {
     expect((await a.caption(png)).tokens.length).toBeGreaterThan(0);
     await cache.clear();
     expect(disposed).toHaveLength(3);
+  });
+
+  it("leaves a worker's own late runs to it and takes back another's", async () => {
+    const stale = new Date(Date.now() - 60_000);
+    const stuck = (workerId: string) =>
+      db.prisma.trainingRun.create({
+        // a pending cancel: the reaped run ends CANCELLED instead of being queued for this worker
+        data: { datasetId, config: TINY, status: 'RUNNING', workerId, heartbeatAt: stale, cancelRequested: true },
+      });
+    const mine = await stuck('w-busy');
+    const dead = await stuck('w-dead');
+    const reaped = await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 1, ownWorkerId: 'w-busy' });
+    expect(reaped).toEqual([{ id: dead.id, status: 'CANCELLED' }]);
+    expect((await runRow(mine.id)).status).toBe('RUNNING');
+    await db.prisma.trainingRun.update({ where: { id: mine.id }, data: { status: 'CANCELLED' } });
   });
 
   it('removes its Worker row on a graceful stop', async () => {
