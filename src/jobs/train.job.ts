@@ -43,7 +43,6 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     log.info(`training ${runId}: not QUEUED, skipped`);
     return;
   }
-  await notify(prisma, 'training_run', runId);
 
   const stop = new AbortController();
   let reason: StopReason | null = null;
@@ -75,6 +74,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     }, TRANSACTION_OPTIONS);
 
   try {
+    await notify(prisma, 'training_run', runId);
     const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { dataset: true } });
     const { dataset } = run;
     if (dataset.status !== 'READY' || !dataset.annotationsPath || !dataset.imagesDir) {
