@@ -15,6 +15,7 @@ import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
 import { collect, type GraphQLResponse } from '../api/harness.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/until.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step status } }`;
 const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token done caption } }`;
@@ -73,16 +74,6 @@ function ws(api: RunningApi): Client {
   const client = createClient({ url: api.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
   clients.push(client);
   return client;
-}
-
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('two API instances and two workers on one Postgres', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startTestApi, type TestApi } from '../api/harness.ts';
+import { until as pollUntil } from '../helpers/until.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step status } }`;
 
@@ -44,15 +45,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** child processes on 2 shared cores: a longer default wait */
+const until = <T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000) => pollUntil(read, done, timeoutMs);
 
 describe('worker processes under SIGTERM and SIGKILL', () => {
   let runId: string;

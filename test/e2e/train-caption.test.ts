@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { collect, startTestApi, type TestApi } from '../api/harness.ts';
+import { until } from '../helpers/until.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
 const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token attention gridSize logProb done caption } }`;
@@ -47,16 +48,6 @@ afterAll(async () => {
   await t?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const progressOf = (results: { data?: { trainingProgress: Progress } | null }[]) => results.map((r) => r.data!.trainingProgress);
 

@@ -15,6 +15,7 @@ import { reapStaleRuns } from '../../src/jobs/reaper.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { loadCaptioner } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/until.ts';
 
 const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 const TINY = { epochs: 2, batchSize: 8, learningRate: 0.003, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0, imageSize: 32, channels: [8, 16] };
@@ -38,16 +39,6 @@ afterAll(async () => {
   await db?.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const datasetRow = (id: string) => db.prisma.dataset.findUniqueOrThrow({ where: { id } });
 const runRow = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
