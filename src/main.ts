@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
     if (mode !== 'api') {
       const { startWorker } = await import('./jobs/worker.ts');
-      const worker = await startWorker({ config, prisma, events, queue });
+      const worker = await startWorker({ config, prisma, queue });
       stops.push(() => worker.stop({ graceful: true }));
       log(`worker ${worker.id} started`);
     }

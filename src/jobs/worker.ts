@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { notify, type EventBus } from '../events/index.ts';
+import { notify } from '../events/index.ts';
 import { initBackend } from '../ml/index.ts';
 import { captionJob } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
@@ -23,8 +23,6 @@ export interface WorkerOptions {
   config: Config;
   prisma: PrismaClient;
   queue: JobQueue;
-  /** accepted for symmetry with startApi; the worker announces through notify() in its own transactions */
-  events?: EventBus;
   /** default: a random UUID */
   workerId?: string;
   /** caption requests fetched (and decoded per model) together, default 16 */
