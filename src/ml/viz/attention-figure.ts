@@ -1,11 +1,11 @@
 // The per-word attention figure (like the seed's `plot_attention`): one panel per generated
-// word, showing the image with that word's attention upsampled and overlaid as a heatmap,
+// word, showing the image with that word's attention upsampled, smoothed and overlaid as a heatmap,
 // the word written above the panel. Rendered with sharp; returns PNG bytes.
 
 import { writeFile } from 'node:fs/promises';
 import sharp, { type OverlayOptions } from 'sharp';
 import { loadImage } from '../data/images.ts';
-import { jet, normalizeByMax, upsampleBilinear } from './heatmap.ts';
+import { attentionMap, jet } from './heatmap.ts';
 
 export interface AttentionFigureOptions {
   /** image file path or encoded bytes (JPEG, PNG, WebP) */
@@ -22,6 +22,8 @@ export interface AttentionFigureOptions {
   columns?: number;
   /** opacity of the heatmap over the image, 0..1 (default 0.6, as in the seed's figure) */
   alpha?: number;
+  /** Gaussian smoothing of the upsampled map, σ in grid cells (default 0.5; 0: bilinear only) */
+  smoothing?: number;
 }
 
 export type AttentionFigureErrorCode = 'NO_TOKENS' | 'ATTENTION_MISMATCH' | 'BAD_OPTION';
@@ -70,8 +72,8 @@ export function figureLayout(tokenCount: number, panelSize = 224, columns = Math
 }
 
 /** The image (RGB 0..1, [size, size, 3]) blended with one attention map as a jet heatmap; RGB bytes. */
-function blendPanel(rgb: Float32Array, attention: ArrayLike<number>, gridSize: number, size: number, alpha: number): Buffer {
-  const heat = normalizeByMax(upsampleBilinear(attention, gridSize, size)); // [size, size]
+function blendPanel(rgb: Float32Array, attention: ArrayLike<number>, gridSize: number, size: number, alpha: number, smoothing: number): Buffer {
+  const heat = attentionMap(attention, gridSize, size, size, smoothing); // [size, size]
   const out = Buffer.alloc(size * size * 3); // [size, size, 3]
   for (let p = 0; p < size * size; p++) {
     const colour = jet(heat[p]);
@@ -102,6 +104,8 @@ export async function renderAttentionFigure(opts: AttentionFigureOptions): Promi
   const { tokens, attention, gridSize } = opts;
   const alpha = opts.alpha ?? 0.6;
   if (!(alpha >= 0 && alpha <= 1)) throw new AttentionFigureError('BAD_OPTION', `attention figure: alpha must be in 0..1, got ${alpha}`);
+  const smoothing = opts.smoothing ?? 0.5;
+  if (!(smoothing >= 0 && smoothing <= 4)) throw new AttentionFigureError('BAD_OPTION', `attention figure: smoothing must be in 0..4, got ${smoothing}`);
   const layout = figureLayout(tokens.length, opts.panelSize, opts.columns);
   if (attention.length !== tokens.length) {
     throw new AttentionFigureError('ATTENTION_MISMATCH', `attention figure: ${tokens.length} tokens but ${attention.length} attention maps`);
@@ -117,7 +121,7 @@ export async function renderAttentionFigure(opts: AttentionFigureOptions): Promi
   const size = layout.panelSize;
   const rgb = await loadImage(opts.image, { size }); // [size, size, 3]
   const panels: OverlayOptions[] = attention.map((a, i) => ({
-    input: blendPanel(rgb, a, gridSize, size, alpha),
+    input: blendPanel(rgb, a, gridSize, size, alpha, smoothing),
     raw: { width: size, height: size, channels: 3 },
     left: layout.panels[i].left,
     top: layout.panels[i].top,

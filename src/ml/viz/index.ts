@@ -7,4 +7,4 @@ export {
   type AttentionFigureOptions,
   type FigureLayout,
 } from './attention-figure.ts';
-export { jet, normalizeByMax, upsampleBilinear } from './heatmap.ts';
+export { attentionMap, gaussianBlur, jet, normalizeByMax, upsampleBilinear } from './heatmap.ts';
