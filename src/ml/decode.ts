@@ -1,6 +1,7 @@
 // Caption decoding: greedy, beam search (length-normalised) and seeded temperature sampling.
 // Each step feeds only the previous token and the carried GRU state: the prefix is never rerun.
-// Greedy and sampling decode several images together (one batched forward per step).
+// Every method decodes several images together (one batched forward per step; beam search
+// stacks each image's live beams).
 import * as tf from '@tensorflow/tfjs';
 import type { CaptionModel, EncoderInput } from './model/captionModel.ts';
 import { decoderStep, initialState, stepWeights, type EncodedImages, type StepWeights } from './model/decoder.ts';
@@ -175,73 +176,170 @@ interface Beam {
   tokens: number[];
   events: TokenEvent[];
   logProb: number;
-  /** row of this beam's state in the current state tensor */
+  /** row of this beam's state in the current state tensor (rows: each image's beams in turn) */
   row: number;
+}
+
+interface ImageSearch {
+  alive: Beam[];
+  done: { beam: Beam; length: number }[];
 }
 
 /** Length-normalised beam score: mean log-probability per produced token (<end> included). */
 const normalised = (logProb: number, length: number): number => logProb / Math.max(length, 1);
 
-/** Beam search for one image (input batch of 1). */
-function beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput, opts: Resolved): CaptionResult {
-  const K = opts.beamWidth;
-  const L = model.config.gridSize ** 2;
-  const V = model.config.vocabSize;
-  const prepared = prepare(model, input);
-  let h = initialState(1, model.config.units);
-  let alive: Beam[] = [{ tokens: [], events: [], logProb: 0, row: 0 }];
-  const done: { beam: Beam; length: number }[] = [];
-  let tiled: EncodedImages = prepared.images;
-  try {
-    for (let t = 0; t < opts.steps && alive.length > 0; t++) {
-      const n = alive.length;
-      if (tiled.features.shape[0] !== n) {
-        if (tiled !== prepared.images) tf.dispose([tiled.features, tiled.keys]);
-        tiled = { features: tf.tile(prepared.images.features, [n, 1, 1]), keys: tf.tile(prepared.images.keys, [n, 1, 1]) }; // [n, L, E], [n, L, U]
-      }
-      const out = runStep(model, prepared, tiled, Int32Array.from(alive, (beam) => beam.tokens.at(-1) ?? vocab.startId), h);
-      h.dispose();
-      const candidates: { parent: number; id: number; logProb: number }[] = [];
-      alive.forEach((beam, i) => {
-        // each beam's K best tokens are enough to form the K best extensions overall
-        const row = out.logProbs.subarray(i * V, (i + 1) * V);
-        for (const id of topK(row, K)) candidates.push({ parent: i, id, logProb: beam.logProb + row[id] });
-      });
-      candidates.sort((a, b) => b.logProb - a.logProb);
-      const next: Beam[] = [];
-      // each finished hypothesis takes one slot of the beam for good
-      for (const c of candidates.slice(0, K - done.length)) {
-        const parent = alive[c.parent];
-        const event: TokenEvent = {
-          index: t,
-          token: vocab.word(c.id),
-          attention: out.alphas.slice(c.parent * L, (c.parent + 1) * L),
-          logProb: c.logProb - parent.logProb,
-        };
-        const beam: Beam = { tokens: [...parent.tokens, c.id], events: [...parent.events, event], logProb: c.logProb, row: c.parent };
-        if (c.id === vocab.endId) done.push({ beam, length: t + 1 });
-        else next.push(beam);
-      }
-      h = tf.tidy(() => tf.gather(out.h, tf.tensor1d(next.map((b) => b.row), 'int32'))) as tf.Tensor2D; // [n', U]
-      out.h.dispose();
-      next.forEach((beam, i) => (beam.row = i));
-      alive = next;
-    }
-    for (const beam of alive) done.push({ beam, length: beam.tokens.length });
-  } finally {
-    h.dispose();
-    if (tiled !== prepared.images) tf.dispose([tiled.features, tiled.keys]);
-    prepared.release();
-  }
-  const best = done.reduce((a, b) => (normalised(b.beam.logProb, b.length) > normalised(a.beam.logProb, a.length) ? b : a));
+function bestCaption(search: ImageSearch, vocab: Vocabulary): CaptionResult {
+  const best = search.done.reduce((a, b) => (normalised(b.beam.logProb, b.length) > normalised(a.beam.logProb, a.length) ? b : a));
   const words = best.beam.events.filter((e, i) => best.beam.tokens[i] !== vocab.endId);
   return { tokens: words, caption: words.map((e) => e.token).join(' '), logProb: best.beam.logProb };
 }
 
 /**
- * Decodes a batch of encoder inputs ([B, S, S, 3] pixels or [B, L, C] features). Greedy and
- * sampling run the batch together; beam search runs image by image. onToken sees every word as
- * it is chosen (beam search: the final caption's words once its search ends).
+ * Features and keys for a row layout (rows per image, images in order), as contiguous copies of
+ * each image's [1, L, ·] slice: on wasm a Concat of slices is a few memcpys, while Tile and
+ * Gather compute an index per element (≈ 200× slower for a beam of 3, bench/profile-beam.ts).
+ */
+class RowImages {
+  private slices: EncodedImages[] | null = null;
+  private current: EncodedImages;
+  private layout: string;
+
+  constructor(private readonly images: EncodedImages) {
+    this.current = images;
+    this.layout = Array<number>(images.features.shape[0]).fill(1).join(',');
+  }
+
+  /** count[b] rows for image b; cached until the layout changes */
+  rows(count: readonly number[]): EncodedImages {
+    const layout = count.join(',');
+    if (layout === this.layout) return this.current;
+    this.slices ??= Array.from({ length: count.length }, (_, b) => ({
+      features: tf.slice(this.images.features, b, 1),
+      keys: tf.slice(this.images.keys, b, 1),
+    }));
+    const slices = this.slices;
+    const parts = count.flatMap((n, b) => Array<EncodedImages>(n).fill(slices[b]));
+    this.disposeCurrent();
+    this.current = { features: tf.concat(parts.map((p) => p.features)), keys: tf.concat(parts.map((p) => p.keys)) }; // [N, L, E], [N, L, U]
+    this.layout = layout;
+    return this.current;
+  }
+
+  private disposeCurrent(): void {
+    if (this.current !== this.images) tf.dispose([this.current.features, this.current.keys]);
+  }
+
+  dispose(): void {
+    this.disposeCurrent();
+    for (const s of this.slices ?? []) tf.dispose([s.features, s.keys]);
+  }
+}
+
+/**
+ * Rows of a state [N, U] by index, copied on the host (the step has just synchronised anyway):
+ * the same values as tf.gather, which on wasm computes an index per element (≈ 0.7 ms for 48
+ * rows against ≈ 15 µs here, bench/profile-beam.ts).
+ */
+function gatherRows(x: tf.Tensor2D, rows: readonly number[]): tf.Tensor2D {
+  const U = x.shape[1];
+  const src = x.dataSync() as Float32Array;
+  const dst = new Float32Array(rows.length * U);
+  rows.forEach((r, i) => dst.set(src.subarray(r * U, (r + 1) * U), i * U));
+  return tf.tensor2d(dst, [rows.length, U]);
+}
+
+/**
+ * Beam search over a batch: one forward per step for every image's live beams (rows are each
+ * image's beams in turn; features and keys are copied per row only when the layout changes,
+ * the state is gathered by parent row). Each image's search is exactly the single-image search:
+ * its own K slots, finished hypotheses, and end. Yields each image's result when its search ends.
+ */
+async function* beamSearch(
+  model: CaptionModel,
+  vocab: Vocabulary,
+  input: EncoderInput,
+  opts: Resolved,
+): AsyncGenerator<{ imageIndex: number; result: CaptionResult }> {
+  const B = input.shape[0];
+  const K = opts.beamWidth;
+  const L = model.config.gridSize ** 2;
+  const V = model.config.vocabSize;
+  const prepared = prepare(model, input);
+  const rowImages = new RowImages(prepared.images);
+  let h: tf.Tensor2D | null = initialState(B, model.config.units);
+  const searches: ImageSearch[] = Array.from({ length: B }, (_, b) => ({
+    alive: [{ tokens: [], events: [], logProb: 0, row: b }],
+    done: [],
+  }));
+  try {
+    for (let t = 0; t < opts.steps && h != null; t++) {
+      const images = rowImages.rows(searches.map((s) => s.alive.length));
+      const tokens = Int32Array.from(
+        searches.flatMap((s) => s.alive),
+        (beam) => beam.tokens.at(-1) ?? vocab.startId,
+      );
+      const out = runStep(model, prepared, images, tokens, h);
+      h.dispose();
+      h = null;
+      const parents: number[] = []; // row of each next beam's parent, in next-row order
+      const ended: number[] = [];
+      searches.forEach((search, b) => {
+        if (search.alive.length === 0) return;
+        const candidates: { parent: Beam; id: number; logProb: number }[] = [];
+        for (const beam of search.alive) {
+          // each beam's K best tokens are enough to form the K best extensions overall
+          const row = out.logProbs.subarray(beam.row * V, (beam.row + 1) * V);
+          for (const id of topK(row, K)) candidates.push({ parent: beam, id, logProb: beam.logProb + row[id] });
+        }
+        candidates.sort((x, y) => y.logProb - x.logProb);
+        const next: Beam[] = [];
+        // each finished hypothesis takes one slot of the beam for good
+        for (const c of candidates.slice(0, K - search.done.length)) {
+          const { parent } = c;
+          const event: TokenEvent = {
+            index: t,
+            token: vocab.word(c.id),
+            attention: out.alphas.slice(parent.row * L, (parent.row + 1) * L),
+            logProb: c.logProb - parent.logProb,
+          };
+          const beam: Beam = { tokens: [...parent.tokens, c.id], events: [...parent.events, event], logProb: c.logProb, row: parents.length };
+          if (c.id === vocab.endId) {
+            search.done.push({ beam, length: t + 1 });
+          } else {
+            next.push(beam);
+            parents.push(parent.row);
+          }
+        }
+        search.alive = next;
+        if (next.length === 0) ended.push(b);
+      });
+      if (parents.length > 0 && t < opts.steps - 1) h = gatherRows(out.h, parents); // [N', U]
+      out.h.dispose();
+      if (t === opts.steps - 1) {
+        // out of steps: the live beams end here too (their length is their token count)
+        searches.forEach((search, b) => {
+          if (search.alive.length === 0) return;
+          for (const beam of search.alive) search.done.push({ beam, length: beam.tokens.length });
+          search.alive = [];
+          ended.push(b);
+        });
+        ended.sort((x, y) => x - y);
+      }
+      for (const b of ended) yield { imageIndex: b, result: bestCaption(searches[b], vocab) };
+      if (h != null) await yieldToEventLoop();
+    }
+  } finally {
+    h?.dispose();
+    rowImages.dispose();
+    prepared.release();
+  }
+}
+
+/**
+ * Decodes a batch of encoder inputs ([B, S, S, 3] pixels or [B, L, C] features). Every method
+ * runs the batch together (beam search: one forward per step over all images' live beams).
+ * onToken sees every word as it is chosen (beam search: the final caption's words once that
+ * image's search ends).
  * `logProb` of a result sums its words and, when produced, <end>.
  */
 export async function decodeBatch(
@@ -254,14 +352,10 @@ export async function decodeBatch(
   const resolved = resolve(opts, vocab);
   const B = input.shape[0];
   if (resolved.method === 'beam') {
-    const results: CaptionResult[] = [];
-    for (let b = 0; b < B; b++) {
-      const single = tf.slice(input, b, 1) as EncoderInput;
-      const result = beamSearch(model, vocab, single, resolved);
-      single.dispose();
-      result.tokens.forEach((event) => onToken?.(b, event));
-      results.push(result);
-      await yieldToEventLoop();
+    const results = new Array<CaptionResult>(B);
+    for await (const { imageIndex, result } of beamSearch(model, vocab, input, resolved)) {
+      result.tokens.forEach((event) => onToken?.(imageIndex, event));
+      results[imageIndex] = result;
     }
     return results;
   }
@@ -286,7 +380,9 @@ export async function* decodeStream(
   if (input.shape[0] !== 1) throw new ModelError('INVALID_CONFIG', `decodeStream takes one image, got a batch of ${input.shape[0]}`);
   const resolved = resolve(opts, vocab);
   if (resolved.method === 'beam') {
-    const result = beamSearch(model, vocab, input, resolved);
+    let result: CaptionResult | undefined;
+    for await (const ended of beamSearch(model, vocab, input, resolved)) result = ended.result;
+    if (result == null) throw new Error('beam search ended without a caption');
     for (const event of result.tokens) yield event;
     return result;
   }
