@@ -33,6 +33,23 @@ main { padding: 16px 24px; }
 table.runs { border-collapse: collapse; }
 table.runs th, table.runs td { text-align: left; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
 .status.running { color: #2563eb; } .status.succeeded { color: #16a34a; } .status.failed { color: #dc2626; }
+header a.current { color: #fff; border-bottom: 2px solid #60a5fa; }
+table.runs td.num { text-align: right; font-variant-numeric: tabular-nums; }
+form.start-form { margin-top: 24px; padding: 12px 16px; border: 1px solid #e5e7eb; border-radius: 6px; max-width: 900px; }
+form.start-form h2 { margin: 0 0 8px; font-size: 16px; }
+form.start-form .fields { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-top: 8px; }
+form.start-form input { width: 90px; }
+.dropzone { border: 2px dashed #9ca3af; border-radius: 8px; padding: 24px; text-align: center; color: #4b5563; max-width: 640px; }
+.dropzone.over { border-color: #2563eb; background: #eff6ff; }
+.dropzone .pick { color: #2563eb; text-decoration: underline; cursor: pointer; }
+.dropzone input[type=file] { display: none; }
+.caption-view { display: flex; gap: 24px; align-items: flex-start; margin-top: 12px; }
+canvas.attention { border-radius: 6px; max-width: 100%; }
+.caption-side { max-width: 420px; }
+.words { font-size: 22px; line-height: 1.8; }
+.words .word { padding: 2px 6px; border-radius: 4px; cursor: pointer; outline: none; }
+.words .word.selected { background: #fde68a; }
+.caption-final { color: #4b5563; }
 canvas.loss-chart { display: block; margin-top: 12px; border: 1px solid #e5e7eb; border-radius: 6px; }
 `;
 
@@ -47,7 +64,9 @@ export function dashboardPage(scriptUrl: string, ideUrl: string): string {
   </head>
   <body>
     <header>
-      <strong>Glimpse</strong><a href="#/">Training runs</a><a href="${ideUrl}">GraphQL IDE</a>
+      <strong>Glimpse</strong>
+      <a href="#/" data-section="runs">Training runs</a><a href="#/models" data-section="models">Models</a><a href="#/caption" data-section="caption">Caption</a>
+      <a href="${ideUrl}">GraphQL IDE</a>
       <label class="key">API key <input type="password" id="api-key" autocomplete="off" placeholder="for start / cancel / resume" /></label>
     </header>
     <main id="app"></main>

@@ -1,21 +1,28 @@
-// Dashboard entry: a hash router over the runs list and the run page.
+// Dashboard entry: a hash router over the runs list, a run page, the models list and the caption page.
 import { apiKey } from './api.ts';
+import { renderCaptionPage } from './caption-page.ts';
 import { h } from './dom.ts';
+import { renderModelsPage } from './models-page.ts';
 import { renderRunPage } from './run-page.ts';
 import { renderRunsPage } from './runs-page.ts';
 
 const root = document.getElementById('app')!;
 let leave = () => {};
 
+const showError = (error: Error) => root.replaceChildren(h('p', { class: 'error' }, error.message));
+
 function route(): void {
   leave();
   leave = () => {};
-  const run = /^#\/runs\/([^/]+)$/.exec(location.hash);
-  if (run) {
-    leave = renderRunPage(root, decodeURIComponent(run[1]!));
-    return;
-  }
-  renderRunsPage(root).catch((error: Error) => root.replaceChildren(h('p', { class: 'error' }, error.message)));
+  const hash = location.hash;
+  const run = /^#\/runs\/([^/]+)$/.exec(hash);
+  const caption = /^#\/caption(?:\/([^/]+))?$/.exec(hash);
+  const section = hash === '#/models' ? 'models' : caption ? 'caption' : 'runs';
+  document.querySelectorAll<HTMLElement>('header [data-section]').forEach((a) => a.classList.toggle('current', a.dataset.section === section));
+  if (run) leave = renderRunPage(root, decodeURIComponent(run[1]!));
+  else if (hash === '#/models') renderModelsPage(root).catch(showError);
+  else if (caption) leave = renderCaptionPage(root, caption[1] && decodeURIComponent(caption[1]));
+  else leave = renderRunsPage(root);
 }
 
 const keyInput = document.getElementById('api-key') as HTMLInputElement;

@@ -1,0 +1,58 @@
+// The caption page's picture: the image, lit where the model looked for the selected word. The
+// attention grid is upsampled and smoothed with the same maths as the attention figures
+// (src/ml/viz/heatmap.ts: pure functions, no tensors), then each pixel is dimmed by its weight.
+import { attentionMap } from '../../ml/viz/heatmap.ts';
+
+/** Longest side of the picture on the page, in canvas pixels (small images are scaled up to it). */
+export const MAX_SIDE = 448;
+/** How dark the unattended parts get: pixel × (FLOOR + (1 − FLOOR) × weight). */
+const FLOOR = 0.2;
+
+export interface Picture {
+  canvas: HTMLCanvasElement;
+  /** the image's own pixels at the canvas size */
+  base: ImageData;
+  /** smoothed maps already computed, by token index */
+  maps: Map<number, Float32Array>;
+}
+
+/** Draws the image file onto the canvas (longest side MAX_SIDE); throws when the browser cannot decode it. */
+export async function loadPicture(canvas: HTMLCanvasElement, file: Blob): Promise<Picture> {
+  const bitmap = await createImageBitmap(file);
+  const scale = MAX_SIDE / Math.max(bitmap.width, bitmap.height);
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return { canvas, base: ctx.getImageData(0, 0, canvas.width, canvas.height), maps: new Map() };
+}
+
+/**
+ * Shows token `index`'s attention (gridSize² weights over the whole image: the model sees it
+ * stretched to a square, so the grid stretches with it), or the plain image for null.
+ */
+export function drawAttention(picture: Picture, index: number | null, attention?: ArrayLike<number>, gridSize?: number): void {
+  const { canvas, base } = picture;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  canvas.dataset.word = index === null ? '' : String(index);
+  if (index === null || !attention || !gridSize) {
+    ctx.putImageData(base, 0, 0);
+    return;
+  }
+  let map = picture.maps.get(index);
+  if (!map) {
+    map = attentionMap(attention, gridSize, base.width, base.height);
+    picture.maps.set(index, map);
+  }
+  const out = new ImageData(base.width, base.height);
+  for (let p = 0; p < map.length; p++) {
+    const light = FLOOR + (1 - FLOOR) * map[p]!;
+    out.data[4 * p] = base.data[4 * p]! * light;
+    out.data[4 * p + 1] = base.data[4 * p + 1]! * light;
+    out.data[4 * p + 2] = base.data[4 * p + 2]! * light;
+    out.data[4 * p + 3] = 255;
+  }
+  ctx.putImageData(out, 0, 0);
+}

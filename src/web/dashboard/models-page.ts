@@ -1,0 +1,42 @@
+// "#/models": trained models, newest first, with their evaluation metrics and a link to caption with each.
+import { query } from './api.ts';
+import { h } from './dom.ts';
+
+export interface ModelRow {
+  id: string;
+  name: string;
+  runId: string | null;
+  vocabSize: number;
+  createdAt: string;
+  metrics: { valLoss?: number | null; bleu4?: number | null; trainLoss?: number | null; step?: number | null } | null;
+}
+
+export const MODELS = `query Models { models { id name runId vocabSize createdAt metrics } }`;
+
+const number = (value: number | null | undefined, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '–');
+
+export async function renderModelsPage(root: HTMLElement): Promise<void> {
+  const { models } = await query<{ models: ModelRow[] }>(MODELS);
+  const rows = models.map((model) =>
+    h(
+      'tr',
+      { 'data-model': model.id },
+      h('td', {}, model.name),
+      h('td', {}, model.runId ? h('a', { href: `#/runs/${model.runId}` }, model.runId.slice(0, 8)) : '–'),
+      h('td', { class: 'num' }, String(model.metrics?.step ?? '–')),
+      h('td', { class: 'num train-loss' }, number(model.metrics?.trainLoss, 3)),
+      h('td', { class: 'num val-loss' }, number(model.metrics?.valLoss, 3)),
+      h('td', { class: 'num bleu4' }, number(model.metrics?.bleu4, 3)),
+      h('td', { class: 'num' }, String(model.vocabSize)),
+      h('td', {}, new Date(model.createdAt).toLocaleString()),
+      h('td', {}, h('a', { href: `#/caption/${model.id}`, class: 'caption-link' }, 'caption an image →')),
+    ),
+  );
+  const headings = ['model', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', ''];
+  root.replaceChildren(
+    h('h1', {}, 'Models'),
+    rows.length
+      ? h('table', { class: 'runs models' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows))
+      : h('p', {}, 'No models yet: a training run that succeeds registers one.'),
+  );
+}
