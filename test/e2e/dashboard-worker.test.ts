@@ -169,10 +169,18 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(b.external).toEqual([]);
   }, 90_000);
 
-  it('shows a clear message for a file that is not an image, and sends nothing', async () => {
+  it('shows a clear message for a picked or dropped file that is not an image, and sends nothing', async () => {
     const before = await t.db.prisma.captionRequest.count();
     await page.locator('input[type=file]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await expect.poll(() => page.locator('p.error').innerText(), { timeout: 5_000 }).toMatch(/notes\.txt: JPEG, PNG or WebP please/);
+    expect(await t.db.prisma.captionRequest.count()).toBe(before);
+    // dropped files take the same path as picked ones
+    await page.locator('.dropzone').evaluate((zone) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['%PDF-1.4'], 'paper.pdf', { type: 'application/pdf' }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await expect.poll(() => page.locator('p.error').innerText(), { timeout: 5_000 }).toMatch(/paper\.pdf: JPEG, PNG or WebP please \(got application\/pdf\)/);
     expect(await t.db.prisma.captionRequest.count()).toBe(before);
   });
 });

@@ -1,0 +1,54 @@
+// The dependency direction, checked on the sources' import statements: src/ml is a library that
+// knows nothing of the app; resolvers (the API) never load the ML stack; jobs connect the two; the
+// browser bundle takes only the pure heatmap maths from src/ml.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../src');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'generated' ? [] : sources(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every module specifier a file imports (static, re-exports and dynamic imports), relative ones as src-relative paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?(?:from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => (m[1] ?? m[2])!,
+  );
+  return specifiers.map((s) => (s.startsWith('.') ? relative(SRC, resolve(dirname(file), s)) : s));
+}
+
+const filesUnder = (dir: string) => sources(join(SRC, dir)).map((file) => ({ file: relative(SRC, file), imports: importsOf(file) }));
+const offending = (dir: string, bad: (specifier: string) => boolean) =>
+  filesUnder(dir).flatMap(({ file, imports }) => imports.filter(bad).map((s) => `${file} → ${s}`));
+
+describe('dependency direction', () => {
+  it('reads the imports it checks', () => {
+    const jobs = filesUnder('jobs').flatMap((f) => f.imports);
+    expect(jobs).toContain('ml/index.ts');
+    expect(jobs).toContain('db/client.ts');
+    // multi-line import lists are read too
+    expect(importsOf(join(SRC, 'ml/index.ts')).length).toBeGreaterThan(5);
+  });
+
+  it('src/ml imports nothing from the app: no database, GraphQL, queue, server or jobs', () => {
+    const app = /^(db|events|jobs|resolvers|server|web|cli|config\.ts|main\.ts)(\/|$)|^(@prisma|prisma|graphql|type-graphql|@apollo|pg-boss|pg|express|graphql-ws)(\/|$)/;
+    expect(offending('ml', (s) => app.test(s) || s.startsWith('..'))).toEqual([]);
+  });
+
+  it('resolvers never import src/ml or TensorFlow.js', () => {
+    expect(offending('resolvers', (s) => /^ml(\/|$)|^@tensorflow\//.test(s))).toEqual([]);
+  });
+
+  it('the API server and the browser code load no ML stack (the web bundle may use the pure heatmap maths)', () => {
+    expect(offending('server', (s) => /^ml(\/|$)|^jobs\/(worker|train|caption)|^@tensorflow\//.test(s))).toEqual([]);
+    expect(offending('web', (s) => (/^ml(\/|$)/.test(s) && s !== 'ml/viz/heatmap.ts') || /^@tensorflow\//.test(s))).toEqual([]);
+    expect(importsOf(join(SRC, 'ml/viz/heatmap.ts'))).toEqual([]);
+  });
+});
