@@ -92,6 +92,8 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(whileRunning.at(-1)!.points).toBeGreaterThan(whileRunning[0]!.points);
     expect(whileRunning[0]!.points).toBeLessThan(run.totalSteps!);
     modelId = run.model!.id;
+    await expect.poll(() => page.locator('a.model-link').getAttribute('href'), { timeout: 10_000 }).toBe(`#/caption/${modelId}`);
+    expect(await page.locator('.run-about').innerText()).toMatch(/^tiny-shapes · 4 epochs · batch 2 · GRU 32 · embedding 16 · vocabulary 40/);
     expect(b.external).toEqual([]);
   }, 180_000);
 

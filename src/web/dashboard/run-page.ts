@@ -14,6 +14,7 @@ interface ProgressEvent {
 }
 
 const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss status error } }`;
+const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate } model { id } } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
 
@@ -30,19 +31,35 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const cancel = h('button', { class: 'cancel', disabled: '' }, 'Cancel') as HTMLButtonElement;
   const resume = h('button', { class: 'resume', disabled: '' }, 'Resume') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
+  const about = h('p', { class: 'run-about' });
   const redraw = () => drawLossChart(canvas, series, toggle.checked);
   toggle.addEventListener('change', redraw);
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← all runs')),
     h('h1', {}, `Run ${runId.slice(0, 8)}`),
     h('p', {}, 'Status: ', status, ' · step ', stepText),
+    about,
     h('p', {}, cancel, ' ', resume, ' ', message),
     h('label', {}, toggle, ' smoothing'),
     canvas,
   );
   redraw();
 
+  /** dataset and hyper-parameters; once the run SUCCEEDED, a link to caption with its model */
+  const describe = async () => {
+    type Run = { dataset: { name: string }; config: Record<string, number>; model: { id: string } | null };
+    const { trainingRun: run } = await query<{ trainingRun: Run }>(RUN, { id: runId });
+    const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate } = run.config;
+    about.replaceChildren(
+      `${run.dataset.name} · ${epochs} epochs · batch ${batchSize} · GRU ${units} · embedding ${embeddingDim} · vocabulary ${vocabSize} · lr ${learningRate}`,
+      ...(run.model ? [' · ', h('a', { href: `#/caption/${run.model.id}`, class: 'model-link' }, 'caption with its model →')] : []),
+    );
+  };
+  describe().catch((error: Error) => (message.textContent = error.message));
+  let shown = '';
   const showStatus = (runStatus: string, error: string | null) => {
+    if (runStatus === 'SUCCEEDED' && shown !== runStatus) describe().catch((e: Error) => (message.textContent = e.message));
+    shown = runStatus;
     status.textContent = error ? `${runStatus}: ${error}` : runStatus;
     status.className = `status ${runStatus.toLowerCase()}`;
     cancel.disabled = !CANCELLABLE.has(runStatus);
