@@ -81,22 +81,26 @@ class ShowAttendTell(nn.Module):
 
     @torch.no_grad()
     def beam(self, raw, width, tokens):
-        features, keys = self.encode(raw)  # batch 1
-        features, keys = features.expand(width, -1, -1), keys.expand(width, -1, -1)
-        h = features.new_zeros(width, U)
-        tok = torch.full((width,), START, dtype=torch.long)
-        scores = torch.full((width,), float("-inf"))
-        scores[0] = 0.0  # one live hypothesis at the start
-        history = torch.zeros(width, 0, dtype=torch.long)
+        """Beam search for every image of the batch at once: rows are image-major, `width` beams each."""
+        B = raw.shape[0]
+        features, keys = self.encode(raw)
+        features, keys = features.repeat_interleave(width, 0), keys.repeat_interleave(width, 0)  # [B*k, L, .]
+        h = features.new_zeros(B * width, U)
+        tok = torch.full((B * width,), START, dtype=torch.long)
+        scores = torch.full((B, width), float("-inf"))
+        scores[:, 0] = 0.0  # one live hypothesis per image at the start
+        history = torch.zeros(B * width, 0, dtype=torch.long)
+        base = (torch.arange(B) * width).unsqueeze(1)  # [B, 1]
         for _ in range(tokens):
             h, _ = self.step(features, keys, self.embedding(tok), h)
-            total = scores.unsqueeze(1) + torch.log_softmax(self.logits(h), 1)  # [k, V]
-            scores, flat = total.reshape(-1).topk(width)
-            beam_idx, tok = flat // V, flat % V
-            h = h[beam_idx]
-            history = torch.cat([history[beam_idx], tok.unsqueeze(1)], 1)
-        best = (scores / tokens).argmax()  # length-normalised (all the same length here)
-        return history[best]
+            total = scores.unsqueeze(2) + torch.log_softmax(self.logits(h), 1).view(B, width, V)  # [B, k, V]
+            scores, flat = total.view(B, -1).topk(width, 1)  # [B, k]
+            rows = (base + flat // V).reshape(-1)
+            tok = (flat % V).reshape(-1)
+            h = h[rows]
+            history = torch.cat([history[rows], tok.unsqueeze(1)], 1)
+        best = (scores / tokens).argmax(1)  # length-normalised (all the same length here)
+        return history.view(B, width, -1)[torch.arange(B), best]
 
 
 def loaded_blas():
@@ -158,8 +162,9 @@ def main():
     for batch in (1, 16):
         raw = torch.rand(batch, L, C, generator=gen)
         rows[f"greedy {DECODE_TOKENS} b{batch}"] = timed(lambda: model.greedy(raw, DECODE_TOKENS), 2, runs * 2)
-    raw = torch.rand(1, L, C, generator=gen)
-    rows[f"beam 3 {DECODE_TOKENS} b1"] = timed(lambda: model.beam(raw, 3, DECODE_TOKENS), 2, runs * 2)
+    for batch in (1, 16):
+        raw = torch.rand(batch, L, C, generator=gen)
+        rows[f"beam 3 {DECODE_TOKENS} b{batch}"] = timed(lambda: model.beam(raw, 3, DECODE_TOKENS), 2, runs * 2)
 
     blas = loaded_blas()
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "rows": rows}))
