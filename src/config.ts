@@ -29,6 +29,8 @@ export interface Config {
   apiKeys: readonly string[];
   /** GLIMPSE_BACKEND; unset → the ML layer picks the best available */
   backend?: Backend;
+  /** GLIMPSE_WASM_THREADS: XNNPACK threads of the wasm backend (threaded build at ≥ 2), default 1 */
+  wasmThreads: number;
   /** GLIMPSE_WORKER_CONCURRENCY: caption jobs a worker runs at once, default 1 */
   workerConcurrency: number;
   /** GLIMPSE_LOG_LEVEL, default info */
@@ -56,6 +58,7 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_DATA_DIR',
   'GLIMPSE_API_KEYS',
   'GLIMPSE_BACKEND',
+  'GLIMPSE_WASM_THREADS',
   'GLIMPSE_WORKER_CONCURRENCY',
   'GLIMPSE_LOG_LEVEL',
   'GLIMPSE_PG_PORT',
@@ -137,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     apiKeys: Object.freeze(apiKeys(env)),
     backend: oneOf(env, 'GLIMPSE_BACKEND', BACKENDS),
+    wasmThreads: integer(env, 'GLIMPSE_WASM_THREADS', 1, 1, 8),
     workerConcurrency: integer(env, 'GLIMPSE_WORKER_CONCURRENCY', 1, 1, 64),
     logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',
     embeddedPgPort: integer(env, 'GLIMPSE_PG_PORT', 5433, 1, 65535),

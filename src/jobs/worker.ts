@@ -48,8 +48,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { config, prisma, queue } = options;
   const id = options.workerId ?? randomUUID();
   const log = options.log ?? consoleLog(id);
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(config.backend, { wasmThreads: config.wasmThreads });
   log.info(`backend ${backend.name} (${backend.threads} threads)`);
+  for (const note of backend.notes) log.info(note);
 
   const seen = async () => {
     const now = new Date();

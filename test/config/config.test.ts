@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       GLIMPSE_LOG_LEVEL: 'debug',
       GLIMPSE_PG_PORT: '6543',
       GLIMPSE_HEARTBEAT_SECONDS: '5',
+      GLIMPSE_WASM_THREADS: '2',
       HOME: '/root',
     });
     expect(c).toMatchObject({
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       embeddedPgPort: 6543,
       heartbeatSeconds: 5,
+      wasmThreads: 2,
     });
     expect(isAbsolute(c.dataDir)).toBe(true);
     expect(c.dataDir).toBe(join(process.cwd(), 'var/data'));
@@ -74,6 +76,7 @@ describe('loadConfig', () => {
     [{ GLIMPSE_WORKER_CONCURRENCY: '0' }, 'GLIMPSE_WORKER_CONCURRENCY'],
     [{ GLIMPSE_WORKER_CONCURRENCY: '1.5' }, 'GLIMPSE_WORKER_CONCURRENCY'],
     [{ GLIMPSE_LOG_LEVEL: 'loud' }, 'GLIMPSE_LOG_LEVEL'],
+    [{ GLIMPSE_WASM_THREADS: '9' }, 'GLIMPSE_WASM_THREADS'],
     [{ GLIMPSE_DATADIR: '/tmp' }, 'GLIMPSE_DATADIR'],
   ])('rejects %o naming %s', (env, variable) => {
     const err = errorOf(env);
