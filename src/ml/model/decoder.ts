@@ -83,14 +83,14 @@ export function initialState(batch: number, units: number): tf.Tensor2D {
 }
 
 /**
- * Teacher forcing over inputs [B, T] (tokens fed at each step) from a zero state.
- * Returns logits [B, T, V] and attention weights [B, T, L].
+ * The recurrence of teacher forcing over inputs [B, T] (tokens fed at each step) from a zero state:
+ * the states [B·T, U] (row b·T + t) and attention weights [B, T, L], before the output layers.
  */
-export function teacherForced(
+export function teacherForcedStates(
   weights: ModelWeights,
   images: EncodedImages,
   inputs: tf.Tensor2D,
-): { logits: tf.Tensor3D; alphas: tf.Tensor3D } {
+): { states: tf.Tensor2D; alphas: tf.Tensor3D } {
   const [B, T] = inputs.shape;
   const step = stepWeights(weights);
   const U = step.stateKernel.shape[0];
@@ -105,12 +105,25 @@ export function teacherForced(
     states.push(h);
     alphas.push(out.alpha);
   }
-  const allStates = tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D; // [B·T, U]
-  const logits = outputLogits(weights, allStates); // [B·T, V]
   return {
-    logits: logits.reshape([B, T, logits.shape[1]]), // [B, T, V]
+    states: tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
     alphas: tf.stack(alphas, 1) as tf.Tensor3D, // [B, T, L]
   };
+}
+
+/**
+ * Teacher forcing over inputs [B, T] (tokens fed at each step) from a zero state.
+ * Returns logits [B, T, V] and attention weights [B, T, L].
+ */
+export function teacherForced(
+  weights: ModelWeights,
+  images: EncodedImages,
+  inputs: tf.Tensor2D,
+): { logits: tf.Tensor3D; alphas: tf.Tensor3D } {
+  const [B, T] = inputs.shape;
+  const { states, alphas } = teacherForcedStates(weights, images, inputs);
+  const logits = outputLogits(weights, states); // [B·T, V]
+  return { logits: logits.reshape([B, T, logits.shape[1]]), alphas }; // [B, T, V]
 }
 
 /** One decoding step for N sequences: previous tokens [N] and state [N, U] → logits, α, new state. */

@@ -7,12 +7,23 @@ export function tokenMask(targets: tf.Tensor2D): tf.Tensor2D {
   return tf.cast(tf.notEqual(targets, 0), 'float32') as tf.Tensor2D;
 }
 
-/** logits [B, T, V], targets [B, T] (int32, 0 = padding) → mean over real tokens of −log p(target) */
+/** logits [B, T, V], targets [B, T] (int32, 0 = padding) → mean over real tokens of −log p(target) (the reference formulation; training uses crossEntropyOfRows) */
 export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
   const V = logits.shape[2];
   const logProbs = tf.logSoftmax(logits); // [B, T, V]
   const picked = tf.sum(tf.mul(logProbs, tf.oneHot(targets, V)), 2); // [B, T]
   return tf.div(tf.neg(tf.sum(tf.mul(picked, mask))), tf.maximum(tf.sum(mask), 1));
+}
+
+/**
+ * The same loss from the logits of the real (non-padding) positions only: logits [N, V] and their
+ * targets [N] → mean of −log p(target). Padding contributes nothing to the masked loss, so its
+ * output layers need not run at all.
+ */
+export function crossEntropyOfRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  const [N, V] = logits.shape;
+  const picked = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, V)), 1); // [N]
+  return tf.div(tf.neg(tf.sum(picked)), Math.max(N, 1));
 }
 
 /** alphas [B, T, L], mask [B, T] → λ · mean_B Σ_L (1 − Σ_t α)² over real steps */
