@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
+import { topK } from '../src/ml/decode.ts';
 import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
 import { BACKBONE_CHANNELS, CELLS, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 import { medianMs } from './timing.ts';
@@ -87,19 +88,6 @@ for (const [name, fn] of micro) {
 }
 tf.dispose([feats, keys, h, h48, logits, probs, scores]);
 
-function topK(values: Float32Array, k: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === k) {
-      if (values[i] <= values[best[k - 1]]) continue;
-      best.pop();
-    }
-    let at = best.length;
-    while (at > 0 && values[best[at - 1]] < values[i]) at--;
-    best.splice(at, 0, i);
-  }
-  return best;
-}
 
 console.log(`${info.name} (${info.threads} thread(s)), ${runs} runs, medians after 2 warm-ups\n`);
 console.log(table1.join('\n'));

@@ -158,7 +158,7 @@ async function* stepwiseDecode(
 }
 
 /** Indices of the k largest values, best first: one pass with a sorted insertion list (k ≪ n). */
-function topK(values: Float32Array, k: number): number[] {
+export function topK(values: Float32Array, k: number): number[] {
   const best: number[] = [];
   for (let i = 0; i < values.length; i++) {
     if (best.length === k) {
