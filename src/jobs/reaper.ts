@@ -1,7 +1,9 @@
-// Takes training runs back from dead workers: a RUNNING run whose heartbeat is older than
-// `missedBeats` periods is set QUEUED again and re-enqueued (or CANCELLED if a cancel was
-// pending), in one transaction with a wake-up for its subscribers. Several reapers may run at
-// once (one per worker): the guarded UPDATE hands each stale run to exactly one of them.
+// Takes training runs back from dead workers: a RUNNING run whose heartbeat is older than its
+// lease — `missedBeats` periods, or the run's "leaseSeconds" when its worker stated a longer one
+// (its training steps hold the event loop longer than that) — is set QUEUED again and
+// re-enqueued (or CANCELLED if a cancel was pending), in one transaction with a wake-up for its
+// subscribers. Several reapers may run at once (one per worker): the guarded UPDATE hands each
+// stale run to exactly one of them.
 import type { PrismaClient } from '../db/client.ts';
 import { notify } from '../events/notify.ts';
 import { TRANSACTION_OPTIONS } from './helpers.ts';
@@ -9,7 +11,7 @@ import type { JobQueue } from './queue.ts';
 
 export interface ReaperOptions {
   heartbeatSeconds: number;
-  /** beats a run may miss before it is taken back, default 3 */
+  /** beats a run may miss before it is taken back, default 3 (a longer "leaseSeconds" wins) */
   missedBeats?: number;
   /**
    * runs leased to this worker are left alone: the worker calling the reaper is alive, and its
@@ -34,9 +36,10 @@ export async function reapStaleRuns(
       UPDATE "TrainingRun"
       SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
           "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
-          "workerId" = NULL, "heartbeatAt" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+          "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE "status" = 'RUNNING'
-        AND "heartbeatAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${staleAfter})
+        AND "heartbeatAt" < (now() AT TIME ZONE 'UTC')
+          - make_interval(secs => GREATEST(${staleAfter}::double precision, COALESCE("leaseSeconds", 0)))
         AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? null}
       RETURNING "id", "status"::text AS "status"`;
     for (const run of reaped) {

@@ -3,13 +3,16 @@
 // SUCCEEDED with a Model, FAILED with the error, CANCELLED on request, or QUEUED again (handed
 // back) when the worker shuts down. A resumed run continues from its latest Checkpoint row; the
 // steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING).
+// Its lease is adaptive: each beat states 3 times the longest step so far (at least 3 beats, and
+// 60 s until the first step, which warms the kernels up, has completed), so a step that holds the
+// event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
-import { claimRun, heartbeat } from './run-lease.ts';
+import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
 
 /** why the training was aborted */
@@ -29,6 +32,35 @@ function batchesPerEpoch(images: readonly CaptionedImage[], train: Partial<Train
   return Math.ceil(captions / train.batchSize!);
 }
 
+/**
+ * Times the stretches in which the job does not get control: from the end of one of train()'s
+ * callbacks to the start of the next — a training step (with the image batch before it, and
+ * validation at an epoch's end), which holds the event loop, so no beat goes out meanwhile.
+ */
+class StepClock {
+  private since = performance.now();
+  /** null until train() called back the first time (the first step has completed) */
+  longestSeconds: number | null = null;
+
+  /** train() is starting: its first stretch includes the setup and the first step's warm-up */
+  start(): void {
+    this.since = performance.now();
+  }
+
+  /** wraps a callback of train(): the stretch before it counts as a step, the callback does not */
+  timed<E>(callback: (event: E) => Promise<unknown>): (event: E) => Promise<void> {
+    return async (event) => {
+      const seconds = (performance.now() - this.since) / 1000;
+      this.longestSeconds = Math.max(this.longestSeconds ?? 0, seconds);
+      try {
+        await callback(event);
+      } finally {
+        this.since = performance.now();
+      }
+    };
+  }
+}
+
 function recordCheckpoint(tx: TransactionClient, runId: string, c: CheckpointEvent): Promise<unknown> {
   return tx.checkpoint.upsert({
     where: { runId_step: { runId, step: c.step } },
@@ -39,7 +71,9 @@ function recordCheckpoint(tx: TransactionClient, runId: string, c: CheckpointEve
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
   const { prisma, workerId, config, log } = helpers;
-  if (!(await claimRun(prisma, runId, workerId))) {
+  const steps = new StepClock();
+  const lease = () => trainingLeaseSeconds(config.heartbeatSeconds, steps.longestSeconds);
+  if (!(await claimRun(prisma, runId, workerId, lease()))) {
     log.info(`training ${runId}: not QUEUED, skipped`);
     return;
   }
@@ -54,10 +88,10 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
   helpers.shutdown.addEventListener('abort', onShutdown);
   if (helpers.shutdown.aborted) abort('shutdown');
   const beat = setInterval(() => {
-    heartbeat(prisma, runId, workerId).then(
-      (lease) => {
-        if (!lease.owned) abort('lease-lost');
-        else if (lease.cancelRequested) abort('cancel');
+    heartbeat(prisma, runId, workerId, lease()).then(
+      (state) => {
+        if (!state.owned) abort('lease-lost');
+        else if (state.cancelRequested) abort('cancel');
       },
       (error: unknown) => log.error(`training ${runId}: heartbeat`, error),
     );
@@ -66,9 +100,9 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
   /** a write guarded by the lease: rolled back and training stopped when the run is no longer ours */
   const leased = (write: (tx: TransactionClient) => Promise<unknown>) =>
     prisma.$transaction(async (tx) => {
-      const lease = await heartbeat(tx, runId, workerId);
-      if (!lease.owned) throw new LeaseLostError(runId);
-      if (lease.cancelRequested) abort('cancel');
+      const state = await heartbeat(tx, runId, workerId, lease());
+      if (!state.owned) throw new LeaseLostError(runId);
+      if (state.cancelRequested) abort('cancel');
       await write(tx);
       await notify(tx, 'training_run', runId);
     }, TRANSACTION_OPTIONS);
@@ -94,6 +128,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     let epochEnd: CheckpointEvent | null = null;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
+    steps.start();
     const result = await train({
       images,
       checkpointDir: join(config.paths.checkpoints, runId),
@@ -101,7 +136,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       train: settings.train,
       ...(latest ? { resumeFrom: latest.path } : {}),
       signal: stop.signal,
-      onBatchEnd: (e) =>
+      onBatchEnd: steps.timed((e) =>
         leased(async (tx) => {
           await tx.$executeRaw`
             INSERT INTO "LossPoint" ("runId", "step", "epoch", "batch", "loss", "examplesPerSec")
@@ -113,7 +148,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
               "updatedAt" = now() AT TIME ZONE 'UTC'
             WHERE "id" = ${runId}`;
         }),
-      onEpochEnd: (e) =>
+      ),
+      onEpochEnd: steps.timed((e) =>
         leased(async (tx) => {
           await tx.$executeRaw`
             INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4")
@@ -122,10 +158,11 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
           epochEnd = null;
         }),
-      onCheckpoint: async (c) => {
+      ),
+      onCheckpoint: steps.timed(async (c: CheckpointEvent) => {
         if (c.step === c.epoch * perEpoch) epochEnd = c;
         else await prisma.$transaction((tx) => recordCheckpoint(tx, runId, c), TRANSACTION_OPTIONS);
-      },
+      }),
     });
 
     const modelDir = join(config.paths.models, runId);
@@ -169,7 +206,10 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
   const ended = { heartbeatAt: null, finishedAt: new Date() };
   await prisma.$transaction(async (tx) => {
     if (aborted && reason === 'shutdown') {
-      const { count } = await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null } });
+      const { count } = await tx.trainingRun.updateMany({
+        where: owned,
+        data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
+      });
       if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
     } else if (aborted && reason === 'cancel') {
       await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
 import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
 import { reapStaleRuns, startReaper } from '../../src/jobs/reaper.ts';
-import { claimRun, heartbeat } from '../../src/jobs/run-lease.ts';
+import { claimRun, FIRST_STEP_LEASE_SECONDS, heartbeat, trainingLeaseSeconds } from '../../src/jobs/run-lease.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 describe('training run leases and the reaper', () => {
@@ -74,6 +74,57 @@ describe('training run leases and the reaper', () => {
     // the old owner finds out at its next beat; a second reaper finds nothing left to take
     expect((await heartbeat(db.prisma, stale, 'dead-worker')).owned).toBe(false);
     expect(await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 2 })).toEqual([]);
+  });
+
+  it('keeps a run whose beats are late but within the lease its worker stated, takes it back past that lease', async () => {
+    const [slow, plain, short] = [await newRun(), await newRun(), await newRun()];
+    expect(await claimRun(db.prisma, slow, 'slow-worker', 30)).toBe(true);
+    expect(await claimRun(db.prisma, plain, 'dead-worker')).toBe(true);
+    expect(await claimRun(db.prisma, short, 'fast-worker', 30)).toBe(true);
+    // a lease shorter than 3 beats does not shorten the default rule
+    expect(await heartbeat(db.prisma, short, 'fast-worker', 4)).toEqual({ owned: true, cancelRequested: false });
+    const lease = async (id: string) => (await db.prisma.trainingRun.findUniqueOrThrow({ where: { id } })).leaseSeconds;
+    expect([await lease(slow), await lease(plain), await lease(short)]).toEqual([30, null, 4]);
+    // a beat that states no lease keeps the stated one
+    expect((await heartbeat(db.prisma, slow, 'slow-worker')).owned).toBe(true);
+    expect(await lease(slow)).toBe(30);
+
+    // last beats 10 s ago: past 3 × 2 s, within the slow worker's 30 s
+    for (const id of [slow, plain, short]) await ageHeartbeat(id, 10);
+    const reaped = await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 2 });
+    expect(reaped.map((r) => r.id).sort()).toEqual([plain, short].sort());
+    expect(await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: slow } })).toMatchObject({ status: 'RUNNING', workerId: 'slow-worker' });
+
+    // 29 s ago: still within; 31 s ago: past its lease, taken back and the lease cleared
+    await ageHeartbeat(slow, 19);
+    expect(await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 2 })).toEqual([]);
+    await ageHeartbeat(slow, 2);
+    expect(await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 2 })).toEqual([{ id: slow, status: 'QUEUED' }]);
+    expect(await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: slow } })).toMatchObject({
+      status: 'QUEUED',
+      workerId: null,
+      heartbeatAt: null,
+      leaseSeconds: null,
+    });
+    expect((await heartbeat(db.prisma, slow, 'slow-worker', 30)).owned).toBe(false);
+  });
+
+  it('rejects a lease that is not a positive whole number of seconds', async () => {
+    const runId = await newRun();
+    await expect(claimRun(db.prisma, runId, 'w', 0)).rejects.toThrow(RangeError);
+    expect(await claimRun(db.prisma, runId, 'w', 5)).toBe(true);
+    await expect(heartbeat(db.prisma, runId, 'w', 1.5)).rejects.toThrow(RangeError);
+  });
+
+  it('sizes a training lease from the heartbeat and the longest step', () => {
+    expect(FIRST_STEP_LEASE_SECONDS).toBe(60);
+    expect(trainingLeaseSeconds(2, null)).toBe(60);
+    expect(trainingLeaseSeconds(30, null)).toBe(90);
+    expect(trainingLeaseSeconds(2, 0.05)).toBe(6);
+    expect(trainingLeaseSeconds(2, 2)).toBe(6);
+    expect(trainingLeaseSeconds(2, 2.01)).toBe(7);
+    expect(trainingLeaseSeconds(2, 40)).toBe(120);
+    expect(trainingLeaseSeconds(0.5, 0.1)).toBe(2);
   });
 
   it('notices a SIGKILLed worker process within seconds', async () => {
