@@ -37,7 +37,7 @@ export interface Config {
   logLevel: LogLevel;
   /** GLIMPSE_PG_PORT: preferred port of the embedded Postgres, default 5433 (a free one if taken) */
   embeddedPgPort: number;
-  /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a job is reclaimed after 3 missed beats. Default 2 */
+  /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
 }
 
