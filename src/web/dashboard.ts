@@ -31,15 +31,16 @@ header .key { margin-left: auto; color: #9ca3af; }
 .error { color: #dc2626; }
 main { padding: 16px 24px; }
 table.runs { border-collapse: collapse; }
-table.runs th, table.runs td { text-align: left; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; }
+table.runs th, table.runs td { text-align: left; padding: 6px 14px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
 .status.running { color: #2563eb; } .status.succeeded { color: #16a34a; } .status.failed { color: #dc2626; }
 header a.current { color: #fff; border-bottom: 2px solid #60a5fa; }
+table.models td.name { max-width: 220px; overflow: hidden; text-overflow: ellipsis; }
 table.runs td.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.start-form { margin-top: 24px; padding: 12px 16px; border: 1px solid #e5e7eb; border-radius: 6px; max-width: 900px; }
 form.start-form h2 { margin: 0 0 8px; font-size: 16px; }
 form.start-form .fields { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-top: 8px; }
 form.start-form input { width: 90px; }
-.dropzone { border: 2px dashed #9ca3af; border-radius: 8px; padding: 24px; text-align: center; color: #4b5563; max-width: 640px; }
+.dropzone { border: 2px dashed #9ca3af; border-radius: 8px; padding: 16px; text-align: center; color: #4b5563; max-width: 640px; }
 .dropzone.over { border-color: #2563eb; background: #eff6ff; }
 .dropzone .pick { color: #2563eb; text-decoration: underline; cursor: pointer; }
 .dropzone input[type=file] { display: none; }

@@ -69,7 +69,6 @@ describe.skipIf(browserMissing)('the dashboard in Chromium, offline', () => {
     await expect.poll(pointsDrawn, { timeout: 10_000 }).toBe('3');
     expect(await chartPixels()).not.toBe(twoPoints);
     expect(await page.locator('.status').innerText()).toBe('RUNNING');
-    if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: 'docs/dashboard-run.png' });
     expect(b!.external).toEqual([]);
   });
 

@@ -1,12 +1,19 @@
 // The caption page's picture: the image, lit where the model looked for the selected word. The
 // attention grid is upsampled and smoothed with the same maths as the attention figures
-// (src/ml/viz/heatmap.ts: pure functions, no tensors), then each pixel is dimmed by its weight.
+// (src/ml/viz/heatmap.ts: pure functions, no tensors), then each pixel is shaded by its weight.
 import { attentionMap } from '../../ml/viz/heatmap.ts';
 
 /** Longest side of the picture on the page, in canvas pixels (small images are scaled up to it). */
 export const MAX_SIDE = 448;
 /** How dark the unattended parts get: pixel × (FLOOR + (1 − FLOOR) × weight). */
-const FLOOR = 0.2;
+const FLOOR = 0.25;
+/** How far the most attended parts move towards white (so attention shows on dark images too). */
+const GLOW = 0.35;
+
+/** One channel value 0..255 lit by an attention weight 0..1: dimmed where the model did not look, brightened where it did. */
+export function shade(value: number, weight: number): number {
+  return value * (FLOOR + (1 - FLOOR) * weight) + (255 - value) * GLOW * weight * weight;
+}
 
 export interface Picture {
   canvas: HTMLCanvasElement;
@@ -48,10 +55,7 @@ export function drawAttention(picture: Picture, index: number | null, attention?
   }
   const out = new ImageData(base.width, base.height);
   for (let p = 0; p < map.length; p++) {
-    const light = FLOOR + (1 - FLOOR) * map[p]!;
-    out.data[4 * p] = base.data[4 * p]! * light;
-    out.data[4 * p + 1] = base.data[4 * p + 1]! * light;
-    out.data[4 * p + 2] = base.data[4 * p + 2]! * light;
+    for (let c = 0; c < 3; c++) out.data[4 * p + c] = shade(base.data[4 * p + c]!, map[p]!);
     out.data[4 * p + 3] = 255;
   }
   ctx.putImageData(out, 0, 0);

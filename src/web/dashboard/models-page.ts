@@ -21,7 +21,7 @@ export async function renderModelsPage(root: HTMLElement): Promise<void> {
     h(
       'tr',
       { 'data-model': model.id },
-      h('td', {}, model.name),
+      h('td', { class: 'name', title: model.name }, model.name),
       h('td', {}, model.runId ? h('a', { href: `#/runs/${model.runId}` }, model.runId.slice(0, 8)) : '–'),
       h('td', { class: 'num' }, String(model.metrics?.step ?? '–')),
       h('td', { class: 'num train-loss' }, number(model.metrics?.trainLoss, 3)),
