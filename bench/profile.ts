@@ -1,14 +1,18 @@
-// `npx tsx bench/profile.ts [--batch 16] [--backend wasm]`: one real training step under
-// tf.profile, kernels aggregated by name and by name+input shapes (top 25).
+// `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm]`: one real
+// training step (or one 20-token caption decode of the bench's reference model) under tf.profile,
+// kernels aggregated by name and by name+input shapes (top 25).
 // Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels.
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
-import { CaptionModel } from '../src/ml/index.ts';
+import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
-import { BACKBONE_CHANNELS, captions, features, REFERENCE_CONFIG } from './shapes.ts';
+import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '16' }, backend: { type: 'string', default: 'wasm' } } });
+const { values } = parseArgs({
+  options: { what: { type: 'string', default: 'train' }, batch: { type: 'string', default: '16' }, backend: { type: 'string', default: 'wasm' } },
+});
+if (!['train', 'greedy', 'beam'].includes(values.what)) throw new Error(`--what must be train, greedy or beam, got ${values.what}`);
 const info = await initBackend(values.backend);
 const batch = Number(values.batch);
 const model = CaptionModel.create(REFERENCE_CONFIG, 1, BACKBONE_CHANNELS);
@@ -16,18 +20,29 @@ const vars = model.weights.list();
 const adam = new Adam(model.weights.names, vars, 1e-3);
 const input = features(batch, 1); // [B, 64, 2048]
 const caps = captions(batch, 2); // [B, 12]
-const step = () =>
+const vocab = Vocabulary.fromJSON({ words: ['<pad>', '<start>', '<end>', '<unk>', ...Array.from({ length: VOCAB - 4 }, (_, i) => `w${i}`)], maxLength: DECODE_TOKENS + 1 });
+if (values.what !== 'train') {
+  // as in bench/ours.ts: <end> never wins, so every caption has exactly 20 tokens
+  const bias = model.weights.get('decoder/fc2/bias');
+  tf.tidy(() => bias.assign(tf.add(bias, tf.oneHot([END], VOCAB).reshape([VOCAB]).mul(-1e4))));
+}
+const step = async () => {
+  if (values.what !== 'train') {
+    await decodeBatch(model, vocab, input, { method: values.what as 'greedy' | 'beam', beamWidth: 3, maxLength: DECODE_TOKENS + 1 });
+    return;
+  }
   tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
     adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), 5));
     return value.dataSync()[0];
   });
-step();
-step();
+};
+await step();
+await step();
 const t0 = performance.now();
-step();
+await step();
 const wall = performance.now() - t0;
-const profile = await tf.profile(() => void step());
+const profile = await tf.profile(async () => void (await step()));
 
 function top(key: (k: (typeof profile.kernels)[number]) => string, n: number): string[] {
   const acc = new Map<string, { ms: number; calls: number }>();
@@ -43,7 +58,11 @@ function top(key: (k: (typeof profile.kernels)[number]) => string, n: number): s
     .map(([name, e]) => `${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(5)}× ${name}`);
 }
 
-console.log(`${info.name} (${info.threads} thread(s)), batch ${batch}: step ${wall.toFixed(0)} ms, ${profile.kernels.length} kernels`);
+const kernelMs = profile.kernels.reduce((sum, k) => sum + Number(k.kernelTimeMs), 0);
+console.log(
+  `${info.name} (${info.threads} thread(s)), ${values.what} batch ${batch}: ${wall.toFixed(1)} ms wall, ${profile.kernels.length} kernels, ` +
+    `${kernelMs.toFixed(1)} ms in kernels (nested ops counted twice)`,
+);
 console.log('\nby kernel:\n' + top((k) => k.name, 15).join('\n'));
 console.log('\nby kernel and input shapes:\n' + top((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`, 25).join('\n'));
 tf.dispose([input, caps]);
