@@ -29,6 +29,8 @@ export interface Config {
   apiKeys: readonly string[];
   /** GLIMPSE_BACKEND; unset → the ML layer picks the best available */
   backend?: Backend;
+  /** GLIMPSE_MAX_IMAGE_BYTES: largest image requestCaption accepts (upload or base64), default 10 MiB */
+  maxImageBytes: number;
   /** GLIMPSE_WASM_THREADS: XNNPACK threads of the wasm backend (threaded build at ≥ 2), default 1 */
   wasmThreads: number;
   /** GLIMPSE_WORKER_CONCURRENCY: caption jobs a worker runs at once, default 1 */
@@ -58,6 +60,7 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_DATA_DIR',
   'GLIMPSE_API_KEYS',
   'GLIMPSE_BACKEND',
+  'GLIMPSE_MAX_IMAGE_BYTES',
   'GLIMPSE_WASM_THREADS',
   'GLIMPSE_WORKER_CONCURRENCY',
   'GLIMPSE_LOG_LEVEL',
@@ -140,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     apiKeys: Object.freeze(apiKeys(env)),
     backend: oneOf(env, 'GLIMPSE_BACKEND', BACKENDS),
+    maxImageBytes: integer(env, 'GLIMPSE_MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     wasmThreads: integer(env, 'GLIMPSE_WASM_THREADS', 1, 1, 8),
     workerConcurrency: integer(env, 'GLIMPSE_WORKER_CONCURRENCY', 1, 1, 64),
     logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',

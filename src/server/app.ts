@@ -18,7 +18,6 @@ import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './err
 import { attachWebSocket } from './websocket.ts';
 
 export const GRAPHQL_PATH = '/graphql';
-export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
 export interface StartApiOptions {
   config: Config;
@@ -60,7 +59,7 @@ const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
 
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const { config, prisma } = options;
-  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const maxImageBytes = options.maxImageBytes ?? config.maxImageBytes;
   const log = options.logInternalError ?? logToStderr;
   const shared: SharedContext = {
     prisma,

@@ -13,7 +13,7 @@ let jpeg: Buffer;
 let noisy: Buffer;
 
 beforeAll(async () => {
-  t = await startTestApi({}, { maxImageBytes: MAX_BYTES });
+  t = await startTestApi({ GLIMPSE_MAX_IMAGE_BYTES: String(MAX_BYTES) }); // the limit comes from the configuration
   const model = await t.db.prisma.model.create({ data: { name: 'm', path: '/models/m', vocabSize: 20, config: { units: 8 } } });
   modelId = model.id;
   const gradient = sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 40, b: 90 } } });

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       GLIMPSE_PG_PORT: '6543',
       GLIMPSE_HEARTBEAT_SECONDS: '5',
       GLIMPSE_WASM_THREADS: '2',
+      GLIMPSE_MAX_IMAGE_BYTES: '2097152',
       HOME: '/root',
     });
     expect(c).toMatchObject({
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
       embeddedPgPort: 6543,
       heartbeatSeconds: 5,
       wasmThreads: 2,
+      maxImageBytes: 2 * 1024 * 1024,
     });
     expect(isAbsolute(c.dataDir)).toBe(true);
     expect(c.dataDir).toBe(join(process.cwd(), 'var/data'));
@@ -77,6 +79,7 @@ describe('loadConfig', () => {
     [{ GLIMPSE_WORKER_CONCURRENCY: '1.5' }, 'GLIMPSE_WORKER_CONCURRENCY'],
     [{ GLIMPSE_LOG_LEVEL: 'loud' }, 'GLIMPSE_LOG_LEVEL'],
     [{ GLIMPSE_WASM_THREADS: '9' }, 'GLIMPSE_WASM_THREADS'],
+    [{ GLIMPSE_MAX_IMAGE_BYTES: '10MB' }, 'GLIMPSE_MAX_IMAGE_BYTES'],
     [{ GLIMPSE_DATADIR: '/tmp' }, 'GLIMPSE_DATADIR'],
   ])('rejects %o naming %s', (env, variable) => {
     const err = errorOf(env);
