@@ -1,13 +1,21 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip } from '../ml/data/zip-fixture.ts';
 import { interruptCli, runCli } from './run-cli.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** util-linux `script`, to run the CLI on a pseudo-terminal */
+const hasScript = await new Promise<boolean>((resolvePromise) =>
+  execFile('script', ['--version'], (err) => resolvePromise(err === null)),
+);
 
 let work: string;
 beforeAll(async () => {
@@ -35,6 +43,32 @@ describe('glimpse dataset synth', () => {
 
     expect((await runCli(['dataset', 'synth', '--out', b, '--images', '6', '--seed', '11', '--size', '48'])).code).toBe(0);
     expect(await readFile(join(b, 'captions.json'), 'utf8')).toEqual(await readFile(join(a, 'captions.json'), 'utf8'));
+  });
+
+  it('shows no progress bar when stderr is not a terminal: only its one header line', async () => {
+    const out = join(work, 'synth-piped');
+    const run = await runCli(['dataset', 'synth', '--out', out, '--images', '30', '--size', '32']);
+    expect(run.code).toBe(0);
+    // progress.ts stays silent without a TTY: no bar frames, no escape codes in a pipe or log file
+    expect(run.stderr).toBe(`writing 30 synthetic images (32×32, seed 1) to ${out}\n`);
+    expect(run.stdout).toMatch(/^wrote 30 images and \d+ captions in [\d.]+ s\n/);
+  });
+
+  it.skipIf(!hasScript)('draws a progress bar that reaches 30/30 on a terminal', async () => {
+    const out = join(work, 'synth-tty');
+    const command = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'dataset', 'synth', '--out', out, '--images', '30', '--size', '32']
+      .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    // util-linux `script` runs the command on a pseudo-terminal, so stderr.isTTY is true
+    const tty = await new Promise<{ code: number; output: string }>((resolvePromise) => {
+      execFile('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, timeout: 120_000 }, (err, stdout) =>
+        resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout }),
+      );
+    });
+    expect(tty.code).toBe(0);
+    expect(tty.output).toMatch(/writing \|[█░]{10,}\| 30\/30 images ETA/);
+    expect(tty.output).toMatch(/wrote 30 images and \d+ captions/);
+    expect((await readdir(join(out, 'images'))).length).toBe(30);
   });
 
   it('rejects a bad option value with a usage error and exit code 1', async () => {

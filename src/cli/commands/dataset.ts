@@ -21,7 +21,20 @@ async function synth(opts: SynthOptions): Promise<void> {
   const outDir = resolve(opts.out);
   process.stderr.write(`writing ${opts.images} synthetic images (${opts.size}×${opts.size}, seed ${opts.seed}) to ${outDir}\n`);
   const started = Date.now();
-  const result = await generateShapes({ outDir, images: opts.images, seed: opts.seed, imageSize: opts.size });
+  const bar = createProgressBar('writing |{bar}| {value}/{total} images ETA {eta_formatted}');
+  bar.start(opts.images, 0);
+  let result;
+  try {
+    result = await generateShapes({
+      outDir,
+      images: opts.images,
+      seed: opts.seed,
+      imageSize: opts.size,
+      onProgress: (done) => bar.update(done),
+    });
+  } finally {
+    bar.stop();
+  }
   const seconds = (Date.now() - started) / 1000;
   console.log(
     `wrote ${result.imageCount} images and ${result.captionCount} captions in ${seconds.toFixed(1)} s\n` +

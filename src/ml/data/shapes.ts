@@ -16,6 +16,11 @@ export interface GenerateShapesOptions {
   seed: number;
   /** side of each PNG in pixels (default 64) */
   imageSize?: number;
+  /**
+   * called after each PNG is written with the count written so far: `done` rises by one per call
+   * (writes run concurrently, so not in id order) and the last call has done === total
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface GeneratedShapes {
@@ -55,7 +60,7 @@ async function writePng(file: string, pixels: Buffer, imageSize: number): Promis
 }
 
 export async function generateShapes(opts: GenerateShapesOptions): Promise<GeneratedShapes> {
-  const { outDir, images, seed, imageSize = 64 } = opts;
+  const { outDir, images, seed, imageSize = 64, onProgress } = opts;
   if (!Number.isInteger(images) || images <= 0) {
     throw new DatasetError('INVALID_ARGUMENT', outDir, `images must be a positive integer, got ${images}`);
   }
@@ -71,6 +76,7 @@ export async function generateShapes(opts: GenerateShapesOptions): Promise<Gener
   const imageEntries = [];
   const annotations = [];
   const pending = new Set<Promise<void>>();
+  let written = 0;
 
   try {
     for (let id = 1; id <= images; id++) {
@@ -86,9 +92,9 @@ export async function generateShapes(opts: GenerateShapesOptions): Promise<Gener
       for (const caption of describeScene(objects)) {
         annotations.push({ id: annotations.length + 1, image_id: id, caption });
       }
-      const write = writePng(join(imagesDir, fileName), drawScene(objects, imageSize), imageSize).finally(() =>
-        pending.delete(write),
-      );
+      const write = writePng(join(imagesDir, fileName), drawScene(objects, imageSize), imageSize)
+        .then(() => onProgress?.(++written, images))
+        .finally(() => pending.delete(write));
       pending.add(write);
       if (pending.size >= WRITE_CONCURRENCY) await Promise.race(pending);
     }

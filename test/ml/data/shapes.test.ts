@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +155,32 @@ describe('generateShapes', () => {
     for (const word of ['circle', 'square', 'triangle', 'red', 'green', 'blue', 'yellow', 'above', 'left']) {
       expect(vocabulary).toContain(word);
     }
+  });
+
+  it('reports progress once per written PNG, rising by one up to the total', async () => {
+    const outDir = join(root, 'progress');
+    const imagesDir = join(outDir, 'images');
+    const calls: { done: number; total: number; onDisk: number }[] = [];
+    const total = 30;
+    const result = await generateShapes({
+      outDir,
+      images: total,
+      seed: 3,
+      imageSize: 32,
+      onProgress: (done, t) => calls.push({ done, total: t, onDisk: readdirSync(imagesDir).length }),
+    });
+    expect(result.imageCount).toBe(total);
+    expect(calls.map((c) => c.done)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(calls.every((c) => c.total === total)).toBe(true);
+    expect(calls.at(-1)!.done).toBe(total);
+    // called as images are written: at each call at least `done` PNGs are already on disk
+    for (const c of calls) {
+      expect(c.onDisk).toBeGreaterThanOrEqual(c.done);
+      expect(c.onDisk).toBeLessThanOrEqual(total);
+    }
+    // the callback changes nothing in what is written
+    const plain = await generateShapes({ outDir: join(root, 'progress-plain'), images: total, seed: 3, imageSize: 32 });
+    expect(await readFile(plain.annotationsPath, 'utf8')).toEqual(await readFile(result.annotationsPath, 'utf8'));
   });
 
   it('rejects bad arguments with a DatasetError', async () => {
