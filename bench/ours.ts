@@ -2,7 +2,7 @@
 // optimiser step (Adam + global-norm clip 5, as src/ml/train.ts does) and the real decoder
 // (decodeBatch), at the reference shapes.
 import * as tf from '@tensorflow/tfjs';
-import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
+import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 // the optimiser step of src/ml/train.ts (not exported from the library's public API)
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
 import { type RowName, type RowTimes } from './rows.ts';
@@ -29,6 +29,7 @@ function referenceModel(seed: number, forDecoding: boolean): CaptionModel {
 interface Runner {
   run: () => unknown;
   inputs: tf.Tensor[];
+  dispose?: () => void;
 }
 
 function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner {
@@ -49,12 +50,14 @@ function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner
 
 function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, method: 'greedy' | 'beam'): Runner {
   const input = features(batch, 100 + batch); // [B, 64, 2048]
+  // as the worker's Captioner serves a model: step weights built once (freezeStepWeights)
+  const frozen = freezeStepWeights(model);
   const run = async () => {
-    const results = await decodeBatch(model, vocab, input, { method, beamWidth: 3, maxLength: DECODE_TOKENS + 1 });
+    const results = await decodeBatch(model, vocab, input, { method, beamWidth: 3, maxLength: DECODE_TOKENS + 1 }, undefined, frozen);
     const produced = results.map((r) => r.tokens.length);
     if (produced.some((n) => n !== DECODE_TOKENS)) throw new Error(`expected ${DECODE_TOKENS} tokens, got ${produced}`);
   };
-  return { run, inputs: [input] };
+  return { run, inputs: [input], dispose: () => frozen.dispose() };
 }
 
 /** Median ms of each requested row on the current backend; throws if tensors leak. */
@@ -74,6 +77,7 @@ export async function measureOurs(rows: readonly RowName[], runs: number): Promi
         : decodeRunner(decoder, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
       times[row] = await medianMs(runner.run, 2, training ? runs : runs * 2);
       tf.dispose(runner.inputs);
+      runner.dispose?.();
     }
   } finally {
     adam.dispose();

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
-import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
+import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 
@@ -26,9 +26,10 @@ if (values.what !== 'train') {
   const bias = model.weights.get('decoder/fc2/bias');
   tf.tidy(() => bias.assign(tf.add(bias, tf.oneHot([END], VOCAB).reshape([VOCAB]).mul(-1e4))));
 }
+const frozen = values.what === 'train' ? undefined : freezeStepWeights(model); // as served
 const step = async () => {
   if (values.what !== 'train') {
-    await decodeBatch(model, vocab, input, { method: values.what as 'greedy' | 'beam', beamWidth: 3, maxLength: DECODE_TOKENS + 1 });
+    await decodeBatch(model, vocab, input, { method: values.what as 'greedy' | 'beam', beamWidth: 3, maxLength: DECODE_TOKENS + 1 }, undefined, frozen);
     return;
   }
   tf.tidy(() => {
@@ -67,4 +68,5 @@ console.log('\nby kernel:\n' + top((k) => k.name, 15).join('\n'));
 console.log('\nby kernel and input shapes:\n' + top((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`, 25).join('\n'));
 tf.dispose([input, caps]);
 adam.dispose();
+frozen?.dispose();
 model.dispose();

@@ -2,7 +2,7 @@
 // files or bytes. Uses the model, decoding and image loading only (no training code path).
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from './artifacts.ts';
-import { decodeBatch, decodeStream, type OnToken } from './decode.ts';
+import { decodeBatch, decodeStream, freezeStepWeights, type OnToken } from './decode.ts';
 import { createInputSource, type EncoderInputSource } from './inputs.ts';
 import type { EncoderInput } from './model/captionModel.ts';
 import type { CaptionResult, DecodeOptions, ModelConfig, TokenEvent } from './types.ts';
@@ -44,11 +44,13 @@ export async function loadCaptioner(dir: string): Promise<Captioner> {
     model.dispose();
     throw err;
   }
+  // a served model does not train: its step weights are built (and packed by XNNPACK) once
+  const frozen = freezeStepWeights(model);
   const captionBatch = async (images: readonly ImageSource[], opts?: DecodeOptions, onToken?: OnToken) => {
     if (images.length === 0) return [];
     const input = await inputsOf(source, images);
     try {
-      return await decodeBatch(model, vocab, input, opts, onToken);
+      return await decodeBatch(model, vocab, input, opts, onToken, frozen);
     } finally {
       input.dispose();
     }
@@ -62,13 +64,14 @@ export async function loadCaptioner(dir: string): Promise<Captioner> {
     async *stream(image, opts) {
       const input = await inputsOf(source, [image]);
       try {
-        return yield* decodeStream(model, vocab, input, opts);
+        return yield* decodeStream(model, vocab, input, opts, frozen);
       } finally {
         input.dispose();
       }
     },
     dispose: () => {
       source.dispose();
+      frozen.dispose();
       model.dispose();
     },
   };

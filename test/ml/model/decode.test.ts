@@ -9,7 +9,7 @@ import { saveModel } from '../../../src/ml/artifacts.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { loadCaptioner, type Captioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
-import { decodeBatch, decodeStream } from '../../../src/ml/decode.ts';
+import { decodeBatch, decodeStream, freezeStepWeights } from '../../../src/ml/decode.ts';
 import type { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { train } from '../../../src/ml/train.ts';
@@ -124,6 +124,30 @@ describe('decoding', () => {
     const a = await decodeBatch(model, vocab, pixels, { method: 'sample', temperature: 1.5, seed: 9 });
     const b = await decodeBatch(model, vocab, pixels, { method: 'sample', temperature: 1.5, seed: 9 });
     expect(a.map((r) => r.caption)).toEqual(b.map((r) => r.caption));
+  });
+
+  it('decodes the same with step weights frozen once (as served) as with weights built per decode', async () => {
+    const before = tf.memory().numTensors;
+    const frozen = freezeStepWeights(model);
+    const input = one(1);
+    for (const opts of [{ method: 'greedy' as const }, { method: 'beam' as const, beamWidth: 3 }, { method: 'sample' as const, seed: 4 }]) {
+      const plain = await decodeBatch(model, vocab, pixels, opts);
+      // twice: the second decode reuses what the first one left (packed kernels), with the same result
+      for (let round = 0; round < 2; round++) {
+        const reused = await decodeBatch(model, vocab, pixels, opts, undefined, frozen);
+        reused.forEach((r, i) => {
+          expectSameTokens(r.tokens, plain[i].tokens);
+          expect(r.logProb).toBe(plain[i].logProb);
+        });
+      }
+      const streamed: TokenEvent[] = [];
+      for await (const event of decodeStream(model, vocab, input, opts, frozen)) streamed.push(event);
+      const [single] = await decodeBatch(model, vocab, input, opts);
+      expectSameTokens(streamed, single.tokens);
+    }
+    input.dispose();
+    frozen.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('leaves tf.memory().numTensors unchanged', async () => {
