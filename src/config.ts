@@ -39,6 +39,8 @@ export interface Config {
   logLevel: LogLevel;
   /** GLIMPSE_PG_PORT: preferred port of the embedded Postgres, default 5433 (a free one if taken) */
   embeddedPgPort: number;
+  /** GLIMPSE_COCO_BASE_URL: mirror for `glimpse dataset coco --download`; unset → images.cocodataset.org */
+  cocoBaseUrl?: string;
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
 }
@@ -66,8 +68,10 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_LOG_LEVEL',
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
-  // read by the COCO downloader (src/ml/data/download.ts, CLI `dataset coco --download`)
   'GLIMPSE_COCO_BASE_URL',
+  // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
+  'GLIMPSE_DEBUG', // the CLI prints stack traces
+  'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
 ]);
 
 /** value of a variable, treating empty / whitespace-only as unset */
@@ -106,6 +110,19 @@ function databaseUrl(env: Env): string | undefined {
   if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
     throw new ConfigError('DATABASE_URL', `expected a postgresql:// URL, got ${url.protocol}//…`);
   }
+  return raw;
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `expected an http(s):// URL, got ${url.protocol}//…`);
   return raw;
 }
 
@@ -149,7 +166,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',
     embeddedPgPort: integer(env, 'GLIMPSE_PG_PORT', 5433, 1, 65535),
     heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),
+    cocoBaseUrl: httpUrl(env, 'GLIMPSE_COCO_BASE_URL'),
   };
+  if (config.cocoBaseUrl === undefined) delete config.cocoBaseUrl;
   if (config.databaseUrl === undefined) delete config.databaseUrl;
   if (config.backend === undefined) delete config.backend;
   return Object.freeze(config);

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
       GLIMPSE_HEARTBEAT_SECONDS: '5',
       GLIMPSE_WASM_THREADS: '2',
       GLIMPSE_MAX_IMAGE_BYTES: '2097152',
+      GLIMPSE_COCO_BASE_URL: 'https://mirror.example/coco',
+      GLIMPSE_DEBUG: '1',
       HOME: '/root',
     });
     expect(c).toMatchObject({
@@ -52,6 +54,7 @@ describe('loadConfig', () => {
       heartbeatSeconds: 5,
       wasmThreads: 2,
       maxImageBytes: 2 * 1024 * 1024,
+      cocoBaseUrl: 'https://mirror.example/coco',
     });
     expect(isAbsolute(c.dataDir)).toBe(true);
     expect(c.dataDir).toBe(join(process.cwd(), 'var/data'));
@@ -80,6 +83,7 @@ describe('loadConfig', () => {
     [{ GLIMPSE_LOG_LEVEL: 'loud' }, 'GLIMPSE_LOG_LEVEL'],
     [{ GLIMPSE_WASM_THREADS: '9' }, 'GLIMPSE_WASM_THREADS'],
     [{ GLIMPSE_MAX_IMAGE_BYTES: '10MB' }, 'GLIMPSE_MAX_IMAGE_BYTES'],
+    [{ GLIMPSE_COCO_BASE_URL: 'ftp://mirror/coco' }, 'GLIMPSE_COCO_BASE_URL'],
     [{ GLIMPSE_DATADIR: '/tmp' }, 'GLIMPSE_DATADIR'],
   ])('rejects %o naming %s', (env, variable) => {
     const err = errorOf(env);

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { loadConfig } from '../../config.ts';
 import { cocoPaths, downloadCoco, type DownloadProgress, type RemoteArchive } from '../../ml/data/download.ts';
 import { DownloadError, generateShapes } from '../../ml/index.ts';
 import { CliError } from '../errors.ts';
@@ -87,7 +88,7 @@ async function coco(opts: CocoOptions): Promise<void> {
     }
   };
   try {
-    const results = await downloadCoco({ dir, baseUrl: opts.baseUrl, files, onProgress, signal: interrupt.signal, keepArchives: opts.keepArchives });
+    const results = await downloadCoco({ dir, baseUrl: opts.baseUrl ?? loadConfig().cocoBaseUrl, files, onProgress, signal: interrupt.signal, keepArchives: opts.keepArchives });
     bar.stop();
     for (const r of results) {
       const how = r.skipped ? 'already complete' : r.resumedFrom > 0 ? `resumed at ${formatBytes(r.resumedFrom)}` : 'downloaded';

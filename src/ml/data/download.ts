@@ -56,7 +56,7 @@ export interface DownloadProgress {
 export interface DownloadCocoOptions {
   /** folder that receives the archives and their contents */
   dir: string;
-  /** default: GLIMPSE_COCO_BASE_URL, else the official http://images.cocodataset.org */
+  /** default: the official http://images.cocodataset.org */
   baseUrl?: string;
   files?: readonly RemoteArchive[];
   onProgress?: (p: DownloadProgress) => void;
@@ -156,7 +156,7 @@ async function fetchArchive(archive: RemoteArchive, url: string, opts: DownloadC
  * Rerunning after an interruption resumes the partial download; finished archives are skipped.
  */
 export async function downloadCoco(opts: DownloadCocoOptions): Promise<DownloadedArchive[]> {
-  const base = (opts.baseUrl ?? process.env.GLIMPSE_COCO_BASE_URL ?? DEFAULT_COCO_BASE_URL).replace(/\/+$/, '');
+  const base = (opts.baseUrl ?? DEFAULT_COCO_BASE_URL).replace(/\/+$/, '');
   await mkdir(opts.dir, { recursive: true });
   const results: DownloadedArchive[] = [];
   for (const archive of opts.files ?? COCO_FILES) {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCocoCaptions } from '../../../src/ml/data/coco.ts';
 import { downloadCoco, type DownloadProgress, type RemoteArchive } from '../../../src/ml/data/download.ts';
 import { DownloadError, type DownloadErrorCode } from '../../../src/ml/data/errors.ts';
@@ -122,9 +122,6 @@ beforeEach(() => {
   fake.stallNext.clear();
   fake.ignoreRange = false;
 });
-afterEach(() => {
-  delete process.env.GLIMPSE_COCO_BASE_URL;
-});
 
 const files = () => [
   archive('annotations/annotations_trainval2014.zip', annotationsZip, { md5: hex('md5', annotationsZip) }),
@@ -215,21 +212,20 @@ describe('downloadCoco against a local server', () => {
     expect(ok!.files).toBe(7);
   });
 
-  it('reports HTTP errors, takes the base URL from GLIMPSE_COCO_BASE_URL, and rejects unsafe archives', async () => {
-    process.env.GLIMPSE_COCO_BASE_URL = `${fake.baseUrl}/`;
+  it('reports HTTP errors, takes a base URL with a trailing slash, and rejects unsafe archives', async () => {
     const missing = [archive('zips/val2014.zip', imagesZip)];
-    const err = await expectDownloadError(downloadCoco({ dir, files: missing }), 'HTTP_ERROR');
+    const err = await expectDownloadError(downloadCoco({ dir, baseUrl: `${fake.baseUrl}/`, files: missing }), 'HTTP_ERROR');
     expect(err.message).toContain('404');
     expect(fake.requests.at(-1)!.path).toBe('/zips/val2014.zip');
 
     const evil = buildZip([{ name: '../escaped.txt', data: Buffer.from('x') }]);
     fake.files.set('/zips/evil.zip', evil);
-    await expectDownloadError(downloadCoco({ dir, files: [archive('zips/evil.zip', evil)] }), 'EXTRACT_FAILED');
+    await expectDownloadError(downloadCoco({ dir, baseUrl: fake.baseUrl, files: [archive('zips/evil.zip', evil)] }), 'EXTRACT_FAILED');
     expect(await readdir(root)).not.toContain('escaped.txt');
 
     const notZip = Buffer.from('this is not a zip archive at all');
     fake.files.set('/zips/text.zip', notZip);
-    await expectDownloadError(downloadCoco({ dir, files: [archive('zips/text.zip', notZip)] }), 'EXTRACT_FAILED');
+    await expectDownloadError(downloadCoco({ dir, baseUrl: fake.baseUrl, files: [archive('zips/text.zip', notZip)] }), 'EXTRACT_FAILED');
   });
 
   it('stops with ABORTED when the signal fires mid-transfer, keeping the .part for later', async () => {
