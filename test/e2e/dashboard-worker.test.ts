@@ -1,5 +1,6 @@
 // The dashboard in headless Chromium (internet blocked) against a real API and a real in-process
-// worker: a tiny run started from the form draws its loss points while it runs; the model it
+// worker: a dataset created on the Datasets page turns READY; a tiny run started from the form draws
+// its loss points while it runs; the model it
 // registers shows its metrics; the caption page streams an uploaded image's caption word by word
 // and its canvas follows the selected word's attention (pixels compared, not only the DOM).
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +15,6 @@ import { attentionMap } from '../../src/ml/viz/heatmap.ts';
 import { shade } from '../../src/web/dashboard/attention-canvas.ts';
 import { mountWeb } from '../../src/server/web.ts';
 import { startTestApi, type TestApi } from '../api/harness.ts';
-import { until } from '../helpers/until.ts';
 import { browserMissing, launchOffline, type OfflineBrowser } from './browser.ts';
 
 const API_KEY = 'dashboard-worker-key';
@@ -33,9 +33,6 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_API_KEYS: API_KEY };
     t = await startTestApi(env, { mountWeb });
     worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quiet });
-    const created = await t.gql(`mutation { createDataset(input: { name: "tiny-shapes", synthetic: { images: 16, seed: 5 } }) { id } }`, {}, API_KEY);
-    datasetId = created.data!.createDataset.id;
-    await until(async () => (await t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } })).status, (s) => s !== 'PENDING');
     b = await launchOffline();
     page = await b.context.newPage();
     await page.addInitScript((key) => localStorage.setItem('glimpse.apiKey', key), API_KEY);
@@ -50,6 +47,23 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
   const origin = () => new URL(t.api.url).origin;
   let runId: string;
   let modelId: string;
+
+  it('creates a synthetic dataset on the Datasets page and follows it to READY', async () => {
+    await page.goto(`${origin()}/#/datasets`);
+    const form = page.locator('form.dataset-form');
+    await form.locator('input[name=images]').fill('16');
+    await form.locator('input[name=seed]').fill('5');
+    await form.locator('button.create').click(); // no name: the API's BAD_USER_INPUT message is shown
+    await expect.poll(() => form.locator('.error').innerText(), { timeout: 10_000 }).toMatch(/name/);
+    expect(await t.db.prisma.dataset.count()).toBe(0);
+    await form.locator('input[name=name]').fill('tiny-shapes');
+    await form.locator('button.create').click();
+    const row = page.locator('table.datasets tr', { hasText: 'tiny-shapes' });
+    await expect.poll(() => row.locator('.status').innerText(), { timeout: 60_000 }).toBe('READY');
+    expect(await row.innerText()).toMatch(/tiny-shapes\s+synthetic\s+READY\s+16\s+80/);
+    datasetId = (await t.db.prisma.dataset.findFirstOrThrow({ where: { name: 'tiny-shapes' } })).id;
+    expect(b.external).toEqual([]);
+  });
 
   it('starts a tiny run from the form; loss points appear on the chart while it runs', async () => {
     await page.goto(`${origin()}/`);

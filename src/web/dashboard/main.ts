@@ -1,6 +1,7 @@
-// Dashboard entry: a hash router over the runs list, a run page, the models list and the caption page.
+// Dashboard entry: a hash router over the runs list, a run page, datasets, the models list and the caption page.
 import { apiKey } from './api.ts';
 import { renderCaptionPage } from './caption-page.ts';
+import { renderDatasetsPage } from './datasets-page.ts';
 import { h } from './dom.ts';
 import { renderModelsPage } from './models-page.ts';
 import { renderRunPage } from './run-page.ts';
@@ -17,10 +18,11 @@ function route(): void {
   const hash = location.hash;
   const run = /^#\/runs\/([^/]+)$/.exec(hash);
   const caption = /^#\/caption(?:\/([^/]+))?$/.exec(hash);
-  const section = hash === '#/models' ? 'models' : caption ? 'caption' : 'runs';
+  const section = hash === '#/models' ? 'models' : hash === '#/datasets' ? 'datasets' : caption ? 'caption' : 'runs';
   document.querySelectorAll<HTMLElement>('header [data-section]').forEach((a) => a.classList.toggle('current', a.dataset.section === section));
   if (run) leave = renderRunPage(root, decodeURIComponent(run[1]!));
   else if (hash === '#/models') renderModelsPage(root).catch(showError);
+  else if (hash === '#/datasets') leave = renderDatasetsPage(root);
   else if (caption) leave = renderCaptionPage(root, caption[1] && decodeURIComponent(caption[1]));
   else leave = renderRunsPage(root);
 }

@@ -45,7 +45,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
     h('h2', {}, 'Start a run'),
     ready.length
       ? h('label', {}, 'dataset ', select)
-      : h('p', {}, 'No READY dataset yet: create one with the createDataset mutation (the GraphQL IDE has an example).'),
+      : h('p', {}, 'No READY dataset yet: create one on the ', h('a', { href: '#/datasets' }, 'Datasets'), ' page.'),
     h('div', { class: 'fields' }, ...inputs.map((i) => i.label)),
     h('p', {}, button, ' ', message),
   );

@@ -1,0 +1,128 @@
+// "#/datasets": every dataset with its status and counts (refreshed while any is PENDING), and a form
+// that registers a new one: a generated synthetic shapes set, or COCO-format files on the server.
+import { query } from './api.ts';
+import { h } from './dom.ts';
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  imageCount: number;
+  captionCount: number;
+  error: string | null;
+  createdAt: string;
+}
+
+const DATASETS = `query Datasets { datasets { id name kind status imageCount captionCount error createdAt } }`;
+const CREATE = `mutation Create($input: CreateDatasetInput!) { createDataset(input: $input) { id status } }`;
+const REFRESH_MS = 2000;
+
+function datasetsTable(datasets: DatasetRow[]): HTMLElement {
+  if (datasets.length === 0) return h('p', {}, 'No datasets yet.');
+  const rows = datasets.map((d) =>
+    h(
+      'tr',
+      { 'data-dataset': d.id },
+      h('td', {}, d.name),
+      h('td', {}, d.kind.toLowerCase()),
+      h('td', { class: `status ${d.status.toLowerCase()}` }, d.error ? `${d.status}: ${d.error}` : d.status),
+      h('td', { class: 'num' }, String(d.imageCount)),
+      h('td', { class: 'num' }, String(d.captionCount)),
+      h('td', {}, new Date(d.createdAt).toLocaleString()),
+    ),
+  );
+  const headings = ['dataset', 'kind', 'status', 'images', 'captions', 'created'];
+  return h('table', { class: 'runs datasets' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows));
+}
+
+function createForm(onCreated: () => void): HTMLElement {
+  const name = h('input', { name: 'name', placeholder: 'shapes-1000', required: '' }) as HTMLInputElement;
+  const kind = h('select', { name: 'kind' }, h('option', { value: 'synthetic' }, 'synthetic shapes'), h('option', { value: 'coco' }, 'COCO files on the server')) as HTMLSelectElement;
+  const images = h('input', { name: 'images', type: 'number', min: '1', step: '1', value: '1000' }) as HTMLInputElement;
+  const seed = h('input', { name: 'seed', type: 'number', step: '1', placeholder: '1' }) as HTMLInputElement;
+  const annotations = h('input', { name: 'annotationsPath', placeholder: '/data/coco/annotations/captions_train2014.json', size: '48' }) as HTMLInputElement;
+  const imagesDir = h('input', { name: 'imagesDir', placeholder: '/data/coco/train2014', size: '32' }) as HTMLInputElement;
+  const maxCaptions = h('input', { name: 'maxCaptions', type: 'number', min: '1', step: '1', placeholder: 'all' }) as HTMLInputElement;
+  const synthetic = h('div', { class: 'fields synthetic' }, h('label', {}, 'images ', images), h('label', {}, 'seed ', seed));
+  const coco = h('div', { class: 'fields coco', hidden: '' }, h('label', {}, 'captions JSON ', annotations), h('label', {}, 'image folder ', imagesDir), h('label', {}, 'max captions ', maxCaptions));
+  const button = h('button', { type: 'submit', class: 'create' }, 'Create dataset') as HTMLButtonElement;
+  const message = h('span', { class: 'error' });
+  kind.addEventListener('change', () => {
+    synthetic.hidden = kind.value !== 'synthetic';
+    coco.hidden = kind.value !== 'coco';
+  });
+  const form = h(
+    'form',
+    { class: 'start-form dataset-form', novalidate: '' },
+    h('h2', {}, 'New dataset'),
+    h('div', { class: 'fields' }, h('label', {}, 'name ', name), h('label', {}, 'kind ', kind)),
+    synthetic,
+    coco,
+    h('p', {}, button, ' ', message),
+  );
+  const whole = (input: HTMLInputElement, what: string): number | undefined => {
+    if (input.value.trim() === '') return undefined;
+    const value = Number(input.value);
+    if (!Number.isInteger(value)) throw new Error(`${what}: a whole number please`);
+    return value;
+  };
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.textContent = '';
+    let input: Record<string, unknown>;
+    try {
+      input =
+        kind.value === 'synthetic'
+          ? { name: name.value.trim(), synthetic: { images: whole(images, 'images') ?? 0, seed: whole(seed, 'seed') } }
+          : { name: name.value.trim(), coco: { annotationsPath: annotations.value.trim(), imagesDir: imagesDir.value.trim(), maxCaptions: whole(maxCaptions, 'max captions') } };
+    } catch (error) {
+      message.textContent = (error as Error).message;
+      return;
+    }
+    button.disabled = true;
+    try {
+      await query(CREATE, { input });
+      name.value = '';
+      onCreated();
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** Renders the page; returns a function that stops its refreshing. */
+export function renderDatasetsPage(root: HTMLElement): () => void {
+  const list = h('div', { class: 'datasets-list' }, 'loading…');
+  const message = h('p', { class: 'error' });
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const refresh = async () => {
+    clearTimeout(timer);
+    try {
+      const { datasets } = await query<{ datasets: DatasetRow[] }>(DATASETS);
+      if (stopped) return;
+      list.replaceChildren(datasetsTable(datasets));
+      message.textContent = '';
+      // generation and indexing happen on a worker: follow PENDING ones until they settle
+      if (datasets.some((d) => d.status === 'PENDING')) timer = setTimeout(refresh, REFRESH_MS);
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  };
+  root.replaceChildren(
+    h('h1', {}, 'Datasets'),
+    message,
+    list,
+    createForm(() => void refresh()),
+    h('p', {}, 'A READY dataset can be trained on from the ', h('a', { href: '#/' }, 'Training runs'), ' page.'),
+  );
+  void refresh();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
