@@ -1,8 +1,8 @@
 // The dashboard in headless Chromium (internet blocked) against a real API and a real in-process
 // worker: a dataset created on the Datasets page turns READY; a tiny run started from the form draws
-// its loss points while it runs; the model it
-// registers shows its metrics; the caption page streams an uploaded image's caption word by word
-// and its canvas follows the selected word's attention (pixels compared, not only the DOM).
+// its loss points while it runs; the model it registers shows its metrics; the caption page streams
+// an uploaded image's caption word by word and its canvas follows the selected word's attention
+// (pixels compared, not only the DOM).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
