@@ -1,5 +1,6 @@
 // Pretrained encoder: a small LayersModel saved in tfjs format, served from a local HTTP server
-// (and read from a plain path), used as the backbone; features are cached on disk per image.
+// (and read from a plain path), used as the backbone; features are cached on disk per image. Also a
+// GraphModel (the format of TF Hub's converted models), written by hand: Placeholder → Conv2D → Relu.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -41,6 +42,33 @@ async function saveLayersModel(model: tf.LayersModel, outDir: string): Promise<v
   );
 }
 
+/** A converter-format graph model: input [-1, S, S, 3] → conv (3×3, 4 filters, SAME) → relu. */
+async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const dims = (...sizes: number[]) => ({ dim: sizes.map((size) => ({ size: String(size) })) });
+  const text = (value: string) => ({ s: Buffer.from(value).toString('base64') });
+  const float = { type: 'DT_FLOAT' };
+  const modelTopology = {
+    node: [
+      { name: 'input', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims(-1, SIZE, SIZE, 3) } } },
+      { name: 'kernel', op: 'Const', attr: { dtype: float, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 3, 4) } } } },
+      {
+        name: 'conv',
+        op: 'Conv2D',
+        input: ['input', 'kernel'],
+        attr: { T: float, strides: { list: { i: ['1', '1', '1', '1'] } }, padding: text('SAME'), data_format: text('NHWC'), dilations: { list: { i: ['1', '1', '1', '1'] } } },
+      },
+      { name: 'relu', op: 'Relu', input: ['conv'], attr: { T: float } },
+    ],
+    library: {},
+    versions: { producer: 1 },
+  };
+  const weightsManifest = [{ paths: ['weights.bin'], weights: [{ name: 'kernel', shape: [3, 3, 3, 4], dtype: 'float32' }] }];
+  await writeFile(path.join(outDir, 'weights.bin'), new Uint8Array(kernel.buffer));
+  await writeFile(path.join(outDir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'test', modelTopology, weightsManifest }));
+}
+const graphKernel = Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.sin(i * 1.7) * 0.5);
+
 beforeAll(async () => {
   await initBackend();
   ({ dir, remove } = await tempDir('backbone'));
@@ -53,6 +81,7 @@ beforeAll(async () => {
     ],
   });
   await saveLayersModel(network, path.join(dir, 'www', 'net'));
+  await saveGraphModel(graphKernel, path.join(dir, 'www', 'graph'));
   server = createServer(async (req, res) => {
     requests.push(req.url ?? '');
     try {
@@ -101,6 +130,34 @@ describe('pretrained backbone', () => {
     const diff = Math.max(...first.map((v, i) => Math.abs(v - expected[i])));
     expect(diff).toBeLessThan(1e-5);
     backbone.dispose();
+  });
+
+  it('runs a GraphModel backbone (output node by default, or a named node), pooled to the grid', async () => {
+    const pixels = await loadImage(images[1].file, { size: SIZE });
+    // reference: the same ops in tfjs, inputs scaled to [-1, 1], 6×6 average pools
+    const reference = (withRelu: boolean) =>
+      tf.tidy(() => {
+        const x = tf.sub(tf.mul(tf.tensor4d(pixels, [1, SIZE, SIZE, 3]), 2), 1) as tf.Tensor4D;
+        const conv = tf.conv2d(x, tf.tensor4d(graphKernel, [3, 3, 3, 4]), 1, 'same');
+        return tf.avgPool(withRelu ? tf.relu(conv) : conv, 6, 6, 'valid').dataSync();
+      });
+    for (const [layer, withRelu] of [[undefined, true], ['conv', false]] as const) {
+      const encoder = {
+        kind: 'pretrained',
+        url: `${baseUrl}/graph/model.json`,
+        ...(layer ? { layer } : {}),
+        imageSize: SIZE,
+        cacheDir: path.join(dir, `cache-graph-${layer ?? 'out'}`),
+      } as const;
+      const backbone = await Backbone.load(encoder, 4);
+      expect(backbone.shape).toEqual([16, 4]);
+      const features = await backbone.load(images[1].file);
+      const expected = reference(withRelu);
+      expect(Math.max(...features.map((v, i) => Math.abs(v - expected[i])))).toBeLessThan(1e-5);
+      if (!withRelu) expect(features.some((v) => v < 0)).toBe(true); // the node before the relu
+      backbone.dispose();
+    }
+    expect(requests).toContain('/graph/weights.bin');
   });
 
   it('trains, saves and captions with a backbone read from a plain path', async () => {
