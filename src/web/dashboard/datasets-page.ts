@@ -11,12 +11,20 @@ interface DatasetRow {
   imageCount: number;
   captionCount: number;
   error: string | null;
+  syntheticImages: number | null;
   createdAt: string;
 }
 
-const DATASETS = `query Datasets { datasets { id name kind status imageCount captionCount error createdAt } }`;
+const DATASETS = `query Datasets { datasets { id name kind status imageCount captionCount error syntheticImages createdAt } }`;
 const CREATE = `mutation Create($input: CreateDatasetInput!) { createDataset(input: $input) { id status } }`;
 const REFRESH_MS = 2000;
+
+/** FAILED with its reason; a synthetic set being generated with the images written so far */
+function statusText(d: DatasetRow): string {
+  if (d.error) return `${d.status}: ${d.error}`;
+  if (d.status === 'PENDING' && d.syntheticImages) return `PENDING (${d.imageCount} / ${d.syntheticImages} images)`;
+  return d.status;
+}
 
 function datasetsTable(datasets: DatasetRow[]): HTMLElement {
   if (datasets.length === 0) return h('p', {}, 'No datasets yet.');
@@ -26,7 +34,7 @@ function datasetsTable(datasets: DatasetRow[]): HTMLElement {
       { 'data-dataset': d.id },
       h('td', {}, d.name),
       h('td', {}, d.kind.toLowerCase()),
-      h('td', { class: `status ${d.status.toLowerCase()}` }, d.error ? `${d.status}: ${d.error}` : d.status),
+      h('td', { class: `status ${d.status.toLowerCase()}` }, statusText(d)),
       h('td', { class: 'num' }, String(d.imageCount)),
       h('td', { class: 'num' }, String(d.captionCount)),
       h('td', {}, new Date(d.createdAt).toLocaleString()),
