@@ -114,7 +114,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     if (dataset.status !== 'READY' || !dataset.annotationsPath || !dataset.imagesDir) {
       throw new JobError('DATASET_NOT_READY', `dataset ${dataset.id} is ${dataset.status}`);
     }
-    const settings = mlSettings(parseRunConfig(run.config));
+    const settings = mlSettings(parseRunConfig(run.config), { featureCacheDir: join(config.paths.datasets, dataset.id, 'features') });
     const images = await loadCocoCaptions({
       annotationsPath: dataset.annotationsPath,
       imagesDir: dataset.imagesDir,

@@ -33,6 +33,17 @@ export class TrainingConfig {
 
   @Field(() => Int, { description: 'checkpoint every N batches (0: only at epoch end)' })
   checkpointEvery!: number;
+
+  // encoder: absent from the stored JSON (null here) for the default CNN
+
+  @Field(() => String, { nullable: true, description: 'TF.js model.json of the pretrained encoder; null: the CNN encoder' })
+  backbone?: string | null;
+
+  @Field(() => String, { nullable: true, description: "backbone layer giving the feature map; null: the backbone's output" })
+  backboneLayer?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'encoder input side in pixels; null: the default CNN (128)' })
+  imageSize?: number | null;
 }
 
 @ObjectType()

@@ -24,3 +24,26 @@ export function exactlyOne<K extends string>(prefix: string, fields: Record<K, u
   }
   return given[0]!;
 }
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A model location the worker can read: an http(s) URL, or an absolute path on the server.
+ * Relative paths and other schemes (file:, ftp:, data:, …) are refused.
+ */
+export function checkModelLocation(field: string, value: string, maxLength = 2048): string {
+  const location = checkName(field, value, maxLength);
+  if (/[\u0000-\u001f\u007f]/.test(location)) throw new BadUserInputError(field, 'must not contain control characters');
+  const hasScheme = /^[a-z][a-z0-9+.-]*:/i.test(location);
+  if (hasScheme ? !isHttpUrl(location) : !location.startsWith('/')) {
+    throw new BadUserInputError(field, `must be an http(s):// URL or an absolute path on the server, got ${JSON.stringify(location)}`);
+  }
+  return location;
+}

@@ -105,6 +105,59 @@ describe('startTraining', () => {
     const row = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toMatchObject({ epochs: 2, batchSize: 4 });
   });
+
+  it('validates the encoder (backbone URL or absolute path, layer, image size), naming the field, writing nothing', async () => {
+    const datasetId = await readyDataset('encoder-bad');
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ backbone: 'models/mobilenet/model.json' }, 'input.encoder.backbone', /http\(s\):\/\/ URL or an absolute path/],
+      [{ backbone: './model.json' }, 'input.encoder.backbone', /absolute path/],
+      [{ backbone: 'file:///srv/model.json' }, 'input.encoder.backbone', /absolute path/],
+      [{ backbone: 'ftp://example.com/model.json' }, 'input.encoder.backbone', /absolute path/],
+      [{ backbone: 'http://' }, 'input.encoder.backbone', /absolute path/],
+      [{ backbone: '   ' }, 'input.encoder.backbone', /must not be empty/],
+      [{ backbone: '/srv/model.json', backboneLayer: '' }, 'input.encoder.backboneLayer', /must not be empty/],
+      [{ backbone: '/srv/model.json', backboneLayer: 'x'.repeat(201) }, 'input.encoder.backboneLayer', /at most 200/],
+      [{ backbone: '/srv/model.json', imageSize: 16 }, 'input.encoder.imageSize', /between 32 and 1024/],
+      [{ backbone: 'https://example.com/m/model.json', imageSize: 2048 }, 'input.encoder.imageSize', /between 32 and 1024/],
+      [{ backboneLayer: 'conv' }, 'input.encoder.backboneLayer', /needs input\.encoder\.backbone/],
+      [{ imageSize: 224 }, 'input.encoder.imageSize', /CNN encoder takes 32, 64, 128, got 224/],
+    ];
+    for (const [encoder, field, message] of cases) {
+      const res = await t.gql(START, { input: { datasetId, encoder } });
+      expect(codes(res), JSON.stringify(encoder)).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors![0]!.extensions!.field).toBe(field);
+      expect(res.errors![0]!.message).toMatch(message);
+    }
+    expect(await t.db.prisma.trainingRun.count({ where: { datasetId } })).toBe(0);
+  });
+
+  it('stores the encoder in the run config and returns it (defaults: 224 px with a backbone, nulls for the CNN)', async () => {
+    const datasetId = await readyDataset('encoder-ok');
+    const START_ENCODER = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id config { backbone backboneLayer imageSize } } }`;
+    const url = 'https://storage.example.com/tfjs/mobilenet_v2/model.json';
+    const cases: [Record<string, unknown> | undefined, Record<string, unknown>][] = [
+      [{ backbone: url, backboneLayer: ' out_relu ' }, { backbone: url, backboneLayer: 'out_relu', imageSize: 224 }],
+      [{ backbone: '/srv/models/inception/model.json', imageSize: 299 }, { backbone: '/srv/models/inception/model.json', backboneLayer: null, imageSize: 299 }],
+      [{ imageSize: 64 }, { backbone: null, backboneLayer: null, imageSize: 64 }],
+      [{}, { backbone: null, backboneLayer: null, imageSize: null }],
+      [undefined, { backbone: null, backboneLayer: null, imageSize: null }],
+    ];
+    for (const [encoder, expected] of cases) {
+      const res = await t.gql(START_ENCODER, { input: { datasetId, ...(encoder ? { encoder } : {}) } });
+      expect(res.errors, JSON.stringify(encoder)).toBeUndefined();
+      expect(res.data!.startTraining.config).toEqual(expected);
+      const row = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: res.data!.startTraining.id } });
+      // only the keys that apply are stored (none for the default CNN)
+      const stored = row.config as Record<string, unknown>;
+      for (const [key, value] of Object.entries(expected)) {
+        if (value === null) expect(stored, key).not.toHaveProperty(key);
+        else expect(stored[key]).toBe(value);
+      }
+    }
+    const queried = await t.gql(`{ trainingRuns(first: 100) { edges { node { datasetId config { backbone imageSize } } } } }`);
+    const mine = queried.data!.trainingRuns.edges.filter((e: { node: { datasetId: string } }) => e.node.datasetId === datasetId);
+    expect(mine.map((e: { node: { config: unknown } }) => e.node.config)).toContainEqual({ backbone: url, imageSize: 224 });
+  });
 });
 
 describe('cancelTraining / resumeTraining', () => {

@@ -1,0 +1,180 @@
+// startTraining with encoder.backbone through the API and a real in-process worker: a tiny TF.js
+// LayersModel served over HTTP (127.0.0.1) is the encoder; the run SUCCEEDS, its features are cached
+// under <data>/datasets/<id>/features, and the saved model captions a PNG (the captioner downloads
+// the backbone again) with attention over gridSize² cells.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
+import { initBackend } from '../../src/ml/index.ts';
+import { collect, startTestApi, type TestApi } from '../api/harness.ts';
+import { until } from '../helpers/until.ts';
+
+const SIZE = 32;
+const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token attention gridSize done caption } }`;
+const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status config { backbone backboneLayer imageSize } } }`;
+
+interface CaptionEvent {
+  index: number;
+  token: string | null;
+  attention: number[] | null;
+  gridSize: number | null;
+  done: boolean;
+  caption: string | null;
+}
+
+const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
+let t: TestApi;
+let worker: RunningWorker;
+let dataDir: string;
+let server: Server;
+let backboneUrl: string;
+const requests: string[] = [];
+
+/** Saves a LayersModel as model.json + weights.bin (tfjs has no file handler outside tfjs-node). */
+async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));
+  const www = join(dataDir, 'www');
+  await initBackend();
+  const network = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features' }),
+      tf.layers.globalAveragePooling2d({ name: 'pool' }),
+    ],
+  });
+  await saveLayersModel(network, join(www, 'backbone'));
+  network.dispose();
+  server = createServer(async (req, res) => {
+    requests.push(req.url ?? '');
+    try {
+      const body = await readFile(join(www, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+      res.writeHead(200, { 'content-type': req.url?.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backboneUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/backbone/model.json`;
+
+  const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
+  t = await startTestApi(env);
+  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quiet });
+});
+afterAll(async () => {
+  await worker?.stop({ graceful: true });
+  await t?.close();
+  if (server) await new Promise((resolve) => server.close(resolve));
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const cachedFeatures = async (datasetId: string) =>
+  (await readdir(join(dataDir, 'datasets', datasetId, 'features'), { recursive: true })).filter((f) => f.endsWith('.f32')).sort();
+
+async function trainToEnd(input: Record<string, unknown>) {
+  const started = await t.gql(START, { input });
+  expect(started.errors).toBeUndefined();
+  const runId = started.data!.startTraining.id as string;
+  const run = await until(
+    () => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }),
+    (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED' || r.status === 'CANCELLED',
+  );
+  return { started: started.data!.startTraining, run };
+}
+
+describe('train with a pretrained backbone through the API and a worker', () => {
+  let datasetId: string;
+  let modelId: string;
+
+  it('trains on the backbone features, cached under the dataset, and SUCCEEDS with a Model', async () => {
+    const created = await t.gql(`mutation { createDataset(input: { name: "shapes-bb", synthetic: { images: 12, seed: 5 } }) { id } }`);
+    expect(created.errors).toBeUndefined();
+    datasetId = created.data!.createDataset.id;
+    const ready = await until(
+      async () => (await t.gql(`query($id: ID!) { dataset(id: $id) { status imageCount } }`, { id: datasetId })).data!.dataset,
+      (d) => d.status !== 'PENDING',
+    );
+    expect(ready).toEqual({ status: 'READY', imageCount: 12 });
+
+    const input = {
+      datasetId, epochs: 2, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 50, seed: 7, valFraction: 0.2,
+      encoder: { backbone: backboneUrl, backboneLayer: 'features', imageSize: SIZE },
+    };
+    const { started, run } = await trainToEnd(input);
+    expect(started.config).toEqual({ backbone: backboneUrl, backboneLayer: 'features', imageSize: SIZE });
+    expect(run.error).toBeNull();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.model).not.toBeNull();
+    modelId = run.model!.id;
+    // the worker downloaded the backbone and trained on it: the saved model's encoder is that backbone
+    expect(requests).toContain('/backbone/model.json');
+    expect(requests).toContain('/backbone/weights.bin');
+    expect((run.model!.config as { encoder: unknown }).encoder).toMatchObject({
+      kind: 'pretrained', url: backboneUrl, layer: 'features', imageSize: SIZE, cacheDir: join(dataDir, 'datasets', datasetId, 'features'),
+    });
+    // every image (training and validation) encoded once: one feature file each, 8×8 cells × 5 channels
+    const files = await cachedFeatures(datasetId);
+    expect(files).toHaveLength(12);
+    const bytes = await readFile(join(dataDir, 'datasets', datasetId, 'features', files[0]!));
+    expect(bytes.byteLength).toBe(8 * 8 * 5 * 4);
+  });
+
+  it('a second run with the same backbone on the dataset reuses the cached features', async () => {
+    const before = await cachedFeatures(datasetId);
+    const { run } = await trainToEnd({
+      datasetId, epochs: 1, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 50, seed: 8, valFraction: 0.2,
+      encoder: { backbone: backboneUrl, backboneLayer: 'features', imageSize: SIZE },
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await cachedFeatures(datasetId)).toEqual(before);
+  });
+
+  it('fails the run, naming the backbone, when its URL does not serve a model', async () => {
+    const missing = backboneUrl.replace('/backbone/', '/missing/');
+    const { run } = await trainToEnd({ datasetId, epochs: 1, batchSize: 8, units: 16, encoder: { backbone: missing, imageSize: SIZE } });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toContain(`cannot load backbone ${missing}`);
+    expect(run.error).toMatch(/HTTP 404/);
+    expect(run.model).toBeNull();
+  });
+
+  it('captions a PNG with the backbone model: tokens with attention over gridSize² cells', async () => {
+    const downloadsBefore = requests.filter((r) => r === '/backbone/model.json').length;
+    const images = join(dataDir, 'datasets', datasetId, 'images');
+    const png = await readFile(join(images, (await readdir(images))[0]!));
+    const requested = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, {
+      input: { modelId, imageBase64: png.toString('base64') },
+    });
+    expect(requested.errors).toBeUndefined();
+    const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION, { id: requested.data!.requestCaption.id });
+    await live.completed;
+    const events = live.results.map((r) => r.data!.captionStream);
+    const final = events.at(-1)!;
+    expect(final.done).toBe(true);
+    const tokens = events.slice(0, -1);
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const e of tokens) {
+      expect(e.gridSize).toBe(8);
+      expect(e.attention).toHaveLength(64);
+      expect(e.attention!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    }
+    expect(final.caption).toBe(tokens.map((e) => e.token!).filter((w) => !/^<.*>$/.test(w)).join(' '));
+    // the caption job loaded the backbone from its URL (the model stores the URL, not the weights)
+    expect(requests.filter((r) => r === '/backbone/model.json').length).toBeGreaterThan(downloadsBefore);
+  });
+});
