@@ -39,7 +39,8 @@ export async function loadCaptioner(dir: string): Promise<Captioner> {
   const { model, vocab, config } = await loadModel(dir);
   let source: EncoderInputSource;
   try {
-    source = await createInputSource(config);
+    // captioned images are rarely seen twice: no feature cache on disk (it would grow with traffic)
+    source = await createInputSource(config, { featureCache: false });
   } catch (err) {
     model.dispose();
     throw err;

@@ -27,7 +27,8 @@ class PixelSource implements EncoderInputSource {
   dispose(): void {}
 }
 
-export async function createInputSource(config: ModelConfig): Promise<EncoderInputSource> {
+/** `featureCache: false`: a pretrained backbone keeps no disk cache of features (for serving). */
+export async function createInputSource(config: ModelConfig, { featureCache = true }: { featureCache?: boolean } = {}): Promise<EncoderInputSource> {
   if (config.encoder.kind === 'cnn') return new PixelSource(config.encoder.imageSize);
-  return Backbone.load(config.encoder, config.gridSize);
+  return Backbone.load(config.encoder, config.gridSize, { diskCache: featureCache });
 }

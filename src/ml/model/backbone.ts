@@ -73,7 +73,8 @@ export class Backbone {
     private readonly run: FeatureFn,
     private readonly release: () => void,
     readonly channels: number,
-    private readonly cacheDir: string,
+    /** null: no disk cache (features are computed for every image) */
+    private readonly cacheDir: string | null,
     private readonly key: string,
   ) {}
 
@@ -81,7 +82,11 @@ export class Backbone {
     return [this.gridSize * this.gridSize, this.channels];
   }
 
-  static async load(encoder: PretrainedEncoder, gridSize: number): Promise<Backbone> {
+  /**
+   * Loads the backbone. `diskCache: false` computes every image's features without reading or
+   * writing the cache (serving: images are rarely seen twice, and a cache would grow with traffic).
+   */
+  static async load(encoder: PretrainedEncoder, gridSize: number, { diskCache = true }: { diskCache?: boolean } = {}): Promise<Backbone> {
     let fn: Awaited<ReturnType<typeof loadFeatureFn>>;
     try {
       fn = await loadFeatureFn(encoder);
@@ -99,14 +104,18 @@ export class Backbone {
       .update(JSON.stringify([encoder.url, encoder.layer ?? '', encoder.imageSize, encoder.inputRange ?? [-1, 1], gridSize]))
       .digest('hex')
       .slice(0, 16);
-    const cacheDir = encoder.cacheDir ?? path.join(os.tmpdir(), 'glimpse-features');
-    await mkdir(path.join(cacheDir, key), { recursive: true });
+    const cacheDir = diskCache ? (encoder.cacheDir ?? path.join(os.tmpdir(), 'glimpse-features')) : null;
+    if (cacheDir !== null) await mkdir(path.join(cacheDir, key), { recursive: true });
     return new Backbone(encoder, gridSize, fn.run, fn.dispose, channels, cacheDir, key);
   }
 
-  /** image (path or bytes) → features [L · C], from the disk cache when present */
+  /** image (path or bytes) → features [L · C], from the disk cache when present (and enabled) */
   async load(image: string | Buffer, name?: string): Promise<Float32Array> {
     const pixels = await loadImage(image, { size: this.encoder.imageSize, name });
+    if (this.cacheDir === null) {
+      this.misses++;
+      return this.extract(pixels);
+    }
     const hash = createHash('sha256').update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)).digest('hex');
     const file = path.join(this.cacheDir, this.key, `${hash}.f32`);
     const expected = this.gridSize * this.gridSize * this.channels;

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../../src/ml/artifacts.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
@@ -179,6 +180,10 @@ describe('pretrained backbone', () => {
     const caption = await captioner.caption(images[0].file);
     expect(caption.tokens.length).toBeGreaterThan(0);
     for (const event of caption.tokens) expect(event.attention).toHaveLength(16);
+    // an image never seen in training: captioned from features computed on the fly, nothing cached
+    const unseen = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer();
+    const unseenCaption = await captioner.caption(unseen);
+    expect(Number.isFinite(unseenCaption.logProb) && unseenCaption.logProb < 0).toBe(true); // decoded (maybe straight to <end>)
     captioner.dispose();
     expect((await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'))).toHaveLength(images.length);
   });
