@@ -15,7 +15,7 @@ export class Dataset {
   @Field(() => DatasetStatus, { description: 'PENDING until a worker has generated/indexed it; training needs READY' })
   status!: DatasetStatus;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'READY: the images of the set; PENDING synthetic: the images generated so far (of syntheticImages)' })
   imageCount!: number;
 
   @Field(() => Int)
