@@ -79,6 +79,12 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(await form.locator('.error').innerText()).toMatch(/epochs: a whole number/);
     expect(await t.db.prisma.trainingRun.count()).toBe(0);
     await form.locator('input[name=epochs]').fill(values.epochs);
+    // the API's validation reaches the page too: a backbone must be an http(s) URL or an absolute path
+    await form.locator('input[name=backbone]').fill('models/net.json');
+    await form.locator('button.start').click();
+    await expect.poll(() => form.locator('.error').innerText(), { timeout: 10_000 }).toMatch(/backbone/);
+    expect(await t.db.prisma.trainingRun.count()).toBe(0);
+    await form.locator('input[name=backbone]').fill('');
 
     await form.locator('button.start').click();
     await page.waitForURL(/#\/runs\/[0-9a-f-]+$/, { timeout: 10_000 });

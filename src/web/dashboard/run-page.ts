@@ -14,7 +14,7 @@ interface ProgressEvent {
 }
 
 const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss status error } }`;
-const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate } model { id } } }`;
+const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone } model { id } } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
 
@@ -47,11 +47,12 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
 
   /** dataset and hyper-parameters; once the run SUCCEEDED, a link to caption with its model */
   const describe = async () => {
-    type Run = { dataset: { name: string }; config: Record<string, number>; model: { id: string } | null };
+    type Run = { dataset: { name: string }; config: Record<string, number> & { backbone: string | null }; model: { id: string } | null };
     const { trainingRun: run } = await query<{ trainingRun: Run }>(RUN, { id: runId });
-    const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate } = run.config;
+    const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate, backbone } = run.config;
     about.replaceChildren(
-      `${run.dataset.name} · ${epochs} epochs · batch ${batchSize} · GRU ${units} · embedding ${embeddingDim} · vocabulary ${vocabSize} · lr ${learningRate}`,
+      `${run.dataset.name} · ${epochs} epochs · batch ${batchSize} · GRU ${units} · embedding ${embeddingDim} · vocabulary ${vocabSize} · lr ${learningRate}` +
+        (backbone ? ` · backbone ${backbone}` : ''),
       ...(run.model ? [' · ', h('a', { href: `#/caption/${run.model.id}`, class: 'model-link' }, 'caption with its model →')] : []),
     );
   };

@@ -37,6 +37,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
     const input = h('input', { name, type: 'number', placeholder, step: integer ? '1' : 'any', min: '0' }) as HTMLInputElement;
     return { name, integer, input, label: h('label', {}, `${label} `, input) };
   });
+  const backbone = h('input', { name: 'backbone', size: '60', placeholder: 'none: a small CNN trained from scratch' }) as HTMLInputElement;
   const button = h('button', { type: 'submit', class: 'start' }, 'Start training') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
   const form = h(
@@ -47,6 +48,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
       ? h('label', {}, 'dataset ', select)
       : h('p', {}, 'No READY dataset yet: create one on the ', h('a', { href: '#/datasets' }, 'Datasets'), ' page.'),
     h('div', { class: 'fields' }, ...inputs.map((i) => i.label)),
+    h('div', { class: 'fields' }, h('label', {}, 'pretrained backbone (TF.js model.json URL) ', backbone)),
     h('p', {}, button, ' ', message),
   );
   button.disabled = ready.length === 0;
@@ -63,6 +65,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
       }
       input[name] = value;
     }
+    if (backbone.value.trim()) input.encoder = { backbone: backbone.value.trim() };
     button.disabled = true;
     try {
       const { startTraining } = await query<{ startTraining: { id: string } }>(START, { input });
