@@ -1,28 +1,16 @@
 // `train --backbone`: a small pretrained TF.js LayersModel (saved to disk here) as the encoder;
 // its features are cached under OUT/features and the saved model captions through it.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.ts';
+import { saveLayersModel } from '../helpers/tfjs-model.ts';
 
 const SIZE = 24;
 let work: string;
 
-/** Saves a LayersModel as model.json + weights.bin (tfjs has no file handler outside tfjs-node). */
-async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-      const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-      await writeFile(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return join(dir, 'model.json');
-}
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'glimpse-cli-backbone-'));

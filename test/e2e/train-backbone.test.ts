@@ -2,7 +2,7 @@
 // LayersModel served over HTTP (127.0.0.1) is the encoder; the run SUCCEEDS, its features are cached
 // under <data>/datasets/<id>/features, and the saved model captions a PNG (the captioner downloads
 // the backbone again) with attention over gridSize² cells.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { initBackend } from '../../src/ml/index.ts';
 import { collect, startTestApi, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
+import { saveLayersModel } from '../helpers/tfjs-model.ts';
 
 const SIZE = 32;
 const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token attention gridSize done caption } }`;
@@ -35,18 +36,6 @@ let server: Server;
 let backboneUrl: string;
 const requests: string[] = [];
 
-/** Saves a LayersModel as model.json + weights.bin (tfjs has no file handler outside tfjs-node). */
-async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-      const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-      await writeFile(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));

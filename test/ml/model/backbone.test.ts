@@ -16,6 +16,7 @@ import { Backbone } from '../../../src/ml/model/backbone.ts';
 import { train } from '../../../src/ml/train.ts';
 import type { CaptionedImage, EncoderConfig } from '../../../src/ml/types.ts';
 import { shapesImages, tempDir } from './fixtures.ts';
+import { saveLayersModel } from '../../helpers/tfjs-model.ts';
 
 const SIZE = 24;
 let dir: string;
@@ -26,22 +27,6 @@ let images: CaptionedImage[];
 let network: tf.LayersModel;
 const requests: string[] = [];
 
-async function saveLayersModel(model: tf.LayersModel, outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData as ArrayBuffer;
-      await writeFile(path.join(outDir, 'weights.bin'), new Uint8Array(weightData));
-      const json = {
-        format: 'layers-model',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      await writeFile(path.join(outDir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-}
 
 /** A converter-format graph model: input [-1, S, S, 3] → conv (3×3, 4 filters, SAME) → relu. */
 async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<void> {
