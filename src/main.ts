@@ -1,10 +1,14 @@
-// Process entry: `npm start` (API + one in-process worker + embedded Postgres when DATABASE_URL is
-// unset), `npm run api` (API only), `npm run worker` (worker only). Only the worker loads TensorFlow.js
-// (src/jobs/worker.ts is imported lazily), so an API-only process never touches the ML library.
+// Process entry: `npm start` (API + embedded Postgres when DATABASE_URL is unset + one worker in a
+// child process), `npm run api` (API only), `npm run worker` (worker only). Only the worker loads
+// TensorFlow.js (src/jobs/worker.ts is imported lazily), so an API-only process never touches the ML
+// library. `npm start`'s worker runs in its own process because a training step computes
+// synchronously: in-process it would hold the API's event loop for the length of each step.
 //
 // Shutdown: the first SIGTERM/SIGINT drains (API stops accepting, the worker checkpoints a running
 // training at the next batch boundary and hands it back to the queue); a second one exits at once.
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
@@ -16,6 +20,37 @@ import { startApi } from './server/app.ts';
 import { mountWeb } from './server/web.ts';
 
 type Mode = 'all' | 'api' | 'worker';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./jobs/worker-main.ts', import.meta.url));
+
+interface WorkerChild {
+  pid: number | undefined;
+  /** SIGTERM (drain) and wait for the exit; a second call while draining makes it exit at once */
+  stop(): Promise<void>;
+}
+
+/** `npm start`'s worker as a supervised child process on the same database (and TypeScript loader). */
+function spawnWorker(databaseUrl: string, onUnexpectedExit: (why: string) => void): WorkerChild {
+  const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY, '--supervised'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code, signal) => {
+      if (!stopping) onUnexpectedExit(signal ? `killed by ${signal}` : `exit code ${code}`);
+      resolve();
+    }),
+  );
+  return {
+    pid: child.pid,
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 function parseMode(arg: string | undefined): Mode {
   if (arg === undefined || arg === 'all') return 'all';
@@ -31,6 +66,8 @@ async function main(): Promise<void> {
   const db = await startDatabase(config);
   log(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
   const stops: (() => Promise<void>)[] = [() => db.stop()];
+  let workerChild: WorkerChild | undefined;
+  let stopping = false;
   const shutdown = async () => {
     for (const stop of stops.reverse()) {
       await stop().catch((e: unknown) => console.error('[glimpse] shutdown:', e));
@@ -49,11 +86,22 @@ async function main(): Promise<void> {
     await queue.start();
     stops.push(() => queue.stop({ graceful: true }));
 
-    if (mode !== 'api') {
+    if (mode === 'worker') {
       const { startWorker } = await import('./jobs/worker.ts');
       const worker = await startWorker({ config, prisma, queue });
       stops.push(() => worker.stop({ graceful: true }));
       log(`worker ${worker.id} started`);
+    }
+    if (mode === 'all') {
+      workerChild = spawnWorker(db.url, (why) => {
+        if (stopping) return;
+        console.error(`[glimpse] the worker process stopped unexpectedly (${why}); shutting down`);
+        stopping = true;
+        void shutdown().then(() => process.exit(1));
+      });
+      const child = workerChild;
+      stops.push(() => child.stop());
+      log(`worker process ${child.pid} starting`);
     }
     if (mode === 'all') {
       const demo = await registerDemoDataset(prisma, queue);
@@ -69,10 +117,10 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       log(`${signal} again: exiting now`);
+      void workerChild?.stop(); // its second SIGTERM: it exits at once too
       process.exit(1);
     }
     stopping = true;

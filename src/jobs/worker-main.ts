@@ -1,5 +1,8 @@
-// Worker process entry (`npm run worker`, tests): DATABASE_URL required. The first SIGTERM/SIGINT
-// drains (a running training checkpoints and is handed back), a second one exits at once.
+// Worker process entry (`npm run worker`, `npm start`'s worker, tests): DATABASE_URL required. The
+// first SIGTERM/SIGINT drains (a running training checkpoints and is handed back), a second one exits
+// at once. With --supervised (started by `npm start` over an IPC channel) it ignores SIGINT, which a
+// terminal's Ctrl-C sends to the whole process group: the parent forwards one SIGTERM per Ctrl-C
+// instead; and it drains on its own when the parent is gone (the channel disconnects).
 import { loadConfig } from '../config.ts';
 import { createPrisma } from '../db/client.ts';
 import { createQueue } from './queue.ts';
@@ -36,7 +39,12 @@ async function main(): Promise<void> {
       );
   };
   process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (process.argv.includes('--supervised')) {
+    process.on('SIGINT', () => {});
+    process.on('disconnect', () => signals === 0 && onSignal('SIGTERM'));
+  } else {
+    process.on('SIGINT', onSignal);
+  }
 }
 
 main().catch((error: unknown) => {
