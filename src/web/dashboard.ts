@@ -40,6 +40,9 @@ form.start-form { margin-top: 24px; padding: 12px 16px; border: 1px solid #e5e7e
 form.start-form h2 { margin: 0 0 8px; font-size: 16px; }
 form.start-form .fields { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-top: 8px; }
 form.start-form input { width: 90px; }
+form.start-form input[name=backbone], form.start-form input[name=annotationsPath] { width: 420px; }
+form.start-form input[name=imagesDir], form.start-form input[name=name] { width: 220px; }
+[hidden] { display: none !important; }
 .dropzone { border: 2px dashed #9ca3af; border-radius: 8px; padding: 16px; text-align: center; color: #4b5563; max-width: 640px; }
 .dropzone.over { border-color: #2563eb; background: #eff6ff; }
 .dropzone .pick { color: #2563eb; text-decoration: underline; cursor: pointer; }

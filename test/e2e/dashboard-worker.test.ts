@@ -51,6 +51,12 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
   it('creates a synthetic dataset on the Datasets page and follows it to READY', async () => {
     await page.goto(`${origin()}/#/datasets`);
     const form = page.locator('form.dataset-form');
+    // the COCO fields show only for the COCO kind
+    expect(await form.locator('input[name=annotationsPath]').isVisible()).toBe(false);
+    await form.locator('select[name=kind]').selectOption('coco');
+    expect(await form.locator('input[name=annotationsPath]').isVisible()).toBe(true);
+    expect(await form.locator('input[name=images]').isVisible()).toBe(false);
+    await form.locator('select[name=kind]').selectOption('synthetic');
     await form.locator('input[name=images]').fill('16');
     await form.locator('input[name=seed]').fill('5');
     await form.locator('button.create').click(); // no name: the API's BAD_USER_INPUT message is shown
@@ -142,6 +148,7 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
       const words = document.querySelector('.words')!;
       new MutationObserver(() => counts.push(words.querySelectorAll('.word').length)).observe(words, { childList: true });
     });
+    expect(await page.locator('.caption-view').isVisible()).toBe(false); // nothing to show before an image
     await page.locator('input[type=file]').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: image });
     await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
 

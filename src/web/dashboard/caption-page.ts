@@ -44,13 +44,15 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
   const prev = h('button', { class: 'prev', title: 'previous word (←)', disabled: '' }, '←') as HTMLButtonElement;
   const next = h('button', { class: 'next', title: 'next word (→)', disabled: '' }, '→') as HTMLButtonElement;
   const final = h('p', { class: 'caption-final' });
+  // shown once an image is loaded
+  const view = h('div', { class: 'caption-view', hidden: '' }, canvas, h('div', { class: 'caption-side' }, words, h('p', {}, prev, ' ', next), final));
   root.replaceChildren(
     h('h1', {}, 'Caption an image'),
     h('p', { class: 'controls' }, h('label', {}, 'model ', modelSelect), ' ', h('label', {}, 'decoding ', methodSelect)),
     dropzone,
     message,
     status,
-    h('div', { class: 'caption-view' }, canvas, h('div', { class: 'caption-side' }, words, h('p', {}, prev, ' ', next), final)),
+    view,
   );
 
   let tokens: StreamEvent[] = [];
@@ -106,6 +108,7 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
     try {
       picture = await loadPicture(canvas, file);
       drawAttention(picture, null);
+      view.hidden = false;
     } catch {
       return void (message.textContent = `${file.name}: this browser cannot decode the image`);
     }
