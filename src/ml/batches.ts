@@ -2,7 +2,7 @@
 // same batches), caption matrices, and encoder inputs cached in memory for small sets.
 import * as tf from '@tensorflow/tfjs';
 import type { EncoderInputSource } from './inputs.ts';
-import { Rng } from './model/random.ts';
+import { Rng } from './random.ts';
 import type { CaptionedImage } from './types.ts';
 import type { Vocabulary } from './vocab.ts';
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CaptionModel, EncoderInput } from './model/captionModel.ts';
 import { decoderStep, initialState, stepWeights, type EncodedImages, type StepWeights } from './model/decoder.ts';
 import { ModelError } from './model/errors.ts';
-import { Rng } from './model/random.ts';
+import { Rng } from './random.ts';
 import type { CaptionResult, DecodeMethod, DecodeOptions, TokenEvent } from './types.ts';
 import type { Vocabulary } from './vocab.ts';
 

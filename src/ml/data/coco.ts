@@ -2,7 +2,7 @@
 // → one CaptionedImage per image, with its captions in file order. Every problem is a DatasetError.
 import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { Rng } from '../model/random.ts';
+import { Rng } from '../random.ts';
 import type { CaptionedImage } from '../types.ts';
 import { DatasetError } from './errors.ts';
 

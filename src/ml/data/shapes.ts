@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Rng } from '../model/random.ts';
+import { Rng } from '../random.ts';
 import { DatasetError } from './errors.ts';
 import { describeScene } from './shapes/captions.ts';
 import { drawScene } from './shapes/draw.ts';

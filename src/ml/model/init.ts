@@ -1,7 +1,7 @@
 // Keras-style weight initialisers, computed in JS from a seeded Rng so a seed gives the same
 // weights on every backend.
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from './random.ts';
+import { Rng } from '../random.ts';
 
 /** Glorot uniform; fans as Keras computes them (receptive field × channels for conv kernels). */
 export function glorotUniform(shape: number[], fanIn: number, fanOut: number, rng: Rng): tf.Tensor {

@@ -6,7 +6,7 @@ import type { ModelConfig } from '../types.ts';
 import { CELL_COORDINATES } from './encoder.ts';
 import { ModelError } from './errors.ts';
 import { glorotUniform, orthogonal } from './init.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../random.ts';
 
 type Init = 'glorot' | 'orthogonal' | 'zeros' | 'embedding';
 

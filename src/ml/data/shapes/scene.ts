@@ -1,6 +1,6 @@
 // A synthetic scene: 1–3 distinct objects (shape × colour × size), each in its own cell of a 3×3
 // grid so they never overlap, with a little positional jitter inside the cell.
-import type { Rng } from '../../model/random.ts';
+import type { Rng } from '../../random.ts';
 
 export const SHAPES = ['circle', 'square', 'triangle'] as const;
 export const COLORS = ['red', 'green', 'blue', 'yellow'] as const;
