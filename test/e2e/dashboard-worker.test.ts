@@ -16,9 +16,9 @@ import { shade } from '../../src/web/dashboard/attention-canvas.ts';
 import { mountWeb } from '../../src/server/web.ts';
 import { startTestApi, type TestApi } from '../api/harness.ts';
 import { browserMissing, launchOffline, type OfflineBrowser } from './browser.ts';
+import { quietLog } from './shared.ts';
 
 const API_KEY = 'dashboard-worker-key';
-const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 let t: TestApi;
 let worker: RunningWorker;
@@ -32,7 +32,7 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     dataDir = await mkdtemp(join(tmpdir(), 'glimpse-dash-'));
     const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_API_KEYS: API_KEY };
     t = await startTestApi(env, { mountWeb });
-    worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quiet });
+    worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
     b = await launchOffline();
     page = await b.context.newPage();
     await page.addInitScript((key) => localStorage.setItem('glimpse.apiKey', key), API_KEY);

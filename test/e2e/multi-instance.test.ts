@@ -16,10 +16,10 @@ import { startApi, type RunningApi } from '../../src/server/app.ts';
 import { collect, type GraphQLResponse } from '../api/harness.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
+import { quietLog } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step status } }`;
 const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token done caption } }`;
-const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 interface Instance {
   prisma: PrismaClient;
@@ -53,7 +53,7 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) apis.push(await startApi({ ...(await instance()), config, port: 0, host: '127.0.0.1' }));
   for (const id of ['worker-1', 'worker-2']) {
     const { prisma, queue } = await instance();
-    workers.push(await startWorker({ config, prisma, queue, workerId: id, pollingIntervalSeconds: 0.5, log: quiet }));
+    workers.push(await startWorker({ config, prisma, queue, workerId: id, pollingIntervalSeconds: 0.5, log: quietLog }));
   }
 });
 afterAll(async () => {

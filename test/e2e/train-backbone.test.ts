@@ -14,21 +14,12 @@ import { initBackend } from '../../src/ml/index.ts';
 import { collect, startTestApi, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { saveLayersModel } from '../helpers/tfjs-model.ts';
+import { CAPTION_STREAM, type CaptionEvent, quietLog } from './shared.ts';
 
 const SIZE = 32;
-const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token attention gridSize done caption } }`;
 const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status config { backbone backboneLayer imageSize } } }`;
 
-interface CaptionEvent {
-  index: number;
-  token: string | null;
-  attention: number[] | null;
-  gridSize: number | null;
-  done: boolean;
-  caption: string | null;
-}
 
-const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 let t: TestApi;
 let worker: RunningWorker;
 let dataDir: string;
@@ -63,7 +54,7 @@ beforeAll(async () => {
 
   const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
   t = await startTestApi(env);
-  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quiet });
+  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
 });
 afterAll(async () => {
   await worker?.stop({ graceful: true });
@@ -150,7 +141,7 @@ describe('train with a pretrained backbone through the API and a worker', () => 
       input: { modelId, imageBase64: png.toString('base64') },
     });
     expect(requested.errors).toBeUndefined();
-    const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION, { id: requested.data!.requestCaption.id });
+    const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requested.data!.requestCaption.id });
     await live.completed;
     const events = live.results.map((r) => r.data!.captionStream);
     const final = events.at(-1)!;

@@ -9,9 +9,9 @@ import { loadConfig } from '../../src/config.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { collect, startTestApi, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
+import { CAPTION_STREAM, type CaptionEvent, quietLog } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
-const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token attention gridSize logProb done caption } }`;
 
 interface Progress {
   kind: 'BATCH' | 'EPOCH' | 'STATUS';
@@ -23,16 +23,7 @@ interface Progress {
   status: string;
   error: string | null;
 }
-interface CaptionEvent {
-  index: number;
-  token: string | null;
-  attention: number[] | null;
-  gridSize: number | null;
-  done: boolean;
-  caption: string | null;
-}
 
-const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 let t: TestApi;
 let worker: RunningWorker;
 let dataDir: string;
@@ -41,7 +32,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-'));
   const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
   t = await startTestApi(env);
-  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quiet });
+  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
 });
 afterAll(async () => {
   await worker?.stop({ graceful: true });
@@ -116,7 +107,7 @@ describe('train and caption through the API and a worker', () => {
     });
     expect(requested.errors).toBeUndefined();
     const requestId = requested.data!.requestCaption.id;
-    const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION, { id: requestId });
+    const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requestId });
     await live.completed;
     const events = live.results.map((r) => r.data!.captionStream);
     const final = events.at(-1)!;
@@ -132,7 +123,7 @@ describe('train and caption through the API and a worker', () => {
     const words = tokens.map((e) => e.token!).filter((w) => !/^<.*>$/.test(w));
     expect(final.caption).toBe(words.join(' '));
 
-    const late = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION, { id: requestId });
+    const late = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requestId });
     await late.completed;
     expect(late.results.map((r) => r.data!.captionStream)).toEqual(events);
   });
