@@ -1,4 +1,5 @@
 // What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
+import type { DataPaths } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -15,6 +16,8 @@ export interface ApiContext {
   /** jobs are enqueued in the transaction that writes their rows */
   queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'depth'>;
   limits: ApiLimits;
+  /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
+  paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
   /** GLIMPSE_API_KEYS; empty → mutations are open */
   apiKeys: readonly string[];
   /** workers whose lastSeenAt is older than this are not counted as live */

@@ -5,6 +5,7 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './auth.ts';
 import { CaptionResolver } from './caption.resolver.ts';
 import { DatasetResolver } from './dataset.resolver.ts';
+import { DeleteResolver } from './delete.resolver.ts';
 import { ModelResolver } from './model.resolver.ts';
 import { ServerInfoResolver } from './server-info.resolver.ts';
 import { TrainingProgressResolver } from './training-progress.resolver.ts';
@@ -12,7 +13,7 @@ import { TrainingRunResolver } from './training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver],
+    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver, DeleteResolver],
     authChecker,
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`

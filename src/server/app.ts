@@ -66,6 +66,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     events: options.events,
     queue: options.queue,
     limits: { maxImageBytes },
+    paths: config.paths,
     apiKeys: config.apiKeys,
     // the worker beats every heartbeatSeconds; three missed beats and it no longer counts
     workerTimeoutMs: 3 * config.heartbeatSeconds * 1000,

@@ -1,0 +1,121 @@
+// Deleting what users accumulate: training runs, models and datasets. Each mutation locks its row,
+// checks the state in the same transaction, deletes the rows, and only after the commit removes the
+// row's folder under the data dir (config.paths). A folder that cannot be removed is logged, not an
+// API error: the rows are gone either way.
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../db/client.ts';
+import type { ApiContext } from './context.ts';
+import { isTerminalRun, TERMINAL_RUN_STATUSES } from './enums.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+
+const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
+
+function warn(msg: string, fields: Record<string, unknown>): void {
+  console.warn(JSON.stringify({ level: 'warn', msg, ...fields }));
+}
+
+/** True when `target` lies strictly inside `root` (both resolved; the root itself does not count). */
+export function isInside(root: string, target: string): boolean {
+  const rel = relative(resolve(root), resolve(target));
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * Removes a row's folder, but only one inside `root`; anything else is refused and logged. Never
+ * throws: called after the commit, when the rows are already gone.
+ */
+export async function removeDataFolder(root: string, folder: string, ctx: ApiContext, what: string): Promise<boolean> {
+  if (!isInside(root, folder)) {
+    warn('refusing to delete a folder outside its data root', { what, folder: resolve(folder), root: resolve(root), requestId: ctx.requestId });
+    return false;
+  }
+  try {
+    await rm(resolve(folder), { recursive: true, force: true });
+    return true;
+  } catch (error) {
+    warn('could not delete folder', { what, folder: resolve(folder), error: String(error), requestId: ctx.requestId });
+    return false;
+  }
+}
+
+@Resolver()
+export class DeleteResolver {
+  @Authorized()
+  @Mutation(() => ID, {
+    description:
+      'Delete a SUCCEEDED, FAILED or CANCELLED training run with its loss points, epochs, checkpoints and checkpoint folder; its model is kept (model.run becomes null). NOT_FOUND: no such run; CONFLICT: QUEUED or RUNNING (cancel it first)',
+  })
+  async deleteTrainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    await ctx.prisma.$transaction(async (tx) => {
+      // FOR UPDATE: a concurrent resumeTraining / worker write waits for this transaction
+      const [run] = await tx.$queryRaw<{ status: RunStatus }[]>`SELECT "status" FROM "TrainingRun" WHERE "id" = ${id} FOR UPDATE`;
+      if (run === undefined) throw new NotFoundError('TrainingRun', id);
+      if (!isTerminalRun(run.status)) {
+        throw new ConflictError(
+          `run ${id} is ${run.status}: cancel it first (only ${TERMINAL_RUN_STATUSES.join(', ')} runs can be deleted)`,
+          { field: 'id', status: run.status },
+        );
+      }
+      await tx.model.updateMany({ where: { runId: id }, data: { runId: null } });
+      await tx.trainingRun.delete({ where: { id } });
+    });
+    await removeDataFolder(ctx.paths.checkpoints, join(ctx.paths.checkpoints, id), ctx, `checkpoints of run ${id}`);
+    return id;
+  }
+
+  @Authorized()
+  @Mutation(() => ID, {
+    description:
+      'Delete a model with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests',
+  })
+  async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    const path = await ctx.prisma.$transaction(async (tx) => {
+      // FOR UPDATE: a concurrent requestCaption's insert waits for this transaction
+      const [model] = await tx.$queryRaw<{ path: string }[]>`SELECT "path" FROM "Model" WHERE "id" = ${id} FOR UPDATE`;
+      if (model === undefined) throw new NotFoundError('Model', id);
+      const active = await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } });
+      if (active > 0) {
+        throw new ConflictError(`model ${id} has ${active} queued or running caption request(s): wait for them to finish`, {
+          field: 'id',
+          activeCaptionRequests: active,
+        });
+      }
+      await tx.captionRequest.deleteMany({ where: { modelId: id } });
+      await tx.model.delete({ where: { id } });
+      return model.path;
+    });
+    await removeDataFolder(ctx.paths.models, path, ctx, `artifacts of model ${id}`);
+    return id;
+  }
+
+  @Authorized()
+  @Mutation(() => ID, {
+    description:
+      "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched). NOT_FOUND: no such dataset; CONFLICT: PENDING, or training runs still use it (delete them first)",
+  })
+  async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    const kind = await ctx.prisma.$transaction(async (tx) => {
+      // FOR UPDATE: a concurrent startTraining's insert waits for this transaction
+      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus }[]>`
+        SELECT "kind", "status" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
+      if (dataset === undefined) throw new NotFoundError('Dataset', id);
+      if (dataset.status === DatasetStatus.PENDING) {
+        throw new ConflictError(`dataset ${id} is PENDING: a worker is still ${dataset.kind === DatasetKind.SYNTHETIC ? 'generating' : 'indexing'} it`, {
+          field: 'id',
+          status: dataset.status,
+        });
+      }
+      const runs = await tx.trainingRun.count({ where: { datasetId: id } });
+      if (runs > 0) {
+        throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, { field: 'id', runCount: runs });
+      }
+      await tx.dataset.delete({ where: { id } });
+      return dataset.kind;
+    });
+    // a COCO set's files are the user's, at paths they gave: only generated sets are removed
+    if (kind === DatasetKind.SYNTHETIC) await removeDataFolder(ctx.paths.datasets, join(ctx.paths.datasets, id), ctx, `synthetic dataset ${id}`);
+    return id;
+  }
+}
