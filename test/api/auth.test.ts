@@ -17,6 +17,9 @@ const EVERY_MUTATION: Record<string, string> = {
   cancelTraining: `mutation { cancelTraining(id: "x") { id } }`,
   resumeTraining: `mutation { resumeTraining(id: "x") { id } }`,
   requestCaption: `mutation { requestCaption(input: { modelId: "x", imageBase64: "iVBORw0KGgo=" }) { id } }`,
+  deleteTrainingRun: `mutation { deleteTrainingRun(id: "x") }`,
+  deleteModel: `mutation { deleteModel(id: "x") }`,
+  deleteDataset: `mutation { deleteDataset(id: "x") }`,
 };
 
 describe('API keys', () => {
