@@ -49,6 +49,9 @@ export class CaptionResolver {
     const mimeType = sniffImage(field, bytes);
     const model = await findModel(ctx, input.modelId);
     const row = await ctx.prisma.$transaction(async (tx) => {
+      // FOR SHARE: a deleteModel committing meanwhile (it locks the row FOR UPDATE) is seen as NOT_FOUND
+      const [locked] = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Model" WHERE "id" = ${model.id} FOR SHARE`;
+      if (locked === undefined) throw new NotFoundError('Model', model.id);
       const request = await tx.captionRequest.create({
         data: {
           modelId: model.id,

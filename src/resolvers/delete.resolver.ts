@@ -2,7 +2,7 @@
 // checks the state in the same transaction, deletes the rows, and only after the commit removes the
 // row's folder under the data dir (config.paths). A folder that cannot be removed is logged, not an
 // API error: the rows are gone either way.
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../db/client.ts';
@@ -93,13 +93,13 @@ export class DeleteResolver {
   @Authorized()
   @Mutation(() => ID, {
     description:
-      "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched). NOT_FOUND: no such dataset; CONFLICT: PENDING, or training runs still use it (delete them first)",
+      "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). NOT_FOUND: no such dataset; CONFLICT: PENDING, or training runs still use it (delete them first)",
   })
   async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
-    const kind = await ctx.prisma.$transaction(async (tx) => {
+    const deleted = await ctx.prisma.$transaction(async (tx) => {
       // FOR UPDATE: a concurrent startTraining's insert waits for this transaction
-      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus }[]>`
-        SELECT "kind", "status" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
+      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null }[]>`
+        SELECT "kind", "status", "annotationsPath", "imagesDir" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
       if (dataset === undefined) throw new NotFoundError('Dataset', id);
       if (dataset.status === DatasetStatus.PENDING) {
         throw new ConflictError(`dataset ${id} is PENDING: a worker is still ${dataset.kind === DatasetKind.SYNTHETIC ? 'generating' : 'indexing'} it`, {
@@ -112,10 +112,23 @@ export class DeleteResolver {
         throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, { field: 'id', runCount: runs });
       }
       await tx.dataset.delete({ where: { id } });
-      return dataset.kind;
+      return dataset;
     });
-    // a COCO set's files are the user's, at paths they gave: only generated sets are removed
-    if (kind === DatasetKind.SYNTHETIC) await removeDataFolder(ctx.paths.datasets, join(ctx.paths.datasets, id), ctx, `synthetic dataset ${id}`);
+    const folder = join(ctx.paths.datasets, id);
+    if (deleted.kind === DatasetKind.SYNTHETIC) {
+      await removeDataFolder(ctx.paths.datasets, folder, ctx, `synthetic dataset ${id}`);
+    } else {
+      // a COCO set's files are the user's, at paths they gave, and stay; what the worker wrote for
+      // it (the backbone feature cache under datasets/<id>/features) goes, unless the user's files
+      // are somehow inside that folder
+      const features = join(folder, 'features');
+      const users = [deleted.annotationsPath, deleted.imagesDir].filter((p): p is string => p !== null);
+      if (users.some((p) => resolve(p) === resolve(features) || isInside(features, p))) {
+        warn('keeping a COCO dataset folder that holds the user’s files', { folder: resolve(features), requestId: ctx.requestId });
+      } else if (await removeDataFolder(ctx.paths.datasets, features, ctx, `feature cache of dataset ${id}`)) {
+        await rmdir(folder).catch(() => {}); // only when nothing else is in it
+      }
+    }
     return id;
   }
 }

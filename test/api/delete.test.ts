@@ -248,6 +248,35 @@ describe('deleteModel', () => {
   });
 });
 
+describe('requestCaption racing deleteModel', () => {
+  it('gets NOT_FOUND when the model is deleted while the request is being stored', async () => {
+    const { model: m } = await model(null);
+    // a deleteModel-like transaction holds the row locked, deleted but not yet committed
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const deleting = t.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT "id" FROM "Model" WHERE "id" = ${m.id} FOR UPDATE`;
+        await tx.model.delete({ where: { id: m.id } });
+        locked();
+        await held;
+      },
+      { timeout: 30_000 },
+    );
+    await isLocked;
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
+    const request = t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, { input: { modelId: m.id, imageBase64: png.toString('base64') } }, KEY);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // it passes the lookup (the delete is uncommitted) and waits on the lock
+    commit();
+    await deleting;
+    const res = await request;
+    expect(codes(res)).toEqual(['NOT_FOUND']);
+    expect(await t.db.prisma.captionRequest.count({ where: { modelId: m.id } })).toBe(0);
+  });
+});
+
 describe('deleteDataset', () => {
   it("deletes a synthetic dataset and its generated folder, and no one else's", async () => {
     const ds = await dataset('SYNTHETIC', 'READY');
@@ -301,6 +330,27 @@ describe('deleteDataset', () => {
       expect(await t.db.prisma.dataset.count({ where: { id: datasetId } })).toBe(0);
     }
     for (const file of [external.annotationsPath!, externalImage, insideAnnotations, insideImage]) expect(existsSync(file), file).toBe(true);
+  });
+
+  it("removes the feature cache Glimpse wrote for a COCO dataset, not the user's files", async () => {
+    const coco = await t.db.prisma.dataset.create({
+      data: { name: `coco-${randomUUID()}`, kind: 'COCO', status: 'READY', annotationsPath: folderWithFile(join(outside, 'coco2'), 'captions.json'), imagesDir: join(outside, 'coco2') },
+    });
+    const cached = folderWithFile(join(paths().datasets, coco.id, 'features', 'abc123'), 'f00d.f32');
+    expect((await gql(DELETE_DATASET, coco.id)).errors).toBeUndefined();
+    expect(existsSync(cached)).toBe(false);
+    expect(existsSync(join(paths().datasets, coco.id))).toBe(false); // the emptied folder too
+    expect(existsSync(coco.annotationsPath!)).toBe(true);
+
+    // user files that sit inside that features folder (however unlikely) keep it
+    const id = randomUUID();
+    const userImages = join(paths().datasets, id, 'features', 'images');
+    const userImage = folderWithFile(userImages, '0001.jpg');
+    await t.db.prisma.dataset.create({
+      data: { id, name: `coco-${id}`, kind: 'COCO', status: 'READY', annotationsPath: folderWithFile(join(outside, 'coco3'), 'captions.json'), imagesDir: userImages },
+    });
+    expect((await gql(DELETE_DATASET, id)).errors).toBeUndefined();
+    expect(existsSync(userImage)).toBe(true);
   });
 
   it('refuses with CONFLICT while training runs use it, telling how many; works once they are deleted', async () => {
