@@ -3,6 +3,7 @@
 // its loss points while it runs; the model it registers shows its metrics; the caption page streams
 // an uploaded image's caption word by word and its canvas follows the selected word's attention
 // (pixels compared, not only the DOM).
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +212,31 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     });
     await expect.poll(() => page.locator('p.error').innerText(), { timeout: 5_000 }).toMatch(/paper\.pdf: JPEG, PNG or WebP please \(got application\/pdf\)/);
     expect(await t.db.prisma.captionRequest.count()).toBe(before);
+  });
+  it('deletes from the pages, after a confirmation: the dataset only once no run uses it', async () => {
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${origin()}/#/datasets`);
+    const datasetRow = page.locator('table.datasets tr', { hasText: 'tiny-shapes' });
+    await datasetRow.locator('button.delete').click();
+    await expect.poll(() => page.locator('p.error').innerText(), { timeout: 10_000 }).toMatch(/used by 1 training run/);
+
+    await page.goto(`${origin()}/#/runs/${runId}`);
+    await expect.poll(() => page.locator('button.delete').isDisabled(), { timeout: 10_000 }).toBe(false);
+    await page.locator('button.delete').click();
+    await page.waitForURL(/#\/$/, { timeout: 10_000 });
+    expect(await t.db.prisma.trainingRun.count({ where: { id: runId } })).toBe(0);
+
+    await page.goto(`${origin()}/#/models`);
+    await page.locator(`tr[data-model="${modelId}"] button.delete`).click();
+    await expect.poll(() => page.locator(`tr[data-model="${modelId}"]`).count(), { timeout: 10_000 }).toBe(0);
+    expect(await t.db.prisma.model.count()).toBe(0);
+
+    await page.goto(`${origin()}/#/datasets`);
+    await datasetRow.locator('button.delete').click();
+    await expect.poll(() => datasetRow.count(), { timeout: 10_000 }).toBe(0);
+    expect(await t.db.prisma.dataset.count({ where: { id: datasetId } })).toBe(0);
+    expect(existsSync(join(dataDir, 'datasets', datasetId))).toBe(false);
+    expect(b.external).toEqual([]);
   });
 });
 

@@ -16,6 +16,7 @@ interface DatasetRow {
 }
 
 const DATASETS = `query Datasets { datasets { id name kind status imageCount captionCount error syntheticImages createdAt } }`;
+const DELETE = `mutation Delete($id: ID!) { deleteDataset(id: $id) }`;
 const CREATE = `mutation Create($input: CreateDatasetInput!) { createDataset(input: $input) { id status } }`;
 const REFRESH_MS = 2000;
 
@@ -26,7 +27,7 @@ function statusText(d: DatasetRow): string {
   return d.status;
 }
 
-function datasetsTable(datasets: DatasetRow[]): HTMLElement {
+function datasetsTable(datasets: DatasetRow[], onDelete: (d: DatasetRow) => void): HTMLElement {
   if (datasets.length === 0) return h('p', {}, 'No datasets yet.');
   const rows = datasets.map((d) =>
     h(
@@ -38,10 +39,17 @@ function datasetsTable(datasets: DatasetRow[]): HTMLElement {
       h('td', { class: 'num' }, String(d.imageCount)),
       h('td', { class: 'num' }, String(d.captionCount)),
       h('td', {}, new Date(d.createdAt).toLocaleString()),
+      h('td', {}, deleteButton(d, onDelete)),
     ),
   );
-  const headings = ['dataset', 'kind', 'status', 'images', 'captions', 'created'];
+  const headings = ['dataset', 'kind', 'status', 'images', 'captions', 'created', ''];
   return h('table', { class: 'runs datasets' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows));
+}
+
+function deleteButton(d: DatasetRow, onDelete: (d: DatasetRow) => void): HTMLElement {
+  const button = h('button', { class: 'delete', title: d.kind === 'SYNTHETIC' ? 'delete the dataset and its generated files' : 'delete the dataset (your COCO files stay)' }, 'delete');
+  button.addEventListener('click', () => onDelete(d));
+  return button;
 }
 
 function createForm(onCreated: () => void): HTMLElement {
@@ -108,12 +116,22 @@ export function renderDatasetsPage(root: HTMLElement): () => void {
   const message = h('p', { class: 'error' });
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const refresh = async () => {
+  const remove = async (d: DatasetRow) => {
+    const files = d.kind === 'SYNTHETIC' ? ' and its generated images' : ' (the COCO files stay)';
+    if (!confirm(`Delete dataset ${d.name}${files}?`)) return;
+    try {
+      await query(DELETE, { id: d.id });
+      await refresh();
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  };
+  const refresh = async (): Promise<void> => {
     clearTimeout(timer);
     try {
       const { datasets } = await query<{ datasets: DatasetRow[] }>(DATASETS);
       if (stopped) return;
-      list.replaceChildren(datasetsTable(datasets));
+      list.replaceChildren(datasetsTable(datasets, remove));
       message.textContent = '';
       // generation and indexing happen on a worker: follow PENDING ones until they settle
       if (datasets.some((d) => d.status === 'PENDING')) timer = setTimeout(refresh, REFRESH_MS);

@@ -12,11 +12,26 @@ export interface ModelRow {
 }
 
 export const MODELS = `query Models { models { id name runId vocabSize createdAt metrics } }`;
+const DELETE = `mutation Delete($id: ID!) { deleteModel(id: $id) }`;
 
 const number = (value: number | null | undefined, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '–');
 
 export async function renderModelsPage(root: HTMLElement): Promise<void> {
   const { models } = await query<{ models: ModelRow[] }>(MODELS);
+  const message = h('p', { class: 'error' });
+  const remove = (model: ModelRow) => {
+    const button = h('button', { class: 'delete', title: 'delete the model, its files and its caption requests' }, 'delete');
+    button.addEventListener('click', async () => {
+      if (!confirm(`Delete ${model.name}, its files and its caption requests?`)) return;
+      try {
+        await query(DELETE, { id: model.id });
+        await renderModelsPage(root);
+      } catch (error) {
+        message.textContent = (error as Error).message;
+      }
+    });
+    return button;
+  };
   const rows = models.map((model) =>
     h(
       'tr',
@@ -30,11 +45,13 @@ export async function renderModelsPage(root: HTMLElement): Promise<void> {
       h('td', { class: 'num' }, String(model.vocabSize)),
       h('td', {}, new Date(model.createdAt).toLocaleString()),
       h('td', {}, h('a', { href: `#/caption/${model.id}`, class: 'caption-link' }, 'caption an image →')),
+      h('td', {}, remove(model)),
     ),
   );
-  const headings = ['model', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', ''];
+  const headings = ['model', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', '', ''];
   root.replaceChildren(
     h('h1', {}, 'Models'),
+    message,
     rows.length
       ? h('table', { class: 'runs models' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows))
       : h('p', {}, 'No models yet: a training run that succeeds registers one.'),

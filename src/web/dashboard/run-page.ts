@@ -20,6 +20,8 @@ const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }
 
 const CANCELLABLE = new Set(['QUEUED', 'RUNNING']);
 const RESUMABLE = new Set(['FAILED', 'CANCELLED']);
+const DELETABLE = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const DELETE = `mutation Delete($id: ID!) { deleteTrainingRun(id: $id) }`;
 
 /** Renders the page; returns a function that stops its subscription. */
 export function renderRunPage(root: HTMLElement, runId: string): () => void {
@@ -30,6 +32,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const canvas = h('canvas', { width: '900', height: '360', class: 'loss-chart' }) as HTMLCanvasElement;
   const cancel = h('button', { class: 'cancel', disabled: '' }, 'Cancel') as HTMLButtonElement;
   const resume = h('button', { class: 'resume', disabled: '' }, 'Resume') as HTMLButtonElement;
+  const remove = h('button', { class: 'delete', disabled: '', title: 'delete the run, its loss curve and checkpoints (its model stays)' }, 'Delete') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
   const about = h('p', { class: 'run-about' });
   const redraw = () => drawLossChart(canvas, series, toggle.checked);
@@ -39,7 +42,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     h('h1', {}, `Run ${runId.slice(0, 8)}`),
     h('p', {}, 'Status: ', status, ' · step ', stepText),
     about,
-    h('p', {}, cancel, ' ', resume, ' ', message),
+    h('p', {}, cancel, ' ', resume, ' ', remove, ' ', message),
     h('label', {}, toggle, ' smoothing'),
     canvas,
   );
@@ -65,6 +68,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     status.className = `status ${runStatus.toLowerCase()}`;
     cancel.disabled = !CANCELLABLE.has(runStatus);
     resume.disabled = !RESUMABLE.has(runStatus);
+    remove.disabled = !DELETABLE.has(runStatus);
   };
   let lastStep = 0;
   let unsubscribe = () => {};
@@ -97,6 +101,16 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     }
   };
   cancel.addEventListener('click', act(CANCEL, () => {}));
+  remove.addEventListener('click', async () => {
+    if (!confirm(`Delete run ${runId.slice(0, 8)} with its loss curve and checkpoints? Its model, if any, stays.`)) return;
+    message.textContent = '';
+    try {
+      await query(DELETE, { id: runId });
+      location.hash = '#/';
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  });
   // a resumed run's stream had completed: follow it again from where the chart stands
   resume.addEventListener('click', act(RESUME, (runStatus) => (showStatus(runStatus, null), follow(lastStep))));
   follow(0);
