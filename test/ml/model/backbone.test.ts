@@ -153,10 +153,10 @@ describe('pretrained backbone', () => {
       images,
       checkpointDir: path.join(dir, 'checkpoints'),
       model: { encoder, gridSize: 4, encoderDim: 16, embeddingDim: 16, units: 32 },
-      train: { epochs: 3, batchSize: 10, seed: 3, valFraction: 0 },
+      train: { epochs: 12, batchSize: 10, seed: 3, valFraction: 0 },
     });
     expect(result.model.channels).toBe(6);
-    // 6 images × 5 captions × 3 epochs, yet each image went through the backbone once
+    // 6 images × 5 captions × 12 epochs, yet each image went through the backbone once
     expect((await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'))).toHaveLength(images.length);
     const modelDir = path.join(dir, 'model');
     await saveModel(modelDir, { model: result.model, vocab: result.vocab });
