@@ -4,25 +4,21 @@
 // an uploaded image's caption word by word and its canvas follows the selected word's attention
 // (pixels compared, not only the DOM).
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { attentionMap } from '../../src/ml/viz/heatmap.ts';
 import { shade } from '../../src/web/dashboard/attention-canvas.ts';
 import { mountWeb } from '../../src/server/web.ts';
-import { startTestApi, type TestApi } from '../api/harness.ts';
+import type { TestApi } from '../api/harness.ts';
 import { browserMissing, launchOffline, type OfflineBrowser } from './browser.ts';
-import { quietLog } from './shared.ts';
+import { startApiWithWorker, type ApiWithWorker } from './shared.ts';
 
 const API_KEY = 'dashboard-worker-key';
 
+let stack: ApiWithWorker;
 let t: TestApi;
-let worker: RunningWorker;
 let dataDir: string;
 let b: OfflineBrowser;
 let page: Page;
@@ -30,19 +26,15 @@ let datasetId: string;
 
 describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offline', () => {
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'glimpse-dash-'));
-    const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_API_KEYS: API_KEY };
-    t = await startTestApi(env, { mountWeb });
-    worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
+    stack = await startApiWithWorker({ GLIMPSE_API_KEYS: API_KEY }, { mountWeb });
+    ({ t, dataDir } = stack);
     b = await launchOffline();
     page = await b.context.newPage();
     await page.addInitScript((key) => localStorage.setItem('glimpse.apiKey', key), API_KEY);
   }, 120_000);
   afterAll(async () => {
     await b?.close();
-    await worker?.stop({ graceful: true });
-    await t?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   const origin = () => new URL(t.api.url).origin;

@@ -1,5 +1,12 @@
-// What the end-to-end tests share: a worker logger that prints only errors, and the captionStream
-// subscription with the shape of its events.
+// What the end-to-end tests share: a worker logger that prints only errors, the captionStream
+// subscription with the shape of its events, and an API with an in-process worker.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
+import type { StartApiOptions } from '../../src/server/app.ts';
+import { startTestApi, type TestApi } from '../api/harness.ts';
 
 export const quietLog = { info: (_message: string) => {}, error: (message: string, error?: unknown) => console.error(message, error) };
 
@@ -13,4 +20,29 @@ export interface CaptionEvent {
   logProb: number | null;
   done: boolean;
   caption: string | null;
+}
+
+/** A real API (test database) and a real in-process worker sharing a fresh data dir. */
+export interface ApiWithWorker {
+  t: TestApi;
+  worker: RunningWorker;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startApiWithWorker(env: Record<string, string> = {}, apiOptions: Partial<StartApiOptions> = {}): Promise<ApiWithWorker> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-'));
+  const all = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', ...env };
+  const t = await startTestApi(all, apiOptions);
+  const worker = await startWorker({ config: loadConfig(all), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
+  return {
+    t,
+    worker,
+    dataDir,
+    async close() {
+      await worker.stop({ graceful: true });
+      await t.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -8,29 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { initBackend } from '../../src/ml/index.ts';
-import { collect, startTestApi, type TestApi } from '../api/harness.ts';
+import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { saveLayersModel } from '../helpers/tfjs-model.ts';
-import { CAPTION_STREAM, type CaptionEvent, quietLog } from './shared.ts';
+import { CAPTION_STREAM, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
 
 const SIZE = 32;
 const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status config { backbone backboneLayer imageSize } } }`;
 
 
+let stack: ApiWithWorker;
 let t: TestApi;
-let worker: RunningWorker;
 let dataDir: string;
+let fixtures: string;
 let server: Server;
 let backboneUrl: string;
 const requests: string[] = [];
 
-
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));
-  const www = join(dataDir, 'www');
+  fixtures = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));
+  const www = join(fixtures, 'www');
   await initBackend();
   const network = tf.sequential({
     layers: [
@@ -52,15 +50,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   backboneUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/backbone/model.json`;
 
-  const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
-  t = await startTestApi(env);
-  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
+  stack = await startApiWithWorker();
+  ({ t, dataDir } = stack);
 });
 afterAll(async () => {
-  await worker?.stop({ graceful: true });
-  await t?.close();
+  await stack?.close();
   if (server) await new Promise((resolve) => server.close(resolve));
-  await rm(dataDir, { recursive: true, force: true });
+  if (fixtures) await rm(fixtures, { recursive: true, force: true });
 });
 
 const cachedFeatures = async (datasetId: string) =>

@@ -1,15 +1,12 @@
 // The whole path with a real in-process worker: createDataset (synthetic) → READY → startTraining →
 // every batch's loss over graphql-ws, SUCCEEDED with a Model → requestCaption (base64 PNG) →
 // captionStream tokens with attention over the grid → the caption. Late subscribers get the history.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
-import { collect, startTestApi, type TestApi } from '../api/harness.ts';
+import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { CAPTION_STREAM, type CaptionEvent, quietLog } from './shared.ts';
+import { CAPTION_STREAM, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
 
@@ -24,21 +21,15 @@ interface Progress {
   error: string | null;
 }
 
+let stack: ApiWithWorker;
 let t: TestApi;
-let worker: RunningWorker;
 let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-'));
-  const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
-  t = await startTestApi(env);
-  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
+  stack = await startApiWithWorker();
+  ({ t, dataDir } = stack);
 });
-afterAll(async () => {
-  await worker?.stop({ graceful: true });
-  await t?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 const progressOf = (results: { data?: { trainingProgress: Progress } | null }[]) => results.map((r) => r.data!.trainingProgress);
 
