@@ -22,7 +22,7 @@ export async function registerDemoDataset(
         syntheticSeed: DEMO_DATASET.seed,
       },
     });
-    await queue.enqueueDataset(tx, { datasetId: dataset.id });
+    await queue.enqueueDataset(tx, { datasetId: dataset.id, images: DEMO_DATASET.images });
     return { id: dataset.id, name: dataset.name };
   });
 }

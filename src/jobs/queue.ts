@@ -15,7 +15,8 @@ export const QUEUE_SCHEMA = 'pgboss';
 export interface JobData {
   training: { runId: string };
   caption: { requestId: string; modelId: string };
-  dataset: { datasetId: string };
+  /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
+  dataset: { datasetId: string; images?: number };
 }
 export type QueueName = keyof JobData;
 export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption', 'dataset'];
@@ -78,8 +79,9 @@ export class QueueError extends Error {
 const QUEUES: Record<QueueName, PgBoss.Queue> = {
   training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
   caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionMinutes: 24 * 60 },
-  // generating or indexing a large set can take a while; the handler records FAILED itself
-  dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 3600, retentionMinutes: 7 * 24 * 60 },
+  // the handler records FAILED itself; a job whose worker died is retried once its expiry passes,
+  // which each job sets from its work (datasetExpirySeconds): checking a COCO set takes seconds
+  dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
 };
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
@@ -138,7 +140,7 @@ class PgBossQueue implements JobQueue {
   }
 
   enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string> {
-    return this.send(tx, 'dataset', data);
+    return this.send(tx, 'dataset', data, { expireInSeconds: datasetExpirySeconds(data.images) });
   }
 
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
@@ -164,9 +166,9 @@ class PgBossQueue implements JobQueue {
     this.boss.on('error', listener);
   }
 
-  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N]): Promise<string> {
+  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N], options: { expireInSeconds?: number } = {}): Promise<string> {
     this.assertStarted();
-    const id = await this.boss.send(name, data, { db: transactionExecutor(tx) });
+    const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
     if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);
     return id;
   }
@@ -177,6 +179,17 @@ class PgBossQueue implements JobQueue {
 }
 
 /** Creates the queue; call start() (installs/updates the pgboss schema and the queues) before use. */
+/**
+ * How long a dataset job may run before pg-boss fails it (and retries it once, e.g. after its worker
+ * died): 15 minutes for checking a COCO set; for generating a synthetic set, 2 minutes plus 20 ms per
+ * image (about 4× the measured generation time on a slow machine), so a dead worker's set is taken
+ * up again soon, and a large set is never cut short.
+ */
+export function datasetExpirySeconds(syntheticImages?: number): number {
+  if (syntheticImages === undefined) return QUEUES.dataset.expireInSeconds!;
+  return Math.min(120 + Math.ceil(syntheticImages * 0.02), 23 * 3600);
+}
+
 export async function createQueue(url: string, options: QueueOptions = {}): Promise<JobQueue> {
   return new PgBossQueue(url, options);
 }

@@ -64,7 +64,7 @@ export class DatasetResolver {
     try {
       return await ctx.prisma.$transaction(async (tx) => {
         const dataset = await tx.dataset.create({ data: { name, ...row } });
-        await ctx.queue.enqueueDataset(tx, { datasetId: dataset.id });
+        await ctx.queue.enqueueDataset(tx, { datasetId: dataset.id, ...(dataset.syntheticImages ? { images: dataset.syntheticImages } : {}) });
         return dataset;
       });
     } catch (error) {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue, type Job, type JobQueue } from '../../src/jobs/queue.ts';
+import { createQueue, datasetExpirySeconds, type Job, type JobQueue } from '../../src/jobs/queue.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -135,9 +135,24 @@ describe('job queue (pg-boss on the app database)', () => {
       SELECT name, retry_limit, expire_seconds, retention_minutes FROM pgboss.queue ORDER BY name`;
     expect(queues).toEqual([
       { name: 'caption', retry_limit: 2, expire_seconds: 120, retention_minutes: 1440 },
-      { name: 'dataset', retry_limit: 1, expire_seconds: 3600, retention_minutes: 10080 },
+      { name: 'dataset', retry_limit: 1, expire_seconds: 900, retention_minutes: 10080 },
       { name: 'training', retry_limit: 0, expire_seconds: 82800, retention_minutes: 10080 },
     ]);
+  });
+
+  it("sizes a dataset job's expiry by its work: a dead worker's small set is retried within minutes", async () => {
+    const ids = await db.prisma.$transaction(async (tx) => [
+      await api.enqueueDataset(tx, { datasetId: 'coco-set' }),
+      await api.enqueueDataset(tx, { datasetId: 'small-synthetic', images: 600 }),
+      await api.enqueueDataset(tx, { datasetId: 'large-synthetic', images: 100_000 }),
+    ]);
+    const rows = await db.prisma.$queryRawUnsafe<{ id: string; expire: number }[]>(
+      `SELECT id::text, EXTRACT(EPOCH FROM expire_in)::int AS expire FROM pgboss.job WHERE id::text = ANY($1)`,
+      ids,
+    );
+    const expiry = Object.fromEntries(rows.map((r) => [r.id, r.expire]));
+    expect(ids.map((id) => expiry[id])).toEqual([900, 132, 2120]);
+    expect(datasetExpirySeconds(10_000_000)).toBe(23 * 3600); // pg-boss's ceiling
   });
 
   it('refuses to enqueue before start()', async () => {
