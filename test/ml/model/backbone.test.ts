@@ -153,17 +153,30 @@ describe('pretrained backbone', () => {
       images,
       checkpointDir: path.join(dir, 'checkpoints'),
       model: { encoder, gridSize: 4, encoderDim: 16, embeddingDim: 16, units: 32 },
-      train: { epochs: 12, batchSize: 10, seed: 3, valFraction: 0 },
+      train: { epochs: 3, batchSize: 10, seed: 3, valFraction: 0 },
     });
     expect(result.model.channels).toBe(6);
-    // 6 images × 5 captions × 12 epochs, yet each image went through the backbone once
+    // 6 images × 5 captions × 3 epochs, yet each image went through the backbone once
     expect((await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'))).toHaveLength(images.length);
     const modelDir = path.join(dir, 'model');
     await saveModel(modelDir, { model: result.model, vocab: result.vocab });
     result.model.dispose();
+
+    // serving computes each image's features afresh (no cache): exactly what training cached
+    const cachedFiles = (await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'));
+    const cached = await Promise.all(cachedFiles.map(async (f) => Buffer.from(await readFile(path.join(cacheDir, f))).toString('base64')));
+    const fresh = await Backbone.load(encoder as Extract<EncoderConfig, { kind: 'pretrained' }>, 4, { diskCache: false });
+    for (const image of images) {
+      const features = await fresh.load(image.file);
+      expect(cached).toContain(Buffer.from(features.buffer, features.byteOffset, features.byteLength).toString('base64'));
+    }
+    expect(fresh.misses).toBe(images.length);
+    fresh.dispose();
+
     const captioner = await loadCaptioner(modelDir);
     const caption = await captioner.caption(images[0].file);
-    expect(caption.tokens.length).toBeGreaterThan(0);
+    expect(Number.isFinite(caption.logProb) && caption.logProb < 0).toBe(true);
+    expect(caption.caption).toBe(caption.tokens.map((t) => t.token).join(' '));
     for (const event of caption.tokens) expect(event.attention).toHaveLength(16);
     // an image never seen in training: captioned from features computed on the fly, nothing cached
     const unseen = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer();
