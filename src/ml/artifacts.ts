@@ -18,13 +18,20 @@ export interface LoadedModel {
   metrics: ModelMetrics;
 }
 
+/** The config without the training machine's feature-cache folder (serving keeps no cache). */
+function portableConfig(config: ModelConfig): ModelConfig {
+  if (config.encoder.kind !== 'pretrained' || config.encoder.cacheDir === undefined) return config;
+  const { cacheDir: _cacheDir, ...encoder } = config.encoder;
+  return { ...config, encoder };
+}
+
 export async function saveModel(
   dir: string,
   parts: { model: CaptionModel; vocab: Vocabulary; metrics?: ModelMetrics },
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeTensors(dir, 'weights', parts.model.weights.entries());
-  await writeFile(path.join(dir, 'config.json'), JSON.stringify(parts.model.config, null, 2));
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(portableConfig(parts.model.config), null, 2));
   await writeFile(path.join(dir, 'vocab.json'), JSON.stringify(parts.vocab.toJSON()));
   await writeFile(path.join(dir, 'metrics.json'), JSON.stringify(parts.metrics ?? {}, null, 2));
 }

@@ -161,6 +161,10 @@ describe('pretrained backbone', () => {
     const modelDir = path.join(dir, 'model');
     await saveModel(modelDir, { model: result.model, vocab: result.vocab });
     result.model.dispose();
+    // the saved config names the backbone, not this machine's cache folder
+    const saved = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as { encoder: Record<string, unknown> };
+    expect(saved.encoder).toMatchObject({ kind: 'pretrained', url: encoder.kind === 'pretrained' ? encoder.url : '', layer: 'features' });
+    expect(saved.encoder).not.toHaveProperty('cacheDir');
 
     // serving computes each image's features afresh (no cache): exactly what training cached
     const cachedFiles = (await readdir(cacheDir, { recursive: true })).filter((f) => f.endsWith('.f32'));
