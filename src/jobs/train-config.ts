@@ -3,6 +3,7 @@
 // 224 px), its features cached on disk; otherwise the CNN, whose image size and channels use the ML
 // defaults unless the JSON carries `imageSize` / `channels`.
 import {
+  DEFAULT_BACKBONE_IMAGE_SIZE,
   DEFAULT_CNN_ENCODER,
   type EncoderConfig,
   type ModelConfig,
@@ -50,8 +51,6 @@ export function parseRunConfig(json: unknown): RunConfig {
   return config as unknown as RunConfig;
 }
 
-/** Input side of a pretrained backbone when the config has no imageSize (as the API and CLI default). */
-export const BACKBONE_IMAGE_SIZE = 224;
 
 export interface MlSettings {
   model: Partial<ModelConfig>;
@@ -78,7 +77,7 @@ export function mlSettings(run: RunConfig, paths: MlPaths): MlSettings {
       kind: 'pretrained',
       url: run.backbone,
       ...(run.backboneLayer != null ? { layer: run.backboneLayer } : {}),
-      imageSize: run.imageSize ?? BACKBONE_IMAGE_SIZE,
+      imageSize: run.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE,
       cacheDir: paths.featureCacheDir,
     };
   } else if (run.imageSize != null || run.channels != null) {

@@ -6,6 +6,7 @@ export { initBackend, backendInfo, BackendError } from './backend.ts';
 export { CaptionModel, type EncoderInput } from './model/captionModel.ts';
 export {
   BABY_MODEL_CONFIG,
+  DEFAULT_BACKBONE_IMAGE_SIZE,
   DEFAULT_CNN_ENCODER,
   DEFAULT_MODEL_CONFIG,
   DEFAULT_TRAIN_CONFIG,

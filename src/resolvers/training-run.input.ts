@@ -4,6 +4,7 @@ import type { TrainingConfig } from './training-run.type.ts';
 import { checkModelLocation, checkName, checkRange } from './validate.ts';
 
 /** Input side of a pretrained backbone when imageSize is not given (MobileNet's; as the CLI's). */
+/** the API's documented default; src/ml's DEFAULT_BACKBONE_IMAGE_SIZE (resolvers do not import src/ml) */
 export const BACKBONE_IMAGE_SIZE = 224;
 /** Input sizes of the default CNN: its 8×8 grid × a power of two, at most its 4 pooling stages. */
 export const CNN_IMAGE_SIZES = [32, 64, 128] as const;

@@ -1,7 +1,9 @@
 // TrainingRun.config (as startTraining stores it) → the ML settings the worker trains with: the
 // default CNN, a CNN image size, and a pretrained backbone whose features go to the given cache dir.
 import { describe, expect, it } from 'vitest';
-import { BACKBONE_IMAGE_SIZE, mlSettings, parseRunConfig } from '../../src/jobs/train-config.ts';
+import { mlSettings, parseRunConfig } from '../../src/jobs/train-config.ts';
+import { DEFAULT_BACKBONE_IMAGE_SIZE } from '../../src/ml/index.ts';
+import { BACKBONE_IMAGE_SIZE as API_BACKBONE_IMAGE_SIZE } from '../../src/resolvers/training-run.input.ts';
 import { DEFAULT_CNN_ENCODER } from '../../src/ml/index.ts';
 
 const BASE = { epochs: 2, batchSize: 8, learningRate: 0.01, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0 };
@@ -22,8 +24,8 @@ describe('mlSettings', () => {
     const full = mlSettings(parseRunConfig({ ...BASE, backbone: url, backboneLayer: 'out_relu', imageSize: 299 }), paths);
     expect(full.model.encoder).toEqual({ kind: 'pretrained', url, layer: 'out_relu', imageSize: 299, cacheDir: paths.featureCacheDir });
     const defaults = mlSettings(parseRunConfig({ ...BASE, backbone: '/srv/model.json' }), paths);
-    expect(defaults.model.encoder).toEqual({ kind: 'pretrained', url: '/srv/model.json', imageSize: BACKBONE_IMAGE_SIZE, cacheDir: paths.featureCacheDir });
-    expect(BACKBONE_IMAGE_SIZE).toBe(224);
+    expect(defaults.model.encoder).toEqual({ kind: 'pretrained', url: '/srv/model.json', imageSize: DEFAULT_BACKBONE_IMAGE_SIZE, cacheDir: paths.featureCacheDir });
+    expect(DEFAULT_BACKBONE_IMAGE_SIZE).toBe(API_BACKBONE_IMAGE_SIZE); // the default the API documents is the one applied
   });
 
   it('refuses malformed encoder keys and CNN channels with a backbone', () => {

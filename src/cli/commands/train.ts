@@ -20,7 +20,7 @@ import {
   type ModelConfig,
   type TrainConfig,
 } from '../../ml/index.ts';
-import { DEFAULT_CNN_ENCODER } from '../../ml/model/config.ts';
+import { DEFAULT_BACKBONE_IMAGE_SIZE, DEFAULT_CNN_ENCODER } from '../../ml/model/config.ts';
 import { startBackend } from '../backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
 import { CliError } from '../errors.ts';
@@ -71,8 +71,6 @@ function trainOverrides(o: TrainCliOptions): Partial<TrainConfig> {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
 }
 
-/** Input side of a pretrained backbone when --image-size is not given (MobileNet's). */
-const BACKBONE_IMAGE_SIZE = 224;
 
 function encoderOverride(o: TrainCliOptions, out: string): EncoderConfig | undefined {
   if (o.backbone) {
@@ -81,7 +79,7 @@ function encoderOverride(o: TrainCliOptions, out: string): EncoderConfig | undef
       kind: 'pretrained',
       url: /^(https?|file):\/\//i.test(o.backbone) ? o.backbone : resolve(o.backbone), // saved in the model config
       ...(o.backboneLayer ? { layer: o.backboneLayer } : {}),
-      imageSize: o.imageSize ?? BACKBONE_IMAGE_SIZE,
+      imageSize: o.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE,
       cacheDir: resolve(o.featureCache ?? join(out, FEATURES_DIR)),
     };
   }
@@ -210,7 +208,7 @@ export function trainCommand(): Command {
     .option('--units <n>', `GRU and attention units (default ${m.units})`, positiveInt)
     .option('--embedding-dim <n>', `word embedding size (default ${m.embeddingDim})`, positiveInt)
     .option('--encoder-dim <n>', `projected feature size (default ${m.encoderDim})`, positiveInt)
-    .option('--image-size <px>', `encoder input side: CNN gridSize × a power of two (default ${CNN.imageSize}); backbone default ${BACKBONE_IMAGE_SIZE}`, positiveInt)
+    .option('--image-size <px>', `encoder input side: CNN gridSize × a power of two (default ${CNN.imageSize}); backbone default ${DEFAULT_BACKBONE_IMAGE_SIZE}`, positiveInt)
     .option('--channels <list>', `CNN conv channels, comma-separated (default ${CNN.channels.join(',')})`, positiveIntList)
     .option('--backbone <url>', 'pretrained TF.js model (http(s) URL or path to model.json) as the encoder, instead of the CNN')
     .option('--backbone-layer <name>', "backbone layer whose output is the feature map (default: the model's output)")

@@ -4,6 +4,9 @@ import type { EncoderConfig, ModelConfig, TrainConfig } from '../types.ts';
 import { ModelError } from './errors.ts';
 
 /** Small CNN trained end to end: 128 px → four conv+pool stages → 8×8 grid of 256 channels. */
+/** Input side of a pretrained backbone when none is given (MobileNet's and most TF Hub image models'). */
+export const DEFAULT_BACKBONE_IMAGE_SIZE = 224;
+
 export const DEFAULT_CNN_ENCODER: EncoderConfig = { kind: 'cnn', imageSize: 128, channels: [32, 64, 128, 256] };
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
