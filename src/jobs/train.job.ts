@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { loadCocoCaptions, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
+import { loadCocoCaptions, portableConfig, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
@@ -173,11 +173,12 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     } finally {
       result.model.dispose();
     }
+    const modelConfig = { ...portableConfig(result.config) }; // as saved in config.json
     await leased(async (tx) => {
       await tx.model.upsert({
         where: { runId },
-        create: { name: `run ${runId}`, runId, path: modelDir, vocabSize: result.vocab.size, config: { ...result.config }, metrics },
-        update: { path: modelDir, vocabSize: result.vocab.size, config: { ...result.config }, metrics },
+        create: { name: `run ${runId}`, runId, path: modelDir, vocabSize: result.vocab.size, config: modelConfig, metrics },
+        update: { path: modelDir, vocabSize: result.vocab.size, config: modelConfig, metrics },
       });
       await tx.trainingRun.update({
         where: { id: runId },

@@ -19,7 +19,7 @@ export interface LoadedModel {
 }
 
 /** The config without the training machine's feature-cache folder (serving keeps no cache). */
-function portableConfig(config: ModelConfig): ModelConfig {
+export function portableConfig(config: ModelConfig): ModelConfig {
   if (config.encoder.kind !== 'pretrained' || config.encoder.cacheDir === undefined) return config;
   const { cacheDir: _cacheDir, ...encoder } = config.encoder;
   return { ...config, encoder };

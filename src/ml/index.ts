@@ -24,7 +24,7 @@ export { attentionOnObjects, captionBleu, captionImages, validationLoss } from '
 
 // inference
 export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode.ts';
-export { loadModel, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
+export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
 export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts';
 
 // data, metrics and figures
