@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import type { StartApiOptions } from '../../src/server/app.ts';
@@ -20,6 +21,26 @@ export interface CaptionEvent {
   logProb: number | null;
   done: boolean;
   caption: string | null;
+}
+
+/**
+ * Checks a completed captionStream: words with consecutive indices, each with gridSize² attention
+ * weights summing to 1, then one done event whose caption is the words (special tokens left out).
+ * Returns the word events.
+ */
+export function expectCaptionStream(events: CaptionEvent[]): CaptionEvent[] {
+  const final = events.at(-1)!;
+  expect(final.done).toBe(true);
+  const tokens = events.slice(0, -1);
+  expect(tokens.length).toBeGreaterThan(0);
+  expect(tokens.map((e) => e.index)).toEqual(tokens.map((_, i) => i));
+  for (const e of tokens) {
+    expect(e.gridSize).toBeGreaterThan(0);
+    expect(e.attention).toHaveLength(e.gridSize! ** 2);
+    expect(e.attention!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  }
+  expect(final.caption).toBe(tokens.map((e) => e.token!).filter((w) => !/^<.*>$/.test(w)).join(' '));
+  return tokens;
 }
 
 /** A real API (test database) and a real in-process worker sharing a fresh data dir. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { CAPTION_STREAM, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
+import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
 
@@ -101,18 +101,7 @@ describe('train and caption through the API and a worker', () => {
     const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requestId });
     await live.completed;
     const events = live.results.map((r) => r.data!.captionStream);
-    const final = events.at(-1)!;
-    expect(final.done).toBe(true);
-    const tokens = events.slice(0, -1);
-    expect(tokens.length).toBeGreaterThan(0);
-    expect(tokens.map((e) => e.index)).toEqual(tokens.map((_, i) => i));
-    for (const e of tokens) {
-      expect(e.gridSize).toBeGreaterThan(0);
-      expect(e.attention).toHaveLength(e.gridSize! ** 2);
-      expect(e.attention!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
-    }
-    const words = tokens.map((e) => e.token!).filter((w) => !/^<.*>$/.test(w));
-    expect(final.caption).toBe(words.join(' '));
+    expectCaptionStream(events);
 
     const late = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requestId });
     await late.completed;
