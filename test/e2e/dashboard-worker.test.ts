@@ -3,6 +3,7 @@
 // its loss points while it runs; the model it registers shows its metrics; the caption page streams
 // an uploaded image's caption word by word and its canvas follows the selected word's attention
 // (pixels compared, not only the DOM).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -190,6 +191,21 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(worst).toBeLessThanOrEqual(1); // 8-bit rounding
     expect(b.external).toEqual([]);
   }, 90_000);
+
+  it('a second image picked while the first is still on its way replaces it: only its words are shown', async () => {
+    const picture = (background: string) => sharp({ create: { width: 64, height: 48, channels: 3, background } }).png().toBuffer();
+    const [first, second] = await Promise.all([picture('#c33'), picture('#33c')]);
+    const before = await t.db.prisma.captionRequest.count();
+    await page.locator('input[type=file]').setInputFiles({ name: 'first.png', mimeType: 'image/png', buffer: first });
+    await page.locator('input[type=file]').setInputFiles({ name: 'second.png', mimeType: 'image/png', buffer: second });
+    await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
+    const requestId = await page.locator('.caption-status').getAttribute('data-request');
+    const request = await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId! }, include: { tokens: { orderBy: { index: 'asc' } } } });
+    expect(request.imageHash).toBe(createHash('sha256').update(second).digest('hex'));
+    await page.waitForTimeout(1000); // time for a stale stream to show up, were it followed
+    expect(await page.locator('.word').allInnerTexts()).toEqual(request.tokens.map((token) => token.token));
+    expect(await t.db.prisma.captionRequest.count()).toBeLessThanOrEqual(before + 2);
+  });
 
   it('shows a clear message for a picked or dropped file that is not an image, and sends nothing', async () => {
     const before = await t.db.prisma.captionRequest.count();

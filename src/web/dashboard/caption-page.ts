@@ -95,7 +95,11 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
     else select(selected); // the buttons' state
   };
 
+  /** the newest image's number: an older one still loading or uploading stops at its next step */
+  let latest = 0;
   const caption = async (file: File) => {
+    const attempt = ++latest;
+    const superseded = () => attempt !== latest;
     unsubscribe();
     message.textContent = '';
     final.textContent = '';
@@ -106,10 +110,13 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
     if (!modelSelect.value) return void (message.textContent = 'Choose a model first (train one on the Training runs page).');
     if (!TYPES.has(file.type)) return void (message.textContent = `${file.name}: JPEG, PNG or WebP please (got ${file.type || 'an unknown type'})`);
     try {
-      picture = await loadPicture(canvas, file);
+      const loaded = await loadPicture(canvas, file);
+      if (superseded()) return;
+      picture = loaded;
       drawAttention(picture, null);
       view.hidden = false;
     } catch {
+      if (superseded()) return;
       return void (message.textContent = `${file.name}: this browser cannot decode the image`);
     }
     status.textContent = 'uploading…';
@@ -118,9 +125,11 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
       const input = { modelId: modelSelect.value, method: methodSelect.value, imageBase64: await readAsDataUrl(file) };
       requestId = (await query<{ requestCaption: { id: string } }>(REQUEST, { input })).requestCaption.id;
     } catch (error) {
+      if (superseded()) return;
       status.textContent = '';
       return void (message.textContent = (error as Error).message);
     }
+    if (superseded()) return;
     status.textContent = 'captioning…';
     status.dataset.request = requestId;
     unsubscribe = subscribe<{ captionStream: StreamEvent }>(
@@ -165,6 +174,7 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
     .catch((error: Error) => (message.textContent = error.message));
 
   return () => {
+    latest++; // an upload still in flight does not subscribe after the page is left
     unsubscribe();
     document.removeEventListener('keydown', onKey);
   };
