@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
-import { topK } from '../src/ml/decode.ts';
+import { topK } from '../src/ml/decode/beam.ts';
 import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
 import { BACKBONE_CHANNELS, CELLS, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 import { medianMs } from './timing.ts';

@@ -2,7 +2,7 @@
 // files or bytes. Uses the model, decoding and image loading only (no training code path).
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from './artifacts.ts';
-import { decodeBatch, decodeStream, freezeStepWeights, type OnToken } from './decode.ts';
+import { decodeBatch, decodeStream, freezeStepWeights, type OnToken } from './decode/index.ts';
 import { createInputSource, type EncoderInputSource } from './inputs.ts';
 import type { EncoderInput } from './model/captionModel.ts';
 import type { CaptionResult, DecodeOptions, ModelConfig, TokenEvent } from './types.ts';

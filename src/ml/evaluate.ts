@@ -1,7 +1,7 @@
 // Held-out evaluation: teacher-forced loss over caption examples and corpus BLEU of greedy captions.
 import * as tf from '@tensorflow/tfjs';
 import { batchExamples, captionMatrix, type Example, type InputCache } from './batches.ts';
-import { decodeBatch } from './decode.ts';
+import { decodeBatch } from './decode/index.ts';
 import { corpusBleu } from './metrics/bleu.ts';
 import { tokenizeCaption } from './metrics/tokenize.ts';
 import type { CaptionModel, EncoderInput } from './model/captionModel.ts';

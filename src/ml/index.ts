@@ -23,7 +23,7 @@ export { createInputSource, type EncoderInputSource } from './inputs.ts';
 export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';
 
 // inference
-export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode.ts';
+export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode/index.ts';
 export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
 export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts';
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
-import { decodeBatch, decodeStream } from '../../../src/ml/decode.ts';
+import { decodeBatch, decodeStream } from '../../../src/ml/decode/index.ts';
 import type { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { decoderStep, initialState, stepWeights } from '../../../src/ml/model/decoder.ts';

@@ -9,7 +9,7 @@ import { saveModel } from '../../../src/ml/artifacts.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { loadCaptioner, type Captioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
-import { decodeBatch, decodeStream, freezeStepWeights } from '../../../src/ml/decode.ts';
+import { decodeBatch, decodeStream, freezeStepWeights } from '../../../src/ml/decode/index.ts';
 import type { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { train } from '../../../src/ml/train.ts';
