@@ -5,7 +5,8 @@ import { validateModelConfig } from './config.ts';
 import { encodeForAttention, outputLogits, teacherForcedStates, type EncodedImages } from './decoder.ts';
 import { cnnFeatures, projectFeatures } from './encoder.ts';
 import { attentionPenalty, crossEntropyOfRows, tokenMask } from './loss.ts';
-import { featureChannels, ModelWeights } from './weights.ts';
+import { featureChannels } from './featureGrid.ts';
+import { ModelWeights } from './weights.ts';
 
 /**
  * What the encoder consumes: pixels [B, S, S, 3] in 0..1 for the CNN encoder, or raw backbone

@@ -4,10 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
 import { poolingStages } from './config.ts';
 import { conv3x3Relu } from './conv.ts';
+import { CELL_COORDINATES } from './featureGrid.ts';
 import type { ModelWeights } from './weights.ts';
-
-/** Channels the CNN appends to every cell of its feature grid: the cell's x and y. */
-export const CELL_COORDINATES = 2;
 
 /** [1, L, 2] each grid cell's centre (x, y) in -1..1, row-major like the grid */
 function cellCoordinates(gridSize: number): tf.Tensor3D {

@@ -3,7 +3,6 @@
 // uniform ±0.05 embedding).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
-import { CELL_COORDINATES } from './encoder.ts';
 import { ModelError } from './errors.ts';
 import { glorotUniform, orthogonal } from './init.ts';
 import { Rng } from '../random.ts';
@@ -21,13 +20,6 @@ interface WeightSpec {
 function dense(name: string, inDim: number, outDim: number, bias = true): WeightSpec[] {
   const kernel: WeightSpec = { name: `${name}/kernel`, shape: [inDim, outDim], init: 'glorot', fanIn: inDim, fanOut: outDim };
   return bias ? [kernel, { name: `${name}/bias`, shape: [outDim], init: 'zeros' }] : [kernel];
-}
-
-/** Channels per cell of the raw feature grid: the CNN's last stage + coordinates, or the backbone's depth. */
-export function featureChannels(config: ModelConfig, backboneChannels?: number): number {
-  if (config.encoder.kind === 'cnn') return config.encoder.channels[config.encoder.channels.length - 1] + CELL_COORDINATES;
-  if (!backboneChannels) throw new ModelError('INVALID_CONFIG', 'pretrained encoder: feature depth unknown');
-  return backboneChannels;
 }
 
 function weightSpecs(config: ModelConfig, channels: number): WeightSpec[] {
