@@ -2,11 +2,30 @@
 // `(payload, helpers) => Promise<void>`).
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
+import { errFields, type Logger } from '../log.ts';
 import type { JobQueue } from './queue.ts';
 
 export interface JobLogger {
   info(message: string): void;
   error(message: string, error?: unknown): void;
+  warn?(message: string): void;
+  /** the same logger with more ids on every line (e.g. `runId`) */
+  child?(fields: Record<string, string>): JobLogger;
+}
+
+/** A JobLogger writing through the process's pino logger (src/log.ts). */
+export function jobLogger(logger: Logger): JobLogger {
+  return {
+    info: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
+    error: (message, error) => (error === undefined ? logger.error(message) : logger.error(errFields(error), message)),
+    child: (fields) => jobLogger(logger.child(fields)),
+  };
+}
+
+/** `log` with `fields` on every line when it supports child loggers, else `log` itself */
+export function withFields(log: JobLogger, fields: Record<string, string>): JobLogger {
+  return log.child ? log.child(fields) : log;
 }
 
 export interface JobHelpers {
