@@ -72,6 +72,7 @@ const KNOWN_GLIMPSE = new Set([
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
   'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
+  'GLIMPSE_NATIVE_GEMM', // on|off: wasm's matrix products on the native OpenBLAS addon when built (src/ml/backend.ts checks it)
 ]);
 
 /** value of a variable, treating empty / whitespace-only as unset */

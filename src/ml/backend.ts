@@ -5,6 +5,8 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { loadNativeGemm } from './kernels/native-gemm.ts';
+import { nativeMatMulKernels, setNativeMatMul } from './kernels/native-matmul.ts';
 import { registerFastKernels } from './kernels/register.ts';
 import { withWasmThreads } from './kernels/wasm-threads.ts';
 import type { BackendInfo } from './types.ts';
@@ -39,10 +41,24 @@ export interface BackendOptions {
    * tfjs disables in Node; on failure wasm runs single-threaded with a note.
    */
   wasmThreads?: number;
+  /**
+   * wasm: compute BatchMatMul/_FusedMatMul with the native OpenBLAS addon (native/) when it is
+   * built; the backend is then named `wasm+openblas`. Default: on unless GLIMPSE_NATIVE_GEMM=off.
+   */
+  nativeGemm?: boolean;
+  /** OpenBLAS threads for the native GEMM (default: OPENBLAS_NUM_THREADS, else DEFAULT_BLAS_THREADS). */
+  blasThreads?: number;
+}
+
+/** GLIMPSE_NATIVE_GEMM: `off` keeps wasm's products on XNNPACK even where the addon is built. */
+export function nativeGemmFromEnv(value = process.env.GLIMPSE_NATIVE_GEMM): boolean {
+  if (value == null || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new BackendError('BACKEND_UNKNOWN', `GLIMPSE_NATIVE_GEMM must be "on" or "off" (got "${value}")`);
 }
 
 /** Loads one backend and makes it current; returns its thread count and notes, or throws why not. */
-type Loader = (options: BackendOptions) => Promise<{ threads: number; notes: string[] }>;
+type Loader = (options: BackendOptions) => Promise<{ threads: number; notes: string[]; suffix?: string }>;
 
 const WASM_THREADS_INIT_TIMEOUT_MS = 30_000;
 
@@ -79,7 +95,34 @@ async function setWasmBackend(threads: number, notes: string[]): Promise<boolean
   }
 }
 
-async function loadWasm(options: BackendOptions): Promise<{ threads: number; notes: string[] }> {
+let nativeInstalled = false;
+
+/** Puts the native GEMM in front of wasm's matMul kernels; the suffix of the backend's name, or null. */
+function useNativeGemm(options: BackendOptions, notes: string[]): string | null {
+  const wanted = options.nativeGemm ?? nativeGemmFromEnv();
+  if (!wanted) {
+    setNativeMatMul(false);
+    if (nativeInstalled) notes.push('native GEMM off: matrix products on XNNPACK');
+    return null;
+  }
+  const native = loadNativeGemm(options.blasThreads);
+  if ('reason' in native) {
+    notes.push(`${native.reason}: matrix products on XNNPACK`);
+    return null;
+  }
+  if (!nativeInstalled) {
+    for (const config of nativeMatMulKernels(native.gemm)) {
+      tf.unregisterKernel(config.kernelName, 'wasm');
+      tf.registerKernel(config);
+    }
+    nativeInstalled = true;
+  }
+  setNativeMatMul(true);
+  notes.push(`matrix products on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
+  return '+openblas';
+}
+
+async function loadWasm(options: BackendOptions): Promise<{ threads: number; notes: string[]; suffix?: string }> {
   const notes: string[] = [];
   if (!wasmPathsSet) {
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
@@ -88,12 +131,13 @@ async function loadWasm(options: BackendOptions): Promise<{ threads: number; not
   }
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) notes.push('wasm: SIMD unsupported by this runtime, using the scalar build');
   registerFastKernels('wasm');
+  const suffix = useNativeGemm(options, notes) ?? undefined;
   const requested = options.wasmThreads ?? 1;
   if (!(await setWasmBackend(requested, notes))) throw new Error('wasm backend failed to initialise');
   const threads = getThreadsCount();
   if (requested <= 1) notes.push('wasm: single-threaded (pass wasmThreads ≥ 2 for the threaded build)');
-  else if (threads < requested && notes.length === 0) notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
-  return { threads, notes };
+  else if (threads < requested && !notes.some((n) => n.startsWith('wasm threads'))) notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
+  return { threads, notes, suffix };
 }
 
 async function loadCpu(): Promise<{ threads: number; notes: string[] }> {
@@ -128,7 +172,7 @@ async function select(start: BackendName | undefined, options: BackendOptions): 
   for (const name of chain) {
     try {
       const loaded = await LOADERS[name](options);
-      return { name, threads: loaded.threads, notes: [...notes, ...loaded.notes] };
+      return { name: name + (loaded.suffix ?? ''), threads: loaded.threads, notes: [...notes, ...loaded.notes] };
     } catch (err) {
       notes.push(`${PACKAGES[name]} unavailable: ${reason(err)}`);
     }
