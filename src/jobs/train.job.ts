@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { loadCocoCaptions, portableConfig, saveModel, splitByImage, train, TrainingAbortedError, type CaptionedImage, type CheckpointEvent, type TrainConfig } from '../ml/index.ts';
+import { loadCocoCaptions, portableConfig, saveModel, stepsPerEpoch, train, TrainingAbortedError, type CheckpointEvent } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
@@ -24,12 +24,6 @@ class LeaseLostError extends Error {
     super(`run ${runId} is no longer leased to this worker`);
     this.name = 'LeaseLostError';
   }
-}
-
-function batchesPerEpoch(images: readonly CaptionedImage[], train: Partial<TrainConfig>): number {
-  const { train: part } = splitByImage(images, train.valFraction!, train.seed!);
-  const captions = part.reduce((n, img) => n + img.captions.length, 0);
-  return Math.ceil(captions / train.batchSize!);
 }
 
 /**
@@ -114,20 +108,22 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     if (dataset.status !== 'READY' || !dataset.annotationsPath || !dataset.imagesDir) {
       throw new JobError('DATASET_NOT_READY', `dataset ${dataset.id} is ${dataset.status}`);
     }
-    const settings = mlSettings(parseRunConfig(run.config), { featureCacheDir: join(config.paths.datasets, dataset.id, 'features') });
+    const runSettings = parseRunConfig(run.config);
+    const settings = mlSettings(runSettings, { featureCacheDir: join(config.paths.datasets, dataset.id, 'features') });
     const images = await loadCocoCaptions({
       annotationsPath: dataset.annotationsPath,
       imagesDir: dataset.imagesDir,
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
     const latest = await prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } });
-    const perEpoch = batchesPerEpoch(images, settings.train);
-    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: settings.train.epochs! * perEpoch } }));
+    const perEpoch = stepsPerEpoch(images, runSettings);
+    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: runSettings.epochs * perEpoch } }));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
     let epochEnd: CheckpointEvent | null = null;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
+    helpers.runtime?.beforeWork();
     steps.start();
     const result = await train({
       images,
@@ -224,4 +220,5 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
   }, TRANSACTION_OPTIONS);
   if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint.step}`);
   else log.error(`training ${runId}: FAILED`, error);
+  if (!aborted) helpers.runtime?.failed(error);
 }

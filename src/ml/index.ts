@@ -10,8 +10,11 @@ export {
   DEFAULT_CNN_ENCODER,
   DEFAULT_MODEL_CONFIG,
   DEFAULT_TRAIN_CONFIG,
+  mlConfigs,
   validateModelConfig,
+  type MlConfigs,
 } from './model/config.ts';
+export * from './settings/index.ts';
 export { ModelError, type ModelErrorCode } from './model/errors.ts';
 export { Vocabulary, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
 
@@ -19,7 +22,9 @@ export { Vocabulary, tokenize, PAD, START, END, UNK, type VocabularyJSON } from 
 export { train, TrainingAbortedError, type TrainOptions, type TrainResult } from './train.ts';
 export { readCheckpointConfig, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 export { InputCache } from './batches.ts';
+export { stepsPerEpoch } from './steps.ts';
 export { createInputSource, type EncoderInputSource } from './inputs.ts';
+export type { BackboneAccess, BackboneFetch } from './model/backbone.ts';
 export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';
 
 // inference

@@ -47,8 +47,8 @@ export interface TrainConfig {
   /** global gradient-norm clip (0 = off) */
   clipNorm: number;
   seed: number;
-  /** top-k words of the vocabulary (seed: 5000) */
-  topK: number;
+  /** top-k words kept in the vocabulary (the model's output adds the special tokens) */
+  vocabSize: number;
   /** cap on caption length (default: longest caption, capped at 50) */
   maxLength?: number;
   /** fraction of images held out for validation (split by image) */

@@ -1,15 +1,17 @@
 // Caption vocabulary: lower-cased, punctuation stripped, <pad>=0, <start>, <end>, <unk>, then the
 // top-k words by frequency (ties alphabetical). Saved with the model as JSON.
 import { ModelError } from './model/errors.ts';
+import { defaultsOf, MAX_CAPTION_TOKENS, SPECIAL_TOKENS, TRAINING_SETTINGS } from './settings/index.ts';
 
 export const PAD = '<pad>';
 export const START = '<start>';
 export const END = '<end>';
 export const UNK = '<unk>';
 const SPECIALS = [PAD, START, END, UNK] as const;
+if (SPECIALS.length !== SPECIAL_TOKENS) throw new Error('vocab: SPECIAL_TOKENS disagrees with the special tokens');
 
-export const DEFAULT_TOP_K = 5000;
-export const MAX_LENGTH_CAP = 50;
+export const DEFAULT_TOP_K = defaultsOf(TRAINING_SETTINGS).vocabSize;
+export const MAX_LENGTH_CAP = MAX_CAPTION_TOKENS;
 
 export interface VocabularyJSON {
   words: string[];

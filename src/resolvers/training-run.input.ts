@@ -1,13 +1,18 @@
-import { Field, Float, ID, InputType, Int } from 'type-graphql';
+// startTraining's input: every hyper-parameter field, its default, bounds and description come from the
+// settings schema (src/ml/settings/training.ts); this file only adds the GraphQL shape and the encoder's
+// cross-field rules (backbone vs CNN geometry).
+import { Field, ID, InputType } from 'type-graphql';
+import {
+  cnnGeometryProblem,
+  DEFAULT_BACKBONE_IMAGE_SIZE,
+  DEFAULT_CNN_IMAGE_SIZE,
+  ENCODER_SETTINGS as E,
+  TRAINING_SETTINGS as T,
+  type RunSettings,
+} from '../ml/settings/index.ts';
 import { BadUserInputError } from './errors.ts';
-import type { TrainingConfig } from './training-run.type.ts';
-import { checkModelLocation, checkName, checkRange } from './validate.ts';
-
-/** Input side of a pretrained backbone when imageSize is not given (MobileNet's; as the CLI's). */
-/** the API's documented default; src/ml's DEFAULT_BACKBONE_IMAGE_SIZE (resolvers do not import src/ml) */
-export const BACKBONE_IMAGE_SIZE = 224;
-/** Input sizes of the default CNN: its 8×8 grid × a power of two, at most its 4 pooling stages. */
-export const CNN_IMAGE_SIZES = [32, 64, 128] as const;
+import { SettingField, settingsFrom } from './setting-field.ts';
+import { checkModelLocation, checkName } from './validate.ts';
 
 @InputType({ description: 'The image encoder: a pretrained TF.js backbone, or (without backbone) the default CNN trained end to end' })
 export class EncoderInput {
@@ -25,106 +30,83 @@ export class EncoderInput {
   })
   backboneLayer?: string | null;
 
-  @Field(() => Int, {
-    nullable: true,
-    description: `square input side in pixels. With backbone: 32..1024, default ${BACKBONE_IMAGE_SIZE}; without: the CNN's ${CNN_IMAGE_SIZES.join(', ')} (default 128)`,
-  })
+  @SettingField(E.imageSize)
   imageSize?: number | null;
+
+  @SettingField(E.gridSize)
+  gridSize?: number | null;
+
+  @SettingField(E.channels)
+  channels?: number[] | null;
+
+  @SettingField(E.encoderDim)
+  encoderDim?: number | null;
 }
 
-@InputType({ description: 'Omitted hyper-parameters take the defaults shown in each field' })
+@InputType({ description: 'Omitted hyper-parameters take the defaults shown' })
 export class StartTrainingInput {
   @Field(() => ID)
   datasetId!: string;
 
-  @Field(() => Int, { nullable: true, description: 'default 10, 1..1000' })
+  @SettingField(T.epochs)
   epochs?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'default 32, 1..1024' })
+  @SettingField(T.batchSize)
   batchSize?: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'default 0.001, > 0 and ≤ 1' })
+  @SettingField(T.learningRate)
   learningRate?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'default 256, 8..4096' })
+  @SettingField(T.clipNorm)
+  clipNorm?: number | null;
+
+  @SettingField(T.embeddingDim)
   embeddingDim?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'GRU/attention units, default 512, 8..4096' })
+  @SettingField(T.units)
   units?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'top-k vocabulary words, default 5000, 10..100000' })
+  @SettingField(T.vocabSize)
   vocabSize?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'caption cap in tokens incl. <start>/<end>, 3..200; default: from the data' })
+  @SettingField(T.maxLength)
   maxLength?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'default 42, 0..2147483647' })
+  @SettingField(T.attentionLambda)
+  attentionLambda?: number | null;
+
+  @SettingField(T.seed)
   seed?: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'validation fraction (split by image), default 0.1, 0..0.5' })
+  @SettingField(T.valFraction)
   valFraction?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'checkpoint every N batches, default 0 (only at epoch end)' })
+  @SettingField(T.checkpointEvery)
   checkpointEvery?: number | null;
 
-  @Field(() => EncoderInput, { nullable: true, description: 'default: the CNN encoder at 128 px' })
+  @Field(() => EncoderInput, { nullable: true, description: `default: the CNN encoder at ${DEFAULT_CNN_IMAGE_SIZE} px` })
   encoder?: EncoderInput | null;
 }
 
-type EncoderSettings = Pick<TrainingConfig, 'backbone' | 'backboneLayer' | 'imageSize'>;
-
-/** The encoder keys stored in TrainingRun.config; only those that apply (none: the default CNN). */
-function resolveEncoder(input: EncoderInput | null | undefined): EncoderSettings {
-  if (!input) return {};
+/** The encoder settings stored in TrainingRun.config, after defaults and the cross-field rules. */
+function resolveEncoder(input: EncoderInput | null | undefined): Omit<RunSettings, keyof typeof T> {
   const field = (name: keyof EncoderInput) => `input.encoder.${name}`;
-  if (input.backbone == null) {
-    if (input.backboneLayer != null) throw new BadUserInputError(field('backboneLayer'), 'needs input.encoder.backbone');
-    if (input.imageSize == null) return {};
-    if (!(CNN_IMAGE_SIZES as readonly number[]).includes(input.imageSize)) {
-      throw new BadUserInputError(
-        field('imageSize'),
-        `without a backbone the CNN encoder takes ${CNN_IMAGE_SIZES.join(', ')}, got ${input.imageSize}`,
-      );
-    }
-    return { imageSize: input.imageSize };
+  const encoder = settingsFrom(E, input, 'input.encoder');
+  if (input?.backbone == null) {
+    if (input?.backboneLayer != null) throw new BadUserInputError(field('backboneLayer'), 'needs input.encoder.backbone');
+    const imageSize = encoder.imageSize ?? DEFAULT_CNN_IMAGE_SIZE;
+    const problem = cnnGeometryProblem(imageSize, encoder.gridSize, encoder.channels);
+    if (problem) throw new BadUserInputError(field(problem[0]), problem[1]);
+    return { ...encoder, imageSize };
   }
+  if (input.channels != null) throw new BadUserInputError(field('channels'), 'configures the CNN encoder; it does not apply with a backbone');
   const backbone = checkModelLocation(field('backbone'), input.backbone);
-  const imageSize = checkRange(field('imageSize'), input.imageSize ?? BACKBONE_IMAGE_SIZE, 32, 1024);
-  if (input.backboneLayer == null) return { backbone, imageSize };
-  return { backbone, backboneLayer: checkName(field('backboneLayer'), input.backboneLayer, 200), imageSize };
+  const imageSize = encoder.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE;
+  const layer = input.backboneLayer == null ? {} : { backboneLayer: checkName(field('backboneLayer'), input.backboneLayer, 200) };
+  return { ...encoder, imageSize, backbone, ...layer };
 }
 
-export const TRAINING_DEFAULTS: TrainingConfig = {
-  epochs: 10,
-  batchSize: 32,
-  learningRate: 0.001,
-  embeddingDim: 256,
-  units: 512,
-  vocabSize: 5000,
-  maxLength: null,
-  seed: 42,
-  valFraction: 0.1,
-  checkpointEvery: 0,
-};
-
-/** Validates the hyper-parameters and fills in the defaults; errors name the field ("input.batchSize"). */
-export function resolveTrainingConfig(input: StartTrainingInput): TrainingConfig {
-  const d = TRAINING_DEFAULTS;
-  const learningRate = input.learningRate ?? d.learningRate;
-  if (!(learningRate > 0 && learningRate <= 1)) {
-    throw new BadUserInputError('input.learningRate', `must be > 0 and ≤ 1, got ${learningRate}`);
-  }
-  return {
-    epochs: checkRange('input.epochs', input.epochs ?? d.epochs, 1, 1000),
-    batchSize: checkRange('input.batchSize', input.batchSize ?? d.batchSize, 1, 1024),
-    learningRate,
-    embeddingDim: checkRange('input.embeddingDim', input.embeddingDim ?? d.embeddingDim, 8, 4096),
-    units: checkRange('input.units', input.units ?? d.units, 8, 4096),
-    vocabSize: checkRange('input.vocabSize', input.vocabSize ?? d.vocabSize, 10, 100_000),
-    maxLength: input.maxLength == null ? null : checkRange('input.maxLength', input.maxLength, 3, 200),
-    seed: checkRange('input.seed', input.seed ?? d.seed, 0, 2_147_483_647),
-    valFraction: checkRange('input.valFraction', input.valFraction ?? d.valFraction, 0, 0.5),
-    checkpointEvery: checkRange('input.checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 0, 1_000_000),
-    ...resolveEncoder(input.encoder),
-  };
+/** Validates the hyper-parameters against the settings schema and fills in the defaults; errors name the field. */
+export function resolveTrainingConfig(input: StartTrainingInput): RunSettings {
+  return { ...settingsFrom(T, input, 'input'), ...resolveEncoder(input.encoder) };
 }

@@ -1,4 +1,5 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { RedactServerPaths } from './auth.ts';
 import { RunStatus } from './enums.ts';
 import { PageInfo } from './pagination.ts';
 
@@ -34,16 +35,35 @@ export class TrainingConfig {
   @Field(() => Int, { description: 'checkpoint every N batches (0: only at epoch end)' })
   checkpointEvery!: number;
 
+  @Field(() => Float, { nullable: true, description: 'global gradient-norm clip; null: a run from before the setting (5)' })
+  clipNorm?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'attention regularisation λ; null: a run from before the setting (0)' })
+  attentionLambda?: number | null;
+
   // encoder: absent from the stored JSON (null here) for the default CNN
 
-  @Field(() => String, { nullable: true, description: 'TF.js model.json of the pretrained encoder; null: the CNN encoder' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'TF.js model.json of the pretrained encoder; null: the CNN encoder (or, for callers without an API key when keys are set, a path on the server)',
+  })
+  @UseMiddleware(RedactServerPaths)
   backbone?: string | null;
 
   @Field(() => String, { nullable: true, description: "backbone layer giving the feature map; null: the backbone's output" })
   backboneLayer?: string | null;
 
-  @Field(() => Int, { nullable: true, description: 'encoder input side in pixels; null: the default CNN (128)' })
+  @Field(() => Int, { nullable: true, description: 'encoder input side in pixels; null: a run from before the setting (the CNN at 128)' })
   imageSize?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'cells per side of the feature grid; null: a run from before the setting (8)' })
+  gridSize?: number | null;
+
+  @Field(() => [Int], { nullable: true, description: 'CNN conv channels; null: a backbone, or a run from before the setting' })
+  channels?: number[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'projected feature size; null: a run from before the setting (256)' })
+  encoderDim?: number | null;
 }
 
 @ObjectType()

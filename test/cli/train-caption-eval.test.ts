@@ -33,7 +33,7 @@ afterAll(async () => {
 
 describe('glimpse train → caption → eval', () => {
   it('stops on Ctrl-C with a checkpoint, resumes from it, and saves the model', async () => {
-    const base = ['train', '--data', data, '--out', out, '--batch-size', String(BATCH), '--lr', '0.005', '--seed', '3', ...TINY];
+    const base = ['train', '--data', data, '--out', out, '--batch-size', String(BATCH), '--learning-rate', '0.005', '--seed', '3', ...TINY];
     const stopped = await interruptCli([...base, '--epochs', '50'], /^epoch 1\/50 /m);
     expect(stopped.stderr).toMatch(/SIGINT: stopping training/);
     expect(stopped.code).toBe(130);

@@ -2,101 +2,75 @@
 // per epoch (validation loss, BLEU-4), checkpoints under OUT/checkpoints, the final model in
 // OUT/model; Ctrl-C → a final checkpoint and a clean exit; `--resume` continues from any checkpoint.
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CheckpointMeta } from '../../ml/checkpoint.ts';
 import {
-  DEFAULT_MODEL_CONFIG,
+  checkSetting,
   DEFAULT_TRAIN_CONFIG,
+  describeSetting,
+  ENCODER_SETTINGS,
+  kebab,
   loadCocoCaptions,
+  mlConfigs,
   saveModel,
-  splitByImage,
+  SettingError,
+  stepsPerEpoch,
   train,
+  TRAINING_SETTINGS,
   TrainingAbortedError,
-  type CaptionedImage,
-  type EncoderConfig,
   type EpochEvent,
-  type ModelConfig,
+  type RunSettings,
+  type Setting,
   type TrainConfig,
 } from '../../ml/index.ts';
-import { DEFAULT_BACKBONE_IMAGE_SIZE, DEFAULT_CNN_ENCODER } from '../../ml/model/config.ts';
 import { startBackend } from '../backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
 import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
-import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveIntList, positiveNumber } from '../options.ts';
+import { positiveInt } from '../options.ts';
 import { createProgressBar } from '../progress.ts';
 import { CHECKPOINTS_DIR, FEATURES_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
 
-interface TrainCliOptions extends DataOptions {
-  out: string;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  seed?: number;
-  units?: number;
-  embeddingDim?: number;
-  encoderDim?: number;
-  imageSize?: number;
-  channels?: number[];
-  backbone?: string;
-  backboneLayer?: string;
-  featureCache?: string;
-  attentionLambda?: number;
-  vocabSize?: number;
-  maxLength?: number;
-  maxCaptions?: number;
-  valFraction?: number;
-  checkpointEvery?: number;
-  resume?: string;
-  backend?: string;
+/** Every training and encoder setting of the schema is an option; commander names them in camelCase. */
+type TrainCliOptions = DataOptions &
+  Partial<RunSettings> & {
+    out: string;
+    featureCache?: string;
+    maxCaptions?: number;
+    resume?: string;
+    backend?: string;
+  };
+
+const SETTINGS: [string, Setting][] = [...Object.entries(TRAINING_SETTINGS), ...Object.entries(ENCODER_SETTINGS)];
+
+/** commander parser for a setting: the schema's own check, as a usage error. */
+function settingParser(name: string, setting: Setting): (raw: string) => unknown {
+  return (raw) => {
+    const value = setting.kind === 'intList' ? raw.split(',').map((v) => Number(v.trim())) : Number(raw);
+    try {
+      return checkSetting(name, setting, value);
+    } catch (error) {
+      if (error instanceof SettingError) throw new InvalidArgumentError(error.message.slice(name.length + 2));
+      throw error;
+    }
+  };
 }
 
-/** the default encoder is the end-to-end CNN; its type is the wider EncoderConfig union */
-const CNN = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
-
-/** Only the options the user gave: on resume everything else comes from the checkpoint. */
-function trainOverrides(o: TrainCliOptions): Partial<TrainConfig> {
-  const entries: [keyof TrainConfig, number | undefined][] = [
-    ['epochs', o.epochs],
-    ['batchSize', o.batchSize],
-    ['learningRate', o.lr],
-    ['seed', o.seed],
-    ['topK', o.vocabSize],
-    ['maxLength', o.maxLength],
-    ['valFraction', o.valFraction],
-    ['checkpointEvery', o.checkpointEvery],
-  ];
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
-}
-
-
-function encoderOverride(o: TrainCliOptions, out: string): EncoderConfig | undefined {
+/** Only the settings the user gave: on resume everything else comes from the checkpoint. */
+function givenSettings(o: TrainCliOptions): Partial<RunSettings> {
+  const given: Record<string, unknown> = {};
+  const options = o as unknown as Record<string, unknown>;
+  for (const [name] of SETTINGS) if (options[name] !== undefined) given[name] = options[name];
   if (o.backbone) {
     if (o.channels) throw new CliError('INVALID_OPTION', '--channels configures the CNN encoder; it does not apply with --backbone');
-    return {
-      kind: 'pretrained',
-      url: /^(https?|file):\/\//i.test(o.backbone) ? o.backbone : resolve(o.backbone), // saved in the model config
-      ...(o.backboneLayer ? { layer: o.backboneLayer } : {}),
-      imageSize: o.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE,
-      cacheDir: resolve(o.featureCache ?? join(out, FEATURES_DIR)),
-    };
+    given.backbone = /^(https?|file):\/\//i.test(o.backbone) ? o.backbone : resolve(o.backbone); // saved in the model config
+    if (o.backboneLayer) given.backboneLayer = o.backboneLayer;
+  } else if (o.backboneLayer || o.featureCache) {
+    throw new CliError('INVALID_OPTION', '--backbone-layer and --feature-cache need --backbone');
   }
-  if (o.backboneLayer || o.featureCache) throw new CliError('INVALID_OPTION', '--backbone-layer and --feature-cache need --backbone');
-  if (o.imageSize === undefined && o.channels === undefined) return undefined;
-  return { ...CNN, ...(o.imageSize !== undefined ? { imageSize: o.imageSize } : {}), ...(o.channels ? { channels: o.channels } : {}) };
-}
-
-function modelOverrides(o: TrainCliOptions, out: string): Partial<ModelConfig> {
-  const model: Partial<ModelConfig> = {};
-  if (o.units !== undefined) model.units = o.units;
-  if (o.embeddingDim !== undefined) model.embeddingDim = o.embeddingDim;
-  if (o.encoderDim !== undefined) model.encoderDim = o.encoderDim;
-  if (o.attentionLambda !== undefined) model.attentionLambda = o.attentionLambda;
-  const encoder = encoderOverride(o, out);
-  if (encoder) model.encoder = encoder;
-  return model;
+  return given as Partial<RunSettings>;
 }
 
 /** `latest` → the newest step-* directory under OUT/checkpoints; anything else is a path. */
@@ -116,12 +90,6 @@ async function effectiveTrainConfig(resumeFrom: string | undefined, overrides: P
   return { ...meta.trainConfig, ...overrides };
 }
 
-/** Steps per epoch, as train() will batch them: one example per caption of the training split. */
-function batchesPerEpoch(images: readonly CaptionedImage[], tc: TrainConfig): number {
-  const captions = splitByImage(images, tc.valFraction, tc.seed).train.reduce((n, img) => n + img.captions.length, 0);
-  return Math.ceil(captions / tc.batchSize);
-}
-
 function finalMetrics(step: number, epochs: readonly EpochEvent[]): Record<string, number | null> {
   const last = epochs[epochs.length - 1];
   return { step, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, bleu4: last?.bleu4 ?? null };
@@ -134,9 +102,10 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
   const paths = await resolveDatasetPaths(opts);
   const images = await loadCocoCaptions({ ...paths, maxCaptions: opts.maxCaptions });
   const resumeFrom = opts.resume ? await resolveResume(opts.resume, out) : undefined;
-  const overrides = trainOverrides(opts);
-  const tc = await effectiveTrainConfig(resumeFrom, overrides);
-  const perEpoch = batchesPerEpoch(images, tc);
+  const given = givenSettings(opts);
+  const ml = mlConfigs(given, resolve(opts.featureCache ?? join(out, FEATURES_DIR)));
+  const tc = await effectiveTrainConfig(resumeFrom, ml.train);
+  const perEpoch = stepsPerEpoch(images, tc);
   const totalSteps = tc.epochs * perEpoch;
   await startBackend(cmd.optsWithGlobals<{ backend?: string }>().backend);
   process.stderr.write(
@@ -152,8 +121,8 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
     const result = await train({
       images,
       checkpointDir: join(out, CHECKPOINTS_DIR),
-      model: modelOverrides(opts, out),
-      train: overrides,
+      model: ml.model,
+      train: ml.train,
       resumeFrom,
       signal: interrupt.signal,
       onBatchEnd: (e) => {
@@ -184,8 +153,11 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
   } catch (err) {
     bar.stop();
     if (!(err instanceof TrainingAbortedError)) throw err;
-    console.log(`interrupted at step ${err.checkpoint.step}; checkpoint written to ${err.checkpoint.path}`);
-    console.log(`resume with the same command plus: --resume ${err.checkpoint.path}`);
+    if (err.checkpoint === null) console.log('interrupted before the first step (nothing to resume)');
+    else {
+      console.log(`interrupted at step ${err.checkpoint.step}; checkpoint written to ${err.checkpoint.path}`);
+      console.log(`resume with the same command plus: --resume ${err.checkpoint.path}`);
+    }
     process.exitCode = 130;
   } finally {
     interrupt.dispose();
@@ -193,32 +165,22 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
 }
 
 export function trainCommand(): Command {
-  const d = DEFAULT_TRAIN_CONFIG;
-  const m = DEFAULT_MODEL_CONFIG;
-  return new Command('train')
+  const cmd = new Command('train')
     .description('train a captioning model on a COCO-format dataset (Ctrl-C writes a checkpoint; --resume continues)')
     .option('--data <dir>', 'dataset folder (from `dataset synth` or `dataset coco`)')
     .option('--annotations <file>', 'COCO captions JSON (with --images)')
     .option('--images <dir>', 'image folder (with --annotations)')
-    .requiredOption('--out <dir>', 'run folder: OUT/checkpoints, OUT/model (the trained model), OUT/run.json')
-    .option('--epochs <n>', `epochs (default ${d.epochs})`, positiveInt)
-    .option('--batch-size <n>', `batch size (default ${d.batchSize})`, positiveInt)
-    .option('--lr <rate>', `Adam learning rate (default ${d.learningRate})`, positiveNumber)
-    .option('--seed <n>', `seed of initialisation, split and data order (default ${d.seed})`, nonNegativeInt)
-    .option('--units <n>', `GRU and attention units (default ${m.units})`, positiveInt)
-    .option('--embedding-dim <n>', `word embedding size (default ${m.embeddingDim})`, positiveInt)
-    .option('--encoder-dim <n>', `projected feature size (default ${m.encoderDim})`, positiveInt)
-    .option('--image-size <px>', `encoder input side: CNN gridSize × a power of two (default ${CNN.imageSize}); backbone default ${DEFAULT_BACKBONE_IMAGE_SIZE}`, positiveInt)
-    .option('--channels <list>', `CNN conv channels, comma-separated (default ${CNN.channels.join(',')})`, positiveIntList)
+    .requiredOption('--out <dir>', 'run folder: OUT/checkpoints, OUT/model (the trained model), OUT/run.json');
+  // the training and encoder settings, with their bounds and defaults, from the settings schema
+  for (const [name, setting] of SETTINGS) {
+    const arg = setting.kind === 'intList' ? '<list>' : setting.kind === 'float' ? '<x>' : '<n>';
+    cmd.option(`--${kebab(name)} ${arg}`, describeSetting(setting), settingParser(name, setting));
+  }
+  return cmd
     .option('--backbone <url>', 'pretrained TF.js model (http(s) URL or path to model.json) as the encoder, instead of the CNN')
     .option('--backbone-layer <name>', "backbone layer whose output is the feature map (default: the model's output)")
     .option('--feature-cache <dir>', 'backbone feature cache (default OUT/features)')
-    .option('--attention-lambda <λ>', 'doubly stochastic attention regularisation (default 0)', nonNegativeNumber)
-    .option('--vocab-size <k>', `top-k words kept (default ${d.topK})`, positiveInt)
-    .option('--max-length <n>', 'caption length cap in tokens (default: longest caption, ≤ 50)', positiveInt)
     .option('--max-captions <n>', 'use only the first N captions (the seed used 30000)', positiveInt)
-    .option('--val-fraction <f>', `share of images held out (default ${d.valFraction})`, fraction)
-    .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: epoch ends only)', nonNegativeInt)
     .option('--resume <checkpoint>', 'continue from a checkpoint directory, or `latest` under OUT/checkpoints')
     .action(runTraining);
 }

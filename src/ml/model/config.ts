@@ -1,23 +1,38 @@
-// Model and training configuration: defaults (the seed's hyper-parameters) at the top, a "baby"
-// configuration that trains in seconds for tests, and validation.
+// Model and training configuration: the defaults come from the settings schema (src/ml/settings, the
+// one source of truth for names, bounds and defaults), a "baby" configuration that trains in seconds
+// for tests, and validation.
+import {
+  DEFAULT_BACKBONE_IMAGE_SIZE,
+  DEFAULT_CNN_IMAGE_SIZE,
+  defaultsOf,
+  ENCODER_SETTINGS,
+  MAX_CAPTION_TOKENS,
+  SPECIAL_TOKENS,
+  TRAINING_SETTINGS,
+  cnnGeometryProblem,
+  cnnStages,
+  type RunSettings,
+} from '../settings/index.ts';
 import type { EncoderConfig, ModelConfig, TrainConfig } from '../types.ts';
 import { ModelError } from './errors.ts';
 
-/** Small CNN trained end to end: 128 px → four conv+pool stages → 8×8 grid of 256 channels. */
-/** Input side of a pretrained backbone when none is given (MobileNet's and most TF Hub image models'). */
-export const DEFAULT_BACKBONE_IMAGE_SIZE = 224;
+export { DEFAULT_BACKBONE_IMAGE_SIZE };
 
-export const DEFAULT_CNN_ENCODER: EncoderConfig = { kind: 'cnn', imageSize: 128, channels: [32, 64, 128, 256] };
+const training = defaultsOf(TRAINING_SETTINGS);
+const encoder = defaultsOf(ENCODER_SETTINGS);
+
+/** Small CNN trained end to end: DEFAULT_CNN_IMAGE_SIZE px → conv+pool stages → gridSize² cells. */
+export const DEFAULT_CNN_ENCODER: EncoderConfig = { kind: 'cnn', imageSize: DEFAULT_CNN_IMAGE_SIZE, channels: encoder.channels };
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   encoder: DEFAULT_CNN_ENCODER,
-  gridSize: 8,
-  encoderDim: 256,
-  embeddingDim: 256,
-  units: 512,
-  vocabSize: 5004,
-  maxLength: 50,
-  attentionLambda: 0,
+  gridSize: encoder.gridSize,
+  encoderDim: encoder.encoderDim,
+  embeddingDim: training.embeddingDim,
+  units: training.units,
+  vocabSize: training.vocabSize + SPECIAL_TOKENS,
+  maxLength: training.maxLength ?? MAX_CAPTION_TOKENS,
+  attentionLambda: training.attentionLambda,
 };
 
 /** Tiny model for tests: 32 px images, two conv stages, small recurrent state. */
@@ -33,20 +48,19 @@ export const BABY_MODEL_CONFIG: ModelConfig = {
 };
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: 20,
-  batchSize: 64,
-  learningRate: 1e-3,
-  clipNorm: 5,
-  seed: 42,
-  topK: 5000,
-  valFraction: 0.1,
-  checkpointEvery: 0,
+  epochs: training.epochs,
+  batchSize: training.batchSize,
+  learningRate: training.learningRate,
+  clipNorm: training.clipNorm,
+  seed: training.seed,
+  vocabSize: training.vocabSize,
+  valFraction: training.valFraction,
+  checkpointEvery: training.checkpointEvery,
 };
 
 /** Number of 2× pooling stages the CNN needs to bring imageSize down to gridSize. */
 export function poolingStages(config: ModelConfig): number {
-  const ratio = config.encoder.imageSize / config.gridSize;
-  return Math.round(Math.log2(ratio));
+  return cnnStages(config.encoder.imageSize, config.gridSize) ?? Math.round(Math.log2(config.encoder.imageSize / config.gridSize));
 }
 
 /** Throws INVALID_CONFIG when the configuration cannot build a model. */
@@ -63,21 +77,44 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
   }
   const { encoder } = config;
   if (encoder.kind === 'cnn') {
-    const stages = poolingStages(config);
-    if (stages < 0 || encoder.imageSize !== config.gridSize * 2 ** stages) {
-      throw new ModelError(
-        'INVALID_CONFIG',
-        `cnn encoder: imageSize ${encoder.imageSize} must be gridSize ${config.gridSize} × a power of two`,
-      );
-    }
-    if (encoder.channels.length < stages || encoder.channels.length === 0) {
-      throw new ModelError(
-        'INVALID_CONFIG',
-        `cnn encoder: ${stages} pooling stages need at least ${Math.max(stages, 1)} conv channel entries`,
-      );
-    }
+    const problem = cnnGeometryProblem(encoder.imageSize, config.gridSize, encoder.channels);
+    if (problem) throw new ModelError('INVALID_CONFIG', `cnn encoder: ${problem[0]}: ${problem[1]}`);
   } else if (!encoder.url) {
     throw new ModelError('INVALID_CONFIG', 'pretrained encoder: url is required');
   }
   return config;
+}
+
+export interface MlConfigs {
+  model: Partial<ModelConfig>;
+  train: Partial<TrainConfig>;
+}
+
+/**
+ * Run settings (all of them, or only those a user gave) → the ML library's model and train configs; what
+ * is absent takes train()'s defaults, which are the schema's. `featureCacheDir`: where a backbone's
+ * features are cached (keyed by backbone, layer, size and grid, so runs on one dataset share it).
+ */
+export function mlConfigs(run: Partial<RunSettings>, featureCacheDir?: string): MlConfigs {
+  const model: Partial<ModelConfig> = {};
+  const train: Partial<TrainConfig> = {};
+  const copy = <S, D>(from: S, to: D, keys: (keyof S & keyof D)[]) => {
+    for (const key of keys) if (from[key] !== undefined && from[key] !== null) (to as Record<string, unknown>)[key as string] = from[key];
+  };
+  copy(run, model, ['units', 'embeddingDim', 'encoderDim', 'gridSize', 'attentionLambda']);
+  copy(run, train, ['epochs', 'batchSize', 'learningRate', 'clipNorm', 'seed', 'vocabSize', 'maxLength', 'valFraction', 'checkpointEvery']);
+  const cnn = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
+  if (run.backbone) {
+    // channels configure the CNN only (the API refuses them with a backbone; stored runs carry the default)
+    model.encoder = {
+      kind: 'pretrained',
+      url: run.backbone,
+      ...(run.backboneLayer ? { layer: run.backboneLayer } : {}),
+      imageSize: run.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE,
+      ...(featureCacheDir ? { cacheDir: featureCacheDir } : {}),
+    };
+  } else if (run.imageSize != null || run.channels != null) {
+    model.encoder = { ...cnn, imageSize: run.imageSize ?? cnn.imageSize, channels: run.channels ?? cnn.channels };
+  }
+  return { model, train };
 }

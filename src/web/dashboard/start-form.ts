@@ -1,5 +1,7 @@
-// The "start a training run" form: a READY dataset and optional hyper-parameters (blank fields take
-// the server's defaults, shown as placeholders). On success the page moves to the new run.
+// The "start a training run" form: a READY dataset and optional hyper-parameters. Its fields, their
+// defaults (shown as placeholders) and descriptions (tooltips) are read from the API's schema by
+// introspection — StartTrainingInput and EncoderInput, which the server derives from its settings
+// schema — so the form never keeps a copy of a default. Blank fields take the server's defaults.
 import { query } from './api.ts';
 import { h } from './dom.ts';
 
@@ -11,32 +13,88 @@ interface DatasetRow {
   captionCount: number;
 }
 
+interface InputField {
+  name: string;
+  description: string | null;
+  defaultValue: string | null;
+  type: { kind: string; name: string | null; ofType: { kind: string; name: string | null } | null };
+}
+
 const DATASETS = `query Datasets { datasets { id name status imageCount captionCount } }`;
+const FIELDS = `query TrainingInputFields {
+  training: __type(name: "StartTrainingInput") { inputFields { name description defaultValue type { kind name ofType { kind name } } } }
+  encoder: __type(name: "EncoderInput") { inputFields { name description defaultValue type { kind name ofType { kind name } } } }
+}`;
 const START = `mutation Start($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`;
 
-/** [input name, label, placeholder (the server default), integer?] */
-const FIELDS: [string, string, string, boolean][] = [
-  ['epochs', 'epochs', '10', true],
-  ['batchSize', 'batch size', '32', true],
-  ['units', 'GRU units', '512', true],
-  ['embeddingDim', 'embedding', '256', true],
-  ['vocabSize', 'vocabulary', '5000', true],
-  ['learningRate', 'learning rate', '0.001', false],
-  ['seed', 'seed', '42', true],
-];
+type Kind = 'int' | 'float' | 'intList';
+
+/** A numeric setting field of the input (scalars Int/Float, or a list of Int), else null. */
+function kindOf(field: InputField): Kind | null {
+  const { type } = field;
+  if (type.kind === 'SCALAR' && type.name === 'Int') return 'int';
+  if (type.kind === 'SCALAR' && type.name === 'Float') return 'float';
+  if (type.kind === 'LIST' && type.ofType?.name === 'Int') return 'intList';
+  return null;
+}
+
+/** "batchSize" → "batch size" */
+const label = (name: string) => name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+
+/** The placeholder: the default as the schema states it ("[32, 64]" → "32,64"), or the automatic rule. */
+function placeholder(field: InputField): string {
+  if (field.defaultValue !== null) return field.defaultValue.replace(/[[\]\s]/g, '');
+  return /default: ([^;]+)$/.exec(field.description ?? '')?.[1] ?? 'automatic';
+}
+
+interface SettingInput {
+  name: string;
+  kind: Kind;
+  input: HTMLInputElement;
+  label: HTMLElement;
+}
+
+function settingInput(field: InputField, kind: Kind): SettingInput {
+  const input = h('input', {
+    name: field.name,
+    type: kind === 'intList' ? 'text' : 'number',
+    placeholder: placeholder(field),
+    title: field.description ?? '',
+    ...(kind === 'intList' ? {} : { step: kind === 'int' ? '1' : 'any', min: '0' }),
+  }) as HTMLInputElement;
+  return { name: field.name, kind, input, label: h('label', { title: field.description ?? '' }, `${label(field.name)} `, input) };
+}
+
+/** The typed value of a filled field, or a message for the user. */
+function read({ name, kind, input }: SettingInput): number | number[] | string {
+  const text = input.value.trim();
+  const numbers = (kind === 'intList' ? text.split(',') : [text]).map((v) => Number(v.trim()));
+  const whole = kind !== 'float';
+  if (numbers.some((n) => !Number.isFinite(n) || (whole && !Number.isInteger(n)))) {
+    const wanted = { int: 'a whole number', float: 'a number', intList: 'comma-separated whole numbers' }[kind];
+    return `${name}: ${wanted} please`;
+  }
+  return kind === 'intList' ? numbers : numbers[0]!;
+}
 
 export async function renderStartForm(): Promise<HTMLElement> {
-  const { datasets } = await query<{ datasets: DatasetRow[] }>(DATASETS);
+  const [{ datasets }, schema] = await Promise.all([
+    query<{ datasets: DatasetRow[] }>(DATASETS),
+    query<{ training: { inputFields: InputField[] }; encoder: { inputFields: InputField[] } }>(FIELDS),
+  ]);
   const ready = datasets.filter((d) => d.status === 'READY');
   const select = h(
     'select',
     { name: 'datasetId' },
     ...ready.map((d) => h('option', { value: d.id }, `${d.name} (${d.imageCount} images, ${d.captionCount} captions)`)),
   ) as HTMLSelectElement;
-  const inputs = FIELDS.map(([name, label, placeholder, integer]) => {
-    const input = h('input', { name, type: 'number', placeholder, step: integer ? '1' : 'any', min: '0' }) as HTMLInputElement;
-    return { name, integer, input, label: h('label', {}, `${label} `, input) };
-  });
+  const settings = (fields: InputField[]) =>
+    fields.flatMap((f) => {
+      const kind = kindOf(f);
+      return kind ? [settingInput(f, kind)] : [];
+    });
+  const training = settings(schema.training.inputFields);
+  const encoder = settings(schema.encoder.inputFields);
   const backbone = h('input', { name: 'backbone', size: '60', placeholder: 'none: a small CNN trained from scratch' }) as HTMLInputElement;
   const button = h('button', { type: 'submit', class: 'start' }, 'Start training') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
@@ -47,7 +105,8 @@ export async function renderStartForm(): Promise<HTMLElement> {
     ready.length
       ? h('label', {}, 'dataset ', select)
       : h('p', {}, 'No READY dataset yet: create one on the ', h('a', { href: '#/datasets' }, 'Datasets'), ' page.'),
-    h('div', { class: 'fields' }, ...inputs.map((i) => i.label)),
+    h('div', { class: 'fields' }, ...training.map((i) => i.label)),
+    h('div', { class: 'fields encoder' }, h('span', {}, 'encoder: '), ...encoder.map((i) => i.label)),
     h('div', { class: 'fields' }, h('label', {}, 'pretrained backbone (TF.js model.json URL) ', backbone)),
     h('p', {}, button, ' ', message),
   );
@@ -55,17 +114,23 @@ export async function renderStartForm(): Promise<HTMLElement> {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.textContent = '';
-    const input: Record<string, unknown> = { datasetId: select.value };
-    for (const { name, integer, input: field } of inputs) {
-      if (field.value.trim() === '') continue;
-      const value = Number(field.value);
-      if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-        message.textContent = `${name}: ${integer ? 'a whole number' : 'a number'} please`;
-        return;
+    const collect = (inputs: SettingInput[], into: Record<string, unknown>): boolean => {
+      for (const setting of inputs) {
+        if (setting.input.value.trim() === '') continue;
+        const value = read(setting);
+        if (typeof value === 'string') {
+          message.textContent = value;
+          return false;
+        }
+        into[setting.name] = value;
       }
-      input[name] = value;
-    }
-    if (backbone.value.trim()) input.encoder = { backbone: backbone.value.trim() };
+      return true;
+    };
+    const input: Record<string, unknown> = { datasetId: select.value };
+    const enc: Record<string, unknown> = {};
+    if (!collect(training, input) || !collect(encoder, enc)) return;
+    if (backbone.value.trim()) enc.backbone = backbone.value.trim();
+    if (Object.keys(enc).length) input.encoder = enc;
     button.disabled = true;
     try {
       const { startTraining } = await query<{ startTraining: { id: string } }>(START, { input });

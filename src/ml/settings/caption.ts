@@ -1,0 +1,38 @@
+// THE caption (decoding) settings: names, bounds, defaults and descriptions for the API's
+// RequestCaptionInput, `glimpse caption` / `glimpse eval` options and src/ml's decoders.
+// No imports beyond ./spec.ts: the API and the browser may load this file.
+import type { EnumSetting, SettingTable } from './spec.ts';
+
+export const DECODE_METHODS = ['greedy', 'beam', 'sample'] as const;
+export type DecodeMethodName = (typeof DECODE_METHODS)[number];
+
+export interface CaptionSettings {
+  method: DecodeMethodName;
+  /** beam only */
+  beamWidth: number;
+  /** null: the model's own maximum */
+  maxLength: number | null;
+  /** sample only */
+  temperature: number;
+}
+
+const method: EnumSetting<DecodeMethodName> = {
+  kind: 'enum',
+  values: DECODE_METHODS,
+  default: 'greedy',
+  description: 'greedy (most likely word each step), beam (beam search) or sample (random by probability)',
+};
+
+export const CAPTION_SETTINGS: SettingTable<CaptionSettings> = {
+  method,
+  beamWidth: { kind: 'int', min: 1, max: 20, default: 3, description: 'beam only: hypotheses kept per step' },
+  maxLength: { kind: 'int', min: 2, max: 100, default: null, auto: "the model's", description: 'most tokens per caption' },
+  temperature: {
+    kind: 'float',
+    min: 0,
+    minExclusive: true,
+    max: 10,
+    default: 1,
+    description: 'sample only: softmax temperature (lower: closer to greedy)',
+  },
+};

@@ -1,0 +1,4 @@
+// Settings schemas (pure data, no imports outside this folder): training, encoder and caption settings.
+export * from './spec.ts';
+export * from './training.ts';
+export * from './caption.ts';

@@ -1,0 +1,126 @@
+// THE training settings: every name, bound, default and description of a training run, in one place.
+// The GraphQL input (StartTrainingInput, EncoderInput) with its defaults and validation, the job that
+// runs it, `glimpse train`'s options and --help, and the dashboard's form (through introspection) are
+// derived from these tables; src/ml's DEFAULT_* configs read their defaults from here.
+// No imports beyond ./spec.ts: the API and the browser may load this file.
+import type { IntListSetting, NumberSetting, SettingTable } from './spec.ts';
+
+/** Hyper-parameters of a run (what the API stores as TrainingRun.config, with the encoder's below). */
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** global gradient-norm clip (0 = off) */
+  clipNorm: number;
+  embeddingDim: number;
+  units: number;
+  /** the user's top-k: words kept in the vocabulary (the model's output adds 4 special tokens) */
+  vocabSize: number;
+  /** null: from the data */
+  maxLength: number | null;
+  attentionLambda: number;
+  seed: number;
+  valFraction: number;
+  checkpointEvery: number;
+}
+
+/** Numbers of the default CNN encoder or of a pretrained backbone. */
+export interface EncoderSettings {
+  /** null: the CNN's DEFAULT_CNN_IMAGE_SIZE, or a backbone's DEFAULT_BACKBONE_IMAGE_SIZE */
+  imageSize: number | null;
+  gridSize: number;
+  /** CNN only */
+  channels: number[];
+  encoderDim: number;
+}
+
+/** Input side of the default CNN when none is given. */
+export const DEFAULT_CNN_IMAGE_SIZE = 128;
+/** Input side of a pretrained backbone when none is given (MobileNet's and most TF Hub image models'). */
+export const DEFAULT_BACKBONE_IMAGE_SIZE = 224;
+/** The longest caption kept when maxLength is left to the data. */
+export const MAX_CAPTION_TOKENS = 50;
+/** Tokens the vocabulary adds to the top-k words: <pad>, <start>, <end>, <unk>. */
+export const SPECIAL_TOKENS = 4;
+
+const int = (min: number, max: number, dflt: number | null, description: string, extra: Partial<NumberSetting> = {}): NumberSetting => ({
+  kind: 'int',
+  min,
+  max,
+  default: dflt,
+  description,
+  ...extra,
+});
+const float = (min: number, max: number, dflt: number, description: string, extra: Partial<NumberSetting> = {}): NumberSetting => ({
+  kind: 'float',
+  min,
+  max,
+  default: dflt,
+  description,
+  ...extra,
+});
+
+export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
+  epochs: int(1, 200, 10, 'passes over the training images'),
+  batchSize: int(1, 256, 32, 'captions per training step'),
+  learningRate: float(1e-6, 1, 0.001, 'Adam learning rate', { minExclusive: true }),
+  clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
+  embeddingDim: int(8, 1024, 256, 'word embedding size'),
+  units: int(8, 2048, 512, 'GRU and attention units'),
+  vocabSize: int(10, 50_000, 5000, 'top-k words kept in the vocabulary (the model adds 4 special tokens)'),
+  maxLength: int(3, 100, null, 'caption cap in tokens, <start> and <end> included', {
+    auto: `from the data: the longest caption, at most ${MAX_CAPTION_TOKENS}`,
+  }),
+  attentionLambda: float(0, 10, 0, 'doubly stochastic attention regularisation λ (0: off)'),
+  seed: int(0, 2_147_483_647, 42, 'seed of the initialisation, the train/validation split and the data order'),
+  valFraction: float(0, 0.5, 0.1, 'share of images held out for validation (split by image)'),
+  checkpointEvery: int(0, 1_000_000, 0, 'also checkpoint every N batches (0: only at epoch ends)', {
+    refuse: { except: 0, below: 10, why: 'a checkpoint per batch or two costs more than the batches' },
+  }),
+};
+
+const channels: IntListSetting = {
+  kind: 'intList',
+  min: 4,
+  max: 512,
+  minLength: 1,
+  maxLength: 6,
+  default: [32, 64, 128, 256],
+  description: 'CNN only: channels of each conv+pool stage (as many stages as halve imageSize down to gridSize)',
+};
+
+export const ENCODER_SETTINGS: SettingTable<EncoderSettings> = {
+  imageSize: int(16, 1024, null, 'square input side in pixels (the CNN: gridSize × a power of two)', {
+    auto: `${DEFAULT_CNN_IMAGE_SIZE} for the CNN, ${DEFAULT_BACKBONE_IMAGE_SIZE} for a backbone`,
+  }),
+  gridSize: int(2, 16, 8, 'cells per side of the feature grid the decoder attends over'),
+  channels,
+  encoderDim: int(8, 1024, 256, 'size the image features are projected to'),
+};
+
+/** What the API stores as TrainingRun.config: every training and encoder setting, plus the backbone. */
+export interface RunSettings extends TrainingSettings, EncoderSettings {
+  /** pretrained encoder: TF.js model.json URL or absolute path (absent: the CNN) */
+  backbone?: string;
+  /** backbone layer giving the feature map (absent: the backbone's output) */
+  backboneLayer?: string;
+}
+
+/** Pooling stages the CNN needs from imageSize down to gridSize; null when imageSize is not gridSize × 2^k. */
+export function cnnStages(imageSize: number, gridSize: number): number | null {
+  const stages = Math.round(Math.log2(imageSize / gridSize));
+  return stages >= 0 && imageSize === gridSize * 2 ** stages ? stages : null;
+}
+
+/**
+ * The CNN's geometry: imageSize must be gridSize × a power of two and there must be a conv stage per
+ * pooling stage. Returns [setting, reason] for the first problem, or null.
+ */
+export function cnnGeometryProblem(imageSize: number, gridSize: number, channels: readonly number[]): [keyof EncoderSettings, string] | null {
+  const stages = cnnStages(imageSize, gridSize);
+  if (stages === null) return ['imageSize', `the CNN needs gridSize ${gridSize} × a power of two (e.g. ${gridSize * 8}), got ${imageSize}`];
+  if (channels.length < Math.max(stages, 1)) {
+    return ['channels', `${imageSize} px down to a ${gridSize}×${gridSize} grid takes ${stages} pooling stages: give at least ${Math.max(stages, 1)} channel entries, got ${channels.length}`];
+  }
+  return null;
+}
