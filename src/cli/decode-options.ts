@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import type { DecodeMethod, DecodeOptions } from '../ml/index.ts';
-import { integer, oneOf, positiveInt, positiveNumber } from './options.ts';
+import { CAPTION_SETTINGS, DECODE_METHOD_SETTING, describeSetting } from '../ml/settings/index.ts';
+import { integer, settingOption } from './options.ts';
 
 export interface DecodeCliOptions {
   method: DecodeMethod;
@@ -12,13 +13,15 @@ export interface DecodeCliOptions {
   maxLength?: number;
 }
 
+/** The caption settings of the schema (bounds, defaults, descriptions) as options. */
 export function addDecodeOptions(cmd: Command): Command {
+  const c = CAPTION_SETTINGS;
   return cmd
-    .option('--method <m>', 'greedy, beam or sample', oneOf<DecodeMethod>(['greedy', 'beam', 'sample']), 'greedy')
-    .option('--beam-width <k>', 'beam width for --method beam (default 3)', positiveInt)
-    .option('--temperature <t>', 'softmax temperature for --method sample (default 1)', positiveNumber)
+    .option('--method <m>', describeSetting(DECODE_METHOD_SETTING), settingOption('method', DECODE_METHOD_SETTING), DECODE_METHOD_SETTING.default)
+    .option('--beam-width <k>', describeSetting(c.beamWidth), settingOption('beamWidth', c.beamWidth))
+    .option('--temperature <t>', describeSetting(c.temperature), settingOption('temperature', c.temperature))
     .option('--sample-seed <s>', 'seed for --method sample', integer)
-    .option('--max-length <n>', "most words per caption (default: the model's max length)", positiveInt);
+    .option('--max-length <n>', describeSetting(c.maxLength), settingOption('maxLength', c.maxLength));
 }
 
 export function decodeOptions(o: DecodeCliOptions): DecodeOptions {

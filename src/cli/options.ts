@@ -2,6 +2,7 @@
 // like `--epochs ten` stops with a usage error instead of training with NaN.
 
 import { InvalidArgumentError } from 'commander';
+import { checkSetting, SettingError, type Setting } from '../ml/settings/index.ts';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -21,12 +22,6 @@ export function integer(value: string): number {
   return n;
 }
 
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
 export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {
     if (!(choices as readonly string[]).includes(value)) {
@@ -36,12 +31,6 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
   };
 }
 
-export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
-  return n;
-}
-
 /** a share in [0, 1) */
 export function fraction(value: string): number {
   const n = Number(value);
@@ -49,7 +38,15 @@ export function fraction(value: string): number {
   return n;
 }
 
-/** comma-separated positive integers: "8,16,32" */
-export function positiveIntList(value: string): number[] {
-  return value.split(',').map((v) => positiveInt(v.trim()));
+/** commander parser for a setting of the schema: its own check, as a usage error. */
+export function settingOption(name: string, setting: Setting): (raw: string) => any {
+  return (raw) => {
+    const value = setting.kind === 'enum' ? raw : setting.kind === 'intList' ? raw.split(',').map((v) => Number(v.trim())) : Number(raw);
+    try {
+      return checkSetting(name, setting, value);
+    } catch (error) {
+      if (error instanceof SettingError) throw new InvalidArgumentError(error.message.slice(name.length + 2));
+      throw error;
+    }
+  };
 }

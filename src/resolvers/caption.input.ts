@@ -1,6 +1,8 @@
-import { Field, Float, ID, InputType, Int } from 'type-graphql';
+import { Field, ID, InputType } from 'type-graphql';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
+import { CAPTION_SETTINGS as C, DECODE_METHOD_SETTING } from '../ml/settings/index.ts';
 import { DecodeMethod } from './enums.ts';
+import { SettingField } from './setting-field.ts';
 import { GraphQLUpload } from './upload.scalar.ts';
 
 @InputType({ description: 'Exactly one of `image` (multipart upload) and `imageBase64` must be given' })
@@ -14,15 +16,19 @@ export class RequestCaptionInput {
   @Field(() => String, { nullable: true, description: 'JPEG, PNG or WebP bytes in base64 (a data: URL prefix is allowed)' })
   imageBase64?: string | null;
 
-  @Field(() => DecodeMethod, { nullable: true, description: 'default GREEDY' })
+  @Field(() => DecodeMethod, {
+    nullable: true,
+    defaultValue: DECODE_METHOD_SETTING.default.toUpperCase(),
+    description: DECODE_METHOD_SETTING.description,
+  })
   method?: DecodeMethod | null;
 
-  @Field(() => Int, { nullable: true, description: 'BEAM only: beams kept, 1..20, default 3' })
+  @SettingField(C.beamWidth)
   beamWidth?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'cap on tokens, 2..100; default: the model’s' })
+  @SettingField(C.maxLength)
   maxLength?: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'SAMPLE only: softmax temperature, > 0 and ≤ 10, default 1' })
+  @SettingField(C.temperature)
   temperature?: number | null;
 }

@@ -5,26 +5,22 @@ import { RequestCaptionInput } from './caption.input.ts';
 import { captionStream } from './caption.stream.ts';
 import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
 import type { ApiContext } from './context.ts';
-import { BadUserInputError, NotFoundError } from './errors.ts';
+import { NotFoundError } from './errors.ts';
 import { decodeBase64, readUpload, sniffImage } from './image-bytes.ts';
 import { findModel } from './model.mapper.ts';
-import { checkRange, exactlyOne } from './validate.ts';
+import { exactlyOne } from './validate.ts';
+import { CAPTION_SETTINGS, DECODE_METHOD_SETTING } from '../ml/settings/index.ts';
+import { settingsFrom } from './setting-field.ts';
 
 function toCaptionRequest({ imageBytes: _bytes, ...row }: CaptionRequestRow): CaptionRequest {
   return { ...row, timings: row.timings as Record<string, unknown> | null };
 }
 
+/** Decoding settings checked against the caption settings schema (absent or null → the default). */
 function decodingParameters(input: RequestCaptionInput) {
-  const temperature = input.temperature ?? 1;
-  if (!(temperature > 0 && temperature <= 10)) {
-    throw new BadUserInputError('input.temperature', `must be > 0 and ≤ 10, got ${temperature}`);
-  }
-  return {
-    method: input.method ?? DecodeMethod.GREEDY,
-    beamWidth: checkRange('input.beamWidth', input.beamWidth ?? 3, 1, 20),
-    maxLength: input.maxLength == null ? null : checkRange('input.maxLength', input.maxLength, 2, 100),
-    temperature,
-  };
+  const { beamWidth, maxLength, temperature } = settingsFrom(CAPTION_SETTINGS, { ...input, method: undefined }, 'input');
+  const method = input.method ?? (DECODE_METHOD_SETTING.default.toUpperCase() as DecodeMethod);
+  return { method, beamWidth, maxLength, temperature };
 }
 
 async function imageBytes(input: RequestCaptionInput, maxBytes: number): Promise<Buffer> {
@@ -46,7 +42,7 @@ export class CaptionResolver {
     const parameters = decodingParameters(input);
     const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
     const field = input.image ? 'input.image' : 'input.imageBase64';
-    const mimeType = sniffImage(field, bytes);
+    const mimeType = sniffImage(field, bytes, ctx.limits.maxImagePixels);
     const model = await findModel(ctx, input.modelId);
     const row = await ctx.prisma.$transaction(async (tx) => {
       // FOR SHARE: a deleteModel committing meanwhile (it locks the row FOR UPDATE) is seen as NOT_FOUND

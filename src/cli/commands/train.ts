@@ -2,12 +2,11 @@
 // per epoch (validation loss, BLEU-4), checkpoints under OUT/checkpoints, the final model in
 // OUT/model; Ctrl-C → a final checkpoint and a clean exit; `--resume` continues from any checkpoint.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CheckpointMeta } from '../../ml/checkpoint.ts';
 import {
-  checkSetting,
   DEFAULT_TRAIN_CONFIG,
   describeSetting,
   ENCODER_SETTINGS,
@@ -15,7 +14,6 @@ import {
   loadCocoCaptions,
   mlConfigs,
   saveModel,
-  SettingError,
   stepsPerEpoch,
   train,
   TRAINING_SETTINGS,
@@ -29,7 +27,7 @@ import { startBackend } from '../backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
 import { CliError } from '../errors.ts';
 import { interruptSignal } from '../interrupt.ts';
-import { positiveInt } from '../options.ts';
+import { positiveInt, settingOption } from '../options.ts';
 import { createProgressBar } from '../progress.ts';
 import { CHECKPOINTS_DIR, FEATURES_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
 
@@ -44,19 +42,6 @@ type TrainCliOptions = DataOptions &
   };
 
 const SETTINGS: [string, Setting][] = [...Object.entries(TRAINING_SETTINGS), ...Object.entries(ENCODER_SETTINGS)];
-
-/** commander parser for a setting: the schema's own check, as a usage error. */
-function settingParser(name: string, setting: Setting): (raw: string) => unknown {
-  return (raw) => {
-    const value = setting.kind === 'intList' ? raw.split(',').map((v) => Number(v.trim())) : Number(raw);
-    try {
-      return checkSetting(name, setting, value);
-    } catch (error) {
-      if (error instanceof SettingError) throw new InvalidArgumentError(error.message.slice(name.length + 2));
-      throw error;
-    }
-  };
-}
 
 /** Only the settings the user gave: on resume everything else comes from the checkpoint. */
 function givenSettings(o: TrainCliOptions): Partial<RunSettings> {
@@ -174,7 +159,7 @@ export function trainCommand(): Command {
   // the training and encoder settings, with their bounds and defaults, from the settings schema
   for (const [name, setting] of SETTINGS) {
     const arg = setting.kind === 'intList' ? '<list>' : setting.kind === 'float' ? '<x>' : '<n>';
-    cmd.option(`--${kebab(name)} ${arg}`, describeSetting(setting), settingParser(name, setting));
+    cmd.option(`--${kebab(name)} ${arg}`, describeSetting(setting), settingOption(name, setting));
   }
   return cmd
     .option('--backbone <url>', 'pretrained TF.js model (http(s) URL or path to model.json) as the encoder, instead of the CNN')

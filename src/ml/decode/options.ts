@@ -1,5 +1,6 @@
 // Decoding options: defaults, validation, and the resolved settings every method runs with.
 import { ModelError } from '../model/errors.ts';
+import { CAPTION_SETTINGS, resolveSettings, SettingError, type CaptionSettings } from '../settings/index.ts';
 import type { DecodeMethod, DecodeOptions, TokenEvent } from '../types.ts';
 import type { Vocabulary } from '../vocab.ts';
 import type { FrozenStepWeights } from './frozen.ts';
@@ -17,14 +18,22 @@ export interface Resolved {
 }
 
 export function resolve(opts: DecodeOptions, vocab: Vocabulary, frozen?: FrozenStepWeights): Resolved {
-  const method = opts.method ?? 'greedy';
-  const beamWidth = opts.beamWidth ?? 3;
-  const temperature = opts.temperature ?? 1;
-  const maxLength = Math.min(opts.maxLength ?? vocab.maxLength, 200);
-  if (!['greedy', 'beam', 'sample'].includes(method)) throw new ModelError('INVALID_CONFIG', `unknown decode method ${method}`);
-  if (!(Number.isInteger(beamWidth) && beamWidth >= 1)) throw new ModelError('INVALID_CONFIG', 'beamWidth must be an integer ≥ 1');
-  if (!(temperature > 0)) throw new ModelError('INVALID_CONFIG', 'temperature must be > 0');
-  if (!(Number.isInteger(maxLength) && maxLength >= 3)) throw new ModelError('INVALID_CONFIG', 'maxLength must be an integer ≥ 3');
-  return { method, beamWidth, steps: maxLength - 1, temperature, seed: opts.seed ?? 0, ...(frozen ? { frozen } : {}) };
+  const given = { method: opts.method, beamWidth: opts.beamWidth, temperature: opts.temperature, maxLength: opts.maxLength };
+  let settings: CaptionSettings;
+  try {
+    settings = resolveSettings(CAPTION_SETTINGS, given);
+  } catch (error) {
+    if (error instanceof SettingError) throw new ModelError('INVALID_CONFIG', `decode: ${error.message}`);
+    throw error;
+  }
+  // a model longer than the API's cap (a CLI model) still decodes to its own length
+  const maxLength = settings.maxLength ?? vocab.maxLength;
+  return {
+    method: settings.method,
+    beamWidth: settings.beamWidth,
+    steps: maxLength - 1,
+    temperature: settings.temperature,
+    seed: opts.seed ?? 0,
+    ...(frozen ? { frozen } : {}),
+  };
 }
-

@@ -16,7 +16,7 @@ export interface CaptionSettings {
   temperature: number;
 }
 
-const method: EnumSetting<DecodeMethodName> = {
+export const DECODE_METHOD_SETTING: EnumSetting<DecodeMethodName> = {
   kind: 'enum',
   values: DECODE_METHODS,
   default: 'greedy',
@@ -24,7 +24,7 @@ const method: EnumSetting<DecodeMethodName> = {
 };
 
 export const CAPTION_SETTINGS: SettingTable<CaptionSettings> = {
-  method,
+  method: DECODE_METHOD_SETTING,
   beamWidth: { kind: 'int', min: 1, max: 20, default: 3, description: 'beam only: hypotheses kept per step' },
   maxLength: { kind: 'int', min: 2, max: 100, default: null, auto: "the model's", description: 'most tokens per caption' },
   temperature: {
