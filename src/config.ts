@@ -43,6 +43,8 @@ export interface Config {
   cocoBaseUrl?: string;
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
+  /** GLIMPSE_DB_GRACE_SECONDS: how long the API waits for a lost database (answering 503) before it exits non-zero (69); 0 = forever. Default 300 */
+  dbGraceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -69,9 +71,11 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
   'GLIMPSE_COCO_BASE_URL',
+  'GLIMPSE_DB_GRACE_SECONDS',
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
   'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
+  'GLIMPSE_TEST_WASM_FAULT', // tests only: a file whose presence makes the next training job hit a wasm trap (src/jobs/ml-runtime.ts)
   'GLIMPSE_NATIVE_GEMM', // on|off: wasm's matrix products on the native OpenBLAS addon when built (src/ml/backend.ts checks it)
 ]);
 
@@ -167,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',
     embeddedPgPort: integer(env, 'GLIMPSE_PG_PORT', 5433, 1, 65535),
     heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),
+    dbGraceSeconds: integer(env, 'GLIMPSE_DB_GRACE_SECONDS', 300, 0, 86_400),
     cocoBaseUrl: httpUrl(env, 'GLIMPSE_COCO_BASE_URL'),
   };
   if (config.cocoBaseUrl === undefined) delete config.cocoBaseUrl;

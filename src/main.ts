@@ -1,56 +1,37 @@
-// Process entry: `npm start` (API + embedded Postgres when DATABASE_URL is unset + one worker in a
-// child process), `npm run api` (API only), `npm run worker` (worker only). Only the worker loads
-// TensorFlow.js (src/jobs/worker.ts is imported lazily), so an API-only process never touches the ML
-// library. `npm start`'s worker runs in its own process because a training step computes
-// synchronously: in-process it would hold the API's event loop for the length of each step.
+// Process entry: `npm start` (API + embedded Postgres when DATABASE_URL is unset + one supervised
+// worker child process), `npm run api` (API only; never loads TensorFlow.js) and `main.ts worker`
+// (the same as `npm run worker`: src/jobs/worker-main.ts). `npm start`'s worker runs in its own
+// process because a training step computes synchronously: in-process it would hold the API's
+// event loop for the length of each step; and so that a crashed or OOM-killed worker is restarted
+// (src/process/worker-child.ts) while the API keeps answering.
 //
-// Shutdown: the first SIGTERM/SIGINT drains (API stops accepting, the worker checkpoints a running
-// training at the next batch boundary and hands it back to the queue); a second one exits at once.
+// One `npm start` per data dir (src/db/instance-lock.ts). Shutdown: the first SIGTERM/SIGINT
+// drains (the API stops accepting, the worker checkpoints a running training at the next batch
+// boundary and hands it back, then the embedded Postgres stops); copies of it that arrive within a
+// second (a signal to the whole process group reaches npm, tsx and this process) are ignored; a
+// later one exits at once. Database lost: the API answers 503 and exits non-zero (69) after
+// GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/health.ts).
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
+import { watchDatabase } from './db/health.ts';
+import { DataDirInUseError, lockDataDir } from './db/instance-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createEventBus } from './events/index.ts';
-import { createQueue } from './jobs/queue.ts';
 import { registerDemoDataset } from './jobs/demo-dataset.ts';
+import { createQueue } from './jobs/queue.ts';
+import { releaseDeadWorker } from './jobs/reaper.ts';
+import { errFields, log as rootLog, setLogLevel } from './log.ts';
+import { handleStopSignals } from './process/signals.ts';
+import { superviseWorker, type SupervisedWorker } from './process/worker-child.ts';
 import { startApi } from './server/app.ts';
 import { mountWeb } from './server/web.ts';
 
 type Mode = 'all' | 'api' | 'worker';
 
-const WORKER_ENTRY = fileURLToPath(new URL('./jobs/worker-main.ts', import.meta.url));
-
-interface WorkerChild {
-  pid: number | undefined;
-  /** SIGTERM (drain) and wait for the exit; a second call while draining makes it exit at once */
-  stop(): Promise<void>;
-}
-
-/** `npm start`'s worker as a supervised child process on the same database (and TypeScript loader). */
-function spawnWorker(databaseUrl: string, onUnexpectedExit: (why: string) => void): WorkerChild {
-  const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY, '--supervised'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let stopping = false;
-  const exited = new Promise<void>((resolve) =>
-    child.on('exit', (code, signal) => {
-      if (!stopping) onUnexpectedExit(signal ? `killed by ${signal}` : `exit code ${code}`);
-      resolve();
-    }),
-  );
-  return {
-    pid: child.pid,
-    stop: async () => {
-      stopping = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+/** exit status after the database stayed unreachable past GLIMPSE_DB_GRACE_SECONDS (EX_UNAVAILABLE) */
+export const EXIT_DATABASE_LOST = 69;
 
 function parseMode(arg: string | undefined): Mode {
   if (arg === undefined || arg === 'all') return 'all';
@@ -60,78 +41,100 @@ function parseMode(arg: string | undefined): Mode {
 
 async function main(): Promise<void> {
   const mode = parseMode(process.argv[2]);
+  if (mode === 'worker') {
+    const { runWorkerProcess } = await import('./jobs/worker-main.ts');
+    return runWorkerProcess();
+  }
   const config: Config = loadConfig();
-  const log = (msg: string) => console.log(`[glimpse] ${msg}`);
+  setLogLevel(config.logLevel);
+  const log = rootLog.child({ role: mode === 'all' ? 'supervisor' : 'api' });
 
-  const db = await startDatabase(config);
-  log(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
-  const stops: (() => Promise<void>)[] = [() => db.stop()];
-  let workerChild: WorkerChild | undefined;
-  let stopping = false;
+  const stops: (() => Promise<unknown>)[] = [];
   const shutdown = async () => {
     for (const stop of stops.reverse()) {
-      await stop().catch((e: unknown) => console.error('[glimpse] shutdown:', e));
+      await stop().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
     }
   };
+  // the data dir's owner: `npm start` always, `npm run api` when it runs the embedded Postgres
+  if (mode === 'all' || config.databaseUrl === undefined) {
+    const lock = await lockDataDir(config.dataDir);
+    stops.push(() => lock.release());
+  }
 
+  let worker: SupervisedWorker | undefined;
+  let stopping = false;
   try {
+    const db = await startDatabase(config);
+    stops.push(() => db.stop());
+    log.info(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
     const { applied } = await migrate(db.url);
-    if (applied.length) log(`applied migrations: ${applied.join(', ')}`);
+    if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
     const prisma = createPrisma(db.url);
     stops.push(() => prisma.$disconnect());
-    const events = await createEventBus(db.url, { onError: (e) => console.error('[glimpse] events:', e.message) });
+    const health = watchDatabase(db.url, {
+      log,
+      graceSeconds: config.dbGraceSeconds,
+      onGraceExceeded: () => {
+        if (stopping) return;
+        stopping = true;
+        void shutdown().finally(() => process.exit(EXIT_DATABASE_LOST));
+      },
+    });
+    stops.push(async () => health.stop());
+    // while the database is down its own line says so (at a bounded rate): these would repeat it
+    const whileUp = (what: string) => (e: Error) => {
+      if (health.up) log.warn(errFields(e), what);
+      else log.debug(errFields(e), what);
+    };
+    const events = await createEventBus(db.url, { onError: whileUp('events') });
     stops.push(() => events.close());
     const queue = await createQueue(db.url);
-    queue.onError((e) => console.error('[glimpse] queue:', e.message));
+    queue.onError(whileUp('queue'));
     await queue.start();
     stops.push(() => queue.stop({ graceful: true }));
 
-    if (mode === 'worker') {
-      const { startWorker } = await import('./jobs/worker.ts');
-      const worker = await startWorker({ config, prisma, queue });
-      stops.push(() => worker.stop({ graceful: true }));
-      log(`worker ${worker.id} started`);
-    }
     if (mode === 'all') {
-      workerChild = spawnWorker(db.url, (why) => {
-        if (stopping) return;
-        console.error(`[glimpse] the worker process stopped unexpectedly (${why}); shutting down`);
-        stopping = true;
-        void shutdown().then(() => process.exit(1));
+      const child = superviseWorker({
+        databaseUrl: db.url,
+        log,
+        onDeath: async (workerId) => {
+          const runs = await releaseDeadWorker(prisma, queue, workerId);
+          if (runs.length) log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
+        },
       });
-      const child = workerChild;
+      worker = child;
       stops.push(() => child.stop());
-      log(`worker process ${child.pid} starting`);
-    }
-    if (mode === 'all') {
       const demo = await registerDemoDataset(prisma, queue);
-      if (demo) log(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
+      if (demo) log.info(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
     }
-    if (mode !== 'worker') {
-      const api = await startApi({ config, prisma, events, queue, mountWeb });
-      stops.push(() => api.close());
-      log(`GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
-    }
+    const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
+    stops.push(() => api.close());
+    log.info(`GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
   } catch (e) {
     await shutdown();
     throw e;
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log(`${signal} again: exiting now`);
-      void workerChild?.stop(); // its second SIGTERM: it exits at once too
-      process.exit(1);
-    }
-    stopping = true;
-    log(`${signal}: draining (send it again to exit at once)`);
-    void shutdown().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  handleStopSignals(
+    {
+      drain: () => {
+        stopping = true;
+        void shutdown().then(() => {
+          log.info('stopped');
+          process.exit(0);
+        });
+      },
+      exitNow: () => {
+        worker?.kill();
+        process.exit(1);
+      },
+    },
+    { log },
+  );
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? `${e.name}: ${e.message}` : e);
+  if (e instanceof DataDirInUseError) rootLog.fatal({ lockPath: e.lockPath, holder: e.holder }, e.message);
+  else rootLog.fatal(errFields(e), e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   process.exit(1);
 });

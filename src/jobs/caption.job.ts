@@ -70,6 +70,7 @@ async function decodeGroup(group: Pending[], captioner: Captioner, helpers: Capt
   } catch (error) {
     if (!(error instanceof ImageError) || group.length === 1) {
       await Promise.all(group.map((r) => fail(r, errorMessage(error), helpers)));
+      helpers.runtime?.failed(error);
       return;
     }
     for (const r of group) {

@@ -3,6 +3,7 @@
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
+import type { MlRuntimeGuard } from './ml-runtime.ts';
 import type { JobQueue } from './queue.ts';
 
 export interface JobLogger {
@@ -37,6 +38,8 @@ export interface JobHelpers {
   log: JobLogger;
   /** aborted when the worker shuts down gracefully: hand running work back */
   shutdown: AbortSignal;
+  /** the ML runtime's health: `beforeWork()` before ML work, `failed(error)` when a job fails */
+  runtime?: MlRuntimeGuard;
 }
 
 export class JobError extends Error {

@@ -50,6 +50,33 @@ export async function reapStaleRuns(
   }, TRANSACTION_OPTIONS);
 }
 
+/**
+ * Takes back at once every run leased to `workerId`, a worker known to be dead (its supervisor saw
+ * the process exit), instead of waiting for its lease to run out; removes its Worker row.
+ */
+export async function releaseDeadWorker(
+  prisma: PrismaClient,
+  queue: Pick<JobQueue, 'enqueueTraining'>,
+  workerId: string,
+): Promise<ReapedRun[]> {
+  return prisma.$transaction(async (tx) => {
+    const released = await tx.$queryRaw<ReapedRun[]>`
+      UPDATE "TrainingRun"
+      SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
+          "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
+          "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+      WHERE "status" = 'RUNNING' AND "workerId" = ${workerId}
+      RETURNING "id", "status"::text AS "status"`;
+    for (const run of released) {
+      if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
+      await notify(tx, 'training_run', run.id);
+    }
+    await tx.worker.deleteMany({ where: { id: workerId } });
+    await notify(tx, 'worker');
+    return released;
+  }, TRANSACTION_OPTIONS);
+}
+
 export interface Reaper {
   stop(): Promise<void>;
 }

@@ -1,53 +1,119 @@
-// Worker process entry (`npm run worker`, `npm start`'s worker, tests): DATABASE_URL required. The
-// first SIGTERM/SIGINT drains (a running training checkpoints and is handed back), a second one exits
-// at once. With --supervised (started by `npm start` over an IPC channel) it ignores SIGINT, which a
-// terminal's Ctrl-C sends to the whole process group: the parent forwards one SIGTERM per Ctrl-C
-// instead; and it drains on its own when the parent is gone (the channel disconnects).
+// The one worker process entry: `npm run worker` and `npm start`'s child (`--supervised`).
+// Standalone, DATABASE_URL is its database, or else the embedded Postgres of the data dir, which
+// it then owns like `npm start` does (the data-dir lock, migrations). Its own supervisor (systemd,
+// Kubernetes, `npm start`) restarts it when it exits non-zero.
+//
+// Stop: the first SIGTERM/SIGINT drains (a running training checkpoints at the next batch
+// boundary and is handed back to the queue) and exits 0; copies of that signal within a second
+// are ignored (src/process/signals.ts); a later one exits at once (130). Supervised, it also
+// drains when its parent is gone (the IPC channel closes). A job that breaks the ML runtime (a
+// wasm trap, see ml-runtime.ts) makes it leave the live workers and exit EXIT_ML_RUNTIME_BROKEN.
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
 import { createPrisma } from '../db/client.ts';
+import { startDatabase } from '../db/database.ts';
+import { lockDataDir } from '../db/instance-lock.ts';
+import { migrate } from '../db/migrate.ts';
+import { errFields, log as rootLog, setLogLevel, type Logger } from '../log.ts';
+import { handleStopSignals } from '../process/signals.ts';
+import { EXIT_ML_RUNTIME_BROKEN } from './ml-runtime.ts';
 import { createQueue } from './queue.ts';
 import { startWorker } from './worker.ts';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  if (!config.databaseUrl) throw new Error('DATABASE_URL: required by the worker process');
-  const prisma = createPrisma(config.databaseUrl);
-  const queue = await createQueue(config.databaseUrl);
-  queue.onError((e) => console.error('[worker] queue:', e.message));
-  await queue.start();
-  const worker = await startWorker({ config, prisma, queue });
-  console.log(`[worker] ${worker.id} ready (pid ${process.pid})`);
-
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      console.log(`[worker] ${signal} again: exiting now`);
-      process.exit(130);
-    }
-    console.log(`[worker] ${signal}: draining (send again to exit now)`);
-    worker
-      .stop({ graceful: true })
-      .then(() => queue.stop({ graceful: true }))
-      .then(() => prisma.$disconnect())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error('[worker] shutdown failed:', error);
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', onSignal);
-  if (process.argv.includes('--supervised')) {
-    process.on('SIGINT', () => {});
-    process.on('disconnect', () => signals === 0 && onSignal('SIGTERM'));
-  } else {
-    process.on('SIGINT', onSignal);
-  }
+/**
+ * TF.js's wasm backend (Emscripten) installs process handlers that turn any unhandled rejection
+ * into an uncaught exception and that into the process's death (printing a line of its minified
+ * source). A stray rejection (e.g. a database call during an outage that nobody awaited) is logged
+ * instead; an uncaught exception still ends the process, logged, for its supervisor to restart.
+ */
+function keepRunningOnStrayErrors(log: Logger): void {
+  process.removeAllListeners('unhandledRejection');
+  process.removeAllListeners('uncaughtException');
+  process.on('unhandledRejection', (reason) => log.error(errFields(reason), 'unhandled promise rejection (the worker keeps running)'));
+  process.on('uncaughtException', (error) => {
+    log.fatal(errFields(error), 'uncaught exception: exiting');
+    process.exit(1);
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error('[worker] failed to start:', error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+function argValue(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+export async function runWorkerProcess(): Promise<void> {
+  const config = loadConfig();
+  setLogLevel(config.logLevel);
+  const supervised = process.argv.includes('--supervised');
+  const workerId = argValue('worker-id') ?? randomUUID();
+  const log = rootLog.child({ role: 'worker', workerId });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
+  };
+
+  let url = config.databaseUrl;
+  try {
+    if (url === undefined) {
+      if (supervised) throw new Error('DATABASE_URL: required by a supervised worker');
+      const lock = await lockDataDir(config.dataDir);
+      cleanups.push(() => lock.release());
+      const db = await startDatabase(config);
+      cleanups.push(() => db.stop());
+      await migrate(db.url);
+      url = db.url;
+      log.info(`embedded Postgres under ${config.paths.postgres}`);
+    }
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  const prisma = createPrisma(url);
+  const queue = await createQueue(url);
+  queue.onError((e) => log.warn(errFields(e), 'queue'));
+  await queue.start();
+  const worker = await startWorker({
+    config,
+    prisma,
+    queue,
+    workerId,
+    onRuntimeBroken: () => {
+      log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
+      void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
+    },
+  });
+  keepRunningOnStrayErrors(log);
+  log.info(`worker ${worker.id} ready (pid ${process.pid})`);
+
+  const signals = handleStopSignals(
+    {
+      drain: () => {
+        worker
+          .stop({ graceful: true })
+          .then(() => queue.stop({ graceful: true }))
+          .then(() => prisma.$disconnect())
+          .then(cleanup)
+          .then(
+            () => process.exit(0),
+            (error: unknown) => {
+              log.error(errFields(error), 'shutdown failed');
+              process.exit(1);
+            },
+          );
+      },
+      exitNow: () => process.exit(130),
+    },
+    { log },
+  );
+  if (supervised) process.on('disconnect', () => signals.drain('the parent process is gone'));
+}
+
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runWorkerProcess().catch((error: unknown) => {
+    rootLog.fatal(errFields(error), `worker failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

@@ -10,11 +10,14 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { initBackend } from '../ml/index.ts';
+import { initBackend, loadCaptioner } from '../ml/index.ts';
+import { backboneAccess } from '../sources/backbone-access.ts';
 import { captionJob } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
-import type { JobHelpers, JobLogger } from './helpers.ts';
+import { log as rootLog } from '../log.ts';
+import { jobLogger, withFields, type JobHelpers, type JobLogger } from './helpers.ts';
+import { mlRuntimeGuard } from './ml-runtime.ts';
 import type { JobQueue, QueueName } from './queue.ts';
 import { startReaper } from './reaper.ts';
 import { trainJob } from './train.job.ts';
@@ -32,6 +35,12 @@ export interface WorkerOptions {
   /** idle polling period of the queues, default 1 s */
   pollingIntervalSeconds?: number;
   log?: JobLogger;
+  /**
+   * called once when a job hit a fatal ML-runtime error (see ml-runtime.ts): the worker has already
+   * stopped taking jobs and left serverInfo.workers; the process should exit so a fresh runtime
+   * replaces it. Default: log it (an in-process worker stays stopped).
+   */
+  onRuntimeBroken?: (error: Error) => void;
 }
 
 export interface RunningWorker {
@@ -39,15 +48,11 @@ export interface RunningWorker {
   stop(options?: { graceful?: boolean }): Promise<void>;
 }
 
-const consoleLog = (id: string): JobLogger => ({
-  info: (m) => console.log(`[worker ${id.slice(0, 8)}] ${m}`),
-  error: (m, e) => console.error(`[worker ${id.slice(0, 8)}] ${m}`, e instanceof Error ? e.message : (e ?? '')),
-});
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { config, prisma, queue } = options;
   const id = options.workerId ?? randomUUID();
-  const log = options.log ?? consoleLog(id);
+  const log = options.log ?? jobLogger(rootLog.child({ role: 'worker', workerId: id }));
   const backend = await initBackend(config.backend, { wasmThreads: config.wasmThreads });
   log.info(`backend ${backend.name} (${backend.threads} threads)`);
   for (const note of backend.notes) log.info(note);
@@ -71,8 +76,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   const shutdown = new AbortController();
-  const captioners = new CaptionerCache(options.modelCacheSize ?? 4);
-  const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal };
+  const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) => loadCaptioner(dir, { backboneAccess: backboneAccess(config) }));
+  const runtime = mlRuntimeGuard((error) => {
+    log.error('the ML runtime is broken: this worker takes no more jobs', error);
+    void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
+  });
+  const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal, runtime };
   const active = new Set<Promise<void>>();
   /** a running handler, tracked so a graceful stop can wait for it */
   const track = async (running: Promise<void>) => {
@@ -88,12 +97,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
   const names: QueueName[] = ['training', 'caption', 'dataset'];
-  await queue.work('training', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), trainJob)));
+  await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
+    track(oneByOne(jobs.map((j) => j.data), (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }))),
+  );
   await queue.work('caption', { batchSize: options.captionBatchSize ?? 16, ...polling }, (jobs) =>
     track(captionJob(jobs.map((j) => j.data), { ...helpers, captioners })),
   );
   await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));
   log.info(`started (heartbeat ${config.heartbeatSeconds} s)`);
+
+  /** stop taking jobs and leave the live workers (serverInfo.workers): the runtime cannot work */
+  let left: Promise<void> | undefined;
+  const leave = () =>
+    (left ??= (async () => {
+      await Promise.all(names.map((n) => queue.offWork(n)));
+      clearInterval(beat);
+      await prisma.worker.deleteMany({ where: { id } });
+      await notify(prisma, 'worker');
+    })().catch((e: unknown) => log.error('leaving the live workers', e)));
 
   let stopped = false;
   return {
@@ -101,7 +122,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
-      await Promise.all(names.map((n) => queue.offWork(n)));
+      await (left ?? Promise.all(names.map((n) => queue.offWork(n))));
       if (graceful) {
         shutdown.abort();
         await Promise.allSettled([...active]);

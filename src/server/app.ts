@@ -15,6 +15,7 @@ import type { ApiContext } from '../resolvers/context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
+import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -38,6 +39,8 @@ export interface StartApiOptions {
   mountWeb?: (app: Express) => void;
   /** where internal errors go (default: one JSON line on stderr) */
   logInternalError?: InternalErrorLogger;
+  /** the database watcher (src/db/health.ts): while it sees the database down, GraphQL answers 503 */
+  database?: DatabaseState;
 }
 
 export interface RunningApi {
@@ -95,17 +98,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   await apollo.start();
 
   app.disable('x-powered-by');
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await prisma.$queryRaw`SELECT 1`;
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable' });
-    }
-  });
+  mountHealth(app, prisma, shared.workerTimeoutMs, options.database);
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,
+    databaseGate(options.database),
     // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
     express.json({ limit: Math.ceil(maxImageBytes * 1.5) + 1024 * 1024 }),
     graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 }),
