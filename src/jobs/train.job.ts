@@ -12,7 +12,6 @@ import { notify } from '../events/index.ts';
 import { loadCocoCaptions, portableConfig, saveModel, stepsPerEpoch, train, TrainingAbortedError, type CheckpointEvent } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
-import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
 
@@ -125,6 +124,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
     helpers.runtime?.beforeWork();
+    helpers.runtime?.beforeWork();
     steps.start();
     const result = await train({
       images,
@@ -133,7 +133,6 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       train: settings.train,
       ...(latest ? { resumeFrom: latest.path } : {}),
       signal: stop.signal,
-      backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) =>
         leased(async (tx) => {
           await tx.$executeRaw`
@@ -220,7 +219,8 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
     }
     await notify(tx, 'training_run', runId);
   }, TRANSACTION_OPTIONS);
-  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
+  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint.step}`);
   else log.error(`training ${runId}: FAILED`, error);
+  if (!aborted) helpers.runtime?.failed(error);
   if (!aborted) helpers.runtime?.failed(error);
 }
