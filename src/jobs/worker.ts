@@ -10,8 +10,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { initBackend, loadCaptioner } from '../ml/index.ts';
-import { backboneAccess } from '../sources/backbone-access.ts';
+import { initBackend } from '../ml/index.ts';
 import { captionJob } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
@@ -76,7 +75,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   const shutdown = new AbortController();
-  const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) => loadCaptioner(dir, { backboneAccess: backboneAccess(config) }));
+  const captioners = new CaptionerCache(options.modelCacheSize ?? 4);
   const runtime = mlRuntimeGuard((error) => {
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
