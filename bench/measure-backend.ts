@@ -1,19 +1,24 @@
 // Child process of bench/run.ts: measures our rows on one backend configuration (a fresh process
 // each, since tfjs-backend-wasm initialises once per process) and prints one JSON line.
-//   tsx bench/measure-backend.ts <wasm|wasm:THREADS|cpu|tensorflow|tensorflow-gpu> <runs> <row,row,…>
+//   tsx bench/measure-backend.ts <config> <runs> <row,row,…>
+//   config: wasm|wasm:THREADS|wasm+openblas[:THREADS[:BLAS_THREADS]]|cpu|tensorflow|tensorflow-gpu
 import { initBackend } from '../src/ml/backend.ts';
+import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
+import { parseBenchConfig } from './config.ts';
 import { measureOurs } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
 import type { BackendRun } from './table.ts';
 
 const [config, runsArg, rowsArg] = process.argv.slice(2);
-const [backend, threadsArg] = config.split(':');
+const bench = parseBenchConfig(config);
 const rows = rowsArg.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
-const info = await initBackend(backend, { wasmThreads: threadsArg ? Number(threadsArg) : 1 });
-if (info.name !== backend) {
+const info = await initBackend(bench.backend, bench.options);
+if (info.name !== bench.expectName) {
   console.log(JSON.stringify({ skipped: `${config}: unavailable (${info.notes.join('; ')})` }));
 } else {
-  const run: BackendRun = { backend: info.name, threads: info.threads, times: await measureOurs(rows, Number(runsArg)) };
+  const native = bench.options.nativeGemm ? loadNativeGemm() : null;
+  const blas = native != null && 'gemm' in native ? ` (BLAS ${native.gemm.threads})` : '';
+  const run: BackendRun = { backend: info.name + blas, threads: info.threads, times: await measureOurs(rows, Number(runsArg)) };
   if (info.notes.length > 0) run.note = info.notes.join("; ");
   console.log(JSON.stringify(run));
 }

@@ -1,4 +1,4 @@
-// `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm|wasm:2|cpu]`: one real
+// `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm|wasm:2|wasm+openblas[:W[:B]]|cpu]`: one real
 // training step (or one 20-token caption decode of the bench's reference model) under tf.profile,
 // kernels aggregated by name and by name+input shapes (top 25).
 // Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels.
@@ -7,14 +7,15 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
 import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
+import { parseBenchConfig } from './config.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 
 const { values } = parseArgs({
   options: { what: { type: 'string', default: 'train' }, batch: { type: 'string', default: '16' }, backend: { type: 'string', default: 'wasm' } },
 });
 if (!['train', 'greedy', 'beam'].includes(values.what)) throw new Error(`--what must be train, greedy or beam, got ${values.what}`);
-const [backendName, threadsArg] = values.backend.split(':'); // wasm:N = N XNNPACK threads
-const info = await initBackend(backendName, { wasmThreads: threadsArg ? Number(threadsArg) : 1 });
+const bench = parseBenchConfig(values.backend); // wasm:N = N XNNPACK threads; wasm+openblas = native GEMM
+const info = await initBackend(bench.backend, bench.options);
 const batch = Number(values.batch);
 const model = CaptionModel.create(REFERENCE_CONFIG, 1, BACKBONE_CHANNELS);
 const vars = model.weights.list();

@@ -65,29 +65,34 @@ function threadsFromEnv(env: NodeJS.ProcessEnv): number | null {
   return null;
 }
 
+/** Opens an addon file (no caching): the GEMM, or why not. Sets the OpenBLAS core and threads. */
+export function openNativeGemm(file: string, threads?: number): { gemm: NativeGemm } | { reason: string } {
+  if (!existsSync(file)) {
+    return { reason: 'native GEMM not built (npm install builds native/ where a C compiler and libopenblas-dev exist)' };
+  }
+  try {
+    const coreNote = chooseOpenBlasCore();
+    const raw = require(file) as BlasAddon; // its properties are read-only: a plain object to pass around
+    const addon: BlasAddon = { gemm: raw.gemm, setThreads: raw.setThreads, getThreads: raw.getThreads, config: raw.config };
+    const notes = coreNote == null ? [] : [coreNote];
+    const fromEnv = threadsFromEnv(process.env);
+    addon.setThreads(threads ?? fromEnv ?? DEFAULT_BLAS_THREADS);
+    if (threads == null && fromEnv != null) notes.push(`OpenBLAS threads ${fromEnv} (from the environment)`);
+    return { gemm: { addon, config: addon.config(), threads: addon.getThreads(), notes } };
+  } catch (err) {
+    return { reason: `native GEMM failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
 /**
- * Loads the addon once per process. `threads`: OpenBLAS threads (default: the environment's
- * OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, else DEFAULT_BLAS_THREADS); later calls may change it.
+ * The addon at ADDON_PATH, loaded once per process. `threads`: OpenBLAS threads (default: the
+ * environment's OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, else DEFAULT_BLAS_THREADS); a later call
+ * with `threads` changes them.
  */
 export function loadNativeGemm(threads?: number): { gemm: NativeGemm } | { reason: string } {
   if (loaded == null) {
-    if (!existsSync(ADDON_PATH)) {
-      loaded = { reason: 'native GEMM not built (npm install builds native/ where a C compiler and libopenblas-dev exist)' };
-    } else {
-      try {
-        const coreNote = chooseOpenBlasCore();
-        const addon = require(ADDON_PATH) as BlasAddon;
-        const notes = coreNote == null ? [] : [coreNote];
-        const fromEnv = threadsFromEnv(process.env);
-        addon.setThreads(fromEnv ?? DEFAULT_BLAS_THREADS);
-        if (fromEnv != null) notes.push(`OpenBLAS threads ${fromEnv} (from the environment)`);
-        loaded = { gemm: { addon, config: addon.config(), threads: addon.getThreads(), notes } };
-      } catch (err) {
-        loaded = { reason: `native GEMM failed to load: ${(err as Error).message.split('\n')[0]}` };
-      }
-    }
-  }
-  if ('gemm' in loaded && threads != null) {
+    loaded = openNativeGemm(ADDON_PATH, threads);
+  } else if ('gemm' in loaded && threads != null) {
     loaded.gemm.addon.setThreads(threads);
     loaded.gemm.threads = loaded.gemm.addon.getThreads();
   }
