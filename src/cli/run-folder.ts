@@ -36,7 +36,9 @@ export async function readRunRecord(dir: string): Promise<RunRecord | null> {
 /** `--model` may name a run folder (its model/ is used) or a model/checkpoint directory itself. */
 export async function modelDirectory(dir: string): Promise<string> {
   const inner = join(resolve(dir), MODEL_DIR);
-  return access(join(inner, 'config.json')).then(
+  // model.json names a saved model; config.json, one saved before the TF.js weights format
+  const saved = ['model.json', 'config.json'].map((file) => access(join(inner, file)));
+  return Promise.any(saved).then(
     () => inner,
     () => resolve(dir),
   );

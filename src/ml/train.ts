@@ -104,7 +104,7 @@ async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: Ca
       }
       const model = CaptionModel.fromTensors(ck.config, ck.meta.channels, ck.weights);
       const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
-      adam.load({ iterations: ck.meta.optimizerIterations, moments: ck.optimizer });
+      await adam.load(ck.optimizer);
       return { config: ck.config, trainConfig, vocab: Vocabulary.fromJSON(ck.vocab), model, adam, position: ck.meta.position };
     } finally {
       tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
@@ -142,24 +142,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const valInputs = new InputCache(valImages, source, budget / 4);
     const evalImages = valImages.slice(0, opts.evalImages ?? 200);
     const batchesPerEpoch = Math.ceil(examples.length / trainConfig.batchSize);
-    const meta = (): CheckpointMeta => ({
-      format: 'glimpse-checkpoint/1',
+    const meta = (): Omit<CheckpointMeta, 'format'> => ({
       position: { ...position },
       trainConfig,
       channels: model.channels,
       dataKey: dataKey(trainImages),
-      optimizerIterations: adam.step,
     });
     let lastCheckpoint: CheckpointEvent | null = null;
     const checkpoint = async (): Promise<CheckpointEvent> => {
       const dir = path.join(opts.checkpointDir, `step-${String(position.step).padStart(7, '0')}`);
-      await writeCheckpoint(dir, {
-        meta: meta(),
-        config,
-        vocab: vocab.toJSON(),
-        weights: model.weights.entries(),
-        optimizer: adam.stateTensors(),
-      });
+      await adam.withState((state) =>
+        writeCheckpoint(dir, {
+          meta: meta(),
+          config,
+          vocab: vocab.toJSON(),
+          weights: model.weights.entries(),
+          optimizer: { ...adam.config, state },
+        }),
+      );
       lastCheckpoint = { step: position.step, epoch: position.epoch + 1, path: dir };
       await opts.onCheckpoint?.(lastCheckpoint);
       return lastCheckpoint;

@@ -53,7 +53,7 @@ describe('glimpse train → caption → eval', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(new RegExp(`^epoch ${epochs}/${epochs}  step ${epochs * perEpoch}  train loss \\d+\\.\\d+  val loss \\d+\\.\\d+  BLEU-4 \\d\\.\\d+`, 'm'));
     expect(resumed.stdout).toContain(`trained to step ${epochs * perEpoch}; model saved to ${join(out, 'model')}`);
-    expect((await readdir(join(out, 'model'))).sort()).toEqual(['config.json', 'metrics.json', 'vocab.json', 'weights.bin', 'weights.json']);
+    expect((await readdir(join(out, 'model'))).sort()).toEqual(['metrics.json', 'model.json', 'vocab.json', 'weights.bin']);
   });
 
   it('captions an image with words of the vocabulary and writes the attention figure', async () => {
