@@ -2,6 +2,9 @@
 // ordered list of variables; its state saved and restored through TF.js's own getWeights/setWeights
 // (`iter`, `<weight>/m`, `<weight>/v`), named by the model's weight names so a checkpoint does not
 // depend on tf variable names; and global-norm gradient clipping, which TF.js optimisers lack.
+// Measured against the hand-written Adam it replaced (wasm+openblas, reference shapes, a loaded
+// 2-core machine): its update is ~10–15% slower (two more full-size ops per weight: bias
+// corrections), ≈ 10–40 ms of a ≈ 350 ms training step; kept for the standard optimiser and state.
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './model/errors.ts';
 import type { NamedTensor } from './model/weightsFile.ts';
