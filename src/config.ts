@@ -43,8 +43,33 @@ export interface Config {
   cocoBaseUrl?: string;
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
+  /** HOST: the address the API listens on, default 127.0.0.1 (0.0.0.0: every interface) */
+  host: string;
+  /** GLIMPSE_PUBLIC_READ: with API keys set, queries and subscriptions stay open to callers without a key (default false) */
+  publicRead: boolean;
+  /** per-request GraphQL limits (src/server/limits.ts; README "Security and limits") */
+  queryLimits: QueryLimits;
+  /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client (API key, else IP address) may send per minute; 0 = unlimited. Default 120 */
+  mutationsPerMinute: number;
+  /** GLIMPSE_MAX_IMAGE_PIXELS: largest caption image in pixels (width × height, read from its header), default 40 000 000 */
+  maxImagePixels: number;
   /** GLIMPSE_DB_GRACE_SECONDS: how long the API waits for a lost database (answering 503) before it exits non-zero (69); 0 = forever. Default 300 */
   dbGraceSeconds: number;
+}
+
+export interface QueryLimits {
+  /** GLIMPSE_MAX_QUERY_LENGTH: characters of the query text, checked before parsing (default 32768) */
+  maxLength: number;
+  /** GLIMPSE_MAX_QUERY_TOKENS: lexical tokens; parsing stops at the first one over (default 2000) */
+  maxTokens: number;
+  /** GLIMPSE_MAX_QUERY_DEPTH: nesting of selections (default 10) */
+  maxDepth: number;
+  /** GLIMPSE_MAX_QUERY_ALIASES: aliases per operation (default 15) */
+  maxAliases: number;
+  /** GLIMPSE_MAX_QUERY_DIRECTIVES: directives per operation (default 50) */
+  maxDirectives: number;
+  /** GLIMPSE_MAX_QUERY_COST: estimated rows per operation, lists priced by their size arguments (default 50000) */
+  maxCost: number;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +96,15 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
   'GLIMPSE_COCO_BASE_URL',
+  'GLIMPSE_PUBLIC_READ',
+  'GLIMPSE_MAX_QUERY_LENGTH',
+  'GLIMPSE_MAX_QUERY_TOKENS',
+  'GLIMPSE_MAX_QUERY_DEPTH',
+  'GLIMPSE_MAX_QUERY_ALIASES',
+  'GLIMPSE_MAX_QUERY_DIRECTIVES',
+  'GLIMPSE_MAX_QUERY_COST',
+  'GLIMPSE_MUTATIONS_PER_MINUTE',
+  'GLIMPSE_MAX_IMAGE_PIXELS',
   'GLIMPSE_DB_GRACE_SECONDS',
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
@@ -140,6 +174,33 @@ function apiKeys(env: Env): string[] {
   return keys;
 }
 
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+/** HOST: an IPv4/IPv6 address or a host name, no scheme or port */
+function listenHost(env: Env): string {
+  const raw = read(env, 'HOST');
+  if (raw === undefined) return '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(raw) || raw.length > 253) throw new ConfigError('HOST', `expected an address such as 127.0.0.1 or 0.0.0.0, got "${raw}"`);
+  return raw;
+}
+
+function queryLimits(env: Env): QueryLimits {
+  return Object.freeze({
+    maxLength: integer(env, 'GLIMPSE_MAX_QUERY_LENGTH', 32_768, 1024, 10_000_000),
+    maxTokens: integer(env, 'GLIMPSE_MAX_QUERY_TOKENS', 2000, 100, 1_000_000),
+    maxDepth: integer(env, 'GLIMPSE_MAX_QUERY_DEPTH', 10, 3, 1000),
+    maxAliases: integer(env, 'GLIMPSE_MAX_QUERY_ALIASES', 15, 1, 100_000),
+    maxDirectives: integer(env, 'GLIMPSE_MAX_QUERY_DIRECTIVES', 50, 1, 100_000),
+    maxCost: integer(env, 'GLIMPSE_MAX_QUERY_COST', 50_000, 100, 1_000_000_000),
+  });
+}
+
 function dataDir(env: Env): string {
   const raw = read(env, 'GLIMPSE_DATA_DIR');
   if (raw === undefined) return join(process.cwd(), '.glimpse');
@@ -173,6 +234,11 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),
     dbGraceSeconds: integer(env, 'GLIMPSE_DB_GRACE_SECONDS', 300, 0, 86_400),
     cocoBaseUrl: httpUrl(env, 'GLIMPSE_COCO_BASE_URL'),
+    host: listenHost(env),
+    publicRead: boolean(env, 'GLIMPSE_PUBLIC_READ', false),
+    queryLimits: queryLimits(env),
+    mutationsPerMinute: integer(env, 'GLIMPSE_MUTATIONS_PER_MINUTE', 120, 0, 1_000_000),
+    maxImagePixels: integer(env, 'GLIMPSE_MAX_IMAGE_PIXELS', 40_000_000, 1024, 1_000_000_000),
   };
   if (config.cocoBaseUrl === undefined) delete config.cocoBaseUrl;
   if (config.databaseUrl === undefined) delete config.databaseUrl;

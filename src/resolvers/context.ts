@@ -7,6 +7,8 @@ import type { JobQueue } from '../jobs/queue.ts';
 export interface ApiLimits {
   /** largest accepted caption image, in bytes */
   maxImageBytes: number;
+  /** largest caption image in pixels (width × height, read from the header before any decoding) */
+  maxImagePixels: number;
 }
 
 export interface ApiContext {
@@ -18,12 +20,16 @@ export interface ApiContext {
   limits: ApiLimits;
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
-  /** GLIMPSE_API_KEYS; empty → mutations are open */
+  /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */
   apiKeys: readonly string[];
+  /** GLIMPSE_PUBLIC_READ: with keys set, queries and subscriptions stay open to callers without one */
+  publicRead: boolean;
   /** workers whose lastSeenAt is older than this are not counted as live */
   workerTimeoutMs: number;
   /** bearer token presented by the client (HTTP Authorization header or graphql-ws connectionParams) */
   apiKey: string | null;
   /** id echoed in masked internal errors and in the server log */
   requestId: string;
+  /** the client's IP address (the socket's peer; proxies' X-Forwarded-For is not trusted) */
+  clientAddress: string;
 }

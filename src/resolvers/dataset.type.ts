@@ -1,4 +1,5 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly } from './auth.ts';
 import { DatasetKind, DatasetStatus } from './enums.ts';
 
 @ObjectType({ description: 'A captioned image collection: COCO-format files or a generated synthetic set' })
@@ -21,10 +22,12 @@ export class Dataset {
   @Field(() => Int)
   captionCount!: number;
 
-  @Field(() => String, { nullable: true, description: 'COCO captions JSON (for synthetic sets: the generated one)' })
+  @Field(() => String, { nullable: true, description: 'COCO captions JSON (for synthetic sets: the generated one); null for callers without an API key when keys are set' })
+  @UseMiddleware(KeyHoldersOnly)
   annotationsPath!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'image folder on the server; null for callers without an API key when keys are set' })
+  @UseMiddleware(KeyHoldersOnly)
   imagesDir!: string | null;
 
   @Field(() => Int, { nullable: true })

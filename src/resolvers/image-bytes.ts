@@ -1,7 +1,10 @@
 // Caption images as bytes: read from an upload or base64 under a byte cap, then sniffed by magic
-// number. Only a cheap screen: the worker decodes fully and fails the request if the image is corrupt.
+// number, and its width × height read from the header (image-size) so that a small file announcing a huge
+// bitmap is refused before anything decodes it. Only a cheap screen: the worker decodes fully and fails the
+// request if the image is corrupt.
 import type { Readable } from 'node:stream';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
+import { imageSize } from 'image-size';
 import { BadUserInputError } from './errors.ts';
 
 /** The formats the model's image loader decodes (src/ml/data/images.ts), by signature. */
@@ -11,11 +14,31 @@ const SIGNATURES: { mime: string; matches: (b: Buffer) => boolean }[] = [
   { mime: 'image/webp', matches: (b) => b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP' },
 ];
 
-/** MIME type of a JPEG/PNG/WebP image, BAD_USER_INPUT for anything else. */
-export function sniffImage(field: string, bytes: Buffer): string {
+/** Width and height from the image's header, or undefined when the header does not say (the worker decides). */
+export function headerDimensions(bytes: Buffer): { width: number; height: number } | undefined {
+  try {
+    const { width, height } = imageSize(bytes);
+    return width > 0 && height > 0 ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * MIME type of a JPEG/PNG/WebP image, BAD_USER_INPUT for anything else and for one whose header announces
+ * more than `maxPixels` pixels (GLIMPSE_MAX_IMAGE_PIXELS).
+ */
+export function sniffImage(field: string, bytes: Buffer, maxPixels = Number.POSITIVE_INFINITY): string {
   if (bytes.length === 0) throw new BadUserInputError(field, 'the image is empty');
   const found = SIGNATURES.find((s) => s.matches(bytes));
   if (!found) throw new BadUserInputError(field, 'not a JPEG, PNG or WebP image');
+  const size = headerDimensions(bytes);
+  if (size && size.width * size.height > maxPixels) {
+    throw new BadUserInputError(
+      field,
+      `image too large: ${size.width}×${size.height} pixels, at most ${maxPixels} pixels (GLIMPSE_MAX_IMAGE_PIXELS)`,
+    );
+  }
   return found.mime;
 }
 

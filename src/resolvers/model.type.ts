@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly, RedactServerPaths } from './auth.ts';
 
 @ObjectType({ description: 'A trained captioning model, usable by requestCaption' })
 export class Model {
@@ -12,13 +13,18 @@ export class Model {
   @Field(() => ID, { nullable: true, description: 'the training run that produced it' })
   runId!: string | null;
 
-  @Field(() => String, { description: 'artifact directory on the server (weights, vocab, config, metrics)' })
-  path!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'artifact directory on the server (weights, vocab, config, metrics); null for callers without an API key when keys are set',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  path!: string | null;
 
   @Field(() => Int)
   vocabSize!: number;
 
-  @Field(() => GraphQLJSONObject, { description: 'model configuration (encoder, sizes)' })
+  @Field(() => GraphQLJSONObject, { description: 'model configuration (encoder, sizes); server paths in it read null for callers without an API key when keys are set' })
+  @UseMiddleware(RedactServerPaths)
   config!: Record<string, unknown>;
 
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'evaluation metrics, e.g. {bleu4, valLoss}' })

@@ -1,15 +1,18 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly } from './auth.ts';
 
 @ObjectType({ description: 'A worker process that reported within the heartbeat timeout' })
 export class WorkerInfo {
   @Field(() => String)
   id!: string;
 
-  @Field(() => String)
-  hostname!: string;
+  @Field(() => String, { nullable: true, description: 'null for callers without an API key when keys are set' })
+  @UseMiddleware(KeyHoldersOnly)
+  hostname!: string | null;
 
-  @Field(() => Int)
-  pid!: number;
+  @Field(() => Int, { nullable: true, description: 'null for callers without an API key when keys are set' })
+  @UseMiddleware(KeyHoldersOnly)
+  pid!: number | null;
 
   @Field(() => String)
   backend!: string;

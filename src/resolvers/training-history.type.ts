@@ -1,5 +1,6 @@
 // What a run leaves behind while it trains: per-batch losses, epoch summaries, checkpoints.
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly } from './auth.ts';
 
 @ObjectType({ description: 'Loss of one batch, or the mean over a bucket of batches in a downsampled curve' })
 export class LossPoint {
@@ -48,8 +49,9 @@ export class Checkpoint {
   @Field(() => Int)
   epoch!: number;
 
-  @Field(() => String)
-  path!: string;
+  @Field(() => String, { nullable: true, description: 'checkpoint folder on the server; null for callers without an API key when keys are set' })
+  @UseMiddleware(KeyHoldersOnly)
+  path!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;

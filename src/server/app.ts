@@ -16,7 +16,10 @@ import { buildApiSchema } from '../resolvers/schema.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
 import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
+import { createOperationGuard, guardPlugin } from './guard.ts';
+import { checkQueryText, limitRules, parseOptions, restoreLimitCode } from './limits.ts';
 import { attachWebSocket } from './websocket.ts';
+import { listenError, listeningOn, type ListenAddress } from './listen.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -27,7 +30,7 @@ export interface StartApiOptions {
   queue: ApiContext['queue'];
   /** default config.port; 0 picks a free port */
   port?: number;
-  /** listen address (default: all interfaces) */
+  /** listen address (default config.host: HOST, else 127.0.0.1) */
   host?: string;
   /** caption images larger than this are refused with BAD_USER_INPUT (default 10 MiB) */
   maxImageBytes?: number;
@@ -44,9 +47,13 @@ export interface StartApiOptions {
 }
 
 export interface RunningApi {
-  /** http://host:port/graphql (also the ws:// endpoint, same path) */
+  /** http://host:port/graphql (also the ws:// endpoint, same path); 127.0.0.1 when listening on every interface */
   url: string;
   port: number;
+  /** the address actually bound, for the start-up log (e.g. "0.0.0.0:4000 (every interface)") */
+  listening: ListenAddress;
+  /** start-up warnings for the operator (listening beyond loopback without API keys) */
+  warnings: readonly string[];
   app: Express;
   httpServer: Server;
   /** stops accepting, ends subscriptions, drains in-flight requests */
@@ -54,11 +61,19 @@ export interface RunningApi {
 }
 
 /** Body parsers' errors (e.g. a JSON body over the limit) as GraphQL-shaped JSON. */
-const bodyErrors: ErrorRequestHandler = (error, _req, res, next) => {
-  const status = typeof error?.status === 'number' ? error.status : 500;
-  if (status >= 500) return next(error);
-  res.status(status).json({ errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
-};
+function bodyErrors(maxImageBytes: number): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    const status = typeof error?.status === 'number' ? error.status : 500;
+    if (status >= 500) return next(error);
+    if (status === 413) {
+      // the only large thing a request legitimately carries is a caption image (base64 or upload)
+      const message = `the request body exceeds ${error.limit ?? 'the limit of'} bytes: caption images may be at most ${maxImageBytes} bytes (GLIMPSE_MAX_IMAGE_BYTES)`;
+      res.status(413).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT', field: 'body', limit: maxImageBytes } }] });
+      return;
+    }
+    res.status(status).json({ errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
+  };
+}
 
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const { config, prisma } = options;
@@ -68,9 +83,10 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     prisma,
     events: options.events,
     queue: options.queue,
-    limits: { maxImageBytes },
+    limits: { maxImageBytes, maxImagePixels: config.maxImagePixels },
     paths: config.paths,
     apiKeys: config.apiKeys,
+    publicRead: config.publicRead,
     // the worker beats every heartbeatSeconds; three missed beats and it no longer counts
     workerTimeoutMs: 3 * config.heartbeatSeconds * 1000,
   };
@@ -78,7 +94,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const schema = await buildApiSchema();
   const app = express();
   const httpServer = createServer(app);
-  const ws = attachWebSocket(httpServer, GRAPHQL_PATH, schema, shared, log);
+  const limits = config.queryLimits;
+  const guard = createOperationGuard({ schema, limits, mutationsPerMinute: config.mutationsPerMinute });
+  // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
+  const maxBodyBytes = Math.ceil(maxImageBytes * 1.5) + 1024 * 1024;
+  const ws = attachWebSocket(httpServer, { path: GRAPHQL_PATH, schema, shared, log, limits, guard, maxPayload: maxBodyBytes });
   const masking = apolloErrorMasking(log);
   const apollo = new ApolloServer<ApiContext>({
     schema,
@@ -87,9 +107,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     // the process owner (src/main.ts) drains on SIGTERM/SIGINT; Apollo's own handler would stop the
     // server and then re-send the signal to the process, cutting the worker's drain short
     stopOnTerminationSignals: false,
-    formatError: masking.formatError,
+    formatError: (formatted, error) => restoreLimitCode(masking.formatError(formatted, error), error),
+    parseOptions: parseOptions(limits),
+    validationRules: limitRules(limits),
     plugins: [
       masking.plugin,
+      guardPlugin(guard),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.close() }) },
@@ -103,28 +126,47 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   app.use(
     GRAPHQL_PATH,
     databaseGate(options.database),
-    // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
-    express.json({ limit: Math.ceil(maxImageBytes * 1.5) + 1024 * 1024 }),
+    express.json({ limit: maxBodyBytes }),
     graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 }),
+    // the query text's length, before Apollo parses it (GET: ?query=…, POST: JSON or multipart operations)
+    (req, res, next) => {
+      const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+      const error = checkQueryText(query, limits);
+      if (!error) return next();
+      res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = requestIdFrom(req.headers['x-request-id']);
         res.setHeader('x-request-id', requestId);
-        return requestContext(shared, bearerToken(req.headers.authorization), requestId);
+        return requestContext(shared, { apiKey: bearerToken(req.headers.authorization), requestId, clientAddress: req.socket.remoteAddress ?? 'unknown' });
       },
     }),
   );
-  app.use(bodyErrors);
+  app.use(bodyErrors(maxImageBytes));
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? config.port, options.host, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
+  const requestedPort = options.port ?? config.port;
+  const requestedHost = options.host ?? config.host;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(requestedPort, requestedHost, () => resolve());
+    });
+  } catch (error) {
+    await ws.close().catch(() => {});
+    await apollo.stop().catch(() => {});
+    throw listenError(error, requestedHost, requestedPort);
+  }
+  const listening = listeningOn(httpServer.address() as AddressInfo);
+  const host = listening.everyInterface ? '127.0.0.1' : listening.host;
+  const warnings = !listening.loopback && config.apiKeys.length === 0
+    ? [`listening on ${listening.text} without API keys: anyone who can reach this address can start training runs and delete data; set GLIMPSE_API_KEYS (or HOST=127.0.0.1)`]
+    : [];
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
-    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}${GRAPHQL_PATH}`,
+    port: listening.port,
+    listening,
+    warnings,
     app,
     httpServer,
     close: () => apollo.stop(),

@@ -2,8 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiContext } from '../resolvers/context.ts';
 
+/** What the context takes from the request. */
+export type RequestPart = Pick<ApiContext, 'apiKey' | 'requestId' | 'clientAddress'>;
+
 /** Everything in the context that does not depend on the request. */
-export type SharedContext = Omit<ApiContext, 'apiKey' | 'requestId'>;
+export type SharedContext = Omit<ApiContext, keyof RequestPart>;
 
 /** The token of an `Authorization: Bearer <token>` value, or null. */
 export function bearerToken(header: unknown): string | null {
@@ -22,6 +25,6 @@ export function requestIdFrom(header: unknown): string {
   return typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
 }
 
-export function requestContext(shared: SharedContext, apiKey: string | null, requestId: string): ApiContext {
-  return { ...shared, apiKey, requestId };
+export function requestContext(shared: SharedContext, request: RequestPart): ApiContext {
+  return { ...shared, ...request };
 }

@@ -1,30 +1,78 @@
-// graphql-ws on the HTTP server's /graphql path: subscriptions (and queries/mutations) over WebSocket.
+// graphql-ws on the HTTP server's /graphql path: subscriptions (and queries/mutations) over WebSocket,
+// under the same limits as HTTP: message size (ws maxPayload: a larger frame closes the socket with 1009),
+// query length, tokens, validation rules, read access, cost and mutation rate (./limits.ts, ./guard.ts).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { QueryLimits } from '../config.ts';
 import type { ApiContext } from '../resolvers/context.ts';
 import { connectionParamsToken, requestContext, type SharedContext } from './context.ts';
 import { formatErrors, type InternalErrorLogger } from './errors.ts';
+import type { OperationGuard } from './guard.ts';
+import { checkQueryText, limitRules, parseOptions } from './limits.ts';
 
 export interface WebSocketEndpoint {
   /** closes every socket (ending their subscriptions) and the server */
   close(): Promise<void>;
 }
 
-export function attachWebSocket(
-  httpServer: Server,
-  path: string,
-  schema: GraphQLSchema,
-  shared: SharedContext,
-  log: InternalErrorLogger,
-): WebSocketEndpoint {
-  const wsServer = new WebSocketServer({ server: httpServer, path });
+export interface WebSocketOptions {
+  path: string;
+  schema: GraphQLSchema;
+  shared: SharedContext;
+  log: InternalErrorLogger;
+  limits: QueryLimits;
+  guard: OperationGuard;
+  /** largest accepted message in bytes */
+  maxPayload: number;
+}
+
+/** The error with `extensions.code` set, unless it has one (the limit rules' own codes stay). */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions.code !== undefined) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
+export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
+  const { path, schema, shared, log, limits, guard } = options;
+  const rules = [...specifiedRules, ...limitRules(limits)];
+  // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
+  // in use) stay with it instead of being re-emitted on the WebSocket server
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+  httpServer.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit('connection', client, request));
+  });
+
   const handle = useServer<Record<string, unknown> | undefined>(
     {
       schema,
-      context: (ctx): ApiContext => requestContext(shared, connectionParamsToken(ctx.connectionParams), randomUUID()),
+      onSubscribe: async (ctx, _id, payload) => {
+        const tooLarge = checkQueryText(payload.query, limits);
+        if (tooLarge) return [tooLarge];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, parseOptions(limits));
+        } catch (error) {
+          // the codes Apollo gives the same failures over HTTP
+          return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
+        }
+        const invalid = validate(schema, document, rules);
+        if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+        const contextValue: ApiContext = requestContext(shared, {
+          apiKey: connectionParamsToken(ctx.connectionParams),
+          requestId: randomUUID(),
+          clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+        });
+        const refused = await guard({ document, variables: payload.variables ?? undefined, operationName: payload.operationName, context: contextValue });
+        if (refused) return [refused];
+        return { schema, document, contextValue, variableValues: payload.variables, operationName: payload.operationName };
+      },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
         const { requestId } = args.contextValue as ApiContext;

@@ -19,6 +19,8 @@ export interface TestApi {
   queue: JobQueue;
   /** POST a JSON GraphQL request */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  /** POST a prepared JSON body (e.g. one too large to build twice); the status and headers too */
+  post(body: string, token?: string): Promise<{ status: number; headers: Headers; json: GraphQLResponse }>;
   /** a graphql-ws client on the same URL (closed by close()) */
   ws(token?: string): Client;
   close(): Promise<void>;
@@ -44,6 +46,14 @@ export async function startTestApi(env: Record<string, string> = {}, options: Pa
         body: JSON.stringify({ query, variables }),
       });
       return res.json() as Promise<GraphQLResponse<any>>;
+    },
+    async post(body, token) {
+      const res = await fetch(api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body,
+      });
+      return { status: res.status, headers: res.headers, json: (await res.json()) as GraphQLResponse };
     },
     ws(token) {
       const client = createClient({
