@@ -1,6 +1,8 @@
 // Configuration from the environment, parsed once into a typed, frozen object.
 // Unknown GLIMPSE_* variables and malformed values throw a ConfigError naming the variable.
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -41,6 +43,14 @@ export interface Config {
   embeddedPgPort: number;
   /** GLIMPSE_COCO_BASE_URL: mirror for `glimpse dataset coco --download`; unset → images.cocodataset.org */
   cocoBaseUrl?: string;
+  /** GLIMPSE_DATASET_ROOTS: absolute folders that server paths from clients (COCO files, backbone model.json) must lie under, symlinks resolved; default [dataDir] */
+  datasetRoots: readonly string[];
+  /** where and how the worker may download pretrained backbones (src/sources) */
+  backboneDownloads: BackboneDownloads;
+  /** GLIMPSE_KEEP_CAPTION_IMAGES: keep a caption request's image after it ends (default false: deleted) */
+  keepCaptionImages: boolean;
+  /** GLIMPSE_MAX_SYNTHETIC_IMAGES: largest synthetic set createDataset accepts, default 20000 */
+  maxSyntheticImages: number;
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
   /** HOST: the address the API listens on, default 127.0.0.1 (0.0.0.0: every interface) */
@@ -72,6 +82,23 @@ export interface QueryLimits {
   maxCost: number;
 }
 
+export interface BackboneDownloads {
+  /** GLIMPSE_BACKBONE_HOSTS: `host` (default ports) or `host:port` entries every URL and redirect must match */
+  hosts: readonly string[];
+  /**
+   * GLIMPSE_BACKBONE_ALLOW_PRIVATE: non-public addresses (loopback, private, link-local, …) the worker may still
+   * connect to, as CIDR ranges; `true` → every address, default none (an internal mirror or a test server)
+   */
+  allowPrivate: readonly string[];
+  /** GLIMPSE_BACKBONE_MAX_BYTES: model.json plus weight files of one backbone, default 512 MiB */
+  maxBytes: number;
+  /** GLIMPSE_BACKBONE_TIMEOUT_SECONDS: longest silence while connecting or reading, default 30 */
+  timeoutSeconds: number;
+}
+
+/** TF.js models on TF Hub / Kaggle: tfhub.dev redirects to www.kaggle.com, which serves from storage.googleapis.com */
+export const DEFAULT_BACKBONE_HOSTS = ['storage.googleapis.com', 'tfhub.dev', 'www.kaggle.com'] as const;
+
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(
@@ -96,6 +123,13 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
   'GLIMPSE_COCO_BASE_URL',
+  'GLIMPSE_DATASET_ROOTS',
+  'GLIMPSE_BACKBONE_HOSTS',
+  'GLIMPSE_BACKBONE_ALLOW_PRIVATE',
+  'GLIMPSE_BACKBONE_MAX_BYTES',
+  'GLIMPSE_BACKBONE_TIMEOUT_SECONDS',
+  'GLIMPSE_KEEP_CAPTION_IMAGES',
+  'GLIMPSE_MAX_SYNTHETIC_IMAGES',
   'GLIMPSE_PUBLIC_READ',
   'GLIMPSE_MAX_QUERY_LENGTH',
   'GLIMPSE_MAX_QUERY_TOKENS',
@@ -201,6 +235,63 @@ function queryLimits(env: Env): QueryLimits {
   });
 }
 
+/** GLIMPSE_DATASET_ROOTS: comma-separated absolute folders */
+function datasetRoots(env: Env, fallback: string): readonly string[] {
+  const raw = read(env, 'GLIMPSE_DATASET_ROOTS');
+  if (raw === undefined) return Object.freeze([fallback]);
+  const roots = raw.split(',').map((r) => r.trim());
+  if (roots.some((r) => r === '')) throw new ConfigError('GLIMPSE_DATASET_ROOTS', 'empty folder in the comma-separated list');
+  const relative = roots.find((r) => !isAbsolute(r));
+  if (relative !== undefined) throw new ConfigError('GLIMPSE_DATASET_ROOTS', `expected absolute folders, got "${relative}"`);
+  return Object.freeze(roots.map((r) => resolve(r)));
+}
+
+/** GLIMPSE_BACKBONE_HOSTS: comma-separated `host` or `host:port`, stored as URL.host normalises them */
+function backboneHosts(env: Env): readonly string[] {
+  const raw = read(env, 'GLIMPSE_BACKBONE_HOSTS');
+  if (raw === undefined) return Object.freeze([...DEFAULT_BACKBONE_HOSTS]);
+  return Object.freeze(
+    raw.split(',').map((entry) => {
+      const text = entry.trim();
+      let host = '';
+      if (text !== '' && !/[/?#@\\\s]/.test(text)) {
+        try {
+          host = new URL(`http://${text}/`).host;
+        } catch {
+          // refused below
+        }
+      }
+      if (!host) throw new ConfigError('GLIMPSE_BACKBONE_HOSTS', `expected host or host:port entries, got "${text}"`);
+      return host;
+    }),
+  );
+}
+
+/** GLIMPSE_BACKBONE_ALLOW_PRIVATE: false (default), true, or comma-separated addresses / CIDR ranges */
+function privateRanges(env: Env): readonly string[] {
+  const name = 'GLIMPSE_BACKBONE_ALLOW_PRIVATE';
+  const raw = read(env, name);
+  if (raw === undefined || raw.toLowerCase() === 'false' || raw === '0') return Object.freeze([]);
+  if (raw.toLowerCase() === 'true' || raw === '1') return Object.freeze(['0.0.0.0/0', '::/0']);
+  return Object.freeze(
+    raw.split(',').map((entry) => {
+      const text = entry.trim();
+      if (ipaddr.isValidCIDR(text)) return text;
+      if (ipaddr.isValid(text) && isIP(text)) return `${text}/${isIP(text) === 4 ? 32 : 128}`;
+      throw new ConfigError(name, `expected true, false or addresses / CIDR ranges (127.0.0.1, 10.0.0.0/8), got "${text}"`);
+    }),
+  );
+}
+
+function backboneDownloads(env: Env): BackboneDownloads {
+  return Object.freeze({
+    hosts: backboneHosts(env),
+    allowPrivate: privateRanges(env),
+    maxBytes: integer(env, 'GLIMPSE_BACKBONE_MAX_BYTES', 512 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    timeoutSeconds: integer(env, 'GLIMPSE_BACKBONE_TIMEOUT_SECONDS', 30, 1, 3600),
+  });
+}
+
 function dataDir(env: Env): string {
   const raw = read(env, 'GLIMPSE_DATA_DIR');
   if (raw === undefined) return join(process.cwd(), '.glimpse');
@@ -234,6 +325,10 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),
     dbGraceSeconds: integer(env, 'GLIMPSE_DB_GRACE_SECONDS', 300, 0, 86_400),
     cocoBaseUrl: httpUrl(env, 'GLIMPSE_COCO_BASE_URL'),
+    datasetRoots: datasetRoots(env, dir),
+    backboneDownloads: backboneDownloads(env),
+    keepCaptionImages: boolean(env, 'GLIMPSE_KEEP_CAPTION_IMAGES', false),
+    maxSyntheticImages: integer(env, 'GLIMPSE_MAX_SYNTHETIC_IMAGES', 20_000, 1, 1_000_000),
     host: listenHost(env),
     publicRead: boolean(env, 'GLIMPSE_PUBLIC_READ', false),
     queryLimits: queryLimits(env),

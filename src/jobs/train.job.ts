@@ -12,6 +12,7 @@ import { notify } from '../events/index.ts';
 import { loadCocoCaptions, portableConfig, saveModel, stepsPerEpoch, train, TrainingAbortedError, type CheckpointEvent } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
+import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
 
@@ -133,6 +134,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       train: settings.train,
       ...(latest ? { resumeFrom: latest.path } : {}),
       signal: stop.signal,
+      backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) =>
         leased(async (tx) => {
           await tx.$executeRaw`
@@ -219,7 +221,7 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
     }
     await notify(tx, 'training_run', runId);
   }, TRANSACTION_OPTIONS);
-  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint.step}`);
+  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
   else log.error(`training ${runId}: FAILED`, error);
   if (!aborted) helpers.runtime?.failed(error);
   if (!aborted) helpers.runtime?.failed(error);

@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
-import { initBackend } from '../ml/index.ts';
+import { initBackend, loadCaptioner } from '../ml/index.ts';
+import { backboneAccess } from '../sources/backbone-access.ts';
 import { captionJob } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
@@ -75,7 +76,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   const shutdown = new AbortController();
-  const captioners = new CaptionerCache(options.modelCacheSize ?? 4);
+  const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) => loadCaptioner(dir, { backboneAccess: backboneAccess(config) }));
   const runtime = mlRuntimeGuard((error) => {
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));

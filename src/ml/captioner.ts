@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from './artifacts.ts';
 import { decodeBatch, decodeStream, freezeStepWeights, type OnToken } from './decode/index.ts';
 import { createInputSource, type EncoderInputSource } from './inputs.ts';
+import type { BackboneAccess } from './model/backbone.ts';
 import type { EncoderInput } from './model/captionModel.ts';
 import type { CaptionResult, DecodeOptions, ModelConfig, TokenEvent } from './types.ts';
 import type { Vocabulary } from './vocab.ts';
@@ -35,12 +36,12 @@ async function inputsOf(source: EncoderInputSource, images: readonly ImageSource
   return tf.tensor(values, [images.length, ...source.shape]) as unknown as EncoderInput;
 }
 
-export async function loadCaptioner(dir: string): Promise<Captioner> {
+export async function loadCaptioner(dir: string, { backboneAccess }: { backboneAccess?: BackboneAccess } = {}): Promise<Captioner> {
   const { model, vocab, config } = await loadModel(dir);
   let source: EncoderInputSource;
   try {
     // captioned images are rarely seen twice: no feature cache on disk (it would grow with traffic)
-    source = await createInputSource(config, { featureCache: false });
+    source = await createInputSource(config, { featureCache: false, ...(backboneAccess ? { backboneAccess } : {}) });
   } catch (err) {
     model.dispose();
     throw err;

@@ -1,7 +1,7 @@
 // What the encoder reads for one image: pixels for the CNN encoder, or backbone features (cached
 // on disk) for a pretrained encoder. Training and inference both go through this.
 import { loadImage } from './data/images.ts';
-import { Backbone } from './model/backbone.ts';
+import { Backbone, type BackboneAccess } from './model/backbone.ts';
 import type { ModelConfig } from './types.ts';
 
 export interface EncoderInputSource {
@@ -27,8 +27,17 @@ class PixelSource implements EncoderInputSource {
   dispose(): void {}
 }
 
-/** `featureCache: false`: a pretrained backbone keeps no disk cache of features (for serving). */
-export async function createInputSource(config: ModelConfig, { featureCache = true }: { featureCache?: boolean } = {}): Promise<EncoderInputSource> {
+export interface InputSourceOptions {
+  /** false: a pretrained backbone keeps no disk cache of features (for serving); default true */
+  featureCache?: boolean;
+  /** how a pretrained backbone's files are read (default: fetch and fs) */
+  backboneAccess?: BackboneAccess;
+  /** stops a backbone download */
+  signal?: AbortSignal;
+}
+
+export async function createInputSource(config: ModelConfig, options: InputSourceOptions = {}): Promise<EncoderInputSource> {
   if (config.encoder.kind === 'cnn') return new PixelSource(config.encoder.imageSize);
-  return Backbone.load(config.encoder, config.gridSize, { diskCache: featureCache });
+  const { featureCache = true, backboneAccess, signal } = options;
+  return Backbone.load(config.encoder, config.gridSize, { diskCache: featureCache, ...(backboneAccess ? { access: backboneAccess } : {}), ...(signal ? { signal } : {}) });
 }

@@ -8,6 +8,7 @@ import { readCheckpoint, readCheckpointConfig, writeCheckpoint, type CheckpointM
 import { splitByImage } from './data/coco.ts';
 import { captionBleu, captionImages, validationLoss } from './evaluate.ts';
 import { createInputSource } from './inputs.ts';
+import type { BackboneAccess } from './model/backbone.ts';
 import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
 import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from './model/config.ts';
 import { ModelError } from './model/errors.ts';
@@ -25,8 +26,13 @@ export interface TrainOptions {
   train?: Partial<TrainConfig>;
   /** a checkpoint directory to continue from (its model config, vocabulary and data order) */
   resumeFrom?: string;
-  /** checked between batches; on abort a checkpoint is written and TrainingAbortedError thrown */
+  /**
+   * checked between batches; on abort a checkpoint is written and TrainingAbortedError thrown. Also
+   * stops a backbone download: TrainingAbortedError without a checkpoint
+   */
   signal?: AbortSignal;
+  /** how a pretrained backbone's files are read (default: fetch and fs) */
+  backboneAccess?: BackboneAccess;
   onBatchEnd?: (event: BatchEvent) => void | Promise<void>;
   onEpochEnd?: (event: EpochEvent) => void | Promise<void>;
   onCheckpoint?: (event: CheckpointEvent) => void | Promise<void>;
@@ -51,8 +57,9 @@ export interface TrainResult {
 export class TrainingAbortedError extends Error {
   readonly code = 'TRAINING_ABORTED';
 
-  constructor(readonly checkpoint: CheckpointEvent) {
-    super(`training aborted at step ${checkpoint.step}; checkpoint ${checkpoint.path}`);
+  /** checkpoint null: stopped before training began (while its backbone was loading) */
+  constructor(readonly checkpoint: CheckpointEvent | null) {
+    super(checkpoint ? `training aborted at step ${checkpoint.step}; checkpoint ${checkpoint.path}` : 'training aborted before its first step');
     this.name = 'TrainingAbortedError';
   }
 }
@@ -127,7 +134,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const configForSource = opts.resumeFrom
     ? (await readCheckpointConfig(opts.resumeFrom))
     : ({ ...DEFAULT_MODEL_CONFIG, ...opts.model } as ModelConfig);
-  const source = await createInputSource(configForSource);
+  const source = await createInputSource(configForSource, {
+    ...(opts.backboneAccess ? { backboneAccess: opts.backboneAccess } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  }).catch((err: unknown) => {
+    throw opts.signal?.aborted ? new TrainingAbortedError(null) : err;
+  });
   const { config, trainConfig, vocab, model, adam, position } = await setUp(opts, split, source.channels).catch((err: unknown) => {
     source.dispose();
     throw err;

@@ -53,12 +53,14 @@ async function readJson(path: string): Promise<unknown> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const kind = code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'INVALID_FORMAT';
-    throw new DatasetError(kind, path, `cannot read annotations: ${(err as Error).message}`, { cause: err });
+    throw new DatasetError(kind, path, `cannot read the annotations file${code ? ` (${code})` : ''}`, { cause: err });
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new DatasetError('INVALID_JSON', path, `malformed JSON: ${(err as Error).message}`, { cause: err });
+    // JSON.parse's message quotes the text around the error: only its position is kept
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new DatasetError('INVALID_JSON', path, `malformed JSON${position ? ` at position ${position}` : ''}`, { cause: err });
   }
 }
 
@@ -76,10 +78,10 @@ function parseImages(doc: Record<string, unknown>, imagesDir: string, path: stri
     const file = resolve(imagesDir, entry.file_name);
     const rel = relative(resolve(imagesDir), file);
     if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new DatasetError('INVALID_FORMAT', path, `${at}.file_name "${entry.file_name}" points outside the image folder`);
+      throw new DatasetError('INVALID_FORMAT', path, `${at}.file_name points outside the image folder`);
     }
     const id = String(entry.id);
-    if (images.has(id)) throw new DatasetError('INVALID_FORMAT', path, `${at}.id ${id} appears twice`);
+    if (images.has(id)) throw new DatasetError('INVALID_FORMAT', path, `${at}.id appears twice`);
     const image: CaptionedImage = { id, file, captions: [] };
     if (entry.objects !== undefined) image.objects = parseObjects(entry.objects, `${at}.objects`, path);
     images.set(id, image);
@@ -99,7 +101,9 @@ async function assertFilesExist(images: CaptionedImage[], path: string): Promise
   if (missing.length > 0) {
     const listed = missing.slice(0, MISSING_LISTED).join(', ');
     const more = missing.length > MISSING_LISTED ? ` and ${missing.length - MISSING_LISTED} more` : '';
-    throw new DatasetError('MISSING_IMAGE', missing[0]!, `${missing.length} image file(s) listed in ${path} do not exist: ${listed}${more}`);
+    throw new DatasetError('MISSING_IMAGE', missing[0]!, `${missing.length} image file(s) listed in the annotations do not exist`, {
+      more: `${listed}${more} (listed in ${path})`,
+    });
   }
 }
 
@@ -107,7 +111,7 @@ async function assertFilesExist(images: CaptionedImage[], path: string): Promise
 export async function loadCocoCaptions(opts: LoadCocoOptions): Promise<CaptionedImage[]> {
   const { annotationsPath: path, imagesDir, maxCaptions, checkFiles = true } = opts;
   if (maxCaptions !== undefined && (!Number.isInteger(maxCaptions) || maxCaptions <= 0)) {
-    throw new DatasetError('INVALID_ARGUMENT', path, `maxCaptions must be a positive integer, got ${maxCaptions}`);
+    throw new DatasetError('INVALID_ARGUMENT', path, 'maxCaptions must be a positive integer', { more: `got ${maxCaptions}` });
   }
   const doc = await readJson(path);
   if (!isRecord(doc)) throw new DatasetError('INVALID_FORMAT', path, 'top level must be an object');
@@ -122,7 +126,7 @@ export async function loadCocoCaptions(opts: LoadCocoOptions): Promise<Captioned
     if (!isId(a.image_id)) throw new DatasetError('INVALID_FORMAT', path, `${at}.image_id is missing`);
     if (typeof a.caption !== 'string') throw new DatasetError('INVALID_FORMAT', path, `${at}.caption must be a string`);
     const image = byId.get(String(a.image_id));
-    if (!image) throw new DatasetError('INVALID_FORMAT', path, `${at}.image_id ${a.image_id} is not in "images"`);
+    if (!image) throw new DatasetError('INVALID_FORMAT', path, `${at}.image_id is not the id of any entry of "images"`);
     if (image.captions.length === 0) used.push(image);
     image.captions.push(a.caption.trim());
   });

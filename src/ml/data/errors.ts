@@ -36,10 +36,15 @@ export class DatasetError extends Error {
     readonly code: DatasetErrorCode,
     /** the annotations file or image the problem was found in */
     readonly file: string,
-    detail: string,
-    options?: { cause?: unknown },
+    /**
+     * what is wrong, in words that name no path and quote nothing the file contains (a position such
+     * as `images[3].id` at most): callers may show it where the file's reader should not be assumed
+     */
+    readonly detail: string,
+    /** `more`: specifics for the message only (e.g. the missing files' names); `cause`: the underlying error */
+    options?: { cause?: unknown; more?: string },
   ) {
-    super(`${file}: ${detail} (${code})`, options);
+    super(`${file}: ${detail}${options?.more ? `: ${options.more}` : ''} (${code})`, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 }
 

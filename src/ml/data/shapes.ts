@@ -21,6 +21,8 @@ export interface GenerateShapesOptions {
    * (writes run concurrently, so not in id order) and the last call has done === total
    */
   onProgress?: (done: number, total: number) => void;
+  /** checked before each image: generation stops (throwing the signal's reason) once it is aborted */
+  signal?: AbortSignal;
 }
 
 export interface GeneratedShapes {
@@ -80,6 +82,7 @@ export async function generateShapes(opts: GenerateShapesOptions): Promise<Gener
 
   try {
     for (let id = 1; id <= images; id++) {
+      opts.signal?.throwIfAborted();
       const objects = sampleScene(rng, imageSize);
       const fileName = `shapes_${String(id).padStart(digits, '0')}.png`;
       imageEntries.push({

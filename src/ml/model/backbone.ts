@@ -12,33 +12,80 @@ import { ModelError } from './errors.ts';
 
 type PretrainedEncoder = Extract<EncoderConfig, { kind: 'pretrained' }>;
 
+/** fetch as TF.js and src/ml call it (the global fetch by default) */
+export type BackboneFetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * How a backbone's files are read. The app passes guarded versions (allow-listed hosts, public
+ * addresses, size caps, allowed folders); the messages of the errors they throw are reported as they
+ * are, so they must quote nothing the files or servers contain.
+ */
+export interface BackboneAccess {
+  /** model.json and weight shards over http(s); default: the global fetch */
+  fetch?: BackboneFetch;
+  /** model.json and weight files on disk; default: fs.readFile */
+  readFile?: (file: string) => Promise<Uint8Array>;
+}
+
+export interface BackboneLoadOptions {
+  /** false: compute every image's features, no disk cache (serving); default true */
+  diskCache?: boolean;
+  access?: BackboneAccess;
+  /** stops the download (the load then fails with a "cancelled" ModelError) */
+  signal?: AbortSignal;
+}
+
+/** a failure whose message is safe to report (our own words, or the access functions') */
+class SourceFailure extends Error {}
+
 const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
 
 function localPath(url: string): string {
   return url.startsWith('file://') ? new URL(url).pathname : url;
 }
 
-async function readModelJson(url: string): Promise<tf.io.ModelJSON> {
-  if (isHttp(url)) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-    return (await response.json()) as tf.io.ModelJSON;
-  }
-  return JSON.parse(await readFile(localPath(url), 'utf8')) as tf.io.ModelJSON;
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-/** IOHandler reading model.json and its weight shards from disk (tfjs has none outside tfjs-node). */
-function fileHandler(modelPath: string, modelJson: tf.io.ModelJSON): tf.io.IOHandler {
-  const dir = path.dirname(modelPath);
+/** Reads model.json and the weight files it names, through `access` (relative to model.json). */
+function fileReader(url: string, access: BackboneAccess, signal: AbortSignal | undefined) {
+  const safely = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      throw new SourceFailure(error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  };
+  if (isHttp(url)) {
+    const fetchFn = access.fetch ?? ((u: string, init?: RequestInit) => fetch(u, init));
+    // weight URLs as TF.js builds them: model.json's folder + path + model.json's query string
+    const slash = url.lastIndexOf('/');
+    const query = url.lastIndexOf('?') > slash ? url.slice(url.lastIndexOf('?')) : '';
+    return async (name: string | null): Promise<ArrayBuffer> => {
+      const target = name === null ? url : `${url.slice(0, slash + 1)}${name}${query}`;
+      const response = await safely(() => fetchFn(target, { signal }));
+      if (!response.ok) throw new SourceFailure(`GET ${name ?? 'model.json'}: HTTP ${response.status}`);
+      return safely(() => response.arrayBuffer());
+    };
+  }
+  const file = localPath(url);
+  const dir = path.dirname(path.resolve(file));
+  const read = access.readFile ?? ((f: string) => readFile(f));
+  return async (name: string | null): Promise<ArrayBuffer> => {
+    const target = name === null ? file : path.resolve(dir, name);
+    if (name !== null && path.relative(dir, target).startsWith('..')) throw new SourceFailure(`weight file ${name} lies outside the model folder`);
+    return toArrayBuffer(await safely(() => read(target)));
+  };
+}
+
+/** IOHandler over the weight reader (tfjs' own http handler would bypass `access.fetch` checks on redirects) */
+function handler(modelJson: tf.io.ModelJSON, readWeights: (name: string) => Promise<ArrayBuffer>): tf.io.IOHandler {
   return {
     load: () =>
       tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-        const buffers = await Promise.all(
-          manifest.flatMap((group) => group.paths).map(async (p) => {
-            const bytes = await readFile(path.join(dir, p));
-            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-          }),
-        );
+        const buffers: ArrayBuffer[] = [];
+        for (const name of manifest.flatMap((group) => group.paths)) buffers.push(await readWeights(name));
         return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
       }),
   };
@@ -47,9 +94,16 @@ function fileHandler(modelPath: string, modelJson: tf.io.ModelJSON): tf.io.IOHan
 /** pixels [1, S, S, 3] → feature map [1, h, w, C] */
 type FeatureFn = (x: tf.Tensor4D) => tf.Tensor4D;
 
-async function loadFeatureFn(encoder: PretrainedEncoder): Promise<{ run: FeatureFn; dispose: () => void }> {
-  const modelJson = await readModelJson(encoder.url);
-  const source = isHttp(encoder.url) ? encoder.url : fileHandler(localPath(encoder.url), modelJson);
+async function loadFeatureFn(encoder: PretrainedEncoder, access: BackboneAccess, signal?: AbortSignal): Promise<{ run: FeatureFn; dispose: () => void }> {
+  const read = fileReader(encoder.url, access, signal);
+  let modelJson: tf.io.ModelJSON;
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(await read(null))) as tf.io.ModelJSON;
+  } catch (error) {
+    if (error instanceof SourceFailure) throw error;
+    throw new SourceFailure('model.json is not valid JSON', { cause: error });
+  }
+  const source = handler(modelJson, read);
   if (modelJson.format === 'graph-model') {
     const graph = await tf.loadGraphModel(source);
     return {
@@ -58,8 +112,25 @@ async function loadFeatureFn(encoder: PretrainedEncoder): Promise<{ run: Feature
     };
   }
   const layers = await tf.loadLayersModel(source);
+  if (encoder.layer && !layers.layers.some((l) => l.name === encoder.layer)) {
+    layers.dispose();
+    throw new SourceFailure(`the model has no layer named ${JSON.stringify(encoder.layer)}`);
+  }
   const model = encoder.layer ? tf.model({ inputs: layers.inputs, outputs: layers.getLayer(encoder.layer).output }) : layers;
   return { run: (x) => model.predict(x) as tf.Tensor4D, dispose: () => layers.dispose() };
+}
+
+/**
+ * Why a load failed, in words safe to show anyone: our own, the access functions', or (for what
+ * TF.js says about the model's contents, which it may quote) a generic one; the cause keeps the rest.
+ */
+function loadFailure(encoder: PretrainedEncoder, cause: unknown, signal?: AbortSignal): ModelError {
+  const reason = signal?.aborted
+    ? 'cancelled'
+    : cause instanceof SourceFailure
+      ? cause.message
+      : 'not a TF.js LayersModel or GraphModel this worker can run';
+  return new ModelError('BACKBONE_LOAD_FAILED', `cannot load backbone ${encoder.url}: ${reason}`, { cause });
 }
 
 export class Backbone {
@@ -86,19 +157,28 @@ export class Backbone {
    * Loads the backbone. `diskCache: false` computes every image's features without reading or
    * writing the cache (serving: images are rarely seen twice, and a cache would grow with traffic).
    */
-  static async load(encoder: PretrainedEncoder, gridSize: number, { diskCache = true }: { diskCache?: boolean } = {}): Promise<Backbone> {
+  static async load(encoder: PretrainedEncoder, gridSize: number, options: BackboneLoadOptions = {}): Promise<Backbone> {
+    const { diskCache = true, access = {}, signal } = options;
     let fn: Awaited<ReturnType<typeof loadFeatureFn>>;
     try {
-      fn = await loadFeatureFn(encoder);
+      fn = await loadFeatureFn(encoder, access, signal);
     } catch (cause) {
-      throw new ModelError('BACKBONE_LOAD_FAILED', `cannot load backbone ${encoder.url}: ${(cause as Error).message}`, { cause });
+      throw loadFailure(encoder, cause, signal);
     }
-    const probe = tf.tidy(() => fn.run(tf.zeros([1, encoder.imageSize, encoder.imageSize, 3])));
-    const [, h, w, channels] = probe.shape;
-    probe.dispose();
-    if (!(h >= 1 && w >= 1 && channels >= 1)) {
+    let shape: number[];
+    try {
+      const probe = tf.tidy(() => fn.run(tf.zeros([1, encoder.imageSize, encoder.imageSize, 3])));
+      shape = probe.shape;
+      probe.dispose();
+    } catch (cause) {
       fn.dispose();
-      throw new ModelError('BACKBONE_LOAD_FAILED', `backbone ${encoder.url}: output [${probe.shape}] is not a [1, h, w, C] feature map`);
+      const what = encoder.layer ? `layer ${JSON.stringify(encoder.layer)}` : 'the model';
+      throw new ModelError('BACKBONE_LOAD_FAILED', `backbone ${encoder.url}: ${what} cannot run on ${encoder.imageSize}×${encoder.imageSize} images`, { cause });
+    }
+    const [, h, w, channels] = shape;
+    if (!(h! >= 1 && w! >= 1 && channels! >= 1) || shape.length !== 4) {
+      fn.dispose();
+      throw new ModelError('BACKBONE_LOAD_FAILED', `backbone ${encoder.url}: output [${shape}] is not a [1, h, w, C] feature map`);
     }
     const key = createHash('sha256')
       .update(JSON.stringify([encoder.url, encoder.layer ?? '', encoder.imageSize, encoder.inputRange ?? [-1, 1], gridSize]))
@@ -106,7 +186,7 @@ export class Backbone {
       .slice(0, 16);
     const cacheDir = diskCache ? (encoder.cacheDir ?? path.join(os.tmpdir(), 'glimpse-features')) : null;
     if (cacheDir !== null) await mkdir(path.join(cacheDir, key), { recursive: true });
-    return new Backbone(encoder, gridSize, fn.run, fn.dispose, channels, cacheDir, key);
+    return new Backbone(encoder, gridSize, fn.run, fn.dispose, channels!, cacheDir, key);
   }
 
   /** image (path or bytes) → features [L · C], from the disk cache when present (and enabled) */

@@ -112,7 +112,7 @@ describe('loadCocoCaptions', () => {
       [{ ...coco, images: [{ id: 1, file_name: '../../etc/passwd' }] }, 'outside the image folder'],
       [{ ...coco, annotations: [{ image_id: 9 }] }, 'annotations[0].caption'],
       [{ ...coco, annotations: [{ caption: 'x' }] }, 'annotations[0].image_id'],
-      [{ ...coco, annotations: [{ image_id: 77, caption: 'x' }] }, 'image_id 77'],
+      [{ ...coco, annotations: [{ image_id: 77, caption: 'x' }] }, 'annotations[0].image_id is not the id of any entry'],
       [{ ...coco, images: [{ id: 9, file_name: 'a.jpg', objects: [{ shape: 'circle' }] }] }, 'objects[0]'],
     ];
     for (const [doc, text] of cases) {
@@ -126,6 +126,22 @@ describe('loadCocoCaptions', () => {
     );
   });
 
+  it('never quotes what the file contains: only positions, in `detail` no path either', async () => {
+    const shadow = await writeJson('shadow.json', 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::');
+    const notJson = (await loadCocoCaptions({ annotationsPath: shadow, imagesDir }).catch((e: unknown) => e)) as DatasetError;
+    expect(notJson.code).toBe('INVALID_JSON');
+    expect(notJson.message).not.toMatch(/root|daemon|19000/);
+    expect(notJson.detail).toMatch(/^malformed JSON( at position \d+)?$/);
+    const values = { images: [{ id: 'secret-id', file_name: '../secret-name' }], annotations: [{ image_id: 'secret-image', caption: 'x' }] };
+    const outside = (await loadCocoCaptions({ annotationsPath: await writeJson('values.json', values), imagesDir }).catch((e: unknown) => e)) as DatasetError;
+    expect(outside.message).not.toMatch(/secret/);
+    const dup = { images: [{ id: 'secret-id', file_name: 'a.jpg' }, { id: 'secret-id', file_name: 'b.jpg' }], annotations: [] };
+    expect(((await loadCocoCaptions({ annotationsPath: await writeJson('dup.json', dup), imagesDir }).catch((e: unknown) => e)) as Error).message).not.toMatch(/secret/);
+    const unknown = { images: [{ id: 1, file_name: 'a.jpg' }], annotations: [{ image_id: 'secret-image', caption: 'x' }] };
+    expect(((await loadCocoCaptions({ annotationsPath: await writeJson('unknown.json', unknown), imagesDir }).catch((e: unknown) => e)) as Error).message).not.toMatch(/secret/);
+    for (const error of [notJson, outside]) expect(error.detail).not.toContain(root);
+  });
+
   it('names missing image files', async () => {
     const dir = join(root, 'partial');
     await mkdir(dir);
@@ -137,6 +153,8 @@ describe('loadCocoCaptions', () => {
     expect((err as DatasetError).message).toContain('2 image file(s)');
     expect((err as DatasetError).message).toContain('COCO_train2014_000000000025.jpg');
     expect((err as DatasetError).message).toContain('COCO_train2014_000000000030.jpg');
+    // … in the message (for the CLI), not in the detail (which the worker stores where anyone reads it)
+    expect((err as DatasetError).detail).toBe('2 image file(s) listed in the annotations do not exist');
     // skipping the check is allowed (e.g. features already cached)
     expect(await loadCocoCaptions({ annotationsPath, imagesDir: dir, checkFiles: false })).toHaveLength(3);
     await unlink(join(dir, coco.images[0]!.file_name));

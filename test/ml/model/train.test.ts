@@ -87,7 +87,7 @@ describe('train', () => {
       },
     }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(TrainingAbortedError);
-    const { checkpoint } = error as TrainingAbortedError;
+    const checkpoint = (error as TrainingAbortedError).checkpoint!;
     expect(checkpoint.step).toBe(2);
     expect(seen).toEqual([1, 2]);
     const steps: number[] = [];
