@@ -44,7 +44,7 @@ export interface JobHelpers {
 
 export class JobError extends Error {
   constructor(
-    readonly code: 'DATASET_NOT_READY' | 'RUN_CONFIG_INVALID' | 'MODEL_MISSING',
+    readonly code: 'DATASET_NOT_READY' | 'RUN_CONFIG_INVALID' | 'MODEL_MISSING' | 'OVER_MEMORY_BUDGET' | 'DIVERGED',
     message: string,
   ) {
     super(message);

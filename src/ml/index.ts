@@ -16,13 +16,14 @@ export {
 } from './model/config.ts';
 export * from './settings/index.ts';
 export { ModelError, type ModelErrorCode } from './model/errors.ts';
-export { Vocabulary, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
+export { Vocabulary, captionStats, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
 
 // training and evaluation
 export { train, TrainingAbortedError, type TrainOptions, type TrainResult } from './train.ts';
 export { readCheckpointConfig, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 export { InputCache } from './batches.ts';
 export { stepsPerEpoch } from './steps.ts';
+export { DivergenceWatch, type DivergenceOptions } from './divergence.ts';
 export { createInputSource, type EncoderInputSource } from './inputs.ts';
 export type { BackboneAccess, BackboneFetch } from './model/backbone.ts';
 export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';

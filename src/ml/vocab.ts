@@ -111,3 +111,15 @@ export class Vocabulary {
     return this.decodeWords(ids).join(' ');
   }
 }
+
+/** What a vocabulary built from these captions can be at most: distinct words, and the longest caption in tokens (<start>, <end> included). */
+export function captionStats(captions: Iterable<string>): { words: number; maxTokens: number } {
+  const words = new Set<string>();
+  let longest = 0;
+  for (const caption of captions) {
+    const tokens = tokenize(caption);
+    for (const t of tokens) words.add(t);
+    longest = Math.max(longest, tokens.length);
+  }
+  return { words: words.size, maxTokens: longest + 2 };
+}

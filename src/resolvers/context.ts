@@ -7,8 +7,22 @@ import type { JobQueue } from '../jobs/queue.ts';
 export interface ApiLimits {
   /** largest accepted caption image, in bytes */
   maxImageBytes: number;
+  /** GLIMPSE_WORKER_MAX_MEMORY: training runs estimated to need more are refused */
+  maxTrainingMemory: number;
   /** largest caption image in pixels (width × height, read from the header before any decoding) */
   maxImagePixels: number;
+  /** largest synthetic dataset createDataset accepts (GLIMPSE_MAX_SYNTHETIC_IMAGES) */
+  maxSyntheticImages: number;
+}
+
+/** Where client-named sources may come from (src/sources checks them; the worker checks again). */
+export interface SourcePolicy {
+  /** GLIMPSE_DATASET_ROOTS: server paths (COCO files, backbone model.json) must lie under one of them */
+  datasetRoots: readonly string[];
+  /** GLIMPSE_BACKBONE_HOSTS: backbone URLs' host or host:port */
+  hosts: readonly string[];
+  /** GLIMPSE_BACKBONE_ALLOW_PRIVATE: non-public address ranges allowed anyway */
+  allowPrivate: readonly string[];
 }
 
 export interface ApiContext {
@@ -20,6 +34,7 @@ export interface ApiContext {
   limits: ApiLimits;
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
+  sources: SourcePolicy;
   /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */
   apiKeys: readonly string[];
   /** GLIMPSE_PUBLIC_READ: with keys set, queries and subscriptions stay open to callers without one */

@@ -22,6 +22,12 @@ export class Dataset {
   @Field(() => Int)
   captionCount!: number;
 
+  @Field(() => Int, { nullable: true, description: 'distinct words of the captions (READY sets): the largest vocabulary a run can have' })
+  vocabularyWords!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'longest caption in tokens, <start> and <end> included (READY sets)' })
+  maxCaptionTokens!: number | null;
+
   @Field(() => String, { nullable: true, description: 'COCO captions JSON (for synthetic sets: the generated one); null for callers without an API key when keys are set' })
   @UseMiddleware(KeyHoldersOnly)
   annotationsPath!: string | null;

@@ -10,10 +10,11 @@ import { toModel } from './model.mapper.ts';
 import { Model } from './model.type.ts';
 import { afterCursor, decodeCursor, encodeCursor, NEWEST_FIRST } from './pagination.ts';
 import { Checkpoint, EpochSummary, LossPoint } from './training-history.type.ts';
+import { admitTraining } from './training-admission.ts';
 import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.ts';
 import { toTrainingRun } from './training-run.mapper.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
-import { checkRange } from './validate.ts';
+import { checkBackboneSource, checkRange } from './validate.ts';
 
 const MAX_PAGE = 100;
 const MAX_CURVE_POINTS = 10_000;
@@ -77,6 +78,7 @@ export class TrainingRunResolver {
   })
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
     const config = resolveTrainingConfig(input);
+    if (config.backbone) await checkBackboneSource('input.encoder.backbone', config.backbone, ctx.sources);
     const dataset = await findDataset(ctx, input.datasetId);
     if (dataset.status !== DatasetStatus.READY) {
       throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, training needs a READY dataset`, {
@@ -84,6 +86,7 @@ export class TrainingRunResolver {
         status: dataset.status,
       });
     }
+    admitTraining(config, dataset, ctx.limits.maxTrainingMemory);
     const row = await ctx.prisma.$transaction(async (tx) => {
       const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { ...config } } });
       await ctx.queue.enqueueTraining(tx, { runId: run.id });

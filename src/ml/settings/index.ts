@@ -2,3 +2,4 @@
 export * from './spec.ts';
 export * from './training.ts';
 export * from './caption.ts';
+export * from './memory.ts';
