@@ -1,4 +1,5 @@
-// GLIMPSE_API_KEYS set: every mutation needs a bearer key (HTTP header or graphql-ws connectionParams).
+// GLIMPSE_API_KEYS set: every mutation (and, see read-access.test.ts, every read) needs a bearer key (HTTP header
+// or graphql-ws connectionParams).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 
@@ -36,13 +37,13 @@ describe('API keys', () => {
     expect(await t.db.prisma.dataset.count()).toBe(0);
   });
 
-  it('accepts any configured key; queries stay open', async () => {
+  it('accepts any configured key; queries need one too (see read-access.test.ts for GLIMPSE_PUBLIC_READ)', async () => {
     const one = await t.gql(CREATE, { name: 'with-key-one' }, 'key-one');
     const two = await t.gql(CREATE, { name: 'with-key-two' }, 'key-two');
     expect(one.errors).toBeUndefined();
     expect(two.errors).toBeUndefined();
-    const open = await t.gql(`{ datasets { name } }`);
-    expect(open.data!.datasets).toHaveLength(2);
+    expect(codes(await t.gql(`{ datasets { name } }`))).toEqual(['UNAUTHENTICATED']);
+    expect((await t.gql(`{ datasets { name } }`, {}, 'key-two')).data!.datasets).toHaveLength(2);
   });
 
   it('takes the key from graphql-ws connectionParams', async () => {

@@ -1,0 +1,46 @@
+// GLIMPSE_MUTATIONS_PER_MINUTE: mutations per client (a valid API key, else the IP address) per minute;
+// over it a mutation gets RATE_LIMITED (HTTP 429 with Retry-After) and writes nothing, over HTTP and
+// graphql-ws alike, while other clients and reads go on.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codes, collect, startTestApi, type TestApi } from './harness.ts';
+
+let t: TestApi;
+beforeAll(async () => {
+  t = await startTestApi({ GLIMPSE_API_KEYS: 'key-a,key-b', GLIMPSE_MUTATIONS_PER_MINUTE: '3' });
+});
+afterAll(() => t?.close());
+
+const body = (name: string) => JSON.stringify({ query: `mutation { createDataset(input: { name: "${name}", synthetic: { images: 3 } }) { id } }` });
+
+describe('mutation rate limit', () => {
+  it('refuses the 4th mutation of a key within a minute with RATE_LIMITED, 429 and Retry-After', async () => {
+    for (const i of [1, 2, 3]) expect((await t.post(body(`a-${i}`), 'key-a')).json.errors).toBeUndefined();
+    const refused = await t.post(body('a-4'), 'key-a');
+    expect(refused.status).toBe(429);
+    expect(codes(refused.json)).toEqual(['RATE_LIMITED']);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.json.errors![0]!.extensions).toMatchObject({ retryAfterSeconds: retryAfter, limit: 3 });
+    expect(await t.db.prisma.dataset.count({ where: { name: 'a-4' } })).toBe(0);
+    // another key has its own budget; reads are not counted
+    expect((await t.post(body('b-1'), 'key-b')).json.errors).toBeUndefined();
+    expect((await t.gql('{ datasets { name } }', {}, 'key-a')).data!.datasets).toHaveLength(4);
+  });
+
+  it('counts each top-level mutation field, and applies over graphql-ws too', async () => {
+    const three = `mutation { x: createDataset(input: { name: "b-2", synthetic: { images: 3 } }) { id } y: createDataset(input: { name: "b-3", synthetic: { images: 3 } }) { id } z: createDataset(input: { name: "b-4", synthetic: { images: 3 } }) { id } }`;
+    const res = await t.gql(three, {}, 'key-b'); // b-1 + three = 4 > 3
+    expect(codes(res)).toEqual(['RATE_LIMITED']);
+    const ws = collect(t.ws('key-a'), `mutation { createDataset(input: { name: "a-ws", synthetic: { images: 3 } }) { id } }`, {});
+    await expect(ws.completed).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'RATE_LIMITED' }) })]);
+    expect(await t.db.prisma.dataset.count({ where: { name: { in: ['b-2', 'b-3', 'b-4', 'a-ws'] } } })).toBe(0);
+  });
+
+  it('buckets callers without a valid key by IP address', async () => {
+    // anonymous mutations are refused anyway (UNAUTHENTICATED) but still count: a flood gets RATE_LIMITED
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(codes(await t.gql(`mutation { deleteModel(id: "x") }`, {}, `wrong-${i}`)));
+    expect(results).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['RATE_LIMITED']]);
+  });
+});
