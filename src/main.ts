@@ -109,7 +109,8 @@ async function main(): Promise<void> {
     }
     const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
     stops.push(() => api.close());
-    log.info(`GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
+    log.info({ listen: api.listening.text }, `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
+    for (const warning of api.warnings) log.warn(warning);
   } catch (e) {
     await shutdown();
     throw e;
