@@ -9,6 +9,10 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const browserMissing: string | null = existsSync(CHROMIUM_PATH)
   ? null
   : `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH): browser tests skipped`;
+if (browserMissing && process.env.CI === 'true') {
+  // in CI a missing tool is a failure with its reason, never a silent skip
+  throw new Error(`CI=true: ${browserMissing.replace(': browser tests skipped', '')}; .ci/run installs Debian's chromium`);
+}
 if (browserMissing) console.warn(browserMissing);
 
 const ARGS = [

@@ -13,17 +13,24 @@ interface DatasetRow {
   captionCount: number;
 }
 
+interface TypeRef {
+  kind: string;
+  name: string | null;
+  ofType?: TypeRef | null;
+}
+
 interface InputField {
   name: string;
   description: string | null;
   defaultValue: string | null;
-  type: { kind: string; name: string | null; ofType: { kind: string; name: string | null } | null };
+  type: TypeRef;
 }
 
 const DATASETS = `query Datasets { datasets { id name status imageCount captionCount } }`;
-const FIELDS = `query TrainingInputFields {
-  training: __type(name: "StartTrainingInput") { inputFields { name description defaultValue type { kind name ofType { kind name } } } }
-  encoder: __type(name: "EncoderInput") { inputFields { name description defaultValue type { kind name ofType { kind name } } } }
+const FIELDS = `fragment T on __Type { kind name ofType { kind name ofType { kind name } } }
+query TrainingInputFields {
+  training: __type(name: "StartTrainingInput") { inputFields { name description defaultValue type { ...T } } }
+  encoder: __type(name: "EncoderInput") { inputFields { name description defaultValue type { ...T } } }
 }`;
 const START = `mutation Start($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`;
 
@@ -31,10 +38,11 @@ type Kind = 'int' | 'float' | 'intList';
 
 /** A numeric setting field of the input (scalars Int/Float, or a list of Int), else null. */
 function kindOf(field: InputField): Kind | null {
-  const { type } = field;
-  if (type.kind === 'SCALAR' && type.name === 'Int') return 'int';
-  if (type.kind === 'SCALAR' && type.name === 'Float') return 'float';
-  if (type.kind === 'LIST' && type.ofType?.name === 'Int') return 'intList';
+  const strip = (t: TypeRef | null | undefined) => (t?.kind === 'NON_NULL' ? t.ofType : t);
+  const type = strip(field.type);
+  if (type?.kind === 'SCALAR' && type.name === 'Int') return 'int';
+  if (type?.kind === 'SCALAR' && type.name === 'Float') return 'float';
+  if (type?.kind === 'LIST' && strip(type.ofType)?.name === 'Int') return 'intList';
   return null;
 }
 
