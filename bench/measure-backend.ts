@@ -1,6 +1,6 @@
 // Child process of bench/run.ts: measures our rows on one backend configuration (a fresh process
 // each, since tfjs-backend-wasm initialises once per process) and prints one JSON line.
-//   tsx bench/measure-backend.ts <config> <runs> <row,row,…>
+//   tsx bench/measure-backend.ts <config> <runs> <row,row,…> [median|min]
 //   config: wasm|wasm:THREADS|wasm+openblas[:THREADS[:BLAS_THREADS]]|cpu|tensorflow|tensorflow-gpu
 import { initBackend } from '../src/ml/backend.ts';
 import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
@@ -9,7 +9,7 @@ import { measureOurs } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
 import type { BackendRun } from './table.ts';
 
-const [config, runsArg, rowsArg] = process.argv.slice(2);
+const [config, runsArg, rowsArg, statArg] = process.argv.slice(2);
 const bench = parseBenchConfig(config);
 const rows = rowsArg.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const info = await initBackend(bench.backend, bench.options);
@@ -18,7 +18,7 @@ if (info.name !== bench.expectName) {
 } else {
   const native = bench.options.nativeGemm ? loadNativeGemm() : null;
   const blas = native != null && 'gemm' in native ? ` (BLAS ${native.gemm.threads})` : '';
-  const run: BackendRun = { backend: info.name + blas, threads: info.threads, times: await measureOurs(rows, Number(runsArg)) };
+  const run: BackendRun = { backend: info.name + blas, threads: info.threads, times: await measureOurs(rows, Number(runsArg), statArg === 'min' ? 'min' : 'median') };
   if (info.notes.length > 0) run.note = info.notes.join("; ");
   console.log(JSON.stringify(run));
 }

@@ -7,7 +7,7 @@ import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
 import { type RowName, type RowTimes } from './rows.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
-import { medianMs } from './timing.ts';
+import { statMs, type Stat } from './timing.ts';
 
 const CLIP_NORM = 5;
 
@@ -60,8 +60,8 @@ function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, met
   return { run, inputs: [input], dispose: () => frozen.dispose() };
 }
 
-/** Median ms of each requested row on the current backend; throws if tensors leak. */
-export async function measureOurs(rows: readonly RowName[], runs: number): Promise<RowTimes> {
+/** Median (or fastest) ms of each requested row on the current backend; throws if tensors leak. */
+export async function measureOurs(rows: readonly RowName[], runs: number, stat: Stat = 'median'): Promise<RowTimes> {
   const before = tf.memory().numTensors;
   const model = referenceModel(7, false); // trained by the training rows
   const decoder = referenceModel(7, true);
@@ -75,7 +75,7 @@ export async function measureOurs(rows: readonly RowName[], runs: number): Promi
       const runner = training
         ? trainStepRunner(model, adam, batch)
         : decodeRunner(decoder, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
-      times[row] = await medianMs(runner.run, 2, training ? runs : runs * 2);
+      times[row] = await statMs(runner.run, 2, training ? runs : runs * 2, stat);
       tf.dispose(runner.inputs);
       runner.dispose?.();
     }

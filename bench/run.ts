@@ -2,15 +2,20 @@
 // side with the PyTorch reference (bench/torch_ref.py) on the same machine, in one run.
 // Each backend configuration runs in its own process, one after the other, then torch.
 //   --quick             fewer repetitions
-//   --backends a,b      configurations (default: tensorflow-gpu,tensorflow,wasm,wasm:2,cpu;
-//                       wasm:N = wasm with N XNNPACK threads)
+//   --backends a,b      configurations (default: tensorflow-gpu,tensorflow,wasm,wasm:2,wasm+openblas,
+//                       wasm+openblas:2,cpu; wasm:N = wasm with N XNNPACK threads, products on XNNPACK;
+//                       wasm+openblas[:N[:B]] = products on the native GEMM with B OpenBLAS threads)
 //   --full-cpu          also run the training and batch-16 rows on `cpu` (tens of seconds each)
 //   --no-torch          skip the PyTorch side
+//   --min               fastest run per row (both sides) instead of the median: for a busy machine
+//   Both sides use the same OpenBLAS kernels: OPENBLAS_CORETYPE, where unset, is set from the CPU
+//   flags for every child (Debian's OpenBLAS 0.3.21 otherwise runs its slowest kernels on new CPUs).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { chooseOpenBlasCore } from '../src/ml/kernels/native-gemm.ts';
 import { CHEAP_ROWS, ROWS, type RowTimes } from './rows.ts';
 import { sideBySide, type BackendRun } from './table.ts';
 import { findTorchPython, runTorch } from './torch.ts';
@@ -21,14 +26,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    backends: { type: 'string', default: 'tensorflow-gpu,tensorflow,wasm,wasm:2,cpu' },
+    backends: { type: 'string', default: 'tensorflow-gpu,tensorflow,wasm,wasm:2,wasm+openblas,wasm+openblas:2,cpu' },
     'full-cpu': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
+    min: { type: 'boolean', default: false },
   },
 });
 
 function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(',')], {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -46,6 +52,8 @@ function measure(config: string, rows: readonly string[], runs: number): Backend
 }
 
 const runs = values.quick ? 3 : 7;
+const coreNote = chooseOpenBlasCore(); // before any child starts: they inherit it
+console.error(`OpenBLAS core for ours and torch: ${coreNote ?? 'OpenBLAS default'}`);
 const results: BackendRun[] = [];
 for (const config of values.backends.split(',')) {
   const cheapOnly = config === 'cpu' && !values['full-cpu'];
@@ -66,7 +74,7 @@ if (values['no-torch']) {
     console.error('torch: no Python with torch found (apt install python3-torch libopenblas0-pthread, or set GLIMPSE_TORCH_PYTHON); torch columns left empty');
   } else {
     console.error(`measuring torch with ${python}, ${TORCH_THREADS} threads`);
-    const torch = runTorch(python, TORCH_THREADS, values.quick);
+    const torch = runTorch(python, TORCH_THREADS, values.quick, values.min);
     const first = torch.configs[0].result;
     console.log(`torch ${first.torch}, BLAS: ${first.blas}`);
     for (const { label, result } of torch.configs) {
@@ -78,5 +86,6 @@ if (values['no-torch']) {
 }
 
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`${values.min ? 'fastest' : 'median'} of ${runs} runs per training row, ${runs * 2} per decoding row; OpenBLAS core: ${process.env.OPENBLAS_CORETYPE ?? 'default'}`);
 console.log(sideBySide(results, torchRows));
 for (const r of results) if (r.note) console.log(`note: ${r.note}`);

@@ -34,20 +34,20 @@ export function findTorchPython(): string | null {
   return null;
 }
 
-function runOnce(python: string, threads: number, quick: boolean, env: NodeJS.ProcessEnv): TorchResult {
-  const args = [SCRIPT, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
+function runOnce(python: string, threads: number, quick: boolean, env: NodeJS.ProcessEnv, min: boolean): TorchResult {
+  const args = [SCRIPT, '--threads', String(threads), ...(quick ? ['--quick'] : []), ...(min ? ['--min'] : [])];
   const out = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   if (out.status !== 0) throw new Error(`torch_ref.py failed (${out.status}): ${out.stderr.trim().split('\n').pop()}`);
   const lines = out.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as TorchResult;
 }
 
-export function runTorch(python: string, threads: number, quick: boolean): TorchRuns {
+export function runTorch(python: string, threads: number, quick: boolean, min = false): TorchRuns {
   const configs = [
     { label: `torch ${threads} threads, OpenBLAS default threads`, env: {} },
     { label: `torch ${threads} threads, OPENBLAS_NUM_THREADS=1`, env: { OPENBLAS_NUM_THREADS: '1' } },
     { label: 'torch 1 thread, OPENBLAS_NUM_THREADS=1', env: { OPENBLAS_NUM_THREADS: '1' }, threads: 1 },
-  ].map(({ label, env, threads: t }) => ({ label, result: runOnce(python, t ?? threads, quick, env) }));
+  ].map(({ label, env, threads: t }) => ({ label, result: runOnce(python, t ?? threads, quick, env, min) }));
   const best: RowTimes = {};
   for (const row of ROWS) {
     const times = configs.map((c) => c.result.rows[row]).filter((t): t is number => t != null);

@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "glimpse_blas",
-      "sources": ["gemm.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": ["gemm.c", "elementwise.c"],
+      "cflags": ["-O3", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas"]
     }
   ]

@@ -9,56 +9,17 @@
 //
 // p = [batch, M, N, K, transA, transB, aOff, aBatch, bOff, bBatch, cOff, biasOff, biasLen,
 //      activation, leakyAlpha]
+// The element-wise functions (tanh, sumAxes) are in elementwise.c.
 //   aBatch, bBatch ∈ {1, batch} (1: the operand is shared by every product)
 //   biasOff < 0: no bias; biasLen ∈ {1, N} (a scalar or one value per column)
 //   activation: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 leakyrelu, 5 elu
 #include <cblas.h>
-#include <math.h>
-#include <node_api.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "heap.h"
+
 #define NPARAMS 15
-#define MAX_DIM 2147483647.0
-
-#define CHECK(env, call)                                              \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error((env), NULL, "glimpse_blas: N-API call failed"); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
-
-typedef struct {
-  uint64_t off, bytes;
-} Region;
-
-static int as_count(double v, int64_t* out) {
-  if (!(v >= 0 && v <= MAX_DIM) || v != floor(v)) return 0;
-  *out = (int64_t)v;
-  return 1;
-}
-
-// A region of `elems` float32 values at byte offset `off` lies inside a heap of `len` bytes.
-static int region(double off, int64_t elems, size_t len, Region* r) {
-  if (!(off >= 0 && off <= 9007199254740991.0) || off != floor(off)) return 0;
-  uint64_t o = (uint64_t)off, bytes;
-  if (o % 4 != 0) return 0;
-  if (__builtin_mul_overflow((uint64_t)elems, (uint64_t)4, &bytes)) return 0;
-  if (o > len || bytes > len - o) return 0;
-  r->off = o;
-  r->bytes = bytes;
-  return 1;
-}
-
-static int overlaps(Region a, Region b) {
-  return a.bytes > 0 && b.bytes > 0 && a.off < b.off + b.bytes && b.off < a.off + a.bytes;
-}
-
-static napi_value fail(napi_env env, const char* msg) {
-  napi_throw_range_error(env, "ERR_GLIMPSE_BLAS_RANGE", msg);
-  return NULL;
-}
 
 // y = op(A)·op(B) for one product, y already holding the bias (beta = 1) or zeros.
 static void product(int ta, int tb, int M, int N, int K, const float* a, const float* b, float* c) {
@@ -99,27 +60,10 @@ static void activate(float* c, size_t n, int act, float alpha) {
 }
 
 static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return fail(env, "gemm(heap, params): two arguments expected");
-
-  bool is_ta;
-  napi_typedarray_type type;
-  size_t heap_len, plen;
-  void* heap_data;
-  void* pdata;
-  napi_value ab;
-  size_t byte_offset;
-  CHECK(env, napi_is_typedarray(env, argv[0], &is_ta));
-  if (!is_ta) return fail(env, "gemm: heap must be a Uint8Array");
-  CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &heap_len, &heap_data, &ab, &byte_offset));
-  if (type != napi_uint8_array || heap_data == NULL) return fail(env, "gemm: heap must be a Uint8Array");
-  CHECK(env, napi_is_typedarray(env, argv[1], &is_ta));
-  if (!is_ta) return fail(env, "gemm: params must be a Float64Array");
-  CHECK(env, napi_get_typedarray_info(env, argv[1], &type, &plen, &pdata, &ab, &byte_offset));
-  if (type != napi_float64_array || plen != NPARAMS) return fail(env, "gemm: params must be a Float64Array of 15");
-  const double* p = (const double*)pdata;
+  uint8_t* base;
+  size_t heap_len;
+  const double* p;
+  if (!heap_args(env, info, NPARAMS, &base, &heap_len, &p)) return NULL;
 
   int64_t batch, M, N, K, aBatch, bBatch, biasLen = 0;
   if (!as_count(p[0], &batch) || !as_count(p[1], &M) || !as_count(p[2], &N) || !as_count(p[3], &K) ||
@@ -147,7 +91,6 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   }
   if (overlaps(rc, ra) || overlaps(rc, rb) || overlaps(rc, rbias)) return fail(env, "gemm: C overlaps an input");
 
-  uint8_t* base = (uint8_t*)heap_data;
   const float* A = (const float*)(base + ra.off);
   const float* B = (const float*)(base + rb.off);
   const float* bias = has_bias ? (const float*)(base + rbias.off) : NULL;
@@ -208,6 +151,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+      {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
+      {"sumAxes", NULL, SumAxes, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -106,6 +106,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
           where: { id: r.id },
           data: {
             status: CaptionStatus.SUCCEEDED,
+            ...endedImage(helpers),
             caption: result.caption,
             finishedAt: new Date(),
             timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
@@ -130,11 +131,17 @@ async function storeTokens(requestId: string, tokens: readonly TokenEvent[], { p
   }, TRANSACTION_OPTIONS);
 }
 
-async function fail(r: Pending, message: string, { prisma, log }: JobHelpers): Promise<void> {
+/** Retention: an ended request's image is deleted with the status change, unless GLIMPSE_KEEP_CAPTION_IMAGES. */
+function endedImage({ config }: JobHelpers): { imageBytes?: null } {
+  return config.keepCaptionImages ? {} : { imageBytes: null };
+}
+
+async function fail(r: Pending, message: string, helpers: JobHelpers): Promise<void> {
+  const { prisma, log } = helpers;
   await prisma.$transaction(async (tx) => {
     await tx.captionRequest.update({
       where: { id: r.id },
-      data: { status: CaptionStatus.FAILED, error: message, finishedAt: new Date() },
+      data: { status: CaptionStatus.FAILED, ...endedImage(helpers), error: message, finishedAt: new Date() },
     });
     await notify(tx, 'caption_request', r.id);
   }, TRANSACTION_OPTIONS);

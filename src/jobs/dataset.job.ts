@@ -1,11 +1,17 @@
 // The `dataset` job: generates a synthetic shapes set under paths.datasets/<id>, or checks a COCO
-// set (annotations parse, every listed image exists), then READY with its counts, or FAILED.
-// While a synthetic set is generated, its imageCount tells how many images are written so far
-// (updated at most once per progressIntervalMs), so clients can show progress on a PENDING set.
+// set (its paths still under the dataset roots, annotations parse, every listed image exists), then
+// READY with its counts, or FAILED. While a synthetic set is generated, its imageCount tells how many
+// images are written so far (updated at most once per progressIntervalMs), so clients can show
+// progress on a PENDING set; a progress write that finds the row gone (deleteDataset on a PENDING
+// set) stops the generation and removes what was written.
+// Dataset.error is readable by anyone: it holds a generic reason (no path, no file contents); the
+// worker log gets the whole error.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetKind, DatasetStatus } from '../db/client.ts';
-import { generateShapes, loadCocoCaptions } from '../ml/index.ts';
-import { errorMessage, type JobHelpers } from './helpers.ts';
+import { captionStats, DatasetError, generateShapes, loadCocoCaptions } from '../ml/index.ts';
+import { OutsideRootsError, pathUnderRoots } from '../sources/roots.ts';
+import type { JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 
 interface Indexed {
@@ -20,43 +26,69 @@ export interface DatasetJobOptions {
   progressIntervalMs?: number;
 }
 
+const PUBLIC_REASONS: Record<DatasetError['code'], (e: DatasetError) => string> = {
+  FILE_NOT_FOUND: () => 'the annotations file cannot be read',
+  INVALID_JSON: (e) => `the annotations file is not valid JSON (${e.detail})`,
+  INVALID_FORMAT: (e) => `the annotations are not in COCO captions format: ${e.detail}`,
+  MISSING_IMAGE: (e) => e.detail,
+  EMPTY_DATASET: () => 'the annotations contain no captions',
+  INVALID_ARGUMENT: (e) => e.detail,
+};
+
+/** Dataset.error for anyone to read: why, without paths or file contents (the log has those). */
+export function publicDatasetError(error: unknown): string {
+  if (error instanceof OutsideRootsError) return `a path of the dataset is ${error.message}`;
+  if (error instanceof DatasetError) return `${PUBLIC_REASONS[error.code](error)} (${error.code})`;
+  return 'the dataset could not be prepared (internal error; see the worker log)';
+}
+
 export async function datasetJob({ datasetId }: JobData['dataset'], helpers: JobHelpers, options: DatasetJobOptions = {}): Promise<void> {
   const { prisma, config, log } = helpers;
   const interval = options.progressIntervalMs ?? 1000;
   const dataset = await prisma.dataset.findUnique({ where: { id: datasetId } });
   if (dataset === null || dataset.status !== DatasetStatus.PENDING) return;
+  const folder = join(config.paths.datasets, dataset.id);
+  const synthetic = dataset.kind === DatasetKind.SYNTHETIC;
+  /** aborted when a progress write finds the row no longer PENDING (deleted) */
+  const gone = new AbortController();
+  const discard = async (when: string) => {
+    if (synthetic) await rm(folder, { recursive: true, force: true });
+    log.info(`dataset ${datasetId}: deleted ${when}; ${synthetic ? 'generation stopped, its files removed' : 'indexing dropped'}`);
+  };
   try {
     let indexed: Indexed;
-    if (dataset.kind === DatasetKind.SYNTHETIC) {
+    if (synthetic) {
       // progress writes run one after another, and all are done before the final update
       let writes = Promise.resolve();
       let lastWrite = -Infinity;
       const onProgress = (done: number, total: number) => {
-        if (done === total || performance.now() - lastWrite < interval) return;
+        if (done === total || performance.now() - lastWrite < interval || gone.signal.aborted) return;
         lastWrite = performance.now();
         writes = writes
           .then(() => prisma.dataset.updateMany({ where: { id: datasetId, status: DatasetStatus.PENDING }, data: { imageCount: done } }))
           .then(
-            () => undefined,
+            ({ count }) => {
+              if (count === 0) gone.abort();
+            },
             (error: unknown) => log.error(`dataset ${datasetId}: progress`, error),
           );
       };
       try {
         indexed = await generateShapes({
-          outDir: join(config.paths.datasets, dataset.id),
+          outDir: folder,
           images: dataset.syntheticImages ?? 0,
           seed: dataset.syntheticSeed ?? 1,
           onProgress,
+          signal: gone.signal,
         });
       } finally {
         await writes;
       }
     } else {
-      const images = await loadCocoCaptions({
-        annotationsPath: dataset.annotationsPath ?? '',
-        imagesDir: dataset.imagesDir ?? '',
-        ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
-      });
+      // checked again here: the files (or a symlink on the way) may have changed since createDataset
+      const annotationsPath = await pathUnderRoots(dataset.annotationsPath ?? '', config.datasetRoots);
+      const imagesDir = await pathUnderRoots(dataset.imagesDir ?? '', config.datasetRoots);
+      const images = await loadCocoCaptions({ annotationsPath, imagesDir, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) });
       indexed = {
         annotationsPath: dataset.annotationsPath!,
         imagesDir: dataset.imagesDir!,
@@ -64,10 +96,26 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
         captionCount: images.reduce((n, img) => n + img.captions.length, 0),
       };
     }
-    await prisma.dataset.update({ where: { id: datasetId }, data: { status: DatasetStatus.READY, error: null, ...indexed } });
+    // what runs on the set can need (training admission): distinct words and the longest caption
+    const captions = await loadCocoCaptions({
+      annotationsPath: synthetic ? indexed.annotationsPath : await pathUnderRoots(indexed.annotationsPath, config.datasetRoots),
+      imagesDir: synthetic ? indexed.imagesDir : await pathUnderRoots(indexed.imagesDir, config.datasetRoots),
+      ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
+    });
+    const stats = captionStats(captions.flatMap((img) => img.captions));
+    const { count } = await prisma.dataset.updateMany({
+      where: { id: datasetId, status: DatasetStatus.PENDING },
+      data: { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words },
+    });
+    if (count === 0) return await discard('before it was READY');
     log.info(`dataset ${datasetId}: READY, ${indexed.imageCount} images, ${indexed.captionCount} captions`);
   } catch (error) {
-    await prisma.dataset.update({ where: { id: datasetId }, data: { status: DatasetStatus.FAILED, error: errorMessage(error) } });
+    if (gone.signal.aborted) return await discard('while PENDING');
     log.error(`dataset ${datasetId}: FAILED`, error);
+    const { count } = await prisma.dataset.updateMany({
+      where: { id: datasetId, status: DatasetStatus.PENDING },
+      data: { status: DatasetStatus.FAILED, error: publicDatasetError(error) },
+    });
+    if (count === 0) await discard('while PENDING');
   }
 }

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { loadNativeGemm } from './kernels/native-gemm.ts';
-import { nativeMatMulKernels, setNativeMatMul } from './kernels/native-matmul.ts';
+import { nativeElementwiseKernels } from './kernels/native-elementwise.ts';
+import { nativeMatMulKernels, setNativeKernels } from './kernels/native-matmul.ts';
 import { registerFastKernels } from './kernels/register.ts';
 import { withWasmThreads } from './kernels/wasm-threads.ts';
 import type { BackendInfo } from './types.ts';
@@ -97,11 +98,11 @@ async function setWasmBackend(threads: number, notes: string[]): Promise<boolean
 
 let nativeInstalled = false;
 
-/** Puts the native GEMM in front of wasm's matMul kernels; the suffix of the backend's name, or null. */
+/** Puts the native kernels in front of wasm's matMul, Tanh and Sum; the suffix of the backend's name, or null. */
 function useNativeGemm(options: BackendOptions, notes: string[]): string | null {
   const wanted = options.nativeGemm ?? nativeGemmFromEnv();
   if (!wanted) {
-    setNativeMatMul(false);
+    setNativeKernels(false);
     if (nativeInstalled) notes.push('native GEMM off: matrix products on XNNPACK');
     return null;
   }
@@ -111,14 +112,14 @@ function useNativeGemm(options: BackendOptions, notes: string[]): string | null 
     return null;
   }
   if (!nativeInstalled) {
-    for (const config of nativeMatMulKernels(native.gemm)) {
+    for (const config of [...nativeMatMulKernels(native.gemm), ...nativeElementwiseKernels(native.gemm)]) {
       tf.unregisterKernel(config.kernelName, 'wasm');
       tf.registerKernel(config);
     }
     nativeInstalled = true;
   }
-  setNativeMatMul(true);
-  notes.push(`matrix products on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
+  setNativeKernels(true);
+  notes.push(`matrix products (and Tanh, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
   return '+openblas';
 }
 

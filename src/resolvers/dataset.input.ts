@@ -1,18 +1,17 @@
 import { Field, InputType, Int } from 'type-graphql';
 
-export const SYNTHETIC_MAX_IMAGES = 100_000;
 export const DATASET_NAME_MAX = 100;
 
 @InputType({ description: 'Generate a synthetic set of shapes with captions (no files needed)' })
 export class SyntheticDatasetInput {
-  @Field(() => Int, { description: `number of images, 1..${SYNTHETIC_MAX_IMAGES}` })
+  @Field(() => Int, { description: 'number of images, 1..GLIMPSE_MAX_SYNTHETIC_IMAGES (default 20000)' })
   images!: number;
 
   @Field(() => Int, { nullable: true, description: 'generation seed (default 1)' })
   seed?: number | null;
 }
 
-@InputType({ description: 'A COCO-format captions file and its image folder, as paths on the server' })
+@InputType({ description: 'A COCO-format captions file and its image folder, as absolute paths on the server under the dataset roots (GLIMPSE_DATASET_ROOTS)' })
 export class CocoDatasetInput {
   @Field(() => String)
   annotationsPath!: string;

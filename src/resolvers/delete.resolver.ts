@@ -93,7 +93,7 @@ export class DeleteResolver {
   @Authorized()
   @Mutation(() => ID, {
     description:
-      "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). NOT_FOUND: no such dataset; CONFLICT: PENDING, or training runs still use it (delete them first)",
+      "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). A PENDING set is cancelled: the worker generating or indexing it stops at its next progress write and removes what it wrote. NOT_FOUND: no such dataset; CONFLICT: training runs still use it (delete them first)",
   })
   async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const deleted = await ctx.prisma.$transaction(async (tx) => {
@@ -101,12 +101,7 @@ export class DeleteResolver {
       const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null }[]>`
         SELECT "kind", "status", "annotationsPath", "imagesDir" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
       if (dataset === undefined) throw new NotFoundError('Dataset', id);
-      if (dataset.status === DatasetStatus.PENDING) {
-        throw new ConflictError(`dataset ${id} is PENDING: a worker is still ${dataset.kind === DatasetKind.SYNTHETIC ? 'generating' : 'indexing'} it`, {
-          field: 'id',
-          status: dataset.status,
-        });
-      }
+      // PENDING: deleting the row is the cancellation; the dataset job notices it (src/jobs/dataset.job.ts)
       const runs = await tx.trainingRun.count({ where: { datasetId: id } });
       if (runs > 0) {
         throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, { field: 'id', runCount: runs });

@@ -1,4 +1,7 @@
 // Input checks shared by the mutations; each failure names the offending field.
+import { checkBackboneUrl, SourceRefusedError } from '../sources/backbone-url.ts';
+import { OutsideRootsError, pathUnderRoots } from '../sources/roots.ts';
+import type { SourcePolicy } from './context.ts';
 import { BadUserInputError } from './errors.ts';
 
 export function checkRange(field: string, value: number, min: number, max: number): number {
@@ -44,6 +47,36 @@ export function checkModelLocation(field: string, value: string, maxLength = 204
   const hasScheme = /^[a-z][a-z0-9+.-]*:/i.test(location);
   if (hasScheme ? !isHttpUrl(location) : !location.startsWith('/')) {
     throw new BadUserInputError(field, `must be an http(s):// URL or an absolute path on the server, got ${JSON.stringify(location)}`);
+  }
+  return location;
+}
+
+/** BAD_USER_INPUT for a server path outside the dataset roots, naming the roots; the real path otherwise. */
+export async function checkServerPath(field: string, path: string, roots: readonly string[]): Promise<string> {
+  try {
+    return await pathUnderRoots(path, roots);
+  } catch (error) {
+    if (!(error instanceof OutsideRootsError)) throw error;
+    const where = roots.length === 1 ? `the dataset root ${roots[0]}` : `one of the dataset roots ${roots.join(', ')}`;
+    throw new BadUserInputError(field, `must be an absolute path under ${where} (GLIMPSE_DATASET_ROOTS)`);
+  }
+}
+
+/**
+ * A backbone the policy allows, checked when the run is started (the worker checks again, and
+ * resolves host names, when it downloads): a URL on the GLIMPSE_BACKBONE_HOSTS allow-list that is
+ * not an IP literal of a non-public range, or a server path under the dataset roots.
+ */
+export async function checkBackboneSource(field: string, location: string, policy: SourcePolicy): Promise<string> {
+  if (location.startsWith('/')) {
+    await checkServerPath(field, location, policy.datasetRoots);
+    return location;
+  }
+  try {
+    checkBackboneUrl(location, policy);
+  } catch (error) {
+    if (error instanceof SourceRefusedError) throw new BadUserInputError(field, error.message);
+    throw error;
   }
   return location;
 }

@@ -15,9 +15,9 @@ import type { ApiContext } from '../resolvers/context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
-import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
 import { checkQueryText, limitRules, parseOptions, restoreLimitCode } from './limits.ts';
+import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
 import { listenError, listeningOn, type ListenAddress } from './listen.ts';
 
@@ -83,8 +83,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     prisma,
     events: options.events,
     queue: options.queue,
-    limits: { maxImageBytes, maxImagePixels: config.maxImagePixels },
+    limits: { maxImageBytes, maxImagePixels: config.maxImagePixels, maxSyntheticImages: config.maxSyntheticImages, maxTrainingMemory: config.workerMaxMemory },
     paths: config.paths,
+    sources: { datasetRoots: config.datasetRoots, hosts: config.backboneDownloads.hosts, allowPrivate: config.backboneDownloads.allowPrivate },
     apiKeys: config.apiKeys,
     publicRead: config.publicRead,
     // the worker beats every heartbeatSeconds; three missed beats and it no longer counts

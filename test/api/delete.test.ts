@@ -370,15 +370,14 @@ describe('deleteDataset', () => {
     expect(existsSync(generated)).toBe(false);
   });
 
-  it('refuses a PENDING dataset with CONFLICT (a worker is generating it)', async () => {
+  it('deletes a PENDING dataset (the cancellation: its job stops; test/e2e/untrusted-sources.test.ts) with the files written so far', async () => {
     const ds = await dataset('SYNTHETIC', 'PENDING');
     const partial = folderWithFile(join(paths().datasets, ds.id), '0.png');
     const res = await gql(DELETE_DATASET, ds.id);
-    expect(codes(res)).toEqual(['CONFLICT']);
-    expect(res.errors![0]!.message).toMatch(/PENDING/);
-    expect(res.errors![0]!.extensions).toMatchObject({ field: 'id', status: 'PENDING' });
-    expect(await t.db.prisma.dataset.count({ where: { id: ds.id } })).toBe(1);
-    expect(existsSync(partial)).toBe(true);
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.deleteDataset).toBe(ds.id);
+    expect(await t.db.prisma.dataset.count({ where: { id: ds.id } })).toBe(0);
+    expect(existsSync(partial)).toBe(false);
   });
 
   it('NOT_FOUND for an unknown id', async () => {

@@ -7,7 +7,8 @@ import { codes, startTestApi, type TestApi } from './harness.ts';
 
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi();
+  // COCO files in the temp folder, backbones under /srv or on storage.example.com (src/sources; attacks: test/api/sources.test.ts)
+  t = await startTestApi({ GLIMPSE_DATASET_ROOTS: `/srv,${tmpdir()}`, GLIMPSE_BACKBONE_HOSTS: 'storage.example.com,example.com' });
 });
 afterAll(() => t?.close());
 
@@ -52,7 +53,7 @@ describe('createDataset', () => {
     const notDir = await t.gql(CREATE_DATASET, { input: { name: 'coco-file', coco: { annotationsPath: annotations, imagesDir: annotations } } });
     expect(notDir.errors![0]!.extensions!.field).toBe('input.coco.imagesDir');
     const tooMany = await t.gql(CREATE_DATASET, { input: { name: 'too-many', synthetic: { images: 10_000_000 } } });
-    expect(tooMany.errors![0]!.message).toMatch(/input\.synthetic\.images: must be between 1 and 100000/);
+    expect(tooMany.errors![0]!.message).toMatch(/input\.synthetic\.images: must be between 1 and 20000 \(GLIMPSE_MAX_SYNTHETIC_IMAGES\)/);
     const ok = await t.gql(CREATE_DATASET, { input: { name: 'coco-ok', coco: { annotationsPath: annotations, imagesDir: dir, maxCaptions: 100 } } });
     expect(ok.data!.createDataset).toMatchObject({ kind: 'COCO', status: 'PENDING', annotationsPath: annotations, imagesDir: dir });
   });

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Prisma } from '../../src/db/client.ts';
+import { captionJob } from '../../src/jobs/caption.job.ts';
 import { CaptionerCache } from '../../src/jobs/captioner-cache.ts';
 import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
 import { reapStaleRuns } from '../../src/jobs/reaper.ts';
@@ -105,7 +106,8 @@ describe('worker', () => {
     expect(ready).toMatchObject({ status: 'READY', imageCount: 16, captionCount: 80, imagesDir: join(dataDir, 'datasets', datasetId, 'images') });
     const failed = await until(() => datasetRow(cocoId), (d) => d.status !== 'PENDING');
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toMatch(/gone\.jpg/);
+    // Dataset.error is public: the reason without file names or paths (the worker log has them)
+    expect(failed.error).toBe('1 image file(s) listed in the annotations do not exist (MISSING_IMAGE)');
     const dir = join(dataDir, 'datasets', datasetId, 'images');
     pngs = await Promise.all((await readdir(dir)).slice(0, 4).map((f) => readFile(join(dir, f))));
   });
@@ -155,6 +157,7 @@ describe('worker', () => {
       expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
       expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
       expect(r.caption).toBe(r.tokens.map((t) => t.token).filter((w) => !/^<.*>$/.test(w)).join(' '));
+      expect(r.imageBytes).toBeNull(); // retention: the image goes when the caption is done
     }
   });
 
@@ -166,6 +169,24 @@ describe('worker', () => {
     expect(bad!.status).toBe('FAILED');
     expect(bad!.error).toMatch(/image/i);
     expect(bad!.tokens).toEqual([]);
+    expect(bad!.imageBytes).toBeNull(); // … or has failed
+  });
+
+  it('keeps the images of ended requests with GLIMPSE_KEEP_CAPTION_IMAGES=true', async () => {
+    const keep = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_KEEP_CAPTION_IMAGES: 'true' });
+    const broken = Buffer.from('not an image at all');
+    const rows = await db.prisma.$transaction((tx) =>
+      Promise.all([pngs[0]!, broken].map((bytes, i) => tx.captionRequest.create({ data: { modelId, imageHash: `keep${i}`, imageBytes: new Uint8Array(bytes) } }))),
+    );
+    const captioners = new CaptionerCache(1);
+    await captionJob(rows.map((r) => ({ requestId: r.id, modelId })), {
+      config: keep, prisma: db.prisma, queue, workerId: 'w-keep', log: quiet, shutdown: new AbortController().signal, captioners,
+    });
+    await captioners.clear();
+    const [good, bad] = await finished(rows.map((r) => r.id));
+    expect([good!.status, bad!.status]).toEqual(['SUCCEEDED', 'FAILED']);
+    expect(Buffer.from(good!.imageBytes!)).toEqual(pngs[0]);
+    expect(Buffer.from(bad!.imageBytes!)).toEqual(broken);
   });
 
   it('keeps a bounded number of captioners, disposing the least recently used', async () => {

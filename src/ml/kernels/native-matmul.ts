@@ -13,12 +13,12 @@ const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigm
 
 let enabled = true;
 
-/** Turns the native path on or off at run time (tests compare both in one process). */
-export function setNativeMatMul(on: boolean): void {
+/** Turns the native kernels (products, Tanh, Sum) on or off at run time (tests compare both in one process). */
+export function setNativeKernels(on: boolean): void {
   enabled = on;
 }
 
-export function nativeMatMulEnabled(): boolean {
+export function nativeKernelsEnabled(): boolean {
   return enabled;
 }
 
@@ -80,7 +80,7 @@ export function planGemm(
 }
 
 /** The current bytes of the wasm memory (it may have grown, and been replaced, since the last call). */
-function heapBytes(wasm: BackendWasm): Uint8Array {
+export function heapBytes(wasm: BackendWasm): Uint8Array {
   const module = wasm.wasm as unknown as { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array };
   return module.wasmMemory != null ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8;
 }

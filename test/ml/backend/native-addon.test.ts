@@ -63,6 +63,32 @@ describe.skipIf(!built)('native addon: bounds', () => {
     expect(heap.every((v) => v === 0x5a)).toBe(true);
   });
 
+  it('tanh and sumAxes compute in bounds and refuse regions outside the heap without writing', () => {
+    const heap = new Uint8Array(256);
+    const f = new Float32Array(heap.buffer);
+    f.set([0, 1, -1, 2, 3, 4], 0);
+    addon.tanh(heap, Float64Array.of(0, 64, 3));
+    expect([...f.subarray(16, 19)].map((v) => Number(v.toFixed(6)))).toEqual([0, 0.761594, -0.761594]);
+    addon.sumAxes(heap, Float64Array.of(0, 128, 1, 2, 3)); // [1, 2, 3] over axis 1
+    expect([...f.subarray(32, 35)]).toEqual([2, 4, 3]);
+    const bad: [keyof typeof addon, number[]][] = [
+      ['tanh', [0, 252, 2]],
+      ['tanh', [250, 0, 1]],
+      ['tanh', [0, 4, 3]],
+      ['tanh', [0, 64, -1]],
+      ['sumAxes', [0, 252, 2, 3, 1]],
+      ['sumAxes', [200, 0, 1, 20, 1]],
+      ['sumAxes', [0, 8, 1, 4, 1]],
+      ['sumAxes', [0, 128, 0, 2, 3]],
+      ['sumAxes', [0, 128, 2 ** 30, 2 ** 30, 2 ** 30]],
+    ];
+    for (const [fn, p] of bad) {
+      const h = new Uint8Array(256).fill(0x5a);
+      expect(() => (addon[fn] as (h: Uint8Array, p: Float64Array) => void)(h, Float64Array.from(p)), `${fn} ${p}`).toThrow(RangeError);
+      expect(h.every((v) => v === 0x5a)).toBe(true);
+    }
+  });
+
   it('refuses arguments that are not a byte heap and 15 float64 parameters', () => {
     const heap = new Uint8Array(256);
     expect(() => addon.gemm(new Float32Array(64) as unknown as Uint8Array, params())).toThrow(RangeError);

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
 import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { planGemm, setNativeMatMul } from '../../../src/ml/kernels/native-matmul.ts';
+import { planGemm, setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
 
 const native = loadNativeGemm();
@@ -50,14 +50,14 @@ function both(fn: () => tf.Tensor, ref: () => tf.Tensor = fn): { native: Float32
     return v;
   };
   try {
-    setNativeMatMul(true);
+    setNativeKernels(true);
     const nat = values(fn);
     addon.gemm = real;
-    setNativeMatMul(false);
+    setNativeKernels(false);
     return { native: nat, xnnpack: values(ref), calls };
   } finally {
     addon.gemm = real;
-    setNativeMatMul(true);
+    setNativeKernels(true);
   }
 }
 
@@ -116,13 +116,13 @@ beforeAll(async () => {
   await initBackend('wasm', { nativeGemm: true });
 });
 
-afterEach(() => setNativeMatMul(true));
+afterEach(() => setNativeKernels(true));
 
 describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
   it('reports itself in the backend name', async () => {
     const info = await initBackend('wasm');
     expect(info.name).toBe('wasm+openblas');
-    expect(info.notes.some((n) => n.startsWith('matrix products on the native GEMM: OpenBLAS'))).toBe(true);
+    expect(info.notes.some((n) => n.startsWith('matrix products (and Tanh, Sum) on the native GEMM: OpenBLAS'))).toBe(true);
   });
 
   it.each(CASES)('matMul %j equals XNNPACK (rel. err ≤ 1e-5)', (c) => {
@@ -221,7 +221,7 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
       'int32',
     );
     const curve = (on: boolean): number[] => {
-      setNativeMatMul(on);
+      setNativeKernels(on);
       const model = CaptionModel.create(config, 21, 96);
       const vars = model.weights.list();
       const adam = new Adam(model.weights.names, vars, 3e-3);

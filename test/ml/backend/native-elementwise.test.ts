@@ -1,0 +1,111 @@
+// Native Tanh and Sum (native/elementwise.c through src/ml/kernels/native-elementwise.ts) against
+// the maths and against wasm's own kernels in the same process. Skipped without the addon.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/ml/backend.ts';
+import { sumLayout } from '../../../src/ml/kernels/native-elementwise.ts';
+import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
+import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+
+const native = loadNativeGemm();
+
+function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), (s / 2 ** 32 - 0.5) * scale);
+  return tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next), shape);
+}
+
+/** fn with the native kernels (counting addon calls of `name`), then with wasm's own. */
+function both(name: 'tanh' | 'sumAxes', fn: () => tf.Tensor): { native: tf.Tensor; wasm: tf.Tensor; calls: number } {
+  if (!('gemm' in native)) throw new Error('addon not built');
+  const addon = native.gemm.addon;
+  const real = addon[name];
+  let calls = 0;
+  addon[name] = (heap, params) => {
+    calls++;
+    real(heap, params);
+  };
+  try {
+    setNativeKernels(true);
+    const n = fn();
+    addon[name] = real;
+    setNativeKernels(false);
+    return { native: n, wasm: fn(), calls };
+  } finally {
+    addon[name] = real;
+    setNativeKernels(true);
+  }
+}
+
+beforeAll(async () => {
+  await initBackend('wasm', { nativeGemm: true });
+});
+
+describe('sumLayout', () => {
+  it('views adjacent axes as [outer, reduce, inner] and refuses the rest', () => {
+    expect(sumLayout([16, 64, 512], [1])).toEqual([16, 64, 512]);
+    expect(sumLayout([2, 3, 4, 5], [2, 1])).toEqual([2, 12, 5]);
+    expect(sumLayout([7, 3], [0, 1])).toEqual([1, 21, 1]);
+    expect(sumLayout([2, 3, 4], [0, 2])).toBeNull();
+    expect(sumLayout([2, 3], [])).toBeNull();
+  });
+});
+
+describe.skipIf(!('gemm' in native))('native Tanh and Sum', () => {
+  it('tanh is within 4e-7 of the maths and of wasm, NaN and infinities included', () => {
+    const special = [0, -0, 1e-8, -1e-8, 1e-4, 0.5, -0.5, 1, 3, 7.9, 8, 10, -10, 88, -1e30, Infinity, -Infinity, NaN];
+    for (const x of [rand([16, 64, 512], 1, 20), rand([7], 2, 4), tf.tensor1d(special)]) {
+      const r = both('tanh', () => tf.tanh(x));
+      expect(r.calls).toBe(1);
+      const [xs, n, w] = [x.dataSync(), r.native.dataSync(), r.wasm.dataSync()];
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) {
+        if (Number.isNaN(xs[i])) {
+          expect(n[i]).toBeNaN();
+          continue;
+        }
+        worst = Math.max(worst, Math.abs(n[i] - Math.tanh(xs[i])), Math.abs(n[i] - w[i]));
+      }
+      expect(worst).toBeLessThanOrEqual(4e-7);
+      tf.dispose([x, r.native, r.wasm]);
+    }
+  });
+
+  const SUMS: [number[], number | number[], boolean][] = [
+    [[5], 0, false],
+    [[1], 0, true],
+    [[7, 3], 0, false],
+    [[7, 3], 1, true],
+    [[7, 3], [0, 1], false],
+    [[16, 64, 512], 1, false],
+    [[1024, 256], 0, false],
+    [[133, 5000], -1, true],
+    [[2, 3, 4, 5], [1, 2], true],
+    [[2, 3, 4, 5], [2, 3], false],
+    [[2, 3, 4, 5], [0, 1], false],
+    [[3, 1, 17], 1, false],
+  ];
+
+  it.each(SUMS)('sum of %j over %j (keepDims %s) equals wasm', (shape, axis, keepDims) => {
+    const x = rand(shape, 3, 2);
+    const r = both('sumAxes', () => tf.sum(x, axis, keepDims));
+    expect(r.calls).toBe(1);
+    expect(r.native.shape).toEqual(r.wasm.shape);
+    const [n, w] = [r.native.dataSync(), r.wasm.dataSync()];
+    const scale = Math.max(1e-30, ...w.map(Math.abs));
+    expect(Math.max(...n.map((v, i) => Math.abs(v - w[i]))) / scale).toBeLessThanOrEqual(1e-5);
+    tf.dispose([x, r.native, r.wasm]);
+  });
+
+  it('sums over non-adjacent axes and int32 sums stay on wasm', () => {
+    const x = rand([2, 3, 4], 4);
+    const r = both('sumAxes', () => tf.sum(x, [0, 2]));
+    expect(r.calls).toBe(0);
+    expect(r.native.dataSync()).toEqual(r.wasm.dataSync());
+    const i = tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32');
+    const ri = both('sumAxes', () => tf.sum(i, 0));
+    expect(ri.calls).toBe(0);
+    expect([...ri.native.dataSync()]).toEqual([4, 6]);
+    tf.dispose([x, i, r.native, r.wasm, ri.native, ri.wasm]);
+  });
+});
