@@ -9,17 +9,22 @@ export type ImageErrorCode =
   | 'IMAGE_TOO_LARGE'
   | 'UNSUPPORTED_FORMAT';
 
-export class ImageError extends Error {
-  override readonly name = 'ImageError';
+/** An error about one file: `<file>: <detail> (<code>)`. */
+class FileError<Code extends string> extends Error {
   constructor(
-    readonly code: ImageErrorCode,
-    /** path or name of the offending image */
+    readonly code: Code,
+    /** path, name or URL of the file concerned */
     readonly file: string,
     detail: string,
     options?: { cause?: unknown },
   ) {
     super(`${file}: ${detail} (${code})`, options);
   }
+}
+
+/** `file`: path or name of the offending image */
+export class ImageError extends FileError<ImageErrorCode> {
+  override readonly name = 'ImageError';
 }
 
 export type DatasetErrorCode =
@@ -56,15 +61,7 @@ export type DownloadErrorCode =
   | 'EXTRACT_FAILED'
   | 'ABORTED';
 
-export class DownloadError extends Error {
+/** `file`: URL or local path the problem concerns */
+export class DownloadError extends FileError<DownloadErrorCode> {
   override readonly name = 'DownloadError';
-  constructor(
-    readonly code: DownloadErrorCode,
-    /** URL or local path the problem concerns */
-    readonly file: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}: ${detail} (${code})`, options);
-  }
 }
