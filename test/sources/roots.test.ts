@@ -47,7 +47,7 @@ describe('pathUnderRoots', () => {
   });
 
   it('names neither the roots nor the path in the error; the roots travel on the error for the API', async () => {
-    const error = await pathUnderRoots('/etc/shadow', [root]).catch((e: unknown) => e as OutsideRootsError);
+    const error = (await pathUnderRoots('/etc/shadow', [root]).catch((e: unknown) => e)) as OutsideRootsError;
     expect(error.message).toBe('not an absolute path under the dataset roots (GLIMPSE_DATASET_ROOTS)');
     expect(error.roots).toEqual([root]);
   });
