@@ -1,7 +1,9 @@
 // Event topics: one Postgres channel each; the payload is the key of the row that changed.
-export const TOPICS = ['training_run', 'caption_request', 'worker'] as const;
+// `job`: a job was enqueued (key: the queue name): wakes that queue's workers at once instead of
+// at their next polling tick (src/jobs/queue.ts).
+export const TOPICS = ['training_run', 'caption_request', 'worker', 'job'] as const;
 export type Topic = (typeof TOPICS)[number];
-/** topics whose events concern one row: training_run (runId), caption_request (requestId) */
+/** topics whose events concern one row or queue: training_run (runId), caption_request (requestId), job (queue name) */
 export type KeyedTopic = Exclude<Topic, 'worker'>;
 
 /** NOTIFY payloads must stay under 8000 bytes */

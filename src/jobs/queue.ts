@@ -7,8 +7,14 @@
 // heartbeat (that arrived in later pg-boss versions), so a long training job could only be
 // noticed hours later. Training therefore relies on TrainingRun.heartbeatAt instead: see
 // src/jobs/run-lease.ts and src/jobs/reaper.ts; training jobs get no pg-boss retries.
+//
+// Wake-ups: pg-boss fetches on a polling tick. Each enqueue also sends a `job` NOTIFY (key: the
+// queue name) in the same transaction, and a queue that works a queue LISTENs for it and wakes its
+// pg-boss worker at once (`notifyWorker`), so a job starts within milliseconds of its commit. The
+// tick stays as the safety net (retries, wake-ups lost while the listener reconnects).
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
+import { createEventBus, notify, type EventBus } from '../events/index.ts';
 
 export const QUEUE_SCHEMA = 'pgboss';
 
@@ -62,6 +68,8 @@ export interface QueueOptions {
   maintenanceIntervalSeconds?: number;
   /** pg pool size of this queue, default 4 */
   max?: number;
+  /** wake this queue's workers on `job` NOTIFYs (default true); false: polling ticks only */
+  wakeOnNotify?: boolean;
 }
 
 export class QueueError extends Error {
@@ -100,8 +108,15 @@ function transactionExecutor(tx: TransactionClient): PgBoss.Db {
 class PgBossQueue implements JobQueue {
   private readonly boss: PgBoss;
   private started = false;
+  /** the LISTEN connection for wake-ups, opened by the first work() */
+  private bus: Promise<EventBus> | undefined;
+  private readonly wakeUps = new Map<QueueName, AsyncIterableIterator<void>[]>();
+  private readonly errorListeners: ((error: Error) => void)[] = [];
 
-  constructor(url: string, options: QueueOptions) {
+  constructor(
+    private readonly url: string,
+    private readonly options: QueueOptions,
+  ) {
     this.boss = new PgBoss({
       connectionString: url,
       schema: QUEUE_SCHEMA,
@@ -128,6 +143,10 @@ class PgBossQueue implements JobQueue {
   async stop({ graceful = true, timeoutMs = 30_000 }: StopOptions = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    for (const name of [...this.wakeUps.keys()]) this.endWakeUps(name);
+    const bus = this.bus;
+    this.bus = undefined;
+    await bus?.then((b) => b.close()).catch(() => undefined);
     await this.boss.stop({ graceful, wait: true, timeout: timeoutMs });
   }
 
@@ -143,16 +162,26 @@ class PgBossQueue implements JobQueue {
     return this.send(tx, 'dataset', data, { expireInSeconds: datasetExpirySeconds(data.images) });
   }
 
-  work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
+  async work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
     this.assertStarted();
-    return this.boss.work<JobData[N]>(
+    // listen before the first fetch: a job committed in between is fetched by it, later ones wake it
+    const wakeUps = this.options.wakeOnNotify === false ? undefined : (await this.eventBus()).subscribe('job', name);
+    const workerId = await this.boss.work<JobData[N]>(
       name,
       { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
       (jobs) => handler(jobs.map((j) => ({ id: j.id, name, data: j.data }))),
     );
+    if (wakeUps) {
+      this.wakeUps.set(name, [...(this.wakeUps.get(name) ?? []), wakeUps]);
+      void (async () => {
+        for await (const _ of wakeUps) this.boss.notifyWorker(workerId);
+      })();
+    }
+    return workerId;
   }
 
   offWork(name: QueueName): Promise<void> {
+    this.endWakeUps(name);
     return this.boss.offWork(name);
   }
 
@@ -164,12 +193,29 @@ class PgBossQueue implements JobQueue {
 
   onError(listener: (error: Error) => void): void {
     this.boss.on('error', listener);
+    this.errorListeners.push(listener);
+  }
+
+  private eventBus(): Promise<EventBus> {
+    this.bus ??= createEventBus(this.url, { onError: (e) => this.errorListeners.forEach((l) => l(e)) });
+    const bus = this.bus;
+    bus.catch(() => {
+      if (this.bus === bus) this.bus = undefined;
+    });
+    return bus;
+  }
+
+  private endWakeUps(name: QueueName): void {
+    for (const it of this.wakeUps.get(name) ?? []) void it.return?.();
+    this.wakeUps.delete(name);
   }
 
   private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N], options: { expireInSeconds?: number } = {}): Promise<string> {
     this.assertStarted();
     const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
     if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);
+    // delivered when `tx` commits, never if it rolls back
+    await notify(tx, 'job', name);
     return id;
   }
 
