@@ -50,7 +50,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   backboneUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/backbone/model.json`;
 
-  stack = await startApiWithWorker();
+  // the test's own server on loopback: listed, and its address allowed explicitly (src/sources refuses both by default)
+  const host = new URL(backboneUrl).host;
+  stack = await startApiWithWorker({ GLIMPSE_BACKBONE_HOSTS: host, GLIMPSE_BACKBONE_ALLOW_PRIVATE: '127.0.0.1' });
   ({ t, dataDir } = stack);
 });
 afterAll(async () => {
