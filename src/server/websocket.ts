@@ -11,6 +11,7 @@ import type { ApiContext } from '../resolvers/context.ts';
 import { connectionParamsToken, requestContext, type SharedContext } from './context.ts';
 import { formatErrors, type InternalErrorLogger } from './errors.ts';
 import type { OperationGuard } from './guard.ts';
+import { log } from '../log.ts';
 import { checkQueryText, limitRules, parseOptions } from './limits.ts';
 
 export interface WebSocketEndpoint {
@@ -36,7 +37,8 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
-  const { path, schema, shared, log, limits, guard } = options;
+  const { path, schema, shared, limits, guard } = options;
+  const logInternal = options.log;
   const rules = [...specifiedRules, ...limitRules(limits)];
   // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
   // in use) stay with it instead of being re-emitted on the WebSocket server
@@ -47,6 +49,20 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       return;
     }
     wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit('connection', client, request));
+  });
+
+  // A message over maxPayload: ws closes the socket with 1009 by itself; graphql-ws would also print the
+  // RangeError with its stack on stderr for every such message (a log flood on demand), so the error is
+  // kept from it and noted at debug level instead.
+  wsServer.on('connection', (socket, request) => {
+    const emit = socket.emit.bind(socket);
+    socket.emit = ((event: string, ...args: unknown[]) => {
+      if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        log.debug({ client: request.socket.remoteAddress, maxPayload: options.maxPayload }, 'closed a WebSocket: message over the size limit (1009)');
+        return true;
+      }
+      return emit(event, ...args);
+    }) as typeof socket.emit;
   });
 
   const handle = useServer<Record<string, unknown> | undefined>(
@@ -76,7 +92,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
         const { requestId } = args.contextValue as ApiContext;
-        return { ...result, errors: formatErrors(result.errors, requestId, log) };
+        return { ...result, errors: formatErrors(result.errors, requestId, logInternal) };
       },
     },
     wsServer,
