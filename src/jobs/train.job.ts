@@ -8,6 +8,7 @@
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
+import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
 import { loadCocoCaptions, portableConfig, saveModel, stepsPerEpoch, train, TrainingAbortedError, type CheckpointEvent } from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
@@ -125,7 +126,6 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
     helpers.runtime?.beforeWork();
-    helpers.runtime?.beforeWork();
     steps.start();
     const result = await train({
       images,
@@ -201,11 +201,13 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
     return;
   }
   const aborted = error instanceof TrainingAbortedError;
+  // the database went away mid-run: hand the run back (once it is reachable again) to resume from its last checkpoint
+  const dbLost = !aborted && isDatabaseUnavailable(error);
   const owned = { id: runId, status: RunStatus.RUNNING, workerId };
   // a finished run keeps the id of the worker that ended it; a handed-back one is free
   const ended = { heartbeatAt: null, finishedAt: new Date() };
-  await prisma.$transaction(async (tx) => {
-    if (aborted && reason === 'shutdown') {
+  const end = () => prisma.$transaction(async (tx) => {
+    if ((aborted && reason === 'shutdown') || dbLost) {
       const { count } = await tx.trainingRun.updateMany({
         where: owned,
         data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
@@ -221,8 +223,11 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
     }
     await notify(tx, 'training_run', runId);
   }, TRANSACTION_OPTIONS);
-  if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
+  await retryWhileDatabaseDown(end, {
+    onRetry: (e, attempt) => attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
+  });
+  if (dbLost) log.info(`training ${runId}: handed back after losing the database, to resume from its last checkpoint`);
+  else if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
   else log.error(`training ${runId}: FAILED`, error);
-  if (!aborted) helpers.runtime?.failed(error);
-  if (!aborted) helpers.runtime?.failed(error);
+  if (!aborted && !dbLost) helpers.runtime?.failed(error);
 }

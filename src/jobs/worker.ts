@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
 import { initBackend, loadCaptioner } from '../ml/index.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
@@ -67,12 +68,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
   await seen();
   await notify(prisma, 'worker');
-  const beat = setInterval(() => seen().catch((e: unknown) => log.error('worker heartbeat', e)), config.heartbeatSeconds * 1000);
+  // while the database is unreachable, one line per 30 s for the beats and the reaper, not one a beat
+  const lastOutageLine = new Map<string, number>();
+  const dbError = (what: string) => (e: unknown) => {
+    const now = Date.now();
+    if (isDatabaseUnavailable(e) && now - (lastOutageLine.get(what) ?? 0) < 30_000) return;
+    if (isDatabaseUnavailable(e)) lastOutageLine.set(what, now);
+    log.error(`${what}${isDatabaseUnavailable(e) ? ' (database unavailable; retrying every beat)' : ''}`, e);
+  };
+  const beat = setInterval(() => seen().catch(dbError('worker heartbeat')), config.heartbeatSeconds * 1000);
   const reaper = startReaper(prisma, queue, {
     heartbeatSeconds: config.heartbeatSeconds,
     ownWorkerId: id,
     onReaped: (runs) => log.info(`reaped ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`),
-    onError: (e) => log.error('reaper', e),
+    onError: dbError('reaper'),
   });
 
   const shutdown = new AbortController();

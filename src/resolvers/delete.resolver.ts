@@ -6,6 +6,7 @@ import { rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../db/client.ts';
+import { log } from '../log.ts';
 import type { ApiContext } from './context.ts';
 import { isTerminalRun, TERMINAL_RUN_STATUSES } from './enums.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
@@ -13,7 +14,7 @@ import { ConflictError, NotFoundError } from './errors.ts';
 const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
 
 function warn(msg: string, fields: Record<string, unknown>): void {
-  console.warn(JSON.stringify({ level: 'warn', msg, ...fields }));
+  log.warn({ role: 'api', ...fields }, msg);
 }
 
 /** True when `target` lies strictly inside `root` (both resolved; the root itself does not count). */

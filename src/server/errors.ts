@@ -3,14 +3,15 @@
 // Typed API errors and graphql-js's own validation/coercion errors pass through unchanged.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { errFields, log } from '../log.ts';
 import type { ApiContext } from '../resolvers/context.ts';
 
 /** Receives each internal error once, with the request id the client was shown. */
 export type InternalErrorLogger = (requestId: string, error: unknown) => void;
 
+/** the default: an error line of the process logger (src/log.ts) with the `requestId` the client was shown */
 export const logToStderr: InternalErrorLogger = (requestId, error) => {
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  console.error(JSON.stringify({ level: 'error', msg: 'internal error', requestId, error: detail }));
+  log.error({ role: 'api', requestId, ...errFields(error) }, 'internal error');
 };
 
 export function isInternal(error: GraphQLError): boolean {

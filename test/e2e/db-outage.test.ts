@@ -1,0 +1,108 @@
+// Postgres lost under a running `npm start` (src/main.ts on DATABASE_URL = a Postgres this test owns
+// and stops: never the machine's shared server). While it is down the API answers 503 (GraphQL and
+// /healthz) and logs the outage once, not once per failed query; the worker process survives
+// (no death through TF.js-wasm's process handlers); when Postgres is back the API serves again and
+// the worker finishes the training it was running, every step stored once. Down for longer than
+// GLIMPSE_DB_GRACE_SECONDS, the process exits 69 (stopping its worker).
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { startDatabase, type Database } from '../../src/db/database.ts';
+import { until } from '../helpers/until.ts';
+import { alive, demoDataset, gql, healthz, launch, startTraining, workerPids, type Instance } from './process-tree.ts';
+
+let pgDir: string;
+let appDir: string;
+let port: number;
+let db: Database | undefined;
+let instance: Instance | undefined;
+
+const startPostgres = async () => {
+  db = await startDatabase(loadConfig({ GLIMPSE_DATA_DIR: pgDir, GLIMPSE_PG_PORT: String(port) }), { durable: false });
+  return db;
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = server.address() as { port: number };
+      server.close(() => resolve(p));
+    });
+  });
+}
+
+async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: db!.url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  pgDir = await mkdtemp(join(tmpdir(), 'glimpse-outage-pg-'));
+  await chmod(pgDir, 0o755); // as root the server runs as `postgres`, which must reach its folder
+  appDir = await mkdtemp(join(tmpdir(), 'glimpse-outage-app-'));
+  port = await freePort();
+  await startPostgres();
+});
+afterAll(async () => {
+  if (process.env.TEST_LOG_DIR && instance) await writeFile(join(process.env.TEST_LOG_DIR, 'db-outage.log'), instance.output());
+  if (instance && instance.child.exitCode === null) process.kill(-instance.pgid, 'SIGKILL');
+  for (const pid of instance ? workerPids(instance) : []) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  await db?.stop();
+  await rm(pgDir, { recursive: true, force: true });
+  await rm(appDir, { recursive: true, force: true });
+});
+
+describe('Postgres lost and back under npm start', () => {
+  it('answers 503 while it is down, reconnects, and the worker resumes its run; past the grace period it exits 69', async () => {
+    instance = launch({ DATABASE_URL: db!.url, GLIMPSE_DATA_DIR: appDir, GLIMPSE_DB_GRACE_SECONDS: '12' });
+    const url = (await instance.ready)!;
+    expect(url, instance.output()).toBeDefined();
+    const datasetId = await demoDataset(url);
+    const runId = await startTraining(url, { datasetId, epochs: 1, checkpointEvery: 10 });
+    const steps = async () => (await query<{ step: number }>(`SELECT step FROM "LossPoint" WHERE "runId" = $1 ORDER BY step`, [runId])).map((r) => r.step);
+    await until(steps, (s) => s.length >= 3, 90_000, 200);
+    const [workerPid] = workerPids(instance);
+
+    await db!.stop(); // fast shutdown: every connection is cut
+    const down = await until(() => healthz(url), (h) => h.status === 503, 20_000, 200);
+    expect(down.body).toMatchObject({ status: 'unavailable', database: 'down' });
+    const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ serverInfo { workers } }' }) });
+    const res = await until(post, (r) => r.status === 503, 10_000, 200);
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 3000));
+    const outageLines = instance.lines().filter((l) => l.role === 'supervisor' && l.level >= 50);
+    expect(outageLines.filter((l) => /^database unreachable/.test(l.msg))).toHaveLength(1);
+    expect(outageLines.length).toBeLessThanOrEqual(3); // bounded: not one line per failed query
+
+    await startPostgres(); // same data dir, same port
+    await until(() => healthz(url), (h) => h.status === 200, 30_000, 200);
+    expect(instance.lines().some((l) => /^database reachable again/.test(l.msg))).toBe(true);
+    const info = await gql<{ trainingRun: { totalSteps: number } }>(url, `query($id: ID!) { trainingRun(id: $id) { totalSteps } }`, { id: runId });
+    const finished = await until(
+      () => gql<{ trainingRun: { status: string; error: string | null } }>(url, `query($id: ID!) { trainingRun(id: $id) { status error } }`, { id: runId }),
+      (d) => ['SUCCEEDED', 'FAILED'].includes(d.trainingRun.status),
+      120_000,
+      500,
+    );
+    expect(finished.trainingRun).toEqual({ status: 'SUCCEEDED', error: null });
+    expect(await steps()).toEqual(Array.from({ length: info.trainingRun.totalSteps }, (_, i) => i + 1));
+    // the same worker process lived through the outage
+    expect(workerPids(instance)).toEqual([workerPid]);
+    expect(alive(workerPid!)).toBe(true);
+
+    // gone for good: after GLIMPSE_DB_GRACE_SECONDS the process exits 69 and takes its worker along
+    await db!.stop();
+    expect(await instance.exited).toBe(69);
+    expect(instance.lines().some((l) => l.level === 60 && /GLIMPSE_DB_GRACE_SECONDS/.test(l.msg))).toBe(true);
+    await until(async () => alive(workerPid!), (a) => !a, 30_000);
+  }, 240_000);
+});
