@@ -10,15 +10,33 @@ import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
 import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
-import { loadCocoCaptions, portableConfig, saveModel, stepsPerEpoch, train, TrainingAbortedError, type CheckpointEvent } from '../ml/index.ts';
+import {
+  captionStats,
+  DivergenceWatch,
+  estimateTrainingMemory,
+  formatBytes,
+  loadCocoCaptions,
+  portableConfig,
+  saveModel,
+  sizesOnDataset,
+  stepsPerEpoch,
+  train,
+  TrainingAbortedError,
+  type CheckpointEvent,
+} from '../ml/index.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
 
+/** what a vocabulary on these images can be at most (the memory check's sizes) */
+function captionStatsOf(images: readonly { captions: string[] }[]): { words: number; maxTokens: number } {
+  return captionStats(images.flatMap((img) => img.captions));
+}
+
 /** why the training was aborted */
-type StopReason = 'cancel' | 'shutdown' | 'lease-lost';
+type StopReason = 'cancel' | 'shutdown' | 'lease-lost' | 'diverged';
 
 class LeaseLostError extends Error {
   readonly code = 'LEASE_LOST';
@@ -103,6 +121,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       await notify(tx, 'training_run', runId);
     }, TRANSACTION_OPTIONS);
 
+  /** why the loss diverged, once it has */
+  let divergedWhy: string | null = null;
   try {
     await notify(prisma, 'training_run', runId);
     const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { dataset: true } });
@@ -117,7 +137,17 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       imagesDir: dataset.imagesDir,
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
+    // the API admitted the run on its dataset's statistics; the worker checks the exact sizes against its own budget
+    const need = estimateTrainingMemory(sizesOnDataset(runSettings, captionStatsOf(images)));
+    if (need.totalBytes > config.workerMaxMemory) {
+      throw new JobError(
+        'OVER_MEMORY_BUDGET',
+        `this run needs about ${formatBytes(need.totalBytes)} of memory, over this worker's budget of ${formatBytes(config.workerMaxMemory)} (GLIMPSE_WORKER_MAX_MEMORY)`,
+      );
+    }
     const latest = await prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } });
+    const first = latest ? await prisma.lossPoint.findUnique({ where: { runId_step: { runId, step: 1 } } }) : null;
+    const divergence = new DivergenceWatch(first?.loss ?? null);
     const perEpoch = stepsPerEpoch(images, runSettings);
     await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: runSettings.epochs * perEpoch } }));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
@@ -135,8 +165,10 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       ...(latest ? { resumeFrom: latest.path } : {}),
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
-      onBatchEnd: steps.timed((e) =>
-        leased(async (tx) => {
+      onBatchEnd: steps.timed((e) => {
+        divergedWhy ??= divergence.observe(e.step, e.loss);
+        if (divergedWhy) abort('diverged');
+        return leased(async (tx) => {
           await tx.$executeRaw`
             INSERT INTO "LossPoint" ("runId", "step", "epoch", "batch", "loss", "examplesPerSec")
             VALUES (${runId}, ${e.step}, ${e.epoch}, ${e.batch}, ${e.loss}, ${e.examplesPerSec})
@@ -146,13 +178,13 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
             UPDATE "TrainingRun" SET "step" = GREATEST("step", ${e.step}), "epoch" = GREATEST("epoch", ${e.epoch}),
               "updatedAt" = now() AT TIME ZONE 'UTC'
             WHERE "id" = ${runId}`;
-        }),
-      ),
+        });
+      }),
       onEpochEnd: steps.timed((e) =>
         leased(async (tx) => {
           await tx.$executeRaw`
-            INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4")
-            VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4})
+            INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4", "objectF1", "exactRate")
+            VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4}, ${e.objects?.f1 ?? null}, ${e.objects?.exactRate ?? null})
             ON CONFLICT DO NOTHING`;
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
           epochEnd = null;
@@ -165,8 +197,19 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     });
 
     const modelDir = join(config.paths.models, runId);
-    const last = result.epochs.at(-1);
-    const metrics = { valLoss: last?.valLoss ?? null, bleu4: last?.bleu4 ?? null, trainLoss: last?.trainLoss ?? null, step: result.step };
+    // the model is the best epoch's (lowest validation loss), possibly from before a resume: its summary row
+    const epoch = result.bestEpoch?.epoch ?? result.epochs.at(-1)?.epoch ?? null;
+    const summary = epoch === null ? null : await prisma.epochSummary.findUnique({ where: { runId_epoch: { runId, epoch } } });
+    const metrics = {
+      epoch,
+      epochs: runSettings.epochs,
+      valLoss: summary?.valLoss ?? null,
+      bleu4: summary?.bleu4 ?? null,
+      trainLoss: summary?.trainLoss ?? null,
+      objectF1: summary?.objectF1 ?? null,
+      exactRate: summary?.exactRate ?? null,
+      step: result.step,
+    };
     try {
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics });
     } finally {
@@ -186,7 +229,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     });
     log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
   } catch (error) {
-    await finishAborted(runId, error, reason, helpers);
+    await finishAborted(runId, reason === 'diverged' ? new JobError('DIVERGED', divergedWhy ?? 'the loss diverged') : error, reason, helpers);
   } finally {
     clearInterval(beat);
     helpers.shutdown.removeEventListener('abort', onShutdown);

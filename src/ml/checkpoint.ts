@@ -35,6 +35,8 @@ export interface CheckpointMeta {
   channels: number;
   /** identifies the training split (hash of its image ids) */
   dataKey: string;
+  /** the epoch with the lowest validation loss so far (src/ml/best.ts) */
+  best?: { epoch: number; valLoss: number; checkpoint: string };
 }
 
 type StoredMeta = Omit<CheckpointMeta, 'format'> & { format: string; optimizerIterations?: number };

@@ -94,3 +94,71 @@ export function attentionOnObjects(
   });
   return { words, meanShare: words ? share / words : 0, meanUniformShare: words ? uniform / words : 0 };
 }
+
+export interface AttentionShare {
+  /** words scored (those whose object could be identified) */
+  words: number;
+  /** mean attention mass on the object's cells */
+  meanShare: number;
+  /** what an even spread would put there */
+  meanUniformShare: number;
+}
+
+/** Attention mass on the cells whose centre lies inside a normalised box, and an even spread's share. */
+function massInBox(attention: Float32Array, bbox: readonly number[], gridSize: number): { mass: number; cells: number } {
+  const [x, y, w, h] = bbox as [number, number, number, number];
+  let mass = 0;
+  let cells = 0;
+  for (let r = 0; r < gridSize; r++) {
+    for (let c = 0; c < gridSize; c++) {
+      const cx = (c + 0.5) / gridSize;
+      const cy = (r + 0.5) / gridSize;
+      if (cx < x || cx > x + w || cy < y || cy > y + h) continue;
+      mass += attention[r * gridSize + c]!;
+      cells++;
+    }
+  }
+  return { mass, cells };
+}
+
+/**
+ * Attention localisation per word class on images that list their objects: for each colour word
+ * followed by a shape word, and each shape word preceded by a colour word, naming an object of the
+ * image, the attention mass on that object's cells — against an even spread's share of them.
+ */
+export function attentionByWordClass(
+  results: readonly CaptionResult[],
+  images: readonly CaptionedImage[],
+  gridSize: number,
+  colors: readonly string[],
+  shapes: readonly string[],
+): { color: AttentionShare; shape: AttentionShare } {
+  const sums = { color: { words: 0, share: 0, uniform: 0 }, shape: { words: 0, share: 0, uniform: 0 } };
+  results.forEach((result, i) => {
+    const tokens = result.tokens;
+    tokens.forEach((event, t) => {
+      let kind: 'color' | 'shape' | null = null;
+      let color = '';
+      let shape = '';
+      if (colors.includes(event.token) && shapes.includes(tokens[t + 1]?.token ?? '')) {
+        [kind, color, shape] = ['color', event.token, tokens[t + 1]!.token];
+      } else if (shapes.includes(event.token) && colors.includes(tokens[t - 1]?.token ?? '')) {
+        [kind, color, shape] = ['shape', tokens[t - 1]!.token, event.token];
+      }
+      if (!kind) return;
+      const object = images[i]?.objects?.find((o) => o.shape === shape && o.color === color);
+      if (!object) return;
+      const { mass, cells } = massInBox(event.attention, object.bbox, gridSize);
+      if (cells === 0) return;
+      sums[kind].words++;
+      sums[kind].share += mass;
+      sums[kind].uniform += cells / gridSize ** 2;
+    });
+  });
+  const mean = (s: { words: number; share: number; uniform: number }): AttentionShare => ({
+    words: s.words,
+    meanShare: s.words ? s.share / s.words : 0,
+    meanUniformShare: s.words ? s.uniform / s.words : 0,
+  });
+  return { color: mean(sums.color), shape: mean(sums.shape) };
+}

@@ -26,7 +26,7 @@ export { stepsPerEpoch } from './steps.ts';
 export { DivergenceWatch, type DivergenceOptions } from './divergence.ts';
 export { createInputSource, type EncoderInputSource } from './inputs.ts';
 export type { BackboneAccess, BackboneFetch } from './model/backbone.ts';
-export { attentionOnObjects, captionBleu, captionImages, validationLoss } from './evaluate.ts';
+export { attentionByWordClass, attentionOnObjects, captionBleu, captionImages, validationLoss, type AttentionShare } from './evaluate.ts';
 
 // inference
 export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode/index.ts';
@@ -39,5 +39,5 @@ export { ImageError, DatasetError, DownloadError } from './data/errors.ts';
 export { generateShapes } from './data/shapes.ts';
 export { loadCocoCaptions, splitByImage } from './data/coco.ts';
 export { downloadCoco, cocoPaths } from './data/download.ts';
-export { evaluateCaptions, corpusBleu, ciderD, tokenizeCaption, type CaptionScores } from './metrics/index.ts';
+export { evaluateCaptions, corpusBleu, ciderD, tokenizeCaption, namedPairs, objectScores, type CaptionScores, type ObjectScores } from './metrics/index.ts';
 export { renderAttentionFigure, writeAttentionFigure } from './viz/index.ts';

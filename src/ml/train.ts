@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { buildExamples, batchExamples, captionMatrix, epochOrder, InputCache } from './batches.ts';
 import { readCheckpoint, readCheckpointConfig, writeCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
 import { splitByImage } from './data/coco.ts';
+import { BestWeights, type BestEpoch } from './best.ts';
+import { COLORS, SHAPES } from './data/shapes/scene.ts';
 import { captionBleu, captionImages, validationLoss } from './evaluate.ts';
+import { objectScores } from './metrics/objects.ts';
 import { createInputSource } from './inputs.ts';
 import type { BackboneAccess } from './model/backbone.ts';
 import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
@@ -40,6 +43,8 @@ export interface TrainOptions {
   evalImages?: number;
   /** decoded inputs kept in memory (default 1 GiB) */
   cacheBytes?: number;
+  /** end with the best epoch's weights by validation loss (default true); false: the last epoch's */
+  keepBest?: boolean;
 }
 
 export interface TrainResult {
@@ -52,6 +57,8 @@ export interface TrainResult {
   /** epoch summaries of this call */
   epochs: EpochEvent[];
   lastCheckpoint: CheckpointEvent | null;
+  /** the epoch whose weights `model` has (the lowest validation loss; null: none measured, the last weights) */
+  bestEpoch: BestEpoch | null;
 }
 
 export class TrainingAbortedError extends Error {
@@ -65,7 +72,7 @@ export class TrainingAbortedError extends Error {
 }
 
 /** Settings that fix the data order and split: a resume must keep them. */
-const ORDER_KEYS = ['batchSize', 'seed', 'valFraction', 'topK', 'maxLength'] as const;
+const ORDER_KEYS = ['batchSize', 'seed', 'valFraction', 'vocabSize', 'maxLength'] as const;
 
 function dataKey(train: readonly CaptionedImage[]): string {
   const hash = createHash('sha256');
@@ -94,6 +101,8 @@ interface Setup {
   model: CaptionModel;
   adam: Adam;
   position: TrainPosition;
+  /** the best epoch before a resume */
+  best?: BestEpoch;
 }
 
 async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: CaptionedImage[] }, channels?: number): Promise<Setup> {
@@ -112,7 +121,7 @@ async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: Ca
       const model = CaptionModel.fromTensors(ck.config, ck.meta.channels, ck.weights);
       const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
       await adam.load(ck.optimizer);
-      return { config: ck.config, trainConfig, vocab: Vocabulary.fromJSON(ck.vocab), model, adam, position: ck.meta.position };
+      return { config: ck.config, trainConfig, vocab: Vocabulary.fromJSON(ck.vocab), model, adam, position: ck.meta.position, ...(ck.meta.best ? { best: ck.meta.best } : {}) };
     } finally {
       tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
     }
@@ -120,7 +129,7 @@ async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: Ca
   const trainConfig: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...opts.train };
   const vocab = Vocabulary.build(
     split(trainConfig).train.flatMap((img) => img.captions),
-    { topK: trainConfig.topK, maxLength: trainConfig.maxLength },
+    { topK: trainConfig.vocabSize, maxLength: trainConfig.maxLength },
   );
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.model, vocabSize: vocab.size, maxLength: vocab.maxLength };
   const model = CaptionModel.create(config, trainConfig.seed, channels);
@@ -140,10 +149,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }).catch((err: unknown) => {
     throw opts.signal?.aborted ? new TrainingAbortedError(null) : err;
   });
-  const { config, trainConfig, vocab, model, adam, position } = await setUp(opts, split, source.channels).catch((err: unknown) => {
+  const { config, trainConfig, vocab, model, adam, position, best } = await setUp(opts, split, source.channels).catch((err: unknown) => {
     source.dispose();
     throw err;
   });
+  const bestWeights = new BestWeights(best ?? null);
   try {
     const { train: trainImages, val: valImages } = split(trainConfig);
     if (trainImages.length === 0) throw new ModelError('EMPTY_DATASET', 'no training images');
@@ -159,6 +169,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       trainConfig,
       channels: model.channels,
       dataKey: dataKey(trainImages),
+      ...(bestWeights.best ? { best: bestWeights.best } : {}),
     });
     let lastCheckpoint: CheckpointEvent | null = null;
     const checkpoint = async (): Promise<CheckpointEvent> => {
@@ -204,27 +215,29 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const due = trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0;
         if (due && position.batch < batchesPerEpoch) await checkpoint();
       }
+      const captioned = evalImages.length > 0 ? await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize) : null;
       const event: EpochEvent = {
         epoch: position.epoch + 1,
         step: position.step,
         trainLoss: position.epochLossSum / batchesPerEpoch,
         valLoss: valExamples.length > 0 ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
-        bleu4:
-          evalImages.length > 0
-            ? captionBleu(await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize), evalImages)[3]
-            : null,
+        bleu4: captioned ? captionBleu(captioned, evalImages)[3] : null,
+        objects: captioned ? objectScores(captioned.map((r) => r.caption), evalImages, COLORS, SHAPES) : null,
       };
-      await checkpoint();
+      const written = await checkpoint();
+      bestWeights.observe(event.epoch, event.valLoss, written.path, model);
       epochs.push(event);
       await opts.onEpochEnd?.(event);
     }
     adam.dispose();
-    return { model, vocab, config, trainConfig, step: position.step, epochs, lastCheckpoint };
+    const bestEpoch = opts.keepBest === false ? null : await bestWeights.restore(model, position.epoch);
+    return { model, vocab, config, trainConfig, step: position.step, epochs, lastCheckpoint, bestEpoch };
   } catch (err) {
     adam.dispose();
     model.dispose();
     throw err;
   } finally {
+    bestWeights.dispose();
     source.dispose();
   }
 }

@@ -72,6 +72,8 @@ export interface EpochEvent {
   trainLoss: number;
   valLoss: number | null;
   bleu4: number | null;
+  /** object-level scores of the captioned validation images (sets that list objects; else null) */
+  objects: { precision: number; recall: number; f1: number; exactRate: number; images: number } | null;
 }
 
 export interface CheckpointEvent {

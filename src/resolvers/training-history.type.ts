@@ -36,6 +36,12 @@ export class EpochSummary {
 
   @Field(() => Float, { nullable: true })
   bleu4!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'synthetic sets: F1 of the (colour, shape) pairs the validation captions name' })
+  objectF1!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'synthetic sets: share of validation images whose caption names exactly their objects' })
+  exactRate!: number | null;
 }
 
 @ObjectType()

@@ -26,6 +26,8 @@ const batchEvent = (p: LossPoint, status: RunStatus): TrainingProgressEvent => (
   examplesPerSec: p.examplesPerSec,
   valLoss: null,
   bleu4: null,
+  objectF1: null,
+  exactRate: null,
   status,
   error: null,
 });
@@ -39,6 +41,8 @@ const epochEvent = (s: EpochSummary, status: RunStatus): TrainingProgressEvent =
   examplesPerSec: null,
   valLoss: s.valLoss,
   bleu4: s.bleu4,
+  objectF1: s.objectF1,
+  exactRate: s.exactRate,
   status,
   error: null,
 });
@@ -52,6 +56,8 @@ const statusEvent = (run: RunSnapshot): TrainingProgressEvent => ({
   examplesPerSec: null,
   valLoss: null,
   bleu4: null,
+  objectF1: null,
+  exactRate: null,
   status: run.status,
   error: run.error,
 });

@@ -1,3 +1,7 @@
 -- AlterTable
 ALTER TABLE "Dataset" ADD COLUMN "maxCaptionTokens" INTEGER,
 ADD COLUMN "vocabularyWords" INTEGER;
+
+-- AlterTable
+ALTER TABLE "EpochSummary" ADD COLUMN "exactRate" DOUBLE PRECISION,
+ADD COLUMN "objectF1" DOUBLE PRECISION;

@@ -23,3 +23,4 @@ export function evaluateCaptions(hyps: readonly string[], refs: readonly string[
   const { bleu } = corpusBleu(hypTokens, refTokens);
   return { bleu1: bleu[0], bleu2: bleu[1], bleu3: bleu[2], bleu4: bleu[3], ciderD: ciderD(hypTokens, refTokens).score };
 }
+export { namedPairs, objectScores, type ObjectScores } from './objects.ts';
