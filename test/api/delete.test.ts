@@ -109,11 +109,11 @@ describe('deleteTrainingRun', () => {
     // the model stays, with its files, and no longer points at the run
     expect((await prisma.model.findUniqueOrThrow({ where: { id: m.id } })).runId).toBeNull();
     expect(existsSync(weights)).toBe(true);
-    const viaApi = await t.gql(`query($id: ID!) { model(id: $id) { id run { id } } }`, { id: m.id });
+    const viaApi = await t.gql(`query($id: ID!) { model(id: $id) { id run { id } } }`, { id: m.id }, KEY); // reads need the key too when keys are set
     expect(viaApi.data!.model).toEqual({ id: m.id, run: null });
     // the dataset is untouched
     expect(await prisma.dataset.findUnique({ where: { id: ds.id } })).not.toBeNull();
-    const gone = await t.gql(`query($id: ID!) { trainingRun(id: $id) { id } }`, { id: r.id });
+    const gone = await t.gql(`query($id: ID!) { trainingRun(id: $id) { id } }`, { id: r.id }, KEY); // reads need the key too when keys are set
     expect(codes(gone)).toEqual(['NOT_FOUND']);
   });
 
@@ -195,7 +195,7 @@ describe('deleteModel', () => {
     expect(existsSync(ckptFile)).toBe(true);
     expect(existsSync(other.weights)).toBe(true);
     expect(await prisma.captionToken.count({ where: { requestId: otherCaption.id } })).toBe(2);
-    const viaRun = await t.gql(`query($id: ID!) { trainingRun(id: $id) { model { id } } }`, { id: r.id });
+    const viaRun = await t.gql(`query($id: ID!) { trainingRun(id: $id) { model { id } } }`, { id: r.id }, KEY); // reads need the key too when keys are set
     expect(viaRun.data!.trainingRun.model).toBeNull();
     // a later caption request on the deleted id is NOT_FOUND, as for any unknown model
     const request = await t.gql(
