@@ -11,13 +11,13 @@ import { statMs, type Stat } from './timing.ts';
 
 const CLIP_NORM = 5;
 
-function vocabulary(): Vocabulary {
+export function vocabulary(): Vocabulary {
   const words = ['<pad>', '<start>', '<end>', '<unk>', ...Array.from({ length: VOCAB - 4 }, (_, i) => `w${i}`)];
   return Vocabulary.fromJSON({ words, maxLength: DECODE_TOKENS + 1 });
 }
 
 /** The reference model; for decoding, <end> can never win, so every caption is exactly 20 tokens (as in torch_ref.py). */
-function referenceModel(seed: number, forDecoding: boolean): CaptionModel {
+export function referenceModel(seed: number, forDecoding: boolean): CaptionModel {
   const model = CaptionModel.create(REFERENCE_CONFIG, seed, BACKBONE_CHANNELS);
   if (forDecoding) {
     const bias = model.weights.get('decoder/fc2/bias');
@@ -26,13 +26,13 @@ function referenceModel(seed: number, forDecoding: boolean): CaptionModel {
   return model;
 }
 
-interface Runner {
+export interface Runner {
   run: () => unknown;
   inputs: tf.Tensor[];
   dispose?: () => void;
 }
 
-function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner {
+export function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner {
   const input = features(batch, batch); // [B, 64, 2048]
   const caps = captions(batch, batch + 1); // [B, 12]
   const vars = model.weights.list();
@@ -48,7 +48,7 @@ function trainStepRunner(model: CaptionModel, adam: Adam, batch: number): Runner
   return { run, inputs: [input, caps] };
 }
 
-function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, method: 'greedy' | 'beam'): Runner {
+export function decodeRunner(model: CaptionModel, vocab: Vocabulary, batch: number, method: 'greedy' | 'beam'): Runner {
   const input = features(batch, 100 + batch); // [B, 64, 2048]
   // as the worker's Captioner serves a model: step weights built once (freezeStepWeights)
   const frozen = freezeStepWeights(model);

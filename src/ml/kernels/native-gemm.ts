@@ -35,7 +35,9 @@ export interface NativeGemm {
  */
 export const DEFAULT_BLAS_THREADS = 1;
 
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/glimpse_blas.node', import.meta.url));
+// the repository's native/ folder (not a module import: a file the addon build writes)
+const ADDON_FILE = fileURLToPath(new URL('../../../native/build/Release/glimpse_blas.node', import.meta.url));
+export const ADDON_PATH = ADDON_FILE;
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,68 @@
+// `npx tsx bench/interleave.ts [--wasm-threads 1] [--reps 9] [--rows "train step b16,greedy 20 b1"]`:
+// on a busy machine, compares the products' paths in ONE process, alternating them step by step
+// so that they see the same load: XNNPACK (native off), the native kernels with 1 OpenBLAS thread,
+// and with 2. Prints the fastest and the median of each (ms). The wasm thread count is fixed per
+// process (run once per --wasm-threads). This is how the default thread counts were chosen.
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/ml/backend.ts';
+import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
+import { setNativeKernels } from '../src/ml/kernels/native-matmul.ts';
+import { Adam } from '../src/ml/optimizer.ts';
+import { decodeRunner, referenceModel, trainStepRunner, vocabulary, type Runner } from './ours.ts';
+import { ROWS, type RowName } from './rows.ts';
+
+const { values } = parseArgs({
+  options: {
+    'wasm-threads': { type: 'string', default: '1' },
+    reps: { type: 'string', default: '9' },
+    rows: { type: 'string', default: 'train step b16,train step b64,greedy 20 b1,greedy 20 b16' },
+  },
+});
+const info = await initBackend('wasm', { wasmThreads: Number(values['wasm-threads']), nativeGemm: true });
+const native = loadNativeGemm();
+if (!('gemm' in native)) throw new Error(native.reason);
+const gemm = native.gemm;
+const variants: { name: string; set: () => void }[] = [
+  { name: 'xnnpack', set: () => setNativeKernels(false) },
+  { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
+  { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
+];
+const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
+const reps = Number(values.reps);
+console.log(`${info.name}, wasm threads ${info.threads}, ${reps} alternations per row; load average at start ${os.loadavg()[0].toFixed(1)}`);
+
+const model = referenceModel(7, false);
+const decoder = referenceModel(7, true);
+const adam = new Adam(model.weights.names, model.weights.list(), 1e-3);
+const vocab = vocabulary();
+for (const row of rows) {
+  const batch = Number(row.slice(row.lastIndexOf('b') + 1));
+  const runner: Runner = row.startsWith('train')
+    ? trainStepRunner(model, adam, batch)
+    : decodeRunner(decoder, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
+  const times = variants.map(() => [] as number[]);
+  for (const v of variants) {
+    v.set();
+    await runner.run(); // warm-up per variant
+  }
+  for (let r = 0; r < reps; r++) {
+    for (const [i, v] of variants.entries()) {
+      v.set();
+      const t0 = performance.now();
+      await runner.run();
+      times[i].push(performance.now() - t0);
+    }
+  }
+  const cells = variants.map((v, i) => {
+    const sorted = [...times[i]].sort((a, b) => a - b);
+    return `${v.name}: min ${sorted[0].toFixed(1)} median ${sorted[sorted.length >> 1].toFixed(1)}`;
+  });
+  console.log(`${row.padEnd(15)} ${cells.join(' | ')}   (load ${os.loadavg()[0].toFixed(1)})`);
+  tf.dispose(runner.inputs);
+  runner.dispose?.();
+}
+adam.dispose();
+model.dispose();
+decoder.dispose();
