@@ -57,7 +57,11 @@ export interface JobQueue {
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
   /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
   offWork(name: QueueName): Promise<void>;
-  /** jobs waiting to be picked up (created or waiting for a retry) */
+  /**
+   * live jobs waiting to be picked up (created or waiting for a retry) whose row still wants them: a
+   * QUEUED run, an unfinished caption request, a PENDING dataset. A cancelled queued run's job stays
+   * in pg-boss until a worker fetches and drops it, but is not counted.
+   */
   depth(): Promise<Record<QueueName, number>>;
   /** pg-boss errors (maintenance, fetch); without a listener they are dropped */
   onError(listener: (error: Error) => void): void;
@@ -91,6 +95,17 @@ const QUEUES: Record<QueueName, PgBoss.Queue> = {
   // which each job sets from its work (datasetExpirySeconds): checking a COCO set takes seconds
   dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
 };
+
+// rows waiting for a job before `active` (created, retry): a resumed run's stale job and its new one count
+// once (app tables on the search_path)
+const LIVE_DEPTH_SQL = `
+  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId')) AS count FROM ${QUEUE_SCHEMA}.job j
+  WHERE j.state < 'active' AND (
+    (j.name = 'training' AND EXISTS (SELECT 1 FROM "TrainingRun" r WHERE r.id = j.data->>'runId' AND r.status = 'QUEUED'))
+    OR (j.name = 'caption' AND EXISTS (SELECT 1 FROM "CaptionRequest" c WHERE c.id = j.data->>'requestId' AND c.status IN ('QUEUED', 'RUNNING')))
+    OR (j.name = 'dataset' AND EXISTS (SELECT 1 FROM "Dataset" d WHERE d.id = j.data->>'datasetId' AND d.status = 'PENDING'))
+  )
+  GROUP BY j.name`;
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
 function transactionExecutor(tx: TransactionClient): PgBoss.Db {
@@ -187,8 +202,10 @@ class PgBossQueue implements JobQueue {
 
   async depth(): Promise<Record<QueueName, number>> {
     this.assertStarted();
-    const [training, caption, dataset] = await Promise.all(QUEUE_NAMES.map((n) => this.boss.getQueueSize(n)));
-    return { training: training!, caption: caption!, dataset: dataset! };
+    const { rows } = await this.boss.getDb().executeSql(LIVE_DEPTH_SQL, []);
+    const depth: Record<QueueName, number> = { training: 0, caption: 0, dataset: 0 };
+    for (const row of rows as { name: QueueName; count: string }[]) depth[row.name] = Number(row.count);
+    return depth;
   }
 
   onError(listener: (error: Error) => void): void {

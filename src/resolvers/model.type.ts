@@ -7,7 +7,7 @@ export class Model {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'a display name (renameModel changes it)' })
   name!: string;
 
   @Field(() => ID, { nullable: true, description: 'the training run that produced it' })
@@ -20,7 +20,9 @@ export class Model {
   @UseMiddleware(KeyHoldersOnly)
   path!: string | null;
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description: "the model's vocabulary in tokens: the dataset's most frequent words up to the run's vocabSize, plus the special tokens <pad>, <start>, <end>, <unk>",
+  })
   vocabSize!: number;
 
   @Field(() => GraphQLJSONObject, { description: 'model configuration (encoder, sizes); server paths in it read null for callers without an API key when keys are set' })
