@@ -145,6 +145,14 @@ describe('folders of the earlier format (glimpse-tensors/1)', () => {
         evalImages: 0,
         onBatchEnd: (e) => void losses.set(e.step, e.loss),
       });
+      // its own checkpoints are of today's format, and load as a model too
+      const last = resumed.lastCheckpoint!;
+      const ck = await readCheckpoint(last.path);
+      expect(ck.optimizer.get('iter')!.dataSync()[0]).toBe(last.step);
+      tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
+      const { model } = await loadModel(last.path);
+      for (const [name, variable] of resumed.model.weights.entries()) expect(model.weights.get(name).dataSync()).toEqual(variable.dataSync());
+      model.dispose();
       resumed.model.dispose();
       // step 3 runs on the restored weights: the same loss; later steps follow TF.js's Adam
       expect(losses.get(3)).toBe(expected.losses['3']);
