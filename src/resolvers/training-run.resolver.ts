@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DatasetStatus, RunStatus, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import type { ApiContext } from './context.ts';
@@ -11,6 +11,8 @@ import { Model } from './model.type.ts';
 import { afterCursor, decodeCursor, encodeCursor, NEWEST_FIRST } from './pagination.ts';
 import { Checkpoint, EpochSummary, LossPoint } from './training-history.type.ts';
 import { admitTraining } from './training-admission.ts';
+import { runTiming } from './training-estimates.ts';
+import { estimateTotalSteps } from '../ml/settings/index.ts';
 import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.ts';
 import { toTrainingRun } from './training-run.mapper.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
@@ -88,7 +90,9 @@ export class TrainingRunResolver {
     }
     admitTraining(config, dataset, ctx.limits.maxTrainingMemory);
     const row = await ctx.prisma.$transaction(async (tx) => {
-      const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { ...config } } });
+      // an estimate from the dataset's counts; the worker stores the exact figure when it starts
+      const totalSteps = estimateTotalSteps(config, dataset);
+      const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { ...config }, totalSteps } });
       await ctx.queue.enqueueTraining(tx, { runId: run.id });
       return run;
     });
@@ -163,6 +167,21 @@ export class TrainingRunResolver {
   @FieldResolver(() => [Checkpoint])
   checkpoints(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Checkpoint[]> {
     return ctx.prisma.checkpoint.findMany({ where: { runId: run.id }, orderBy: { step: 'asc' } });
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'recent speed: steps per second over the last 20 batches (null before 2 batches)' })
+  async stepsPerSecond(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).stepsPerSecond;
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'RUNNING: seconds left at the recent speed; SUCCEEDED: 0; otherwise null' })
+  async etaSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).etaSeconds;
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'seconds since the run started (until it finished); null while QUEUED' })
+  async elapsedSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).elapsedSeconds;
   }
 
   @FieldResolver(() => Model, { nullable: true, description: 'the model, once the run SUCCEEDED' })

@@ -83,7 +83,7 @@ export class TrainingRun {
   @Field(() => Int, { description: 'last completed global step (1-based)' })
   step!: number;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "steps the run takes: estimated from the dataset's counts when queued, exact once a worker has read the captions" })
   totalSteps!: number | null;
 
   @Field(() => Int)

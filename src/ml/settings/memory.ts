@@ -85,3 +85,20 @@ export function formatBytes(bytes: number): string {
   }
   return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
+
+/**
+ * Steps a run will take, from a dataset's counts alone (the API's figure before the worker has read the
+ * captions; the worker then stores the exact one). Exact when every image has the same number of
+ * captions (synthetic sets); the split keeps round(images × valFraction) images out, at least one of two.
+ */
+export function estimateTotalSteps(
+  run: { epochs: number; batchSize: number; valFraction: number },
+  dataset: { imageCount: number; captionCount: number },
+): number | null {
+  const { imageCount: images, captionCount: captions } = dataset;
+  if (images <= 0 || captions <= 0) return null;
+  let val = Math.round(images * run.valFraction);
+  if (run.valFraction > 0 && images >= 2) val = Math.min(Math.max(val, 1), images - 1);
+  const trainCaptions = Math.round((captions * (images - val)) / images);
+  return run.epochs * Math.ceil(trainCaptions / run.batchSize);
+}
