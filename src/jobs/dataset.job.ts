@@ -4,14 +4,14 @@
 // images are written so far (updated at most once per progressIntervalMs), so clients can show
 // progress on a PENDING set; a progress write that finds the row gone (deleteDataset on a PENDING
 // set) stops the generation and removes what was written.
-// Dataset.error is readable by anyone: it holds a generic reason (no path, no file contents); the
-// worker log gets the whole error.
+// Dataset.error is readable by anyone: it holds a generic reason (no path, no file contents:
+// src/jobs/public-error.ts); the worker log gets the whole error.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetKind, DatasetStatus } from '../db/client.ts';
-import { captionStats, DatasetError, generateShapes, loadCocoCaptions } from '../ml/index.ts';
-import { OutsideRootsError, pathUnderRoots } from '../sources/roots.ts';
-import type { JobHelpers } from './helpers.ts';
+import { captionStats, generateShapes, loadCocoCaptions } from '../ml/index.ts';
+import { pathUnderRoots } from '../sources/roots.ts';
+import { errorMessage, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 
 interface Indexed {
@@ -24,22 +24,6 @@ interface Indexed {
 export interface DatasetJobOptions {
   /** least time between two progress writes, default 1000 ms */
   progressIntervalMs?: number;
-}
-
-const PUBLIC_REASONS: Record<DatasetError['code'], (e: DatasetError) => string> = {
-  FILE_NOT_FOUND: () => 'the annotations file cannot be read',
-  INVALID_JSON: (e) => `the annotations file is not valid JSON (${e.detail})`,
-  INVALID_FORMAT: (e) => `the annotations are not in COCO captions format: ${e.detail}`,
-  MISSING_IMAGE: (e) => e.detail,
-  EMPTY_DATASET: () => 'the annotations contain no captions',
-  INVALID_ARGUMENT: (e) => e.detail,
-};
-
-/** Dataset.error for anyone to read: why, without paths or file contents (the log has those). */
-export function publicDatasetError(error: unknown): string {
-  if (error instanceof OutsideRootsError) return `a path of the dataset is ${error.message}`;
-  if (error instanceof DatasetError) return `${PUBLIC_REASONS[error.code](error)} (${error.code})`;
-  return 'the dataset could not be prepared (internal error; see the worker log)';
 }
 
 export async function datasetJob({ datasetId }: JobData['dataset'], helpers: JobHelpers, options: DatasetJobOptions = {}): Promise<void> {
@@ -114,7 +98,7 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
     log.error(`dataset ${datasetId}: FAILED`, error);
     const { count } = await prisma.dataset.updateMany({
       where: { id: datasetId, status: DatasetStatus.PENDING },
-      data: { status: DatasetStatus.FAILED, error: publicDatasetError(error) },
+      data: { status: DatasetStatus.FAILED, error: errorMessage(error) },
     });
     if (count === 0) await discard('while PENDING');
   }

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
 import type { MlRuntimeGuard } from './ml-runtime.ts';
+import { publicErrorMessage } from './public-error.ts';
 import type { JobQueue } from './queue.ts';
 
 export interface JobLogger {
@@ -54,7 +55,8 @@ export class JobError extends Error {
 
 /** the message of anything thrown, for an `error` column */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // rows are public: the data layer's errors lose their paths and file contents (src/jobs/public-error.ts)
+  return publicErrorMessage(error);
 }
 
 /**
