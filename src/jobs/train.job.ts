@@ -18,6 +18,8 @@ import {
   loadCocoCaptions,
   portableConfig,
   saveModel,
+  trainingDataRecord,
+  writeTrainingData,
   sizesOnDataset,
   stepsPerEpoch,
   train,
@@ -212,6 +214,9 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     };
     try {
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics });
+      // what it was trained on, so `glimpse eval --model DIR` rebuilds the run's split (src/ml/training-data.ts)
+      const recorded = { id: dataset.id, name: dataset.name, annotationsPath: dataset.annotationsPath, imagesDir: dataset.imagesDir };
+      await writeTrainingData(modelDir, trainingDataRecord({ ...recorded, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) }, images, result.trainConfig));
     } finally {
       result.model.dispose();
     }

@@ -31,6 +31,7 @@ export { attentionByWordClass, attentionOnObjects, captionBleu, captionImages, v
 // inference
 export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode/index.ts';
 export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
+export { imagesDigest, readTrainingData, TRAINING_DATA_FILE, trainingDataRecord, writeTrainingData, type TrainingDataRecord } from './training-data.ts';
 export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts';
 
 // data, metrics and figures

@@ -14,6 +14,8 @@ import {
   loadCocoCaptions,
   mlConfigs,
   saveModel,
+  trainingDataRecord,
+  writeTrainingData,
   stepsPerEpoch,
   train,
   TRAINING_SETTINGS,
@@ -130,6 +132,8 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
     const modelDir = join(out, MODEL_DIR);
     try {
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics: finalMetrics(result.step, result.epochs) });
+      // what it was trained on, so `eval --model` rebuilds the split from the model folder alone
+      await writeTrainingData(modelDir, trainingDataRecord({ ...paths, ...(opts.maxCaptions ? { maxCaptions: opts.maxCaptions } : {}) }, images, result.trainConfig));
     } finally {
       result.model.dispose();
     }
