@@ -131,6 +131,19 @@ async function storeTokens(requestId: string, tokens: readonly TokenEvent[], { p
   }, TRANSACTION_OPTIONS);
 }
 
+/**
+ * Retention for requests that ended before the worker deleted images (older versions, or with
+ * GLIMPSE_KEEP_CAPTION_IMAGES set then): their images go now, unless the variable is set. Returns how many.
+ */
+export async function purgeEndedCaptionImages({ config, prisma }: Pick<JobHelpers, 'config' | 'prisma'>): Promise<number> {
+  if (config.keepCaptionImages) return 0;
+  const { count } = await prisma.captionRequest.updateMany({
+    where: { status: { in: [CaptionStatus.SUCCEEDED, CaptionStatus.FAILED] }, imageBytes: { not: null } },
+    data: { imageBytes: null },
+  });
+  return count;
+}
+
 /** Retention: an ended request's image is deleted with the status change, unless GLIMPSE_KEEP_CAPTION_IMAGES. */
 function endedImage({ config }: JobHelpers): { imageBytes?: null } {
   return config.keepCaptionImages ? {} : { imageBytes: null };

@@ -13,7 +13,7 @@ import { isDatabaseUnavailable } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
 import { initBackend, loadCaptioner } from '../ml/index.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
-import { captionJob } from './caption.job.ts';
+import { captionJob, purgeEndedCaptionImages } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
 import { log as rootLog } from '../log.ts';
@@ -67,6 +67,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
   };
   await seen();
+  const purged = await purgeEndedCaptionImages({ config, prisma });
+  if (purged > 0) log.info(`deleted the images of ${purged} ended caption request(s) (GLIMPSE_KEEP_CAPTION_IMAGES is not set)`);
   await notify(prisma, 'worker');
   // while the database is unreachable, one line per 30 s for the beats and the reaper, not one a beat
   const lastOutageLine = new Map<string, number>();
