@@ -1,6 +1,6 @@
 // Errors the CLI reports itself, and the one place that turns any error into a message and exit code.
 
-export type CliErrorCode = 'INVALID_OPTION' | 'MISSING_DATA' | 'INTERRUPTED';
+export type CliErrorCode = 'INVALID_OPTION' | 'MISSING_DATA' | 'INTERRUPTED' | 'NO_DATABASE';
 
 export class CliError extends Error {
   override readonly name = 'CliError';

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { captionCommand } from './commands/caption.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { evalCommand } from './commands/eval.ts';
+import { modelsCommand } from './commands/models.ts';
 import { trainCommand } from './commands/train.ts';
 import { reportError } from './errors.ts';
 
@@ -14,6 +15,7 @@ const program = new Command('glimpse')
   .addCommand(datasetCommand())
   .addCommand(trainCommand())
   .addCommand(captionCommand())
-  .addCommand(evalCommand());
+  .addCommand(evalCommand())
+  .addCommand(modelsCommand());
 
 program.parseAsync(process.argv).catch(reportError);
