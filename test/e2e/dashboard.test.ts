@@ -13,7 +13,8 @@ let t: TestApi;
 let b: OfflineBrowser | undefined;
 let page: Page;
 beforeAll(async () => {
-  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY }, { mountWeb });
+  // reads open to visitors without the key (GLIMPSE_PUBLIC_READ), mutations keyed: the page is browsed before the key is entered
+  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY, GLIMPSE_PUBLIC_READ: 'true' }, { mountWeb });
   if (browserMissing) return;
   b = await launchOffline();
   page = await b.context.newPage();

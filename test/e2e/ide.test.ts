@@ -14,7 +14,8 @@ const API_KEY = 'ide-e2e-key';
 
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY }, { mountWeb });
+  // reads open without the key (GLIMPSE_PUBLIC_READ), mutations keyed: the example queries run before a key is entered
+  t = await startTestApi({ GLIMPSE_API_KEYS: API_KEY, GLIMPSE_PUBLIC_READ: 'true' }, { mountWeb });
 });
 afterAll(() => t?.close());
 

@@ -4,10 +4,16 @@ import { createClient, type Client } from 'graphql-ws';
 const ENDPOINT = '/graphql';
 const KEY_STORAGE = 'glimpse.apiKey';
 
-/** The API key mutations are sent with (kept in this browser's localStorage). */
+/** The API key requests and subscriptions are sent with (kept in this browser's localStorage). */
 export const apiKey = {
   get: (): string => localStorage.getItem(KEY_STORAGE) ?? '',
-  set: (key: string): void => (key ? localStorage.setItem(KEY_STORAGE, key) : localStorage.removeItem(KEY_STORAGE)),
+  set: (key: string): void => {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+    // the WebSocket presents the key when it connects: reconnect with the new one
+    void client?.dispose();
+    client = undefined;
+  },
 };
 
 export class ApiRequestError extends Error {
@@ -39,7 +45,8 @@ let client: Client | undefined;
 function wsClient(): Client {
   const url = new URL(ENDPOINT, location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  client ??= createClient({ url: url.href });
+  // with GLIMPSE_API_KEYS set, subscriptions need the key too (unless the server sets GLIMPSE_PUBLIC_READ)
+  client ??= createClient({ url: url.href, connectionParams: () => (apiKey.get() ? { authorization: `Bearer ${apiKey.get()}` } : {}) });
   return client;
 }
 
