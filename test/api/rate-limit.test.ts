@@ -21,7 +21,7 @@ describe('mutation rate limit', () => {
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused.json.errors![0]!.extensions).toMatchObject({ retryAfterSeconds: retryAfter, limit: 3 });
+    expect(refused.json.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: retryAfter, limit: 3 });
     expect(await t.db.prisma.dataset.count({ where: { name: 'a-4' } })).toBe(0);
     // another key has its own budget; reads are not counted
     expect((await t.post(body('b-1'), 'key-b')).json.errors).toBeUndefined();
