@@ -5,6 +5,7 @@
 import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import { ImageError, type CaptionResult, type Captioner, type DecodeOptions, type TokenEvent } from '../ml/index.ts';
+import { openModel } from './artifacts.ts';
 import type { CaptionerCache } from './captioner-cache.ts';
 import { errorMessage, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
@@ -46,7 +47,8 @@ export async function captionJob(payloads: JobData['caption'][], helpers: Captio
     const model = group[0]!.model;
     let captioner: Captioner;
     try {
-      captioner = await helpers.captioners.get(model.id, model.path);
+      // the model folder from the artifact store (this worker's cache), or its path for a model from before it
+      captioner = await helpers.captioners.get(model.id, () => openModel(helpers, model));
     } catch (error) {
       await Promise.all(group.map((r) => fail(r, `model ${model.id} could not be loaded: ${errorMessage(error)}`, helpers)));
       continue;

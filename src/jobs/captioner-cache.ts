@@ -10,12 +10,24 @@ export class CaptionerCache {
     private readonly load: (dir: string) => Promise<Captioner> = loadCaptioner,
   ) {}
 
-  /** the captioner of the model saved in `dir`, keyed by `key` (the Model id) */
-  get(key: string, dir: string): Promise<Captioner> {
+  /**
+   * the captioner of the model saved in `dir`, keyed by `key` (the Model id); `dir` may be a
+   * function giving the folder (e.g. from the artifact cache), called only when not loaded yet
+   */
+  get(key: string, dir: string | (() => Promise<{ dir: string; release(): void }>)): Promise<Captioner> {
     let entry = this.entries.get(key);
     if (entry) this.entries.delete(key);
     else {
-      entry = this.load(dir);
+      entry =
+        typeof dir === 'string'
+          ? this.load(dir)
+          : dir().then(async (folder) => {
+              try {
+                return await this.load(folder.dir);
+              } finally {
+                folder.release();
+              }
+            });
       // a failed load is not cached
       entry.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
     }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DatasetKind, DatasetStatus } from '../db/client.ts';
 import { captionStats, generateShapes, loadCocoCaptions } from '../ml/index.ts';
 import { pathUnderRoots } from '../sources/roots.ts';
+import { publishSyntheticSet } from './artifacts.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 
@@ -87,10 +88,12 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
     const stats = captionStats(captions.flatMap((img) => img.captions));
-    const { count } = await prisma.dataset.updateMany({
-      where: { id: datasetId, status: DatasetStatus.PENDING },
-      data: { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words },
-    });
+    const ready = { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words };
+    // a generated set goes to the artifact store with the READY update (any worker can train on it,
+    // src/jobs/artifacts.ts); a COCO set stays at its paths, which every worker must reach
+    const count = synthetic
+      ? Number(await publishSyntheticSet(helpers, datasetId, folder, ready))
+      : (await prisma.dataset.updateMany({ where: { id: datasetId, status: DatasetStatus.PENDING }, data: ready })).count;
     if (count === 0) return await discard('before it was READY');
     log.info(`dataset ${datasetId}: READY, ${indexed.imageCount} images, ${indexed.captionCount} captions`);
   } catch (error) {

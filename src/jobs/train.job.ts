@@ -26,6 +26,18 @@ import {
   TrainingAbortedError,
   type CheckpointEvent,
 } from '../ml/index.ts';
+import {
+  checkpointStored,
+  modelStored,
+  openDataset,
+  openLatestCheckpoint,
+  recordCheckpoint,
+  recordModel,
+  storeCheckpoint,
+  uploadCheckpoint,
+  uploadModel,
+  type UploadedCheckpoint,
+} from './artifacts.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
@@ -77,14 +89,6 @@ class StepClock {
   }
 }
 
-function recordCheckpoint(tx: TransactionClient, runId: string, c: CheckpointEvent): Promise<unknown> {
-  return tx.checkpoint.upsert({
-    where: { runId_step: { runId, step: c.step } },
-    create: { runId, step: c.step, epoch: c.epoch, path: c.path },
-    update: { epoch: c.epoch, path: c.path },
-  });
-}
-
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
   const { prisma, workerId, config, log } = helpers;
   const steps = new StepClock();
@@ -125,18 +129,22 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
 
   /** why the loss diverged, once it has */
   let divergedWhy: string | null = null;
+  /** the dataset's and the resumed checkpoint's folders on this worker (artifact cache), released at the end */
+  const opened: { release(): void }[] = [];
   try {
     await notify(prisma, 'training_run', runId);
     const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { dataset: true } });
     const { dataset } = run;
-    if (dataset.status !== 'READY' || !dataset.annotationsPath || !dataset.imagesDir) {
+    if (dataset.status !== 'READY') {
       throw new JobError('DATASET_NOT_READY', `dataset ${dataset.id} is ${dataset.status}`);
     }
+    const files = await openDataset(helpers, dataset);
+    opened.push(files);
     const runSettings = parseRunConfig(run.config);
     const settings = mlSettings(runSettings, { featureCacheDir: join(config.paths.datasets, dataset.id, 'features') });
     const images = await loadCocoCaptions({
-      annotationsPath: dataset.annotationsPath,
-      imagesDir: dataset.imagesDir,
+      annotationsPath: files.annotationsPath,
+      imagesDir: files.imagesDir,
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
     // the API admitted the run on its dataset's statistics; the worker checks the exact sizes against its own budget
@@ -147,14 +155,16 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         `this run needs about ${formatBytes(need.totalBytes)} of memory, over this worker's budget of ${formatBytes(config.workerMaxMemory)} (GLIMPSE_WORKER_MAX_MEMORY)`,
       );
     }
-    const latest = await prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } });
+    const resume = await openLatestCheckpoint(helpers, runId);
+    if (resume) opened.push(resume.folder);
+    const latest = resume?.checkpoint ?? null;
     const first = latest ? await prisma.lossPoint.findUnique({ where: { runId_step: { runId, step: 1 } } }) : null;
     const divergence = new DivergenceWatch(first?.loss ?? null);
     const perEpoch = stepsPerEpoch(images, runSettings);
     await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: runSettings.epochs * perEpoch } }));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
-    let epochEnd: CheckpointEvent | null = null;
+    let epochEnd: UploadedCheckpoint | null = null;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
     helpers.runtime?.beforeWork();
@@ -164,7 +174,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       checkpointDir: join(config.paths.checkpoints, runId),
       model: settings.model,
       train: settings.train,
-      ...(latest ? { resumeFrom: latest.path } : {}),
+      ...(resume ? { resumeFrom: resume.folder.dir } : {}),
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) => {
@@ -189,12 +199,16 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
             VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4}, ${e.objects?.f1 ?? null}, ${e.objects?.exactRate ?? null})
             ON CONFLICT DO NOTHING`;
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
+        }).then(async () => {
+          if (epochEnd) await checkpointStored(helpers, epochEnd);
           epochEnd = null;
         }),
       ),
+      // each checkpoint folder goes to the artifact store (src/jobs/artifacts.ts): any worker can resume from it
       onCheckpoint: steps.timed(async (c: CheckpointEvent) => {
-        if (c.step === c.epoch * perEpoch) epochEnd = c;
-        else await prisma.$transaction((tx) => recordCheckpoint(tx, runId, c), TRANSACTION_OPTIONS);
+        const uploaded = await uploadCheckpoint(prisma, c);
+        if (c.step === c.epoch * perEpoch) epochEnd = uploaded;
+        else await storeCheckpoint(helpers, runId, uploaded, (fn) => prisma.$transaction(fn, TRANSACTION_OPTIONS));
       }),
     });
 
@@ -215,27 +229,27 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     try {
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics });
       // what it was trained on, so `glimpse eval --model DIR` rebuilds the run's split (src/ml/training-data.ts)
-      const recorded = { id: dataset.id, name: dataset.name, annotationsPath: dataset.annotationsPath, imagesDir: dataset.imagesDir };
+      // (a stored synthetic set has no server paths: the folder it was read from on this worker)
+      const recorded = { id: dataset.id, name: dataset.name, annotationsPath: dataset.annotationsPath ?? files.annotationsPath, imagesDir: dataset.imagesDir ?? files.imagesDir };
       await writeTrainingData(modelDir, trainingDataRecord({ ...recorded, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) }, images, result.trainConfig));
     } finally {
       result.model.dispose();
     }
     const modelConfig = { ...portableConfig(result.config) }; // as saved in config.json
+    const modelBlob = await uploadModel(prisma, modelDir);
     await leased(async (tx) => {
-      await tx.model.upsert({
-        where: { runId },
-        create: { name: `run ${runId}`, runId, path: modelDir, vocabSize: result.vocab.size, config: modelConfig, metrics },
-        update: { path: modelDir, vocabSize: result.vocab.size, config: modelConfig, metrics },
-      });
+      await recordModel(tx, runId, modelBlob, { name: `run ${runId}`, vocabSize: result.vocab.size, config: modelConfig, metrics });
       await tx.trainingRun.update({
         where: { id: runId },
         data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null },
       });
     });
+    await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));
     log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
   } catch (error) {
     await finishAborted(runId, reason === 'diverged' ? new JobError('DIVERGED', divergedWhy ?? 'the loss diverged') : error, reason, helpers);
   } finally {
+    for (const folder of opened) folder.release();
     clearInterval(beat);
     helpers.shutdown.removeEventListener('abort', onShutdown);
   }

@@ -67,3 +67,10 @@ export async function startApiWithWorker(env: Record<string, string> = {}, apiOp
     },
   };
 }
+
+/** The images folder of a READY synthetic set on a worker with data dir `dataDir`: its unpacked blob in the artifact cache. */
+export async function syntheticImagesDir(prisma: TestApi['db']['prisma'], dataDir: string, datasetId: string): Promise<string> {
+  const { blobId } = await prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } });
+  expect(blobId).toMatch(/^[0-9a-f]{64}$/);
+  return join(dataDir, 'cache', blobId!, 'images');
+}

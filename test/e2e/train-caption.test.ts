@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
+import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, syntheticImagesDir, type ApiWithWorker } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
 
@@ -48,7 +48,8 @@ describe('train and caption through the API and a worker', () => {
       (d) => d.status !== 'PENDING',
     );
     expect(ready).toEqual({ status: 'READY', imageCount: 12 });
-    expect((await readdir(join(dataDir, 'datasets', datasetId, 'images'))).length).toBe(12);
+    // stored in the artifact store; the worker that generated it keeps it in its cache
+    expect((await readdir(await syntheticImagesDir(t.db.prisma, dataDir, datasetId))).length).toBe(12);
   });
 
   it('trains: a loss for every batch in order, epoch summaries, SUCCEEDED with a Model', async () => {
@@ -91,7 +92,8 @@ describe('train and caption through the API and a worker', () => {
   });
 
   it('captions a PNG: tokens with attention over gridSize² cells summing to 1, then the caption', async () => {
-    const file = join(dataDir, 'datasets', datasetId, 'images', (await readdir(join(dataDir, 'datasets', datasetId, 'images')))[0]!);
+    const images = await syntheticImagesDir(t.db.prisma, dataDir, datasetId);
+    const file = join(images, (await readdir(images))[0]!);
     const png = await readFile(file);
     const requested = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id status } }`, {
       input: { modelId, imageBase64: png.toString('base64') },
