@@ -163,7 +163,8 @@ describe('pretrained backbone', () => {
     await saveModel(modelDir, { model: result.model, vocab: result.vocab });
     result.model.dispose();
     // the saved config names the backbone, not this machine's cache folder
-    const saved = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as { encoder: Record<string, unknown> };
+    const modelJson = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as { modelTopology: { config: { encoder: Record<string, unknown> } } };
+    const saved = modelJson.modelTopology.config;
     expect(saved.encoder).toMatchObject({ kind: 'pretrained', url: encoder.kind === 'pretrained' ? encoder.url : '', layer: 'features' });
     expect(saved.encoder).not.toHaveProperty('cacheDir');
 
