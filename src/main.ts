@@ -50,11 +50,13 @@ async function main(): Promise<void> {
   const log = rootLog.child({ role: mode === 'all' ? 'supervisor' : 'api' });
 
   const stops: (() => Promise<unknown>)[] = [];
-  const shutdown = async () => {
-    for (const stop of stops.reverse()) {
-      await stop().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
-    }
-  };
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      for (const stop of stops.reverse()) {
+        await stop().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
+      }
+    })());
   // the data dir's owner: `npm start` always, `npm run api` when it runs the embedded Postgres
   if (mode === 'all' || config.databaseUrl === undefined) {
     const lock = await lockDataDir(config.dataDir);
@@ -63,7 +65,28 @@ async function main(): Promise<void> {
 
   let worker: SupervisedWorker | undefined;
   let stopping = false;
-  try {
+  // installed before start-up: a stop request during it waits for it, then drains what was started
+  let startup: Promise<void> = Promise.resolve();
+  handleStopSignals(
+    {
+      drain: () => {
+        stopping = true;
+        void startup
+          .catch(() => undefined)
+          .then(shutdown)
+          .then(() => {
+            log.info('stopped');
+            process.exit(0);
+          });
+      },
+      exitNow: () => {
+        worker?.kill();
+        process.exit(1);
+      },
+    },
+    { log },
+  );
+  startup = (async () => {
     const db = await startDatabase(config);
     stops.push(() => db.stop());
     log.info(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
@@ -111,27 +134,13 @@ async function main(): Promise<void> {
     stops.push(() => api.close());
     log.info({ listen: api.listening.text }, `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
     for (const warning of api.warnings) log.warn(warning);
+  })();
+  try {
+    await startup;
   } catch (e) {
     await shutdown();
     throw e;
   }
-
-  handleStopSignals(
-    {
-      drain: () => {
-        stopping = true;
-        void shutdown().then(() => {
-          log.info('stopped');
-          process.exit(0);
-        });
-      },
-      exitNow: () => {
-        worker?.kill();
-        process.exit(1);
-      },
-    },
-    { log },
-  );
 }
 
 main().catch((e: unknown) => {

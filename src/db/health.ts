@@ -20,13 +20,15 @@ export interface WatchOptions {
   onGraceExceeded: () => void;
   intervalMs?: number;
   reportEverySeconds?: number;
-  /** default: a fresh connection running SELECT 1 (2 s connect timeout) */
+  /** consecutive failed pings before the database counts as down, default 2 (one slow ping on a busy machine is not an outage) */
+  failuresBeforeDown?: number;
+  /** default: a fresh connection running SELECT 1 (5 s connect timeout) */
   ping?: () => Promise<void>;
 }
 
 export function pingWith(url: string): () => Promise<void> {
   return async () => {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000, application_name: 'glimpse-health' });
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'glimpse-health' });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -48,6 +50,8 @@ export function watchDatabase(url: string, options: WatchOptions): DatabaseHealt
   let exceeded = false;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let failures = 0;
+  const failuresBeforeDown = options.failuresBeforeDown ?? 2;
 
   const check = async () => {
     try {
@@ -57,9 +61,11 @@ export function watchDatabase(url: string, options: WatchOptions): DatabaseHealt
       }
       downSince = undefined;
       lastError = undefined;
+      failures = 0;
     } catch (e) {
       const now = Date.now();
       lastError = e instanceof Error ? e.message || (e as NodeJS.ErrnoException).code || e.name : String(e);
+      if (++failures < failuresBeforeDown) return;
       const grace = options.graceSeconds > 0 ? `exiting after ${options.graceSeconds} s unless it comes back` : 'waiting for it';
       if (downSince === undefined) {
         downSince = now;

@@ -51,12 +51,30 @@ export async function runWorkerProcess(): Promise<void> {
   const workerId = argValue('worker-id') ?? randomUUID();
   const log = rootLog.child({ role: 'worker', workerId });
   const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
-  };
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const step of cleanups.reverse()) await step().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
+    })());
 
-  let url = config.databaseUrl;
-  try {
+  // installed before start-up: a stop request during it waits for it, then drains what was started
+  let startup: Promise<void> = Promise.resolve();
+  const signals = handleStopSignals(
+    {
+      drain: () => {
+        void startup
+          .catch(() => undefined)
+          .then(cleanup)
+          .then(() => process.exit(0));
+      },
+      exitNow: () => process.exit(130),
+    },
+    { log },
+  );
+  if (supervised) process.on('disconnect', () => signals.drain('the parent process is gone'));
+
+  startup = (async () => {
+    let url = config.databaseUrl;
     if (url === undefined) {
       if (supervised) throw new Error('DATABASE_URL: required by a supervised worker');
       const lock = await lockDataDir(config.dataDir);
@@ -67,48 +85,32 @@ export async function runWorkerProcess(): Promise<void> {
       url = db.url;
       log.info(`embedded Postgres under ${config.paths.postgres}`);
     }
+    const prisma = createPrisma(url);
+    cleanups.push(() => prisma.$disconnect());
+    const queue = await createQueue(url);
+    queue.onError((e) => log.warn(errFields(e), 'queue'));
+    await queue.start();
+    cleanups.push(() => queue.stop({ graceful: true }));
+    const worker = await startWorker({
+      config,
+      prisma,
+      queue,
+      workerId,
+      onRuntimeBroken: () => {
+        log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
+        void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
+      },
+    });
+    cleanups.push(() => worker.stop({ graceful: true }));
+    keepRunningOnStrayErrors(log);
+    log.info(`worker ${worker.id} ready (pid ${process.pid})`);
+  })();
+  try {
+    await startup;
   } catch (e) {
     await cleanup();
     throw e;
   }
-  const prisma = createPrisma(url);
-  const queue = await createQueue(url);
-  queue.onError((e) => log.warn(errFields(e), 'queue'));
-  await queue.start();
-  const worker = await startWorker({
-    config,
-    prisma,
-    queue,
-    workerId,
-    onRuntimeBroken: () => {
-      log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
-      void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
-    },
-  });
-  keepRunningOnStrayErrors(log);
-  log.info(`worker ${worker.id} ready (pid ${process.pid})`);
-
-  const signals = handleStopSignals(
-    {
-      drain: () => {
-        worker
-          .stop({ graceful: true })
-          .then(() => queue.stop({ graceful: true }))
-          .then(() => prisma.$disconnect())
-          .then(cleanup)
-          .then(
-            () => process.exit(0),
-            (error: unknown) => {
-              log.error(errFields(error), 'shutdown failed');
-              process.exit(1);
-            },
-          );
-      },
-      exitNow: () => process.exit(130),
-    },
-    { log },
-  );
-  if (supervised) process.on('disconnect', () => signals.drain('the parent process is gone'));
 }
 
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startDatabase, type Database } from '../../src/db/database.ts';
 import { until } from '../helpers/until.ts';
-import { alive, demoDataset, gql, healthz, launch, startTraining, workerPids, type Instance } from './process-tree.ts';
+import { alive, smallDataset, gql, healthz, launch, startTraining, workerPids, type Instance } from './process-tree.ts';
 
 let pgDir: string;
 let appDir: string;
@@ -66,8 +66,8 @@ describe('Postgres lost and back under npm start', () => {
     instance = launch({ DATABASE_URL: db!.url, GLIMPSE_DATA_DIR: appDir, GLIMPSE_DB_GRACE_SECONDS: '12' });
     const url = (await instance.ready)!;
     expect(url, instance.output()).toBeDefined();
-    const datasetId = await demoDataset(url);
-    const runId = await startTraining(url, { datasetId, epochs: 1, checkpointEvery: 10 });
+    const datasetId = await smallDataset(url);
+    const runId = await startTraining(url, { datasetId, epochs: 2, checkpointEvery: 10 });
     const steps = async () => (await query<{ step: number }>(`SELECT step FROM "LossPoint" WHERE "runId" = $1 ORDER BY step`, [runId])).map((r) => r.step);
     await until(steps, (s) => s.length >= 3, 90_000, 200);
     const [workerPid] = workerPids(instance);

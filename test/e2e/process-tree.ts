@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { until } from '../helpers/until.ts';
 
 export interface LogLine {
@@ -36,7 +37,7 @@ export function alive(pid: number): boolean {
 }
 
 export function launch(env: Record<string, string>, options: { viaNpm?: boolean } = {}): Instance {
-  const full = { ...process.env, PORT: '0', GLIMPSE_HEARTBEAT_SECONDS: '1', ...env };
+  const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', GLIMPSE_HEARTBEAT_SECONDS: '1', ...env };
   if (!('DATABASE_URL' in env)) delete full.DATABASE_URL;
   const [cmd, args] = options.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
   const child = spawn(cmd as string, args as string[], { env: full, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,6 +62,16 @@ export function launch(env: Record<string, string>, options: { viaNpm?: boolean 
   return { child, pgid: child.pid!, output: () => text, lines, exited, ready };
 }
 
+/** true once no process of the group is left */
+export function groupGone(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** the pid of the most recent worker child the supervisor started */
 export function workerPids(instance: Instance): number[] {
   return instance.lines().flatMap((l) => (typeof l.workerPid === 'number' && /starting$/.test(l.msg) ? [l.workerPid] : []));
@@ -78,18 +89,23 @@ export async function healthz(url: string): Promise<{ status: number; body: Reco
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-/** the READY demo dataset `npm start` registers */
-export async function demoDataset(url: string): Promise<string> {
-  const { datasets } = await until(
-    () => gql<{ datasets: { id: string; status: string }[] }>(url, `{ datasets { id status } }`),
-    (d) => d.datasets[0]?.status === 'READY',
+/** a small synthetic dataset (5 captions an image), once READY */
+export async function smallDataset(url: string, images = 24): Promise<string> {
+  const { createDataset } = await gql<{ createDataset: { id: string } }>(
+    url,
+    `mutation($images: Int!) { createDataset(input: { name: "tiny", synthetic: { images: $images, seed: 5 } }) { id } }`,
+    { images },
+  );
+  await until(
+    () => gql<{ dataset: { status: string } }>(url, `query($id: ID!) { dataset(id: $id) { status } }`, { id: createDataset.id }),
+    (d) => d.dataset.status === 'READY',
     90_000,
     200,
   );
-  return datasets[0]!.id;
+  return createDataset.id;
 }
 
-export const TINY_RUN = { batchSize: 64, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, encoder: { imageSize: 32, channels: [8, 16], gridSize: 8, encoderDim: 32 } };
+export const TINY_RUN = { batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, encoder: { imageSize: 32, channels: [8, 16], gridSize: 8, encoderDim: 32 } };
 
 export async function startTraining(url: string, input: Record<string, unknown>): Promise<string> {
   const { startTraining } = await gql<{ startTraining: { id: string } }>(
@@ -104,4 +120,23 @@ export async function startTraining(url: string, input: Record<string, unknown>)
 export async function postmasterPid(dataDir: string): Promise<number | undefined> {
   const text = await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => undefined);
   return text === undefined ? undefined : Number(text.split('\n')[0]);
+}
+
+/** connection string of the embedded Postgres running on a data dir (its password file and postmaster.pid) */
+export async function embeddedUrl(dataDir: string): Promise<string | undefined> {
+  const pid = await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const password = await readFile(join(dataDir, 'postgres.password'), 'utf8').catch(() => undefined);
+  if (pid === undefined || password === undefined) return undefined;
+  return `postgresql://postgres:${password.trim()}@127.0.0.1:${pid.split('\n')[3]}/glimpse`;
+}
+
+/** one query on a fresh connection */
+export async function queryOnce<T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
