@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 function prettyStream(): DestinationStream | undefined {
   try {
     const pretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+    return pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   } catch {
     return undefined; // a production install without dev dependencies: JSON lines
   }

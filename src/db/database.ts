@@ -2,7 +2,7 @@
 // under <dataDir>/postgres (started, or attached to when another process already runs it).
 import pg from 'pg';
 import type { Config } from '../config.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { startEmbeddedPostgres } from './embedded/index.ts';
 
 export const EMBEDDED_DATABASE = 'glimpse';
 
