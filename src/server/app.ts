@@ -16,7 +16,7 @@ import { buildApiSchema } from '../resolvers/schema.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
-import { checkQueryText, limitRules, parseOptions, restoreLimitCode } from './limits.ts';
+import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
 import { listenError, listeningOn, type ListenAddress } from './listen.ts';
@@ -96,6 +96,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const app = express();
   const httpServer = createServer(app);
   const limits = config.queryLimits;
+  const rules = limitRules(limits);
   const guard = createOperationGuard({ schema, limits, mutationsPerMinute: config.mutationsPerMinute });
   // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
   const maxBodyBytes = Math.ceil(maxImageBytes * 1.5) + 1024 * 1024;
@@ -110,7 +111,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => restoreLimitCode(masking.formatError(formatted, error), error),
     parseOptions: parseOptions(limits),
-    validationRules: limitRules(limits),
+    validationRules: rules,
     plugins: [
       masking.plugin,
       guardPlugin(guard),
@@ -129,12 +130,13 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     databaseGate(options.database),
     express.json({ limit: maxBodyBytes }),
     graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 }),
-    // the query text's length, before Apollo parses it (GET: ?query=…, POST: JSON or multipart operations)
+    // the query's length, tokens, depth, aliases and directives, before Apollo's full validation (GET: ?query=…,
+    // POST: JSON or multipart operations)
     (req, res, next) => {
       const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
-      const error = checkQueryText(query, limits);
-      if (!error) return next();
-      res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+      const { errors } = precheck(schema, query, limits, rules);
+      if (!errors) return next();
+      res.status(400).json({ errors: errors.map((e) => ({ message: e.message, ...(e.locations ? { locations: e.locations } : {}), extensions: e.extensions })) });
     },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -12,7 +12,7 @@ import { connectionParamsToken, requestContext, type SharedContext } from './con
 import { formatErrors, type InternalErrorLogger } from './errors.ts';
 import type { OperationGuard } from './guard.ts';
 import { log } from '../log.ts';
-import { checkQueryText, limitRules, parseOptions } from './limits.ts';
+import { limitRules, parseOptions, precheck } from './limits.ts';
 
 export interface WebSocketEndpoint {
   /** closes every socket (ending their subscriptions) and the server */
@@ -30,6 +30,11 @@ export interface WebSocketOptions {
   maxPayload: number;
 }
 
+function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
+  const headers = (extensions as { headers?: unknown } | null | undefined)?.headers;
+  return headers !== null && typeof headers === 'object' ? (headers as Record<string, unknown>) : undefined;
+}
+
 /** The error with `extensions.code` set, unless it has one (the limit rules' own codes stay). */
 function withCode(error: GraphQLError, code: string): GraphQLError {
   if (error.extensions.code !== undefined) return error;
@@ -39,7 +44,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
   const { path, schema, shared, limits, guard } = options;
   const logInternal = options.log;
-  const rules = [...specifiedRules, ...limitRules(limits)];
+  const ownRules = limitRules(limits);
   // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
   // in use) stay with it instead of being re-emitted on the WebSocket server
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
@@ -69,19 +74,21 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     {
       schema,
       onSubscribe: async (ctx, _id, payload) => {
-        const tooLarge = checkQueryText(payload.query, limits);
-        if (tooLarge) return [tooLarge];
+        // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
+        const checked = precheck(schema, payload.query, limits, ownRules);
+        if (checked.errors) return [...checked.errors];
         let document: DocumentNode;
         try {
-          document = parse(payload.query, parseOptions(limits));
+          document = checked.document ?? parse(payload.query, parseOptions(limits));
         } catch (error) {
-          // the codes Apollo gives the same failures over HTTP
           return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
         }
-        const invalid = validate(schema, document, rules);
+        const invalid = validate(schema, document, specifiedRules);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const contextValue: ApiContext = requestContext(shared, {
-          apiKey: connectionParamsToken(ctx.connectionParams),
+          // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
+          // sends over graphql-ws with the Headers tab)
+          apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
           requestId: randomUUID(),
           clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
         });

@@ -36,6 +36,15 @@ const LOSS_CURVES = 'trainingRuns { edges { node { lossCurve { loss } } } }';
  * response, how long it took, and how long the other client waited.
  */
 async function whileAnotherClientAsks(api: TestApi, abuse: () => Promise<GraphQLResponse | { json: GraphQLResponse; status: number }>) {
+  // what the same request takes right now without abuse: on a machine shared by parallel test files the
+  // 1 s allowance is on top of it (client and server share this process, and the cores with everything else)
+  const baseline: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await api.gql(`{ serverInfo { version } datasets { name } }`);
+    baseline.push(performance.now() - t0);
+  }
+  const usual = baseline.sort((a, b) => a - b)[1]!;
   const started = performance.now();
   const abusive = abuse().then((r) => ({ r, ms: performance.now() - started }));
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -43,7 +52,7 @@ async function whileAnotherClientAsks(api: TestApi, abuse: () => Promise<GraphQL
   const other = await api.gql(`{ serverInfo { version } datasets { name } }`);
   const otherMs = performance.now() - otherStarted;
   expect(other).toEqual({ data: { serverInfo: { version: '0.1.0' }, datasets: [{ name: 'd' }] } });
-  expect(otherMs).toBeLessThan(1000);
+  expect(otherMs).toBeLessThan(1000 + usual);
   const { r, ms } = await abusive;
   const response = 'json' in r ? r.json : r;
   return { response, ms, status: 'status' in r ? r.status : undefined };

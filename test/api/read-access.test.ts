@@ -22,8 +22,9 @@ async function seed(t: TestApi): Promise<string> {
 }
 
 beforeAll(async () => {
-  closed = await startTestApi({ GLIMPSE_API_KEYS: 'key-one' });
-  publicRead = await startTestApi({ GLIMPSE_API_KEYS: 'key-one', GLIMPSE_PUBLIC_READ: 'true' });
+  // a long heartbeat: the seeded worker row stays live however slowly the machine runs the tests
+  closed = await startTestApi({ GLIMPSE_API_KEYS: 'key-one', GLIMPSE_HEARTBEAT_SECONDS: '300' });
+  publicRead = await startTestApi({ GLIMPSE_API_KEYS: 'key-one', GLIMPSE_PUBLIC_READ: 'true', GLIMPSE_HEARTBEAT_SECONDS: '300' });
   runId = await seed(closed);
   await seed(publicRead);
 });
@@ -64,6 +65,14 @@ describe('reads with API keys set', () => {
     const keyed = collect(closed.ws('key-one'), `subscription($id: ID!) { trainingProgress(runId: $id) { kind status } }`, { id: runId });
     await keyed.completed; // SUCCEEDED: the stored status, then the stream completes
     expect(keyed.results.at(-1)).toEqual({ data: { trainingProgress: { kind: 'STATUS', status: 'SUCCEEDED' } } });
+    // the GraphiQL IDE sends its Headers tab as the operation's extensions.headers over graphql-ws
+    const viaHeaders = await new Promise<unknown>((resolve, reject) =>
+      closed.ws().subscribe(
+        { query: '{ datasets { name } }', extensions: { headers: { Authorization: 'Bearer key-one' } } },
+        { next: resolve, error: reject, complete: () => {} },
+      ),
+    );
+    expect(viaHeaders).toEqual({ data: { datasets: [{ name: 'coco' }] } });
   });
 });
 
