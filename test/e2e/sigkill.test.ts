@@ -61,7 +61,7 @@ describe('worker processes under SIGTERM and SIGKILL', () => {
     const datasetId = created.data!.createDataset.id;
     await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY');
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
-      input: { datasetId, epochs: 2, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 11, checkpointEvery: 3 },
+      input: { datasetId, epochs: 3, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 11, checkpointEvery: 10 },
     });
     expect(started.errors).toBeUndefined();
     runId = started.data!.startTraining.id;
