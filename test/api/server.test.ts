@@ -14,7 +14,7 @@ describe('HTTP server', () => {
   it('serves /healthz after checking the database', async () => {
     const res = await fetch(new URL('/healthz', t.api.url));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(await res.json()).toEqual({ status: 'ok', database: 'up', workers: 0 }); // src/server/health.ts
   });
 
   it('leaves GET /graphql with Accept: text/html to mountWeb, and answers GET queries with a preflight header', async () => {
