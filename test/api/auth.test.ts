@@ -21,6 +21,7 @@ const EVERY_MUTATION: Record<string, string> = {
   deleteTrainingRun: `mutation { deleteTrainingRun(id: "x") }`,
   deleteModel: `mutation { deleteModel(id: "x") }`,
   deleteDataset: `mutation { deleteDataset(id: "x") }`,
+  renameModel: `mutation { renameModel(id: "x", name: "y") { id } }`,
 };
 
 describe('API keys', () => {
