@@ -5,6 +5,9 @@
 // tanh(heap, [xOff, yOff, n]):  y[i] = tanh(x[i])
 //   a [13/6] rational approximation on x clamped to ±7.9053 (Eigen's float tanh): ≤ 3.5e-7
 //   absolute and relative error against double-precision tanh.
+// exp(heap, [xOff, yOff, n]):  y[i] = exp(x[i])
+//   Cephes' expf: x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial for e^r, 2^n applied in two halves
+//   (so results in the subnormal range come out right); ≤ 2 ulp, exp(±∞) = ∞/0, NaN stays NaN.
 // sumAxes(heap, [xOff, outOff, outer, reduce, inner]):  out[a, b] = Σ_r x[a, r, b]
 //   (a sum over one contiguous block of axes of a row-major tensor viewed as [outer, reduce, inner])
 #include <string.h>
@@ -56,6 +59,49 @@ napi_value Tanh(napi_env env, napi_callback_info info) {
   if (!region(p[1], n, len, &ry)) return fail(env, "tanh: y lies outside the heap (or is misaligned)");
   if (overlaps(rx, ry)) return fail(env, "tanh: y overlaps x");
   tanh_f32((const float*)(base + rx.off), (float*)(base + ry.off), n);
+  return NULL;
+}
+
+VECTORISED static void exp_f32(const float* restrict x, float* restrict y, int64_t n) {
+  const float log2e = 1.44269504088896341f, c1 = 0.693359375f, c2 = -2.12194440e-4f;
+  const float round_magic = 12582912.0f; // 1.5·2^23: adding it rounds to an integer
+  for (int64_t i = 0; i < n; i++) {
+    const float v0 = x[i];
+    float v = v0 > 88.8f ? 88.8f : v0;
+    v = v < -104.0f ? -104.0f : v;
+    const float k = (v * log2e + round_magic) - round_magic;
+    const float r = (v - k * c1) - k * c2;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t ki = (int32_t)k;
+    const int32_t k1 = ki / 2, k2 = ki - k1;
+    union {
+      int32_t i;
+      float f;
+    } s1 = {.i = (k1 + 127) << 23}, s2 = {.i = (k2 + 127) << 23};
+    float out = p * s1.f * s2.f;
+    out = v0 > 88.8f ? INFINITY : out;
+    y[i] = v0 != v0 ? v0 : out;
+  }
+}
+
+napi_value Exp(napi_env env, napi_callback_info info) {
+  uint8_t* base;
+  size_t len;
+  const double* p;
+  if (!heap_args(env, info, 3, &base, &len, &p)) return NULL;
+  int64_t n;
+  Region rx, ry;
+  if (!as_count(p[2], &n)) return fail(env, "exp: n must be an integer in 0..2^31-1");
+  if (!region(p[0], n, len, &rx)) return fail(env, "exp: x lies outside the heap (or is misaligned)");
+  if (!region(p[1], n, len, &ry)) return fail(env, "exp: y lies outside the heap (or is misaligned)");
+  if (overlaps(rx, ry)) return fail(env, "exp: y overlaps x");
+  exp_f32((const float*)(base + rx.off), (float*)(base + ry.off), n);
   return NULL;
 }
 

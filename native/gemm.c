@@ -9,7 +9,7 @@
 //
 // p = [batch, M, N, K, transA, transB, aOff, aBatch, bOff, bBatch, cOff, biasOff, biasLen,
 //      activation, leakyAlpha]
-// The element-wise functions (tanh, sumAxes) are in elementwise.c.
+// The element-wise functions (tanh, exp, sumAxes) are in elementwise.c.
 //   aBatch, bBatch ∈ {1, batch} (1: the operand is shared by every product)
 //   biasOff < 0: no bias; biasLen ∈ {1, N} (a scalar or one value per column)
 //   activation: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 leakyrelu, 5 elu
@@ -152,6 +152,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
       {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
+      {"exp", NULL, Exp, NULL, NULL, NULL, napi_default, NULL},
       {"sumAxes", NULL, SumAxes, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

@@ -80,6 +80,7 @@ static inline int heap_args(napi_env env, napi_callback_info info, size_t nparam
 }
 
 napi_value Tanh(napi_env env, napi_callback_info info);
+napi_value Exp(napi_env env, napi_callback_info info);
 napi_value SumAxes(napi_env env, napi_callback_info info);
 
 #endif

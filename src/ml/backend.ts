@@ -98,7 +98,7 @@ async function setWasmBackend(threads: number, notes: string[]): Promise<boolean
 
 let nativeInstalled = false;
 
-/** Puts the native kernels in front of wasm's matMul, Tanh and Sum; the suffix of the backend's name, or null. */
+/** Puts the native kernels in front of wasm's matMul, Tanh, Exp and Sum; the suffix of the backend's name, or null. */
 function useNativeGemm(options: BackendOptions, notes: string[]): string | null {
   const wanted = options.nativeGemm ?? nativeGemmFromEnv();
   if (!wanted) {
@@ -119,7 +119,7 @@ function useNativeGemm(options: BackendOptions, notes: string[]): string | null 
     nativeInstalled = true;
   }
   setNativeKernels(true);
-  notes.push(`matrix products (and Tanh, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
+  notes.push(`matrix products (and Tanh, Exp, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
   return '+openblas';
 }
 

@@ -1,5 +1,6 @@
-// Tanh and Sum on the wasm backend computed by the native addon (native/elementwise.c), in place
-// on the wasm heap like the native GEMM. wasm's Tanh is 4 XNNPACK kernels (wasm-tanh.ts) and its
+// Tanh, Exp and Sum on the wasm backend computed by the native addon (native/elementwise.c), in
+// place on the wasm heap like the native GEMM. wasm's Tanh is 4 XNNPACK kernels (wasm-tanh.ts), its
+// Exp a scalar std::exp loop (~23 ns per element: the loss's softmax over [B·T, 5000]), and its
 // Sum transposes first whenever the reduced axes are not the innermost (the attention's
 // [16, 64, 512] over axis 1, bias gradients over axis 0); here each is one vectorised pass.
 // Other dtypes, empty tensors and sums over non-adjacent axes go to the kernels registered before.
@@ -15,11 +16,12 @@ function previous(kernelName: string): tf.KernelConfig {
   return config;
 }
 
-const tanhParams = new Float64Array(3);
+const unaryParams = new Float64Array(3);
 const sumParams = new Float64Array(5);
 
-function nativeTanh(gemm: NativeGemm): tf.KernelConfig {
-  const fallback = previous(tf.Tanh);
+/** y = f(x) element-wise, f one of the addon's unary functions. */
+function nativeUnary(kernelName: string, fn: (addon: NativeGemm['addon']) => NativeGemm['addon']['tanh'], gemm: NativeGemm): tf.KernelConfig {
+  const fallback = previous(kernelName);
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = required(args.inputs, 'x');
     const n = tf.util.sizeFromShape(x.shape);
@@ -27,8 +29,8 @@ function nativeTanh(gemm: NativeGemm): tf.KernelConfig {
     const wasm = args.backend as BackendWasm;
     const out = wasm.makeOutput(x.shape, 'float32');
     try {
-      tanhParams.set([wasm.getMemoryOffset(x.dataId), wasm.getMemoryOffset(out.dataId), n]);
-      gemm.addon.tanh(heapBytes(wasm), tanhParams);
+      unaryParams.set([wasm.getMemoryOffset(x.dataId), wasm.getMemoryOffset(out.dataId), n]);
+      fn(gemm.addon)(heapBytes(wasm), unaryParams);
       return out;
     } catch (err) {
       wasm.disposeData(out.dataId);
@@ -74,7 +76,8 @@ function nativeSum(gemm: NativeGemm): tf.KernelConfig {
   return { ...fallback, kernelFunc };
 }
 
-/** Tanh and Sum through the addon, deferring to the kernels registered now. */
+/** Tanh, Exp and Sum through the addon, deferring to the kernels registered now. */
 export function nativeElementwiseKernels(gemm: NativeGemm): tf.KernelConfig[] {
-  return [nativeTanh(gemm), nativeSum(gemm)];
+  // the addon's functions are looked up per call (tests wrap them to count calls)
+  return [nativeUnary(tf.Tanh, (a) => a.tanh, gemm), nativeUnary(tf.Exp, (a) => a.exp, gemm), nativeSum(gemm)];
 }

@@ -15,6 +15,8 @@ export interface BlasAddon {
   config(): string;
   /** native/elementwise.c: y = tanh(x); params [xOff, yOff, n] */
   tanh(heap: Uint8Array, params: Float64Array): void;
+  /** native/elementwise.c: y = exp(x); params [xOff, yOff, n] */
+  exp(heap: Uint8Array, params: Float64Array): void;
   /** native/elementwise.c: out[a, b] = Σ_r x[a, r, b]; params [xOff, outOff, outer, reduce, inner] */
   sumAxes(heap: Uint8Array, params: Float64Array): void;
 }
@@ -79,11 +81,11 @@ export function openNativeGemm(file: string, threads?: number): { gemm: NativeGe
   try {
     const coreNote = chooseOpenBlasCore();
     const raw = require(file) as BlasAddon; // its properties are read-only: a plain object to pass around
-    for (const fn of ['gemm', 'setThreads', 'getThreads', 'config', 'tanh', 'sumAxes'] as const) {
+    for (const fn of ['gemm', 'setThreads', 'getThreads', 'config', 'tanh', 'exp', 'sumAxes'] as const) {
       if (typeof raw[fn] !== 'function') throw new Error(`the addon has no ${fn}() (rebuild: npm run build:native)`);
     }
-    const { gemm, setThreads, getThreads, config, tanh, sumAxes } = raw;
-    const addon: BlasAddon = { gemm, setThreads, getThreads, config, tanh, sumAxes };
+    const { gemm, setThreads, getThreads, config, tanh, exp, sumAxes } = raw;
+    const addon: BlasAddon = { gemm, setThreads, getThreads, config, tanh, exp, sumAxes };
     const notes = coreNote == null ? [] : [coreNote];
     const fromEnv = threadsFromEnv(process.env);
     addon.setThreads(threads ?? fromEnv ?? DEFAULT_BLAS_THREADS);

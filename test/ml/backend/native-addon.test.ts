@@ -63,12 +63,14 @@ describe.skipIf(!built)('native addon: bounds', () => {
     expect(heap.every((v) => v === 0x5a)).toBe(true);
   });
 
-  it('tanh and sumAxes compute in bounds and refuse regions outside the heap without writing', () => {
+  it('tanh, exp and sumAxes compute in bounds and refuse regions outside the heap without writing', () => {
     const heap = new Uint8Array(256);
     const f = new Float32Array(heap.buffer);
     f.set([0, 1, -1, 2, 3, 4], 0);
     addon.tanh(heap, Float64Array.of(0, 64, 3));
     expect([...f.subarray(16, 19)].map((v) => Number(v.toFixed(6)))).toEqual([0, 0.761594, -0.761594]);
+    addon.exp(heap, Float64Array.of(0, 96, 2));
+    expect([...f.subarray(24, 26)].map((v) => Number(v.toFixed(6)))).toEqual([1, 2.718282]);
     addon.sumAxes(heap, Float64Array.of(0, 128, 1, 2, 3)); // [1, 2, 3] over axis 1
     expect([...f.subarray(32, 35)]).toEqual([2, 4, 3]);
     const bad: [keyof typeof addon, number[]][] = [
@@ -76,6 +78,8 @@ describe.skipIf(!built)('native addon: bounds', () => {
       ['tanh', [250, 0, 1]],
       ['tanh', [0, 4, 3]],
       ['tanh', [0, 64, -1]],
+      ['exp', [0, 252, 2]],
+      ['exp', [0, 4, 3]],
       ['sumAxes', [0, 252, 2, 3, 1]],
       ['sumAxes', [200, 0, 1, 20, 1]],
       ['sumAxes', [0, 8, 1, 4, 1]],

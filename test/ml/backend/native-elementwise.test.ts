@@ -1,4 +1,4 @@
-// Native Tanh and Sum (native/elementwise.c through src/ml/kernels/native-elementwise.ts) against
+// Native Tanh, Exp and Sum (native/elementwise.c through src/ml/kernels/native-elementwise.ts) against
 // the maths and against wasm's own kernels in the same process. Skipped without the addon.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
 }
 
 /** fn with the native kernels (counting addon calls of `name`), then with wasm's own. */
-function both(name: 'tanh' | 'sumAxes', fn: () => tf.Tensor): { native: tf.Tensor; wasm: tf.Tensor; calls: number } {
+function both(name: 'tanh' | 'exp' | 'sumAxes', fn: () => tf.Tensor): { native: tf.Tensor; wasm: tf.Tensor; calls: number } {
   if (!('gemm' in native)) throw new Error('addon not built');
   const addon = native.gemm.addon;
   const real = addon[name];
@@ -51,7 +51,7 @@ describe('sumLayout', () => {
   });
 });
 
-describe.skipIf(!('gemm' in native))('native Tanh and Sum', () => {
+describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
   it('tanh is within 4e-7 of the maths and of wasm, NaN and infinities included', () => {
     const special = [0, -0, 1e-8, -1e-8, 1e-4, 0.5, -0.5, 1, 3, 7.9, 8, 10, -10, 88, -1e30, Infinity, -Infinity, NaN];
     for (const x of [rand([16, 64, 512], 1, 20), rand([7], 2, 4), tf.tensor1d(special)]) {
@@ -69,6 +69,36 @@ describe.skipIf(!('gemm' in native))('native Tanh and Sum', () => {
       expect(worst).toBeLessThanOrEqual(4e-7);
       tf.dispose([x, r.native, r.wasm]);
     }
+  });
+
+  it('exp is within 2 ulp of the maths (relative 2.4e-7), subnormals, overflow, ±∞ and NaN included', () => {
+    const special = [0, -0, 1e-8, -1e-8, 1, -1, 10, -10, 80, 88.5, 88.72, 88.73, 89, 100, -87, -87.5, -95, -100, -103, -104, -110, Infinity, -Infinity, NaN];
+    for (const x of [rand([133, 5000], 5, 40), rand([9], 6, 200), tf.tensor1d(special)]) {
+      const r = both('exp', () => tf.exp(x));
+      expect(r.calls).toBe(1);
+      const [xs, n] = [x.dataSync(), r.native.dataSync()];
+      let worst = 0;
+      for (let i = 0; i < xs.length; i++) {
+        const want = Math.fround(Math.exp(xs[i]));
+        if (Number.isNaN(xs[i])) expect(n[i]).toBeNaN();
+        else if (!Number.isFinite(want) || want === 0) expect(n[i], `exp(${xs[i]})`).toBe(want);
+        else if (want < 1.2e-38) expect(Math.abs(n[i] - want), `exp(${xs[i]})`).toBeLessThanOrEqual(2 ** -149 * 2); // subnormal: absolute
+        else worst = Math.max(worst, Math.abs(n[i] - want) / want);
+      }
+      expect(worst).toBeLessThanOrEqual(2.4e-7);
+      tf.dispose([x, r.native, r.wasm]);
+    }
+  });
+
+  it('softmax through the native Exp and Sum equals wasm', () => {
+    const x = rand([133, 5000], 7, 30);
+    const r = both('exp', () => tf.logSoftmax(x));
+    expect(r.calls).toBeGreaterThan(0);
+    const [n, w] = [r.native.dataSync(), r.wasm.dataSync()];
+    let worst = 0;
+    for (let i = 0; i < n.length; i++) worst = Math.max(worst, Math.abs(n[i] - w[i]));
+    expect(worst).toBeLessThanOrEqual(2e-5);
+    tf.dispose([x, r.native, r.wasm]);
   });
 
   const SUMS: [number[], number | number[], boolean][] = [

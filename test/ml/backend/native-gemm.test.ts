@@ -122,7 +122,7 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
   it('reports itself in the backend name', async () => {
     const info = await initBackend('wasm');
     expect(info.name).toBe('wasm+openblas');
-    expect(info.notes.some((n) => n.startsWith('matrix products (and Tanh, Sum) on the native GEMM: OpenBLAS'))).toBe(true);
+    expect(info.notes.some((n) => n.startsWith('matrix products (and Tanh, Exp, Sum) on the native GEMM: OpenBLAS'))).toBe(true);
   });
 
   it.each(CASES)('matMul %j equals XNNPACK (rel. err ≤ 1e-5)', (c) => {
