@@ -74,18 +74,7 @@ export function attentionOnObjects(
       const color = result.tokens[t - 1].token;
       const object = images[i].objects?.find((o) => o.shape === event.token && o.color === color);
       if (!object) return;
-      const [x, y, w, h] = object.bbox;
-      let mass = 0;
-      let cells = 0;
-      for (let r = 0; r < gridSize; r++) {
-        for (let c = 0; c < gridSize; c++) {
-          const cx = (c + 0.5) / gridSize;
-          const cy = (r + 0.5) / gridSize;
-          if (cx < x || cx > x + w || cy < y || cy > y + h) continue;
-          mass += event.attention[r * gridSize + c];
-          cells++;
-        }
-      }
+      const { mass, cells } = massInBox(event.attention, object.bbox, gridSize);
       if (cells === 0) return;
       words++;
       share += mass;
