@@ -189,7 +189,7 @@ describe('deleteModel', () => {
     expect(await prisma.captionRequest.count({ where: { id: { in: [done.id, failed.id] } } })).toBe(0);
     expect(await prisma.captionToken.count({ where: { requestId: done.id } })).toBe(0);
     expect(existsSync(weights)).toBe(false);
-    expect(existsSync(m.path)).toBe(false);
+    expect(existsSync(m.path!)).toBe(false);
     // the run, the other model and its captions are untouched
     expect(await prisma.trainingRun.count({ where: { id: r.id } })).toBe(1);
     expect(existsSync(ckptFile)).toBe(true);
