@@ -1,6 +1,7 @@
 // Configuration from the environment, parsed once into a typed, frozen object.
 // Unknown GLIMPSE_* variables and malformed values throw a ConfigError naming the variable.
 import { isIP } from 'node:net';
+import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 
@@ -16,7 +17,12 @@ export interface DataPaths {
   datasets: string;
   checkpoints: string;
   models: string;
+  /** worker-local copies of artifact-store blobs (src/storage/cache.ts), LRU-bounded by cacheMaxBytes */
+  cache: string;
 }
+
+export const WORKER_JOBS = ['training', 'caption', 'dataset'] as const;
+export type WorkerJob = (typeof WORKER_JOBS)[number];
 
 export interface Config {
   /** PORT, default 4000 */
@@ -51,8 +57,16 @@ export interface Config {
   keepCaptionImages: boolean;
   /** GLIMPSE_MAX_SYNTHETIC_IMAGES: largest synthetic set createDataset accepts, default 20000 */
   maxSyntheticImages: number;
+  /** GLIMPSE_WORKER_MAX_MEMORY: memory a training run may need (estimated from its settings); larger runs are refused. Default: half the RAM, at most 3.5 GiB (wasm's 4 GiB heap) */
+  workerMaxMemory: number;
+  /** GLIMPSE_CACHE_MAX_BYTES: bound of the worker's artifact cache under dataDir/cache (least recently used evicted first), default 5 GiB */
+  cacheMaxBytes: number;
+  /** GLIMPSE_WORKER_JOBS: the queues a worker takes jobs from (comma-separated training, caption, dataset), default all */
+  workerJobs: readonly WorkerJob[];
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
+  /** GLIMPSE_DB_GRACE_SECONDS: how long the API waits for a lost database (answering 503) before it exits non-zero (69); 0 = forever. Default 300 */
+  dbGraceSeconds: number;
   /** HOST: the address the API listens on, default 127.0.0.1 (0.0.0.0: every interface) */
   host: string;
   /** GLIMPSE_PUBLIC_READ: with API keys set, queries and subscriptions stay open to callers without a key (default false) */
@@ -63,8 +77,6 @@ export interface Config {
   mutationsPerMinute: number;
   /** GLIMPSE_MAX_IMAGE_PIXELS: largest caption image in pixels (width × height, read from its header), default 40 000 000 */
   maxImagePixels: number;
-  /** GLIMPSE_DB_GRACE_SECONDS: how long the API waits for a lost database (answering 503) before it exits non-zero (69); 0 = forever. Default 300 */
-  dbGraceSeconds: number;
 }
 
 export interface QueryLimits {
@@ -123,6 +135,7 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
   'GLIMPSE_COCO_BASE_URL',
+  'GLIMPSE_DB_GRACE_SECONDS',
   'GLIMPSE_DATASET_ROOTS',
   'GLIMPSE_BACKBONE_HOSTS',
   'GLIMPSE_BACKBONE_ALLOW_PRIVATE',
@@ -139,12 +152,14 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_MAX_QUERY_COST',
   'GLIMPSE_MUTATIONS_PER_MINUTE',
   'GLIMPSE_MAX_IMAGE_PIXELS',
-  'GLIMPSE_DB_GRACE_SECONDS',
+  'GLIMPSE_WORKER_MAX_MEMORY',
+  'GLIMPSE_CACHE_MAX_BYTES',
+  'GLIMPSE_WORKER_JOBS',
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
   'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
-  'GLIMPSE_TEST_WASM_FAULT', // tests only: a file whose presence makes the next training job hit a wasm trap (src/jobs/ml-runtime.ts)
   'GLIMPSE_NATIVE_GEMM', // on|off: wasm's matrix products on the native OpenBLAS addon when built (src/ml/backend.ts checks it)
+  'GLIMPSE_TEST_WASM_FAULT', // tests only: a file whose presence makes the next training job hit a wasm trap (src/jobs/ml-runtime.ts)
 ]);
 
 /** value of a variable, treating empty / whitespace-only as unset */
@@ -292,6 +307,38 @@ function backboneDownloads(env: Env): BackboneDownloads {
   });
 }
 
+/** the wasm backend's heap cannot pass 4 GiB (32-bit addresses): leave room for the runtime */
+const WASM_HEAP_BUDGET = 3.5 * 2 ** 30;
+
+/** half the machine's memory, at most what a wasm worker can address */
+function defaultWorkerMemory(): number {
+  return Math.min(Math.floor(totalmem() / 2), WASM_HEAP_BUDGET);
+}
+
+/** bytes, or a number with a unit: 512MiB, 3GiB, 2GB (binary units either way) */
+function byteSize(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(raw);
+  if (!match) throw new ConfigError(name, `expected bytes or a size like 3GiB, got "${raw}"`);
+  const power = { b: 0, kb: 1, kib: 1, mb: 2, mib: 2, gb: 3, gib: 3, tb: 4, tib: 4 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+  const value = Math.floor(Number(match[1]) * 1024 ** power);
+  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max} bytes, got ${value}`);
+  return value;
+}
+
+/** GLIMPSE_WORKER_JOBS: a comma-separated subset of WORKER_JOBS, default all */
+function workerJobs(env: Env): readonly WorkerJob[] {
+  const raw = read(env, 'GLIMPSE_WORKER_JOBS');
+  if (raw === undefined) return Object.freeze([...WORKER_JOBS]);
+  const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(WORKER_JOBS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new ConfigError('GLIMPSE_WORKER_JOBS', `expected a comma-separated list of ${WORKER_JOBS.join(', ')}, got "${raw}"`);
+  }
+  return Object.freeze(WORKER_JOBS.filter((j) => names.includes(j)));
+}
+
 function dataDir(env: Env): string {
   const raw = read(env, 'GLIMPSE_DATA_DIR');
   if (raw === undefined) return join(process.cwd(), '.glimpse');
@@ -314,6 +361,7 @@ export function loadConfig(env: Env = process.env): Config {
       datasets: join(dir, 'datasets'),
       checkpoints: join(dir, 'checkpoints'),
       models: join(dir, 'models'),
+      cache: join(dir, 'cache'),
     }),
     apiKeys: Object.freeze(apiKeys(env)),
     backend: oneOf(env, 'GLIMPSE_BACKEND', BACKENDS),
@@ -334,6 +382,9 @@ export function loadConfig(env: Env = process.env): Config {
     queryLimits: queryLimits(env),
     mutationsPerMinute: integer(env, 'GLIMPSE_MUTATIONS_PER_MINUTE', 120, 0, 1_000_000),
     maxImagePixels: integer(env, 'GLIMPSE_MAX_IMAGE_PIXELS', 40_000_000, 1024, 1_000_000_000),
+    workerMaxMemory: byteSize(env, 'GLIMPSE_WORKER_MAX_MEMORY', defaultWorkerMemory(), 64 * 2 ** 20, 2 ** 50),
+    cacheMaxBytes: byteSize(env, 'GLIMPSE_CACHE_MAX_BYTES', 5 * 2 ** 30, 0, 2 ** 50),
+    workerJobs: workerJobs(env),
   };
   if (config.cocoBaseUrl === undefined) delete config.cocoBaseUrl;
   if (config.databaseUrl === undefined) delete config.databaseUrl;

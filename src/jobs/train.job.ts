@@ -165,6 +165,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
     let epochEnd: UploadedCheckpoint | null = null;
+    let firstStepLogged = false;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
 
     helpers.runtime?.beforeWork();
@@ -178,6 +179,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) => {
+        if (!firstStepLogged) log.info(`training ${runId}: first step computed on this worker: ${e.step}`);
+        firstStepLogged = true;
         divergedWhy ??= divergence.observe(e.step, e.loss);
         if (divergedWhy) abort('diverged');
         return leased(async (tx) => {

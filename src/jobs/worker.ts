@@ -21,6 +21,7 @@ import { jobLogger, withFields, type JobHelpers, type JobLogger } from './helper
 import { mlRuntimeGuard } from './ml-runtime.ts';
 import type { JobQueue, QueueName } from './queue.ts';
 import { startReaper } from './reaper.ts';
+import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
 
 export interface WorkerOptions {
@@ -62,7 +63,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const now = new Date();
     await prisma.worker.upsert({
       where: { id },
-      create: { id, hostname: hostname(), pid: process.pid, backend: backend.name, threads: backend.threads, lastSeenAt: now },
+      create: { id, hostname: hostname(), pid: process.pid, backend: backend.name, threads: backend.threads, roles: [...config.workerJobs], lastSeenAt: now },
       update: { lastSeenAt: now, backend: backend.name, threads: backend.threads },
     });
   };
@@ -70,6 +71,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const purged = await purgeEndedCaptionImages({ config, prisma });
   if (purged > 0) log.info(`deleted the images of ${purged} ended caption request(s) (GLIMPSE_KEEP_CAPTION_IMAGES is not set)`);
   await notify(prisma, 'worker');
+  // uploads to the artifact store that a dead worker never committed
+  sweepPendingBlobs(prisma).catch((e: unknown) => log.error('artifact store: sweeping abandoned uploads', e));
   // while the database is unreachable, one line per 30 s for the beats and the reaper, not one a beat
   const lastOutageLine = new Map<string, number>();
   const dbError = (what: string) => (e: unknown) => {
@@ -107,15 +110,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     for (const payload of payloads) await job(payload, helpers);
   };
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
-  const names: QueueName[] = ['training', 'caption', 'dataset'];
-  await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
+  // GLIMPSE_WORKER_JOBS: only the queues of this worker's roles (e.g. caption-only CPU workers)
+  const names: QueueName[] = [...config.workerJobs];
+  if (names.includes('training')) await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
     track(oneByOne(jobs.map((j) => j.data), (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }))),
   );
-  await queue.work('caption', { batchSize: options.captionBatchSize ?? 16, ...polling }, (jobs) =>
+  if (names.includes('caption')) await queue.work('caption', { batchSize: options.captionBatchSize ?? 16, ...polling }, (jobs) =>
     track(captionJob(jobs.map((j) => j.data), { ...helpers, captioners })),
   );
-  await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));
-  log.info(`started (heartbeat ${config.heartbeatSeconds} s)`);
+  if (names.includes('dataset')) await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));
+  log.info(`started (heartbeat ${config.heartbeatSeconds} s; jobs: ${names.join(', ')})`);
 
   /** stop taking jobs and leave the live workers (serverInfo.workers): the runtime cannot work */
   let left: Promise<void> | undefined;
