@@ -143,8 +143,14 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
       new MutationObserver(() => counts.push(words.querySelectorAll('.word').length)).observe(words, { childList: true });
     });
     expect(await page.locator('.caption-view').isVisible()).toBe(false); // nothing to show before an image
+    await page.evaluate(() => performance.clearMeasures('glimpse:draw-word'));
     await page.locator('input[type=file]').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: image });
     await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
+    // each arriving word was drawn (its heatmap computed, the 448-px picture shaded) in one short main-thread task
+    const drawMs = (await page.evaluate(() => performance.getEntriesByName('glimpse:draw-word').map((m) => m.duration))).sort((a, b) => a - b);
+    console.log(`draw per arriving word (ms): ${drawMs.map((d) => d.toFixed(1)).join(', ')}`);
+    expect(drawMs.length).toBeGreaterThanOrEqual(2);
+    expect(drawMs[Math.floor(drawMs.length / 2)]!).toBeLessThanOrEqual(50);
 
     const requestId = await page.locator('.caption-status').getAttribute('data-request');
     const request = await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId! }, include: { tokens: { orderBy: { index: 'asc' } } } });

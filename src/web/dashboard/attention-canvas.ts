@@ -1,6 +1,9 @@
 // The caption page's picture: the image, lit where the model looked for the selected word. The
 // attention grid is upsampled and smoothed with the same maths as the attention figures
 // (src/ml/viz/heatmap.ts: pure functions, no tensors), then each pixel is shaded by its weight.
+// A word costs a few milliseconds of main-thread time (attentionMap applies upsampling and blur as
+// two small per-axis matrices); each drawing is recorded as a `glimpse:draw-word` performance
+// measure (DevTools' timeline; the Chromium test reads them).
 import { attentionMap } from '../../ml/viz/heatmap.ts';
 
 /** Longest side of the picture on the page, in canvas pixels (small images are scaled up to it). */
@@ -41,6 +44,12 @@ export async function loadPicture(canvas: HTMLCanvasElement, file: Blob): Promis
  * stretched to a square, so the grid stretches with it), or the plain image for null.
  */
 export function drawAttention(picture: Picture, index: number | null, attention?: ArrayLike<number>, gridSize?: number): void {
+  const started = performance.now();
+  drawWord(picture, index, attention, gridSize);
+  if (index !== null) performance.measure('glimpse:draw-word', { start: started, detail: { index } });
+}
+
+function drawWord(picture: Picture, index: number | null, attention?: ArrayLike<number>, gridSize?: number): void {
   const { canvas, base } = picture;
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   canvas.dataset.word = index === null ? '' : String(index);

@@ -1,5 +1,6 @@
 // The loss curve on a canvas: batch losses as a line (optionally exponentially smoothed), validation
-// losses per epoch as dots. Redrawn whole on each change; fine for thousands of points.
+// losses per epoch as dots, with axis titles (training step; cross-entropy loss per token) and a
+// legend. Redrawn whole on each change; fine for thousands of points.
 
 export interface LossSeries {
   /** [step, loss] per batch, in step order */
@@ -8,7 +9,7 @@ export interface LossSeries {
   validation: [number, number][];
 }
 
-const PAD = { left: 56, right: 16, top: 16, bottom: 32 };
+const PAD = { left: 72, right: 16, top: 24, bottom: 48 };
 
 /** Exponential moving average with weight `beta` on the past (TensorBoard-style, debiased). */
 export function smooth(points: [number, number][], beta: number): [number, number][] {
@@ -49,9 +50,24 @@ export function drawLossChart(canvas: HTMLCanvasElement, series: LossSeries, smo
     ctx.moveTo(PAD.left, py(y));
     ctx.lineTo(width - PAD.right, py(y));
     ctx.stroke();
-    ctx.fillText(y.toFixed(2), 8, py(y) + 4);
+    ctx.fillText(y.toFixed(2), 26, py(y) + 4);
   }
-  ctx.fillText(`step ${x1}`, width - PAD.right - 60, height - 10);
+  ctx.textAlign = 'center';
+  for (let i = 0; i <= 4; i++) {
+    const x = Math.round(x0 + ((x1 - x0) * i) / 4);
+    ctx.fillText(String(x), px(x), height - PAD.bottom + 16);
+  }
+  // axis titles
+  ctx.font = '13px sans-serif';
+  ctx.fillStyle = '#374151';
+  ctx.fillText('training step (batches)', PAD.left + (width - PAD.left - PAD.right) / 2, height - 8);
+  ctx.save();
+  ctx.translate(14, PAD.top + (height - PAD.top - PAD.bottom) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText('loss (cross-entropy per word)', 0, 0);
+  ctx.restore();
+  ctx.textAlign = 'left';
+  legend(ctx, width - PAD.right - 300, 14, smoothing);
 
   ctx.strokeStyle = '#2563eb';
   ctx.lineWidth = 2;
@@ -68,4 +84,23 @@ export function drawLossChart(canvas: HTMLCanvasElement, series: LossSeries, smo
     ctx.arc(px(x), py(y), 4, 0, 2 * Math.PI);
     ctx.fill();
   }
+}
+
+function legend(ctx: CanvasRenderingContext2D, x: number, y: number, smoothing: boolean): void {
+  ctx.font = '12px sans-serif';
+  ctx.strokeStyle = '#2563eb';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.moveTo(x, y);
+  ctx.lineTo(x + 20, y);
+  ctx.stroke();
+  ctx.fillStyle = '#374151';
+  ctx.fillText(smoothing ? 'batch loss (smoothed)' : 'batch loss', x + 26, y + 4);
+  ctx.fillStyle = '#dc2626';
+  ctx.beginPath();
+  ctx.arc(x + 170, y, 4, 0, 2 * Math.PI);
+  ctx.fill();
+  ctx.fillStyle = '#374151';
+  ctx.fillText('validation loss', x + 180, y + 4);
+  ctx.lineWidth = 1;
 }

@@ -1,4 +1,6 @@
-// "#/models": trained models, newest first, with their evaluation metrics and a link to caption with each.
+// "#/models": trained models, newest first, with their evaluation metrics, their vocabulary (the
+// model's tokens, special ones included, and the dataset's distinct words), a rename button and a link
+// to caption with each.
 import { query } from './api.ts';
 import { h } from './dom.ts';
 
@@ -7,12 +9,20 @@ export interface ModelRow {
   name: string;
   runId: string | null;
   vocabSize: number;
+  datasetVocabularyWords?: number | null;
   createdAt: string;
   metrics: { valLoss?: number | null; bleu4?: number | null; trainLoss?: number | null; step?: number | null } | null;
 }
 
-export const MODELS = `query Models { models { id name runId vocabSize createdAt metrics } }`;
+export const MODELS = `query Models { models { id name runId vocabSize datasetVocabularyWords createdAt metrics } }`;
 const DELETE = `mutation Delete($id: ID!) { deleteModel(id: $id) }`;
+const RENAME = `mutation Rename($id: ID!, $name: String!) { renameModel(id: $id, name: $name) { id name } }`;
+
+/** "27 tokens · 23 words in its dataset": the model's vocabulary counts <pad>, <start>, <end>, <unk> */
+export function vocabularyText(model: Pick<ModelRow, 'vocabSize' | 'datasetVocabularyWords'>): string {
+  const words = model.datasetVocabularyWords;
+  return `${model.vocabSize} tokens${typeof words === 'number' ? ` · ${words} words in its dataset` : ''}`;
+}
 
 const number = (value: number | null | undefined, digits: number) => (typeof value === 'number' ? value.toFixed(digits) : '–');
 
@@ -32,6 +42,20 @@ export async function renderModelsPage(root: HTMLElement): Promise<void> {
     });
     return button;
   };
+  const rename = (model: ModelRow) => {
+    const button = h('button', { class: 'rename', title: 'give the model a name' }, 'rename');
+    button.addEventListener('click', async () => {
+      const name = prompt(`New name for ${model.name}`, model.name);
+      if (name === null) return;
+      try {
+        await query(RENAME, { id: model.id, name });
+        await renderModelsPage(root);
+      } catch (error) {
+        message.textContent = (error as Error).message;
+      }
+    });
+    return button;
+  };
   const rows = models.map((model) =>
     h(
       'tr',
@@ -42,10 +66,10 @@ export async function renderModelsPage(root: HTMLElement): Promise<void> {
       h('td', { class: 'num train-loss' }, number(model.metrics?.trainLoss, 3)),
       h('td', { class: 'num val-loss' }, number(model.metrics?.valLoss, 3)),
       h('td', { class: 'num bleu4' }, number(model.metrics?.bleu4, 3)),
-      h('td', { class: 'num' }, String(model.vocabSize)),
+      h('td', { class: 'vocabulary', title: 'model tokens include <pad>, <start>, <end>, <unk>' }, vocabularyText(model)),
       h('td', {}, new Date(model.createdAt).toLocaleString()),
       h('td', {}, h('a', { href: `#/caption/${model.id}`, class: 'caption-link' }, 'caption an image →')),
-      h('td', {}, remove(model)),
+      h('td', {}, rename(model), ' ', remove(model)),
     ),
   );
   const headings = ['model', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', '', ''];

@@ -1,7 +1,9 @@
-// "#/runs/<id>": one run with its live loss chart, fed by the trainingProgress subscription.
+// "#/runs/<id>": one run with its live loss chart, fed by the trainingProgress subscription, its
+// numbers (epoch, step, examples/s, elapsed, ETA) and a row per finished epoch (run-stats.ts).
 import { query, subscribe } from './api.ts';
 import { h } from './dom.ts';
 import { drawLossChart, type LossSeries } from './loss-chart.ts';
+import { runStats } from './run-stats.ts';
 
 interface ProgressEvent {
   kind: 'BATCH' | 'EPOCH' | 'STATUS';
@@ -9,11 +11,15 @@ interface ProgressEvent {
   epoch: number;
   loss: number | null;
   valLoss: number | null;
+  examplesPerSec: number | null;
+  bleu4: number | null;
+  objectF1: number | null;
+  exactRate: number | null;
   status: string;
   error: string | null;
 }
 
-const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss status error } }`;
+const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss examplesPerSec bleu4 objectF1 exactRate status error } }`;
 const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone } model { id } } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
@@ -35,6 +41,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const remove = h('button', { class: 'delete', disabled: '', title: 'delete the run, its loss curve and checkpoints (its model stays)' }, 'Delete') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
   const about = h('p', { class: 'run-about' });
+  const stats = runStats(runId, (error) => (message.textContent = error.message));
   const redraw = () => drawLossChart(canvas, series, toggle.checked);
   toggle.addEventListener('change', redraw);
   root.replaceChildren(
@@ -42,9 +49,11 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     h('h1', {}, `Run ${runId.slice(0, 8)}`),
     h('p', {}, 'Status: ', status, ' · step ', stepText),
     about,
+    stats.elements[0]!,
     h('p', {}, cancel, ' ', resume, ' ', remove, ' ', message),
     h('label', {}, toggle, ' smoothing'),
     canvas,
+    ...stats.elements.slice(1),
   );
   redraw();
 
@@ -53,6 +62,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     type Run = { dataset: { name: string }; config: Record<string, number> & { backbone: string | null }; model: { id: string } | null };
     const { trainingRun: run } = await query<{ trainingRun: Run }>(RUN, { id: runId });
     const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate, backbone } = run.config;
+    stats.setEpochs(epochs);
     about.replaceChildren(
       `${run.dataset.name} · ${epochs} epochs · batch ${batchSize} · GRU ${units} · embedding ${embeddingDim} · vocabulary ${vocabSize} · lr ${learningRate}` +
         (backbone ? ` · backbone ${backbone}` : ''),
@@ -63,6 +73,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   let shown = '';
   const showStatus = (runStatus: string, error: string | null) => {
     if (runStatus === 'SUCCEEDED' && shown !== runStatus) describe().catch((e: Error) => (message.textContent = e.message));
+    if (shown !== runStatus) stats.refresh();
     shown = runStatus;
     status.textContent = error ? `${runStatus}: ${error}` : runStatus;
     status.className = `status ${runStatus.toLowerCase()}`;
@@ -82,6 +93,8 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
         if (e.kind === 'BATCH' && e.loss !== null) series.batches.push([e.step, e.loss]);
         if (e.kind === 'EPOCH' && e.valLoss !== null) series.validation.push([e.step, e.valLoss]);
         if (e.kind === 'BATCH') lastStep = e.step;
+        if (e.kind === 'BATCH') stats.batch(e.epoch, e.step, e.examplesPerSec);
+        if (e.kind === 'EPOCH') stats.epoch({ epoch: e.epoch, step: e.step, loss: e.loss, valLoss: e.valLoss, bleu4: e.bleu4, objectF1: e.objectF1, exactRate: e.exactRate });
         showStatus(e.status, e.error);
         stepText.textContent = String(e.step);
         redraw();

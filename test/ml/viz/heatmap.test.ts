@@ -72,3 +72,19 @@ describe('attentionMap', () => {
     expect(argmax(attentionMap(a, 8, 40, 40))).not.toBe(argmax(attentionMap(b, 8, 40, 40)));
   });
 });
+
+describe('attentionMap (per-axis operators)', () => {
+  it('equals upsampling, then blurring, then normalising, to float rounding', async () => {
+    const { normalizeByMax } = await import('../../../src/ml/viz/heatmap.ts');
+    for (const [gridSize, width, height, smoothing] of [[8, 448, 299, 0.5], [6, 97, 131, 0.3], [3, 20, 20, 0]] as const) {
+      const grid = Array.from({ length: gridSize * gridSize }, (_, i) => ((i * 7919) % 13) / 13);
+      const sigma = (smoothing * Math.min(width, height)) / gridSize;
+      const reference = normalizeByMax(gaussianBlur(upsampleBilinear(grid, gridSize, width, height), width, height, sigma));
+      const fast = attentionMap(grid, gridSize, width, height, smoothing);
+      let worst = 0;
+      for (let p = 0; p < reference.length; p++) worst = Math.max(worst, Math.abs(fast[p]! - reference[p]!));
+      expect(worst).toBeLessThan(1e-5);
+    }
+    expect(() => attentionMap([1, 2, 3], 2, 4, 4)).toThrow(RangeError);
+  });
+});
