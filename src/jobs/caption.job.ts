@@ -116,6 +116,11 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
         });
         await notify(tx, 'caption_request', r.id);
       }, TRANSACTION_OPTIONS);
+      const queueMs = startedAt - r.createdAt.getTime();
+      helpers.log.info(
+        `caption ${r.id}: ${result.caption ? result.caption.split(' ').length : 0} words in ${(Date.now() - r.createdAt.getTime()).toFixed(0)} ms ` +
+          `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
+      );
     }),
   );
 }

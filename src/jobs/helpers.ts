@@ -11,6 +11,8 @@ export interface JobLogger {
   info(message: string): void;
   error(message: string, error?: unknown): void;
   warn?(message: string): void;
+  /** per-batch detail (GLIMPSE_LOG_LEVEL=debug) */
+  debug?(message: string): void;
   /** the same logger with more ids on every line (e.g. `runId`) */
   child?(fields: Record<string, string>): JobLogger;
 }
@@ -20,6 +22,7 @@ export function jobLogger(logger: Logger): JobLogger {
   return {
     info: (message) => logger.info(message),
     warn: (message) => logger.warn(message),
+    debug: (message) => logger.debug(message),
     error: (message, error) => (error === undefined ? logger.error(message) : logger.error(errFields(error), message)),
     child: (fields) => jobLogger(logger.child(fields)),
   };

@@ -39,6 +39,7 @@ import {
   type UploadedCheckpoint,
 } from './artifacts.ts';
 import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
+import { progressLog } from './progress-log.ts';
 import type { JobData } from './queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
@@ -161,6 +162,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const first = latest ? await prisma.lossPoint.findUnique({ where: { runId_step: { runId, step: 1 } } }) : null;
     const divergence = new DivergenceWatch(first?.loss ?? null);
     const perEpoch = stepsPerEpoch(images, runSettings);
+    const progress = progressLog(log, runId, runSettings.epochs, runSettings.epochs * perEpoch);
     await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: runSettings.epochs * perEpoch } }));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
@@ -179,6 +181,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) => {
+        progress.batch(e);
         if (!firstStepLogged) log.info(`training ${runId}: first step computed on this worker: ${e.step}`);
         firstStepLogged = true;
         divergedWhy ??= divergence.observe(e.step, e.loss);
@@ -195,8 +198,9 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
             WHERE "id" = ${runId}`;
         });
       }),
-      onEpochEnd: steps.timed((e) =>
-        leased(async (tx) => {
+      onEpochEnd: steps.timed((e) => {
+        progress.epoch(e);
+        return leased(async (tx) => {
           await tx.$executeRaw`
             INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4", "objectF1", "exactRate")
             VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4}, ${e.objects?.f1 ?? null}, ${e.objects?.exactRate ?? null})
@@ -205,8 +209,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         }).then(async () => {
           if (epochEnd) await checkpointStored(helpers, epochEnd);
           epochEnd = null;
-        }),
-      ),
+        });
+      }),
       // each checkpoint folder goes to the artifact store (src/jobs/artifacts.ts): any worker can resume from it
       onCheckpoint: steps.timed(async (c: CheckpointEvent) => {
         const uploaded = await uploadCheckpoint(prisma, c);
