@@ -192,6 +192,7 @@ let resolved: BackendInfo | null = null;
  */
 export async function initBackend(preferred?: string, options: BackendOptions = {}): Promise<BackendInfo> {
   const start = preferred == null || preferred === '' ? undefined : parseBackendName(preferred);
+  if (options.nativeGemm == null) nativeGemmFromEnv(); // a malformed GLIMPSE_NATIVE_GEMM is an error, not a fallback
   if (current != null && (start == null || start === current.start)) return current.info;
   const info = select(start, options);
   current = { start, info };

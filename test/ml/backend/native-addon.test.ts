@@ -6,7 +6,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nativeGemmFromEnv } from '../../../src/ml/backend.ts';
+import { initBackend, nativeGemmFromEnv } from '../../../src/ml/backend.ts';
 import { loadNativeGemm, openNativeGemm, chooseOpenBlasCore } from '../../../src/ml/kernels/native-gemm.ts';
 
 const native = loadNativeGemm();
@@ -118,6 +118,17 @@ describe('without the addon', () => {
     expect(nativeGemmFromEnv('on')).toBe(true);
     expect(nativeGemmFromEnv('off')).toBe(false);
     expect(() => nativeGemmFromEnv('no')).toThrowError(expect.objectContaining({ code: 'BACKEND_UNKNOWN' }));
+  });
+
+  it('a malformed GLIMPSE_NATIVE_GEMM fails initBackend instead of falling back to cpu', async () => {
+    const before = process.env.GLIMPSE_NATIVE_GEMM;
+    process.env.GLIMPSE_NATIVE_GEMM = 'yes';
+    try {
+      await expect(initBackend('wasm')).rejects.toMatchObject({ code: 'BACKEND_UNKNOWN' });
+    } finally {
+      if (before == null) delete process.env.GLIMPSE_NATIVE_GEMM;
+      else process.env.GLIMPSE_NATIVE_GEMM = before;
+    }
   });
 
   it('names an AVX-512 or AVX2 OpenBLAS core only where the environment names none', () => {
