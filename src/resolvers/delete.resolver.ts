@@ -2,12 +2,16 @@
 // checks the state in the same transaction, deletes the rows, and only after the commit removes the
 // row's folder under the data dir (config.paths). A folder that cannot be removed is logged, not an
 // API error: the rows are gone either way.
+// Artifacts in the store (checkpoints, models, generated sets: src/storage) are deleted with the rows,
+// in the same transaction, when no other row references the same blob; workers' caches drop their
+// copies lazily (LRU). Only rows from before the store have folders here to remove.
 import { rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../db/client.ts';
 import { log } from '../log.ts';
 import type { ApiContext } from './context.ts';
+import { deleteUnreferenced } from '../storage/index.ts';
 import { isTerminalRun, TERMINAL_RUN_STATUSES } from './enums.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 
@@ -60,8 +64,12 @@ export class DeleteResolver {
         );
       }
       await tx.model.updateMany({ where: { runId: id }, data: { runId: null } });
+      const checkpoints = await tx.checkpoint.findMany({ where: { runId: id }, select: { blobId: true } });
       await tx.trainingRun.delete({ where: { id } });
+      // the checkpoints' blobs no other row shares go in the same transaction (src/storage)
+      await deleteUnreferenced(tx, checkpoints.map((c) => c.blobId));
     });
+    // a checkpoint folder on this host: a run from before the artifact store (single-host installs)
     await removeDataFolder(ctx.paths.checkpoints, join(ctx.paths.checkpoints, id), ctx, `checkpoints of run ${id}`);
     return id;
   }
@@ -74,7 +82,7 @@ export class DeleteResolver {
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
       // FOR UPDATE: a concurrent requestCaption's insert waits for this transaction
-      const [model] = await tx.$queryRaw<{ path: string }[]>`SELECT "path" FROM "Model" WHERE "id" = ${id} FOR UPDATE`;
+      const [model] = await tx.$queryRaw<{ path: string | null; blobId: string | null }[]>`SELECT "path", "blobId" FROM "Model" WHERE "id" = ${id} FOR UPDATE`;
       if (model === undefined) throw new NotFoundError('Model', id);
       const active = await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } });
       if (active > 0) {
@@ -85,9 +93,11 @@ export class DeleteResolver {
       }
       await tx.captionRequest.deleteMany({ where: { modelId: id } });
       await tx.model.delete({ where: { id } });
+      await deleteUnreferenced(tx, [model.blobId]);
       return model.path;
     });
-    await removeDataFolder(ctx.paths.models, path, ctx, `artifacts of model ${id}`);
+    // a folder only for a model from before the artifact store
+    if (path !== null) await removeDataFolder(ctx.paths.models, path, ctx, `artifacts of model ${id}`);
     return id;
   }
 
@@ -99,8 +109,8 @@ export class DeleteResolver {
   async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const deleted = await ctx.prisma.$transaction(async (tx) => {
       // FOR UPDATE: a concurrent startTraining's insert waits for this transaction
-      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null }[]>`
-        SELECT "kind", "status", "annotationsPath", "imagesDir" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
+      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null; blobId: string | null }[]>`
+        SELECT "kind", "status", "annotationsPath", "imagesDir", "blobId" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
       if (dataset === undefined) throw new NotFoundError('Dataset', id);
       // PENDING: deleting the row is the cancellation; the dataset job notices it (src/jobs/dataset.job.ts)
       const runs = await tx.trainingRun.count({ where: { datasetId: id } });
@@ -108,10 +118,13 @@ export class DeleteResolver {
         throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, { field: 'id', runCount: runs });
       }
       await tx.dataset.delete({ where: { id } });
+      await deleteUnreferenced(tx, [dataset.blobId]);
       return dataset;
     });
     const folder = join(ctx.paths.datasets, id);
     if (deleted.kind === DatasetKind.SYNTHETIC) {
+      // a stored set's blob went with the row; the folder is that of a PENDING set being generated on
+      // this host, or of a set from before the artifact store
       await removeDataFolder(ctx.paths.datasets, folder, ctx, `synthetic dataset ${id}`);
     } else {
       // a COCO set's files are the user's, at paths they gave, and stay; what the worker wrote for
