@@ -17,13 +17,24 @@ export class ServerInfoResolver {
       ctx.queue.depth(),
     ]);
     const backends = [...new Set(liveWorkers.map((w) => w.backend))];
+    // what each live worker is running: its RUNNING training runs and caption requests
+    const ids = liveWorkers.map((w) => w.id);
+    const [runs, captions] = await Promise.all([
+      ctx.prisma.trainingRun.findMany({ where: { status: 'RUNNING', workerId: { in: ids } }, select: { id: true, workerId: true } }),
+      ctx.prisma.captionRequest.groupBy({ by: ['workerId'], where: { status: 'RUNNING', workerId: { in: ids } }, _count: { _all: true } }),
+    ]);
+    const workers = liveWorkers.map((w) => ({
+      ...w,
+      runningTrainingRuns: runs.filter((r) => r.workerId === w.id).map((r) => r.id),
+      runningCaptionRequests: captions.find((c) => c.workerId === w.id)?._count._all ?? 0,
+    }));
     return {
       version: VERSION,
       backend: backends.length > 0 ? backends.join(', ') : null,
       workers: liveWorkers.length,
       queueDepth: queue.training + queue.caption,
       queue,
-      liveWorkers,
+      liveWorkers: workers,
     };
   }
 }

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly } from './auth.ts';
 
 @ObjectType({ description: 'A worker process that reported within the heartbeat timeout' })
@@ -19,6 +19,15 @@ export class WorkerInfo {
 
   @Field(() => Int)
   threads!: number;
+
+  @Field(() => [String], { description: 'the queues it takes jobs from (GLIMPSE_WORKER_JOBS): training, caption, dataset' })
+  roles!: string[];
+
+  @Field(() => [ID], { description: 'the training runs it is running now' })
+  runningTrainingRuns!: string[];
+
+  @Field(() => Int, { description: 'caption requests it is decoding now' })
+  runningCaptionRequests!: number;
 
   @Field(() => Date)
   startedAt!: Date;

@@ -1,0 +1,102 @@
+// Worker roles (GLIMPSE_WORKER_JOBS): a caption-only worker never takes a dataset or training job,
+// a training-only worker never takes a caption; serverInfo.liveWorkers shows each one's roles and
+// what it runs. The caption worker has its own data dir: it loads the model from the artifact store.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
+import { startTestApi, type TestApi } from '../api/harness.ts';
+import { quietLog } from '../e2e/shared.ts';
+import { until } from '../helpers/until.ts';
+
+let t: TestApi;
+const dirs: string[] = [];
+const running: RunningWorker[] = [];
+
+async function worker(id: string, jobs: string): Promise<{ worker: RunningWorker; dataDir: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), `glimpse-roles-${id}-`));
+  dirs.push(dataDir);
+  const config = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_WORKER_JOBS: jobs });
+  const w = await startWorker({ config, prisma: t.db.prisma, queue: t.queue, workerId: id, pollingIntervalSeconds: 0.5, log: quietLog });
+  running.push(w);
+  return { worker: w, dataDir };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function png(): string {
+  const image = new PNG({ width: 32, height: 32 });
+  for (let i = 0; i < image.data.length; i += 4) image.data.set([200, (i / 4) % 256, 40, 255], i);
+  return PNG.sync.write(image).toString('base64');
+}
+
+beforeAll(async () => {
+  const apiDir = await mkdtemp(join(tmpdir(), 'glimpse-roles-api-'));
+  dirs.push(apiDir);
+  t = await startTestApi({ GLIMPSE_DATA_DIR: apiDir });
+});
+afterAll(async () => {
+  for (const w of running) await w.stop({ graceful: true });
+  await t?.close();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe('worker roles', { timeout: 240_000 }, () => {
+  it('GLIMPSE_WORKER_JOBS refuses unknown roles', () => {
+    expect(() => loadConfig({ GLIMPSE_WORKER_JOBS: 'training,gpu' })).toThrow(/GLIMPSE_WORKER_JOBS/);
+    expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption, training' }).workerJobs).toEqual(['training', 'caption']);
+    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset']);
+  });
+
+  it('a caption-only worker takes no dataset or training job; a training-only worker no caption', async () => {
+    const captioner = await worker('C', 'caption');
+    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 3 } }) { id } }`);
+    const datasetId = created.data!.createDataset.id;
+    await sleep(3000);
+    expect((await t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } })).status).toBe('PENDING');
+
+    const trainer = await worker('T', 'training,dataset');
+    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY', 120_000);
+    const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
+      input: { datasetId, epochs: 1, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 1, checkpointEvery: 0 },
+    });
+    expect(started.errors).toBeUndefined();
+    const runId = started.data!.startTraining.id;
+
+    // serverInfo lists both with their roles, and the run under the worker that runs it
+    const info = await until(
+      async () => (await t.gql(`{ serverInfo { liveWorkers { id roles runningTrainingRuns runningCaptionRequests } } }`)).data!.serverInfo.liveWorkers,
+      (ws: { id: string; runningTrainingRuns: string[] }[]) => ws.some((w) => w.runningTrainingRuns.includes(runId)),
+      120_000,
+      50,
+    );
+    expect(info).toEqual(
+      expect.arrayContaining([
+        { id: 'C', roles: ['caption'], runningTrainingRuns: [], runningCaptionRequests: 0 },
+        { id: 'T', roles: ['training', 'dataset'], runningTrainingRuns: [runId], runningCaptionRequests: 0 },
+      ]),
+    );
+    const run = await until(() => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }), (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING', 180_000);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', workerId: 'T' });
+
+    const request = async () => {
+      const r = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, { input: { modelId: run.model!.id, imageBase64: png() } });
+      expect(r.errors).toBeUndefined();
+      return r.data!.requestCaption.id as string;
+    };
+    const first = await request();
+    const done = await until(() => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: first } }), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 120_000);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', workerId: 'C' });
+    // C has its own data dir: the model came from the store into its cache
+    expect(await readdir(join(captioner.dataDir, 'cache'))).toContain(run.model!.blobId);
+
+    await captioner.worker.stop({ graceful: true });
+    const second = await request();
+    await sleep(4000);
+    expect((await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: second } })).status).toBe('QUEUED');
+    expect(trainer.worker.id).toBe('T');
+  });
+});
