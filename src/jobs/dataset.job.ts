@@ -9,7 +9,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetKind, DatasetStatus } from '../db/client.ts';
-import { captionStats, generateShapes, loadCocoCaptions } from '../ml/index.ts';
+import { captionStats, generateShapes, imageInfo, loadCocoCaptions, type CaptionedImage } from '../ml/index.ts';
 import { pathUnderRoots } from '../sources/roots.ts';
 import { publishSyntheticSet } from './artifacts.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
@@ -25,6 +25,18 @@ interface Indexed {
 export interface DatasetJobOptions {
   /** least time between two progress writes, default 1000 ms */
   progressIntervalMs?: number;
+}
+
+/** The smallest side of up to 32 images spread over the set (headers only): what the CNN's input size may reach without upsampling. */
+async function smallestSide(images: readonly CaptionedImage[]): Promise<number | null> {
+  const files = [...new Set(images.map((img) => img.file))];
+  const step = Math.max(1, Math.floor(files.length / 32));
+  let side: number | null = null;
+  for (let i = 0; i < files.length; i += step) {
+    const info = await imageInfo(files[i]!).catch(() => null);
+    if (info) side = Math.min(side ?? Infinity, info.width, info.height);
+  }
+  return side;
 }
 
 export async function datasetJob({ datasetId }: JobData['dataset'], helpers: JobHelpers, options: DatasetJobOptions = {}): Promise<void> {
@@ -88,7 +100,8 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
     const stats = captionStats(captions.flatMap((img) => img.captions));
-    const ready = { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words };
+    const imageSide = await smallestSide(captions);
+    const ready = { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words, imageSide };
     // a generated set goes to the artifact store with the READY update (any worker can train on it,
     // src/jobs/artifacts.ts); a COCO set stays at its paths, which every worker must reach
     const count = synthetic

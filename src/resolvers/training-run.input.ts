@@ -4,11 +4,11 @@
 import { Field, ID, InputType } from 'type-graphql';
 import {
   cnnGeometryProblem,
-  DEFAULT_BACKBONE_IMAGE_SIZE,
-  DEFAULT_CNN_IMAGE_SIZE,
   ENCODER_SETTINGS as E,
+  resolveRun,
   TRAINING_SETTINGS as T,
   type RunSettings,
+  type SettingValues,
 } from '../ml/settings/index.ts';
 import { BadUserInputError } from './errors.ts';
 import { SettingField, settingsFrom } from './setting-field.ts';
@@ -84,29 +84,38 @@ export class StartTrainingInput {
   @SettingField(T.checkpointEvery)
   checkpointEvery?: number | null;
 
-  @Field(() => EncoderInput, { nullable: true, description: `default: the CNN encoder at ${DEFAULT_CNN_IMAGE_SIZE} px` })
+  @Field(() => EncoderInput, { nullable: true, description: 'default: the CNN encoder, its input size following the dataset\'s images' })
   encoder?: EncoderInput | null;
 }
 
-/** The encoder settings stored in TrainingRun.config, after defaults and the cross-field rules. */
-function resolveEncoder(input: EncoderInput | null | undefined): Omit<RunSettings, keyof typeof T> {
+/** The encoder's values with the cross-field rules checked (backbone vs the CNN's settings). */
+function encoderValues(input: EncoderInput | null | undefined): Omit<SettingValues, keyof typeof T> {
   const field = (name: keyof EncoderInput) => `input.encoder.${name}`;
   const encoder = settingsFrom(E, input, 'input.encoder');
   if (input?.backbone == null) {
     if (input?.backboneLayer != null) throw new BadUserInputError(field('backboneLayer'), 'needs input.encoder.backbone');
-    const imageSize = encoder.imageSize ?? DEFAULT_CNN_IMAGE_SIZE;
-    const problem = cnnGeometryProblem(imageSize, encoder.gridSize, encoder.channels);
-    if (problem) throw new BadUserInputError(field(problem[0]), problem[1]);
-    return { ...encoder, imageSize };
+    return encoder;
   }
   if (input.channels != null) throw new BadUserInputError(field('channels'), 'configures the CNN encoder; it does not apply with a backbone');
   const backbone = checkModelLocation(field('backbone'), input.backbone);
-  const imageSize = encoder.imageSize ?? DEFAULT_BACKBONE_IMAGE_SIZE;
   const layer = input.backboneLayer == null ? {} : { backboneLayer: checkName(field('backboneLayer'), input.backboneLayer, 200) };
-  return { ...encoder, imageSize, backbone, ...layer };
+  return { ...encoder, backbone, ...layer };
 }
 
-/** Validates the hyper-parameters against the settings schema and fills in the defaults; errors name the field. */
-export function resolveTrainingConfig(input: StartTrainingInput): RunSettings {
-  return { ...settingsFrom(T, input, 'input'), ...resolveEncoder(input.encoder) };
+/** What startTraining knows of the dataset; null: not looked up yet (the input alone is checked). */
+export type DatasetFacts = { captionCount: number; imageSide: number | null } | null;
+
+/**
+ * Validates the hyper-parameters against the settings schema and decides every default for the
+ * dataset (model sizes by its captions, the CNN's input by its images); errors name the field.
+ */
+export function resolveTrainingConfig(input: StartTrainingInput, dataset: DatasetFacts): RunSettings {
+  const values: SettingValues = { ...settingsFrom(T, input, 'input'), ...encoderValues(input.encoder) };
+  const run = resolveRun(values, { captions: dataset?.captionCount ?? null, imageSide: dataset?.imageSide ?? null });
+  // without the dataset the automatic size is not known yet: the geometry is checked once it is
+  if (run.channels && (dataset || values.imageSize !== null)) {
+    const problem = cnnGeometryProblem(run.imageSize, run.gridSize, run.channels);
+    if (problem) throw new BadUserInputError(`input.encoder.${problem[0]}`, problem[1]);
+  }
+  return run;
 }

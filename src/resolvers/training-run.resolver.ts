@@ -79,9 +79,11 @@ export class TrainingRunResolver {
     description: 'Queue a training run on a READY dataset (NOT_FOUND: no such dataset, CONFLICT: not READY)',
   })
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
-    const config = resolveTrainingConfig(input);
-    if (config.backbone) await checkBackboneSource('input.encoder.backbone', config.backbone, ctx.sources);
+    // input errors first (BAD_USER_INPUT before NOT_FOUND); the defaults that follow the data come after
+    const checked = resolveTrainingConfig(input, null);
+    if (checked.backbone) await checkBackboneSource('input.encoder.backbone', checked.backbone, ctx.sources);
     const dataset = await findDataset(ctx, input.datasetId);
+    const config = resolveTrainingConfig(input, dataset);
     if (dataset.status !== DatasetStatus.READY) {
       throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, training needs a READY dataset`, {
         field: 'input.datasetId',

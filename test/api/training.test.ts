@@ -70,9 +70,9 @@ describe('startTraining', () => {
   it('validates hyper-parameters with messages naming the field, writing nothing', async () => {
     const datasetId = await readyDataset('hp');
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ epochs: 0 }, /input\.epochs: must be between 1 and 1000, got 0/],
+      [{ epochs: 0 }, /input\.epochs: must be 1\.\.200, got 0/],
       [{ batchSize: 5000 }, /input\.batchSize/],
-      [{ learningRate: -0.1 }, /input\.learningRate: must be > 0/],
+      [{ learningRate: -0.1 }, /input\.learningRate: must be > 1e-6/],
       [{ units: 2 }, /input\.units/],
       [{ maxLength: 1 }, /input\.maxLength/],
       [{ valFraction: 0.9 }, /input\.valFraction/],
@@ -101,7 +101,7 @@ describe('startTraining', () => {
     const res = await t.gql(START, { input: { datasetId, epochs: 2, batchSize: 4, learningRate: 0.01 } });
     expect(res.errors).toBeUndefined();
     const run = res.data!.startTraining;
-    expect(run).toMatchObject({ status: 'QUEUED', config: { epochs: 2, batchSize: 4, learningRate: 0.01, units: 512, vocabSize: 5000, maxLength: null, seed: 42 } });
+    expect(run).toMatchObject({ status: 'QUEUED', config: { epochs: 2, batchSize: 4, learningRate: 0.01, units: 128, vocabSize: 5000, maxLength: null, seed: 42 } });
     expect((await t.queue.depth()).training).toBe(before.training + 1);
     const row = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toMatchObject({ epochs: 2, batchSize: 4 });
@@ -118,10 +118,11 @@ describe('startTraining', () => {
       [{ backbone: '   ' }, 'input.encoder.backbone', /must not be empty/],
       [{ backbone: '/srv/model.json', backboneLayer: '' }, 'input.encoder.backboneLayer', /must not be empty/],
       [{ backbone: '/srv/model.json', backboneLayer: 'x'.repeat(201) }, 'input.encoder.backboneLayer', /at most 200/],
-      [{ backbone: '/srv/model.json', imageSize: 16 }, 'input.encoder.imageSize', /between 32 and 1024/],
-      [{ backbone: 'https://example.com/m/model.json', imageSize: 2048 }, 'input.encoder.imageSize', /between 32 and 1024/],
+      [{ backbone: '/srv/model.json', imageSize: 8 }, 'input.encoder.imageSize', /must be 16\.\.1024/],
+      [{ backbone: 'https://example.com/m/model.json', imageSize: 2048 }, 'input.encoder.imageSize', /must be 16\.\.1024/],
       [{ backboneLayer: 'conv' }, 'input.encoder.backboneLayer', /needs input\.encoder\.backbone/],
-      [{ imageSize: 224 }, 'input.encoder.imageSize', /CNN encoder takes 32, 64, 128, got 224/],
+      [{ imageSize: 224 }, 'input.encoder.imageSize', /the CNN needs gridSize 8 × a power of two \(e\.g\. 64\), got 224/],
+      [{ imageSize: 128, channels: [8, 16] }, 'input.encoder.channels', /takes 4 pooling stages: give at least 4 channel entries, got 2/],
     ];
     for (const [encoder, field, message] of cases) {
       const res = await t.gql(START, { input: { datasetId, encoder } });
@@ -132,7 +133,7 @@ describe('startTraining', () => {
     expect(await t.db.prisma.trainingRun.count({ where: { datasetId } })).toBe(0);
   });
 
-  it('stores the encoder in the run config and returns it (defaults: 224 px with a backbone, nulls for the CNN)', async () => {
+  it('stores the decided encoder in the run config and returns it (224 px with a backbone; the CNN at the data\'s size, 128 px when unknown)', async () => {
     const datasetId = await readyDataset('encoder-ok');
     const START_ENCODER = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id config { backbone backboneLayer imageSize } } }`;
     const url = 'https://storage.example.com/tfjs/mobilenet_v2/model.json';
@@ -140,20 +141,21 @@ describe('startTraining', () => {
       [{ backbone: url, backboneLayer: ' out_relu ' }, { backbone: url, backboneLayer: 'out_relu', imageSize: 224 }],
       [{ backbone: '/srv/models/inception/model.json', imageSize: 299 }, { backbone: '/srv/models/inception/model.json', backboneLayer: null, imageSize: 299 }],
       [{ imageSize: 64 }, { backbone: null, backboneLayer: null, imageSize: 64 }],
-      [{}, { backbone: null, backboneLayer: null, imageSize: null }],
-      [undefined, { backbone: null, backboneLayer: null, imageSize: null }],
+      [{}, { backbone: null, backboneLayer: null, imageSize: 128 }],
+      [undefined, { backbone: null, backboneLayer: null, imageSize: 128 }],
     ];
     for (const [encoder, expected] of cases) {
       const res = await t.gql(START_ENCODER, { input: { datasetId, ...(encoder ? { encoder } : {}) } });
       expect(res.errors, JSON.stringify(encoder)).toBeUndefined();
       expect(res.data!.startTraining.config).toEqual(expected);
       const row = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: res.data!.startTraining.id } });
-      // only the keys that apply are stored (none for the default CNN)
+      // every decided setting is stored; a backbone's keys only when there is one
       const stored = row.config as Record<string, unknown>;
       for (const [key, value] of Object.entries(expected)) {
         if (value === null) expect(stored, key).not.toHaveProperty(key);
         else expect(stored[key]).toBe(value);
       }
+      expect(stored).toMatchObject({ units: 128, embeddingDim: 64, encoderDim: 64, gridSize: 8 });
     }
     const queried = await t.gql(`{ trainingRuns(first: 100) { edges { node { datasetId config { backbone imageSize } } } } }`);
     const mine = queried.data!.trainingRuns.edges.filter((e: { node: { datasetId: string } }) => e.node.datasetId === datasetId);

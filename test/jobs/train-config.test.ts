@@ -11,13 +11,15 @@ const paths = { featureCacheDir: '/data/datasets/d1/features' };
 describe('mlSettings', () => {
   it('fills settings an old row lacks with the schema defaults, and keeps the default CNN', () => {
     const run = parseRunConfig(BASE);
-    expect(run).toEqual({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS), ...BASE });
+    // a row from before the automatic settings: what the defaults were then (the seed's sizes, the CNN at 128 px)
+    expect(run).toEqual({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS), encoderDim: 256, imageSize: 128, channels: [32, 64, 128, 256], ...BASE });
     const plain = mlSettings(run, paths);
-    expect(plain.model).toMatchObject({ units: 32, embeddingDim: 16, encoder: DEFAULT_CNN_ENCODER });
+    expect(plain.model).toMatchObject({ units: 32, embeddingDim: 16 });
+    expect(plain.model.encoder ?? DEFAULT_CNN_ENCODER).toEqual(DEFAULT_CNN_ENCODER); // absent: train()'s default CNN
     expect(plain.train).toMatchObject({ epochs: 2, batchSize: 8, vocabSize: 50, clipNorm: 5 });
     expect(plain.train).not.toHaveProperty('maxLength');
     const small = mlSettings(parseRunConfig({ ...BASE, imageSize: 64 }), paths);
-    expect(small.model.encoder).toEqual({ ...DEFAULT_CNN_ENCODER, imageSize: 64 });
+    expect(small.model.encoder).toEqual({ kind: 'cnn', imageSize: 64, channels: [32, 64, 128] }); // a conv stage per pooling step
   });
 
   it('maps backbone, layer and image size to a pretrained encoder cached under the given directory', () => {

@@ -1,5 +1,6 @@
 -- AlterTable
-ALTER TABLE "Dataset" ADD COLUMN "maxCaptionTokens" INTEGER,
+ALTER TABLE "Dataset" ADD COLUMN "imageSide" INTEGER,
+ADD COLUMN "maxCaptionTokens" INTEGER,
 ADD COLUMN "vocabularyWords" INTEGER;
 
 -- AlterTable

@@ -22,6 +22,11 @@ import {
   TrainingAbortedError,
   type EpochEvent,
   type RunSettings,
+  type SettingValues,
+  type CaptionedImage,
+  imageInfo,
+  resolveRun,
+  resolveSettings,
   type Setting,
   type TrainConfig,
 } from '../../ml/index.ts';
@@ -45,8 +50,27 @@ type TrainCliOptions = DataOptions &
 
 const SETTINGS: [string, Setting][] = [...Object.entries(TRAINING_SETTINGS), ...Object.entries(ENCODER_SETTINGS)];
 
+/** Every setting of a new run: the given ones, the schema's defaults, and the automatic ones for these images. */
+async function decideForData(given: Partial<SettingValues>, images: readonly CaptionedImage[]): Promise<RunSettings> {
+  const pick = (keys: string[]) => Object.fromEntries(Object.entries(given).filter(([k]) => keys.includes(k)));
+  const values: SettingValues = {
+    ...resolveSettings(TRAINING_SETTINGS, pick(Object.keys(TRAINING_SETTINGS))),
+    ...resolveSettings(ENCODER_SETTINGS, pick(Object.keys(ENCODER_SETTINGS))),
+    ...(given.backbone ? { backbone: given.backbone } : {}),
+    ...(given.backboneLayer ? { backboneLayer: given.backboneLayer } : {}),
+  };
+  const first = images[0] ? await imageInfo(images[0].file).catch(() => null) : null;
+  const captions = images.reduce((n, img) => n + img.captions.length, 0);
+  const run = resolveRun(values, { captions, imageSide: first ? Math.min(first.width, first.height) : null });
+  process.stderr.write(
+    `settings: units ${run.units}, embedding ${run.embeddingDim}, features ${run.encoderDim}, ` +
+      `${run.backbone ? `backbone ${run.backbone}` : `CNN [${run.channels!.join(', ')}]`} at ${run.imageSize} px, grid ${run.gridSize}\n`,
+  );
+  return run;
+}
+
 /** Only the settings the user gave: on resume everything else comes from the checkpoint. */
-function givenSettings(o: TrainCliOptions): Partial<RunSettings> {
+function givenSettings(o: TrainCliOptions): Partial<SettingValues> {
   const given: Record<string, unknown> = {};
   const options = o as unknown as Record<string, unknown>;
   for (const [name] of SETTINGS) if (options[name] !== undefined) given[name] = options[name];
@@ -57,7 +81,7 @@ function givenSettings(o: TrainCliOptions): Partial<RunSettings> {
   } else if (o.backboneLayer || o.featureCache) {
     throw new CliError('INVALID_OPTION', '--backbone-layer and --feature-cache need --backbone');
   }
-  return given as Partial<RunSettings>;
+  return given as Partial<SettingValues>;
 }
 
 /** `latest` → the newest step-* directory under OUT/checkpoints; anything else is a path. */
@@ -90,7 +114,9 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
   const images = await loadCocoCaptions({ ...paths, maxCaptions: opts.maxCaptions });
   const resumeFrom = opts.resume ? await resolveResume(opts.resume, out) : undefined;
   const given = givenSettings(opts);
-  const ml = mlConfigs(given, resolve(opts.featureCache ?? join(out, FEATURES_DIR)));
+  // a new run decides every automatic setting for this data, as startTraining does; a resume keeps the checkpoint's
+  const settings = resumeFrom ? given : await decideForData(given, images);
+  const ml = mlConfigs(settings, resolve(opts.featureCache ?? join(out, FEATURES_DIR)));
   const tc = await effectiveTrainConfig(resumeFrom, ml.train);
   const perEpoch = stepsPerEpoch(images, tc);
   const totalSteps = tc.epochs * perEpoch;

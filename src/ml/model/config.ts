@@ -3,6 +3,8 @@
 // for tests, and validation.
 import {
   DEFAULT_BACKBONE_IMAGE_SIZE,
+  cnnChannelsFor,
+  MODEL_SIZES,
   DEFAULT_CNN_IMAGE_SIZE,
   defaultsOf,
   ENCODER_SETTINGS,
@@ -12,6 +14,7 @@ import {
   cnnGeometryProblem,
   cnnStages,
   type RunSettings,
+  type SettingValues,
 } from '../settings/index.ts';
 import type { EncoderConfig, ModelConfig, TrainConfig } from '../types.ts';
 import { ModelError } from './errors.ts';
@@ -22,14 +25,18 @@ const training = defaultsOf(TRAINING_SETTINGS);
 const encoder = defaultsOf(ENCODER_SETTINGS);
 
 /** Small CNN trained end to end: DEFAULT_CNN_IMAGE_SIZE px → conv+pool stages → gridSize² cells. */
-export const DEFAULT_CNN_ENCODER: EncoderConfig = { kind: 'cnn', imageSize: DEFAULT_CNN_IMAGE_SIZE, channels: encoder.channels };
+export const DEFAULT_CNN_ENCODER: EncoderConfig = {
+  kind: 'cnn',
+  imageSize: DEFAULT_CNN_IMAGE_SIZE,
+  channels: cnnChannelsFor(cnnStages(DEFAULT_CNN_IMAGE_SIZE, encoder.gridSize) ?? 1, MODEL_SIZES.seed.cnnWidth),
+};
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   encoder: DEFAULT_CNN_ENCODER,
   gridSize: encoder.gridSize,
-  encoderDim: encoder.encoderDim,
-  embeddingDim: training.embeddingDim,
-  units: training.units,
+  encoderDim: MODEL_SIZES.seed.encoderDim,
+  embeddingDim: MODEL_SIZES.seed.embeddingDim,
+  units: MODEL_SIZES.seed.units,
   vocabSize: training.vocabSize + SPECIAL_TOKENS,
   maxLength: training.maxLength ?? MAX_CAPTION_TOKENS,
   attentionLambda: training.attentionLambda,
@@ -95,7 +102,7 @@ export interface MlConfigs {
  * is absent takes train()'s defaults, which are the schema's. `featureCacheDir`: where a backbone's
  * features are cached (keyed by backbone, layer, size and grid, so runs on one dataset share it).
  */
-export function mlConfigs(run: Partial<RunSettings>, featureCacheDir?: string): MlConfigs {
+export function mlConfigs(run: Partial<RunSettings> | Partial<SettingValues>, featureCacheDir?: string): MlConfigs {
   const model: Partial<ModelConfig> = {};
   const train: Partial<TrainConfig> = {};
   const copy = <S, D>(from: S, to: D, keys: (keyof S & keyof D)[]) => {

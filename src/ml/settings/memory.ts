@@ -43,7 +43,7 @@ export function estimateTrainingMemory(s: Sizes): MemoryEstimate {
     let previous = 3;
     let side = size;
     cnnActivations = 3 * side * side * 3;
-    for (const c of s.channels) {
+    for (const c of s.channels ?? []) {
       cnnParams += 9 * previous * c + c;
       cnnActivations += 14 * side * side * c; // conv, relu, pool and their gradients
       side = Math.max(1, side / 2);

@@ -12,8 +12,10 @@ export interface TrainingSettings {
   learningRate: number;
   /** global gradient-norm clip (0 = off) */
   clipNorm: number;
-  embeddingDim: number;
-  units: number;
+  /** null: by the dataset's size (MODEL_SIZES) */
+  embeddingDim: number | null;
+  /** null: by the dataset's size (MODEL_SIZES) */
+  units: number | null;
   /** the user's top-k: words kept in the vocabulary (the model's output adds 4 special tokens) */
   vocabSize: number;
   /** null: from the data */
@@ -29,10 +31,25 @@ export interface EncoderSettings {
   /** null: the CNN's DEFAULT_CNN_IMAGE_SIZE, or a backbone's DEFAULT_BACKBONE_IMAGE_SIZE */
   imageSize: number | null;
   gridSize: number;
-  /** CNN only */
-  channels: number[];
-  encoderDim: number;
+  /** CNN only; null: one stage per pooling step, widths by the dataset's size (a backbone has none) */
+  channels: number[] | null;
+  /** null: by the dataset's size (MODEL_SIZES) */
+  encoderDim: number | null;
 }
+
+/**
+ * Model sizes when not given, by the dataset's size: a small set (the demo's 600 images, 3,000
+ * captions) trains in minutes on a laptop with the small sizes and gains nothing from more; a large
+ * one (MS-COCO) gets the seed's sizes (GRU 512, embedding 256, features projected to 256).
+ */
+export const MODEL_SIZES = {
+  small: { units: 128, embeddingDim: 64, encoderDim: 64, cnnWidth: 16 },
+  seed: { units: 512, embeddingDim: 256, encoderDim: 256, cnnWidth: 32 },
+} as const;
+/** Datasets with at least this many captions get the seed's sizes. */
+export const LARGE_DATASET_CAPTIONS = 20_000;
+const sizeAuto = (key: 'units' | 'embeddingDim' | 'encoderDim') =>
+  `${MODEL_SIZES.small[key]} for datasets under ${LARGE_DATASET_CAPTIONS.toLocaleString('en')} captions, else the seed's ${MODEL_SIZES.seed[key]}`;
 
 /** Input side of the default CNN when none is given. */
 export const DEFAULT_CNN_IMAGE_SIZE = 128;
@@ -65,8 +82,8 @@ export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
   batchSize: int(1, 256, 32, 'captions per training step'),
   learningRate: float(1e-6, 1, 0.001, 'Adam learning rate', { minExclusive: true }),
   clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
-  embeddingDim: int(8, 1024, 256, 'word embedding size'),
-  units: int(8, 2048, 512, 'GRU and attention units'),
+  embeddingDim: int(8, 1024, null, 'word embedding size', { auto: sizeAuto('embeddingDim') }),
+  units: int(8, 2048, null, 'GRU and attention units', { auto: sizeAuto('units') }),
   vocabSize: int(10, 50_000, 5000, 'top-k words kept in the vocabulary (the model adds 4 special tokens)'),
   maxLength: int(3, 100, null, 'caption cap in tokens, <start> and <end> included', {
     auto: `from the data: the longest caption, at most ${MAX_CAPTION_TOKENS}`,
@@ -85,21 +102,35 @@ const channels: IntListSetting = {
   max: 512,
   minLength: 1,
   maxLength: 6,
-  default: [32, 64, 128, 256],
+  default: null,
+  auto: `one stage per pooling step, ${MODEL_SIZES.small.cnnWidth}, ${MODEL_SIZES.small.cnnWidth * 2}, … (${MODEL_SIZES.seed.cnnWidth}, … for large datasets)`,
   description: 'CNN only: channels of each conv+pool stage (as many stages as halve imageSize down to gridSize)',
 };
 
 export const ENCODER_SETTINGS: SettingTable<EncoderSettings> = {
   imageSize: int(16, 1024, null, 'square input side in pixels (the CNN: gridSize × a power of two)', {
-    auto: `${DEFAULT_CNN_IMAGE_SIZE} for the CNN, ${DEFAULT_BACKBONE_IMAGE_SIZE} for a backbone`,
+    auto: `the CNN: the dataset's image size, at most ${DEFAULT_CNN_IMAGE_SIZE} (no upsampling); a backbone: ${DEFAULT_BACKBONE_IMAGE_SIZE}`,
   }),
   gridSize: int(2, 16, 8, 'cells per side of the feature grid the decoder attends over'),
   channels,
-  encoderDim: int(8, 1024, 256, 'size the image features are projected to'),
+  encoderDim: int(8, 1024, null, 'size the image features are projected to', { auto: sizeAuto('encoderDim') }),
 };
 
-/** What the API stores as TrainingRun.config: every training and encoder setting, plus the backbone. */
-export interface RunSettings extends TrainingSettings, EncoderSettings {
+/** The schema's values with the backbone: what a client gave, defaults filled in, automatic ones still null. */
+export type SettingValues = TrainingSettings &
+  EncoderSettings & {
+    backbone?: string;
+    backboneLayer?: string;
+  };
+
+/** What the API stores as TrainingRun.config: every setting decided (only maxLength may stay null: from the data). */
+export interface RunSettings extends Omit<TrainingSettings, 'units' | 'embeddingDim'>, Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
+  units: number;
+  embeddingDim: number;
+  encoderDim: number;
+  imageSize: number;
+  /** the CNN's conv channels; null with a backbone */
+  channels: number[] | null;
   /** pretrained encoder: TF.js model.json URL or absolute path (absent: the CNN) */
   backbone?: string;
   /** backbone layer giving the feature map (absent: the backbone's output) */
@@ -123,4 +154,49 @@ export function cnnGeometryProblem(imageSize: number, gridSize: number, channels
     return ['channels', `${imageSize} px down to a ${gridSize}×${gridSize} grid takes ${stages} pooling stages: give at least ${Math.max(stages, 1)} channel entries, got ${channels.length}`];
   }
   return null;
+}
+
+/**
+ * The CNN's default input side for images whose smallest side is `imageSide` (null: unknown): the
+ * largest gridSize × 2^k up to DEFAULT_CNN_IMAGE_SIZE that does not upsample the source, at least one
+ * pooling stage (gridSize × 2).
+ */
+export function cnnImageSizeFor(imageSide: number | null, gridSize: number): number {
+  const cap = Math.min(imageSide ?? DEFAULT_CNN_IMAGE_SIZE, DEFAULT_CNN_IMAGE_SIZE);
+  let size = gridSize * 2;
+  while (size * 2 <= cap) size *= 2;
+  return size;
+}
+
+/** The CNN's conv channels for a number of pooling stages: width, 2×width, … (at most 256). */
+export function cnnChannelsFor(stages: number, width: number): number[] {
+  return Array.from({ length: Math.max(stages, 1) }, (_, i) => Math.min(width * 2 ** i, 256));
+}
+
+/** What is known of the data a run trains on (null: unknown, e.g. a row from before the statistics). */
+export interface DataFacts {
+  captions: number | null;
+  imageSide: number | null;
+}
+
+/**
+ * Decides every automatic setting for a dataset: the model sizes by its caption count (unknown: the
+ * seed's), the CNN's input size by its images (no upsampling) and its channels by the pooling stages.
+ * The one place the automatic defaults are applied (API, worker, CLI).
+ */
+export function resolveRun(values: SettingValues, data: DataFacts): RunSettings {
+  const tier = data.captions !== null && data.captions < LARGE_DATASET_CAPTIONS ? MODEL_SIZES.small : MODEL_SIZES.seed;
+  const { backbone, backboneLayer, ...rest } = values;
+  const imageSize = values.imageSize ?? (backbone ? DEFAULT_BACKBONE_IMAGE_SIZE : cnnImageSizeFor(data.imageSide, values.gridSize));
+  const channels = backbone ? null : (values.channels ?? cnnChannelsFor(cnnStages(imageSize, values.gridSize) ?? 1, tier.cnnWidth));
+  return {
+    ...rest,
+    units: values.units ?? tier.units,
+    embeddingDim: values.embeddingDim ?? tier.embeddingDim,
+    encoderDim: values.encoderDim ?? tier.encoderDim,
+    imageSize,
+    channels,
+    ...(backbone ? { backbone } : {}),
+    ...(backbone && backboneLayer ? { backboneLayer } : {}),
+  };
 }

@@ -60,9 +60,13 @@ describe('train', () => {
     expect(result.epochs).toHaveLength(2);
     expect(result.epochs[1].valLoss).toBeGreaterThan(0);
     expect(result.epochs[1].bleu4).toBeGreaterThanOrEqual(0);
+    const weightCount = result.model.weights.list().length;
     result.model.dispose();
-    // no tensor leaks: steady across steps, and nothing left once the model is disposed
-    expect(new Set(tensorsAtBatchEnd.slice(1)).size).toBe(1);
+    // no tensor leaks: steady across steps (after the first epoch, plus one copy of the weights: the
+    // best epoch's, src/ml/best.ts), and nothing left once the model is disposed
+    const levels = [...new Set(tensorsAtBatchEnd.slice(1))].sort((x, y) => x - y);
+    expect(levels.length).toBeLessThanOrEqual(2);
+    if (levels.length === 2) expect(levels[1]! - levels[0]!).toBe(weightCount);
     expect(tf.memory().numTensors).toBe(before);
 
     const mid = checkpoints.find((c) => c.step === 3)!;

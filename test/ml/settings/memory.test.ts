@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
-import { defaultsOf, ENCODER_SETTINGS, estimateTrainingMemory, SPECIAL_TOKENS, TRAINING_SETTINGS, type RunSettings } from '../../../src/ml/settings/index.ts';
+import { defaultsOf, ENCODER_SETTINGS, estimateTrainingMemory, resolveRun, SPECIAL_TOKENS, TRAINING_SETTINGS, type RunSettings } from '../../../src/ml/settings/index.ts';
 import type { ModelConfig } from '../../../src/ml/types.ts';
 
 beforeAll(async () => {
@@ -15,7 +15,7 @@ beforeAll(async () => {
 function measuredPeak(run: RunSettings): Promise<number> {
   const T = run.maxLength!;
   const config: ModelConfig = {
-    encoder: { kind: 'cnn', imageSize: run.imageSize!, channels: run.channels },
+    encoder: { kind: 'cnn', imageSize: run.imageSize!, channels: run.channels! },
     gridSize: run.gridSize,
     encoderDim: run.encoderDim,
     embeddingDim: run.embeddingDim,
@@ -46,7 +46,7 @@ function measuredPeak(run: RunSettings): Promise<number> {
     });
 }
 
-const base = (): RunSettings => ({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS) });
+const base = (): RunSettings => resolveRun({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS) }, { captions: null, imageSide: null });
 
 describe('estimateTrainingMemory', () => {
   const cases: [string, Partial<RunSettings>][] = [
