@@ -63,6 +63,8 @@ export interface Config {
   cacheMaxBytes: number;
   /** GLIMPSE_WORKER_JOBS: the queues a worker takes jobs from (comma-separated training, caption, dataset), default all */
   workerJobs: readonly WorkerJob[];
+  /** GLIMPSE_CAPTION_WORKER: `npm start` runs a second worker process for captions beside the one that trains (default true) */
+  captionWorker: boolean;
   /** GLIMPSE_HEARTBEAT_SECONDS: worker heartbeat period; a run is reclaimed after 3 missed beats or its longer stated lease. Default 2 */
   heartbeatSeconds: number;
   /** GLIMPSE_DB_GRACE_SECONDS: how long the API waits for a lost database (answering 503) before it exits non-zero (69); 0 = forever. Default 300 */
@@ -155,6 +157,7 @@ const KNOWN_GLIMPSE = new Set([
   'GLIMPSE_WORKER_MAX_MEMORY',
   'GLIMPSE_CACHE_MAX_BYTES',
   'GLIMPSE_WORKER_JOBS',
+  'GLIMPSE_CAPTION_WORKER',
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
   'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
@@ -385,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerMaxMemory: byteSize(env, 'GLIMPSE_WORKER_MAX_MEMORY', defaultWorkerMemory(), 64 * 2 ** 20, 2 ** 50),
     cacheMaxBytes: byteSize(env, 'GLIMPSE_CACHE_MAX_BYTES', 5 * 2 ** 30, 0, 2 ** 50),
     workerJobs: workerJobs(env),
+    captionWorker: boolean(env, 'GLIMPSE_CAPTION_WORKER', true),
   };
   if (config.cocoBaseUrl === undefined) delete config.cocoBaseUrl;
   if (config.databaseUrl === undefined) delete config.databaseUrl;

@@ -12,6 +12,7 @@
 // later one exits at once. Database lost: the API answers 503 and exits non-zero (69) after
 // GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/health.ts).
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { loadConfig, type Config } from './config.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     stops.push(() => lock.release());
   }
 
-  let worker: SupervisedWorker | undefined;
+  const workers: SupervisedWorker[] = [];
   let stopping = false;
   // installed before start-up: a stop request during it waits for it, then drains what was started
   let startup: Promise<void> = Promise.resolve();
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
           });
       },
       exitNow: () => {
-        worker?.kill();
+        for (const w of workers) w.kill();
         process.exit(1);
       },
     },
@@ -117,16 +118,30 @@ async function main(): Promise<void> {
     stops.push(() => queue.stop({ graceful: true }));
 
     if (mode === 'all') {
-      const child = superviseWorker({
-        databaseUrl: db.url,
-        log,
-        onDeath: async (workerId) => {
-          const runs = await releaseDeadWorker(prisma, queue, workerId);
-          if (runs.length) log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
-        },
-      });
-      worker = child;
-      stops.push(() => child.stop());
+      // GLIMPSE_CAPTION_WORKER (default): captions get their own worker process, so a training step
+      // (which holds its process for its whole length) never delays them; it keeps its own cache
+      // folder (a cache's pins are per process). README "Captions while a run trains".
+      const separate = config.captionWorker && config.workerJobs.includes('caption');
+      const mainJobs = separate ? config.workerJobs.filter((j) => j !== 'caption') : config.workerJobs;
+      const roles: { label: string; env?: Record<string, string> }[] = separate
+        ? [
+            ...(mainJobs.length > 0 ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(',') } }] : []),
+            { label: 'caption worker', env: { GLIMPSE_WORKER_JOBS: 'caption', GLIMPSE_DATA_DIR: join(config.dataDir, 'caption-worker') } },
+          ]
+        : [{ label: 'worker' }];
+      for (const role of roles) {
+        const child = superviseWorker({
+          databaseUrl: db.url,
+          log,
+          ...role,
+          onDeath: async (workerId) => {
+            const runs = await releaseDeadWorker(prisma, queue, workerId);
+            if (runs.length) log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
+          },
+        });
+        workers.push(child);
+        stops.push(() => child.stop());
+      }
       const demo = await registerDemoDataset(prisma, queue);
       if (demo) log.info(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
     }

@@ -14,6 +14,10 @@ export const WORKER_ENTRY = fileURLToPath(new URL('../jobs/worker-main.ts', impo
 export interface SupervisorOptions {
   databaseUrl: string;
   log: Logger;
+  /** what it is for in log lines, e.g. "caption worker"; default "worker" */
+  label?: string;
+  /** variables for the child on top of this process's (e.g. GLIMPSE_WORKER_JOBS) */
+  env?: Record<string, string>;
   /** after a worker died unexpectedly, before the next starts (e.g. release its runs) */
   onDeath?: (workerId: string) => Promise<void>;
   initialBackoffMs?: number;
@@ -41,6 +45,7 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
 
 export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
   const { log } = options;
+  const label = options.label ?? 'worker';
   const initial = options.initialBackoffMs ?? 1000;
   const max = options.maxBackoffMs ?? 30_000;
   const stableAfter = options.stableAfterMs ?? 60_000;
@@ -57,12 +62,12 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
     const id = workerId;
     const startedAt = Date.now();
     const proc = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY, '--supervised', `--worker-id=${id}`], {
-      env: { ...process.env, DATABASE_URL: options.databaseUrl },
+      env: { ...process.env, ...options.env, DATABASE_URL: options.databaseUrl },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       detached: true, // its own process group: group signals reach it through this parent only
     });
     child = proc;
-    log.info({ workerId: id, workerPid: proc.pid }, `worker process ${proc.pid} starting`);
+    log.info({ workerId: id, workerPid: proc.pid }, `${label} process ${proc.pid} starting`);
     exited = new Promise<void>((resolve) =>
       proc.on('exit', (code, signal) => {
         resolve();
@@ -72,7 +77,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
         backoff = Math.min(backoff * 2, max);
         log.error(
           { workerId: id, workerPid: proc.pid, code, signal },
-          `worker process ${proc.pid} stopped unexpectedly (${describeExit(code, signal)}); restarting it in ${delay} ms`,
+          `${label} process ${proc.pid} stopped unexpectedly (${describeExit(code, signal)}); restarting it in ${delay} ms`,
         );
         void (options.onDeath?.(id) ?? Promise.resolve())
           .catch((e: unknown) => log.error({ err: e, workerId: id }, 'releasing the dead worker'))
