@@ -1,5 +1,5 @@
 // Postgres lost under a running `npm start` (src/main.ts on DATABASE_URL = a Postgres this test owns
-// and stops: never the machine's shared server). While it is down the API answers 503 (GraphQL and
+// kills and restarts: never the machine's shared server). While it is down the API answers 503 (GraphQL and
 // /healthz) and logs the outage once, not once per failed query; the worker process survives
 // (no death through TF.js-wasm's process handlers); when Postgres is back the API serves again and
 // the worker finishes the training it was running, every step stored once. Down for longer than
@@ -8,12 +8,15 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startDatabase, type Database } from '../../src/db/database.ts';
+import { collect } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { alive, smallDataset, gql, healthz, launch, startTraining, workerPids, type Instance } from './process-tree.ts';
+import { alive, postmasterPid, smallDataset, gql, healthz, launch, startTraining, workerPids, allWorkerPids, type Instance } from './process-tree.ts';
 
 let pgDir: string;
 let appDir: string;
@@ -55,7 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (process.env.TEST_LOG_DIR && instance) await writeFile(join(process.env.TEST_LOG_DIR, 'db-outage.log'), instance.output());
   if (instance && instance.child.exitCode === null) process.kill(-instance.pgid, 'SIGKILL');
-  for (const pid of instance ? workerPids(instance) : []) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of instance ? allWorkerPids(instance) : []) if (alive(pid)) process.kill(pid, 'SIGKILL');
   await db?.stop();
   await rm(pgDir, { recursive: true, force: true });
   await rm(appDir, { recursive: true, force: true });
@@ -72,7 +75,10 @@ describe('Postgres lost and back under npm start', () => {
     await until(steps, (s) => s.length >= 3, 90_000, 200);
     const [workerPid] = workerPids(instance);
 
-    await db!.stop(); // fast shutdown: every connection is cut
+    // killed: immediate shutdown (SIGQUIT: no checkpoint, crash recovery on the next start), every connection cut
+    const postmaster = (await postmasterPid(pgDir))!;
+    process.kill(postmaster, 'SIGQUIT');
+    await until(async () => alive(postmaster), (a) => !a, 30_000, 50);
     const down = await until(() => healthz(url), (h) => h.status === 503, 20_000, 200);
     expect(down.body).toMatchObject({ status: 'unavailable', database: 'down' });
     const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ serverInfo { workers } }' }) });
@@ -85,6 +91,13 @@ describe('Postgres lost and back under npm start', () => {
 
     await startPostgres(); // same data dir, same port
     await until(() => healthz(url), (h) => h.status === 200, 30_000, 200);
+    // a subscriber of the resumed run: the API's event bus has reconnected and LISTENs again
+    const ws = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const progress = collect<{ trainingProgress: { kind: string; step: number; status: string | null } }>(
+      ws,
+      `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step status } }`,
+      { runId },
+    );
     expect(instance.lines().some((l) => /^database reachable again/.test(l.msg))).toBe(true);
     const info = await gql<{ trainingRun: { totalSteps: number } }>(url, `query($id: ID!) { trainingRun(id: $id) { totalSteps } }`, { id: runId });
     const finished = await until(
@@ -95,6 +108,12 @@ describe('Postgres lost and back under npm start', () => {
     );
     expect(finished.trainingRun).toEqual({ status: 'SUCCEEDED', error: null });
     expect(await steps()).toEqual(Array.from({ length: info.trainingRun.totalSteps }, (_, i) => i + 1));
+    await progress.completed;
+    expect(progress.results.filter((r) => r.errors)).toEqual([]);
+    const events = progress.results.map((r) => r.data!.trainingProgress);
+    expect(events.filter((e) => e.kind === 'STATUS').at(-1)!.status).toBe('SUCCEEDED');
+    expect(events.filter((e) => e.kind === 'BATCH').at(-1)!.step).toBe(info.trainingRun.totalSteps);
+    await ws.dispose();
     // the same worker process lived through the outage
     expect(workerPids(instance)).toEqual([workerPid]);
     expect(alive(workerPid!)).toBe(true);

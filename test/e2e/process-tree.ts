@@ -72,9 +72,14 @@ export function groupGone(pgid: number): boolean {
   }
 }
 
-/** the pid of the most recent worker child the supervisor started */
+/** pids of the (training) worker children the supervisor started, in order */
 export function workerPids(instance: Instance): number[] {
-  return instance.lines().flatMap((l) => (typeof l.workerPid === 'number' && /starting$/.test(l.msg) ? [l.workerPid] : []));
+  return instance.lines().flatMap((l) => (typeof l.workerPid === 'number' && /^worker process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
+}
+
+/** pids of every child the supervisor started (a separate caption worker included), for clean-up */
+export function allWorkerPids(instance: Instance): number[] {
+  return instance.lines().flatMap((l) => (typeof l.workerPid === 'number' && / process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
 }
 
 export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
