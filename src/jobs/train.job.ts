@@ -245,7 +245,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const modelConfig = { ...portableConfig(result.config) }; // as saved in config.json
     const modelBlob = await uploadModel(prisma, modelDir);
     await leased(async (tx) => {
-      await recordModel(tx, runId, modelBlob, { name: `run ${runId}`, vocabSize: result.vocab.size, config: modelConfig, metrics });
+      await recordModel(tx, runId, modelBlob, { name: `${dataset.name}, run ${runId.slice(0, 8)}`, vocabSize: result.vocab.size, config: modelConfig, metrics });
       await tx.trainingRun.update({
         where: { id: runId },
         data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null },
