@@ -57,7 +57,7 @@ export const BABY_MODEL_CONFIG: ModelConfig = {
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   epochs: training.epochs,
   batchSize: training.batchSize,
-  learningRate: training.learningRate,
+  learningRate: MODEL_SIZES.seed.learningRate,
   clipNorm: training.clipNorm,
   seed: training.seed,
   vocabSize: training.vocabSize,

@@ -9,7 +9,8 @@ import type { IntListSetting, NumberSetting, SettingTable } from './spec.ts';
 export interface TrainingSettings {
   epochs: number;
   batchSize: number;
-  learningRate: number;
+  /** null: by the dataset's size (MODEL_SIZES) */
+  learningRate: number | null;
   /** global gradient-norm clip (0 = off) */
   clipNorm: number;
   /** null: by the dataset's size (MODEL_SIZES) */
@@ -43,12 +44,12 @@ export interface EncoderSettings {
  * one (MS-COCO) gets the seed's sizes (GRU 512, embedding 256, features projected to 256).
  */
 export const MODEL_SIZES = {
-  small: { units: 128, embeddingDim: 64, encoderDim: 64, cnnWidth: 16 },
-  seed: { units: 512, embeddingDim: 256, encoderDim: 256, cnnWidth: 32 },
+  small: { units: 128, embeddingDim: 64, encoderDim: 64, cnnWidth: 16, learningRate: 0.003 },
+  seed: { units: 512, embeddingDim: 256, encoderDim: 256, cnnWidth: 32, learningRate: 0.001 },
 } as const;
 /** Datasets with at least this many captions get the seed's sizes. */
 export const LARGE_DATASET_CAPTIONS = 20_000;
-const sizeAuto = (key: 'units' | 'embeddingDim' | 'encoderDim') =>
+const sizeAuto = (key: 'units' | 'embeddingDim' | 'encoderDim' | 'learningRate') =>
   `${MODEL_SIZES.small[key]} for datasets under ${LARGE_DATASET_CAPTIONS.toLocaleString('en')} captions, else the seed's ${MODEL_SIZES.seed[key]}`;
 
 /** Input side of the default CNN when none is given. */
@@ -68,7 +69,7 @@ const int = (min: number, max: number, dflt: number | null, description: string,
   description,
   ...extra,
 });
-const float = (min: number, max: number, dflt: number, description: string, extra: Partial<NumberSetting> = {}): NumberSetting => ({
+const float = (min: number, max: number, dflt: number | null, description: string, extra: Partial<NumberSetting> = {}): NumberSetting => ({
   kind: 'float',
   min,
   max,
@@ -78,9 +79,9 @@ const float = (min: number, max: number, dflt: number, description: string, extr
 });
 
 export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
-  epochs: int(1, 200, 10, 'passes over the training images'),
+  epochs: int(1, 200, 15, 'passes over the training images (the model kept is the best epoch)'),
   batchSize: int(1, 256, 32, 'captions per training step'),
-  learningRate: float(1e-6, 1, 0.001, 'Adam learning rate', { minExclusive: true }),
+  learningRate: float(1e-6, 1, null, 'Adam learning rate', { minExclusive: true, auto: sizeAuto('learningRate') }),
   clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
   embeddingDim: int(8, 1024, null, 'word embedding size', { auto: sizeAuto('embeddingDim') }),
   units: int(8, 2048, null, 'GRU and attention units', { auto: sizeAuto('units') }),
@@ -124,10 +125,11 @@ export type SettingValues = TrainingSettings &
   };
 
 /** What the API stores as TrainingRun.config: every setting decided (only maxLength may stay null: from the data). */
-export interface RunSettings extends Omit<TrainingSettings, 'units' | 'embeddingDim'>, Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
+export interface RunSettings extends Omit<TrainingSettings, 'units' | 'embeddingDim' | 'learningRate'>, Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
   units: number;
   embeddingDim: number;
   encoderDim: number;
+  learningRate: number;
   imageSize: number;
   /** the CNN's conv channels; null with a backbone */
   channels: number[] | null;
@@ -191,6 +193,7 @@ export function resolveRun(values: SettingValues, data: DataFacts): RunSettings 
   const channels = backbone ? null : (values.channels ?? cnnChannelsFor(cnnStages(imageSize, values.gridSize) ?? 1, tier.cnnWidth));
   return {
     ...rest,
+    learningRate: values.learningRate ?? tier.learningRate,
     units: values.units ?? tier.units,
     embeddingDim: values.embeddingDim ?? tier.embeddingDim,
     encoderDim: values.encoderDim ?? tier.encoderDim,
