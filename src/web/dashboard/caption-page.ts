@@ -17,7 +17,7 @@ function layout(root: HTMLElement, words: WordList) {
     'select',
     { name: 'method' },
     h('option', { value: 'GREEDY' }, 'greedy'),
-    h('option', { value: 'BEAM' }, 'beam search (3)'),
+    h('option', { value: 'BEAM' }, 'beam search'),
   ) as HTMLSelectElement;
   const fileInput = h('input', { type: 'file', accept: [...TYPES].join(','), class: 'file' }) as HTMLInputElement;
   const dropzone = h('div', { class: 'dropzone' }, 'Drop a JPEG, PNG or WebP image here, or ', h('label', { class: 'pick' }, fileInput, 'choose a file'));
