@@ -52,21 +52,24 @@ describe('sumLayout', () => {
 });
 
 describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
-  it('tanh is within 4e-7 of the maths and of wasm, NaN and infinities included', () => {
-    const special = [0, -0, 1e-8, -1e-8, 1e-4, 0.5, -0.5, 1, 3, 7.9, 8, 10, -10, 88, -1e30, Infinity, -Infinity, NaN];
+  it('tanh is within 2.5e-7 of the maths and 4e-7 of wasm, NaN and infinities included', () => {
+    const special = [0, -0, 1e-8, -1e-8, 1e-4, 0.5, -0.5, 0.6249, 0.625, -0.625, 1, 3, 5.77455, -5.77455, 7.9, 8, 10, -10, 88, -1e30, Infinity, -Infinity, NaN];
     for (const x of [rand([16, 64, 512], 1, 20), rand([7], 2, 4), tf.tensor1d(special)]) {
       const r = both('tanh', () => tf.tanh(x));
       expect(r.calls).toBe(1);
       const [xs, n, w] = [x.dataSync(), r.native.dataSync(), r.wasm.dataSync()];
       let worst = 0;
+      let worstWasm = 0;
       for (let i = 0; i < xs.length; i++) {
         if (Number.isNaN(xs[i])) {
           expect(n[i]).toBeNaN();
           continue;
         }
-        worst = Math.max(worst, Math.abs(n[i] - Math.tanh(xs[i])), Math.abs(n[i] - w[i]));
+        worst = Math.max(worst, Math.abs(n[i] - Math.tanh(xs[i])));
+        worstWasm = Math.max(worstWasm, Math.abs(n[i] - w[i]));
       }
-      expect(worst).toBeLessThanOrEqual(4e-7);
+      expect(worst).toBeLessThanOrEqual(2.5e-7);
+      expect(worstWasm).toBeLessThanOrEqual(4e-7);
       tf.dispose([x, r.native, r.wasm]);
     }
   });
