@@ -54,6 +54,8 @@ describe('npm start supervises its worker', () => {
     await until(async () => workerPids(instance).length, (n) => n === 2, 60_000, 200);
     expect(instance.lines().some((l) => l.role === 'supervisor' && /stopped unexpectedly \(exit code 70: its ML runtime broke\)/.test(l.msg))).toBe(true);
     expect(alive(first!)).toBe(false);
+    // it left the live workers itself (serverInfo.workers, /healthz) instead of lingering until its beats time out
+    expect(await db.prisma.worker.findUnique({ where: { id: broken.workerId! } })).toBeNull();
 
     const ok = await finished(await startTraining(url, { datasetId, epochs: 1 }));
     expect(ok).toMatchObject({ status: 'SUCCEEDED', error: null });
