@@ -41,8 +41,8 @@ export interface Config {
   maxImageBytes: number;
   /** GLIMPSE_WASM_THREADS: XNNPACK threads of the wasm backend (threaded build at ≥ 2), default 1 */
   wasmThreads: number;
-  /** GLIMPSE_WORKER_CONCURRENCY: caption jobs a worker runs at once, default 1 */
-  workerConcurrency: number;
+  /** GLIMPSE_CAPTION_BATCH_SIZE: caption requests a worker takes and decodes together (per model), default 16 */
+  captionBatchSize: number;
   /** GLIMPSE_LOG_LEVEL, default info */
   logLevel: LogLevel;
   /** GLIMPSE_PG_PORT: preferred port of the embedded Postgres, default 5433 (a free one if taken) */
@@ -126,13 +126,13 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const KNOWN_GLIMPSE = new Set([
+export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   'GLIMPSE_DATA_DIR',
   'GLIMPSE_API_KEYS',
   'GLIMPSE_BACKEND',
   'GLIMPSE_MAX_IMAGE_BYTES',
   'GLIMPSE_WASM_THREADS',
-  'GLIMPSE_WORKER_CONCURRENCY',
+  'GLIMPSE_CAPTION_BATCH_SIZE',
   'GLIMPSE_LOG_LEVEL',
   'GLIMPSE_PG_PORT',
   'GLIMPSE_HEARTBEAT_SECONDS',
@@ -370,7 +370,7 @@ export function loadConfig(env: Env = process.env): Config {
     backend: oneOf(env, 'GLIMPSE_BACKEND', BACKENDS),
     maxImageBytes: integer(env, 'GLIMPSE_MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     wasmThreads: integer(env, 'GLIMPSE_WASM_THREADS', 1, 1, 8),
-    workerConcurrency: integer(env, 'GLIMPSE_WORKER_CONCURRENCY', 1, 1, 64),
+    captionBatchSize: integer(env, 'GLIMPSE_CAPTION_BATCH_SIZE', 16, 1, 256),
     logLevel: oneOf(env, 'GLIMPSE_LOG_LEVEL', LOG_LEVELS) ?? 'info',
     embeddedPgPort: integer(env, 'GLIMPSE_PG_PORT', 5433, 1, 65535),
     heartbeatSeconds: integer(env, 'GLIMPSE_HEARTBEAT_SECONDS', 2, 1, 300),

@@ -30,7 +30,7 @@ export interface WorkerOptions {
   queue: JobQueue;
   /** default: a random UUID */
   workerId?: string;
-  /** caption requests fetched (and decoded per model) together, default 16 */
+  /** caption requests fetched (and decoded per model) together; default config.captionBatchSize */
   captionBatchSize?: number;
   /** loaded models kept in memory, default 4 */
   modelCacheSize?: number;
@@ -115,7 +115,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   if (names.includes('training')) await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
     track(oneByOne(jobs.map((j) => j.data), (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }))),
   );
-  if (names.includes('caption')) await queue.work('caption', { batchSize: options.captionBatchSize ?? 16, ...polling }, (jobs) =>
+  if (names.includes('caption')) await queue.work('caption', { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling }, (jobs) =>
     track(captionJob(jobs.map((j) => j.data), { ...helpers, captioners })),
   );
   if (names.includes('dataset')) await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     expect(c.paths.postgres).toBe(join(process.cwd(), '.glimpse', 'postgres'));
     expect(c.apiKeys).toEqual([]);
     expect(c.backend).toBeUndefined();
-    expect(c.workerConcurrency).toBe(1);
+    expect(c.captionBatchSize).toBe(16);
     expect(c.logLevel).toBe('info');
     expect(c.embeddedPgPort).toBe(5433);
   });
@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       GLIMPSE_DATA_DIR: 'var/data',
       GLIMPSE_API_KEYS: ' k1, k2 ',
       GLIMPSE_BACKEND: 'wasm',
-      GLIMPSE_WORKER_CONCURRENCY: '3',
+      GLIMPSE_CAPTION_BATCH_SIZE: '3',
       GLIMPSE_LOG_LEVEL: 'debug',
       GLIMPSE_PG_PORT: '6543',
       GLIMPSE_HEARTBEAT_SECONDS: '5',
@@ -48,7 +48,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://u:p@db:5432/glimpse',
       apiKeys: ['k1', 'k2'],
       backend: 'wasm',
-      workerConcurrency: 3,
+      captionBatchSize: 3,
       logLevel: 'debug',
       embeddedPgPort: 6543,
       heartbeatSeconds: 5,
@@ -78,8 +78,8 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ GLIMPSE_BACKEND: 'cuda' }, 'GLIMPSE_BACKEND'],
     [{ GLIMPSE_API_KEYS: 'a,,b' }, 'GLIMPSE_API_KEYS'],
-    [{ GLIMPSE_WORKER_CONCURRENCY: '0' }, 'GLIMPSE_WORKER_CONCURRENCY'],
-    [{ GLIMPSE_WORKER_CONCURRENCY: '1.5' }, 'GLIMPSE_WORKER_CONCURRENCY'],
+    [{ GLIMPSE_CAPTION_BATCH_SIZE: '0' }, 'GLIMPSE_CAPTION_BATCH_SIZE'],
+    [{ GLIMPSE_CAPTION_BATCH_SIZE: '1.5' }, 'GLIMPSE_CAPTION_BATCH_SIZE'],
     [{ GLIMPSE_LOG_LEVEL: 'loud' }, 'GLIMPSE_LOG_LEVEL'],
     [{ GLIMPSE_WASM_THREADS: '9' }, 'GLIMPSE_WASM_THREADS'],
     [{ GLIMPSE_MAX_IMAGE_BYTES: '10MB' }, 'GLIMPSE_MAX_IMAGE_BYTES'],
