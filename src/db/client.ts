@@ -1,5 +1,6 @@
 // Prisma 7 client over node-postgres (driver adapter), plus the generated types callers need.
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { Prisma, PrismaClient } from './generated/client.ts';
 
 export { Prisma, PrismaClient } from './generated/client.ts';
@@ -24,7 +25,18 @@ export interface PrismaOptions {
   max?: number;
 }
 
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
 export function createPrisma(url: string, options: PrismaOptions = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: url, max: options.max ?? 10 });
-  return new PrismaClient({ adapter });
+  // the pool is Prisma's (ended by $disconnect); the artifact store also streams blob chunks over it
+  // directly (src/storage/blobs.ts): Prisma's raw queries copy bytea parameters several times
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(prisma, pool);
+  return prisma;
+}
+
+/** the node-postgres pool under a client made by createPrisma (undefined for others) */
+export function pgPoolOf(prisma: PrismaClient): pg.Pool | undefined {
+  return pools.get(prisma);
 }

@@ -13,10 +13,11 @@
 // size differ: consumers write to a temporary place and only use it once the stream has ended
 // without an error (src/storage/cache.ts, src/storage/dirs.ts).
 import { createHash, randomUUID } from 'node:crypto';
-import type { PrismaClient, TransactionClient } from '../db/client.ts';
+import { copyChunks } from './copy.ts';
+import { pgPoolOf, type PrismaClient, type TransactionClient } from '../db/client.ts';
 
-/** bytes per BlobChunk row */
-export const CHUNK_BYTES = 1024 * 1024;
+/** bytes per BlobChunk row (small chunks keep the driver's per-query copies small) */
+export const CHUNK_BYTES = 256 * 1024;
 const PENDING_PREFIX = 'pending:';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -58,8 +59,42 @@ async function lockBlob(tx: TransactionClient, id: string): Promise<void> {
   await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`glimpse-blob:${id}`}, 0))) AS l`;
 }
 
-async function insertChunk(db: Db, blobId: string, index: number, bytes: Uint8Array): Promise<void> {
-  await db.$executeRaw`INSERT INTO "BlobChunk" ("blobId", "index", "bytes") VALUES (${blobId}, ${index}, ${bytes})`;
+// Chunks go over node-postgres directly when the client has its pool (createPrisma): written with one
+// binary COPY (copy.ts), read one row at a time as Buffers. Prisma's raw queries serialise bytes
+// parameters through base64 (measured: RSS +295 MB while writing 100 MB that way).
+const SELECT_CHUNK = 'SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = $1 AND "index" = $2';
+
+/** a row per CHUNK_BYTES through Prisma: for clients without a pool of ours */
+async function insertChunks(prisma: PrismaClient, blobId: string, source: AsyncIterable<Uint8Array>, onPiece: (piece: Buffer) => void): Promise<void> {
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let buffered = 0;
+  let index = 0;
+  const flush = async () => {
+    const bytes = chunk.subarray(0, buffered);
+    await prisma.$executeRaw`INSERT INTO "BlobChunk" ("blobId", "index", "bytes") VALUES (${blobId}, ${index++}, ${bytes})`;
+    buffered = 0;
+  };
+  for await (const raw of source) {
+    const piece = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    onPiece(piece);
+    for (let at = 0; at < piece.length; ) {
+      const n = piece.copy(chunk, buffered, at);
+      buffered += n;
+      at += n;
+      if (buffered === CHUNK_BYTES) await flush();
+    }
+  }
+  if (buffered > 0) await flush();
+}
+
+async function selectChunk(db: Db, blobId: string, index: number): Promise<Buffer | null> {
+  const pool = 'blob' in db ? pgPoolOf(db as PrismaClient) : undefined;
+  if (pool) {
+    const { rows } = await pool.query<{ bytes: Buffer }>(SELECT_CHUNK, [blobId, index]);
+    return rows[0]?.bytes ?? null;
+  }
+  const [row] = await db.$queryRaw<{ bytes: Uint8Array }[]>`SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = ${blobId} AND "index" = ${index}`;
+  return row ? Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) : null;
 }
 
 /**
@@ -72,27 +107,14 @@ export async function putBlob(prisma: PrismaClient, source: AsyncIterable<Uint8A
   await prisma.$executeRaw`INSERT INTO "Blob" ("id", "size") VALUES (${pendingId}, 0)`;
   const hash = createHash('sha256');
   let size = 0;
-  let index = 0;
-  let parts: Buffer[] = [];
-  let buffered = 0;
-  const flush = async (bytes: number) => {
-    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, buffered);
-    const chunk = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    await insertChunk(prisma, pendingId, index++, chunk);
-    parts = rest.length > 0 ? [Buffer.from(rest)] : [];
-    buffered = rest.length;
+  const onPiece = (piece: Buffer) => {
+    hash.update(piece);
+    size += piece.length;
   };
   try {
-    for await (const piece of source) {
-      const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      hash.update(buf);
-      size += buf.length;
-      parts.push(buf);
-      buffered += buf.length;
-      while (buffered >= CHUNK_BYTES) await flush(CHUNK_BYTES);
-    }
-    if (buffered > 0) await flush(buffered);
+    const pool = pgPoolOf(prisma);
+    if (pool) await copyChunks(pool, pendingId, source, CHUNK_BYTES, onPiece);
+    else await insertChunks(prisma, pendingId, source, onPiece);
     const id = hash.digest('hex');
     await prisma.$executeRaw`UPDATE "Blob" SET "size" = ${size} WHERE "id" = ${pendingId}`;
     return { id, size, pendingId };
@@ -134,10 +156,8 @@ export async function* readBlob(prisma: Db, id: string): AsyncGenerator<Buffer> 
   const hash = createHash('sha256');
   let size = 0;
   for (let index = 0; ; index++) {
-    const [row] = await prisma.$queryRaw<{ bytes: Uint8Array }[]>`
-      SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = ${id} AND "index" = ${index}`;
-    if (!row) break;
-    const bytes = Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength);
+    const bytes = await selectChunk(prisma, id, index);
+    if (!bytes) break;
     hash.update(bytes);
     size += bytes.length;
     yield bytes;
