@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { captionCommand } from './commands/caption.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { evalCommand } from './commands/eval.ts';
+import { modelCommand } from './commands/model.ts';
 import { modelsCommand } from './commands/models.ts';
 import { trainCommand } from './commands/train.ts';
 import { reportError } from './errors.ts';
@@ -16,6 +17,7 @@ const program = new Command('glimpse')
   .addCommand(trainCommand())
   .addCommand(captionCommand())
   .addCommand(evalCommand())
-  .addCommand(modelsCommand());
+  .addCommand(modelsCommand())
+  .addCommand(modelCommand());
 
 program.parseAsync(process.argv).catch(reportError);

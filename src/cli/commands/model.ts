@@ -1,0 +1,88 @@
+// `glimpse model export <modelId> --out DIR` and `glimpse model import DIR`: move trained models
+// between the service's artifact store (DATABASE_URL) and plain folders, the ones `caption --model`
+// and `eval --model` take. An export is verified against its hash before it appears under DIR; an
+// import is loaded first (a folder that is not a model is refused) and stored as one blob.
+import { cp, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { createPrisma, type PrismaClient } from '../../db/client.ts';
+import { loadModel, portableConfig } from '../../ml/index.ts';
+import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';
+import { startBackend } from '../backend.ts';
+import { CliError } from '../errors.ts';
+
+async function withDatabase<T>(what: string, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
+  const url = loadConfig().databaseUrl;
+  if (url === undefined) throw new CliError('NO_DATABASE', `set DATABASE_URL to the service database (as \`npm start\` or \`npm run api\` use it) to ${what}`);
+  const prisma = createPrisma(url, { max: 2 });
+  try {
+    return await fn(prisma);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+async function exportModel(modelId: string, opts: { out: string }): Promise<void> {
+  const out = resolve(opts.out);
+  if (await exists(out)) throw new CliError('INVALID_OPTION', `${out} already exists: give a new folder`);
+  await withDatabase('export its models', async (prisma) => {
+    const model = await prisma.model.findUnique({ where: { id: modelId } });
+    if (!model) throw new CliError('MISSING_DATA', `no model ${modelId} (see \`glimpse models\`)`);
+    if (model.blobId) await exportDir(prisma, model.blobId, out);
+    else if (model.path && (await exists(model.path))) await cp(model.path, out, { recursive: true });
+    else throw new CliError('MISSING_DATA', `model ${modelId} is a folder on another host (saved before the artifact store): ${model.path}`);
+    console.log(`model ${modelId} (${model.name}) written to ${out}`);
+  });
+}
+
+async function importModel(dir: string, opts: { name?: string }, cmd: Command): Promise<void> {
+  const folder = resolve(dir);
+  if (!(await exists(folder))) throw new CliError('MISSING_DATA', `${folder} does not exist`);
+  await startBackend(cmd.optsWithGlobals<{ backend?: string }>().backend);
+  // a folder the service could not serve is refused before anything is stored
+  const loaded = await loadModel(folder).catch((e: unknown) => {
+    throw new CliError('INVALID_OPTION', `${folder} is not a Glimpse model folder: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  loaded.model.dispose();
+  await withDatabase('import models', async (prisma) => {
+    const pending = await putDir(prisma, folder);
+    try {
+      const model = await prisma.$transaction(async (tx) => {
+        const blobId = await commitBlob(tx, pending);
+        return tx.model.create({
+          data: {
+            name: opts.name ?? basename(folder),
+            blobId,
+            vocabSize: loaded.vocab.size,
+            config: JSON.parse(JSON.stringify(portableConfig(loaded.config))),
+            metrics: JSON.parse(JSON.stringify(loaded.metrics)),
+          },
+        });
+      });
+      console.log(`imported ${folder} as model ${model.id} (${model.name}); request captions with modelId ${model.id}`);
+    } catch (error) {
+      await discardBlob(prisma, pending);
+      throw error;
+    }
+  });
+}
+
+export function modelCommand(): Command {
+  const model = new Command('model').description('move models between the service (DATABASE_URL) and folders');
+  model
+    .command('export')
+    .description('write a service model to a new folder (for `caption --model DIR`, `eval --model DIR`)')
+    .argument('<modelId>', 'the model id (see `glimpse models`)')
+    .requiredOption('--out <dir>', 'a folder that does not exist yet')
+    .action(exportModel);
+  model
+    .command('import')
+    .description('store a model folder (from `train --out DIR` or an export) in the service; prints its id')
+    .argument('<dir>', 'the model folder')
+    .option('--name <name>', 'the model name (default: the folder name)')
+    .action(importModel);
+  return model;
+}
