@@ -50,7 +50,8 @@ export interface JobQueue {
   start(): Promise<void>;
   stop(options?: StopOptions): Promise<void>;
   /** inserts the job in `tx`: it exists only if that transaction commits */
-  enqueueTraining(tx: TransactionClient, data: JobData['training']): Promise<string>;
+  /** `startAfterSeconds`: not fetched before then (a run handed back for another worker) */
+  enqueueTraining(tx: TransactionClient, data: JobData['training'], options?: { startAfterSeconds?: number }): Promise<string>;
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
   enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string>;
   /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
@@ -165,8 +166,8 @@ class PgBossQueue implements JobQueue {
     await this.boss.stop({ graceful, wait: true, timeout: timeoutMs });
   }
 
-  enqueueTraining(tx: TransactionClient, data: JobData['training']): Promise<string> {
-    return this.send(tx, 'training', data);
+  enqueueTraining(tx: TransactionClient, data: JobData['training'], options: { startAfterSeconds?: number } = {}): Promise<string> {
+    return this.send(tx, 'training', data, options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {});
   }
 
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string> {
@@ -227,7 +228,7 @@ class PgBossQueue implements JobQueue {
     this.wakeUps.delete(name);
   }
 
-  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N], options: { expireInSeconds?: number } = {}): Promise<string> {
+  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N], options: { expireInSeconds?: number; startAfter?: number } = {}): Promise<string> {
     this.assertStarted();
     const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
     if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);

@@ -28,7 +28,9 @@ import {
 } from '../ml/index.ts';
 import {
   checkpointStored,
+  handBack,
   modelStored,
+  NotOnThisWorkerError,
   openDataset,
   openLatestCheckpoint,
   recordCheckpoint,
@@ -248,7 +250,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       await recordModel(tx, runId, modelBlob, { name: `${dataset.name}, run ${runId.slice(0, 8)}`, vocabSize: result.vocab.size, config: modelConfig, metrics });
       await tx.trainingRun.update({
         where: { id: runId },
-        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null },
+        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null, error: null },
       });
     });
     await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));
@@ -267,6 +269,16 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
   const { prisma, workerId, log } = helpers;
   if (error instanceof LeaseLostError || reason === 'lease-lost') {
     log.info(`training ${runId}: lease lost, left to its new owner`);
+    return;
+  }
+  if (error instanceof NotOnThisWorkerError) {
+    // files this worker cannot read (a COCO set off its volumes): another worker may (src/jobs/artifacts.ts)
+    const status = await prisma.$transaction(async (tx) => {
+      const s = await handBack(tx, helpers, runId, error);
+      await notify(tx, 'training_run', runId);
+      return s;
+    }, TRANSACTION_OPTIONS);
+    log.info(`training ${runId}: ${status === 'QUEUED' ? 'handed back' : status === 'FAILED' ? 'FAILED' : 'left'}: ${error.message}`);
     return;
   }
   const aborted = error instanceof TrainingAbortedError;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "TrainingRun" ADD COLUMN "handBacks" INTEGER NOT NULL DEFAULT 0;
