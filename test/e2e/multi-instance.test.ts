@@ -16,7 +16,7 @@ import { startApi, type RunningApi } from '../../src/server/app.ts';
 import { collect, type GraphQLResponse } from '../api/harness.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
-import { quietLog } from './shared.ts';
+import { quietLog, syntheticImagesDir } from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step status } }`;
 const CAPTION = `subscription($id: ID!) { captionStream(requestId: $id) { index token done caption } }`;
@@ -104,7 +104,7 @@ describe('two API instances and two workers on one Postgres', () => {
       expect(events.at(-1)).toMatchObject({ kind: 'STATUS', status: 'SUCCEEDED' });
     }
 
-    const imagesDir = join(dataDir, 'datasets', datasetId, 'images');
+    const imagesDir = await syntheticImagesDir(db.prisma, dataDir, datasetId);
     const png = await readFile(join(imagesDir, (await readdir(imagesDir))[0]!));
     const requested = await gql(b, `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, {
       input: { modelId: runs[0]!.model!.id, imageBase64: png.toString('base64') },

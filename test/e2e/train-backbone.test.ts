@@ -12,7 +12,7 @@ import { initBackend } from '../../src/ml/index.ts';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { saveLayersModel } from '../helpers/tfjs-model.ts';
-import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, type ApiWithWorker } from './shared.ts';
+import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, syntheticImagesDir, type ApiWithWorker } from './shared.ts';
 
 const SIZE = 32;
 const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status config { backbone backboneLayer imageSize } } }`;
@@ -135,7 +135,7 @@ describe('train with a pretrained backbone through the API and a worker', () => 
 
   it('captions a PNG with the backbone model: tokens with attention over gridSize² cells', async () => {
     const downloadsBefore = requests.filter((r) => r === '/backbone/model.json').length;
-    const images = join(dataDir, 'datasets', datasetId, 'images');
+    const images = await syntheticImagesDir(t.db.prisma, dataDir, datasetId);
     const png = await readFile(join(images, (await readdir(images))[0]!));
     const requested = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, {
       input: { modelId, imageBase64: png.toString('base64') },

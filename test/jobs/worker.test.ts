@@ -103,12 +103,13 @@ describe('worker', () => {
     const cocoId = await createDataset({ name: 'coco', kind: 'COCO', annotationsPath: join(cocoDir, 'captions.json'), imagesDir: join(cocoDir, 'images') });
 
     const ready = await until(() => datasetRow(datasetId), (d) => d.status !== 'PENDING');
-    expect(ready).toMatchObject({ status: 'READY', imageCount: 16, captionCount: 80, imagesDir: join(dataDir, 'datasets', datasetId, 'images') });
+    // a generated set goes to the artifact store; this worker keeps it unpacked in its cache
+    expect(ready).toMatchObject({ status: 'READY', imageCount: 16, captionCount: 80, imagesDir: null, blobId: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const failed = await until(() => datasetRow(cocoId), (d) => d.status !== 'PENDING');
     expect(failed.status).toBe('FAILED');
     // Dataset.error is public: the reason without file names or paths (the worker log has them)
     expect(failed.error).toBe('1 image file(s) listed in the annotations do not exist (MISSING_IMAGE)');
-    const dir = join(dataDir, 'datasets', datasetId, 'images');
+    const dir = join(dataDir, 'cache', ready.blobId!, 'images');
     pngs = await Promise.all((await readdir(dir)).slice(0, 4).map((f) => readFile(join(dir, f))));
   });
 
@@ -121,9 +122,10 @@ describe('worker', () => {
     const model = await db.prisma.model.findUniqueOrThrow({ where: { runId } });
     expect(model.config).toMatchObject({ encoder: { kind: 'cnn', imageSize: 32, channels: [8, 16] }, units: 32, embeddingDim: 16 });
     expect(model.metrics).toMatchObject({ valLoss: expect.any(Number), bleu4: expect.any(Number) });
-    expect(model.path).toBe(join(dataDir, 'models', runId));
+    // the model is a blob in the artifact store; the folder this worker wrote is its cache entry
+    expect(model.path).toBeNull();
     modelId = model.id;
-    modelPath = model.path;
+    modelPath = join(dataDir, 'cache', model.blobId!);
   });
 
   it('cancels at a batch boundary with a checkpoint, then resumes from it without repeating a step', async () => {
