@@ -4,7 +4,7 @@
 // re-enqueued (or CANCELLED if a cancel was pending), in one transaction with a wake-up for its
 // subscribers. Several reapers may run at once (one per worker): the guarded UPDATE hands each
 // stale run to exactly one of them.
-import type { PrismaClient } from '../db/client.ts';
+import { Prisma, type PrismaClient, type TransactionClient } from '../db/client.ts';
 import { notify } from '../events/notify.ts';
 import { TRANSACTION_OPTIONS } from './helpers.ts';
 import type { JobQueue } from './queue.ts';
@@ -25,29 +25,42 @@ export interface ReapedRun {
   status: 'QUEUED' | 'CANCELLED';
 }
 
+/**
+ * Hands back the RUNNING runs that `where` selects, in one statement: QUEUED again (or CANCELLED when a
+ * cancel was pending), lease cleared, re-enqueued, subscribers woken.
+ */
+async function handBack(tx: TransactionClient, queue: Pick<JobQueue, 'enqueueTraining'>, where: Prisma.Sql): Promise<ReapedRun[]> {
+  const runs = await tx.$queryRaw<ReapedRun[]>`
+    UPDATE "TrainingRun"
+    SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
+        "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
+        "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+    WHERE "status" = 'RUNNING' AND ${where}
+    RETURNING "id", "status"::text AS "status"`;
+  for (const run of runs) {
+    if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
+    await notify(tx, 'training_run', run.id);
+  }
+  return runs;
+}
+
 export async function reapStaleRuns(
   prisma: PrismaClient,
   queue: Pick<JobQueue, 'enqueueTraining'>,
   { heartbeatSeconds, missedBeats = 3, ownWorkerId }: ReaperOptions,
 ): Promise<ReapedRun[]> {
   const staleAfter = heartbeatSeconds * missedBeats;
-  return prisma.$transaction(async (tx) => {
-    const reaped = await tx.$queryRaw<ReapedRun[]>`
-      UPDATE "TrainingRun"
-      SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
-          "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
-          "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE "status" = 'RUNNING'
-        AND "heartbeatAt" < (now() AT TIME ZONE 'UTC')
+  return prisma.$transaction(
+    (tx) =>
+      handBack(
+        tx,
+        queue,
+        Prisma.sql`"heartbeatAt" < (now() AT TIME ZONE 'UTC')
           - make_interval(secs => GREATEST(${staleAfter}::double precision, COALESCE("leaseSeconds", 0)))
-        AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? null}
-      RETURNING "id", "status"::text AS "status"`;
-    for (const run of reaped) {
-      if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
-      await notify(tx, 'training_run', run.id);
-    }
-    return reaped;
-  }, TRANSACTION_OPTIONS);
+        AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? null}`,
+      ),
+    TRANSACTION_OPTIONS,
+  );
 }
 
 /**
@@ -60,17 +73,7 @@ export async function releaseDeadWorker(
   workerId: string,
 ): Promise<ReapedRun[]> {
   return prisma.$transaction(async (tx) => {
-    const released = await tx.$queryRaw<ReapedRun[]>`
-      UPDATE "TrainingRun"
-      SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
-          "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
-          "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE "status" = 'RUNNING' AND "workerId" = ${workerId}
-      RETURNING "id", "status"::text AS "status"`;
-    for (const run of released) {
-      if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
-      await notify(tx, 'training_run', run.id);
-    }
+    const released = await handBack(tx, queue, Prisma.sql`"workerId" = ${workerId}`);
     await tx.worker.deleteMany({ where: { id: workerId } });
     await notify(tx, 'worker');
     return released;
