@@ -27,7 +27,6 @@ import {
   type CheckpointEvent,
 } from '../ml/index.ts';
 import {
-  checkpointStored,
   handBack,
   modelStored,
   NotOnThisWorkerError,
@@ -208,8 +207,9 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
             VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4}, ${e.objects?.f1 ?? null}, ${e.objects?.exactRate ?? null})
             ON CONFLICT DO NOTHING`;
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
-        }).then(async () => {
-          if (epochEnd) await checkpointStored(helpers, epochEnd);
+        }).then(() => {
+          // an epoch-end folder stays where train() wrote it (not moved into the cache): a resume on
+          // this host restores the best epoch's weights from it (src/ml/best.ts); removed at the run's end
           epochEnd = null;
         });
       }),
