@@ -1,9 +1,10 @@
 // Configuration from the environment, parsed once into a typed, frozen object.
 // Unknown GLIMPSE_* variables and malformed values throw a ConfigError naming the variable.
-import { isIP } from 'node:net';
-import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import ipaddr from 'ipaddr.js';
+import { apiKeys, boolean, byteSize, ConfigError, databaseUrl, httpUrl, integer, listenHost, oneOf, read, type Env } from './config/parse.ts';
+import { backboneDownloads, datasetRoots, defaultWorkerMemory, queryLimits, workerJobs } from './config/sections.ts';
+
+export { ConfigError };
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -113,19 +114,6 @@ export interface BackboneDownloads {
 /** TF.js models on TF Hub / Kaggle: tfhub.dev redirects to www.kaggle.com, which serves from storage.googleapis.com */
 export const DEFAULT_BACKBONE_HOSTS = ['storage.googleapis.com', 'tfhub.dev', 'www.kaggle.com'] as const;
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
 export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   'GLIMPSE_DATA_DIR',
   'GLIMPSE_API_KEYS',
@@ -164,183 +152,6 @@ export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   'GLIMPSE_NATIVE_GEMM', // on|off: wasm's matrix products on the native OpenBLAS addon when built (src/ml/backend.ts checks it)
   'GLIMPSE_TEST_WASM_FAULT', // tests only: a file whose presence makes the next training job hit a wasm trap (src/jobs/ml-runtime.ts)
 ]);
-
-/** value of a variable, treating empty / whitespace-only as unset */
-function read(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  return raw ? raw : undefined;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T | undefined {
-  const raw = read(env, name);
-  if (raw === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function databaseUrl(env: Env): string | undefined {
-  const raw = read(env, 'DATABASE_URL');
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DATABASE_URL', 'not a valid URL');
-  }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new ConfigError('DATABASE_URL', `expected a postgresql:// URL, got ${url.protocol}//…`);
-  }
-  return raw;
-}
-
-function httpUrl(env: Env, name: string): string | undefined {
-  const raw = read(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, 'not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `expected an http(s):// URL, got ${url.protocol}//…`);
-  return raw;
-}
-
-function apiKeys(env: Env): string[] {
-  const raw = read(env, 'GLIMPSE_API_KEYS');
-  if (raw === undefined) return [];
-  const keys = raw.split(',').map((k) => k.trim());
-  if (keys.some((k) => k === '')) throw new ConfigError('GLIMPSE_API_KEYS', 'empty key in the comma-separated list');
-  if (keys.some((k) => /\s/.test(k))) throw new ConfigError('GLIMPSE_API_KEYS', 'keys must not contain whitespace');
-  return keys;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(name, `expected true or false, got "${raw}"`);
-}
-
-/** HOST: an IPv4/IPv6 address or a host name, no scheme or port */
-function listenHost(env: Env): string {
-  const raw = read(env, 'HOST');
-  if (raw === undefined) return '127.0.0.1';
-  if (!/^[\w.:-]+$/.test(raw) || raw.length > 253) throw new ConfigError('HOST', `expected an address such as 127.0.0.1 or 0.0.0.0, got "${raw}"`);
-  return raw;
-}
-
-function queryLimits(env: Env): QueryLimits {
-  return Object.freeze({
-    maxLength: integer(env, 'GLIMPSE_MAX_QUERY_LENGTH', 32_768, 1024, 10_000_000),
-    maxTokens: integer(env, 'GLIMPSE_MAX_QUERY_TOKENS', 2000, 100, 1_000_000),
-    maxDepth: integer(env, 'GLIMPSE_MAX_QUERY_DEPTH', 10, 3, 1000),
-    maxAliases: integer(env, 'GLIMPSE_MAX_QUERY_ALIASES', 15, 1, 100_000),
-    maxDirectives: integer(env, 'GLIMPSE_MAX_QUERY_DIRECTIVES', 50, 1, 100_000),
-    maxCost: integer(env, 'GLIMPSE_MAX_QUERY_COST', 50_000, 100, 1_000_000_000),
-  });
-}
-
-/** GLIMPSE_DATASET_ROOTS: comma-separated absolute folders */
-function datasetRoots(env: Env, fallback: string): readonly string[] {
-  const raw = read(env, 'GLIMPSE_DATASET_ROOTS');
-  if (raw === undefined) return Object.freeze([fallback]);
-  const roots = raw.split(',').map((r) => r.trim());
-  if (roots.some((r) => r === '')) throw new ConfigError('GLIMPSE_DATASET_ROOTS', 'empty folder in the comma-separated list');
-  const relative = roots.find((r) => !isAbsolute(r));
-  if (relative !== undefined) throw new ConfigError('GLIMPSE_DATASET_ROOTS', `expected absolute folders, got "${relative}"`);
-  return Object.freeze(roots.map((r) => resolve(r)));
-}
-
-/** GLIMPSE_BACKBONE_HOSTS: comma-separated `host` or `host:port`, stored as URL.host normalises them */
-function backboneHosts(env: Env): readonly string[] {
-  const raw = read(env, 'GLIMPSE_BACKBONE_HOSTS');
-  if (raw === undefined) return Object.freeze([...DEFAULT_BACKBONE_HOSTS]);
-  return Object.freeze(
-    raw.split(',').map((entry) => {
-      const text = entry.trim();
-      let host = '';
-      if (text !== '' && !/[/?#@\\\s]/.test(text)) {
-        try {
-          host = new URL(`http://${text}/`).host;
-        } catch {
-          // refused below
-        }
-      }
-      if (!host) throw new ConfigError('GLIMPSE_BACKBONE_HOSTS', `expected host or host:port entries, got "${text}"`);
-      return host;
-    }),
-  );
-}
-
-/** GLIMPSE_BACKBONE_ALLOW_PRIVATE: false (default), true, or comma-separated addresses / CIDR ranges */
-function privateRanges(env: Env): readonly string[] {
-  const name = 'GLIMPSE_BACKBONE_ALLOW_PRIVATE';
-  const raw = read(env, name);
-  if (raw === undefined || raw.toLowerCase() === 'false' || raw === '0') return Object.freeze([]);
-  if (raw.toLowerCase() === 'true' || raw === '1') return Object.freeze(['0.0.0.0/0', '::/0']);
-  return Object.freeze(
-    raw.split(',').map((entry) => {
-      const text = entry.trim();
-      if (ipaddr.isValidCIDR(text)) return text;
-      if (ipaddr.isValid(text) && isIP(text)) return `${text}/${isIP(text) === 4 ? 32 : 128}`;
-      throw new ConfigError(name, `expected true, false or addresses / CIDR ranges (127.0.0.1, 10.0.0.0/8), got "${text}"`);
-    }),
-  );
-}
-
-function backboneDownloads(env: Env): BackboneDownloads {
-  return Object.freeze({
-    hosts: backboneHosts(env),
-    allowPrivate: privateRanges(env),
-    maxBytes: integer(env, 'GLIMPSE_BACKBONE_MAX_BYTES', 512 * 1024 * 1024, 1024, 64 * 1024 ** 3),
-    timeoutSeconds: integer(env, 'GLIMPSE_BACKBONE_TIMEOUT_SECONDS', 30, 1, 3600),
-  });
-}
-
-/** the wasm backend's heap cannot pass 4 GiB (32-bit addresses): leave room for the runtime */
-const WASM_HEAP_BUDGET = 3.5 * 2 ** 30;
-
-/** half the machine's memory, at most what a wasm worker can address */
-function defaultWorkerMemory(): number {
-  return Math.min(Math.floor(totalmem() / 2), WASM_HEAP_BUDGET);
-}
-
-/** bytes, or a number with a unit: 512MiB, 3GiB, 2GB (binary units either way) */
-function byteSize(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(raw);
-  if (!match) throw new ConfigError(name, `expected bytes or a size like 3GiB, got "${raw}"`);
-  const power = { b: 0, kb: 1, kib: 1, mb: 2, mib: 2, gb: 3, gib: 3, tb: 4, tib: 4 }[(match[2] ?? 'b').toLowerCase() as 'b'];
-  const value = Math.floor(Number(match[1]) * 1024 ** power);
-  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max} bytes, got ${value}`);
-  return value;
-}
-
-/** GLIMPSE_WORKER_JOBS: a comma-separated subset of WORKER_JOBS, default all */
-function workerJobs(env: Env): readonly WorkerJob[] {
-  const raw = read(env, 'GLIMPSE_WORKER_JOBS');
-  if (raw === undefined) return Object.freeze([...WORKER_JOBS]);
-  const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
-  const unknown = names.filter((n) => !(WORKER_JOBS as readonly string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) {
-    throw new ConfigError('GLIMPSE_WORKER_JOBS', `expected a comma-separated list of ${WORKER_JOBS.join(', ')}, got "${raw}"`);
-  }
-  return Object.freeze(WORKER_JOBS.filter((j) => names.includes(j)));
-}
 
 function dataDir(env: Env): string {
   const raw = read(env, 'GLIMPSE_DATA_DIR');
