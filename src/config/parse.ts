@@ -1,4 +1,5 @@
-
+// Parsers of environment variables: each reads one variable, treats empty as unset, and throws a
+// ConfigError naming the variable for a malformed or out-of-range value.
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
