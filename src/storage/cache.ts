@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from './blobs.ts';
-import { isBlobId, readBlob } from './blobs.ts';
-import { listFiles, unpackDir } from './dirs.ts';
+import { isBlobId } from './blobs.ts';
+import { listFiles, unpackBlob } from './dirs.ts';
 
 export interface CachedDir {
   /** the unpacked folder; valid until release() */
@@ -86,7 +86,7 @@ export class ArtifactCache {
         await mkdir(this.root, { recursive: true });
         const temp = join(this.root, `.tmp-${id.slice(0, 16)}-${randomUUID()}`);
         try {
-          await unpackDir(readBlob(this.db, id), temp);
+          await unpackBlob(this.db, id, temp);
           await rm(dir, { recursive: true, force: true });
           await rename(temp, dir);
         } catch (error) {

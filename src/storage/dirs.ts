@@ -7,6 +7,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { BlobCorruptError, readBlob, type Db } from './blobs.ts';
 
 export class ArchiveError extends Error {
   readonly code = 'INVALID_ARCHIVE';
@@ -101,3 +102,22 @@ export async function unpackDir(source: AsyncIterable<Uint8Array>, dest: string)
   await Promise.all([feed(), entries]);
 }
 
+
+/**
+ * Unpacks folder blob `id` into `dest` (see unpackDir). A corrupt blob fails with BlobCorruptError
+ * even when the damage breaks the tar before the hash is checked at the end (the blob is then read
+ * through once more to tell which).
+ */
+export async function unpackBlob(db: Db, id: string, dest: string): Promise<void> {
+  try {
+    await unpackDir(readBlob(db, id), dest);
+  } catch (error) {
+    if (error instanceof BlobCorruptError) throw error;
+    try {
+      for await (const _ of readBlob(db, id));
+    } catch (checked) {
+      if (checked instanceof BlobCorruptError) throw checked;
+    }
+    throw error;
+  }
+}

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PrismaClient } from '../db/client.ts';
-import { putBlob, readBlob, type Db, type PendingBlob } from './blobs.ts';
-import { packDir, unpackDir } from './dirs.ts';
+import { putBlob, type Db, type PendingBlob } from './blobs.ts';
+import { packDir, unpackBlob } from './dirs.ts';
 
 export {
   BlobCorruptError,
@@ -25,7 +25,7 @@ export {
   type PendingBlob,
 } from './blobs.ts';
 export { ArtifactCache, type CachedDir } from './cache.ts';
-export { ArchiveError, listFiles, packDir, unpackDir } from './dirs.ts';
+export { ArchiveError, listFiles, packDir, unpackBlob, unpackDir } from './dirs.ts';
 
 /** Uploads the files of folder `dir` as a pending blob (commit it with the row that references it). */
 export function putDir(prisma: PrismaClient, dir: string): Promise<PendingBlob> {
@@ -40,7 +40,7 @@ export async function exportDir(db: Db, id: string, dest: string): Promise<void>
   if (await stat(dest).then(() => true, () => false)) throw new Error(`${dest} already exists`);
   const temp = join(dirname(dest), `.glimpse-export-${randomUUID()}`);
   try {
-    await unpackDir(readBlob(db, id), temp);
+    await unpackBlob(db, id, temp);
     await rename(temp, dest);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
