@@ -35,6 +35,7 @@ export function artifactCache({ config, prisma, log }: Pick<JobHelpers, 'config'
     caches.set(config.paths.cache, cache);
     void cache.clean();
   }
+  cache.db = prisma;
   return cache;
 }
 

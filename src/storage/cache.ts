@@ -36,7 +36,8 @@ export class ArtifactCache {
   private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly db: Db,
+    /** the client blobs are read with (replaceable: in-process workers sharing a data dir each have their own) */
+    public db: Db,
     readonly root: string,
     readonly maxBytes: number,
     private readonly log?: CacheLog,
