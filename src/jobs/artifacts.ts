@@ -15,6 +15,7 @@ import { JobError, type JobHelpers } from './helpers.ts';
 
 /** checkpoints kept per run: the latest KEEP_CHECKPOINTS (the previous one is the fallback when the latest is unreadable) */
 export const KEEP_CHECKPOINTS = 2;
+// (plus the best epoch's, by validation loss: see recordCheckpoint)
 
 /** A run's files that this worker cannot read (a COCO set on a volume it lacks, a path-only checkpoint of another host). */
 export class NotOnThisWorkerError extends Error {
@@ -74,9 +75,19 @@ export async function recordCheckpoint(tx: TransactionClient, runId: string, { e
     create: { runId, step: event.step, epoch: event.epoch, blobId },
     update: { epoch: event.epoch, blobId, path: null },
   });
-  const old = await tx.checkpoint.findMany({ where: { runId }, orderBy: { step: 'desc' }, skip: KEEP_CHECKPOINTS, select: { id: true, blobId: true } });
+  // the best epoch's checkpoint (lowest validation loss) stays too: the run's model may come from it after a resume
+  const best = await bestEpochStep(tx, runId);
+  const old = (
+    await tx.checkpoint.findMany({ where: { runId }, orderBy: { step: 'desc' }, skip: KEEP_CHECKPOINTS, select: { id: true, blobId: true, step: true } })
+  ).filter((c) => c.step !== best);
   if (old.length > 0) await tx.checkpoint.deleteMany({ where: { id: { in: old.map((c) => c.id) } } });
   await deleteUnreferenced(tx, [before?.blobId, ...old.map((c) => c.blobId)].filter((id) => id !== blobId));
+}
+
+/** The step of the run's epoch with the lowest validation loss (its epoch-end checkpoint), or null. */
+export async function bestEpochStep(tx: TransactionClient | PrismaClient, runId: string): Promise<number | null> {
+  const best = await tx.epochSummary.findFirst({ where: { runId, valLoss: { not: null } }, orderBy: [{ valLoss: 'asc' }, { epoch: 'asc' }] });
+  return best?.step ?? null;
 }
 
 /**

@@ -32,6 +32,8 @@ import {
   NotOnThisWorkerError,
   openDataset,
   openLatestCheckpoint,
+  bestEpochStep,
+  openCheckpoint,
   recordCheckpoint,
   recordModel,
   storeCheckpoint,
@@ -160,6 +162,11 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const resume = await openLatestCheckpoint(helpers, runId);
     if (resume) opened.push(resume.folder);
     const latest = resume?.checkpoint ?? null;
+    // the predecessor's best epoch, on this worker: the model may end with its weights
+    const bestStep = latest ? await bestEpochStep(prisma, runId) : null;
+    const bestRow = bestStep === null ? null : await prisma.checkpoint.findUnique({ where: { runId_step: { runId, step: bestStep } } });
+    const bestFolder = bestRow ? await openCheckpoint(helpers, bestRow).catch(() => null) : null;
+    if (bestFolder) opened.push(bestFolder);
     const first = latest ? await prisma.lossPoint.findUnique({ where: { runId_step: { runId, step: 1 } } }) : null;
     const divergence = new DivergenceWatch(first?.loss ?? null);
     const perEpoch = stepsPerEpoch(images, runSettings);
@@ -179,6 +186,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       model: settings.model,
       train: settings.train,
       ...(resume ? { resumeFrom: resume.folder.dir } : {}),
+      ...(bestFolder ? { bestCheckpointDir: bestFolder.dir } : {}),
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) => {

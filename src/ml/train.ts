@@ -45,6 +45,8 @@ export interface TrainOptions {
   cacheBytes?: number;
   /** end with the best epoch's weights by validation loss (default true); false: the last epoch's */
   keepBest?: boolean;
+  /** on resume: where the predecessor's best epoch checkpoint is on this machine (default: the path the checkpoint recorded) */
+  bestCheckpointDir?: string;
 }
 
 export interface TrainResult {
@@ -153,7 +155,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     source.dispose();
     throw err;
   });
-  const bestWeights = new BestWeights(best ?? null);
+  const bestWeights = new BestWeights(best ? { ...best, ...(opts.bestCheckpointDir ? { checkpoint: opts.bestCheckpointDir } : {}) } : null);
   try {
     const { train: trainImages, val: valImages } = split(trainConfig);
     if (trainImages.length === 0) throw new ModelError('EMPTY_DATASET', 'no training images');

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { log } from '../../src/log.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isInside } from '../../src/resolvers/delete.resolver.ts';
 import { codes, startTestApi, type TestApi } from './harness.ts';
@@ -157,11 +158,11 @@ describe('deleteTrainingRun', () => {
     // an id that walks out of checkpoints/ into models/
     const victim = folderWithFile(join(paths().models, 'precious'), 'weights.bin');
     const r = await run(ds.id, 'FAILED', '../models/precious');
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
     try {
       const res = await gql(DELETE_RUN, r.id);
       expect(res.errors).toBeUndefined();
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/refusing to delete a folder outside its data root/);
+      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(/refusing to delete a folder outside its data root/);
     } finally {
       warn.mockRestore();
     }
@@ -235,11 +236,11 @@ describe('deleteModel', () => {
   it('leaves (and logs) an artifact folder outside the models root; the rows still go', async () => {
     const foreign = join(outside, 'foreign-model');
     const { model: m, weights } = await model(null, foreign);
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
     try {
       const res = await gql(DELETE_MODEL, m.id);
       expect(res.errors).toBeUndefined();
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/refusing to delete a folder outside its data root.*foreign-model/);
+      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(/refusing to delete a folder outside its data root.*foreign-model/);
     } finally {
       warn.mockRestore();
     }
