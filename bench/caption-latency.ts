@@ -7,7 +7,8 @@
 // The model is the demo set's (shapes-demo, 600 images) with the API's default settings, trained for
 // --epochs (default 1: the architecture and so the decode cost are those of a full run).
 //
-//   npx tsx bench/caption-latency.ts [--captions 30] [--epochs 1]
+//   npx tsx bench/caption-latency.ts [--captions 30] [--epochs 1] [--train '{"units":128,"embeddingDim":64}']
+// (--train: more StartTrainingInput fields for both runs, e.g. another architecture than the defaults)
 // Needs a Postgres server: BENCH_DATABASE_URL (an admin connection), default
 // postgresql://postgres@127.0.0.1:5432/postgres; a scratch database is created, migrated and dropped.
 import 'reflect-metadata';
@@ -37,6 +38,8 @@ const arg = (name: string, fallback: number) => {
 const CAPTIONS = arg('captions', 30);
 const EPOCHS = arg('epochs', 1);
 const WARM_UP = 2;
+const trainIndex = process.argv.indexOf('--train');
+const TRAIN: Record<string, unknown> = trainIndex > 0 ? JSON.parse(process.argv[trainIndex + 1]!) : {};
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
     for (const [i, j] of jobs.entries()) {
       const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
         env: { ...process.env, DATABASE_URL: dbUrl, GLIMPSE_DATA_DIR: join(dir, `worker-${workers.length}-${i}`), GLIMPSE_WORKER_JOBS: j, GLIMPSE_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', 'inherit', 'inherit'], // GLIMPSE_LOG_LEVEL=warn: only warnings and errors
       });
       workers.push(proc);
     }
@@ -96,9 +99,9 @@ async function main(): Promise<void> {
     await until(() => prisma.dataset.findUniqueOrThrow({ where: { id: demo.id } }), (d) => d.status === 'READY', 300_000);
     const trainStarted = Date.now();
     const first = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id config { epochs batchSize units embeddingDim } } }`, {
-      i: { datasetId: demo.id, epochs: EPOCHS },
+      i: { ...TRAIN, datasetId: demo.id, epochs: EPOCHS },
     });
-    console.log(`model: shapes-demo, API defaults but ${EPOCHS} epoch(s): ${JSON.stringify(first.startTraining.config)}`);
+    console.log(`model: shapes-demo, API defaults but ${JSON.stringify({ ...TRAIN, epochs: EPOCHS })}: ${JSON.stringify(first.startTraining.config)}`);
     const trained = await until(() => prisma.trainingRun.findUniqueOrThrow({ where: { id: first.startTraining.id }, include: { model: true } }), (r) => ['SUCCEEDED', 'FAILED'].includes(r.status), 3_600_000);
     if (!trained.model) throw new Error(`training failed: ${trained.error}`);
     console.log(`trained in ${((Date.now() - trainStarted) / 1000).toFixed(0)} s`);
@@ -130,7 +133,7 @@ async function main(): Promise<void> {
       console.log(`${label.padEnd(44)} p50 ${fmt(percentile(ms, 50)).padStart(8)}  p95 ${fmt(percentile(ms, 95)).padStart(8)}  max ${fmt(ms.at(-1)!).padStart(8)}  decode p50 ${fmt(percentile(decode, 50))}`);
     };
     const whileTraining = async (label: string) => {
-      const { startTraining } = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, { i: { datasetId: demo.id, epochs: 50 } });
+      const { startTraining } = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, { i: { ...TRAIN, datasetId: demo.id, epochs: 50 } });
       await until(() => prisma.lossPoint.count({ where: { runId: startTraining.id } }), (n) => n >= 2, 600_000);
       await measure(label);
       const steps = await prisma.lossPoint.count({ where: { runId: startTraining.id } });
