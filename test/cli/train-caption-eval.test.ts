@@ -48,7 +48,7 @@ describe('glimpse train → caption → eval', () => {
     const epochs = Math.floor(step / perEpoch) + 1; // finish the epoch the interruption fell in
 
     const resumed = await runCli([...base, '--epochs', String(epochs), '--resume', 'latest']);
-    expect(resumed.stderr).toMatch(/^backend: \w+ \(\d+ threads?\)$/m);
+    expect(resumed.stderr).toMatch(/^backend: [\w+-]+ \(\d+ threads?\)$/m);
     expect(resumed.stderr).toContain(`resuming from ${at![2]}`);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(new RegExp(`^epoch ${epochs}/${epochs}  step ${epochs * perEpoch}  train loss \\d+\\.\\d+  val loss \\d+\\.\\d+  BLEU-4 \\d\\.\\d+`, 'm'));
