@@ -10,8 +10,9 @@ export const apiKey = {
   set: (key: string): void => {
     if (key) localStorage.setItem(KEY_STORAGE, key);
     else localStorage.removeItem(KEY_STORAGE);
-    // the WebSocket presents the key when it connects: reconnect with the new one
-    void client?.dispose();
+    // the WebSocket presents the key when it connects: new subscriptions connect with the new one; the
+    // old client keeps serving the subscriptions it has (a page's live stream is not cut) and, lazy,
+    // closes its socket once they end
     client = undefined;
   },
 };

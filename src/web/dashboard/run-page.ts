@@ -113,7 +113,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
       message.textContent = (error as Error).message;
     }
   };
-  cancel.addEventListener('click', act(CANCEL, () => {}));
+  cancel.addEventListener('click', act(CANCEL, (runStatus) => showStatus(runStatus, null)));
   remove.addEventListener('click', async () => {
     if (!confirm(`Delete run ${runId.slice(0, 8)} with its loss curve and checkpoints? Its model, if any, stays.`)) return;
     message.textContent = '';
