@@ -57,7 +57,13 @@ async function abuse(seconds: number): Promise<void> {
   const loop = async () => {
     while (Date.now() < deadline) {
       const k = turn++ % (bodies.length + 1);
-      const outcome = k === bodies.length ? await wsAbuse() : await post(bodies[k]!).then((r) => `${r.status} ${r.code}`, (e: Error) => e.message);
+      const outcome =
+        k === bodies.length
+          ? await wsAbuse()
+          : await post(bodies[k]!).then(
+              (r) => `${r.status} ${r.code}`,
+              (e: Error) => e.message,
+            );
       counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
     }
   };
@@ -88,7 +94,14 @@ async function seed(url: string): Promise<void> {
   const dataset = await prisma.dataset.create({ data: { name: 'bench', kind: 'SYNTHETIC', status: 'READY' } });
   for (let r = 0; r < 20; r++) {
     const run = await prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {}, status: 'SUCCEEDED' } });
-    const points = Array.from({ length: 2000 }, (_, i) => ({ runId: run.id, step: i + 1, epoch: 1, batch: i + 1, loss: 1 / (i + 1), examplesPerSec: 100 }));
+    const points = Array.from({ length: 2000 }, (_, i) => ({
+      runId: run.id,
+      step: i + 1,
+      epoch: 1,
+      batch: i + 1,
+      loss: 1 / (i + 1),
+      examplesPerSec: 100,
+    }));
     await prisma.lossPoint.createMany({ data: points });
   }
   await prisma.$disconnect();
@@ -115,22 +128,38 @@ async function main(): Promise<void> {
   await adminClient.query(`CREATE DATABASE ${name}`);
   const dbUrl = Object.assign(new URL(admin), { pathname: `/${name}` }).href;
   const self = fileURLToPath(import.meta.url);
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbUrl, PORT: String(PORT), HOST: '127.0.0.1', GLIMPSE_DATA_DIR: `/tmp/${name}`, GLIMPSE_LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: dbUrl,
+    PORT: String(PORT),
+    HOST: '127.0.0.1',
+    GLIMPSE_DATA_DIR: `/tmp/${name}`,
+    GLIMPSE_LOG_LEVEL: 'error',
+  };
   delete env.GLIMPSE_API_KEYS;
-  const api = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'api'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const api = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'api'], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   try {
     await waitForApi(api);
     await seed(dbUrl);
     await measure(2); // warm-up
     const alone = await measure(seconds);
-    const abuser = spawn(process.execPath, [...process.execArgv, self, '--abuser', String(seconds + 1)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const abuseCounts = new Promise<Record<string, number>>((resolve) => abuser.once('message', (m) => resolve(m as Record<string, number>)));
+    const abuser = spawn(process.execPath, [...process.execArgv, self, '--abuser', String(seconds + 1)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const abuseCounts = new Promise<Record<string, number>>((resolve) =>
+      abuser.once('message', (m) => resolve(m as Record<string, number>)),
+    );
     await new Promise((r) => setTimeout(r, 500));
     const underAbuse = await measure(seconds);
     const counts = await abuseCounts;
     const row = (label: string, t: number[]) =>
       `| ${label} | ${t.length} | ${percentile(t, 50).toFixed(1)} | ${percentile(t, 99).toFixed(1)} | ${t[t.length - 1]!.toFixed(1)} |`;
-    console.log(`\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; ${seconds} s per phase, 2 normal clients\n`);
+    console.log(
+      `\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}; ${seconds} s per phase, 2 normal clients\n`,
+    );
     console.log('| normal requests | count | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|');
     console.log(row('alone', alone));
     console.log(row('while the abuser runs', underAbuse));

@@ -46,7 +46,13 @@ async function main(): Promise<void> {
     await prisma.$transaction((tx) => deleteUnreferenced(tx, [id]));
     const round = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
     console.log(
-      JSON.stringify({ megabytes, baseMB: round(base), writeGrowthMB: round(writeGrowth), readGrowthMB: round(readGrowth), seconds: Math.round((performance.now() - started) / 100) / 10 }),
+      JSON.stringify({
+        megabytes,
+        baseMB: round(base),
+        writeGrowthMB: round(writeGrowth),
+        readGrowthMB: round(readGrowth),
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      }),
     );
   } finally {
     await prisma.$disconnect();

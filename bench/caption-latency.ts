@@ -67,11 +67,20 @@ async function main(): Promise<void> {
   const events = await createEventBus(dbUrl);
   const queue = await createQueue(dbUrl);
   await queue.start();
-  const config = loadConfig({ ...process.env, GLIMPSE_DATA_DIR: join(dir, 'api'), GLIMPSE_PUBLIC_READ: 'true', GLIMPSE_MUTATIONS_PER_MINUTE: '100000' });
+  const config = loadConfig({
+    ...process.env,
+    GLIMPSE_DATA_DIR: join(dir, 'api'),
+    GLIMPSE_PUBLIC_READ: 'true',
+    GLIMPSE_MUTATIONS_PER_MINUTE: '100000',
+  });
   const api = await startApi({ config, prisma, events, queue, port: 0, host: '127.0.0.1' });
   const ws = createClient({ url: api.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false });
   const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: any; errors?: { message: string }[] };
     if (body.errors) throw new Error(body.errors[0]!.message);
     return body.data;
@@ -80,12 +89,22 @@ async function main(): Promise<void> {
   const startWorkers = (jobs: string[]) => {
     for (const [i, j] of jobs.entries()) {
       const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-        env: { ...process.env, DATABASE_URL: dbUrl, GLIMPSE_DATA_DIR: join(dir, `worker-${workers.length}-${i}`), GLIMPSE_WORKER_JOBS: j, GLIMPSE_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          DATABASE_URL: dbUrl,
+          GLIMPSE_DATA_DIR: join(dir, `worker-${workers.length}-${i}`),
+          GLIMPSE_WORKER_JOBS: j,
+          GLIMPSE_LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'inherit', 'inherit'], // GLIMPSE_LOG_LEVEL=warn: only warnings and errors
       });
       workers.push(proc);
     }
-    return until(() => prisma.worker.count(), (n) => n === jobs.length, 120_000);
+    return until(
+      () => prisma.worker.count(),
+      (n) => n === jobs.length,
+      120_000,
+    );
   };
   const stopWorkers = async () => {
     await Promise.all(workers.splice(0).map((w) => new Promise((r) => (w.once('exit', r), w.kill('SIGTERM')))));
@@ -93,27 +112,54 @@ async function main(): Promise<void> {
   };
 
   try {
-    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
+    console.log(
+      `machine: ${cpus().length} × ${cpus()[0]?.model}; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; ${new Date().toISOString()}`,
+    );
     await startWorkers(['training,caption,dataset']);
     const demo = (await registerDemoDataset(prisma, queue))!;
-    await until(() => prisma.dataset.findUniqueOrThrow({ where: { id: demo.id } }), (d) => d.status === 'READY', 300_000);
+    await until(
+      () => prisma.dataset.findUniqueOrThrow({ where: { id: demo.id } }),
+      (d) => d.status === 'READY',
+      300_000,
+    );
     const trainStarted = Date.now();
-    const first = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id config { epochs batchSize units embeddingDim } } }`, {
-      i: { ...TRAIN, datasetId: demo.id, epochs: EPOCHS },
-    });
-    console.log(`model: shapes-demo, API defaults but ${JSON.stringify({ ...TRAIN, epochs: EPOCHS })}: ${JSON.stringify(first.startTraining.config)}`);
-    const trained = await until(() => prisma.trainingRun.findUniqueOrThrow({ where: { id: first.startTraining.id }, include: { model: true } }), (r) => ['SUCCEEDED', 'FAILED'].includes(r.status), 3_600_000);
+    const first = await gql(
+      `mutation($i: StartTrainingInput!) { startTraining(input: $i) { id config { epochs batchSize units embeddingDim } } }`,
+      {
+        i: { ...TRAIN, datasetId: demo.id, epochs: EPOCHS },
+      },
+    );
+    console.log(
+      `model: shapes-demo, API defaults but ${JSON.stringify({ ...TRAIN, epochs: EPOCHS })}: ${JSON.stringify(first.startTraining.config)}`,
+    );
+    const trained = await until(
+      () => prisma.trainingRun.findUniqueOrThrow({ where: { id: first.startTraining.id }, include: { model: true } }),
+      (r) => ['SUCCEEDED', 'FAILED'].includes(r.status),
+      3_600_000,
+    );
     if (!trained.model) throw new Error(`training failed: ${trained.error}`);
     console.log(`trained in ${((Date.now() - trainStarted) / 1000).toFixed(0)} s`);
     const modelId = trained.model.id;
-    const image = (await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
-      .composite([{ input: Buffer.from('<svg width="64" height="64"><circle cx="20" cy="20" r="10" fill="red"/><rect x="36" y="36" width="18" height="18" fill="blue"/></svg>') }])
-      .png()
-      .toBuffer()).toString('base64');
+    const image = (
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
+        .composite([
+          {
+            input: Buffer.from(
+              '<svg width="64" height="64"><circle cx="20" cy="20" r="10" fill="red"/><rect x="36" y="36" width="18" height="18" fill="blue"/></svg>',
+            ),
+          },
+        ])
+        .png()
+        .toBuffer()
+    ).toString('base64');
 
     const caption = async (): Promise<{ ms: number; decodeMs: number }> => {
       const started = performance.now();
-      const { requestCaption } = await gql(`mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, { i: { modelId, imageBase64: image } });
+      const { requestCaption } = await gql(`mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, {
+        i: { modelId, imageBase64: image },
+      });
       await new Promise<void>((resolve, reject) => {
         ws.subscribe(
           { query: `subscription($id: ID!) { captionStream(requestId: $id) { done } }`, variables: { id: requestCaption.id } },
@@ -130,15 +176,27 @@ async function main(): Promise<void> {
       for (let i = 0; i < CAPTIONS; i++) runs.push(await caption());
       const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
       const decode = runs.map((r) => r.decodeMs).sort((a, b) => a - b);
-      console.log(`${label.padEnd(44)} p50 ${fmt(percentile(ms, 50)).padStart(8)}  p95 ${fmt(percentile(ms, 95)).padStart(8)}  max ${fmt(ms.at(-1)!).padStart(8)}  decode p50 ${fmt(percentile(decode, 50))}`);
+      console.log(
+        `${label.padEnd(44)} p50 ${fmt(percentile(ms, 50)).padStart(8)}  p95 ${fmt(percentile(ms, 95)).padStart(8)}  max ${fmt(ms.at(-1)!).padStart(8)}  decode p50 ${fmt(percentile(decode, 50))}`,
+      );
     };
     const whileTraining = async (label: string) => {
-      const { startTraining } = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, { i: { ...TRAIN, datasetId: demo.id, epochs: 50 } });
-      await until(() => prisma.lossPoint.count({ where: { runId: startTraining.id } }), (n) => n >= 2, 600_000);
+      const { startTraining } = await gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, {
+        i: { ...TRAIN, datasetId: demo.id, epochs: 50 },
+      });
+      await until(
+        () => prisma.lossPoint.count({ where: { runId: startTraining.id } }),
+        (n) => n >= 2,
+        600_000,
+      );
       await measure(label);
       const steps = await prisma.lossPoint.count({ where: { runId: startTraining.id } });
       await gql(`mutation($id: ID!) { cancelTraining(id: $id) { status } }`, { id: startTraining.id });
-      await until(() => prisma.trainingRun.findUniqueOrThrow({ where: { id: startTraining.id } }), (r) => r.status === 'CANCELLED', 600_000);
+      await until(
+        () => prisma.trainingRun.findUniqueOrThrow({ where: { id: startTraining.id } }),
+        (r) => r.status === 'CANCELLED',
+        600_000,
+      );
       console.log(`${''.padEnd(44)} (the run trained to step ${steps} meanwhile)`);
     };
 

@@ -100,12 +100,7 @@ async function main(): Promise<void> {
 }
 
 /** Sends every image at once through the API and waits until all requests are finished. */
-async function captionAll(
-  url: string,
-  modelId: string,
-  images: string[],
-  prisma: PrismaClient,
-): Promise<string[]> {
+async function captionAll(url: string, modelId: string, images: string[], prisma: PrismaClient): Promise<string[]> {
   const query = `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`;
   const ids = await Promise.all(
     images.map(async (imageBase64) => {

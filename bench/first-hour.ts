@@ -18,7 +18,14 @@ import { attentionByWordClass, captionBleu, captionImages } from '../src/ml/eval
 import { createInputSource } from '../src/ml/inputs.ts';
 import { objectScores } from '../src/ml/metrics/objects.ts';
 import { mlConfigs } from '../src/ml/model/config.ts';
-import { ENCODER_SETTINGS, resolveRun, resolveSettings, TRAINING_SETTINGS, type RunSettings, type SettingValues } from '../src/ml/settings/index.ts';
+import {
+  ENCODER_SETTINGS,
+  resolveRun,
+  resolveSettings,
+  TRAINING_SETTINGS,
+  type RunSettings,
+  type SettingValues,
+} from '../src/ml/settings/index.ts';
 import { train } from '../src/ml/train.ts';
 
 const { values } = parseArgs({ options: { set: { type: 'string', default: '' }, heldout: { type: 'string', default: '200' } } });
@@ -59,19 +66,34 @@ try {
   const source = await createInputSource(result.config);
   const results = await captionImages(result.model, result.vocab, heldout.length, new InputCache(heldout, source, 2 ** 30), 32);
   const bleu4 = captionBleu(results, heldout)[3];
-  const objects = objectScores(results.map((r) => r.caption), heldout, COLORS, SHAPES)!;
+  const objects = objectScores(
+    results.map((r) => r.caption),
+    heldout,
+    COLORS,
+    SHAPES,
+  )!;
   const attention = attentionByWordClass(results, heldout, result.config.gridSize, COLORS, SHAPES);
   const ratio = (a: { meanShare: number; meanUniformShare: number }) => (a.meanUniformShare ? a.meanShare / a.meanUniformShare : 0);
   const sizes = `units ${run.units}, emb ${run.embeddingDim}, enc ${run.encoderDim}, ${result.config.encoder.imageSize} px, CNN [${(run.channels ?? ['default']).join(', ')}], grid ${run.gridSize}, batch ${run.batchSize}, lr ${run.learningRate}, ${run.epochs} epochs`;
-  console.log(`\n${new Date().toISOString().slice(0, 16)} UTC, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${backend.name} (${backend.threads} threads)`);
+  console.log(
+    `\n${new Date().toISOString().slice(0, 16)} UTC, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${backend.name} (${backend.threads} threads)`,
+  );
   console.log(`settings: ${sizes}; best epoch ${result.bestEpoch?.epoch ?? '-'}`);
-  console.log('| train time | steps | held-out BLEU-4 | pair F1 | exactly right | colour-word attention on object (× even) | shape-word attention on object (× even) |');
+  console.log(
+    '| train time | steps | held-out BLEU-4 | pair F1 | exactly right | colour-word attention on object (× even) | shape-word attention on object (× even) |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
   console.log(
     `| ${(seconds / 60).toFixed(1)} min | ${result.step} | ${bleu4.toFixed(3)} | ${objects.f1.toFixed(3)} | ${(objects.exactRate * 100).toFixed(0)} % | ` +
       `${(attention.color.meanShare * 100).toFixed(1)} % (${ratio(attention.color).toFixed(1)}×) | ${(attention.shape.meanShare * 100).toFixed(1)} % (${ratio(attention.shape).toFixed(1)}×) |`,
   );
-  console.log('\nexamples:', results.slice(0, 6).map((r, i) => `"${r.caption}" ← "${heldout[i]!.captions[0]}"`).join('\n          '));
+  console.log(
+    '\nexamples:',
+    results
+      .slice(0, 6)
+      .map((r, i) => `"${r.caption}" ← "${heldout[i]!.captions[0]}"`)
+      .join('\n          '),
+  );
   result.model.dispose();
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -31,7 +31,9 @@ const variants: { name: string; set: () => void }[] = [
 ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
-console.log(`${info.name}, wasm threads ${info.threads}, ${reps} alternations per row; load average at start ${os.loadavg()[0].toFixed(1)}`);
+console.log(
+  `${info.name}, wasm threads ${info.threads}, ${reps} alternations per row; load average at start ${os.loadavg()[0].toFixed(1)}`,
+);
 
 const model = referenceModel(7, false);
 const decoder = referenceModel(7, true);

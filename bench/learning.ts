@@ -65,14 +65,22 @@ try {
   const results = await captionImages(result.model, result.vocab, val.length, new InputCache(val, source, 2 ** 30), 32);
   const bleu = captionBleu(results, val);
   const attention = attentionOnObjects(results, val, result.config.gridSize, SHAPES);
-  console.log('\n| backend | threads | images (train/val) | epochs | steps | train time | BLEU-1 | BLEU-4 | shape-word attention on object | even spread |');
+  console.log(
+    '\n| backend | threads | images (train/val) | epochs | steps | train time | BLEU-1 | BLEU-4 | shape-word attention on object | even spread |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(
     `| ${backend.name} | ${backend.threads} | ${images.length - val.length}/${val.length} | ${trainConfig.epochs} | ${result.step} | ` +
       `${trainSeconds.toFixed(0)} s | ${bleu[0].toFixed(3)} | ${bleu[3].toFixed(3)} | ${(attention.meanShare * 100).toFixed(1)}% ` +
       `(${attention.words} words) | ${(attention.meanUniformShare * 100).toFixed(1)}% |`,
   );
-  console.log('\nexamples:', results.slice(0, 4).map((r, i) => `"${r.caption}" ← "${val[i].captions[0]}"`).join('\n          '));
+  console.log(
+    '\nexamples:',
+    results
+      .slice(0, 4)
+      .map((r, i) => `"${r.caption}" ← "${val[i].captions[0]}"`)
+      .join('\n          '),
+  );
   result.model.dispose();
 } finally {
   await rm(dir, { recursive: true, force: true });

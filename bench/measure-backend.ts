@@ -18,7 +18,11 @@ if (info.name !== bench.expectName) {
 } else {
   const native = bench.options.nativeGemm ? loadNativeGemm() : null;
   const blas = native != null && 'gemm' in native ? ` (BLAS ${native.gemm.threads})` : '';
-  const run: BackendRun = { backend: info.name + blas, threads: info.threads, times: await measureOurs(rows, Number(runsArg), statArg === 'min' ? 'min' : 'median') };
-  if (info.notes.length > 0) run.note = info.notes.join("; ");
+  const run: BackendRun = {
+    backend: info.name + blas,
+    threads: info.threads,
+    times: await measureOurs(rows, Number(runsArg), statArg === 'min' ? 'min' : 'median'),
+  };
+  if (info.notes.length > 0) run.note = info.notes.join('; ');
   console.log(JSON.stringify(run));
 }

@@ -39,7 +39,12 @@ export function trainStepRunner(model: CaptionModel, adam: Adam, batch: number):
   const run = () => {
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
-      adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), CLIP_NORM));
+      adam.apply(
+        clipByGlobalNorm(
+          vars.map((v) => grads[v.name]),
+          CLIP_NORM,
+        ),
+      );
       return value;
     });
     loss.dataSync();

@@ -65,29 +65,60 @@ const h48 = tf.randomUniform([16 * K, U]) as tf.Tensor2D;
 const parents48 = Array.from({ length: 16 * K }, (_, i) => (i * 7) % (16 * K));
 const micro: [string, () => void][] = [
   ['tile features+keys 1→3 rows (before)', () => tf.dispose([tf.tile(feats, [K, 1, 1]), tf.tile(keys, [K, 1, 1])])],
-  ['gather features+keys by image, 1→3 rows', () => tf.tidy(() => { const i = tf.tensor1d([0, 0, 0], 'int32'); tf.gather(feats, i); tf.gather(keys, i); })],
-  ['concat of the image slice, 1→3 rows (now)', () => tf.tidy(() => { tf.concat([feats, feats, feats]); tf.concat([keys, keys, keys]); })],
+  [
+    'gather features+keys by image, 1→3 rows',
+    () =>
+      tf.tidy(() => {
+        const i = tf.tensor1d([0, 0, 0], 'int32');
+        tf.gather(feats, i);
+        tf.gather(keys, i);
+      }),
+  ],
+  [
+    'concat of the image slice, 1→3 rows (now)',
+    () =>
+      tf.tidy(() => {
+        tf.concat([feats, feats, feats]);
+        tf.concat([keys, keys, keys]);
+      }),
+  ],
   ['tf.gather state by parent, 3 rows (before)', () => tf.tidy(() => void tf.gather(h, tf.tensor1d([2, 0, 0], 'int32')))],
   ['tf.gather state by parent, 48 rows', () => tf.tidy(() => void tf.gather(h48, tf.tensor1d(parents48, 'int32')))],
-  ['state by parent on the host, 48 rows (now)', () => {
-    const src = h48.dataSync() as Float32Array;
-    const dst = new Float32Array(parents48.length * U);
-    parents48.forEach((p, i) => dst.set(src.subarray(p * U, (p + 1) * U), i * U));
-    tf.tensor2d(dst, [parents48.length, U]).dispose();
-  }],
+  [
+    'state by parent on the host, 48 rows (now)',
+    () => {
+      const src = h48.dataSync() as Float32Array;
+      const dst = new Float32Array(parents48.length * U);
+      parents48.forEach((p, i) => dst.set(src.subarray(p * U, (p + 1) * U), i * U));
+      tf.tensor2d(dst, [parents48.length, U]).dispose();
+    },
+  ],
   ['logSoftmax [3, 5000] + dataSync', () => tf.tidy(() => void tf.logSoftmax(logits).dataSync())],
   ['dataSync logProbs [3, 5000]', () => void probs.dataSync()],
-  ['JS top-3 of 3 rows × 5000', () => { for (let r = 0; r < K; r++) topK(host.subarray(r * VOCAB, (r + 1) * VOCAB), K); }],
-  ['tf.topk of scores + logProbs [15000]', () => tf.tidy(() => void tf.topk(tf.add(probs, scores.reshape([K, 1])).reshape([-1]), K).indices.dataSync())],
+  [
+    'JS top-3 of 3 rows × 5000',
+    () => {
+      for (let r = 0; r < K; r++) topK(host.subarray(r * VOCAB, (r + 1) * VOCAB), K);
+    },
+  ],
+  [
+    'tf.topk of scores + logProbs [15000]',
+    () => tf.tidy(() => void tf.topk(tf.add(probs, scores.reshape([K, 1])).reshape([-1]), K).indices.dataSync()),
+  ],
 ];
 const table2: string[] = ['| piece | µs per call |', '|---|---:|'];
 for (const [name, fn] of micro) {
   const n = 200;
-  const ms = await medianMs(() => { for (let i = 0; i < n; i++) fn(); }, 1, 5);
+  const ms = await medianMs(
+    () => {
+      for (let i = 0; i < n; i++) fn();
+    },
+    1,
+    5,
+  );
   table2.push(`| ${name} | ${((ms / n) * 1000).toFixed(1)} |`);
 }
 tf.dispose([feats, keys, h, h48, logits, probs, scores]);
-
 
 console.log(`${info.name} (${info.threads} thread(s)), ${runs} runs, medians after 2 warm-ups\n`);
 console.log(table1.join('\n'));

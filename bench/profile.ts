@@ -11,7 +11,11 @@ import { parseBenchConfig } from './config.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 
 const { values } = parseArgs({
-  options: { what: { type: 'string', default: 'train' }, batch: { type: 'string', default: '16' }, backend: { type: 'string', default: 'wasm' } },
+  options: {
+    what: { type: 'string', default: 'train' },
+    batch: { type: 'string', default: '16' },
+    backend: { type: 'string', default: 'wasm' },
+  },
 });
 if (!['train', 'greedy', 'beam'].includes(values.what)) throw new Error(`--what must be train, greedy or beam, got ${values.what}`);
 const bench = parseBenchConfig(values.backend); // wasm:N = N XNNPACK threads; wasm+openblas = native GEMM
@@ -22,7 +26,10 @@ const vars = model.weights.list();
 const adam = new Adam(model.weights.names, vars, 1e-3);
 const input = features(batch, 1); // [B, 64, 2048]
 const caps = captions(batch, 2); // [B, 12]
-const vocab = Vocabulary.fromJSON({ words: ['<pad>', '<start>', '<end>', '<unk>', ...Array.from({ length: VOCAB - 4 }, (_, i) => `w${i}`)], maxLength: DECODE_TOKENS + 1 });
+const vocab = Vocabulary.fromJSON({
+  words: ['<pad>', '<start>', '<end>', '<unk>', ...Array.from({ length: VOCAB - 4 }, (_, i) => `w${i}`)],
+  maxLength: DECODE_TOKENS + 1,
+});
 if (values.what !== 'train') {
   // as in bench/ours.ts: <end> never wins, so every caption has exactly 20 tokens
   const bias = model.weights.get('decoder/fc2/bias');
@@ -31,12 +38,24 @@ if (values.what !== 'train') {
 const frozen = values.what === 'train' ? undefined : freezeStepWeights(model); // as served
 const step = async () => {
   if (values.what !== 'train') {
-    await decodeBatch(model, vocab, input, { method: values.what as 'greedy' | 'beam', beamWidth: 3, maxLength: DECODE_TOKENS + 1 }, undefined, frozen);
+    await decodeBatch(
+      model,
+      vocab,
+      input,
+      { method: values.what as 'greedy' | 'beam', beamWidth: 3, maxLength: DECODE_TOKENS + 1 },
+      undefined,
+      frozen,
+    );
     return;
   }
   tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
-    adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), 5));
+    adam.apply(
+      clipByGlobalNorm(
+        vars.map((v) => grads[v.name]),
+        5,
+      ),
+    );
     return value.dataSync()[0];
   });
 };
@@ -66,8 +85,8 @@ console.log(
   `${info.name} (${info.threads} thread(s)), ${values.what} batch ${batch}: ${wall.toFixed(1)} ms wall, ${profile.kernels.length} kernels, ` +
     `${kernelMs.toFixed(1)} ms in kernels (nested ops counted twice)`,
 );
-console.log('\nby kernel:\n' + top((k) => k.name, 15).join('\n'));
-console.log('\nby kernel and input shapes:\n' + top((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`, 25).join('\n'));
+console.log(`\nby kernel:\n${top((k) => k.name, 15).join('\n')}`);
+console.log(`\nby kernel and input shapes:\n${top((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`, 25).join('\n')}`);
 tf.dispose([input, caps]);
 adam.dispose();
 frozen?.dispose();

@@ -34,10 +34,14 @@ const { values } = parseArgs({
 });
 
 function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const last = child.stdout.trim().split('\n').pop() ?? '';
   if (child.status !== 0 || !last.startsWith('{')) {
     console.error(`${config}: measurement failed (exit ${child.status})`);
@@ -71,21 +75,34 @@ if (values['no-torch']) {
 } else {
   const python = findTorchPython();
   if (python == null) {
-    console.error('torch: no Python with torch found (apt install python3-torch libopenblas0-pthread, or set GLIMPSE_TORCH_PYTHON); torch columns left empty');
+    console.error(
+      'torch: no Python with torch found (apt install python3-torch libopenblas0-pthread, or set GLIMPSE_TORCH_PYTHON); torch columns left empty',
+    );
   } else {
     console.error(`measuring torch with ${python}, ${TORCH_THREADS} threads`);
     const torch = runTorch(python, TORCH_THREADS, values.quick, values.min);
     const first = torch.configs[0].result;
     console.log(`torch ${first.torch}, BLAS: ${first.blas}`);
     for (const { label, result } of torch.configs) {
-      console.log(`${label}: ${Object.entries(result.rows).map(([row, ms]) => `${row} ${ms.toFixed(1)} ms`).join(', ')}`);
+      console.log(
+        `${label}: ${Object.entries(result.rows)
+          .map(([row, ms]) => `${row} ${ms.toFixed(1)} ms`)
+          .join(', ')}`,
+      );
     }
     console.log('torch ms below = the fastest of these, per row');
     torchRows = torch.best;
   }
 }
 
-console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`${values.min ? 'fastest' : 'median'} of ${runs} runs per training row, ${runs * 2} per decoding row; OpenBLAS core: ${process.env.OPENBLAS_CORETYPE ?? 'default'}`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `${values.min ? 'fastest' : 'median'} of ${runs} runs per training row, ${runs * 2} per decoding row; OpenBLAS core: ${process.env.OPENBLAS_CORETYPE ?? 'default'}`,
+);
 console.log(sideBySide(results, torchRows));
 for (const r of results) if (r.note) console.log(`note: ${r.note}`);

@@ -20,23 +20,33 @@ const { values } = parseArgs({
   },
 });
 if (!values.run || !values.model || !values.image) {
-  console.error('usage: npx tsx scripts/screenshots.ts --url URL --run RUN_ID --model MODEL_ID --image FILE.png [--word WORD] [--out docs]');
+  console.error(
+    'usage: npx tsx scripts/screenshots.ts --url URL --run RUN_ID --model MODEL_ID --image FILE.png [--word WORD] [--out docs]',
+  );
   process.exit(2);
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox'],
+});
 try {
   const page = await (await browser.newContext({ viewport: { width: 1200, height: 720 } })).newPage();
 
   await page.goto(`${values.url}/#/runs/${values.run}`);
-  await page.waitForFunction(() => /SUCCEEDED|FAILED|CANCELLED/.test(document.querySelector('p .status')?.textContent ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => /SUCCEEDED|FAILED|CANCELLED/.test(document.querySelector('p .status')?.textContent ?? ''), null, {
+    timeout: 60_000,
+  });
   await page.locator('#smoothing').check();
   await page.screenshot({ path: `${values.out}/dashboard-run.png` });
 
   await page.goto(`${values.url}/#/models`);
   await page.waitForSelector('tr[data-model]');
   const table = await page.locator('table.models').boundingBox();
-  await page.screenshot({ path: `${values.out}/models.png`, clip: { x: 0, y: 0, width: 1200, height: Math.ceil(table!.y + table!.height + 16) } });
+  await page.screenshot({
+    path: `${values.out}/models.png`,
+    clip: { x: 0, y: 0, width: 1200, height: Math.ceil(table!.y + table!.height + 16) },
+  });
 
   await page.goto(`${values.url}/#/caption/${values.model}`);
   await page.waitForFunction((id) => document.querySelector<HTMLSelectElement>('select[name=model]')?.value === id, values.model);

@@ -1,7 +1,19 @@
 // Configuration from the environment, parsed once into a typed, frozen object.
 // Unknown GLIMPSE_* variables and malformed values throw a ConfigError naming the variable.
 import { isAbsolute, join, resolve } from 'node:path';
-import { apiKeys, boolean, byteSize, ConfigError, databaseUrl, httpUrl, integer, listenHost, oneOf, read, type Env } from './config/parse.ts';
+import {
+  apiKeys,
+  boolean,
+  byteSize,
+  ConfigError,
+  databaseUrl,
+  httpUrl,
+  integer,
+  listenHost,
+  oneOf,
+  read,
+  type Env,
+} from './config/parse.ts';
 import { backboneDownloads, datasetRoots, defaultWorkerMemory, queryLimits, workerJobs } from './config/sections.ts';
 
 export { ConfigError };

@@ -136,7 +136,8 @@ async function main(): Promise<void> {
           ...role,
           onDeath: async (workerId) => {
             const runs = await releaseDeadWorker(prisma, queue, workerId);
-            if (runs.length) log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
+            if (runs.length)
+              log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
           },
         });
         workers.push(child);
@@ -147,7 +148,10 @@ async function main(): Promise<void> {
     }
     const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
     stops.push(() => api.close());
-    log.info({ listen: api.listening.text }, `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`);
+    log.info(
+      { listen: api.listening.text },
+      `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`,
+    );
     for (const warning of api.warnings) log.warn(warning);
   })();
   try {

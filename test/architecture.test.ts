@@ -18,9 +18,9 @@ function sources(dir: string): string[] {
 /** Every module specifier a file imports (static, re-exports and dynamic imports), relative ones as src-relative paths. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?(?:from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => (m[1] ?? m[2])!,
-  );
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?(?:from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => (m[1] ?? m[2])!);
   return specifiers.map((s) => (s.startsWith('.') ? relative(SRC, resolve(dirname(file), s)) : s));
 }
 
@@ -38,7 +38,8 @@ describe('dependency direction', () => {
   });
 
   it('src/ml imports nothing from the app: no database, GraphQL, queue, server or jobs', () => {
-    const app = /^(db|events|jobs|resolvers|server|web|cli|config\.ts|main\.ts)(\/|$)|^(@prisma|prisma|graphql|type-graphql|@apollo|pg-boss|pg|express|graphql-ws)(\/|$)/;
+    const app =
+      /^(db|events|jobs|resolvers|server|web|cli|config\.ts|main\.ts)(\/|$)|^(@prisma|prisma|graphql|type-graphql|@apollo|pg-boss|pg|express|graphql-ws)(\/|$)/;
     expect(offending('ml', (s) => app.test(s) || s.startsWith('..'))).toEqual([]);
   });
 

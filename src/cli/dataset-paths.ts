@@ -18,7 +18,11 @@ export interface DatasetPaths {
   imagesDir: string;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 export async function resolveDatasetPaths(opts: DataOptions): Promise<DatasetPaths> {
   if (opts.annotations || opts.images) {

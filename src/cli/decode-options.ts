@@ -17,7 +17,12 @@ export interface DecodeCliOptions {
 export function addDecodeOptions(cmd: Command): Command {
   const c = CAPTION_SETTINGS;
   return cmd
-    .option('--method <m>', describeSetting(DECODE_METHOD_SETTING), settingOption('method', DECODE_METHOD_SETTING), DECODE_METHOD_SETTING.default)
+    .option(
+      '--method <m>',
+      describeSetting(DECODE_METHOD_SETTING),
+      settingOption('method', DECODE_METHOD_SETTING),
+      DECODE_METHOD_SETTING.default,
+    )
     .option('--beam-width <k>', describeSetting(c.beamWidth), settingOption('beamWidth', c.beamWidth))
     .option('--temperature <t>', describeSetting(c.temperature), settingOption('temperature', c.temperature))
     .option('--sample-seed <s>', 'seed for --method sample', integer)

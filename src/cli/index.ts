@@ -11,7 +11,10 @@ import { reportError } from './errors.ts';
 
 const program = new Command('glimpse')
   .description('Show, Attend and Tell image captioning: datasets, training, captioning, evaluation')
-  .option('--backend <name>', 'TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm or cpu (default: GLIMPSE_BACKEND, else the best available)')
+  .option(
+    '--backend <name>',
+    'TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm or cpu (default: GLIMPSE_BACKEND, else the best available)',
+  )
   .showHelpAfterError()
   .addCommand(datasetCommand())
   .addCommand(trainCommand())

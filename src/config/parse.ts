@@ -62,7 +62,8 @@ export function httpUrl(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, 'not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `expected an http(s):// URL, got ${url.protocol}//…`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(name, `expected an http(s):// URL, got ${url.protocol}//…`);
   return raw;
 }
 
@@ -87,7 +88,8 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
 export function listenHost(env: Env): string {
   const raw = read(env, 'HOST');
   if (raw === undefined) return '127.0.0.1';
-  if (!/^[\w.:-]+$/.test(raw) || raw.length > 253) throw new ConfigError('HOST', `expected an address such as 127.0.0.1 or 0.0.0.0, got "${raw}"`);
+  if (!/^[\w.:-]+$/.test(raw) || raw.length > 253)
+    throw new ConfigError('HOST', `expected an address such as 127.0.0.1 or 0.0.0.0, got "${raw}"`);
   return raw;
 }
 

@@ -83,12 +83,14 @@ export function defaultWorkerMemory(): number {
   return Math.min(Math.floor(totalmem() / 2), WASM_HEAP_BUDGET);
 }
 
-
 /** GLIMPSE_WORKER_JOBS: a comma-separated subset of WORKER_JOBS, default all */
 export function workerJobs(env: Env): readonly WorkerJob[] {
   const raw = read(env, 'GLIMPSE_WORKER_JOBS');
   if (raw === undefined) return Object.freeze([...WORKER_JOBS]);
-  const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = raw
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const unknown = names.filter((n) => !(WORKER_JOBS as readonly string[]).includes(n));
   if (unknown.length > 0 || names.length === 0) {
     throw new ConfigError('GLIMPSE_WORKER_JOBS', `expected a comma-separated list of ${WORKER_JOBS.join(', ')}, got "${raw}"`);

@@ -73,11 +73,17 @@ export function watchDatabase(url: string, options: WatchOptions): DatabaseHealt
         log.error({ error: lastError }, `database unreachable (${lastError}): the API answers 503, ${grace}`);
       } else if (now - lastReport >= reportEveryMs) {
         lastReport = now;
-        log.error({ error: lastError, downSeconds: Math.round((now - downSince) / 1000) }, `database still unreachable (${lastError}), ${grace}`);
+        log.error(
+          { error: lastError, downSeconds: Math.round((now - downSince) / 1000) },
+          `database still unreachable (${lastError}), ${grace}`,
+        );
       }
       if (!exceeded && options.graceSeconds > 0 && now - downSince >= options.graceSeconds * 1000) {
         exceeded = true;
-        log.fatal({ downSeconds: Math.round((now - downSince) / 1000) }, `database unreachable for over ${options.graceSeconds} s (GLIMPSE_DB_GRACE_SECONDS): exiting`);
+        log.fatal(
+          { downSeconds: Math.round((now - downSince) / 1000) },
+          `database unreachable for over ${options.graceSeconds} s (GLIMPSE_DB_GRACE_SECONDS): exiting`,
+        );
         options.onGraceExceeded();
       }
     }

@@ -120,10 +120,9 @@ async function applyOne(client: pg.Client, m: MigrationFile): Promise<void> {
       [id, m.checksum, m.name],
     );
     await client.query(m.sql);
-    await client.query(
-      `UPDATE "_prisma_migrations" SET "finished_at" = clock_timestamp(), "applied_steps_count" = 1 WHERE "id" = $1`,
-      [id],
-    );
+    await client.query(`UPDATE "_prisma_migrations" SET "finished_at" = clock_timestamp(), "applied_steps_count" = 1 WHERE "id" = $1`, [
+      id,
+    ]);
     await client.query('COMMIT');
   } catch (cause) {
     await client.query('ROLLBACK');

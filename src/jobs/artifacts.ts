@@ -47,7 +47,13 @@ const inPlace = (dir: string): CachedDir => ({ dir, release: () => undefined });
 export async function adoptIntoCache(cache: ArtifactCache, id: string, dir: string): Promise<void> {
   await mkdir(cache.root, { recursive: true });
   const target = join(cache.root, id);
-  if (await stat(target).then(() => true, () => false)) await rm(dir, { recursive: true, force: true });
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    await rm(dir, { recursive: true, force: true });
   else await rename(dir, target).catch(() => rm(dir, { recursive: true, force: true }));
   await cache.evict();
 }
@@ -78,15 +84,26 @@ export async function recordCheckpoint(tx: TransactionClient, runId: string, { e
   // the best epoch's checkpoint (lowest validation loss) stays too: the run's model may come from it after a resume
   const best = await bestEpochStep(tx, runId);
   const old = (
-    await tx.checkpoint.findMany({ where: { runId }, orderBy: { step: 'desc' }, skip: KEEP_CHECKPOINTS, select: { id: true, blobId: true, step: true } })
+    await tx.checkpoint.findMany({
+      where: { runId },
+      orderBy: { step: 'desc' },
+      skip: KEEP_CHECKPOINTS,
+      select: { id: true, blobId: true, step: true },
+    })
   ).filter((c) => c.step !== best);
   if (old.length > 0) await tx.checkpoint.deleteMany({ where: { id: { in: old.map((c) => c.id) } } });
-  await deleteUnreferenced(tx, [before?.blobId, ...old.map((c) => c.blobId)].filter((id) => id !== blobId));
+  await deleteUnreferenced(
+    tx,
+    [before?.blobId, ...old.map((c) => c.blobId)].filter((id) => id !== blobId),
+  );
 }
 
 /** The step of the run's epoch with the lowest validation loss (its epoch-end checkpoint), or null. */
 export async function bestEpochStep(tx: TransactionClient | PrismaClient, runId: string): Promise<number | null> {
-  const best = await tx.epochSummary.findFirst({ where: { runId, valLoss: { not: null } }, orderBy: [{ valLoss: 'asc' }, { epoch: 'asc' }] });
+  const best = await tx.epochSummary.findFirst({
+    where: { runId, valLoss: { not: null } },
+    orderBy: [{ valLoss: 'asc' }, { epoch: 'asc' }],
+  });
   return best?.step ?? null;
 }
 
@@ -112,7 +129,9 @@ export async function storeCheckpoint(
 
 /** after the row committed: the local folder becomes a cache entry */
 export function checkpointStored(helpers: JobHelpers, { event, pending }: UploadedCheckpoint): Promise<void> {
-  return adoptIntoCache(artifactCache(helpers), pending.id, event.path).catch((e: unknown) => helpers.log.error('checkpoint folder into the cache', e));
+  return adoptIntoCache(artifactCache(helpers), pending.id, event.path).catch((e: unknown) =>
+    helpers.log.error('checkpoint folder into the cache', e),
+  );
 }
 
 /** The folder of a Checkpoint row on this worker (materialised from its blob; pinned until release()). */
@@ -126,7 +145,10 @@ export async function openCheckpoint(helpers: JobHelpers, checkpoint: Checkpoint
  * The latest checkpoint of the run this worker can open, newest first: an unreadable one (corrupt
  * blob) is logged and the one before it tried. null: nothing to resume from.
  */
-export async function openLatestCheckpoint(helpers: JobHelpers, runId: string): Promise<{ checkpoint: Checkpoint; folder: CachedDir } | null> {
+export async function openLatestCheckpoint(
+  helpers: JobHelpers,
+  runId: string,
+): Promise<{ checkpoint: Checkpoint; folder: CachedDir } | null> {
   const all = await helpers.prisma.checkpoint.findMany({ where: { runId }, orderBy: { step: 'desc' } });
   let firstError: unknown;
   for (const checkpoint of all) {
@@ -145,7 +167,10 @@ export async function openLatestCheckpoint(helpers: JobHelpers, runId: string): 
 // ---- datasets ----
 
 async function readable(path: string): Promise<boolean> {
-  return access(path, constants.R_OK).then(() => true, () => false);
+  return access(path, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 export interface DatasetFiles extends CachedDir {
@@ -161,7 +186,9 @@ export async function openDataset(helpers: JobHelpers, dataset: Dataset): Promis
   }
   if (!dataset.annotationsPath || !dataset.imagesDir) throw new JobError('DATASET_NOT_READY', `dataset ${dataset.id} has no files`);
   if (!(await readable(dataset.annotationsPath)) || !(await readable(dataset.imagesDir))) {
-    throw new NotOnThisWorkerError(`this worker cannot read the files of dataset ${dataset.id} (a path every worker must reach: a shared volume)`);
+    throw new NotOnThisWorkerError(
+      `this worker cannot read the files of dataset ${dataset.id} (a path every worker must reach: a shared volume)`,
+    );
   }
   return { ...inPlace(dataset.imagesDir), annotationsPath: dataset.annotationsPath, imagesDir: dataset.imagesDir };
 }
@@ -170,7 +197,12 @@ export async function openDataset(helpers: JobHelpers, dataset: Dataset): Promis
  * Stores a generated synthetic set (its folder) and marks the row READY with `data` in one
  * transaction, only while it is still PENDING. Returns false when the row was gone (deleted).
  */
-export async function publishSyntheticSet(helpers: JobHelpers, datasetId: string, folder: string, data: Record<string, unknown>): Promise<boolean> {
+export async function publishSyntheticSet(
+  helpers: JobHelpers,
+  datasetId: string,
+  folder: string,
+  data: Record<string, unknown>,
+): Promise<boolean> {
   const { prisma } = helpers;
   const pending = await putDir(prisma, folder);
   let updated = 0;
@@ -187,7 +219,10 @@ export async function publishSyntheticSet(helpers: JobHelpers, datasetId: string
     await discardBlob(prisma, pending);
     throw error;
   }
-  if (updated === 1) await adoptIntoCache(artifactCache(helpers), pending.id, folder).catch((e: unknown) => helpers.log.error('dataset folder into the cache', e));
+  if (updated === 1)
+    await adoptIntoCache(artifactCache(helpers), pending.id, folder).catch((e: unknown) =>
+      helpers.log.error('dataset folder into the cache', e),
+    );
   return updated === 1;
 }
 
@@ -221,7 +256,9 @@ export async function openModel(helpers: JobHelpers, model: Model): Promise<Cach
 
 /** after the Model row committed: the model folder becomes a cache entry, the run's local checkpoint folder goes */
 export async function modelStored(helpers: JobHelpers, pending: PendingBlob, modelDir: string, checkpointDir: string): Promise<void> {
-  await adoptIntoCache(artifactCache(helpers), pending.id, modelDir).catch((e: unknown) => helpers.log.error('model folder into the cache', e));
+  await adoptIntoCache(artifactCache(helpers), pending.id, modelDir).catch((e: unknown) =>
+    helpers.log.error('model folder into the cache', e),
+  );
   await rm(checkpointDir, { recursive: true, force: true }).catch(() => undefined);
 }
 
@@ -243,13 +280,22 @@ export async function handBack(
   runId: string,
   error: NotOnThisWorkerError,
 ): Promise<'QUEUED' | 'FAILED' | null> {
-  const run = await tx.trainingRun.findFirst({ where: { id: runId, status: 'RUNNING', workerId: helpers.workerId }, select: { handBacks: true } });
+  const run = await tx.trainingRun.findFirst({
+    where: { id: runId, status: 'RUNNING', workerId: helpers.workerId },
+    select: { handBacks: true },
+  });
   if (!run) return null;
   const tries = run.handBacks + 1;
   if (tries >= HAND_BACK_LIMIT) {
     await tx.trainingRun.update({
       where: { id: runId },
-      data: { status: 'FAILED', handBacks: tries, heartbeatAt: null, finishedAt: new Date(), error: `no worker could read the run's files after ${tries} tries: ${error.message}` },
+      data: {
+        status: 'FAILED',
+        handBacks: tries,
+        heartbeatAt: null,
+        finishedAt: new Date(),
+        error: `no worker could read the run's files after ${tries} tries: ${error.message}`,
+      },
     });
     return 'FAILED';
   }

@@ -35,7 +35,10 @@ export class CaptionerCache {
     while (this.entries.size > this.capacity) {
       const [oldest, loading] = this.entries.entries().next().value!;
       this.entries.delete(oldest);
-      loading.then((c) => c.dispose(), () => undefined);
+      loading.then(
+        (c) => c.dispose(),
+        () => undefined,
+      );
     }
     return entry;
   }
@@ -47,6 +50,13 @@ export class CaptionerCache {
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((p) => p.then((c) => c.dispose(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (c) => c.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

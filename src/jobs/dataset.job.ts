@@ -85,7 +85,11 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       // checked again here: the files (or a symlink on the way) may have changed since createDataset
       const annotationsPath = await pathUnderRoots(dataset.annotationsPath ?? '', config.datasetRoots);
       const imagesDir = await pathUnderRoots(dataset.imagesDir ?? '', config.datasetRoots);
-      const images = await loadCocoCaptions({ annotationsPath, imagesDir, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) });
+      const images = await loadCocoCaptions({
+        annotationsPath,
+        imagesDir,
+        ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
+      });
       indexed = {
         annotationsPath: dataset.annotationsPath!,
         imagesDir: dataset.imagesDir!,
@@ -101,7 +105,14 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
     });
     const stats = captionStats(captions.flatMap((img) => img.captions));
     const imageSide = await smallestSide(captions);
-    const ready = { status: DatasetStatus.READY, error: null, ...indexed, maxCaptionTokens: stats.maxTokens, vocabularyWords: stats.words, imageSide };
+    const ready = {
+      status: DatasetStatus.READY,
+      error: null,
+      ...indexed,
+      maxCaptionTokens: stats.maxTokens,
+      vocabularyWords: stats.words,
+      imageSide,
+    };
     // a generated set goes to the artifact store with the READY update (any worker can train on it,
     // src/jobs/artifacts.ts); a COCO set stays at its paths, which every worker must reach
     const count = synthetic

@@ -30,7 +30,13 @@ export function formatDuration(seconds: number): string {
   return `${s} s`;
 }
 
-export function progressLog(log: JobLogger, runId: string, epochs: number, totalSteps: number, now: () => number = () => performance.now()) {
+export function progressLog(
+  log: JobLogger,
+  runId: string,
+  epochs: number,
+  totalSteps: number,
+  now: () => number = () => performance.now(),
+) {
   let first: { step: number; at: number } | null = null;
   let last: { step: number; at: number } | null = null;
   const stepsPerSecond = () => (first && last && last.step > first.step ? (last.step - first.step) / ((last.at - first.at) / 1000) : null);
@@ -39,7 +45,9 @@ export function progressLog(log: JobLogger, runId: string, epochs: number, total
       const at = now();
       first ??= { step: e.step, at };
       last = { step: e.step, at };
-      log.debug?.(`training ${runId}: step ${e.step}/${totalSteps} (epoch ${e.epoch}, batch ${e.batch}) loss ${e.loss.toFixed(4)}, ${e.examplesPerSec.toFixed(1)} examples/s`);
+      log.debug?.(
+        `training ${runId}: step ${e.step}/${totalSteps} (epoch ${e.epoch}, batch ${e.batch}) loss ${e.loss.toFixed(4)}, ${e.examplesPerSec.toFixed(1)} examples/s`,
+      );
     },
     epoch(e: EpochLine): void {
       const rate = stepsPerSecond();

@@ -228,7 +228,12 @@ class PgBossQueue implements JobQueue {
     this.wakeUps.delete(name);
   }
 
-  private async send<N extends QueueName>(tx: TransactionClient, name: N, data: JobData[N], options: { expireInSeconds?: number; startAfter?: number } = {}): Promise<string> {
+  private async send<N extends QueueName>(
+    tx: TransactionClient,
+    name: N,
+    data: JobData[N],
+    options: { expireInSeconds?: number; startAfter?: number } = {},
+  ): Promise<string> {
     this.assertStarted();
     const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
     if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);

@@ -49,7 +49,8 @@ export async function heartbeat(db: LeaseDb, runId: string, workerId: string, le
 
 function leaseValue(leaseSeconds: number | undefined): number | null {
   if (leaseSeconds === undefined) return null;
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds <= 0) throw new RangeError(`leaseSeconds must be a positive integer, got ${leaseSeconds}`);
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds <= 0)
+    throw new RangeError(`leaseSeconds must be a positive integer, got ${leaseSeconds}`);
   return leaseSeconds;
 }
 

@@ -1,7 +1,17 @@
 // TrainingRun.config (the JSON the API wrote after validating it against the settings schema) → the
 // ML library's model and train configs. Rows written before a setting existed take its default; a
 // value outside today's bounds fails the run with RUN_CONFIG_INVALID instead of reaching the model.
-import { ENCODER_SETTINGS, mlConfigs, resolveRun, resolveSettings, SettingError, TRAINING_SETTINGS, type MlConfigs, type RunSettings, type SettingValues } from '../ml/index.ts';
+import {
+  ENCODER_SETTINGS,
+  mlConfigs,
+  resolveRun,
+  resolveSettings,
+  SettingError,
+  TRAINING_SETTINGS,
+  type MlConfigs,
+  type RunSettings,
+  type SettingValues,
+} from '../ml/index.ts';
 import { JobError } from './helpers.ts';
 
 const STRING_KEYS = ['backbone', 'backboneLayer'] as const;

@@ -247,15 +247,32 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics });
       // what it was trained on, so `glimpse eval --model DIR` rebuilds the run's split (src/ml/training-data.ts)
       // (a stored synthetic set has no server paths: the folder it was read from on this worker)
-      const recorded = { id: dataset.id, name: dataset.name, annotationsPath: dataset.annotationsPath ?? files.annotationsPath, imagesDir: dataset.imagesDir ?? files.imagesDir };
-      await writeTrainingData(modelDir, trainingDataRecord({ ...recorded, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) }, images, result.trainConfig));
+      const recorded = {
+        id: dataset.id,
+        name: dataset.name,
+        annotationsPath: dataset.annotationsPath ?? files.annotationsPath,
+        imagesDir: dataset.imagesDir ?? files.imagesDir,
+      };
+      await writeTrainingData(
+        modelDir,
+        trainingDataRecord(
+          { ...recorded, ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}) },
+          images,
+          result.trainConfig,
+        ),
+      );
     } finally {
       result.model.dispose();
     }
     const modelConfig = { ...portableConfig(result.config) }; // as saved in config.json
     const modelBlob = await uploadModel(prisma, modelDir);
     await leased(async (tx) => {
-      await recordModel(tx, runId, modelBlob, { name: `${dataset.name}, run ${runId.slice(0, 8)}`, vocabSize: result.vocab.size, config: modelConfig, metrics });
+      await recordModel(tx, runId, modelBlob, {
+        name: `${dataset.name}, run ${runId.slice(0, 8)}`,
+        vocabSize: result.vocab.size,
+        config: modelConfig,
+        metrics,
+      });
       await tx.trainingRun.update({
         where: { id: runId },
         data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null, error: null },
@@ -264,7 +281,12 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));
     log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
   } catch (error) {
-    await finishAborted(runId, reason === 'diverged' ? new JobError('DIVERGED', divergedWhy ?? 'the loss diverged') : error, reason, helpers);
+    await finishAborted(
+      runId,
+      reason === 'diverged' ? new JobError('DIVERGED', divergedWhy ?? 'the loss diverged') : error,
+      reason,
+      helpers,
+    );
   } finally {
     for (const folder of opened) folder.release();
     clearInterval(beat);
@@ -295,25 +317,27 @@ async function finishAborted(runId: string, error: unknown, reason: StopReason |
   const owned = { id: runId, status: RunStatus.RUNNING, workerId };
   // a finished run keeps the id of the worker that ended it; a handed-back one is free
   const ended = { heartbeatAt: null, finishedAt: new Date() };
-  const end = () => prisma.$transaction(async (tx) => {
-    if ((aborted && reason === 'shutdown') || dbLost) {
-      const { count } = await tx.trainingRun.updateMany({
-        where: owned,
-        data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
-      });
-      if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
-    } else if (aborted && reason === 'cancel') {
-      await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });
-    } else {
-      await tx.trainingRun.updateMany({
-        where: owned,
-        data: { status: RunStatus.FAILED, error: errorMessage(error), ...ended },
-      });
-    }
-    await notify(tx, 'training_run', runId);
-  }, TRANSACTION_OPTIONS);
+  const end = () =>
+    prisma.$transaction(async (tx) => {
+      if ((aborted && reason === 'shutdown') || dbLost) {
+        const { count } = await tx.trainingRun.updateMany({
+          where: owned,
+          data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
+        });
+        if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
+      } else if (aborted && reason === 'cancel') {
+        await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });
+      } else {
+        await tx.trainingRun.updateMany({
+          where: owned,
+          data: { status: RunStatus.FAILED, error: errorMessage(error), ...ended },
+        });
+      }
+      await notify(tx, 'training_run', runId);
+    }, TRANSACTION_OPTIONS);
   await retryWhileDatabaseDown(end, {
-    onRetry: (e, attempt) => attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
+    onRetry: (e, attempt) =>
+      attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
   });
   if (dbLost) log.info(`training ${runId}: handed back after losing the database, to resume from its last checkpoint`);
   else if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);

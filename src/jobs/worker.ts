@@ -50,7 +50,6 @@ export interface RunningWorker {
   stop(options?: { graceful?: boolean }): Promise<void>;
 }
 
-
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { config, prisma, queue } = options;
   const id = options.workerId ?? randomUUID();
@@ -63,7 +62,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const now = new Date();
     await prisma.worker.upsert({
       where: { id },
-      create: { id, hostname: hostname(), pid: process.pid, backend: backend.name, threads: backend.threads, roles: [...config.workerJobs], lastSeenAt: now },
+      create: {
+        id,
+        hostname: hostname(),
+        pid: process.pid,
+        backend: backend.name,
+        threads: backend.threads,
+        roles: [...config.workerJobs],
+        lastSeenAt: now,
+      },
       update: { lastSeenAt: now, backend: backend.name, threads: backend.threads },
     });
   };
@@ -90,7 +97,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   const shutdown = new AbortController();
-  const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) => loadCaptioner(dir, { backboneAccess: backboneAccess(config) }));
+  const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) =>
+    loadCaptioner(dir, { backboneAccess: backboneAccess(config) }),
+  );
   const runtime = mlRuntimeGuard((error) => {
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
@@ -112,13 +121,33 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
   // GLIMPSE_WORKER_JOBS: only the queues of this worker's roles (e.g. caption-only CPU workers)
   const names: QueueName[] = [...config.workerJobs];
-  if (names.includes('training')) await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
-    track(oneByOne(jobs.map((j) => j.data), (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }))),
-  );
-  if (names.includes('caption')) await queue.work('caption', { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling }, (jobs) =>
-    track(captionJob(jobs.map((j) => j.data), { ...helpers, captioners })),
-  );
-  if (names.includes('dataset')) await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) => track(oneByOne(jobs.map((j) => j.data), datasetJob)));
+  if (names.includes('training'))
+    await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
+      track(
+        oneByOne(
+          jobs.map((j) => j.data),
+          (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
+        ),
+      ),
+    );
+  if (names.includes('caption'))
+    await queue.work('caption', { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling }, (jobs) =>
+      track(
+        captionJob(
+          jobs.map((j) => j.data),
+          { ...helpers, captioners },
+        ),
+      ),
+    );
+  if (names.includes('dataset'))
+    await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) =>
+      track(
+        oneByOne(
+          jobs.map((j) => j.data),
+          datasetJob,
+        ),
+      ),
+    );
   log.info(`started (heartbeat ${config.heartbeatSeconds} s; jobs: ${names.join(', ')})`);
 
   /** stop taking jobs and leave the live workers (serverInfo.workers): the runtime cannot work */

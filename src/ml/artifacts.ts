@@ -27,10 +27,7 @@ export function portableConfig(config: ModelConfig): ModelConfig {
   return { ...config, encoder };
 }
 
-export async function saveModel(
-  dir: string,
-  parts: { model: CaptionModel; vocab: Vocabulary; metrics?: ModelMetrics },
-): Promise<void> {
+export async function saveModel(dir: string, parts: { model: CaptionModel; vocab: Vocabulary; metrics?: ModelMetrics }): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeModelFiles(dir, {
     config: portableConfig(parts.model.config),

@@ -119,7 +119,10 @@ function useNativeGemm(options: BackendOptions, notes: string[]): string | null 
     nativeInstalled = true;
   }
   setNativeKernels(true);
-  notes.push(`matrix products (and Tanh, Exp, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`, ...native.gemm.notes);
+  notes.push(
+    `matrix products (and Tanh, Exp, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`,
+    ...native.gemm.notes,
+  );
   return '+openblas';
 }
 
@@ -137,7 +140,8 @@ async function loadWasm(options: BackendOptions): Promise<{ threads: number; not
   if (!(await setWasmBackend(requested, notes))) throw new Error('wasm backend failed to initialise');
   const threads = getThreadsCount();
   if (requested <= 1) notes.push('wasm: single-threaded (pass wasmThreads ≥ 2 for the threaded build)');
-  else if (threads < requested && !notes.some((n) => n.startsWith('wasm threads'))) notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
+  else if (threads < requested && !notes.some((n) => n.startsWith('wasm threads')))
+    notes.push(`wasm: ${threads} thread(s), not ${requested} (backend initialised earlier in this process)`);
   return { threads, notes, suffix };
 }
 

@@ -41,7 +41,13 @@ export class BestWeights {
     let loaded: Map<string, tf.Tensor> | null = null;
     if (!weights) {
       // a resumed run's best came from before the resume: its checkpoint, if this machine still has it
-      if (!(await access(best.checkpoint).then(() => true, () => false))) return null;
+      if (
+        !(await access(best.checkpoint).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return null;
       const ck = await readCheckpoint(best.checkpoint);
       tf.dispose([...ck.optimizer.values()]);
       weights = loaded = ck.weights;

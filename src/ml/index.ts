@@ -31,7 +31,14 @@ export { attentionByWordClass, attentionOnObjects, captionBleu, captionImages, v
 // inference
 export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode/index.ts';
 export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
-export { imagesDigest, readTrainingData, TRAINING_DATA_FILE, trainingDataRecord, writeTrainingData, type TrainingDataRecord } from './training-data.ts';
+export {
+  imagesDigest,
+  readTrainingData,
+  TRAINING_DATA_FILE,
+  trainingDataRecord,
+  writeTrainingData,
+  type TrainingDataRecord,
+} from './training-data.ts';
 export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts';
 
 // data, metrics and figures
@@ -40,5 +47,14 @@ export { ImageError, DatasetError, DownloadError } from './data/errors.ts';
 export { generateShapes } from './data/shapes.ts';
 export { loadCocoCaptions, splitByImage } from './data/coco.ts';
 export { downloadCoco, cocoPaths } from './data/download.ts';
-export { evaluateCaptions, corpusBleu, ciderD, tokenizeCaption, namedPairs, objectScores, type CaptionScores, type ObjectScores } from './metrics/index.ts';
+export {
+  evaluateCaptions,
+  corpusBleu,
+  ciderD,
+  tokenizeCaption,
+  namedPairs,
+  objectScores,
+  type CaptionScores,
+  type ObjectScores,
+} from './metrics/index.ts';
 export { renderAttentionFigure, writeAttentionFigure } from './viz/index.ts';

@@ -39,5 +39,9 @@ export interface InputSourceOptions {
 export async function createInputSource(config: ModelConfig, options: InputSourceOptions = {}): Promise<EncoderInputSource> {
   if (config.encoder.kind === 'cnn') return new PixelSource(config.encoder.imageSize);
   const { featureCache = true, backboneAccess, signal } = options;
-  return Backbone.load(config.encoder, config.gridSize, { diskCache: featureCache, ...(backboneAccess ? { access: backboneAccess } : {}), ...(signal ? { signal } : {}) });
+  return Backbone.load(config.encoder, config.gridSize, {
+    diskCache: featureCache,
+    ...(backboneAccess ? { access: backboneAccess } : {}),
+    ...(signal ? { signal } : {}),
+  });
 }

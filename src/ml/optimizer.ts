@@ -86,7 +86,7 @@ export class Adam {
   /** Restores a state written by withState (the caller keeps and disposes the given tensors). */
   async load(state: ReadonlyMap<string, tf.Tensor>): Promise<void> {
     const iter = state.get('iter');
-    if (!iter || iter.size !== 1) throw new ModelError('INCOMPATIBLE_CHECKPOINT', 'optimiser state: no iteration count');
+    if (iter?.size !== 1) throw new ModelError('INCOMPATIBLE_CHECKPOINT', 'optimiser state: no iteration count');
     const moments = state.size === 1 ? [] : (['m', 'v'] as const).flatMap((kind) => this.moments(state, kind));
     // setWeights turns each tensor into a variable of its own (the data is shared, not copied)
     await this.optimizer.setWeights([{ name: 'iter', tensor: iter }, ...moments]);

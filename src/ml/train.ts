@@ -68,7 +68,9 @@ export class TrainingAbortedError extends Error {
 
   /** checkpoint null: stopped before training began (while its backbone was loading) */
   constructor(readonly checkpoint: CheckpointEvent | null) {
-    super(checkpoint ? `training aborted at step ${checkpoint.step}; checkpoint ${checkpoint.path}` : 'training aborted before its first step');
+    super(
+      checkpoint ? `training aborted at step ${checkpoint.step}; checkpoint ${checkpoint.path}` : 'training aborted before its first step',
+    );
     this.name = 'TrainingAbortedError';
   }
 }
@@ -87,7 +89,12 @@ function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, caption
   const vars = model.weights.list();
   const loss = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(input, captions), vars);
-    adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), clipNorm));
+    adam.apply(
+      clipByGlobalNorm(
+        vars.map((v) => grads[v.name]),
+        clipNorm,
+      ),
+    );
     return value;
   });
   const value = loss.dataSync()[0];
@@ -123,7 +130,15 @@ async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: Ca
       const model = CaptionModel.fromTensors(ck.config, ck.meta.channels, ck.weights);
       const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
       await adam.load(ck.optimizer);
-      return { config: ck.config, trainConfig, vocab: Vocabulary.fromJSON(ck.vocab), model, adam, position: ck.meta.position, ...(ck.meta.best ? { best: ck.meta.best } : {}) };
+      return {
+        config: ck.config,
+        trainConfig,
+        vocab: Vocabulary.fromJSON(ck.vocab),
+        model,
+        adam,
+        position: ck.meta.position,
+        ...(ck.meta.best ? { best: ck.meta.best } : {}),
+      };
     } finally {
       tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
     }
@@ -143,7 +158,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const split = (tc: TrainConfig) => splitByImage(opts.images, tc.valFraction, tc.seed);
   // the input source needs the model config; a resume reads it from the checkpoint first
   const configForSource = opts.resumeFrom
-    ? (await readCheckpointConfig(opts.resumeFrom))
+    ? await readCheckpointConfig(opts.resumeFrom)
     : ({ ...DEFAULT_MODEL_CONFIG, ...opts.model } as ModelConfig);
   const source = await createInputSource(configForSource, {
     ...(opts.backboneAccess ? { backboneAccess: opts.backboneAccess } : {}),
@@ -217,14 +232,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const due = trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0;
         if (due && position.batch < batchesPerEpoch) await checkpoint();
       }
-      const captioned = evalImages.length > 0 ? await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize) : null;
+      const captioned =
+        evalImages.length > 0 ? await captionImages(model, vocab, evalImages.length, valInputs, trainConfig.batchSize) : null;
       const event: EpochEvent = {
         epoch: position.epoch + 1,
         step: position.step,
         trainLoss: position.epochLossSum / batchesPerEpoch,
         valLoss: valExamples.length > 0 ? await validationLoss(model, valExamples, valInputs, trainConfig.batchSize) : null,
         bleu4: captioned ? captionBleu(captioned, evalImages)[3] : null,
-        objects: captioned ? objectScores(captioned.map((r) => r.caption), evalImages, COLORS, SHAPES) : null,
+        objects: captioned
+          ? objectScores(
+              captioned.map((r) => r.caption),
+              evalImages,
+              COLORS,
+              SHAPES,
+            )
+          : null,
       };
       const written = await checkpoint();
       bestWeights.observe(event.epoch, event.valLoss, written.path, model);

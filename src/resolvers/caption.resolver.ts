@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
 import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../db/client.ts';
 import { RequestCaptionInput } from './caption.input.ts';
 import { captionStream } from './caption.stream.ts';
@@ -38,7 +50,10 @@ export class CaptionResolver {
       'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
       'NOT_FOUND: no such model. Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
   })
-  async requestCaption(@Arg('input', () => RequestCaptionInput) input: RequestCaptionInput, @Ctx() ctx: ApiContext): Promise<CaptionRequest> {
+  async requestCaption(
+    @Arg('input', () => RequestCaptionInput) input: RequestCaptionInput,
+    @Ctx() ctx: ApiContext,
+  ): Promise<CaptionRequest> {
     const parameters = decodingParameters(input);
     const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
     const field = input.image ? 'input.image' : 'input.imageBase64';

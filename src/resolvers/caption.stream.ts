@@ -9,7 +9,6 @@ import { openStream, type ReadResult } from './follow-rows.ts';
 
 const PAGE = 500;
 
-
 export async function captionStream(ctx: ApiContext, requestId: string): Promise<AsyncIterableIterator<CaptionStreamEvent | Error>> {
   const wakeUps = ctx.events.subscribe('caption_request', requestId);
   const select = { status: true, caption: true, gridSize: true, error: true } as const;

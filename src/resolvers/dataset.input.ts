@@ -11,7 +11,10 @@ export class SyntheticDatasetInput {
   seed?: number | null;
 }
 
-@InputType({ description: 'A COCO-format captions file and its image folder, as absolute paths on the server under the dataset roots (GLIMPSE_DATASET_ROOTS)' })
+@InputType({
+  description:
+    'A COCO-format captions file and its image folder, as absolute paths on the server under the dataset roots (GLIMPSE_DATASET_ROOTS)',
+})
 export class CocoDatasetInput {
   @Field(() => String)
   annotationsPath!: string;

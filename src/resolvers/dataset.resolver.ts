@@ -23,7 +23,10 @@ async function checkPath(field: string, path: string, kind: 'file' | 'directory'
 
 function syntheticRow(input: SyntheticDatasetInput, maxImages: number) {
   if (!(Number.isInteger(input.images) && input.images >= 1 && input.images <= maxImages)) {
-    throw new BadUserInputError('input.synthetic.images', `must be between 1 and ${maxImages} (GLIMPSE_MAX_SYNTHETIC_IMAGES), got ${input.images}`);
+    throw new BadUserInputError(
+      'input.synthetic.images',
+      `must be between 1 and ${maxImages} (GLIMPSE_MAX_SYNTHETIC_IMAGES), got ${input.images}`,
+    );
   }
   return { kind: DatasetKind.SYNTHETIC, syntheticImages: input.images, syntheticSeed: input.seed ?? 1 };
 }
@@ -71,7 +74,10 @@ export class DatasetResolver {
     try {
       return await ctx.prisma.$transaction(async (tx) => {
         const dataset = await tx.dataset.create({ data: { name, ...row } });
-        await ctx.queue.enqueueDataset(tx, { datasetId: dataset.id, ...(dataset.syntheticImages ? { images: dataset.syntheticImages } : {}) });
+        await ctx.queue.enqueueDataset(tx, {
+          datasetId: dataset.id,
+          ...(dataset.syntheticImages ? { images: dataset.syntheticImages } : {}),
+        });
         return dataset;
       });
     } catch (error) {

@@ -28,10 +28,16 @@ export class Dataset {
   @Field(() => Int, { nullable: true, description: 'longest caption in tokens, <start> and <end> included (READY sets)' })
   maxCaptionTokens!: number | null;
 
-  @Field(() => Int, { nullable: true, description: "smallest side of the images in pixels (READY sets, sampled): the CNN's default input size follows it" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "smallest side of the images in pixels (READY sets, sampled): the CNN's default input size follows it",
+  })
   imageSide!: number | null;
 
-  @Field(() => String, { nullable: true, description: 'COCO captions JSON (for synthetic sets: the generated one); null for callers without an API key when keys are set' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'COCO captions JSON (for synthetic sets: the generated one); null for callers without an API key when keys are set',
+  })
   @UseMiddleware(KeyHoldersOnly)
   annotationsPath!: string | null;
 

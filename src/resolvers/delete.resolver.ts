@@ -33,7 +33,12 @@ export function isInside(root: string, target: string): boolean {
  */
 export async function removeDataFolder(root: string, folder: string, ctx: ApiContext, what: string): Promise<boolean> {
   if (!isInside(root, folder)) {
-    warn('refusing to delete a folder outside its data root', { what, folder: resolve(folder), root: resolve(root), requestId: ctx.requestId });
+    warn('refusing to delete a folder outside its data root', {
+      what,
+      folder: resolve(folder),
+      root: resolve(root),
+      requestId: ctx.requestId,
+    });
     return false;
   }
   try {
@@ -67,7 +72,10 @@ export class DeleteResolver {
       const checkpoints = await tx.checkpoint.findMany({ where: { runId: id }, select: { blobId: true } });
       await tx.trainingRun.delete({ where: { id } });
       // the checkpoints' blobs no other row shares go in the same transaction (src/storage)
-      await deleteUnreferenced(tx, checkpoints.map((c) => c.blobId));
+      await deleteUnreferenced(
+        tx,
+        checkpoints.map((c) => c.blobId),
+      );
     });
     // a checkpoint folder on this host: a run from before the artifact store (single-host installs)
     await removeDataFolder(ctx.paths.checkpoints, join(ctx.paths.checkpoints, id), ctx, `checkpoints of run ${id}`);
@@ -82,7 +90,9 @@ export class DeleteResolver {
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
       // FOR UPDATE: a concurrent requestCaption's insert waits for this transaction
-      const [model] = await tx.$queryRaw<{ path: string | null; blobId: string | null }[]>`SELECT "path", "blobId" FROM "Model" WHERE "id" = ${id} FOR UPDATE`;
+      const [model] = await tx.$queryRaw<
+        { path: string | null; blobId: string | null }[]
+      >`SELECT "path", "blobId" FROM "Model" WHERE "id" = ${id} FOR UPDATE`;
       if (model === undefined) throw new NotFoundError('Model', id);
       const active = await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } });
       if (active > 0) {
@@ -109,13 +119,18 @@ export class DeleteResolver {
   async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const deleted = await ctx.prisma.$transaction(async (tx) => {
       // FOR UPDATE: a concurrent startTraining's insert waits for this transaction
-      const [dataset] = await tx.$queryRaw<{ kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null; blobId: string | null }[]>`
+      const [dataset] = await tx.$queryRaw<
+        { kind: DatasetKind; status: DatasetStatus; annotationsPath: string | null; imagesDir: string | null; blobId: string | null }[]
+      >`
         SELECT "kind", "status", "annotationsPath", "imagesDir", "blobId" FROM "Dataset" WHERE "id" = ${id} FOR UPDATE`;
       if (dataset === undefined) throw new NotFoundError('Dataset', id);
       // PENDING: deleting the row is the cancellation; the dataset job notices it (src/jobs/dataset.job.ts)
       const runs = await tx.trainingRun.count({ where: { datasetId: id } });
       if (runs > 0) {
-        throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, { field: 'id', runCount: runs });
+        throw new ConflictError(`dataset ${id} is used by ${runs} training run(s): delete those runs first`, {
+          field: 'id',
+          runCount: runs,
+        });
       }
       await tx.dataset.delete({ where: { id } });
       await deleteUnreferenced(tx, [dataset.blobId]);

@@ -14,7 +14,8 @@ export function checkModelName(name: string): string {
   if (trimmed.length === 0) throw new BadUserInputError('name', 'must not be empty');
   if ([...trimmed].length > MAX_MODEL_NAME) throw new BadUserInputError('name', `must be at most ${MAX_MODEL_NAME} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) throw new BadUserInputError('name', 'must not contain control characters or line breaks');
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed))
+    throw new BadUserInputError('name', 'must not contain control characters or line breaks');
   return trimmed;
 }
 
@@ -44,11 +45,15 @@ export class ModelResolver {
 
   @FieldResolver(() => Int, {
     nullable: true,
-    description: "distinct words in the captions of the dataset the model was trained on (null when its run or dataset is gone, or the set predates the count); compare vocabSize, the model's own vocabulary",
+    description:
+      "distinct words in the captions of the dataset the model was trained on (null when its run or dataset is gone, or the set predates the count); compare vocabSize, the model's own vocabulary",
   })
   async datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
     if (model.runId === null) return null;
-    const run = await ctx.prisma.trainingRun.findUnique({ where: { id: model.runId }, select: { dataset: { select: { vocabularyWords: true } } } });
+    const run = await ctx.prisma.trainingRun.findUnique({
+      where: { id: model.runId },
+      select: { dataset: { select: { vocabularyWords: true } } },
+    });
     return run?.dataset.vocabularyWords ?? null;
   }
 

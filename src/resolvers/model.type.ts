@@ -15,17 +15,21 @@ export class Model {
 
   @Field(() => String, {
     nullable: true,
-    description: 'artifact directory on the server (weights, vocab, config, metrics); null for callers without an API key when keys are set',
+    description:
+      'artifact directory on the server (weights, vocab, config, metrics); null for callers without an API key when keys are set',
   })
   @UseMiddleware(KeyHoldersOnly)
   path!: string | null;
 
   @Field(() => Int, {
-    description: "the model's vocabulary in tokens: the dataset's most frequent words up to the run's vocabSize, plus the special tokens <pad>, <start>, <end>, <unk>",
+    description:
+      "the model's vocabulary in tokens: the dataset's most frequent words up to the run's vocabSize, plus the special tokens <pad>, <start>, <end>, <unk>",
   })
   vocabSize!: number;
 
-  @Field(() => GraphQLJSONObject, { description: 'model configuration (encoder, sizes); server paths in it read null for callers without an API key when keys are set' })
+  @Field(() => GraphQLJSONObject, {
+    description: 'model configuration (encoder, sizes); server paths in it read null for callers without an API key when keys are set',
+  })
   @UseMiddleware(RedactServerPaths)
   config!: Record<string, unknown>;
 

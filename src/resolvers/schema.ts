@@ -13,7 +13,15 @@ import { TrainingRunResolver } from './training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver, DeleteResolver],
+    resolvers: [
+      DatasetResolver,
+      TrainingRunResolver,
+      TrainingProgressResolver,
+      ModelResolver,
+      CaptionResolver,
+      ServerInfoResolver,
+      DeleteResolver,
+    ],
     authChecker,
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`
@@ -26,5 +34,5 @@ const HEADER = '# Generated from src/resolvers by `npm run schema:emit`; do not 
 
 /** The SDL committed as schema.graphql (sorted, so it changes only when the API does). */
 export function schemaToSDL(schema: GraphQLSchema): string {
-  return HEADER + printSchema(lexicographicSortSchema(schema)) + '\n';
+  return `${HEADER + printSchema(lexicographicSortSchema(schema))}\n`;
 }

@@ -40,7 +40,10 @@ export class EpochSummary {
   @Field(() => Float, { nullable: true, description: 'synthetic sets: F1 of the (colour, shape) pairs the validation captions name' })
   objectF1!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'synthetic sets: share of validation images whose caption names exactly their objects' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'synthetic sets: share of validation images whose caption names exactly their objects',
+  })
   exactRate!: number | null;
 }
 
@@ -55,7 +58,10 @@ export class Checkpoint {
   @Field(() => Int)
   epoch!: number;
 
-  @Field(() => String, { nullable: true, description: 'checkpoint folder on the server; null for callers without an API key when keys are set' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'checkpoint folder on the server; null for callers without an API key when keys are set',
+  })
   @UseMiddleware(KeyHoldersOnly)
   path!: string | null;
 

@@ -37,10 +37,16 @@ export class TrainingProgressEvent {
   @Field(() => Float, { nullable: true })
   bleu4!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'EPOCH, synthetic sets: F1 of the (colour, shape) pairs the validation captions name' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'EPOCH, synthetic sets: F1 of the (colour, shape) pairs the validation captions name',
+  })
   objectF1!: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'EPOCH, synthetic sets: share of validation images whose caption names exactly their objects' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'EPOCH, synthetic sets: share of validation images whose caption names exactly their objects',
+  })
   exactRate!: number | null;
 
   @Field(() => RunStatus, { description: 'run status when the event was read' })

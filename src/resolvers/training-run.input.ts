@@ -26,7 +26,8 @@ export class EncoderInput {
 
   @Field(() => String, {
     nullable: true,
-    description: "backbone layer (GraphModel: node) whose output is the feature map, ≤ 200 characters; default: the model's output. Needs backbone",
+    description:
+      "backbone layer (GraphModel: node) whose output is the feature map, ≤ 200 characters; default: the model's output. Needs backbone",
   })
   backboneLayer?: string | null;
 
@@ -84,7 +85,7 @@ export class StartTrainingInput {
   @SettingField(T.checkpointEvery)
   checkpointEvery?: number | null;
 
-  @Field(() => EncoderInput, { nullable: true, description: 'default: the CNN encoder, its input size following the dataset\'s images' })
+  @Field(() => EncoderInput, { nullable: true, description: "default: the CNN encoder, its input size following the dataset's images" })
   encoder?: EncoderInput | null;
 }
 
@@ -96,7 +97,8 @@ function encoderValues(input: EncoderInput | null | undefined): Omit<SettingValu
     if (input?.backboneLayer != null) throw new BadUserInputError(field('backboneLayer'), 'needs input.encoder.backbone');
     return encoder;
   }
-  if (input.channels != null) throw new BadUserInputError(field('channels'), 'configures the CNN encoder; it does not apply with a backbone');
+  if (input.channels != null)
+    throw new BadUserInputError(field('channels'), 'configures the CNN encoder; it does not apply with a backbone');
   const backbone = checkModelLocation(field('backbone'), input.backbone);
   const layer = input.backboneLayer == null ? {} : { backboneLayer: checkName(field('backboneLayer'), input.backboneLayer, 200) };
   return { ...encoder, backbone, ...layer };

@@ -171,7 +171,10 @@ export class TrainingRunResolver {
     return ctx.prisma.checkpoint.findMany({ where: { runId: run.id }, orderBy: { step: 'asc' } });
   }
 
-  @FieldResolver(() => Float, { nullable: true, description: 'recent speed: steps per second over the last 20 batches (null before 2 batches)' })
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: 'recent speed: steps per second over the last 20 batches (null before 2 batches)',
+  })
   async stepsPerSecond(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
     return (await runTiming(ctx.prisma, run)).stepsPerSecond;
   }

@@ -45,7 +45,8 @@ export class TrainingConfig {
 
   @Field(() => String, {
     nullable: true,
-    description: 'TF.js model.json of the pretrained encoder; null: the CNN encoder (or, for callers without an API key when keys are set, a path on the server)',
+    description:
+      'TF.js model.json of the pretrained encoder; null: the CNN encoder (or, for callers without an API key when keys are set, a path on the server)',
   })
   @UseMiddleware(RedactServerPaths)
   backbone?: string | null;
@@ -83,7 +84,10 @@ export class TrainingRun {
   @Field(() => Int, { description: 'last completed global step (1-based)' })
   step!: number;
 
-  @Field(() => Int, { nullable: true, description: "steps the run takes: estimated from the dataset's counts when queued, exact once a worker has read the captions" })
+  @Field(() => Int, {
+    nullable: true,
+    description: "steps the run takes: estimated from the dataset's counts when queued, exact once a worker has read the captions",
+  })
   totalSteps!: number | null;
 
   @Field(() => Int)

@@ -83,9 +83,18 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     prisma,
     events: options.events,
     queue: options.queue,
-    limits: { maxImageBytes, maxImagePixels: config.maxImagePixels, maxSyntheticImages: config.maxSyntheticImages, maxTrainingMemory: config.workerMaxMemory },
+    limits: {
+      maxImageBytes,
+      maxImagePixels: config.maxImagePixels,
+      maxSyntheticImages: config.maxSyntheticImages,
+      maxTrainingMemory: config.workerMaxMemory,
+    },
     paths: config.paths,
-    sources: { datasetRoots: config.datasetRoots, hosts: config.backboneDownloads.hosts, allowPrivate: config.backboneDownloads.allowPrivate },
+    sources: {
+      datasetRoots: config.datasetRoots,
+      hosts: config.backboneDownloads.hosts,
+      allowPrivate: config.backboneDownloads.allowPrivate,
+    },
     apiKeys: config.apiKeys,
     publicRead: config.publicRead,
     // the worker beats every heartbeatSeconds; three missed beats and it no longer counts
@@ -136,13 +145,19 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
       const { errors } = precheck(schema, query, limits, rules);
       if (!errors) return next();
-      res.status(400).json({ errors: errors.map((e) => ({ message: e.message, ...(e.locations ? { locations: e.locations } : {}), extensions: e.extensions })) });
+      res.status(400).json({
+        errors: errors.map((e) => ({ message: e.message, ...(e.locations ? { locations: e.locations } : {}), extensions: e.extensions })),
+      });
     },
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = requestIdFrom(req.headers['x-request-id']);
         res.setHeader('x-request-id', requestId);
-        return requestContext(shared, { apiKey: bearerToken(req.headers.authorization), requestId, clientAddress: req.socket.remoteAddress ?? 'unknown' });
+        return requestContext(shared, {
+          apiKey: bearerToken(req.headers.authorization),
+          requestId,
+          clientAddress: req.socket.remoteAddress ?? 'unknown',
+        });
       },
     }),
   );
@@ -162,9 +177,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   }
   const listening = listeningOn(httpServer.address() as AddressInfo);
   const host = listening.everyInterface ? '127.0.0.1' : listening.host;
-  const warnings = !listening.loopback && config.apiKeys.length === 0
-    ? [`listening on ${listening.text} without API keys: anyone who can reach this address can start training runs and delete data; set GLIMPSE_API_KEYS (or HOST=127.0.0.1)`]
-    : [];
+  const warnings =
+    !listening.loopback && config.apiKeys.length === 0
+      ? [
+          `listening on ${listening.text} without API keys: anyone who can reach this address can start training runs and delete data; set GLIMPSE_API_KEYS (or HOST=127.0.0.1)`,
+        ]
+      : [];
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}${GRAPHQL_PATH}`,
     port: listening.port,

@@ -44,9 +44,12 @@ export function readRefused(): GraphQLError {
 }
 
 export function rateLimited(retryAfterSeconds: number, perMinute: number): GraphQLError {
-  return new GraphQLError(`too many mutations from this client (limit ${perMinute} per minute, GLIMPSE_MUTATIONS_PER_MINUTE); retry after ${retryAfterSeconds} s`, {
-    extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute },
-  });
+  return new GraphQLError(
+    `too many mutations from this client (limit ${perMinute} per minute, GLIMPSE_MUTATIONS_PER_MINUTE); retry after ${retryAfterSeconds} s`,
+    {
+      extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute },
+    },
+  );
 }
 
 /** The rate-limit bucket: a digest of a valid API key, else the IP address. */

@@ -33,6 +33,13 @@ export function databaseGate(database: DatabaseState | undefined): RequestHandle
     res
       .status(503)
       .set('retry-after', '5')
-      .json({ errors: [{ message: `the database is unavailable (${database.lastError ?? 'unreachable'}); try again shortly`, extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      .json({
+        errors: [
+          {
+            message: `the database is unavailable (${database.lastError ?? 'unreachable'}); try again shortly`,
+            extensions: { code: 'SERVICE_UNAVAILABLE' },
+          },
+        ],
+      });
   };
 }

@@ -97,7 +97,12 @@ const rowEstimator: ComplexityEstimator = ({ type, field, args, childComplexity 
 };
 
 /** Step 4: the operation's estimated cost. */
-export function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null): number {
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName?: string | null,
+): number {
   return getComplexity({
     schema,
     query: document,

@@ -45,9 +45,13 @@ export function listenError(error: unknown, host: string, port: number): Error {
   if (code === 'EADDRINUSE') {
     return new ListenError(`port ${port} is already in use on ${host}: stop the other process or set PORT to a free port`, code);
   }
-  if (code === 'EACCES') return new ListenError(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges): set PORT`, code);
+  if (code === 'EACCES')
+    return new ListenError(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges): set PORT`, code);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ListenError(`cannot listen on ${host}: no such local address (HOST); use 127.0.0.1, 0.0.0.0 or an address of this machine`, code);
+    return new ListenError(
+      `cannot listen on ${host}: no such local address (HOST); use 127.0.0.1, 0.0.0.0 or an address of this machine`,
+      code,
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }

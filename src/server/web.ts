@@ -13,7 +13,9 @@ export const DASHBOARD_ASSET_PATH = '/assets/';
 
 /** A browser navigating to the endpoint, not a GraphQL GET request (which has ?query= and wants JSON). */
 function wantsIde(req: Request): boolean {
-  return req.query.query === undefined && req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
+  return (
+    req.query.query === undefined && req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html'
+  );
 }
 
 function sendAsset(req: Request, res: Response, asset: Asset | undefined): void {

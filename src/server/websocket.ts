@@ -38,7 +38,12 @@ function operationHeaders(extensions: unknown): Record<string, unknown> | undefi
 /** The error with `extensions.code` set, unless it has one (the limit rules' own codes stay). */
 function withCode(error: GraphQLError, code: string): GraphQLError {
   if (error.extensions.code !== undefined) return error;
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code },
+  });
 }
 
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
@@ -63,7 +68,10 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     const emit = socket.emit.bind(socket);
     socket.emit = ((event: string, ...args: unknown[]) => {
       if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        log.debug({ client: request.socket.remoteAddress, maxPayload: options.maxPayload }, 'closed a WebSocket: message over the size limit (1009)');
+        log.debug(
+          { client: request.socket.remoteAddress, maxPayload: options.maxPayload },
+          'closed a WebSocket: message over the size limit (1009)',
+        );
         return true;
       }
       return emit(event, ...args);
@@ -92,7 +100,12 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
           requestId: randomUUID(),
           clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
         });
-        const refused = await guard({ document, variables: payload.variables ?? undefined, operationName: payload.operationName, context: contextValue });
+        const refused = await guard({
+          document,
+          variables: payload.variables ?? undefined,
+          operationName: payload.operationName,
+          context: contextValue,
+        });
         if (refused) return [refused];
         return { schema, document, contextValue, variableValues: payload.variables, operationName: payload.operationName };
       },

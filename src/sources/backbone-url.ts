@@ -58,7 +58,8 @@ export function checkBackboneUrl(text: string, policy: AddressPolicy): URL {
   } catch {
     throw new SourceRefusedError('not a valid URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SourceRefusedError(`${url.protocol} URLs are not fetched (http or https only)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SourceRefusedError(`${url.protocol} URLs are not fetched (http or https only)`);
   if (url.username || url.password) throw new SourceRefusedError('URLs with credentials are not fetched');
   if (!policy.hosts.includes(url.host)) {
     throw new SourceRefusedError(`host ${url.host} is not allowed (GLIMPSE_BACKBONE_HOSTS: ${policy.hosts.join(', ') || 'none'})`);

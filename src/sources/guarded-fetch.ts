@@ -105,7 +105,11 @@ function requestOnce(url: URL, opts: GuardedFetchOptions, remaining: () => numbe
         return;
       }
       const announced = Number(res.headers['content-length']);
-      const tooLarge = () => new BackboneDownloadError('TOO_LARGE', `${where}: larger than the ${opts.maxBytes} bytes a backbone may have (GLIMPSE_BACKBONE_MAX_BYTES)`);
+      const tooLarge = () =>
+        new BackboneDownloadError(
+          'TOO_LARGE',
+          `${where}: larger than the ${opts.maxBytes} bytes a backbone may have (GLIMPSE_BACKBONE_MAX_BYTES)`,
+        );
       if (Number.isFinite(announced) && announced > remaining()) return fail(tooLarge());
       const chunks: Buffer[] = [];
       let received = 0;

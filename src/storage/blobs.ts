@@ -65,7 +65,12 @@ async function lockBlob(tx: TransactionClient, id: string): Promise<void> {
 const SELECT_CHUNK = 'SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = $1 AND "index" = $2';
 
 /** a row per CHUNK_BYTES through Prisma: for clients without a pool of ours */
-async function insertChunks(prisma: PrismaClient, blobId: string, source: AsyncIterable<Uint8Array>, onPiece: (piece: Buffer) => void): Promise<void> {
+async function insertChunks(
+  prisma: PrismaClient,
+  blobId: string,
+  source: AsyncIterable<Uint8Array>,
+  onPiece: (piece: Buffer) => void,
+): Promise<void> {
   const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let buffered = 0;
   let index = 0;
@@ -93,7 +98,9 @@ async function selectChunk(db: Db, blobId: string, index: number): Promise<Buffe
     const { rows } = await pool.query<{ bytes: Buffer }>(SELECT_CHUNK, [blobId, index]);
     return rows[0]?.bytes ?? null;
   }
-  const [row] = await db.$queryRaw<{ bytes: Uint8Array }[]>`SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = ${blobId} AND "index" = ${index}`;
+  const [row] = await db.$queryRaw<
+    { bytes: Uint8Array }[]
+  >`SELECT "bytes" FROM "BlobChunk" WHERE "blobId" = ${blobId} AND "index" = ${index}`;
   return row ? Buffer.from(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength) : null;
 }
 
@@ -135,7 +142,8 @@ export async function commitBlob(tx: TransactionClient, pending: PendingBlob): P
     await tx.$executeRaw`DELETE FROM "Blob" WHERE "id" = ${pending.pendingId}`;
     return pending.id;
   }
-  const renamed = await tx.$executeRaw`UPDATE "Blob" SET "id" = ${pending.id}, "createdAt" = CURRENT_TIMESTAMP WHERE "id" = ${pending.pendingId}`;
+  const renamed =
+    await tx.$executeRaw`UPDATE "Blob" SET "id" = ${pending.id}, "createdAt" = CURRENT_TIMESTAMP WHERE "id" = ${pending.pendingId}`;
   if (renamed !== 1) throw new BlobNotFoundError(pending.pendingId);
   return pending.id;
 }

@@ -127,7 +127,8 @@ export class ArtifactCache {
       total -= e.bytes;
       evicted.push(e.id);
     }
-    if (evicted.length > 0) this.log?.info(`cache: evicted ${evicted.length} entr${evicted.length === 1 ? 'y' : 'ies'} (over ${this.maxBytes} bytes)`);
+    if (evicted.length > 0)
+      this.log?.info(`cache: evicted ${evicted.length} entr${evicted.length === 1 ? 'y' : 'ies'} (over ${this.maxBytes} bytes)`);
     return evicted;
   }
 

@@ -102,7 +102,6 @@ export async function unpackDir(source: AsyncIterable<Uint8Array>, dest: string)
   await Promise.all([feed(), entries]);
 }
 
-
 /**
  * Unpacks folder blob `id` into `dest` (see unpackDir). A corrupt blob fails with BlobCorruptError
  * even when the damage breaks the tar before the hash is checked at the end (the blob is then read

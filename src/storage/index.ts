@@ -37,7 +37,13 @@ export function putDir(prisma: PrismaClient, dir: string): Promise<PendingBlob> 
  * renamed, so `dest` never holds a partial or corrupt copy.
  */
 export async function exportDir(db: Db, id: string, dest: string): Promise<void> {
-  if (await stat(dest).then(() => true, () => false)) throw new Error(`${dest} already exists`);
+  if (
+    await stat(dest).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new Error(`${dest} already exists`);
   const temp = join(dirname(dest), `.glimpse-export-${randomUUID()}`);
   try {
     await unpackBlob(db, id, temp);

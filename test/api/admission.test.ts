@@ -9,7 +9,15 @@ let datasetId: string;
 beforeAll(async () => {
   t = await startTestApi({ GLIMPSE_WORKER_MAX_MEMORY: '3.5GiB' });
   const row = await t.db.prisma.dataset.create({
-    data: { name: 'small', kind: 'SYNTHETIC', status: 'READY', imageCount: 100, captionCount: 500, vocabularyWords: 20, maxCaptionTokens: 14 },
+    data: {
+      name: 'small',
+      kind: 'SYNTHETIC',
+      status: 'READY',
+      imageCount: 100,
+      captionCount: 500,
+      vocabularyWords: 20,
+      maxCaptionTokens: 14,
+    },
   });
   datasetId = row.id;
 });
@@ -31,7 +39,9 @@ describe('startTraining admission', () => {
   it('refuses a run within every bound whose memory exceeds the worker budget, naming GLIMPSE_WORKER_MAX_MEMORY', async () => {
     const res = await t.gql(START, { input: { datasetId, batchSize: 256, units: 2048, embeddingDim: 1024 } });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0]!.message).toMatch(/needs about [\d.]+ GiB of memory.*over the worker budget of 3\.5 GiB \(GLIMPSE_WORKER_MAX_MEMORY\)/);
+    expect(res.errors![0]!.message).toMatch(
+      /needs about [\d.]+ GiB of memory.*over the worker budget of 3\.5 GiB \(GLIMPSE_WORKER_MAX_MEMORY\)/,
+    );
     expect(await runs()).toBe(0);
   });
 

@@ -51,7 +51,10 @@ describe('API keys', () => {
     const run = (token?: string) =>
       new Promise<Record<string, any>>((resolve, reject) => {
         const client = t.ws(token);
-        client.subscribe({ query: CREATE, variables: { name: `ws-${token ?? 'none'}` } }, { next: resolve, error: reject, complete: () => {} });
+        client.subscribe(
+          { query: CREATE, variables: { name: `ws-${token ?? 'none'}` } },
+          { next: resolve, error: reject, complete: () => {} },
+        );
       });
     expect(codes((await run()) as never)).toEqual(['UNAUTHENTICATED']);
     const accepted = await run('key-two');

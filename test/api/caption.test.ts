@@ -20,13 +20,18 @@ beforeAll(async () => {
   png = await gradient.clone().png().toBuffer();
   jpeg = await gradient.clone().jpeg().toBuffer();
   const random = Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 2654435761) % 251));
-  noisy = await sharp(random, { raw: { width: 64, height: 64, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+  noisy = await sharp(random, { raw: { width: 64, height: 64, channels: 3 } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 });
 afterAll(() => t?.close());
 
 const REQUEST = `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id status method beamWidth imageHash mimeType } }`;
 
-async function upload(bytes: Buffer, headers: Record<string, string> = { 'apollo-require-preflight': 'true' }): Promise<{ status: number; body: GraphQLResponse }> {
+async function upload(
+  bytes: Buffer,
+  headers: Record<string, string> = { 'apollo-require-preflight': 'true' },
+): Promise<{ status: number; body: GraphQLResponse }> {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: REQUEST, variables: { input: { modelId, image: null, method: 'BEAM', beamWidth: 4 } } }));
   form.set('map', JSON.stringify({ 0: ['variables.input.image'] }));
@@ -62,7 +67,12 @@ describe('requestCaption', () => {
     for (const imageBase64 of [jpeg.toString('base64'), `data:image/jpeg;base64,${jpeg.toString('base64')}`]) {
       const res = await t.gql(REQUEST, { input: { modelId, imageBase64 } });
       expect(res.errors).toBeUndefined();
-      expect(res.data!.requestCaption).toMatchObject({ status: 'QUEUED', method: 'GREEDY', imageHash: sha256(jpeg), mimeType: 'image/jpeg' });
+      expect(res.data!.requestCaption).toMatchObject({
+        status: 'QUEUED',
+        method: 'GREEDY',
+        imageHash: sha256(jpeg),
+        mimeType: 'image/jpeg',
+      });
     }
   });
 
@@ -103,7 +113,10 @@ describe('requestCaption', () => {
       ],
     });
     await t.db.prisma.captionRequest.update({ where: { id }, data: { status: 'SUCCEEDED', caption: 'a circle', gridSize: 2 } });
-    const res = await t.gql(`query($id: ID!) { captionRequest(id: $id) { status caption gridSize tokens { index token attention logProb } } }`, { id });
+    const res = await t.gql(
+      `query($id: ID!) { captionRequest(id: $id) { status caption gridSize tokens { index token attention logProb } } }`,
+      { id },
+    );
     expect(res.data!.captionRequest).toEqual({
       status: 'SUCCEEDED',
       caption: 'a circle',

@@ -40,7 +40,11 @@ function folderWithFile(dir: string, name = 'data.bin'): string {
   return file;
 }
 
-async function dataset(kind: 'SYNTHETIC' | 'COCO' = 'SYNTHETIC', status: 'PENDING' | 'READY' | 'FAILED' = 'READY', id: string = randomUUID()) {
+async function dataset(
+  kind: 'SYNTHETIC' | 'COCO' = 'SYNTHETIC',
+  status: 'PENDING' | 'READY' | 'FAILED' = 'READY',
+  id: string = randomUUID(),
+) {
   return t.db.prisma.dataset.create({ data: { id, name: `ds-${id}`, kind, status } });
 }
 
@@ -162,7 +166,9 @@ describe('deleteTrainingRun', () => {
     try {
       const res = await gql(DELETE_RUN, r.id);
       expect(res.errors).toBeUndefined();
-      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(/refusing to delete a folder outside its data root/);
+      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(
+        /refusing to delete a folder outside its data root/,
+      );
     } finally {
       warn.mockRestore();
     }
@@ -240,7 +246,9 @@ describe('deleteModel', () => {
     try {
       const res = await gql(DELETE_MODEL, m.id);
       expect(res.errors).toBeUndefined();
-      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(/refusing to delete a folder outside its data root.*foreign-model/);
+      expect(warn.mock.calls.map((c) => `${String(c[1])} ${JSON.stringify(c[0])}`).join('\n')).toMatch(
+        /refusing to delete a folder outside its data root.*foreign-model/,
+      );
     } finally {
       warn.mockRestore();
     }
@@ -268,7 +276,11 @@ describe('requestCaption racing deleteModel', () => {
     );
     await isLocked;
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
-    const request = t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, { input: { modelId: m.id, imageBase64: png.toString('base64') } }, KEY);
+    const request = t.gql(
+      `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`,
+      { input: { modelId: m.id, imageBase64: png.toString('base64') } },
+      KEY,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500)); // it passes the lookup (the delete is uncommitted) and waits on the lock
     commit();
     await deleting;
@@ -322,7 +334,14 @@ describe('deleteDataset', () => {
     const insideAnnotations = folderWithFile(insideDir, 'captions.json');
     const insideImage = folderWithFile(join(insideDir, 'images'), '0001.jpg');
     await t.db.prisma.dataset.create({
-      data: { id, name: `coco-${id}`, kind: 'COCO', status: 'FAILED', annotationsPath: insideAnnotations, imagesDir: join(insideDir, 'images') },
+      data: {
+        id,
+        name: `coco-${id}`,
+        kind: 'COCO',
+        status: 'FAILED',
+        annotationsPath: insideAnnotations,
+        imagesDir: join(insideDir, 'images'),
+      },
     });
 
     for (const datasetId of [external.id, id]) {
@@ -330,12 +349,19 @@ describe('deleteDataset', () => {
       expect(res.errors).toBeUndefined();
       expect(await t.db.prisma.dataset.count({ where: { id: datasetId } })).toBe(0);
     }
-    for (const file of [external.annotationsPath!, externalImage, insideAnnotations, insideImage]) expect(existsSync(file), file).toBe(true);
+    for (const file of [external.annotationsPath!, externalImage, insideAnnotations, insideImage])
+      expect(existsSync(file), file).toBe(true);
   });
 
   it("removes the feature cache Glimpse wrote for a COCO dataset, not the user's files", async () => {
     const coco = await t.db.prisma.dataset.create({
-      data: { name: `coco-${randomUUID()}`, kind: 'COCO', status: 'READY', annotationsPath: folderWithFile(join(outside, 'coco2'), 'captions.json'), imagesDir: join(outside, 'coco2') },
+      data: {
+        name: `coco-${randomUUID()}`,
+        kind: 'COCO',
+        status: 'READY',
+        annotationsPath: folderWithFile(join(outside, 'coco2'), 'captions.json'),
+        imagesDir: join(outside, 'coco2'),
+      },
     });
     const cached = folderWithFile(join(paths().datasets, coco.id, 'features', 'abc123'), 'f00d.f32');
     expect((await gql(DELETE_DATASET, coco.id)).errors).toBeUndefined();
@@ -348,7 +374,14 @@ describe('deleteDataset', () => {
     const userImages = join(paths().datasets, id, 'features', 'images');
     const userImage = folderWithFile(userImages, '0001.jpg');
     await t.db.prisma.dataset.create({
-      data: { id, name: `coco-${id}`, kind: 'COCO', status: 'READY', annotationsPath: folderWithFile(join(outside, 'coco3'), 'captions.json'), imagesDir: userImages },
+      data: {
+        id,
+        name: `coco-${id}`,
+        kind: 'COCO',
+        status: 'READY',
+        annotationsPath: folderWithFile(join(outside, 'coco3'), 'captions.json'),
+        imagesDir: userImages,
+      },
     });
     expect((await gql(DELETE_DATASET, id)).errors).toBeUndefined();
     expect(existsSync(userImage)).toBe(true);

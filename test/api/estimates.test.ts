@@ -8,7 +8,15 @@ let datasetId: string;
 beforeAll(async () => {
   t = await startTestApi();
   const row = await t.db.prisma.dataset.create({
-    data: { name: 'counted', kind: 'SYNTHETIC', status: 'READY', imageCount: 100, captionCount: 500, vocabularyWords: 25, maxCaptionTokens: 14 },
+    data: {
+      name: 'counted',
+      kind: 'SYNTHETIC',
+      status: 'READY',
+      imageCount: 100,
+      captionCount: 500,
+      vocabularyWords: 25,
+      maxCaptionTokens: 14,
+    },
   });
   datasetId = row.id;
 });
@@ -23,7 +31,13 @@ describe('training estimates', () => {
     });
     expect(res.errors).toBeUndefined();
     // 10 of 100 images held out → 450 training captions → 15 batches of 32 per epoch
-    expect(res.data!.startTraining).toMatchObject({ status: 'QUEUED', totalSteps: 45, stepsPerSecond: null, etaSeconds: null, elapsedSeconds: null });
+    expect(res.data!.startTraining).toMatchObject({
+      status: 'QUEUED',
+      totalSteps: 45,
+      stepsPerSecond: null,
+      etaSeconds: null,
+      elapsedSeconds: null,
+    });
   });
 
   it('reports steps per second over the recent batches, the seconds left and the seconds spent', async () => {
@@ -32,7 +46,13 @@ describe('training estimates', () => {
     // 11 batches, one every 0.5 s
     await t.db.prisma.lossPoint.createMany({
       data: Array.from({ length: 11 }, (_, i) => ({
-        runId: run.id, step: i + 1, epoch: 1, batch: i + 1, loss: 3 - i * 0.1, examplesPerSec: 60, createdAt: new Date(started.getTime() + 50_000 + i * 500),
+        runId: run.id,
+        step: i + 1,
+        epoch: 1,
+        batch: i + 1,
+        loss: 3 - i * 0.1,
+        examplesPerSec: 60,
+        createdAt: new Date(started.getTime() + 50_000 + i * 500),
       })),
     });
     await t.db.prisma.trainingRun.update({ where: { id: run.id }, data: { status: 'RUNNING', step: 11, startedAt: started } });

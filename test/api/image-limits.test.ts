@@ -63,7 +63,9 @@ describe('caption image limits', () => {
     expect(bomb.length).toBeLessThan(1000);
     const res = await t.gql(REQUEST, { input: { modelId, imageBase64: bomb.toString('base64') } });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(res.errors![0]!.message).toBe('input.imageBase64: image too large: 30000×30000 pixels, at most 40000000 pixels (GLIMPSE_MAX_IMAGE_PIXELS)');
+    expect(res.errors![0]!.message).toBe(
+      'input.imageBase64: image too large: 30000×30000 pixels, at most 40000000 pixels (GLIMPSE_MAX_IMAGE_PIXELS)',
+    );
     expect(await t.db.prisma.captionRequest.count()).toBe(0);
   });
 
@@ -76,7 +78,16 @@ describe('caption image limits', () => {
         const res = await big.gql(REQUEST, { input: { modelId: model.id, imageBase64: bytes.toString('base64') } });
         expect(res.errors![0]!.message).toMatch(/image too large: 200×150 pixels, at most 10000 pixels/);
       }
-      const ok = await t.gql(REQUEST, { input: { modelId, imageBase64: (await sharp({ create: { width: 4000, height: 3000, channels: 3, background: 'white' } }).jpeg().toBuffer()).toString('base64') } });
+      const ok = await t.gql(REQUEST, {
+        input: {
+          modelId,
+          imageBase64: (
+            await sharp({ create: { width: 4000, height: 3000, channels: 3, background: 'white' } })
+              .jpeg()
+              .toBuffer()
+          ).toString('base64'),
+        },
+      });
       expect(ok.errors).toBeUndefined();
       expect(ok.data!.requestCaption.mimeType).toBe('image/jpeg');
     } finally {

@@ -18,7 +18,14 @@ beforeAll(async () => {
   for (const api of [t, lengthOpen, open]) {
     const dataset = await api.db.prisma.dataset.create({ data: { name: 'd', kind: 'SYNTHETIC', status: 'READY' } });
     const run = await api.db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
-    const points = Array.from({ length: 5000 }, (_, i) => ({ runId: run.id, step: i + 1, epoch: 1, batch: i + 1, loss: 1, examplesPerSec: 1 }));
+    const points = Array.from({ length: 5000 }, (_, i) => ({
+      runId: run.id,
+      step: i + 1,
+      epoch: 1,
+      batch: i + 1,
+      loss: 1,
+      examplesPerSec: 1,
+    }));
     await api.db.prisma.lossPoint.createMany({ data: points });
   }
 });
@@ -94,7 +101,10 @@ describe('query limits over HTTP', () => {
     expect(response.errors![0]!.extensions).toMatchObject({ limit: 50_000, cost: expect.any(Number) });
     expect(response.errors![0]!.extensions!.cost).toBeGreaterThan(10_000_000);
     // the same through variables
-    const viaVariables = await t.gql(`query($n: Int!) { trainingRuns(first: 100) { edges { node { lossCurve(maxPoints: $n) { loss } } } } }`, { n: 10000 });
+    const viaVariables = await t.gql(
+      `query($n: Int!) { trainingRuns(first: 100) { edges { node { lossCurve(maxPoints: $n) { loss } } } } }`,
+      { n: 10000 },
+    );
     expect(codes(viaVariables)).toEqual(['QUERY_TOO_COSTLY']);
   });
 
@@ -115,10 +125,19 @@ describe('query limits over HTTP', () => {
     expect(codes(response)).toEqual(['QUERY_TOO_DEEP']);
     expect(response.errors![0]!.message).toMatch(/depth limit of 10 exceeded/);
     expect(ms).toBeLessThan(2000);
-    const introspection = await t.gql(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }`);
+    const introspection = await t.gql(
+      `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }`,
+    );
     expect(introspection.errors).toBeUndefined();
     // what GraphiQL sends, every option on
-    const full = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const full = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     expect((await t.gql(full)).errors).toBeUndefined();
   });
 
@@ -136,7 +155,14 @@ describe('query limits over HTTP', () => {
 describe('the same limits over graphql-ws', () => {
   const refused = (client: ReturnType<TestApi['ws']>, query: string) =>
     new Promise<GraphQLResponse['errors']>((resolve, reject) =>
-      client.subscribe({ query }, { next: () => reject(new Error('answered')), error: (e) => resolve(e as GraphQLResponse['errors']), complete: () => reject(new Error('completed')) }),
+      client.subscribe(
+        { query },
+        {
+          next: () => reject(new Error('answered')),
+          error: (e) => resolve(e as GraphQLResponse['errors']),
+          complete: () => reject(new Error('completed')),
+        },
+      ),
     );
 
   it('refuses over-long, deep, aliased and costly operations with the same codes', async () => {
@@ -152,7 +178,10 @@ describe('the same limits over graphql-ws', () => {
     ];
     for (const [query, code] of cases) {
       const errors = await refused(client, query);
-      expect(errors!.map((e) => e.extensions?.code), code).toEqual([code]);
+      expect(
+        errors!.map((e) => e.extensions?.code),
+        code,
+      ).toEqual([code]);
     }
     // the socket still serves
     const sub = collect(client, `query { serverInfo { version } }`, {});

@@ -39,7 +39,9 @@ describe('listen address', () => {
     try {
       expect(open.api.listening).toMatchObject({ host: '0.0.0.0', everyInterface: true, loopback: false });
       expect(open.api.listening.text).toBe(`0.0.0.0:${open.api.port} (every interface)`);
-      expect(open.api.warnings).toEqual([expect.stringMatching(/listening on 0\.0\.0\.0:\d+ \(every interface\) without API keys.*GLIMPSE_API_KEYS/)]);
+      expect(open.api.warnings).toEqual([
+        expect.stringMatching(/listening on 0\.0\.0\.0:\d+ \(every interface\) without API keys.*GLIMPSE_API_KEYS/),
+      ]);
       expect(open.api.url).toBe(`http://127.0.0.1:${open.api.port}/graphql`);
       if (external) expect(await reachable(external, open.api.port)).toBe(200);
     } finally {
@@ -52,8 +54,16 @@ describe('listen address', () => {
 
   it('reports a port in use plainly (not as a WebSocket server error)', async () => {
     const config = loadConfig({ GLIMPSE_DATA_DIR: '/tmp/glimpse-api-test' });
-    const attempt = startApi({ config, prisma: byDefault.db.prisma, events: byDefault.events, queue: byDefault.queue, port: byDefault.api.port });
-    await expect(attempt).rejects.toThrow(`port ${byDefault.api.port} is already in use on 127.0.0.1: stop the other process or set PORT to a free port`);
+    const attempt = startApi({
+      config,
+      prisma: byDefault.db.prisma,
+      events: byDefault.events,
+      queue: byDefault.queue,
+      port: byDefault.api.port,
+    });
+    await expect(attempt).rejects.toThrow(
+      `port ${byDefault.api.port} is already in use on 127.0.0.1: stop the other process or set PORT to a free port`,
+    );
     // the running server is unaffected
     expect(await reachable('127.0.0.1', byDefault.api.port)).toBe(200);
   });

@@ -20,7 +20,9 @@ describe('models', () => {
   it('renames a model (trimmed) and lists it by the new name; the dataset vocabulary is reported beside vocabSize', async () => {
     const datasetId = await readyDataset('shapes', 23);
     const run = await t.db.prisma.trainingRun.create({ data: { datasetId, config: {}, status: 'SUCCEEDED' } });
-    const model = await t.db.prisma.model.create({ data: { name: `run ${run.id}`, runId: run.id, path: '/m/1', vocabSize: 27, config: {} } });
+    const model = await t.db.prisma.model.create({
+      data: { name: `run ${run.id}`, runId: run.id, path: '/m/1', vocabSize: 27, config: {} },
+    });
     const res = await t.gql(RENAME, { id: model.id, name: '  shapes, small  ' });
     expect(res.errors).toBeUndefined();
     expect(res.data!.renameModel).toEqual({ id: model.id, name: 'shapes, small', vocabSize: 27, datasetVocabularyWords: 23 });

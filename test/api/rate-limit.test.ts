@@ -10,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const body = (name: string) => JSON.stringify({ query: `mutation { createDataset(input: { name: "${name}", synthetic: { images: 3 } }) { id } }` });
+const body = (name: string) =>
+  JSON.stringify({ query: `mutation { createDataset(input: { name: "${name}", synthetic: { images: 3 } }) { id } }` });
 
 describe('mutation rate limit', () => {
   it('refuses the 4th mutation of a key within a minute with RATE_LIMITED, 429 and Retry-After', async () => {
@@ -33,7 +34,9 @@ describe('mutation rate limit', () => {
     const res = await t.gql(three, {}, 'key-b'); // b-1 + three = 4 > 3
     expect(codes(res)).toEqual(['RATE_LIMITED']);
     const ws = collect(t.ws('key-a'), `mutation { createDataset(input: { name: "a-ws", synthetic: { images: 3 } }) { id } }`, {});
-    await expect(ws.completed).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'RATE_LIMITED' }) })]);
+    await expect(ws.completed).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'RATE_LIMITED' }) }),
+    ]);
     expect(await t.db.prisma.dataset.count({ where: { name: { in: ['b-2', 'b-3', 'b-4', 'a-ws'] } } })).toBe(0);
   });
 

@@ -13,10 +13,30 @@ async function seed(t: TestApi): Promise<string> {
   const dataset = await p.dataset.create({
     data: { name: 'coco', kind: 'COCO', status: 'READY', annotationsPath: '/srv/coco/captions.json', imagesDir: '/srv/coco/images' },
   });
-  const config = { epochs: 1, batchSize: 2, learningRate: 0.001, embeddingDim: 8, units: 8, vocabSize: 10, maxLength: null, seed: 1, valFraction: 0.1, checkpointEvery: 0, backbone: '/srv/backbones/mobilenet/model.json' };
+  const config = {
+    epochs: 1,
+    batchSize: 2,
+    learningRate: 0.001,
+    embeddingDim: 8,
+    units: 8,
+    vocabSize: 10,
+    maxLength: null,
+    seed: 1,
+    valFraction: 0.1,
+    checkpointEvery: 0,
+    backbone: '/srv/backbones/mobilenet/model.json',
+  };
   const run = await p.trainingRun.create({ data: { datasetId: dataset.id, config, status: 'SUCCEEDED' } });
   await p.checkpoint.create({ data: { runId: run.id, step: 1, epoch: 1, path: '/srv/glimpse/checkpoints/x/step-1' } });
-  await p.model.create({ data: { name: 'm', runId: run.id, path: '/srv/glimpse/models/m', vocabSize: 10, config: { units: 8, encoder: { backbone: '/srv/backbones/mobilenet/model.json', imageSize: 224 } } } });
+  await p.model.create({
+    data: {
+      name: 'm',
+      runId: run.id,
+      path: '/srv/glimpse/models/m',
+      vocabSize: 10,
+      config: { units: 8, encoder: { backbone: '/srv/backbones/mobilenet/model.json', imageSize: 224 } },
+    },
+  });
   await p.worker.create({ data: { id: 'w1', hostname: 'gpu-node-7.internal', pid: 4242, backend: 'wasm', threads: 1 } });
   return run.id;
 }
@@ -42,7 +62,11 @@ const SENSITIVE = `query($id: ID!) {
 
 describe('reads with API keys set', () => {
   it('refuses anonymous queries (HTTP 401, UNAUTHENTICATED) and wrong keys; a key reads', async () => {
-    const res = await fetch(closed.api.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ datasets { name } }' }) });
+    const res = await fetch(closed.api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ datasets { name } }' }),
+    });
     expect(res.status).toBe(401);
     expect(codes((await res.json()) as never)).toEqual(['UNAUTHENTICATED']);
     expect(codes(await closed.gql('{ serverInfo { version } }', {}, 'wrong'))).toEqual(['UNAUTHENTICATED']);
@@ -59,18 +83,24 @@ describe('reads with API keys set', () => {
   it('refuses anonymous subscriptions and queries over graphql-ws; a key in connectionParams reads', async () => {
     const anonymous = closed.ws();
     const sub = collect(anonymous, `subscription($id: ID!) { trainingProgress(runId: $id) { kind status } }`, { id: runId });
-    await expect(sub.completed).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    await expect(sub.completed).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+    ]);
     const query = collect(anonymous, '{ datasets { name } }', {});
-    await expect(query.completed).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    await expect(query.completed).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+    ]);
     const keyed = collect(closed.ws('key-one'), `subscription($id: ID!) { trainingProgress(runId: $id) { kind status } }`, { id: runId });
     await keyed.completed; // SUCCEEDED: the stored status, then the stream completes
     expect(keyed.results.at(-1)).toEqual({ data: { trainingProgress: { kind: 'STATUS', status: 'SUCCEEDED' } } });
     // the GraphiQL IDE sends its Headers tab as the operation's extensions.headers over graphql-ws
     const viaHeaders = await new Promise<unknown>((resolve, reject) =>
-      closed.ws().subscribe(
-        { query: '{ datasets { name } }', extensions: { headers: { Authorization: 'Bearer key-one' } } },
-        { next: resolve, error: reject, complete: () => {} },
-      ),
+      closed
+        .ws()
+        .subscribe(
+          { query: '{ datasets { name } }', extensions: { headers: { Authorization: 'Bearer key-one' } } },
+          { next: resolve, error: reject, complete: () => {} },
+        ),
     );
     expect(viaHeaders).toEqual({ data: { datasets: [{ name: 'coco' }] } });
   });
@@ -96,7 +126,10 @@ describe('GLIMPSE_PUBLIC_READ=true', () => {
     expect(res.data).toMatchObject({
       datasets: [{ annotationsPath: '/srv/coco/captions.json', imagesDir: '/srv/coco/images' }],
       models: [{ path: '/srv/glimpse/models/m', config: { encoder: { backbone: '/srv/backbones/mobilenet/model.json' } } }],
-      trainingRun: { config: { backbone: '/srv/backbones/mobilenet/model.json' }, checkpoints: [{ path: '/srv/glimpse/checkpoints/x/step-1' }] },
+      trainingRun: {
+        config: { backbone: '/srv/backbones/mobilenet/model.json' },
+        checkpoints: [{ path: '/srv/glimpse/checkpoints/x/step-1' }],
+      },
       serverInfo: { liveWorkers: [{ hostname: 'gpu-node-7.internal', pid: 4242 }] },
     });
   });

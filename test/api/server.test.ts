@@ -4,9 +4,15 @@ import { collect, startTestApi, type TestApi } from './harness.ts';
 
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi({}, {
-    mountWeb: (app) => app.get('/graphql', (req, res, next) => (req.accepts(['application/json', 'text/html']) === 'text/html' ? res.type('html').send('<h1>IDE</h1>') : next())),
-  });
+  t = await startTestApi(
+    {},
+    {
+      mountWeb: (app) =>
+        app.get('/graphql', (req, res, next) =>
+          req.accepts(['application/json', 'text/html']) === 'text/html' ? res.type('html').send('<h1>IDE</h1>') : next(),
+        ),
+    },
+  );
 });
 afterAll(() => t?.close());
 
@@ -29,7 +35,11 @@ describe('HTTP server', () => {
 
   it('echoes a caller-supplied x-request-id, or assigns one', async () => {
     const post = (headers: Record<string, string>) =>
-      fetch(t.api.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ datasets { id } }' }) });
+      fetch(t.api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: '{ datasets { id } }' }),
+      });
     expect((await post({ 'x-request-id': 'trace-123' })).headers.get('x-request-id')).toBe('trace-123');
     expect((await post({})).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });

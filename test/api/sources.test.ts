@@ -75,9 +75,13 @@ describe('createDataset with server paths', () => {
   });
 
   it('says whether a path exists only under the roots, and registers a set there', async () => {
-    const missing = await t.gql(CREATE, { input: { name: 'gone', coco: { annotationsPath: join(root, 'coco', 'nope.json'), imagesDir: join(root, 'coco', 'images') } } });
+    const missing = await t.gql(CREATE, {
+      input: { name: 'gone', coco: { annotationsPath: join(root, 'coco', 'nope.json'), imagesDir: join(root, 'coco', 'images') } },
+    });
     expect(missing.errors![0]!.message).toMatch(/nope\.json does not exist/);
-    const ok = await t.gql(CREATE, { input: { name: 'coco-ok', coco: { annotationsPath: join(root, 'coco', 'captions.json'), imagesDir: join(root, 'coco', 'images') } } });
+    const ok = await t.gql(CREATE, {
+      input: { name: 'coco-ok', coco: { annotationsPath: join(root, 'coco', 'captions.json'), imagesDir: join(root, 'coco', 'images') } },
+    });
     expect(ok.errors).toBeUndefined();
     expect(ok.data!.createDataset.status).toBe('PENDING');
   });
@@ -94,7 +98,10 @@ describe('startTraining with a backbone', () => {
   it('refuses hosts off the allow-list, internal addresses in any spelling, and server paths outside the roots, before any request', async () => {
     const datasetId = await readyDataset();
     const cases: [string, RegExp][] = [
-      ['https://evil.example/model.json', /host evil\.example is not allowed \(GLIMPSE_BACKBONE_HOSTS: storage\.googleapis\.com, 127\.0\.0\.1:\d+\)/],
+      [
+        'https://evil.example/model.json',
+        /host evil\.example is not allowed \(GLIMPSE_BACKBONE_HOSTS: storage\.googleapis\.com, 127\.0\.0\.1:\d+\)/,
+      ],
       [`http://0x7f000001:${port}/model.json`, /127\.0\.0\.1:\d+ is a loopback address, which is not fetched/],
       [`http://2130706433:${port}/model.json`, /loopback address/],
       [`http://0177.0.0.1:${port}/model.json`, /loopback address/],
@@ -115,7 +122,10 @@ describe('startTraining with a backbone', () => {
 
   it('accepts an allowed host and a path under the roots (the worker checks again when it downloads)', async () => {
     const datasetId = await readyDataset();
-    for (const backbone of ['https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json', join(root, 'backbones', 'model.json')]) {
+    for (const backbone of [
+      'https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json',
+      join(root, 'backbones', 'model.json'),
+    ]) {
       const small = { batchSize: 2, units: 16, embeddingDim: 8, vocabSize: 50 }; // within the worker's memory budget
       const res = await t.gql(START, { input: { datasetId, ...small, encoder: { backbone, imageSize: 32, channels: null } } });
       expect(res.errors, `${backbone}: ${JSON.stringify(res.errors)}`).toBeUndefined();

@@ -26,7 +26,9 @@ async function newRun(): Promise<string> {
 async function writeBatch(runId: string, step: number, stepsPerEpoch: number): Promise<void> {
   const epoch = Math.ceil(step / stepsPerEpoch);
   await t.db.prisma.$transaction(async (tx) => {
-    await tx.lossPoint.create({ data: { runId, step, epoch, batch: step - (epoch - 1) * stepsPerEpoch, loss: 10 / step, examplesPerSec: 100 } });
+    await tx.lossPoint.create({
+      data: { runId, step, epoch, batch: step - (epoch - 1) * stepsPerEpoch, loss: 10 / step, examplesPerSec: 100 },
+    });
     await tx.trainingRun.update({ where: { id: runId }, data: { step, epoch } });
     await notify(tx, 'training_run', runId);
   });
@@ -74,7 +76,11 @@ describe('trainingProgress', () => {
     await setStatus(runId, 'SUCCEEDED');
     await Promise.all([early.completed, late!.completed, since!.completed]);
 
-    for (const [sub, from] of [[early, 0], [late!, 0], [since!, 45]] as const) {
+    for (const [sub, from] of [
+      [early, 0],
+      [late!, 0],
+      [since!, 45],
+    ] as const) {
       expect(sub.results.every((r) => r.errors === undefined)).toBe(true);
       const events = sub.results.map((r) => r.data!.trainingProgress);
       expect(batchSteps(events)).toEqual(range(from + 1, 80));

@@ -7,9 +7,22 @@ let t: TestApi;
 const ids: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestApi({ GLIMPSE_BACKBONE_HOSTS: 'models.example.com' });
-  for (const [name, imageSide] of [['small', 64], ['large', 480], ['unknown', null]] as const) {
+  for (const [name, imageSide] of [
+    ['small', 64],
+    ['large', 480],
+    ['unknown', null],
+  ] as const) {
     const row = await t.db.prisma.dataset.create({
-      data: { name, kind: 'SYNTHETIC', status: 'READY', imageCount: 50, captionCount: 250, vocabularyWords: 20, maxCaptionTokens: 12, imageSide },
+      data: {
+        name,
+        kind: 'SYNTHETIC',
+        status: 'READY',
+        imageCount: 50,
+        captionCount: 250,
+        vocabularyWords: 20,
+        maxCaptionTokens: 12,
+        imageSide,
+      },
     });
     ids[name] = row.id;
   }

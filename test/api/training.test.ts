@@ -26,7 +26,13 @@ describe('createDataset', () => {
   it('registers a synthetic dataset as PENDING with its parameters', async () => {
     const res = await t.gql(CREATE_DATASET, { input: { name: 'shapes-a', synthetic: { images: 50, seed: 7 } } });
     expect(res.errors).toBeUndefined();
-    expect(res.data!.createDataset).toMatchObject({ name: 'shapes-a', kind: 'SYNTHETIC', status: 'PENDING', syntheticImages: 50, syntheticSeed: 7 });
+    expect(res.data!.createDataset).toMatchObject({
+      name: 'shapes-a',
+      kind: 'SYNTHETIC',
+      status: 'PENDING',
+      syntheticImages: 50,
+      syntheticSeed: 7,
+    });
     const listed = await t.gql(`{ datasets { id name status imageCount } }`);
     expect(listed.data!.datasets.map((d: { name: string }) => d.name)).toContain('shapes-a');
   });
@@ -47,14 +53,20 @@ describe('createDataset', () => {
     const dir = mkdtempSync(join(tmpdir(), 'glimpse-coco-'));
     const annotations = join(dir, 'captions.json');
     writeFileSync(annotations, JSON.stringify({ images: [], annotations: [] }));
-    const missing = await t.gql(CREATE_DATASET, { input: { name: 'coco-missing', coco: { annotationsPath: join(dir, 'nope.json'), imagesDir: dir } } });
+    const missing = await t.gql(CREATE_DATASET, {
+      input: { name: 'coco-missing', coco: { annotationsPath: join(dir, 'nope.json'), imagesDir: dir } },
+    });
     expect(codes(missing)).toEqual(['BAD_USER_INPUT']);
     expect(missing.errors![0]!.extensions!.field).toBe('input.coco.annotationsPath');
-    const notDir = await t.gql(CREATE_DATASET, { input: { name: 'coco-file', coco: { annotationsPath: annotations, imagesDir: annotations } } });
+    const notDir = await t.gql(CREATE_DATASET, {
+      input: { name: 'coco-file', coco: { annotationsPath: annotations, imagesDir: annotations } },
+    });
     expect(notDir.errors![0]!.extensions!.field).toBe('input.coco.imagesDir');
     const tooMany = await t.gql(CREATE_DATASET, { input: { name: 'too-many', synthetic: { images: 10_000_000 } } });
     expect(tooMany.errors![0]!.message).toMatch(/input\.synthetic\.images: must be between 1 and 20000 \(GLIMPSE_MAX_SYNTHETIC_IMAGES\)/);
-    const ok = await t.gql(CREATE_DATASET, { input: { name: 'coco-ok', coco: { annotationsPath: annotations, imagesDir: dir, maxCaptions: 100 } } });
+    const ok = await t.gql(CREATE_DATASET, {
+      input: { name: 'coco-ok', coco: { annotationsPath: annotations, imagesDir: dir, maxCaptions: 100 } },
+    });
     expect(ok.data!.createDataset).toMatchObject({ kind: 'COCO', status: 'PENDING', annotationsPath: annotations, imagesDir: dir });
   });
 
@@ -101,7 +113,10 @@ describe('startTraining', () => {
     const res = await t.gql(START, { input: { datasetId, epochs: 2, batchSize: 4, learningRate: 0.01 } });
     expect(res.errors).toBeUndefined();
     const run = res.data!.startTraining;
-    expect(run).toMatchObject({ status: 'QUEUED', config: { epochs: 2, batchSize: 4, learningRate: 0.01, units: 128, vocabSize: 5000, maxLength: null, seed: 42 } });
+    expect(run).toMatchObject({
+      status: 'QUEUED',
+      config: { epochs: 2, batchSize: 4, learningRate: 0.01, units: 128, vocabSize: 5000, maxLength: null, seed: 42 },
+    });
     expect((await t.queue.depth()).training).toBe(before.training + 1);
     const row = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toMatchObject({ epochs: 2, batchSize: 4 });
@@ -133,13 +148,19 @@ describe('startTraining', () => {
     expect(await t.db.prisma.trainingRun.count({ where: { datasetId } })).toBe(0);
   });
 
-  it('stores the decided encoder in the run config and returns it (224 px with a backbone; the CNN at the data\'s size, 128 px when unknown)', async () => {
+  it("stores the decided encoder in the run config and returns it (224 px with a backbone; the CNN at the data's size, 128 px when unknown)", async () => {
     const datasetId = await readyDataset('encoder-ok');
     const START_ENCODER = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id config { backbone backboneLayer imageSize } } }`;
     const url = 'https://storage.example.com/tfjs/mobilenet_v2/model.json';
     const cases: [Record<string, unknown> | undefined, Record<string, unknown>][] = [
-      [{ backbone: url, backboneLayer: ' out_relu ' }, { backbone: url, backboneLayer: 'out_relu', imageSize: 224 }],
-      [{ backbone: '/srv/models/inception/model.json', imageSize: 299 }, { backbone: '/srv/models/inception/model.json', backboneLayer: null, imageSize: 299 }],
+      [
+        { backbone: url, backboneLayer: ' out_relu ' },
+        { backbone: url, backboneLayer: 'out_relu', imageSize: 224 },
+      ],
+      [
+        { backbone: '/srv/models/inception/model.json', imageSize: 299 },
+        { backbone: '/srv/models/inception/model.json', backboneLayer: null, imageSize: 299 },
+      ],
       [{ imageSize: 64 }, { backbone: null, backboneLayer: null, imageSize: 64 }],
       [{}, { backbone: null, backboneLayer: null, imageSize: 128 }],
       [undefined, { backbone: null, backboneLayer: null, imageSize: 128 }],
@@ -214,7 +235,10 @@ describe('queries', () => {
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
     }
-    const queued = await t.db.prisma.trainingRun.findMany({ where: { status: 'QUEUED' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    const queued = await t.db.prisma.trainingRun.findMany({
+      where: { status: 'QUEUED' },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
     expect(seen).toEqual(queued.map((r) => r.id));
     expect(seen).toEqual(expect.arrayContaining(ids));
     expect(pages).toBe(Math.ceil(queued.length / 2));
@@ -224,14 +248,26 @@ describe('queries', () => {
   it('returns a run with its loss curve, downsampled on request', async () => {
     const datasetId = await readyDataset('curve');
     const runId = (await t.gql(START, { input: { datasetId } })).data!.startTraining.id as string;
-    const points = Array.from({ length: 100 }, (_, i) => ({ runId, step: i + 1, epoch: 1 + Math.floor(i / 50), batch: (i % 50) + 1, loss: 5 - i * 0.03, examplesPerSec: 10 + i }));
+    const points = Array.from({ length: 100 }, (_, i) => ({
+      runId,
+      step: i + 1,
+      epoch: 1 + Math.floor(i / 50),
+      batch: (i % 50) + 1,
+      loss: 5 - i * 0.03,
+      examplesPerSec: 10 + i,
+    }));
     await t.db.prisma.lossPoint.createMany({ data: points });
     await t.db.prisma.epochSummary.create({ data: { runId, epoch: 1, step: 50, trainLoss: 4.2, valLoss: 4.5, bleu4: 0.1 } });
     const Q = `query($id: ID!, $since: Int!, $max: Int!) { trainingRun(id: $id) { status dataset { id } epochs { epoch valLoss bleu4 } model { id }
       lossCurve(sinceStep: $since, maxPoints: $max) { step epoch batch loss examplesPerSec } } }`;
     const full = (await t.gql(Q, { id: runId, since: 90, max: 1000 })).data!.trainingRun;
     expect(full.lossCurve.map((p: { step: number }) => p.step)).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
-    expect(full).toMatchObject({ status: 'QUEUED', dataset: { id: datasetId }, epochs: [{ epoch: 1, valLoss: 4.5, bleu4: 0.1 }], model: null });
+    expect(full).toMatchObject({
+      status: 'QUEUED',
+      dataset: { id: datasetId },
+      epochs: [{ epoch: 1, valLoss: 4.5, bleu4: 0.1 }],
+      model: null,
+    });
 
     const down = (await t.gql(Q, { id: runId, since: 0, max: 10 })).data!.trainingRun.lossCurve;
     expect(down).toHaveLength(10);

@@ -11,7 +11,6 @@ import { saveLayersModel } from '../helpers/tfjs-model.ts';
 const SIZE = 24;
 let work: string;
 
-
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'glimpse-cli-backbone-'));
 });
@@ -26,7 +25,15 @@ describe('glimpse train --backbone', () => {
     expect((await runCli(['dataset', 'synth', '--out', data, '--images', '8', '--seed', '2', '--size', String(SIZE)])).code).toBe(0);
     const network = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+        tf.layers.conv2d({
+          inputShape: [SIZE, SIZE, 3],
+          filters: 5,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          name: 'features',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
         tf.layers.globalAveragePooling2d({ name: 'pool' }),
       ],
     });
@@ -34,9 +41,27 @@ describe('glimpse train --backbone', () => {
     network.dispose();
 
     const trained = await runCli([
-      'train', '--data', data, '--out', out, '--epochs', '1', '--batch-size', '20',
-      '--backbone', modelJson, '--backbone-layer', 'features', '--image-size', String(SIZE),
-      '--units', '16', '--embedding-dim', '8', '--encoder-dim', '8',
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '20',
+      '--backbone',
+      modelJson,
+      '--backbone-layer',
+      'features',
+      '--image-size',
+      String(SIZE),
+      '--units',
+      '16',
+      '--embedding-dim',
+      '8',
+      '--encoder-dim',
+      '8',
     ]);
     expect(trained.stderr).not.toMatch(/error/);
     expect(trained.code).toBe(0);

@@ -13,9 +13,7 @@ import { interruptCli, runCli } from './run-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** util-linux `script`, to run the CLI on a pseudo-terminal */
-const hasScript = await new Promise<boolean>((resolvePromise) =>
-  execFile('script', ['--version'], (err) => resolvePromise(err === null)),
-);
+const hasScript = await new Promise<boolean>((resolvePromise) => execFile('script', ['--version'], (err) => resolvePromise(err === null)));
 
 let work: string;
 beforeAll(async () => {
@@ -56,7 +54,20 @@ describe('glimpse dataset synth', () => {
 
   it.skipIf(!hasScript)('draws a progress bar that reaches 30/30 on a terminal', async () => {
     const out = join(work, 'synth-tty');
-    const command = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'dataset', 'synth', '--out', out, '--images', '30', '--size', '32']
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      'src/cli/index.ts',
+      'dataset',
+      'synth',
+      '--out',
+      out,
+      '--images',
+      '30',
+      '--size',
+      '32',
+    ]
       .map((arg) => `'${arg.replaceAll("'", "'\\''")}'`)
       .join(' ');
     // util-linux `script` runs the command on a pseudo-terminal, so stderr.isTTY is true
@@ -127,7 +138,7 @@ describe('glimpse dataset coco, interrupted', () => {
   it('stops on Ctrl-C with exit code 130 and resumes the partial download on the next run', async () => {
     // incompressible content, so the archive is as large as the file and the stall hits mid-transfer
     let x = 1;
-    const content = Buffer.from(Array.from({ length: 200_000 }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24)));
+    const content = Buffer.from(Array.from({ length: 200_000 }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24));
     const zip = buildZip([{ name: 'big/b.bin', data: content }]);
     const half = 100_000;
     const ranges: string[] = [];

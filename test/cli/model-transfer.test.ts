@@ -52,7 +52,9 @@ describe('glimpse model import / export', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/is not a Glimpse model folder/);
     expect(await db.prisma.blob.count()).toBe(1);
-    const unknown = await runCli(['model', 'export', '00000000-0000-0000-0000-000000000000', '--out', join(tmp, 'x')], { DATABASE_URL: db.url });
+    const unknown = await runCli(['model', 'export', '00000000-0000-0000-0000-000000000000', '--out', join(tmp, 'x')], {
+      DATABASE_URL: db.url,
+    });
     expect(unknown.stderr).toMatch(/no model 00000000/);
     expect(await readdir(tmp)).not.toContain('x');
   });

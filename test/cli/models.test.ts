@@ -19,7 +19,14 @@ describe('glimpse models', () => {
     const dataset = await db.prisma.dataset.create({ data: { name: 'shapes-demo', kind: 'SYNTHETIC', status: 'READY' } });
     const run = await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {}, status: 'SUCCEEDED' } });
     const model = await db.prisma.model.create({
-      data: { name: 'small shapes', runId: run.id, path: '/data/models/abc', vocabSize: 27, config: {}, metrics: { bleu4: 0.51234, valLoss: 0.4 } },
+      data: {
+        name: 'small shapes',
+        runId: run.id,
+        path: '/data/models/abc',
+        vocabSize: 27,
+        config: {},
+        metrics: { bleu4: 0.51234, valLoss: 0.4 },
+      },
     });
     const listed = await runCli(['models'], { DATABASE_URL: db.url });
     expect(listed.code).toBe(0);
@@ -29,7 +36,9 @@ describe('glimpse models', () => {
     expect(row).toMatch(/small shapes\s+shapes-demo\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+0\.5123\s+0\.4000\s+\/data\/models\/abc$/);
 
     const json = await runCli(['models', '--json'], { DATABASE_URL: db.url });
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: model.id, name: 'small shapes', dataset: 'shapes-demo', path: '/data/models/abc', vocabSize: 27 })]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ id: model.id, name: 'small shapes', dataset: 'shapes-demo', path: '/data/models/abc', vocabSize: 27 }),
+    ]);
   });
 
   it('says DATABASE_URL is needed when it is not set', async () => {

@@ -51,9 +51,20 @@ describe('glimpse train → caption → eval', () => {
     expect(resumed.stderr).toMatch(/^backend: [\w+-]+ \(\d+ threads?\)$/m);
     expect(resumed.stderr).toContain(`resuming from ${at![2]}`);
     expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(new RegExp(`^epoch ${epochs}/${epochs}  step ${epochs * perEpoch}  train loss \\d+\\.\\d+  val loss \\d+\\.\\d+  BLEU-4 \\d\\.\\d+`, 'm'));
+    expect(resumed.stdout).toMatch(
+      new RegExp(
+        `^epoch ${epochs}/${epochs}  step ${epochs * perEpoch}  train loss \\d+\\.\\d+  val loss \\d+\\.\\d+  BLEU-4 \\d\\.\\d+`,
+        'm',
+      ),
+    );
     expect(resumed.stdout).toContain(`trained to step ${epochs * perEpoch}; model saved to ${join(out, 'model')}`);
-    expect((await readdir(join(out, 'model'))).sort()).toEqual(['metrics.json', 'model.json', 'training-data.json', 'vocab.json', 'weights.bin']);
+    expect((await readdir(join(out, 'model'))).sort()).toEqual([
+      'metrics.json',
+      'model.json',
+      'training-data.json',
+      'vocab.json',
+      'weights.bin',
+    ]);
   });
 
   it('captions an image with words of the vocabulary and writes the attention figure', async () => {
@@ -95,26 +106,49 @@ describe('glimpse train → caption → eval', () => {
     expect(missing.stderr).toMatch(/error \[MISSING_DATA\]/);
   });
 
-  it('evaluates from the model folder alone (its training-data.json), and refuses a split that is not the run\'s', async () => {
+  it("evaluates from the model folder alone (its training-data.json), and refuses a split that is not the run's", async () => {
     const record = JSON.parse(await readFile(join(out, 'model', 'training-data.json'), 'utf8'));
     expect(record).toMatchObject({
       dataset: { annotationsPath: join(data, 'captions.json'), imagesDir: join(data, 'images') },
-      split: { seed: 3, valFraction: 0.1, trainImages: split.train.length, valImages: split.val.length, valDigest: expect.stringMatching(/^[0-9a-f]{16}$/) },
+      split: {
+        seed: 3,
+        valFraction: 0.1,
+        trainImages: split.train.length,
+        valImages: split.val.length,
+        valDigest: expect.stringMatching(/^[0-9a-f]{16}$/),
+      },
     });
     const alone = await runCli(['eval', '--model', join(out, 'model'), '--max-length', '6']);
     expect(alone.code).toBe(0);
     expect(alone.stdout.trim().split('\n')[2]!.split(/\s+/).slice(0, 2)).toEqual(['val', String(split.val.length)]);
 
     // another seed (or the same data under a different fraction) would mix training images into "val"
-    for (const args of [['--seed', '42'], ['--data', data, '--val-fraction', '0.3']]) {
+    for (const args of [
+      ['--seed', '42'],
+      ['--data', data, '--val-fraction', '0.3'],
+    ]) {
       const wrong = await runCli(['eval', '--model', join(out, 'model'), '--max-length', '6', ...args]);
       expect(wrong.code).toBe(1);
-      expect(wrong.stderr).toMatch(/error \[INVALID_OPTION\]: the val split .* is not the one the model was trained with \(seed 3, val fraction 0\.1/);
+      expect(wrong.stderr).toMatch(
+        /error \[INVALID_OPTION\]: the val split .* is not the one the model was trained with \(seed 3, val fraction 0\.1/,
+      );
     }
     // the same split given explicitly is accepted; --split all scores every image on purpose
     const same = await runCli(['eval', '--model', join(out, 'model'), '--max-length', '6', '--data', data, '--seed', '3', '--limit', '2']);
     expect(same.code).toBe(0);
-    const all = await runCli(['eval', '--model', join(out, 'model'), '--max-length', '6', '--split', 'all', '--seed', '42', '--limit', '3']);
+    const all = await runCli([
+      'eval',
+      '--model',
+      join(out, 'model'),
+      '--max-length',
+      '6',
+      '--split',
+      'all',
+      '--seed',
+      '42',
+      '--limit',
+      '3',
+    ]);
     expect(all.code).toBe(0);
     expect(all.stdout.trim().split('\n')[2]!.split(/\s+/).slice(0, 2)).toEqual(['all', '3']);
   });

@@ -53,7 +53,13 @@ const READ_ELSEWHERE = ['GLIMPSE_DEBUG', 'GLIMPSE_TORCH_PYTHON', 'GLIMPSE_NATIVE
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? (e.name === 'generated' || e.name === 'node_modules' ? [] : files(join(dir, e.name))) : /\.(ts|mjs)$/.test(e.name) ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? e.name === 'generated' || e.name === 'node_modules'
+        ? []
+        : files(join(dir, e.name))
+      : /\.(ts|mjs)$/.test(e.name)
+        ? [join(dir, e.name)]
+        : [],
   );
 }
 const code = [...files(join(ROOT, 'src')), ...files(join(ROOT, 'bench'))]
@@ -82,7 +88,10 @@ describe('configuration variables', () => {
       const fields = changedFields(name, value);
       expect(fields.length, `${name}=${value} changed nothing`).toBeGreaterThan(0);
       // GLIMPSE_DATA_DIR changes paths too; one read field is enough for each variable
-      expect(fields.some((field) => new RegExp(`\\.${field}\\b`).test(code)), `${name} → ${fields.join(', ')}: read by nothing`).toBe(true);
+      expect(
+        fields.some((field) => new RegExp(`\\.${field}\\b`).test(code)),
+        `${name} → ${fields.join(', ')}: read by nothing`,
+      ).toBe(true);
     });
   }
 

@@ -23,9 +23,18 @@ describe('lockDataDir', () => {
     const holder = JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'));
     expect(holder).toMatchObject({ pid: process.pid, host: hostname(), command: 'first' });
     // another process (a real one: the lock is per process)
-    const other = spawn(process.execPath, ['--import', 'tsx', '-e', `import('./src/db/instance-lock.ts').then((m) => m.lockDataDir(${JSON.stringify(dir)}, 'second')).then(() => process.exit(0), (e) => { console.log(e.message); process.exit(e.code === 'DATA_DIR_IN_USE' ? 3 : 1); })`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const other = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/db/instance-lock.ts').then((m) => m.lockDataDir(${JSON.stringify(dir)}, 'second')).then(() => process.exit(0), (e) => { console.log(e.message); process.exit(e.code === 'DATA_DIR_IN_USE' ? 3 : 1); })`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     other.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     expect(await new Promise((r) => other.on('exit', r))).toBe(3);
@@ -62,6 +71,10 @@ describe('isDatabaseUnavailable', () => {
       return 'back';
     });
     expect([value, calls]).toEqual(['back', 3]);
-    await expect(retryWhileDatabaseDown(async () => { throw new Error('syntax error'); })).rejects.toThrow('syntax error');
+    await expect(
+      retryWhileDatabaseDown(async () => {
+        throw new Error('syntax error');
+      }),
+    ).rejects.toThrow('syntax error');
   });
 });

@@ -105,7 +105,14 @@ describe('migrations', () => {
   it('are recorded the way Prisma records them', async () => {
     const files = await readMigrations();
     const rows = await migrated.prisma.$queryRaw<
-      { id: string; checksum: string; migration_name: string; finished_at: Date | null; applied_steps_count: number; rolled_back_at: Date | null }[]
+      {
+        id: string;
+        checksum: string;
+        migration_name: string;
+        finished_at: Date | null;
+        applied_steps_count: number;
+        rolled_back_at: Date | null;
+      }[]
     >`SELECT * FROM _prisma_migrations ORDER BY migration_name`;
     expect(rows.map((r) => r.migration_name)).toEqual(files.map((f) => f.name));
     for (const [i, row] of rows.entries()) {
@@ -131,7 +138,7 @@ describe('migrations', () => {
     it('apply once even when several processes migrate at the same time', async () => {
       await withScratchDatabase(async (url) => {
         const results = await Promise.all([migrate(url, dir), migrate(url, dir), migrate(url, dir)]);
-        expect(results.map((r) => r.applied).flat()).toEqual(['20250101000000_a']);
+        expect(results.flatMap((r) => r.applied)).toEqual(['20250101000000_a']);
       });
     });
 

@@ -34,23 +34,51 @@ describe('a worker polling every 60 s, woken by NOTIFY', () => {
     const queued = Date.now();
     const created = await t.gql(`mutation { createDataset(input: { name: "wake", synthetic: { images: 12, seed: 4 } }) { id } }`);
     const datasetId = created.data!.createDataset.id as string;
-    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY', 50_000, 50);
+    await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status === 'READY',
+      50_000,
+      50,
+    );
     const started = await t.gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, {
-      i: { datasetId, epochs: 1, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 30, seed: 2, encoder: { imageSize: 32, channels: [4, 8] } },
+      i: {
+        datasetId,
+        epochs: 1,
+        batchSize: 8,
+        units: 16,
+        embeddingDim: 8,
+        vocabSize: 30,
+        seed: 2,
+        encoder: { imageSize: 32, channels: [4, 8] },
+      },
     });
     const runId = started.data!.startTraining.id as string;
-    const model = await until(() => t.db.prisma.model.findFirst({ where: { runId } }), (m) => m !== null, 50_000, 50);
+    const model = await until(
+      () => t.db.prisma.model.findFirst({ where: { runId } }),
+      (m) => m !== null,
+      50_000,
+      50,
+    );
     expect(Date.now() - queued).toBeLessThan(55_000); // both jobs started long before a 60 s tick
 
-    const image = (await sharp({ create: { width: 32, height: 32, channels: 3, background: '#36c' } }).png().toBuffer()).toString('base64');
+    const image = (
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: '#36c' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
     const ws = t.ws();
     const runs: { ms: number; decodeMs: number }[] = [];
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
-      const res = await t.gql(`mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, { i: { modelId: model!.id, imageBase64: image } });
+      const res = await t.gql(`mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, {
+        i: { modelId: model!.id, imageBase64: image },
+      });
       const id = res.data!.requestCaption.id as string;
       await new Promise<void>((resolve, reject) =>
-        ws.subscribe({ query: `subscription($id: ID!) { captionStream(requestId: $id) { done } }`, variables: { id } }, { next: () => undefined, error: reject, complete: resolve }),
+        ws.subscribe(
+          { query: `subscription($id: ID!) { captionStream(requestId: $id) { done } }`, variables: { id } },
+          { next: () => undefined, error: reject, complete: resolve },
+        ),
       );
       const ms = performance.now() - t0;
       const row = await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } });
@@ -58,7 +86,9 @@ describe('a worker polling every 60 s, woken by NOTIFY', () => {
       runs.push({ ms, decodeMs: (row.timings as { decodeMs: number }).decodeMs });
     }
     const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(`caption latency with a 60 s polling interval (ms): ${ms.map((m) => m.toFixed(0)).join(', ')}; decode: ${runs.map((r) => r.decodeMs.toFixed(0)).join(', ')}`);
+    console.log(
+      `caption latency with a 60 s polling interval (ms): ${ms.map((m) => m.toFixed(0)).join(', ')}; decode: ${runs.map((r) => r.decodeMs.toFixed(0)).join(', ')}`,
+    );
     // the first loads the model; every one is far below the polling interval, the median below a second
     expect(ms.at(-1)!).toBeLessThan(10_000);
     expect(ms[Math.floor(ms.length / 2)]!).toBeLessThan(1000);

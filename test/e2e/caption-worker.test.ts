@@ -17,7 +17,8 @@ import { alive, gql, launch, type Instance } from './process-tree.ts';
 let db: TestDatabase;
 let dataDir: string;
 const started: Instance[] = [];
-const childPids = (s: Instance) => s.lines().flatMap((l) => (typeof l.workerPid === 'number' && / process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
+const childPids = (s: Instance) =>
+  s.lines().flatMap((l) => (typeof l.workerPid === 'number' && / process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -40,35 +41,70 @@ describe('npm start with a caption worker beside the training worker', () => {
     started.push(s);
     const url = (await s.ready)!;
     expect(url).toBeDefined();
-    const workers = await until(() => db.prisma.worker.findMany(), (w) => w.length === 2, 90_000);
+    const workers = await until(
+      () => db.prisma.worker.findMany(),
+      (w) => w.length === 2,
+      90_000,
+    );
     expect(workers.map((w) => w.roles.join(',')).sort()).toEqual(['caption', 'training,dataset']);
     const trainer = workers.find((w) => w.roles.includes('training'))!;
     const captioner = workers.find((w) => w.roles.includes('caption'))!;
-    expect(s.lines().filter((l) => / process \d+ starting$/.test(l.msg)).map((l) => l.msg.replace(/\d+/, 'N')).sort()).toEqual([
-      'caption worker process N starting',
-      'worker process N starting',
-    ]);
+    expect(
+      s
+        .lines()
+        .filter((l) => / process \d+ starting$/.test(l.msg))
+        .map((l) => l.msg.replace(/\d+/, 'N'))
+        .sort(),
+    ).toEqual(['caption worker process N starting', 'worker process N starting']);
 
-    const { createDataset } = await gql(url, `mutation { createDataset(input: { name: "tiny", synthetic: { images: 12, seed: 4 } }) { id } }`);
-    await until(() => db.prisma.dataset.findUniqueOrThrow({ where: { id: createDataset.id } }), (d) => d.status === 'READY', 90_000);
+    const { createDataset } = await gql(
+      url,
+      `mutation { createDataset(input: { name: "tiny", synthetic: { images: 12, seed: 4 } }) { id } }`,
+    );
+    await until(
+      () => db.prisma.dataset.findUniqueOrThrow({ where: { id: createDataset.id } }),
+      (d) => d.status === 'READY',
+      90_000,
+    );
     const start = async (epochs: number) =>
-      (await gql(url, `mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, { i: { datasetId: createDataset.id, epochs, ...TINY } })).startTraining.id as string;
+      (
+        await gql(url, `mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, {
+          i: { datasetId: createDataset.id, epochs, ...TINY },
+        })
+      ).startTraining.id as string;
     const first = await start(1);
-    const model = await until(() => db.prisma.model.findFirst({ where: { runId: first } }), (m) => m !== null, 180_000);
+    const model = await until(
+      () => db.prisma.model.findFirst({ where: { runId: first } }),
+      (m) => m !== null,
+      180_000,
+    );
 
     // a long run: captions are requested while it trains
     const long = await start(200);
-    await until(() => db.prisma.lossPoint.count({ where: { runId: long } }), (n) => n >= 2, 120_000);
+    await until(
+      () => db.prisma.lossPoint.count({ where: { runId: long } }),
+      (n) => n >= 2,
+      120_000,
+    );
     const ws: Client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket });
-    const image = (await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c33' } }).png().toBuffer()).toString('base64');
+    const image = (
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c33' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
     const latencies: number[] = [];
     const ids: string[] = [];
     try {
       for (let i = 0; i < 6; i++) {
         const t0 = performance.now();
-        const { requestCaption } = await gql(url, `mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, { i: { modelId: model!.id, imageBase64: image } });
+        const { requestCaption } = await gql(url, `mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, {
+          i: { modelId: model!.id, imageBase64: image },
+        });
         await new Promise<void>((resolve, reject) =>
-          ws.subscribe({ query: `subscription($id: ID!) { captionStream(requestId: $id) { done } }`, variables: { id: requestCaption.id } }, { next: () => undefined, error: reject, complete: resolve }),
+          ws.subscribe(
+            { query: `subscription($id: ID!) { captionStream(requestId: $id) { done } }`, variables: { id: requestCaption.id } },
+            { next: () => undefined, error: reject, complete: resolve },
+          ),
         );
         latencies.push(performance.now() - t0);
         ids.push(requestCaption.id);

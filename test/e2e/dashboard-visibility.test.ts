@@ -25,13 +25,30 @@ describe.skipIf(browserMissing)('dashboard numbers, in Chromium, with a real wor
     ({ t } = stack);
     const created = await t.gql(`mutation { createDataset(input: { name: "tiny", synthetic: { images: 12, seed: 4 } }) { id } }`);
     const datasetId = created.data!.createDataset.id as string;
-    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status !== 'PENDING', 60_000);
+    await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status !== 'PENDING',
+      60_000,
+    );
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
-      input: { datasetId, epochs: 2, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 30, seed: 2, encoder: { imageSize: 32, channels: [4, 8] } },
+      input: {
+        datasetId,
+        epochs: 2,
+        batchSize: 8,
+        units: 16,
+        embeddingDim: 8,
+        vocabSize: 30,
+        seed: 2,
+        encoder: { imageSize: 32, channels: [4, 8] },
+      },
     });
     expect(started.errors).toBeUndefined();
     runId = started.data!.startTraining.id;
-    const run = await until(() => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }), (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING', 150_000);
+    const run = await until(
+      () => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }),
+      (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING',
+      150_000,
+    );
     expect(run.error).toBeNull();
     modelId = run.model!.id;
     b = await launchOffline();
@@ -45,16 +62,29 @@ describe.skipIf(browserMissing)('dashboard numbers, in Chromium, with a real wor
 
   it('shows epoch, step of total, examples/s, elapsed, ETA and one row per epoch with the stored numbers', async () => {
     await page.goto(`${origin()}/#/runs/${runId}`);
-    const run = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { epochSummaries: { orderBy: { epoch: "asc" } } } });
+    const run = await t.db.prisma.trainingRun.findUniqueOrThrow({
+      where: { id: runId },
+      include: { epochSummaries: { orderBy: { epoch: 'asc' } } },
+    });
     const stats = page.locator('.run-stats');
-    await expect.poll(() => stats.innerText(), { timeout: 15_000 }).toMatch(
-      new RegExp(`^epoch 2/2 · step ${run.totalSteps}/${run.totalSteps} · \\d+\\.\\d examples/s · elapsed \\d+ (s|min \\d\\d s) · ETA 0 s$`),
-    );
+    await expect
+      .poll(() => stats.innerText(), { timeout: 15_000 })
+      .toMatch(
+        new RegExp(
+          `^epoch 2/2 · step ${run.totalSteps}/${run.totalSteps} · \\d+\\.\\d examples/s · elapsed \\d+ (s|min \\d\\d s) · ETA 0 s$`,
+        ),
+      );
     const rows = page.locator('table.epochs tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
     for (const [i, e] of run.epochSummaries.entries()) {
       const cells = await rows.nth(i).locator('td').allInnerTexts();
-      expect(cells.slice(0, 5)).toEqual([String(e.epoch), String(e.step), e.trainLoss!.toFixed(4), e.valLoss!.toFixed(4), e.bleu4!.toFixed(4)]);
+      expect(cells.slice(0, 5)).toEqual([
+        String(e.epoch),
+        String(e.step),
+        e.trainLoss!.toFixed(4),
+        e.valLoss!.toFixed(4),
+        e.bleu4!.toFixed(4),
+      ]);
     }
     expect(b.external).toEqual([]);
   });
@@ -68,15 +98,19 @@ describe.skipIf(browserMissing)('dashboard numbers, in Chromium, with a real wor
       (document.querySelector('#smoothing') as HTMLInputElement).click(); // redraws
       return texts;
     });
-    expect(drawn).toEqual(expect.arrayContaining(['training step (batches)', 'loss (cross-entropy per word)', 'batch loss (smoothed)', 'validation loss']));
+    expect(drawn).toEqual(
+      expect.arrayContaining(['training step (batches)', 'loss (cross-entropy per word)', 'batch loss (smoothed)', 'validation loss']),
+    );
   });
 
-  it('lists the model with its vocabulary told apart from the dataset\'s words, and renames it', async () => {
+  it("lists the model with its vocabulary told apart from the dataset's words, and renames it", async () => {
     const dataset = await t.db.prisma.dataset.findFirstOrThrow({ where: { name: 'tiny' } });
     const model = await t.db.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     await page.goto(`${origin()}/#/models`);
     const row = page.locator(`tr[data-model="${modelId}"]`);
-    await expect.poll(() => row.locator('.vocabulary').innerText(), { timeout: 10_000 }).toBe(`${model.vocabSize} tokens · ${dataset.vocabularyWords} words in its dataset`);
+    await expect
+      .poll(() => row.locator('.vocabulary').innerText(), { timeout: 10_000 })
+      .toBe(`${model.vocabSize} tokens · ${dataset.vocabularyWords} words in its dataset`);
     page.once('dialog', (dialog) => void dialog.accept('  shapes, tiny  '));
     await row.locator('button.rename').click();
     await expect.poll(() => page.locator(`tr[data-model="${modelId}"] td.name`).innerText(), { timeout: 10_000 }).toBe('shapes, tiny');
@@ -87,7 +121,9 @@ describe.skipIf(browserMissing)('dashboard numbers, in Chromium, with a real wor
   });
 
   it('draws each arriving word in one short task (median ≤ 50 ms)', async () => {
-    const image = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 150, sigma: 40 } } })
+    const image = await sharp({
+      create: { width: 120, height: 80, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 150, sigma: 40 } },
+    })
       .png()
       .toBuffer();
     await page.goto(`${origin()}/#/caption/${modelId}`);
@@ -96,7 +132,9 @@ describe.skipIf(browserMissing)('dashboard numbers, in Chromium, with a real wor
     await page.locator('input[type=file]').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: image });
     await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
     const words = await page.locator('.word').count();
-    const drawMs = (await page.evaluate(() => performance.getEntriesByName('glimpse:draw-word').map((m) => m.duration))).sort((x, y) => x - y);
+    const drawMs = (await page.evaluate(() => performance.getEntriesByName('glimpse:draw-word').map((m) => m.duration))).sort(
+      (x, y) => x - y,
+    );
     console.log(`draw per arriving word (ms, 448-px picture): ${drawMs.map((d) => d.toFixed(1)).join(', ')}`);
     expect(drawMs.length).toBe(words);
     expect(drawMs[Math.floor(drawMs.length / 2)]!).toBeLessThanOrEqual(50);

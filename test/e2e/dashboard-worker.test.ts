@@ -105,7 +105,9 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     await expect.poll(() => page.locator('p .status').innerText(), { timeout: 120_000 }).toBe('SUCCEEDED');
     const run = await t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } });
     expect(run.status).toBe('SUCCEEDED');
-    await expect.poll(() => page.locator('canvas.loss-chart').getAttribute('data-points'), { timeout: 10_000 }).toBe(String(run.totalSteps));
+    await expect
+      .poll(() => page.locator('canvas.loss-chart').getAttribute('data-points'), { timeout: 10_000 })
+      .toBe(String(run.totalSteps));
     const log = (await page.evaluate(() => (window as any).chartLog)) as { points: number; status: string }[];
     const whileRunning = log.filter((e) => e.status === 'RUNNING' && e.points > 0);
     // points arrived batch by batch during the run, not all at the end
@@ -114,7 +116,9 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(whileRunning[0]!.points).toBeLessThan(run.totalSteps!);
     modelId = run.model!.id;
     await expect.poll(() => page.locator('a.model-link').getAttribute('href'), { timeout: 10_000 }).toBe(`#/caption/${modelId}`);
-    expect(await page.locator('.run-about').innerText()).toMatch(/^tiny-shapes · 4 epochs · batch 2 · GRU 32 · embedding 16 · vocabulary 40/);
+    expect(await page.locator('.run-about').innerText()).toMatch(
+      /^tiny-shapes · 4 epochs · batch 2 · GRU 32 · embedding 16 · vocabulary 40/,
+    );
     expect(b.external).toEqual([]);
   }, 180_000);
 
@@ -133,7 +137,9 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
 
   it('captions an uploaded image word by word; the heatmap follows the selected word', async () => {
     // a real PNG, not square (the model sees it stretched; the heatmap stretches with it), bright everywhere
-    const image = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 150, sigma: 40 } } })
+    const image = await sharp({
+      create: { width: 120, height: 80, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 150, sigma: 40 } },
+    })
       .png()
       .toBuffer();
     // the word count each time the word list changes: one word per change means one by one
@@ -147,13 +153,18 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     await page.locator('input[type=file]').setInputFiles({ name: 'shapes.png', mimeType: 'image/png', buffer: image });
     await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
     // each arriving word was drawn (its heatmap computed, the 448-px picture shaded) in one short main-thread task
-    const drawMs = (await page.evaluate(() => performance.getEntriesByName('glimpse:draw-word').map((m) => m.duration))).sort((a, b) => a - b);
+    const drawMs = (await page.evaluate(() => performance.getEntriesByName('glimpse:draw-word').map((m) => m.duration))).sort(
+      (a, b) => a - b,
+    );
     console.log(`draw per arriving word (ms): ${drawMs.map((d) => d.toFixed(1)).join(', ')}`);
     expect(drawMs.length).toBeGreaterThanOrEqual(2);
     expect(drawMs[Math.floor(drawMs.length / 2)]!).toBeLessThanOrEqual(50);
 
     const requestId = await page.locator('.caption-status').getAttribute('data-request');
-    const request = await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId! }, include: { tokens: { orderBy: { index: 'asc' } } } });
+    const request = await t.db.prisma.captionRequest.findUniqueOrThrow({
+      where: { id: requestId! },
+      include: { tokens: { orderBy: { index: 'asc' } } },
+    });
     expect(request.status).toBe('SUCCEEDED');
     const words = await page.locator('.word').allInnerTexts();
     expect(words).toEqual(request.tokens.map((token) => token.token));
@@ -185,7 +196,8 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
       const plain = new OffscreenCanvas(c.width, c.height).getContext('2d')!;
       plain.imageSmoothingQuality = 'high';
       plain.drawImage(bitmap, 0, 0, c.width, c.height);
-      const pixels = (ctx: { getImageData: CanvasRenderingContext2D['getImageData'] }) => Array.from(ctx.getImageData(0, 0, c.width, c.height).data);
+      const pixels = (ctx: { getImageData: CanvasRenderingContext2D['getImageData'] }) =>
+        Array.from(ctx.getImageData(0, 0, c.width, c.height).data);
       return { width: c.width, height: c.height, base: pixels(plain), lit: pixels(c.getContext('2d')!) };
     }, image.toString('base64'));
     expect([width, height]).toEqual([448, 299]); // scaled up, aspect kept
@@ -199,14 +211,20 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
   }, 90_000);
 
   it('a second image picked while the first is still on its way replaces it: only its words are shown', async () => {
-    const picture = (background: string) => sharp({ create: { width: 64, height: 48, channels: 3, background } }).png().toBuffer();
+    const picture = (background: string) =>
+      sharp({ create: { width: 64, height: 48, channels: 3, background } })
+        .png()
+        .toBuffer();
     const [first, second] = await Promise.all([picture('#c33'), picture('#33c')]);
     const before = await t.db.prisma.captionRequest.count();
     await page.locator('input[type=file]').setInputFiles({ name: 'first.png', mimeType: 'image/png', buffer: first });
     await page.locator('input[type=file]').setInputFiles({ name: 'second.png', mimeType: 'image/png', buffer: second });
     await expect.poll(() => page.locator('.caption-status').innerText(), { timeout: 60_000 }).toMatch(/^done: \d+ words$/);
     const requestId = await page.locator('.caption-status').getAttribute('data-request');
-    const request = await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId! }, include: { tokens: { orderBy: { index: 'asc' } } } });
+    const request = await t.db.prisma.captionRequest.findUniqueOrThrow({
+      where: { id: requestId! },
+      include: { tokens: { orderBy: { index: 'asc' } } },
+    });
     expect(request.imageHash).toBe(createHash('sha256').update(second).digest('hex'));
     await page.waitForTimeout(1000); // time for a stale stream to show up, were it followed
     expect(await page.locator('.word').allInnerTexts()).toEqual(request.tokens.map((token) => token.token));
@@ -224,7 +242,9 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
       transfer.items.add(new File(['%PDF-1.4'], 'paper.pdf', { type: 'application/pdf' }));
       zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     });
-    await expect.poll(() => page.locator('p.error').innerText(), { timeout: 5_000 }).toMatch(/paper\.pdf: JPEG, PNG or WebP please \(got application\/pdf\)/);
+    await expect
+      .poll(() => page.locator('p.error').innerText(), { timeout: 5_000 })
+      .toMatch(/paper\.pdf: JPEG, PNG or WebP please \(got application\/pdf\)/);
     expect(await t.db.prisma.captionRequest.count()).toBe(before);
   });
   it('deletes from the pages, after a confirmation: the dataset only once no run uses it', async () => {
@@ -253,4 +273,3 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
     expect(b.external).toEqual([]);
   });
 });
-

@@ -16,7 +16,18 @@ import { loadConfig } from '../../src/config.ts';
 import { startDatabase, type Database } from '../../src/db/database.ts';
 import { collect } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { alive, postmasterPid, smallDataset, gql, healthz, launch, startTraining, workerPids, allWorkerPids, type Instance } from './process-tree.ts';
+import {
+  alive,
+  postmasterPid,
+  smallDataset,
+  gql,
+  healthz,
+  launch,
+  startTraining,
+  workerPids,
+  allWorkerPids,
+  type Instance,
+} from './process-tree.ts';
 
 let pgDir: string;
 let appDir: string;
@@ -71,17 +82,33 @@ describe('Postgres lost and back under npm start', () => {
     expect(url, instance.output()).toBeDefined();
     const datasetId = await smallDataset(url);
     const runId = await startTraining(url, { datasetId, epochs: 2, checkpointEvery: 10 });
-    const steps = async () => (await query<{ step: number }>(`SELECT step FROM "LossPoint" WHERE "runId" = $1 ORDER BY step`, [runId])).map((r) => r.step);
+    const steps = async () =>
+      (await query<{ step: number }>(`SELECT step FROM "LossPoint" WHERE "runId" = $1 ORDER BY step`, [runId])).map((r) => r.step);
     await until(steps, (s) => s.length >= 3, 90_000, 200);
     const [workerPid] = workerPids(instance);
 
     // killed: immediate shutdown (SIGQUIT: no checkpoint, crash recovery on the next start), every connection cut
     const postmaster = (await postmasterPid(pgDir))!;
     process.kill(postmaster, 'SIGQUIT');
-    await until(async () => alive(postmaster), (a) => !a, 30_000, 50);
-    const down = await until(() => healthz(url), (h) => h.status === 503, 20_000, 200);
+    await until(
+      async () => alive(postmaster),
+      (a) => !a,
+      30_000,
+      50,
+    );
+    const down = await until(
+      () => healthz(url),
+      (h) => h.status === 503,
+      20_000,
+      200,
+    );
     expect(down.body).toMatchObject({ status: 'unavailable', database: 'down' });
-    const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ serverInfo { workers } }' }) });
+    const post = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ serverInfo { workers } }' }),
+      });
     const res = await until(post, (r) => r.status === 503, 10_000, 200);
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('SERVICE_UNAVAILABLE');
     await new Promise((r) => setTimeout(r, 3000));
@@ -90,7 +117,12 @@ describe('Postgres lost and back under npm start', () => {
     expect(outageLines.length).toBeLessThanOrEqual(3); // bounded: not one line per failed query
 
     await startPostgres(); // same data dir, same port
-    await until(() => healthz(url), (h) => h.status === 200, 30_000, 200);
+    await until(
+      () => healthz(url),
+      (h) => h.status === 200,
+      30_000,
+      200,
+    );
     // a subscriber of the resumed run: the API's event bus has reconnected and LISTENs again
     const ws = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
     const progress = collect<{ trainingProgress: { kind: string; step: number; status: string | null } }>(
@@ -99,9 +131,14 @@ describe('Postgres lost and back under npm start', () => {
       { runId },
     );
     expect(instance.lines().some((l) => /^database reachable again/.test(l.msg))).toBe(true);
-    const info = await gql<{ trainingRun: { totalSteps: number } }>(url, `query($id: ID!) { trainingRun(id: $id) { totalSteps } }`, { id: runId });
+    const info = await gql<{ trainingRun: { totalSteps: number } }>(url, `query($id: ID!) { trainingRun(id: $id) { totalSteps } }`, {
+      id: runId,
+    });
     const finished = await until(
-      () => gql<{ trainingRun: { status: string; error: string | null } }>(url, `query($id: ID!) { trainingRun(id: $id) { status error } }`, { id: runId }),
+      () =>
+        gql<{ trainingRun: { status: string; error: string | null } }>(url, `query($id: ID!) { trainingRun(id: $id) { status error } }`, {
+          id: runId,
+        }),
       (d) => ['SUCCEEDED', 'FAILED'].includes(d.trainingRun.status),
       120_000,
       500,
@@ -122,6 +159,10 @@ describe('Postgres lost and back under npm start', () => {
     await db!.stop();
     expect(await instance.exited).toBe(69);
     expect(instance.lines().some((l) => l.level === 60 && /GLIMPSE_DB_GRACE_SECONDS/.test(l.msg))).toBe(true);
-    await until(async () => alive(workerPid!), (a) => !a, 30_000);
+    await until(
+      async () => alive(workerPid!),
+      (a) => !a,
+      30_000,
+    );
   }, 240_000);
 });

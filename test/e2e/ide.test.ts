@@ -56,8 +56,7 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
 
   /** the result pane's text (Monaco renders spaces as no-break spaces) */
   const responseText = async () => (await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ');
-  const waitForResponse = (pattern: RegExp) =>
-    expect.poll(responseText, { timeout: 20_000, interval: 200 }).toMatch(pattern);
+  const waitForResponse = (pattern: RegExp) => expect.poll(responseText, { timeout: 20_000, interval: 200 }).toMatch(pattern);
 
   async function replaceEditorText(editor: string, text: string): Promise<void> {
     await page.locator(`${editor} .monaco-editor:visible`).click();
@@ -76,7 +75,9 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
     await page.goto(t.api.url);
     await page.locator('.graphiql-container').first().waitFor({ timeout: 30_000 });
     const tabs = page.locator('.graphiql-tab');
-    await expect.poll(() => tabs.allInnerTexts()).toEqual(['Overview', 'StartTraining', 'TrainingProgress', 'RequestCaption', 'CaptionStream']);
+    await expect
+      .poll(() => tabs.allInnerTexts())
+      .toEqual(['Overview', 'StartTraining', 'TrainingProgress', 'RequestCaption', 'CaptionStream']);
     await page.locator('.graphiql-execute-button').click();
     await waitForResponse(new RegExp(`"version": "${packageVersion.replace(/\./g, '\\.')}"`));
   });

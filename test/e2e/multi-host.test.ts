@@ -28,7 +28,10 @@ async function spawnWorker(id: string): Promise<WorkerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), `glimpse-host-${id}-`));
   dirs.push(dataDir);
   const env = { ...process.env, DATABASE_URL: t.db.url, GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '2' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/jobs/worker-main.ts', `--worker-id=${id}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/jobs/worker-main.ts', `--worker-id=${id}`], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
@@ -45,7 +48,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   await Promise.all(workers.map((w) => w.exited));
-  if (process.env.TEST_WORKER_LOGS) for (const [i, w] of workers.entries()) await writeFile(join(process.env.TEST_WORKER_LOGS, `worker-${i}.log`), w.output());
+  if (process.env.TEST_WORKER_LOGS)
+    for (const [i, w] of workers.entries()) await writeFile(join(process.env.TEST_WORKER_LOGS, `worker-${i}.log`), w.output());
   await t?.close();
   for (const dir of [apiDir, ...dirs]) await rm(dir, { recursive: true, force: true });
 });
@@ -60,9 +64,12 @@ describe('one API and two worker hosts sharing only the database', { timeout: 30
   let modelId: string;
   let worker: WorkerProcess;
   const run = (id = runId) => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
-  const losses = async (id: string) => (await t.db.prisma.lossPoint.findMany({ where: { runId: id }, orderBy: { step: 'asc' } })).map((p) => [p.step, p.loss] as const);
+  const losses = async (id: string) =>
+    (await t.db.prisma.lossPoint.findMany({ where: { runId: id }, orderBy: { step: 'asc' } })).map((p) => [p.step, p.loss] as const);
   const start = async () => {
-    const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, { input: { datasetId, ...SETTINGS } });
+    const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
+      input: { datasetId, ...SETTINGS },
+    });
     expect(started.errors, JSON.stringify(started.errors)).toBeUndefined();
     return started.data!.startTraining.id as string;
   };
@@ -71,7 +78,10 @@ describe('one API and two worker hosts sharing only the database', { timeout: 30
     const a = await spawnWorker('A');
     const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 48, seed: 5 } }) { id } }`);
     datasetId = created.data!.createDataset.id;
-    const ready = await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status !== 'PENDING');
+    const ready = await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status !== 'PENDING',
+    );
     expect(ready).toMatchObject({ status: 'READY', annotationsPath: null, imagesDir: null });
     expect(ready.blobId).toMatch(/^[0-9a-f]{64}$/);
     runId = await start();
@@ -105,7 +115,10 @@ describe('one API and two worker hosts sharing only the database', { timeout: 30
     expect(await t.db.prisma.checkpoint.count({ where: { runId } })).toBe(2);
 
     const reference = await start();
-    await until(() => run(reference), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    await until(
+      () => run(reference),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
     const [resumed, straight] = [await losses(runId), await losses(reference)];
     expect(resumed.map(([s]) => s)).toEqual(Array.from({ length: done.totalSteps! }, (_, i) => i + 1));
     expect(straight.map(([s]) => s)).toEqual(resumed.map(([s]) => s));
@@ -127,7 +140,10 @@ describe('one API and two worker hosts sharing only the database', { timeout: 30
     });
     expect(requested.errors).toBeUndefined();
     const id = requested.data!.requestCaption.id;
-    const row = await until(() => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    const row = await until(
+      () => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
     expect(row).toMatchObject({ status: 'SUCCEEDED', workerId: 'B' });
     expect(row.caption!.length).toBeGreaterThan(0);
   });
@@ -159,6 +175,11 @@ describe('one API and two worker hosts sharing only the database', { timeout: 30
     expect(await counts()).toEqual({ blobs: 0, chunks: 0 });
     expect(modelId).toBeDefined();
     // the API's own data dir holds no artifacts
-    expect(await stat(join(apiDir, 'cache')).then(() => true, () => false)).toBe(false);
+    expect(
+      await stat(join(apiDir, 'cache')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
   });
 });

@@ -66,7 +66,11 @@ afterAll(async () => {
 });
 
 async function gql(api: RunningApi, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse> {
-  const res = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(api.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as GraphQLResponse;
 }
 
@@ -84,14 +88,19 @@ describe('two API instances and two workers on one Postgres', () => {
 
     const created = await gql(a, `mutation { createDataset(input: { name: "shapes", synthetic: { images: 8, seed: 4 } }) { id } }`);
     const datasetId = created.data!.createDataset.id;
-    await until(async () => (await gql(b, `query($id: ID!) { dataset(id: $id) { status } }`, { id: datasetId })).data!.dataset.status, (s) => s === 'READY');
+    await until(
+      async () => (await gql(b, `query($id: ID!) { dataset(id: $id) { status } }`, { id: datasetId })).data!.dataset.status,
+      (s) => s === 'READY',
+    );
 
     const start = (seed: number) =>
       gql(a, `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
         input: { datasetId, epochs: 1, batchSize: 16, units: 16, embeddingDim: 8, vocabSize: 30, seed, valFraction: 0.2 },
       });
     const runIds = [(await start(1)).data!.startTraining.id, (await start(2)).data!.startTraining.id] as string[];
-    const streams = runIds.map((runId) => collect<{ trainingProgress: { kind: string; step: number; status: string } }>(ws(b), PROGRESS, { runId }));
+    const streams = runIds.map((runId) =>
+      collect<{ trainingProgress: { kind: string; step: number; status: string } }>(ws(b), PROGRESS, { runId }),
+    );
     await Promise.all(streams.map((s) => s.completed));
 
     const runs = await db.prisma.trainingRun.findMany({ where: { id: { in: runIds } }, include: { model: true } });
@@ -110,7 +119,9 @@ describe('two API instances and two workers on one Postgres', () => {
       input: { modelId: runs[0]!.model!.id, imageBase64: png.toString('base64') },
     });
     expect(requested.errors).toBeUndefined();
-    const caption = collect<{ captionStream: { done: boolean; caption: string | null } }>(ws(a), CAPTION, { id: requested.data!.requestCaption.id });
+    const caption = collect<{ captionStream: { done: boolean; caption: string | null } }>(ws(a), CAPTION, {
+      id: requested.data!.requestCaption.id,
+    });
     await caption.completed;
     expect(caption.results.at(-1)!.data!.captionStream).toMatchObject({ done: true, caption: expect.any(String) });
   });

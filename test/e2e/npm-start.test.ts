@@ -52,7 +52,11 @@ describe('npm start (src/main.ts)', () => {
 
     process.kill(s.child.pid!, 'SIGKILL'); // the parent only
     await s.exited;
-    await until(async () => alive(workerPid!), (isAlive) => !isAlive, 30_000);
+    await until(
+      async () => alive(workerPid!),
+      (isAlive) => !isAlive,
+      30_000,
+    );
     expect(s.lines().some((l) => l.role === 'worker' && /^the parent process is gone: draining/.test(l.msg))).toBe(true);
   }, 120_000);
 
@@ -61,7 +65,12 @@ describe('npm start (src/main.ts)', () => {
     const s = launch({ DATABASE_URL: db.url, GLIMPSE_DATA_DIR: dataDir, GLIMPSE_LOG_LEVEL: 'warn' });
     started.push(s);
     // no info line says when it is ready: wait for its worker's row instead
-    await until(() => db.prisma.worker.count({ where: { startedAt: { gte: since } } }), (n) => n >= 1, 60_000, 200);
+    await until(
+      () => db.prisma.worker.count({ where: { startedAt: { gte: since } } }),
+      (n) => n >= 1,
+      60_000,
+      200,
+    );
     process.kill(-s.pgid, 'SIGTERM');
     expect(await s.exited).toBe(0);
     expect(s.lines().filter((l) => l.level < 40)).toEqual([]);

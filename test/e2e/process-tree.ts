@@ -74,7 +74,9 @@ export function groupGone(pgid: number): boolean {
 
 /** pids of the (training) worker children the supervisor started, in order */
 export function workerPids(instance: Instance): number[] {
-  return instance.lines().flatMap((l) => (typeof l.workerPid === 'number' && /^worker process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
+  return instance
+    .lines()
+    .flatMap((l) => (typeof l.workerPid === 'number' && /^worker process \d+ starting$/.test(l.msg) ? [l.workerPid] : []));
 }
 
 /** pids of every child the supervisor started (a separate caption worker included), for clean-up */
@@ -83,7 +85,11 @@ export function allWorkerPids(instance: Instance): number[] {
 }
 
 export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data: T; errors?: unknown[] };
   if (body.errors) throw new Error(`${res.status} ${JSON.stringify(body.errors)}`);
   return body.data;
@@ -110,7 +116,14 @@ export async function smallDataset(url: string, images = 24): Promise<string> {
   return createDataset.id;
 }
 
-export const TINY_RUN = { batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, encoder: { imageSize: 32, channels: [8, 16], gridSize: 8, encoderDim: 32 } };
+export const TINY_RUN = {
+  batchSize: 8,
+  units: 32,
+  embeddingDim: 16,
+  vocabSize: 50,
+  seed: 7,
+  encoder: { imageSize: 32, channels: [8, 16], gridSize: 8, encoderDim: 32 },
+};
 
 export async function startTraining(url: string, input: Record<string, unknown>): Promise<string> {
   const { startTraining } = await gql<{ startTraining: { id: string } }>(

@@ -39,7 +39,12 @@ export function expectCaptionStream(events: CaptionEvent[]): CaptionEvent[] {
     expect(e.attention).toHaveLength(e.gridSize! ** 2);
     expect(e.attention!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
   }
-  expect(final.caption).toBe(tokens.map((e) => e.token!).filter((w) => !/^<.*>$/.test(w)).join(' '));
+  expect(final.caption).toBe(
+    tokens
+      .map((e) => e.token!)
+      .filter((w) => !/^<.*>$/.test(w))
+      .join(' '),
+  );
   return tokens;
 }
 
@@ -51,11 +56,20 @@ export interface ApiWithWorker {
   close(): Promise<void>;
 }
 
-export async function startApiWithWorker(env: Record<string, string> = {}, apiOptions: Partial<StartApiOptions> = {}): Promise<ApiWithWorker> {
+export async function startApiWithWorker(
+  env: Record<string, string> = {},
+  apiOptions: Partial<StartApiOptions> = {},
+): Promise<ApiWithWorker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'glimpse-e2e-'));
   const all = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', ...env };
   const t = await startTestApi(all, apiOptions);
-  const worker = await startWorker({ config: loadConfig(all), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 0.5, log: quietLog });
+  const worker = await startWorker({
+    config: loadConfig(all),
+    prisma: t.db.prisma,
+    queue: t.queue,
+    pollingIntervalSeconds: 0.5,
+    log: quietLog,
+  });
   return {
     t,
     worker,

@@ -59,7 +59,10 @@ describe('worker processes under SIGTERM and SIGKILL', () => {
     const first = spawnWorker();
     const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 5 } }) { id } }`);
     const datasetId = created.data!.createDataset.id;
-    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY');
+    await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status === 'READY',
+    );
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
       input: { datasetId, epochs: 3, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 11, checkpointEvery: 10 },
     });

@@ -39,8 +39,15 @@ afterAll(async () => {
 });
 
 const run = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
-const finished = (id: string) => until(() => run(id), (r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status), 120_000, 250);
-const storedSteps = async (runId: string) => (await db.prisma.lossPoint.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map((p) => p.step);
+const finished = (id: string) =>
+  until(
+    () => run(id),
+    (r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status),
+    120_000,
+    250,
+  );
+const storedSteps = async (runId: string) =>
+  (await db.prisma.lossPoint.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map((p) => p.step);
 const liveWorkers = async () => (await healthz(url)).body.workers;
 
 describe('npm start supervises its worker', () => {
@@ -51,8 +58,15 @@ describe('npm start supervises its worker', () => {
     const broken = await finished(await startTraining(url, { datasetId, epochs: 1 }));
     expect(broken.status).toBe('FAILED');
     expect(broken.error).toMatch(/memory access out of bounds/);
-    await until(async () => workerPids(instance).length, (n) => n === 2, 60_000, 200);
-    expect(instance.lines().some((l) => l.role === 'supervisor' && /stopped unexpectedly \(exit code 70: its ML runtime broke\)/.test(l.msg))).toBe(true);
+    await until(
+      async () => workerPids(instance).length,
+      (n) => n === 2,
+      60_000,
+      200,
+    );
+    expect(
+      instance.lines().some((l) => l.role === 'supervisor' && /stopped unexpectedly \(exit code 70: its ML runtime broke\)/.test(l.msg)),
+    ).toBe(true);
     expect(alive(first!)).toBe(false);
     // it left the live workers itself (serverInfo.workers, /healthz) instead of lingering until its beats time out
     expect(await db.prisma.worker.findUnique({ where: { id: broken.workerId! } })).toBeNull();
@@ -64,14 +78,27 @@ describe('npm start supervises its worker', () => {
 
   it('SIGKILL of the worker child: restarted, the run resumes from its checkpoint, every step once, the API answers throughout', async () => {
     const runId = await startTraining(url, { datasetId, epochs: 3, checkpointEvery: 10 });
-    const ck = await until(() => db.prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } }), (c) => c !== null, 120_000, 100);
-    await until(() => storedSteps(runId), (s) => s.length >= ck!.step + 2, 60_000, 50);
+    const ck = await until(
+      () => db.prisma.checkpoint.findFirst({ where: { runId }, orderBy: { step: 'desc' } }),
+      (c) => c !== null,
+      120_000,
+      100,
+    );
+    await until(
+      () => storedSteps(runId),
+      (s) => s.length >= ck!.step + 2,
+      60_000,
+      50,
+    );
     const victim = workerPids(instance).at(-1)!;
     let answered = 0;
     let failedRequests = 0;
     const polling = (async () => {
       while ((await run(runId)).status !== 'SUCCEEDED' && (await run(runId)).status !== 'FAILED') {
-        await gql(url, '{ serverInfo { version } }').then(() => answered++, () => failedRequests++);
+        await gql(url, '{ serverInfo { version } }').then(
+          () => answered++,
+          () => failedRequests++,
+        );
         await new Promise((r) => setTimeout(r, 100));
       }
     })();

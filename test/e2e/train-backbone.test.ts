@@ -12,11 +12,17 @@ import { initBackend } from '../../src/ml/index.ts';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { saveLayersModel } from '../helpers/tfjs-model.ts';
-import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, syntheticImagesDir, type ApiWithWorker } from './shared.ts';
+import {
+  CAPTION_STREAM,
+  expectCaptionStream,
+  type CaptionEvent,
+  startApiWithWorker,
+  syntheticImagesDir,
+  type ApiWithWorker,
+} from './shared.ts';
 
 const SIZE = 32;
 const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status config { backbone backboneLayer imageSize } } }`;
-
 
 let stack: ApiWithWorker;
 let t: TestApi;
@@ -32,7 +38,15 @@ beforeAll(async () => {
   await initBackend();
   const network = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [SIZE, SIZE, 3],
+        filters: 5,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: 'features',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.globalAveragePooling2d({ name: 'pool' }),
     ],
   });
@@ -90,7 +104,14 @@ describe('train with a pretrained backbone through the API and a worker', () => 
     expect(ready).toEqual({ status: 'READY', imageCount: 12 });
 
     const input = {
-      datasetId, epochs: 2, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 50, seed: 7, valFraction: 0.2,
+      datasetId,
+      epochs: 2,
+      batchSize: 8,
+      units: 16,
+      embeddingDim: 8,
+      vocabSize: 50,
+      seed: 7,
+      valFraction: 0.2,
       encoder: { backbone: backboneUrl, backboneLayer: 'features', imageSize: SIZE },
     };
     const { started, run } = await trainToEnd(input);
@@ -103,7 +124,10 @@ describe('train with a pretrained backbone through the API and a worker', () => 
     expect(requests).toContain('/backbone/model.json');
     expect(requests).toContain('/backbone/weights.bin');
     expect((run.model!.config as { encoder: unknown }).encoder).toMatchObject({
-      kind: 'pretrained', url: backboneUrl, layer: 'features', imageSize: SIZE,
+      kind: 'pretrained',
+      url: backboneUrl,
+      layer: 'features',
+      imageSize: SIZE,
     });
     // … as in its config.json: the worker's own cache folder is not part of the model
     expect((run.model!.config as { encoder: object }).encoder).not.toHaveProperty('cacheDir');
@@ -117,7 +141,14 @@ describe('train with a pretrained backbone through the API and a worker', () => 
   it('a second run with the same backbone on the dataset reuses the cached features', async () => {
     const before = await cachedFeatures(datasetId);
     const { run } = await trainToEnd({
-      datasetId, epochs: 1, batchSize: 8, units: 16, embeddingDim: 8, vocabSize: 50, seed: 8, valFraction: 0.2,
+      datasetId,
+      epochs: 1,
+      batchSize: 8,
+      units: 16,
+      embeddingDim: 8,
+      vocabSize: 50,
+      seed: 8,
+      valFraction: 0.2,
       encoder: { backbone: backboneUrl, backboneLayer: 'features', imageSize: SIZE },
     });
     expect(run.status).toBe('SUCCEEDED');

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
-import { CAPTION_STREAM, expectCaptionStream, type CaptionEvent, startApiWithWorker, syntheticImagesDir, type ApiWithWorker } from './shared.ts';
+import {
+  CAPTION_STREAM,
+  expectCaptionStream,
+  type CaptionEvent,
+  startApiWithWorker,
+  syntheticImagesDir,
+  type ApiWithWorker,
+} from './shared.ts';
 
 const PROGRESS = `subscription($runId: ID!) { trainingProgress(runId: $runId) { kind step epoch batch loss valLoss bleu4 status error } }`;
 
@@ -53,10 +60,9 @@ describe('train and caption through the API and a worker', () => {
   });
 
   it('trains: a loss for every batch in order, epoch summaries, SUCCEEDED with a Model', async () => {
-    const started = await t.gql(
-      `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
-      { input: { datasetId, epochs: 2, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, valFraction: 0.1 } },
-    );
+    const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`, {
+      input: { datasetId, epochs: 2, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, valFraction: 0.1 },
+    });
     expect(started.errors).toBeUndefined();
     runId = started.data!.startTraining.id;
     const live = collect<{ trainingProgress: Progress }>(t.ws(), PROGRESS, { runId });
@@ -118,7 +124,10 @@ describe('train and caption through the API and a worker', () => {
     });
     expect(requested.errors).toBeUndefined();
     const id = requested.data!.requestCaption.id;
-    const row = await until(() => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }), (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING');
+    const row = await until(
+      () => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }),
+      (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING',
+    );
     expect(row.status).toBe('FAILED');
     expect(row.error).toBeTruthy();
   });

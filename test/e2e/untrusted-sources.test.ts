@@ -49,7 +49,8 @@ beforeAll(async () => {
     if (req.url === '/redirect/model.json') res.writeHead(302, { location: `http://127.0.0.1:${internalPort}/model.json` }).end();
     else if (req.url === '/hex/model.json') res.writeHead(302, { location: `http://0x7f000001:${internalPort}/model.json` }).end();
     else if (req.url === '/big/model.json') res.writeHead(200, { 'content-length': '100000' }).end(Buffer.alloc(100_000, 32));
-    else if (req.url === '/silent/model.json') return; // never answers
+    else if (req.url === '/silent/model.json')
+      return; // never answers
     else res.writeHead(404).end(SECRET);
   });
   const allowedPort = await listen(allowed, '127.0.0.2');
@@ -79,7 +80,14 @@ async function readyDataset(): Promise<string> {
   const created = await t.gql(CREATE, { input: { name: 'shapes-e2e', synthetic: { images: 12, seed: 2 } } });
   expect(created.errors).toBeUndefined();
   const id = created.data!.createDataset.id as string;
-  expect((await until(() => datasetRow(id), (d) => d?.status !== 'PENDING'))?.status).toBe('READY');
+  expect(
+    (
+      await until(
+        () => datasetRow(id),
+        (d) => d?.status !== 'PENDING',
+      )
+    )?.status,
+  ).toBe('READY');
   return id;
 }
 
@@ -141,9 +149,17 @@ describe('COCO files read by the worker', () => {
   it('fails a set whose annotations are someone else\u2019s secrets, quoting none of it', async () => {
     await mkdir(join(root, 'secret', 'images'), { recursive: true });
     await writeFile(join(root, 'secret', 'captions.json'), `${SECRET}\ndaemon:*:19000:0:99999:7:::\n`);
-    const res = await t.gql(CREATE, { input: { name: 'secret', coco: { annotationsPath: join(root, 'secret', 'captions.json'), imagesDir: join(root, 'secret', 'images') } } });
+    const res = await t.gql(CREATE, {
+      input: {
+        name: 'secret',
+        coco: { annotationsPath: join(root, 'secret', 'captions.json'), imagesDir: join(root, 'secret', 'images') },
+      },
+    });
     const id = res.data!.createDataset.id as string;
-    const row = await until(() => datasetRow(id), (d) => d?.status !== 'PENDING');
+    const row = await until(
+      () => datasetRow(id),
+      (d) => d?.status !== 'PENDING',
+    );
     expect(row!.status).toBe('FAILED');
     expect(row!.error).toMatch(/^the annotations file is not valid JSON \(malformed JSON( at position \d+)?\) \(INVALID_JSON\)$/);
     expect(row!.error).not.toMatch(/root|daemon|19000/);
@@ -155,12 +171,20 @@ describe('COCO files read by the worker', () => {
     await symlink(join(outside, 'captions.json'), join(root, 'swapped.json'));
     // the row as createDataset wrote it before the symlink was swapped in
     const id = await t.db.prisma.$transaction(async (tx) => {
-      const row = await tx.dataset.create({ data: { name: 'swapped', kind: 'COCO', annotationsPath: join(root, 'swapped.json'), imagesDir: root } });
+      const row = await tx.dataset.create({
+        data: { name: 'swapped', kind: 'COCO', annotationsPath: join(root, 'swapped.json'), imagesDir: root },
+      });
       await t.queue.enqueueDataset(tx, { datasetId: row.id });
       return row.id;
     });
-    const row = await until(() => datasetRow(id), (d) => d?.status !== 'PENDING');
-    expect(row).toMatchObject({ status: 'FAILED', error: 'a path of the dataset is not an absolute path under the dataset roots (GLIMPSE_DATASET_ROOTS)' });
+    const row = await until(
+      () => datasetRow(id),
+      (d) => d?.status !== 'PENDING',
+    );
+    expect(row).toMatchObject({
+      status: 'FAILED',
+      error: 'a path of the dataset is not an absolute path under the dataset roots (GLIMPSE_DATASET_ROOTS)',
+    });
   });
 });
 
@@ -170,7 +194,11 @@ describe('a PENDING synthetic set', () => {
     expect(res.errors).toBeUndefined();
     const id = res.data!.createDataset.id as string;
     const folder = join(stack.dataDir, 'datasets', id);
-    await until(() => datasetRow(id), (d) => (d?.imageCount ?? 0) > 0, 20_000);
+    await until(
+      () => datasetRow(id),
+      (d) => (d?.imageCount ?? 0) > 0,
+      20_000,
+    );
     const deleted = await t.gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id });
     expect(deleted.errors).toBeUndefined();
     expect(deleted.data!.deleteDataset).toBe(id);
@@ -181,7 +209,11 @@ describe('a PENDING synthetic set', () => {
     expect(existsSync(folder)).toBe(false);
     // and the worker's dataset queue is free: a small set is generated at once
     const small = await t.gql(CREATE, { input: { name: 'after-huge', synthetic: { images: 4 } } });
-    const after = await until(() => datasetRow(small.data!.createDataset.id), (d) => d?.status !== 'PENDING', 10_000);
+    const after = await until(
+      () => datasetRow(small.data!.createDataset.id),
+      (d) => d?.status !== 'PENDING',
+      10_000,
+    );
     expect(after!.status).toBe('READY');
   });
 });

@@ -75,9 +75,7 @@ export async function ensureTemplate(adminUrl: string): Promise<string> {
 /** Drops test databases left behind by runs that crashed hours ago. */
 export async function dropLeftovers(adminUrl: string): Promise<void> {
   await withClient(adminUrl, async (client) => {
-    const { rows } = await client.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DB_PREFIX}%'`,
-    );
+    const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DB_PREFIX}%'`);
     const cutoff = Date.now() / 1000 - LEFTOVER_AGE_S;
     for (const { datname } of rows) {
       const created = Number(datname.split('_')[1]);
@@ -94,7 +92,5 @@ export async function cloneDatabase(adminUrl: string, template: string, name: st
 }
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  await withClient(adminUrl, (client) =>
-    client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
-  );
+  await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`));
 }

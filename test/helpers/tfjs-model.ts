@@ -10,7 +10,10 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
     tf.io.withSaveHandler(async (artifacts) => {
       await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
       const manifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }];
-      await writeFile(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
+      await writeFile(
+        join(dir, 'model.json'),
+        JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );

@@ -14,7 +14,20 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
 
 const quiet = { info: () => {}, error: () => {} };
-const TINY = { epochs: 2, batchSize: 8, learningRate: 0.003, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0, imageSize: 32, channels: [8, 16] };
+const TINY = {
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.003,
+  embeddingDim: 16,
+  units: 32,
+  vocabSize: 50,
+  maxLength: null,
+  seed: 3,
+  valFraction: 0.1,
+  checkpointEvery: 0,
+  imageSize: 32,
+  channels: [8, 16],
+};
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -43,7 +56,12 @@ afterAll(async () => {
 });
 
 const runRow = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
-const finished = (id: string) => until(() => runRow(id), (r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status), 120_000);
+const finished = (id: string) =>
+  until(
+    () => runRow(id),
+    (r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status),
+    120_000,
+  );
 
 function startRun(config: Prisma.InputJsonObject): Promise<string> {
   return db.prisma.$transaction(async (tx) => {
@@ -55,7 +73,10 @@ function startRun(config: Prisma.InputJsonObject): Promise<string> {
 
 describe('worker admission', () => {
   it('stores the caption statistics of a READY dataset', async () => {
-    const ready = await until(() => db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status !== 'PENDING');
+    const ready = await until(
+      () => db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status !== 'PENDING',
+    );
     expect(ready.status).toBe('READY');
     expect(ready.vocabularyWords).toBeGreaterThan(5);
     expect(ready.vocabularyWords).toBeLessThan(50);

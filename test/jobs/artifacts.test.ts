@@ -54,7 +54,8 @@ describe('checkpoints in the store', () => {
     latest!.folder.release();
 
     // a byte flipped in the latest one: logged, and the one before is used (nothing of the corrupt one cached)
-    await db.prisma.$executeRaw`UPDATE "BlobChunk" SET "bytes" = set_byte("bytes", 0, get_byte("bytes", 0) # 1) WHERE "blobId" = ${kept[1]!.blobId}`;
+    await db.prisma
+      .$executeRaw`UPDATE "BlobChunk" SET "bytes" = set_byte("bytes", 0, get_byte("bytes", 0) # 1) WHERE "blobId" = ${kept[1]!.blobId}`;
     await rm(helpers.config.paths.cache, { recursive: true, force: true });
     const fallback = await openLatestCheckpoint(helpers, run.id);
     expect(fallback!.checkpoint.step).toBe(30);

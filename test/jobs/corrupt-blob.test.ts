@@ -29,12 +29,20 @@ describe('a corrupted blob', { timeout: 240_000 }, () => {
     const { t } = stack;
     const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 3 } }) { id } }`);
     const datasetId = created.data!.createDataset.id;
-    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY', 120_000);
+    await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status === 'READY',
+      120_000,
+    );
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
       input: { datasetId, epochs: 1, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 1, checkpointEvery: 0 },
     });
     const runId = started.data!.startTraining.id;
-    const run = await until(() => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 180_000);
+    const run = await until(
+      () => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+      180_000,
+    );
     expect(run.status).toBe('SUCCEEDED');
     const blobId = run.model!.blobId!;
     const flipped = await t.db.prisma.$executeRaw`
@@ -44,7 +52,14 @@ describe('a corrupted blob', { timeout: 240_000 }, () => {
     // the worker that trained it holds it in memory and in its cache: a fresh caption worker elsewhere
     await stack.worker.stop({ graceful: true });
     const config = loadConfig({ GLIMPSE_DATA_DIR: otherDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_WORKER_JOBS: 'caption' });
-    other = await startWorker({ config, prisma: t.db.prisma, queue: t.queue, workerId: 'fresh', pollingIntervalSeconds: 0.5, log: quietLog });
+    other = await startWorker({
+      config,
+      prisma: t.db.prisma,
+      queue: t.queue,
+      workerId: 'fresh',
+      pollingIntervalSeconds: 0.5,
+      log: quietLog,
+    });
     const image = new PNG({ width: 32, height: 32 });
     image.data.fill(128);
     const requested = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, {
@@ -52,9 +67,15 @@ describe('a corrupted blob', { timeout: 240_000 }, () => {
     });
     expect(requested.errors).toBeUndefined();
     const id = requested.data!.requestCaption.id;
-    const done = await until(() => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 60_000);
+    const done = await until(
+      () => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } }),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+      60_000,
+    );
     expect(done.status).toBe('FAILED');
-    expect(done.error).toMatch(new RegExp(`could not be loaded: blob ${blobId} is corrupt in the artifact store \\(.*hash to sha256 .*\\); it was not used`));
+    expect(done.error).toMatch(
+      new RegExp(`could not be loaded: blob ${blobId} is corrupt in the artifact store \\(.*hash to sha256 .*\\); it was not used`),
+    );
     expect(await readdir(join(otherDir, 'cache')).catch(() => [])).toEqual([]);
   });
 });

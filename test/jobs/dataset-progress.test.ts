@@ -37,7 +37,9 @@ afterAll(async () => {
 it('counts the written images on the PENDING row, then stores READY with the total', async () => {
   const dataset = await db.prisma.dataset.create({ data: { name: 'progress', kind: 'SYNTHETIC', syntheticImages: 120, syntheticSeed: 3 } });
   await datasetJob({ datasetId: dataset.id }, helpers, { progressIntervalMs: 0 });
-  const log = await db.prisma.$queryRawUnsafe<{ imageCount: number; status: string }[]>(`SELECT "imageCount", status FROM dataset_log ORDER BY seq`);
+  const log = await db.prisma.$queryRawUnsafe<{ imageCount: number; status: string }[]>(
+    `SELECT "imageCount", status FROM dataset_log ORDER BY seq`,
+  );
   const pending = log.filter((row) => row.status === 'PENDING').map((row) => row.imageCount);
   expect(pending.length).toBeGreaterThan(10);
   for (let i = 1; i < pending.length; i++) expect(pending[i]).toBeGreaterThan(pending[i - 1]!);
@@ -48,9 +50,13 @@ it('counts the written images on the PENDING row, then stores READY with the tot
 
 it('writes no progress more often than the interval', async () => {
   await db.prisma.$executeRawUnsafe(`TRUNCATE dataset_log`);
-  const dataset = await db.prisma.dataset.create({ data: { name: 'progress-slow', kind: 'SYNTHETIC', syntheticImages: 60, syntheticSeed: 4 } });
+  const dataset = await db.prisma.dataset.create({
+    data: { name: 'progress-slow', kind: 'SYNTHETIC', syntheticImages: 60, syntheticSeed: 4 },
+  });
   await datasetJob({ datasetId: dataset.id }, helpers, { progressIntervalMs: 60_000 });
-  const log = await db.prisma.$queryRawUnsafe<{ imageCount: number; status: string }[]>(`SELECT "imageCount", status FROM dataset_log ORDER BY seq`);
+  const log = await db.prisma.$queryRawUnsafe<{ imageCount: number; status: string }[]>(
+    `SELECT "imageCount", status FROM dataset_log ORDER BY seq`,
+  );
   // the first image is reported at once, then nothing for a minute: READY follows
   expect(log).toEqual([
     { imageCount: 1, status: 'PENDING' },

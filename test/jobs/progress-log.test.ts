@@ -28,7 +28,8 @@ describe('progressLog', () => {
     // 9 steps in 4.5 s after the first: 2 steps/s, 10 steps left: 5 s
     expect(lines.at(-1)).toEqual({
       level: 'info',
-      message: 'training r1: epoch 1/2 (step 10/20): train loss 0.8123, val loss 0.7000, BLEU-4 0.4100, object F1 0.750, exact objects 50 %, 2.00 steps/s, ETA 5 s',
+      message:
+        'training r1: epoch 1/2 (step 10/20): train loss 0.8123, val loss 0.7000, BLEU-4 0.4100, object F1 0.750, exact objects 50 %, 2.00 steps/s, ETA 5 s',
     });
   });
 

@@ -93,7 +93,10 @@ describe('training run leases and the reaper', () => {
     for (const id of [slow, plain, short]) await ageHeartbeat(id, 10);
     const reaped = await reapStaleRuns(db.prisma, queue, { heartbeatSeconds: 2 });
     expect(reaped.map((r) => r.id).sort()).toEqual([plain, short].sort());
-    expect(await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: slow } })).toMatchObject({ status: 'RUNNING', workerId: 'slow-worker' });
+    expect(await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: slow } })).toMatchObject({
+      status: 'RUNNING',
+      workerId: 'slow-worker',
+    });
 
     // 29 s ago: still within; 31 s ago: past its lease, taken back and the lease cleared
     await ageHeartbeat(slow, 19);

@@ -53,7 +53,12 @@ describe('queue wake-ups (NOTIFY)', () => {
     const latencies: number[] = [];
     for (let i = 0; i < 5; i++) {
       const { datasetId, committedAt } = await enqueue();
-      const [got] = (await until(async () => woken.received.filter((r) => r.id === datasetId), (r) => r.length === 1, 5000, 5));
+      const [got] = await until(
+        async () => woken.received.filter((r) => r.id === datasetId),
+        (r) => r.length === 1,
+        5000,
+        5,
+      );
       latencies.push(got!.at - committedAt);
     }
     latencies.sort((a, b) => a - b);

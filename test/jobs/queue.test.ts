@@ -157,8 +157,8 @@ describe('job queue (pg-boss on the app database)', () => {
 
   it('refuses to enqueue before start()', async () => {
     const q = await createQueue(db.url);
-    await expect(
-      db.prisma.$transaction((tx) => q.enqueueTraining(tx, { runId: 'x' })),
-    ).rejects.toMatchObject({ code: 'QUEUE_NOT_STARTED' });
+    await expect(db.prisma.$transaction((tx) => q.enqueueTraining(tx, { runId: 'x' }))).rejects.toMatchObject({
+      code: 'QUEUE_NOT_STARTED',
+    });
   });
 });

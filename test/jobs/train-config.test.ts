@@ -5,14 +5,32 @@ import { describe, expect, it } from 'vitest';
 import { mlSettings, parseRunConfig } from '../../src/jobs/train-config.ts';
 import { DEFAULT_BACKBONE_IMAGE_SIZE, DEFAULT_CNN_ENCODER, defaultsOf, ENCODER_SETTINGS, TRAINING_SETTINGS } from '../../src/ml/index.ts';
 
-const BASE = { epochs: 2, batchSize: 8, learningRate: 0.01, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0 };
+const BASE = {
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.01,
+  embeddingDim: 16,
+  units: 32,
+  vocabSize: 50,
+  maxLength: null,
+  seed: 3,
+  valFraction: 0.1,
+  checkpointEvery: 0,
+};
 const paths = { featureCacheDir: '/data/datasets/d1/features' };
 
 describe('mlSettings', () => {
   it('fills settings an old row lacks with the schema defaults, and keeps the default CNN', () => {
     const run = parseRunConfig(BASE);
     // a row from before the automatic settings: what the defaults were then (the seed's sizes, the CNN at 128 px)
-    expect(run).toEqual({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS), encoderDim: 256, imageSize: 128, channels: [32, 64, 128, 256], ...BASE });
+    expect(run).toEqual({
+      ...defaultsOf(TRAINING_SETTINGS),
+      ...defaultsOf(ENCODER_SETTINGS),
+      encoderDim: 256,
+      imageSize: 128,
+      channels: [32, 64, 128, 256],
+      ...BASE,
+    });
     const plain = mlSettings(run, paths);
     expect(plain.model).toMatchObject({ units: 32, embeddingDim: 16 });
     expect(plain.model.encoder ?? DEFAULT_CNN_ENCODER).toEqual(DEFAULT_CNN_ENCODER); // absent: train()'s default CNN
@@ -27,7 +45,12 @@ describe('mlSettings', () => {
     const full = mlSettings(parseRunConfig({ ...BASE, backbone: url, backboneLayer: 'out_relu', imageSize: 299 }), paths);
     expect(full.model.encoder).toEqual({ kind: 'pretrained', url, layer: 'out_relu', imageSize: 299, cacheDir: paths.featureCacheDir });
     const defaults = mlSettings(parseRunConfig({ ...BASE, backbone: '/srv/model.json' }), paths);
-    expect(defaults.model.encoder).toEqual({ kind: 'pretrained', url: '/srv/model.json', imageSize: DEFAULT_BACKBONE_IMAGE_SIZE, cacheDir: paths.featureCacheDir });
+    expect(defaults.model.encoder).toEqual({
+      kind: 'pretrained',
+      url: '/srv/model.json',
+      imageSize: DEFAULT_BACKBONE_IMAGE_SIZE,
+      cacheDir: paths.featureCacheDir,
+    });
   });
 
   it('refuses malformed keys and values outside the schema bounds with RUN_CONFIG_INVALID', () => {

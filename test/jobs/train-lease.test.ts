@@ -16,7 +16,20 @@ import { trainJob } from '../../src/jobs/train.job.ts';
 import { initBackend } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
-const TINY = { epochs: 2, batchSize: 8, learningRate: 0.003, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0, imageSize: 32, channels: [8, 16] };
+const TINY = {
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.003,
+  embeddingDim: 16,
+  units: 32,
+  vocabSize: 50,
+  maxLength: null,
+  seed: 3,
+  valFraction: 0.1,
+  checkpointEvery: 0,
+  imageSize: 32,
+  channels: [8, 16],
+};
 const HEARTBEAT_SECONDS = 1;
 /** how long the first step holds the event loop: past 3 beats, and 2 reaper ticks past them */
 const BLOCK_SECONDS = 5;
@@ -144,9 +157,7 @@ describe('the training job lease', () => {
         VALUES (NEW.id, NEW."leaseSeconds", NEW.step, NEW."totalSteps", NEW.status::text);
         RETURN NEW;
       END $$`);
-    await db.prisma.$executeRawUnsafe(
-      `CREATE TRIGGER lease_log AFTER UPDATE ON "TrainingRun" FOR EACH ROW EXECUTE FUNCTION log_lease()`,
-    );
+    await db.prisma.$executeRawUnsafe(`CREATE TRIGGER lease_log AFTER UPDATE ON "TrainingRun" FOR EACH ROW EXECUTE FUNCTION log_lease()`);
   });
   afterAll(async () => {
     await db?.drop();
@@ -160,7 +171,14 @@ describe('the training job lease', () => {
     const runId = (await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: TINY } })).id;
     // a run of a dead worker, for the other reaper to show it is at work
     const dead = await db.prisma.trainingRun.create({
-      data: { datasetId: dataset.id, config: TINY, status: 'RUNNING', workerId: 'w-dead', heartbeatAt: new Date(Date.now() - 60_000), cancelRequested: true },
+      data: {
+        datasetId: dataset.id,
+        config: TINY,
+        status: 'RUNNING',
+        workerId: 'w-dead',
+        heartbeatAt: new Date(Date.now() - 60_000),
+        cancelRequested: true,
+      },
     });
 
     const reaper = startOtherReaper(db.url, runId);

@@ -59,7 +59,11 @@ describe('worker roles', { timeout: 240_000 }, () => {
     expect((await t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } })).status).toBe('PENDING');
 
     const trainer = await worker('T', 'training,dataset');
-    await until(() => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }), (d) => d.status === 'READY', 120_000);
+    await until(
+      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
+      (d) => d.status === 'READY',
+      120_000,
+    );
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
       input: { datasetId, epochs: 1, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 1, checkpointEvery: 0 },
     });
@@ -68,7 +72,9 @@ describe('worker roles', { timeout: 240_000 }, () => {
 
     // serverInfo lists both with their roles, and the run under the worker that runs it
     const info = await until(
-      async () => (await t.gql(`{ serverInfo { liveWorkers { id roles runningTrainingRuns runningCaptionRequests } } }`)).data!.serverInfo.liveWorkers,
+      async () =>
+        (await t.gql(`{ serverInfo { liveWorkers { id roles runningTrainingRuns runningCaptionRequests } } }`)).data!.serverInfo
+          .liveWorkers,
       (ws: { id: string; runningTrainingRuns: string[] }[]) => ws.some((w) => w.runningTrainingRuns.includes(runId)),
       120_000,
       50,
@@ -79,16 +85,26 @@ describe('worker roles', { timeout: 240_000 }, () => {
         { id: 'T', roles: ['training', 'dataset'], runningTrainingRuns: [runId], runningCaptionRequests: 0 },
       ]),
     );
-    const run = await until(() => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }), (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING', 180_000);
+    const run = await until(
+      () => t.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId }, include: { model: true } }),
+      (r) => r.status !== 'QUEUED' && r.status !== 'RUNNING',
+      180_000,
+    );
     expect(run).toMatchObject({ status: 'SUCCEEDED', workerId: 'T' });
 
     const request = async () => {
-      const r = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, { input: { modelId: run.model!.id, imageBase64: png() } });
+      const r = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`, {
+        input: { modelId: run.model!.id, imageBase64: png() },
+      });
       expect(r.errors).toBeUndefined();
       return r.data!.requestCaption.id as string;
     };
     const first = await request();
-    const done = await until(() => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: first } }), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 120_000);
+    const done = await until(
+      () => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: first } }),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+      120_000,
+    );
     expect(done).toMatchObject({ status: 'SUCCEEDED', workerId: 'C' });
     // C has its own data dir: the model came from the store into its cache
     expect(await readdir(join(captioner.dataDir, 'cache'))).toContain(run.model!.blobId);

@@ -19,7 +19,20 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
 
 const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
-const TINY = { epochs: 2, batchSize: 8, learningRate: 0.003, embeddingDim: 16, units: 32, vocabSize: 50, maxLength: null, seed: 3, valFraction: 0.1, checkpointEvery: 0, imageSize: 32, channels: [8, 16] };
+const TINY = {
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.003,
+  embeddingDim: 16,
+  units: 32,
+  vocabSize: 50,
+  maxLength: null,
+  seed: 3,
+  valFraction: 0.1,
+  checkpointEvery: 0,
+  imageSize: 32,
+  channels: [8, 16],
+};
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -43,7 +56,8 @@ afterAll(async () => {
 
 const datasetRow = (id: string) => db.prisma.dataset.findUniqueOrThrow({ where: { id } });
 const runRow = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
-const steps = async (runId: string) => (await db.prisma.lossPoint.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map((p) => p.step);
+const steps = async (runId: string) =>
+  (await db.prisma.lossPoint.findMany({ where: { runId }, orderBy: { step: 'asc' } })).map((p) => p.step);
 const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 async function createDataset(data: Parameters<typeof db.prisma.dataset.create>[0]['data']): Promise<string> {
@@ -91,7 +105,11 @@ describe('worker', () => {
     expect(row).toMatchObject({ pid: process.pid, backend: expect.any(String) });
     expect(row.threads).toBeGreaterThan(0);
     const before = row.lastSeenAt.getTime();
-    await until(() => db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-test' } }), (w) => w.lastSeenAt.getTime() > before, 5000);
+    await until(
+      () => db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-test' } }),
+      (w) => w.lastSeenAt.getTime() > before,
+      5000,
+    );
   });
 
   it('generates a synthetic dataset; a COCO set with a missing image is FAILED with the reason', async () => {
@@ -100,12 +118,29 @@ describe('worker', () => {
     await mkdir(join(cocoDir, 'images'), { recursive: true });
     const annotations = { images: [{ id: 1, file_name: 'gone.jpg' }], annotations: [{ image_id: 1, caption: 'a thing' }] };
     await writeFile(join(cocoDir, 'captions.json'), JSON.stringify(annotations));
-    const cocoId = await createDataset({ name: 'coco', kind: 'COCO', annotationsPath: join(cocoDir, 'captions.json'), imagesDir: join(cocoDir, 'images') });
+    const cocoId = await createDataset({
+      name: 'coco',
+      kind: 'COCO',
+      annotationsPath: join(cocoDir, 'captions.json'),
+      imagesDir: join(cocoDir, 'images'),
+    });
 
-    const ready = await until(() => datasetRow(datasetId), (d) => d.status !== 'PENDING');
+    const ready = await until(
+      () => datasetRow(datasetId),
+      (d) => d.status !== 'PENDING',
+    );
     // a generated set goes to the artifact store; this worker keeps it unpacked in its cache
-    expect(ready).toMatchObject({ status: 'READY', imageCount: 16, captionCount: 80, imagesDir: null, blobId: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    const failed = await until(() => datasetRow(cocoId), (d) => d.status !== 'PENDING');
+    expect(ready).toMatchObject({
+      status: 'READY',
+      imageCount: 16,
+      captionCount: 80,
+      imagesDir: null,
+      blobId: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const failed = await until(
+      () => datasetRow(cocoId),
+      (d) => d.status !== 'PENDING',
+    );
     expect(failed.status).toBe('FAILED');
     // Dataset.error is public: the reason without file names or paths (the worker log has them)
     expect(failed.error).toBe('1 image file(s) listed in the annotations do not exist (MISSING_IMAGE)');
@@ -115,7 +150,10 @@ describe('worker', () => {
 
   it('trains with imageSize/channels overrides and saves a Model linked to the run', async () => {
     const runId = await startRun(datasetId, TINY);
-    const run = await until(() => runRow(runId), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    const run = await until(
+      () => runRow(runId),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
     expect(run.error).toBeNull();
     expect(run).toMatchObject({ status: 'SUCCEEDED', workerId: 'w-test', heartbeatAt: null });
     expect(await steps(runId)).toEqual(oneTo(run.totalSteps!));
@@ -130,9 +168,15 @@ describe('worker', () => {
 
   it('cancels at a batch boundary with a checkpoint, then resumes from it without repeating a step', async () => {
     const runId = await startRun(datasetId, { ...TINY, epochs: 4, seed: 9 });
-    await until(() => steps(runId), (s) => s.length >= 3);
+    await until(
+      () => steps(runId),
+      (s) => s.length >= 3,
+    );
     await db.prisma.trainingRun.update({ where: { id: runId }, data: { cancelRequested: true } });
-    const cancelled = await until(() => runRow(runId), (r) => r.status !== 'RUNNING');
+    const cancelled = await until(
+      () => runRow(runId),
+      (r) => r.status !== 'RUNNING',
+    );
     expect(cancelled).toMatchObject({ status: 'CANCELLED', workerId: 'w-test', heartbeatAt: null });
     expect(cancelled.step).toBeLessThan(cancelled.totalSteps!);
     const ck = await db.prisma.checkpoint.findFirstOrThrow({ where: { runId }, orderBy: { step: 'desc' } });
@@ -143,7 +187,10 @@ describe('worker', () => {
       await tx.trainingRun.update({ where: { id: runId }, data: { status: 'QUEUED', cancelRequested: false, finishedAt: null } });
       await queue.enqueueTraining(tx, { runId });
     });
-    const done = await until(() => runRow(runId), (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    const done = await until(
+      () => runRow(runId),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
     expect(done.status).toBe('SUCCEEDED');
     expect(await steps(runId)).toEqual(oneTo(done.totalSteps!));
     expect(await db.prisma.epochSummary.count({ where: { runId } })).toBe(4);
@@ -158,7 +205,12 @@ describe('worker', () => {
       expect(r.gridSize).toBe(8);
       expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
       expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
-      expect(r.caption).toBe(r.tokens.map((t) => t.token).filter((w) => !/^<.*>$/.test(w)).join(' '));
+      expect(r.caption).toBe(
+        r.tokens
+          .map((t) => t.token)
+          .filter((w) => !/^<.*>$/.test(w))
+          .join(' '),
+      );
       expect(r.imageBytes).toBeNull(); // retention: the image goes when the caption is done
     }
   });
@@ -178,12 +230,25 @@ describe('worker', () => {
     const keep = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_KEEP_CAPTION_IMAGES: 'true' });
     const broken = Buffer.from('not an image at all');
     const rows = await db.prisma.$transaction((tx) =>
-      Promise.all([pngs[0]!, broken].map((bytes, i) => tx.captionRequest.create({ data: { modelId, imageHash: `keep${i}`, imageBytes: new Uint8Array(bytes) } }))),
+      Promise.all(
+        [pngs[0]!, broken].map((bytes, i) =>
+          tx.captionRequest.create({ data: { modelId, imageHash: `keep${i}`, imageBytes: new Uint8Array(bytes) } }),
+        ),
+      ),
     );
     const captioners = new CaptionerCache(1);
-    await captionJob(rows.map((r) => ({ requestId: r.id, modelId })), {
-      config: keep, prisma: db.prisma, queue, workerId: 'w-keep', log: quiet, shutdown: new AbortController().signal, captioners,
-    });
+    await captionJob(
+      rows.map((r) => ({ requestId: r.id, modelId })),
+      {
+        config: keep,
+        prisma: db.prisma,
+        queue,
+        workerId: 'w-keep',
+        log: quiet,
+        shutdown: new AbortController().signal,
+        captioners,
+      },
+    );
     await captioners.clear();
     const [good, bad] = await finished(rows.map((r) => r.id));
     expect([good!.status, bad!.status]).toEqual(['SUCCEEDED', 'FAILED']);
@@ -204,7 +269,9 @@ describe('worker', () => {
     await new Promise((r) => setImmediate(r));
     expect(disposed).toHaveLength(1);
     expect(cache.size).toBe(2);
-    const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#3060c0' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#3060c0' } })
+      .png()
+      .toBuffer();
     expect((await a.caption(png)).tokens.length).toBeGreaterThan(0);
     await cache.clear();
     expect(disposed).toHaveLength(3);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { DivergenceWatch } from '../../src/ml/divergence.ts';
 
-const feed = (watch: DivergenceWatch, losses: number[]) => losses.map((loss, i) => watch.observe(i + 1, loss)).find((why) => why !== null) ?? null;
+const feed = (watch: DivergenceWatch, losses: number[]) =>
+  losses.map((loss, i) => watch.observe(i + 1, loss)).find((why) => why !== null) ?? null;
 
 describe('DivergenceWatch', () => {
   it('lets a falling or noisy loss through', () => {

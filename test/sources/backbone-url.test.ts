@@ -25,7 +25,9 @@ describe('checkBackboneUrl', () => {
   });
 
   it('refuses other hosts and ports, naming the allow-list', () => {
-    expect(refusal('https://evil.example/model.json')).toMatch(/host evil\.example is not allowed \(GLIMPSE_BACKBONE_HOSTS: storage\.googleapis\.com/);
+    expect(refusal('https://evil.example/model.json')).toMatch(
+      /host evil\.example is not allowed \(GLIMPSE_BACKBONE_HOSTS: storage\.googleapis\.com/,
+    );
     expect(refusal('https://storage.googleapis.com:8443/model.json')).toMatch(/not allowed/);
     expect(refusal('https://models.example/m/model.json')).toMatch(/not allowed/);
     expect(refusal('https://storage.googleapis.com.evil.example/model.json')).toMatch(/not allowed/);
@@ -46,7 +48,10 @@ describe('checkBackboneUrl', () => {
   });
 
   it('refuses an IP literal of a non-public range only when it is allowed by host', () => {
-    const open = { hosts: ['10.1.2.3', '169.254.169.254', '[fd00::1]', '[::ffff:7f00:1]', '224.0.0.1', '100.64.0.1', '0.0.0.0'], allowPrivate: [] };
+    const open = {
+      hosts: ['10.1.2.3', '169.254.169.254', '[fd00::1]', '[::ffff:7f00:1]', '224.0.0.1', '100.64.0.1', '0.0.0.0'],
+      allowPrivate: [],
+    };
     expect(refusal('http://10.1.2.3/m.json', open)).toMatch(/private address/);
     expect(refusal('http://169.254.169.254/latest/meta-data', open)).toMatch(/linkLocal address/);
     expect(refusal('http://[fd00::1]/m.json', open)).toMatch(/uniqueLocal address/);
@@ -73,7 +78,12 @@ describe('refusedRange', () => {
 describe('configuration', () => {
   it('defaults to the public TF.js model hosts, no private ranges, 512 MiB, 30 s', () => {
     const config = loadConfig({});
-    expect(config.backboneDownloads).toEqual({ hosts: [...DEFAULT_BACKBONE_HOSTS], allowPrivate: [], maxBytes: 512 * 1024 * 1024, timeoutSeconds: 30 });
+    expect(config.backboneDownloads).toEqual({
+      hosts: [...DEFAULT_BACKBONE_HOSTS],
+      allowPrivate: [],
+      maxBytes: 512 * 1024 * 1024,
+      timeoutSeconds: 30,
+    });
     expect(config.datasetRoots).toEqual([config.dataDir]);
     expect(config.keepCaptionImages).toBe(false);
     expect(config.maxSyntheticImages).toBe(20_000);

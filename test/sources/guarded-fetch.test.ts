@@ -106,7 +106,11 @@ describe('guarded fetch', () => {
 
   it('refuses a redirect to an internal address (hex spelling) and to a host not on the list', async () => {
     const fetch = allowed({ allowPrivate: ['127.0.0.2/32'] });
-    for (const target of [`http://0x7f000001:${internal.port}/x`, `http://127.0.0.1:${internal.port}/x`, 'http://169.254.169.254/latest/meta-data/']) {
+    for (const target of [
+      `http://0x7f000001:${internal.port}/x`,
+      `http://127.0.0.1:${internal.port}/x`,
+      'http://169.254.169.254/latest/meta-data/',
+    ]) {
       const error = await failure(fetch(`http://127.0.0.2:${redirector.port}/to/${encodeURIComponent(target)}`));
       expect(error).toBeInstanceOf(SourceRefusedError);
       expect(error.message).toMatch(/redirect refused: .*(loopback address|not allowed)/);
@@ -116,7 +120,11 @@ describe('guarded fetch', () => {
 
   it('refuses a hex IP, a decimal IP and a loopback name outright, without a request', async () => {
     const fetch = allowed();
-    for (const url of [`http://0x7f000001:${internal.port}/x`, `http://2130706433:${internal.port}/x`, `http://localhost:${internal.port}/x`]) {
+    for (const url of [
+      `http://0x7f000001:${internal.port}/x`,
+      `http://2130706433:${internal.port}/x`,
+      `http://localhost:${internal.port}/x`,
+    ]) {
       const error = await failure(fetch(url));
       expect(error, url).toBeInstanceOf(SourceRefusedError);
       expect(error.message).toMatch(/loopback address/);

@@ -21,7 +21,9 @@ interface Figures {
 }
 
 async function bench(megabytes: number): Promise<Figures> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/blob-memory.ts', db.url, String(megabytes)], { timeout: 240_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/blob-memory.ts', db.url, String(megabytes)], {
+    timeout: 240_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures;
 }
 
@@ -29,7 +31,9 @@ describe('streaming a 100 MB folder through the store', { timeout: 300_000 }, ()
   it('keeps RSS growth bounded, independent of the blob size', async () => {
     const hundred = await bench(100);
     const threeHundred = await bench(300);
-    console.log(`RSS growth: 100 MB ${hundred.writeGrowthMB} MB in / ${hundred.readGrowthMB} MB out; 300 MB ${threeHundred.writeGrowthMB} MB in / ${threeHundred.readGrowthMB} MB out`);
+    console.log(
+      `RSS growth: 100 MB ${hundred.writeGrowthMB} MB in / ${hundred.readGrowthMB} MB out; 300 MB ${threeHundred.writeGrowthMB} MB in / ${threeHundred.readGrowthMB} MB out`,
+    );
     // reading stays under 50 MB; writing, with fs and tar-stream allocating a fresh buffer per 64 KiB
     // read, peaks near V8's 64 MB external-memory trigger (measured 44–53 MB)
     expect(hundred.readGrowthMB).toBeLessThan(50);

@@ -85,7 +85,8 @@ describe('artifact store', () => {
     const src = join(tmp, 'corrupt-src');
     await writeTree(src, { 'a.bin': randomBytes(CHUNK_BYTES + 10) });
     const id = await commit(await putDir(db.prisma, src));
-    await db.prisma.$executeRaw`UPDATE "BlobChunk" SET "bytes" = set_byte("bytes", 600, get_byte("bytes", 600) # 1) WHERE "blobId" = ${id} AND "index" = 0`;
+    await db.prisma
+      .$executeRaw`UPDATE "BlobChunk" SET "bytes" = set_byte("bytes", 600, get_byte("bytes", 600) # 1) WHERE "blobId" = ${id} AND "index" = 0`;
 
     const collect = async () => {
       for await (const _ of readBlob(db.prisma, id));

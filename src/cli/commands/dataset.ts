@@ -24,7 +24,7 @@ async function synth(opts: SynthOptions): Promise<void> {
   const started = Date.now();
   const bar = createProgressBar('writing |{bar}| {value}/{total} images ETA {eta_formatted}');
   bar.start(opts.images, 0);
-  let result;
+  let result: Awaited<ReturnType<typeof generateShapes>>;
   try {
     result = await generateShapes({
       outDir,
@@ -61,8 +61,13 @@ async function readManifest(file: string): Promise<RemoteArchive[]> {
   const valid = (a: unknown): a is RemoteArchive => {
     const r = a as Partial<RemoteArchive> | null;
     return (
-      typeof r === 'object' && r !== null && typeof r.name === 'string' && /^[\w.-]+$/.test(r.name) &&
-      typeof r.path === 'string' && Number.isInteger(r.size) && (r.size as number) > 0
+      typeof r === 'object' &&
+      r !== null &&
+      typeof r.name === 'string' &&
+      /^[\w.-]+$/.test(r.name) &&
+      typeof r.path === 'string' &&
+      Number.isInteger(r.size) &&
+      (r.size as number) > 0
     );
   };
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every(valid)) {
@@ -78,7 +83,13 @@ async function coco(opts: CocoOptions): Promise<void> {
   const interrupt = interruptSignal('the download; rerun the same command to resume');
   let current = '';
   const onProgress = (p: DownloadProgress) => {
-    const payload = { file: p.file, phase: p.phase.padEnd(8), done: formatBytes(p.received), size: formatBytes(p.total), speed: formatBytes(p.bytesPerSec) };
+    const payload = {
+      file: p.file,
+      phase: p.phase.padEnd(8),
+      done: formatBytes(p.received),
+      size: formatBytes(p.total),
+      speed: formatBytes(p.bytesPerSec),
+    };
     if (`${p.file}:${p.phase}` !== current) {
       current = `${p.file}:${p.phase}`;
       bar.log(`${p.file}: ${p.phase} (${formatBytes(p.total)})`);
@@ -88,7 +99,14 @@ async function coco(opts: CocoOptions): Promise<void> {
     }
   };
   try {
-    const results = await downloadCoco({ dir, baseUrl: opts.baseUrl ?? loadConfig().cocoBaseUrl, files, onProgress, signal: interrupt.signal, keepArchives: opts.keepArchives });
+    const results = await downloadCoco({
+      dir,
+      baseUrl: opts.baseUrl ?? loadConfig().cocoBaseUrl,
+      files,
+      onProgress,
+      signal: interrupt.signal,
+      keepArchives: opts.keepArchives,
+    });
     bar.stop();
     for (const r of results) {
       const how = r.skipped ? 'already complete' : r.resumedFrom > 0 ? `resumed at ${formatBytes(r.resumedFrom)}` : 'downloaded';

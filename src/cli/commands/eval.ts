@@ -47,10 +47,16 @@ async function trainingData(modelDir: string, run: RunRecord | null): Promise<Tr
 }
 
 /** The dataset and split settings: explicit options first, then the model's record; no silent defaults. */
-async function selectImages(opts: EvalCliOptions, record: TrainingDataRecord | null): Promise<{ images: CaptionedImage[]; source: string }> {
+async function selectImages(
+  opts: EvalCliOptions,
+  record: TrainingDataRecord | null,
+): Promise<{ images: CaptionedImage[]; source: string }> {
   const explicit = opts.data || opts.annotations || opts.images;
   if (!explicit && !record) {
-    throw new CliError('MISSING_DATA', `${opts.model} records no dataset (no ${TRAINING_DATA_FILE} or run.json): give --data DIR, or --annotations FILE with --images DIR`);
+    throw new CliError(
+      'MISSING_DATA',
+      `${opts.model} records no dataset (no ${TRAINING_DATA_FILE} or run.json): give --data DIR, or --annotations FILE with --images DIR`,
+    );
   }
   const paths = explicit || !record ? await resolveDatasetPaths(opts) : record.dataset;
   const all = await loadCocoCaptions({ ...paths, maxCaptions: explicit ? undefined : record?.dataset.maxCaptions });
@@ -94,7 +100,10 @@ async function evaluate(opts: EvalCliOptions, cmd: Command): Promise<void> {
     bar.start(images.length, 0);
     for (let start = 0; start < images.length; start += opts.batchSize) {
       const chunk = images.slice(start, start + opts.batchSize);
-      const results = await captioner.captionBatch(chunk.map((img) => img.file), decodeOptions(opts));
+      const results = await captioner.captionBatch(
+        chunk.map((img) => img.file),
+        decodeOptions(opts),
+      );
       captions.push(...results.map((r) => r.caption));
       bar.update(captions.length);
     }
@@ -102,7 +111,10 @@ async function evaluate(opts: EvalCliOptions, cmd: Command): Promise<void> {
     bar.stop();
     captioner.dispose();
   }
-  const s = evaluateCaptions(captions, images.map((img) => img.captions));
+  const s = evaluateCaptions(
+    captions,
+    images.map((img) => img.captions),
+  );
   const f = (v: number) => v.toFixed(4);
   console.log(
     formatTable(
@@ -116,12 +128,12 @@ export function evalCommand(): Command {
   return addDecodeOptions(
     new Command('eval')
       .description('BLEU-1..4 and CIDEr-D of a trained model on a dataset split')
-      .requiredOption('--model <dir>', 'model folder (the service\'s: `glimpse models`), run folder (train --out) or model directory')
-      .option('--data <dir>', "dataset folder (default: the one the model records)")
+      .requiredOption('--model <dir>', "model folder (the service's: `glimpse models`), run folder (train --out) or model directory")
+      .option('--data <dir>', 'dataset folder (default: the one the model records)')
       .option('--annotations <file>', 'COCO captions JSON (with --images)')
       .option('--images <dir>', 'image folder (with --annotations)')
       .option('--split <split>', 'val, train or all', oneOf<Split>(['val', 'train', 'all']), 'val')
-      .option('--seed <n>', "split seed (default: the one the model records)", nonNegativeInt)
+      .option('--seed <n>', 'split seed (default: the one the model records)', nonNegativeInt)
       .option('--val-fraction <f>', "held-out share (default: the run's)", fraction)
       .option('--batch-size <n>', 'images decoded together', positiveInt, 32)
       .option('--limit <n>', 'evaluate only the first N images of the split', positiveInt),

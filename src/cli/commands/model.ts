@@ -14,7 +14,8 @@ import { CliError } from '../errors.ts';
 
 async function withDatabase<T>(what: string, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const url = loadConfig().databaseUrl;
-  if (url === undefined) throw new CliError('NO_DATABASE', `set DATABASE_URL to the service database (as \`npm start\` or \`npm run api\` use it) to ${what}`);
+  if (url === undefined)
+    throw new CliError('NO_DATABASE', `set DATABASE_URL to the service database (as \`npm start\` or \`npm run api\` use it) to ${what}`);
   const prisma = createPrisma(url, { max: 2 });
   try {
     return await fn(prisma);
@@ -23,7 +24,11 @@ async function withDatabase<T>(what: string, fn: (prisma: PrismaClient) => Promi
   }
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function exportModel(modelId: string, opts: { out: string }): Promise<void> {
   const out = resolve(opts.out);
@@ -33,7 +38,8 @@ async function exportModel(modelId: string, opts: { out: string }): Promise<void
     if (!model) throw new CliError('MISSING_DATA', `no model ${modelId} (see \`glimpse models\`)`);
     if (model.blobId) await exportDir(prisma, model.blobId, out);
     else if (model.path && (await exists(model.path))) await cp(model.path, out, { recursive: true });
-    else throw new CliError('MISSING_DATA', `model ${modelId} is a folder on another host (saved before the artifact store): ${model.path}`);
+    else
+      throw new CliError('MISSING_DATA', `model ${modelId} is a folder on another host (saved before the artifact store): ${model.path}`);
     console.log(`model ${modelId} (${model.name}) written to ${out}`);
   });
 }

@@ -19,7 +19,10 @@ const metric = (metrics: unknown, key: string): string => {
 async function listModels(opts: ModelsCliOptions): Promise<void> {
   const url = loadConfig().databaseUrl;
   if (url === undefined) {
-    throw new CliError('NO_DATABASE', 'set DATABASE_URL to the service database (as `npm start` or `npm run api` use it) to list its models');
+    throw new CliError(
+      'NO_DATABASE',
+      'set DATABASE_URL to the service database (as `npm start` or `npm run api` use it) to list its models',
+    );
   }
   const prisma = createPrisma(url, { max: 1 });
   try {
@@ -28,7 +31,15 @@ async function listModels(opts: ModelsCliOptions): Promise<void> {
       include: { run: { select: { dataset: { select: { name: true } } } } },
     });
     if (opts.json) {
-      const out = rows.map((m) => ({ id: m.id, name: m.name, dataset: m.run?.dataset.name ?? null, path: m.path, vocabSize: m.vocabSize, metrics: m.metrics, createdAt: m.createdAt }));
+      const out = rows.map((m) => ({
+        id: m.id,
+        name: m.name,
+        dataset: m.run?.dataset.name ?? null,
+        path: m.path,
+        vocabSize: m.vocabSize,
+        metrics: m.metrics,
+        createdAt: m.createdAt,
+      }));
       console.log(JSON.stringify(out, null, 2));
       return;
     }

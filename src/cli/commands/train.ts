@@ -159,7 +159,10 @@ async function runTraining(opts: TrainCliOptions, cmd: Command): Promise<void> {
     try {
       await saveModel(modelDir, { model: result.model, vocab: result.vocab, metrics: finalMetrics(result.step, result.epochs) });
       // what it was trained on, so `eval --model` rebuilds the split from the model folder alone
-      await writeTrainingData(modelDir, trainingDataRecord({ ...paths, ...(opts.maxCaptions ? { maxCaptions: opts.maxCaptions } : {}) }, images, result.trainConfig));
+      await writeTrainingData(
+        modelDir,
+        trainingDataRecord({ ...paths, ...(opts.maxCaptions ? { maxCaptions: opts.maxCaptions } : {}) }, images, result.trainConfig),
+      );
     } finally {
       result.model.dispose();
     }

@@ -90,9 +90,7 @@ export async function launch(bin: Binaries, opts: LaunchOptions, ids: RunAs): Pr
         'unix_socket_directories=',
         '-c',
         'max_connections=200',
-        ...(opts.durable === false
-          ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
-          : []),
+        ...(opts.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
       ],
       { ...ids, detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, LC_ALL: 'C' } },
     );

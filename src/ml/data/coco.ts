@@ -93,7 +93,14 @@ async function assertFilesExist(images: CaptionedImage[], path: string): Promise
   const missing: string[] = [];
   for (let i = 0; i < images.length; i += STAT_CONCURRENCY) {
     const batch = images.slice(i, i + STAT_CONCURRENCY);
-    const found = await Promise.all(batch.map((img) => access(img.file).then(() => true, () => false)));
+    const found = await Promise.all(
+      batch.map((img) =>
+        access(img.file).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     batch.forEach((img, j) => {
       if (!found[j]) missing.push(img.file);
     });

@@ -120,7 +120,10 @@ async function fetchArchive(archive: RemoteArchive, url: string, opts: DownloadC
   }
 
   let resumedFrom = 0;
-  const complete = await stat(zipPath).then((s) => s.size === archive.size, () => false);
+  const complete = await stat(zipPath).then(
+    (s) => s.size === archive.size,
+    () => false,
+  );
   if (!complete) {
     const partPath = `${zipPath}.part`;
     ({ resumedFrom } = await fetchResumable(url, partPath, {

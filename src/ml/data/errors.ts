@@ -1,13 +1,7 @@
 // Typed errors of the data layer. Each carries a machine-readable `code` and the file it is about,
 // so callers (CLI, worker) can report "which file, what is wrong" without parsing messages.
 
-export type ImageErrorCode =
-  | 'FILE_NOT_FOUND'
-  | 'EMPTY_IMAGE'
-  | 'NOT_AN_IMAGE'
-  | 'CORRUPT_IMAGE'
-  | 'IMAGE_TOO_LARGE'
-  | 'UNSUPPORTED_FORMAT';
+export type ImageErrorCode = 'FILE_NOT_FOUND' | 'EMPTY_IMAGE' | 'NOT_AN_IMAGE' | 'CORRUPT_IMAGE' | 'IMAGE_TOO_LARGE' | 'UNSUPPORTED_FORMAT';
 
 /** An error about one file: `<file>: <detail> (<code>)`. */
 class FileError<Code extends string> extends Error {
@@ -49,17 +43,14 @@ export class DatasetError extends Error {
     /** `more`: specifics for the message only (e.g. the missing files' names); `cause`: the underlying error */
     options?: { cause?: unknown; more?: string },
   ) {
-    super(`${file}: ${detail}${options?.more ? `: ${options.more}` : ''} (${code})`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${file}: ${detail}${options?.more ? `: ${options.more}` : ''} (${code})`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
   }
 }
 
-export type DownloadErrorCode =
-  | 'HTTP_ERROR'
-  | 'NETWORK_ERROR'
-  | 'SIZE_MISMATCH'
-  | 'CHECKSUM_MISMATCH'
-  | 'EXTRACT_FAILED'
-  | 'ABORTED';
+export type DownloadErrorCode = 'HTTP_ERROR' | 'NETWORK_ERROR' | 'SIZE_MISMATCH' | 'CHECKSUM_MISMATCH' | 'EXTRACT_FAILED' | 'ABORTED';
 
 /** `file`: URL or local path the problem concerns */
 export class DownloadError extends FileError<DownloadErrorCode> {

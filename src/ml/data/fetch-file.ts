@@ -62,13 +62,19 @@ async function fetchTail(url: string, partPath: string, offset: number, opts: Fe
   try {
     res = await fetch(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal });
   } catch (err) {
-    throw abortError(url, signal, err) ?? new DownloadError('NETWORK_ERROR', url, `request failed: ${(err as Error).message}`, { cause: err });
+    throw (
+      abortError(url, signal, err) ?? new DownloadError('NETWORK_ERROR', url, `request failed: ${(err as Error).message}`, { cause: err })
+    );
   }
   const discard = () => res.body?.cancel().catch(() => undefined);
   if (res.status === 416) {
     await discard();
     await unlink(partPath).catch(() => undefined);
-    throw new DownloadError('SIZE_MISMATCH', url, `server refused to resume at byte ${offset}: the remote file is smaller than the ${size} bytes expected`);
+    throw new DownloadError(
+      'SIZE_MISMATCH',
+      url,
+      `server refused to resume at byte ${offset}: the remote file is smaller than the ${size} bytes expected`,
+    );
   }
   if (res.status !== 200 && res.status !== 206) {
     await discard();
@@ -110,7 +116,10 @@ async function fetchTail(url: string, partPath: string, offset: number, opts: Fe
     }
   } catch (err) {
     if (err instanceof DownloadError) throw err;
-    throw abortError(url, signal, err) ?? new DownloadError('NETWORK_ERROR', url, `transfer interrupted at byte ${received}: ${(err as Error).message}`, { cause: err });
+    throw (
+      abortError(url, signal, err) ??
+      new DownloadError('NETWORK_ERROR', url, `transfer interrupted at byte ${received}: ${(err as Error).message}`, { cause: err })
+    );
   } finally {
     await file.close();
     report(true);

@@ -87,10 +87,7 @@ function displayName(source: string | Buffer, name: string | undefined): string 
 }
 
 /** Header information of a JPEG/PNG/WebP image, validated like `loadImage` but without decoding pixels. */
-export async function imageInfo(
-  source: string | Buffer,
-  opts: { maxPixels?: number; name?: string } = {},
-): Promise<ImageInfo> {
+export async function imageInfo(source: string | Buffer, opts: { maxPixels?: number; name?: string } = {}): Promise<ImageInfo> {
   const name = displayName(source, opts.name);
   return inspect(await readSource(source, name), name, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
 }

@@ -40,7 +40,7 @@ const normalised = (logProb: number, length: number): number => logProb / Math.m
 
 function bestCaption(search: ImageSearch, vocab: Vocabulary): CaptionResult {
   const best = search.done.reduce((a, b) => (normalised(b.beam.logProb, b.length) > normalised(a.beam.logProb, a.length) ? b : a));
-  const words = best.beam.events.filter((e, i) => best.beam.tokens[i] !== vocab.endId);
+  const words = best.beam.events.filter((_e, i) => best.beam.tokens[i] !== vocab.endId);
   return { tokens: words, caption: words.map((e) => e.token).join(' '), logProb: best.beam.logProb };
 }
 
@@ -152,7 +152,12 @@ export async function* beamSearch(
             attention: out.alphas.slice(parent.row * L, (parent.row + 1) * L),
             logProb: c.logProb - parent.logProb,
           };
-          const beam: Beam = { tokens: [...parent.tokens, c.id], events: [...parent.events, event], logProb: c.logProb, row: parents.length };
+          const beam: Beam = {
+            tokens: [...parent.tokens, c.id],
+            events: [...parent.events, event],
+            logProb: c.logProb,
+            row: parents.length,
+          };
           if (c.id === vocab.endId) {
             search.done.push({ beam, length: t + 1 });
           } else {
@@ -184,4 +189,3 @@ export async function* beamSearch(
     prepared.release();
   }
 }
-

@@ -79,4 +79,3 @@ export function runStep(
   tf.dispose([out.logProbs, out.alpha]);
   return { logProbs, alphas, h: out.h };
 }
-

@@ -59,8 +59,7 @@ export async function* stepwiseDecode(
       h = out.h;
       for (let b = 0; b < B; b++) {
         if (finished[b]) continue;
-        const id =
-          opts.method === 'sample' ? sampleToken(out.logProbs, b * V, V, opts.temperature, rng) : argMax(out.logProbs, b * V, V);
+        const id = opts.method === 'sample' ? sampleToken(out.logProbs, b * V, V, opts.temperature, rng) : argMax(out.logProbs, b * V, V);
         tokens[b] = id;
         finished[b] = id === vocab.endId;
         const event: TokenEvent = {
@@ -78,4 +77,3 @@ export async function* stepwiseDecode(
     prepared.release();
   }
 }
-

@@ -20,7 +20,11 @@ const unaryParams = new Float64Array(3);
 const sumParams = new Float64Array(5);
 
 /** y = f(x) element-wise, f one of the addon's unary functions. */
-function nativeUnary(kernelName: string, fn: (addon: NativeGemm['addon']) => NativeGemm['addon']['tanh'], gemm: NativeGemm): tf.KernelConfig {
+function nativeUnary(
+  kernelName: string,
+  fn: (addon: NativeGemm['addon']) => NativeGemm['addon']['tanh'],
+  gemm: NativeGemm,
+): tf.KernelConfig {
   const fallback = previous(kernelName);
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = required(args.inputs, 'x');

@@ -51,9 +51,12 @@ let loaded: { gemm: NativeGemm } | { reason: string } | null = null;
  * name the newest core this CPU's flags (Linux /proc/cpuinfo) support. Returns the note to log.
  */
 export function chooseOpenBlasCore(env: NodeJS.ProcessEnv = process.env, cpuinfo = '/proc/cpuinfo'): string | null {
-  if (env.OPENBLAS_CORETYPE != null && env.OPENBLAS_CORETYPE !== '') return `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} (set by the environment)`;
+  if (env.OPENBLAS_CORETYPE != null && env.OPENBLAS_CORETYPE !== '')
+    return `OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} (set by the environment)`;
   if (!existsSync(cpuinfo)) return null;
-  const line = readFileSync(cpuinfo, 'utf8').split('\n').find((l) => l.startsWith('flags'));
+  const line = readFileSync(cpuinfo, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('flags'));
   const flags = new Set((line ?? '').split(/\s+/));
   const core = ['avx512f', 'avx512vl', 'avx512bw', 'avx512dq'].every((f) => flags.has(f))
     ? 'SkylakeX'

@@ -107,7 +107,8 @@ function fastMatMul(kernelName: string): tf.KernelConfig {
       const sizeA = a.rows * a.cols;
       const sizeB = b.rows * b.cols;
       const direct = (transposeA ? transposeCost(a.rows, a.cols) : 0) + (transposeB ? transposeCost(b.rows, b.cols) : 0) + sizeB;
-      const swapped = (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n) + sizeA;
+      const swapped =
+        (transposeA ? 0 : transposeCost(a.rows, a.cols)) + (transposeB ? 0 : transposeCost(b.rows, b.cols)) + transposeCost(m, n) + sizeA;
       if (swappable && a.batch === 1 && b.batch === 1 && swapped < direct) {
         const left = transposeB ? b : ws.transpose(b, 'left'); // [1, N, K]
         const right = transposeA ? a : ws.transpose(a, 'right'); // [1, K, M]

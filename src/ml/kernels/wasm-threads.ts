@@ -64,7 +64,8 @@ export class WasmThreadsError extends Error {
 
 /** Why threads cannot be used here, or null. */
 export function wasmThreadsUnsupported(): string | null {
-  if (version_wasm !== SUPPORTED_WASM_VERSION) return `tfjs-backend-wasm ${version_wasm} (threads verified with ${SUPPORTED_WASM_VERSION} only)`;
+  if (version_wasm !== SUPPORTED_WASM_VERSION)
+    return `tfjs-backend-wasm ${version_wasm} (threads verified with ${SUPPORTED_WASM_VERSION} only)`;
   if (typeof SharedArrayBuffer === 'undefined') return 'no SharedArrayBuffer';
   if (typeof resolveObjectURL !== 'function') return 'Node lacks buffer.resolveObjectURL';
   return null;

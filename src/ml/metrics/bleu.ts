@@ -64,7 +64,10 @@ export function corpusBleu(hypotheses: readonly string[][], references: readonly
     }
     for (let n = 1; n <= BLEU_MAX_N; n++) guess[n - 1] += Math.max(hyp.length - n + 1, 0);
     hypLength += hyp.length;
-    refLength += closestReferenceLength(refs.map((r) => r.length), hyp.length);
+    refLength += closestReferenceLength(
+      refs.map((r) => r.length),
+      hyp.length,
+    );
   });
 
   const ratio = refLength === 0 ? (hypLength === 0 ? 1 : Infinity) : hypLength / refLength;

@@ -6,10 +6,7 @@
 // hyphenated words ("t-shirt") whole, then drop the punctuation tokens.
 
 /** coco-caption `PUNCTUATIONS` (with brackets, which PTB writes as -LRB- etc.). */
-const PUNCTUATION = new Set([
-  "''", "'", '``', '`', '"', '(', ')', '[', ']', '{', '}',
-  '.', '?', '!', ',', ':', '-', '--', '...', ';',
-]);
+const PUNCTUATION = new Set(["''", "'", '``', '`', '"', '(', ')', '[', ']', '{', '}', '.', '?', '!', ',', ':', '-', '--', '...', ';']);
 
 /** Characters PTB splits off the front of a word. */
 const LEADING = /^(["'`([{$#]|``)/;

@@ -74,7 +74,8 @@ function fileReader(url: string, access: BackboneAccess, signal: AbortSignal | u
   const read = access.readFile ?? ((f: string) => readFile(f));
   return async (name: string | null): Promise<ArrayBuffer> => {
     const target = name === null ? file : path.resolve(dir, name);
-    if (name !== null && path.relative(dir, target).startsWith('..')) throw new SourceFailure(`weight file ${name} lies outside the model folder`);
+    if (name !== null && path.relative(dir, target).startsWith('..'))
+      throw new SourceFailure(`weight file ${name} lies outside the model folder`);
     return toArrayBuffer(await safely(() => read(target)));
   };
 }
@@ -94,7 +95,11 @@ function handler(modelJson: tf.io.ModelJSON, readWeights: (name: string) => Prom
 /** pixels [1, S, S, 3] → feature map [1, h, w, C] */
 type FeatureFn = (x: tf.Tensor4D) => tf.Tensor4D;
 
-async function loadFeatureFn(encoder: PretrainedEncoder, access: BackboneAccess, signal?: AbortSignal): Promise<{ run: FeatureFn; dispose: () => void }> {
+async function loadFeatureFn(
+  encoder: PretrainedEncoder,
+  access: BackboneAccess,
+  signal?: AbortSignal,
+): Promise<{ run: FeatureFn; dispose: () => void }> {
   const read = fileReader(encoder.url, access, signal);
   let modelJson: tf.io.ModelJSON;
   try {
@@ -173,7 +178,11 @@ export class Backbone {
     } catch (cause) {
       fn.dispose();
       const what = encoder.layer ? `layer ${JSON.stringify(encoder.layer)}` : 'the model';
-      throw new ModelError('BACKBONE_LOAD_FAILED', `backbone ${encoder.url}: ${what} cannot run on ${encoder.imageSize}×${encoder.imageSize} images`, { cause });
+      throw new ModelError(
+        'BACKBONE_LOAD_FAILED',
+        `backbone ${encoder.url}: ${what} cannot run on ${encoder.imageSize}×${encoder.imageSize} images`,
+        { cause },
+      );
     }
     const [, h, w, channels] = shape;
     if (!(h! >= 1 && w! >= 1 && channels! >= 1) || shape.length !== 4) {
@@ -196,7 +205,9 @@ export class Backbone {
       this.misses++;
       return this.extract(pixels);
     }
-    const hash = createHash('sha256').update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)).digest('hex');
+    const hash = createHash('sha256')
+      .update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength))
+      .digest('hex');
     const file = path.join(this.cacheDir, this.key, `${hash}.f32`);
     const expected = this.gridSize * this.gridSize * this.channels;
     try {

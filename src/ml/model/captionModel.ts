@@ -56,7 +56,13 @@ export class CaptionModel {
     ids.forEach((id, row) => id !== 0 && rows.push(row));
     const real = tf.tensor1d(rows, 'int32'); // [N] rows b·T + t with a real target
     const logits = outputLogits(this.weights, tf.gather(states, real)); // [N, V]
-    const crossEntropy = crossEntropyOfRows(logits, tf.tensor1d(rows.map((row) => ids[row]!), 'int32'));
+    const crossEntropy = crossEntropyOfRows(
+      logits,
+      tf.tensor1d(
+        rows.map((row) => ids[row]!),
+        'int32',
+      ),
+    );
     if (this.config.attentionLambda <= 0) return crossEntropy;
     return tf.add(crossEntropy, attentionPenalty(alphas, tokenMask(targets), this.config.attentionLambda));
   }

@@ -13,7 +13,12 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor2D {
   const [B, H, W, C] = x.shape;
   const rows = B * H * W;
   const dyRows = dy.reshape([rows, dy.shape[3]]); // [B·H·W, Cout]
-  const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]); // [B, H+2, W+2, C]
+  const padded = tf.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]); // [B, H+2, W+2, C]
   const taps: tf.Tensor2D[] = [];
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
@@ -26,7 +31,7 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor2D {
 
 /** conv with the gradients above; exported so tests can check it against tf.conv2d. */
 export const conv3x3ExplicitGrad = tf.customGrad(((x: tf.Tensor, kernel: tf.Tensor, save: tf.GradSaveFunc) => {
-  const [B, H, W, C] = x.shape;
+  const [_B, _H, _W, C] = x.shape;
   const cOut = kernel.shape[1] as number;
   save([x, kernel]);
   return {

@@ -4,7 +4,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
 import { poolingStages } from './config.ts';
 import { conv3x3Relu } from './conv.ts';
-import { CELL_COORDINATES } from './featureGrid.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** [1, L, 2] each grid cell's centre (x, y) in -1..1, row-major like the grid */

@@ -99,7 +99,10 @@ export async function legacyWeights(dir: string, base: string): Promise<WithWeig
   let offset = 0;
   for (const entry of legacy.entries) {
     if (entry.offset !== offset) {
-      throw new ModelError('INVALID_ARTIFACT', `${path.join(dir, base)}.json: ${entry.name} is not stored right after the tensor before it`);
+      throw new ModelError(
+        'INVALID_ARTIFACT',
+        `${path.join(dir, base)}.json: ${entry.name} is not stored right after the tensor before it`,
+      );
     }
     offset += entry.shape.reduce((a, b) => a * b, 1);
   }

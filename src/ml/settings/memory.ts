@@ -25,7 +25,10 @@ export interface MemoryEstimate {
   totalBytes: number;
 }
 
-type Sizes = Pick<RunSettings, 'batchSize' | 'embeddingDim' | 'units' | 'vocabSize' | 'maxLength' | 'imageSize' | 'gridSize' | 'channels' | 'encoderDim'> & {
+type Sizes = Pick<
+  RunSettings,
+  'batchSize' | 'embeddingDim' | 'units' | 'vocabSize' | 'maxLength' | 'imageSize' | 'gridSize' | 'channels' | 'encoderDim'
+> & {
   backbone?: string;
 };
 
@@ -52,11 +55,20 @@ export function estimateTrainingMemory(s: Sizes): MemoryEstimate {
     C = previous;
   }
   const decoderParams =
-    C * D + D + // feature projection
-    D * U + U * U + U + 2 * U + // attention W1, W2, V and biases
+    C * D +
+    D + // feature projection
+    D * U +
+    U * U +
+    U +
+    2 * U + // attention W1, W2, V and biases
     V * E + // embedding
-    3 * (E + D) * U + 3 * U * U + 6 * U + // GRU
-    U * U + U + U * V + V; // fc1, fc2
+    3 * (E + D) * U +
+    3 * U * U +
+    6 * U + // GRU
+    U * U +
+    U +
+    U * V +
+    V; // fc1, fc2
   const parameters = cnnParams + decoderParams;
   const perStep = 24 * L * U + 3 * L * D + 14 * V + 4 * E + 10 * U;
   const perExample = cnnActivations + 3 * L * C + 3 * L * D + T * perStep;
@@ -71,7 +83,11 @@ export function estimateTrainingMemory(s: Sizes): MemoryEstimate {
  */
 export function sizesOnDataset<S extends Sizes>(run: S, stats: { words: number | null; maxTokens: number | null }): S {
   const longest = Math.min(stats.maxTokens ?? MAX_CAPTION_TOKENS, MAX_CAPTION_TOKENS);
-  return { ...run, vocabSize: Math.min(run.vocabSize, stats.words ?? run.vocabSize), maxLength: Math.min(run.maxLength ?? longest, longest) };
+  return {
+    ...run,
+    vocabSize: Math.min(run.vocabSize, stats.words ?? run.vocabSize),
+    maxLength: Math.min(run.maxLength ?? longest, longest),
+  };
 }
 
 /** "1.5 GiB", "300 MiB" */

@@ -117,7 +117,12 @@ export function resolveSettings<V>(table: SettingTable<V>, given: Readonly<Recor
   const out: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(table) as [string, Setting][]) {
     const value = given[name];
-    out[name] = value === undefined || value === null ? (Array.isArray(s.default) ? [...s.default] : s.default) : checkSetting(prefix + name, s, value);
+    out[name] =
+      value === undefined || value === null
+        ? Array.isArray(s.default)
+          ? [...s.default]
+          : s.default
+        : checkSetting(prefix + name, s, value);
   }
   return out as V;
 }

@@ -125,7 +125,9 @@ export type SettingValues = TrainingSettings &
   };
 
 /** What the API stores as TrainingRun.config: every setting decided (only maxLength may stay null: from the data). */
-export interface RunSettings extends Omit<TrainingSettings, 'units' | 'embeddingDim' | 'learningRate'>, Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
+export interface RunSettings
+  extends Omit<TrainingSettings, 'units' | 'embeddingDim' | 'learningRate'>,
+    Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
   units: number;
   embeddingDim: number;
   encoderDim: number;
@@ -149,11 +151,18 @@ export function cnnStages(imageSize: number, gridSize: number): number | null {
  * The CNN's geometry: imageSize must be gridSize × a power of two and there must be a conv stage per
  * pooling stage. Returns [setting, reason] for the first problem, or null.
  */
-export function cnnGeometryProblem(imageSize: number, gridSize: number, channels: readonly number[]): [keyof EncoderSettings, string] | null {
+export function cnnGeometryProblem(
+  imageSize: number,
+  gridSize: number,
+  channels: readonly number[],
+): [keyof EncoderSettings, string] | null {
   const stages = cnnStages(imageSize, gridSize);
   if (stages === null) return ['imageSize', `the CNN needs gridSize ${gridSize} × a power of two (e.g. ${gridSize * 8}), got ${imageSize}`];
   if (channels.length < Math.max(stages, 1)) {
-    return ['channels', `${imageSize} px down to a ${gridSize}×${gridSize} grid takes ${stages} pooling stages: give at least ${Math.max(stages, 1)} channel entries, got ${channels.length}`];
+    return [
+      'channels',
+      `${imageSize} px down to a ${gridSize}×${gridSize} grid takes ${stages} pooling stages: give at least ${Math.max(stages, 1)} channel entries, got ${channels.length}`,
+    ];
   }
   return null;
 }

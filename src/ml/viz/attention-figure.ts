@@ -72,7 +72,14 @@ export function figureLayout(tokenCount: number, panelSize = 224, columns = Math
 }
 
 /** The image (RGB 0..1, [size, size, 3]) blended with one attention map as a jet heatmap; RGB bytes. */
-function blendPanel(rgb: Float32Array, attention: ArrayLike<number>, gridSize: number, size: number, alpha: number, smoothing: number): Buffer {
+function blendPanel(
+  rgb: Float32Array,
+  attention: ArrayLike<number>,
+  gridSize: number,
+  size: number,
+  alpha: number,
+  smoothing: number,
+): Buffer {
   const heat = attentionMap(attention, gridSize, size, size, smoothing); // [size, size]
   const out = Buffer.alloc(size * size * 3); // [size, size, 3]
   for (let p = 0; p < size * size; p++) {
@@ -105,10 +112,14 @@ export async function renderAttentionFigure(opts: AttentionFigureOptions): Promi
   const alpha = opts.alpha ?? 0.6;
   if (!(alpha >= 0 && alpha <= 1)) throw new AttentionFigureError('BAD_OPTION', `attention figure: alpha must be in 0..1, got ${alpha}`);
   const smoothing = opts.smoothing ?? 0.5;
-  if (!(smoothing >= 0 && smoothing <= 4)) throw new AttentionFigureError('BAD_OPTION', `attention figure: smoothing must be in 0..4, got ${smoothing}`);
+  if (!(smoothing >= 0 && smoothing <= 4))
+    throw new AttentionFigureError('BAD_OPTION', `attention figure: smoothing must be in 0..4, got ${smoothing}`);
   const layout = figureLayout(tokens.length, opts.panelSize, opts.columns);
   if (attention.length !== tokens.length) {
-    throw new AttentionFigureError('ATTENTION_MISMATCH', `attention figure: ${tokens.length} tokens but ${attention.length} attention maps`);
+    throw new AttentionFigureError(
+      'ATTENTION_MISMATCH',
+      `attention figure: ${tokens.length} tokens but ${attention.length} attention maps`,
+    );
   }
   attention.forEach((a, i) => {
     if (a.length !== gridSize * gridSize) {

@@ -20,7 +20,12 @@ function layout(root: HTMLElement, words: WordList) {
     h('option', { value: 'BEAM' }, 'beam search'),
   ) as HTMLSelectElement;
   const fileInput = h('input', { type: 'file', accept: [...TYPES].join(','), class: 'file' }) as HTMLInputElement;
-  const dropzone = h('div', { class: 'dropzone' }, 'Drop a JPEG, PNG or WebP image here, or ', h('label', { class: 'pick' }, fileInput, 'choose a file'));
+  const dropzone = h(
+    'div',
+    { class: 'dropzone' },
+    'Drop a JPEG, PNG or WebP image here, or ',
+    h('label', { class: 'pick' }, fileInput, 'choose a file'),
+  );
   const status = h('p', { class: 'caption-status' });
   const message = h('p', { class: 'error' });
   const canvas = h('canvas', { class: 'attention', width: '0', height: '0' }) as HTMLCanvasElement;

@@ -43,25 +43,52 @@ function datasetsTable(datasets: DatasetRow[], onDelete: (d: DatasetRow) => void
     ),
   );
   const headings = ['dataset', 'kind', 'status', 'images', 'captions', 'created', ''];
-  return h('table', { class: 'runs datasets' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows));
+  return h(
+    'table',
+    { class: 'runs datasets' },
+    h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))),
+    h('tbody', {}, ...rows),
+  );
 }
 
 function deleteButton(d: DatasetRow, onDelete: (d: DatasetRow) => void): HTMLElement {
-  const button = h('button', { class: 'delete', title: d.kind === 'SYNTHETIC' ? 'delete the dataset and its generated files' : 'delete the dataset (your COCO files stay)' }, 'delete');
+  const button = h(
+    'button',
+    {
+      class: 'delete',
+      title: d.kind === 'SYNTHETIC' ? 'delete the dataset and its generated files' : 'delete the dataset (your COCO files stay)',
+    },
+    'delete',
+  );
   button.addEventListener('click', () => onDelete(d));
   return button;
 }
 
 function createForm(onCreated: () => void): HTMLElement {
   const name = h('input', { name: 'name', placeholder: 'shapes-1000', required: '' }) as HTMLInputElement;
-  const kind = h('select', { name: 'kind' }, h('option', { value: 'synthetic' }, 'synthetic shapes'), h('option', { value: 'coco' }, 'COCO files on the server')) as HTMLSelectElement;
+  const kind = h(
+    'select',
+    { name: 'kind' },
+    h('option', { value: 'synthetic' }, 'synthetic shapes'),
+    h('option', { value: 'coco' }, 'COCO files on the server'),
+  ) as HTMLSelectElement;
   const images = h('input', { name: 'images', type: 'number', min: '1', step: '1', value: '1000' }) as HTMLInputElement;
   const seed = h('input', { name: 'seed', type: 'number', step: '1', placeholder: '1' }) as HTMLInputElement;
-  const annotations = h('input', { name: 'annotationsPath', placeholder: '/data/coco/annotations/captions_train2014.json', size: '48' }) as HTMLInputElement;
+  const annotations = h('input', {
+    name: 'annotationsPath',
+    placeholder: '/data/coco/annotations/captions_train2014.json',
+    size: '48',
+  }) as HTMLInputElement;
   const imagesDir = h('input', { name: 'imagesDir', placeholder: '/data/coco/train2014', size: '32' }) as HTMLInputElement;
   const maxCaptions = h('input', { name: 'maxCaptions', type: 'number', min: '1', step: '1', placeholder: 'all' }) as HTMLInputElement;
   const synthetic = h('div', { class: 'fields synthetic' }, h('label', {}, 'images ', images), h('label', {}, 'seed ', seed));
-  const coco = h('div', { class: 'fields coco', hidden: '' }, h('label', {}, 'captions JSON ', annotations), h('label', {}, 'image folder ', imagesDir), h('label', {}, 'max captions ', maxCaptions));
+  const coco = h(
+    'div',
+    { class: 'fields coco', hidden: '' },
+    h('label', {}, 'captions JSON ', annotations),
+    h('label', {}, 'image folder ', imagesDir),
+    h('label', {}, 'max captions ', maxCaptions),
+  );
   const button = h('button', { type: 'submit', class: 'create' }, 'Create dataset') as HTMLButtonElement;
   const message = h('span', { class: 'error' });
   kind.addEventListener('change', () => {
@@ -91,7 +118,14 @@ function createForm(onCreated: () => void): HTMLElement {
       input =
         kind.value === 'synthetic'
           ? { name: name.value.trim(), synthetic: { images: whole(images, 'images') ?? 0, seed: whole(seed, 'seed') } }
-          : { name: name.value.trim(), coco: { annotationsPath: annotations.value.trim(), imagesDir: imagesDir.value.trim(), maxCaptions: whole(maxCaptions, 'max captions') } };
+          : {
+              name: name.value.trim(),
+              coco: {
+                annotationsPath: annotations.value.trim(),
+                imagesDir: imagesDir.value.trim(),
+                maxCaptions: whole(maxCaptions, 'max captions'),
+              },
+            };
     } catch (error) {
       message.textContent = (error as Error).message;
       return;

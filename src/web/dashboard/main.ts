@@ -19,7 +19,9 @@ function route(): void {
   const run = /^#\/runs\/([^/]+)$/.exec(hash);
   const caption = /^#\/caption(?:\/([^/]+))?$/.exec(hash);
   const section = hash === '#/models' ? 'models' : hash === '#/datasets' ? 'datasets' : caption ? 'caption' : 'runs';
-  document.querySelectorAll<HTMLElement>('header [data-section]').forEach((a) => a.classList.toggle('current', a.dataset.section === section));
+  document
+    .querySelectorAll<HTMLElement>('header [data-section]')
+    .forEach((a) => a.classList.toggle('current', a.dataset.section === section));
   if (run) leave = renderRunPage(root, decodeURIComponent(run[1]!));
   else if (hash === '#/models') renderModelsPage(root).catch(showError);
   else if (hash === '#/datasets') leave = renderDatasetsPage(root);

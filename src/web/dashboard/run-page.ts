@@ -38,7 +38,11 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const canvas = h('canvas', { width: '900', height: '360', class: 'loss-chart' }) as HTMLCanvasElement;
   const cancel = h('button', { class: 'cancel', disabled: '' }, 'Cancel') as HTMLButtonElement;
   const resume = h('button', { class: 'resume', disabled: '' }, 'Resume') as HTMLButtonElement;
-  const remove = h('button', { class: 'delete', disabled: '', title: 'delete the run, its loss curve and checkpoints (its model stays)' }, 'Delete') as HTMLButtonElement;
+  const remove = h(
+    'button',
+    { class: 'delete', disabled: '', title: 'delete the run, its loss curve and checkpoints (its model stays)' },
+    'Delete',
+  ) as HTMLButtonElement;
   const message = h('span', { class: 'error' });
   const about = h('p', { class: 'run-about' });
   const stats = runStats(runId, (error) => (message.textContent = error.message));
@@ -94,7 +98,16 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
         if (e.kind === 'EPOCH' && e.valLoss !== null) series.validation.push([e.step, e.valLoss]);
         if (e.kind === 'BATCH') lastStep = e.step;
         if (e.kind === 'BATCH') stats.batch(e.epoch, e.step, e.examplesPerSec);
-        if (e.kind === 'EPOCH') stats.epoch({ epoch: e.epoch, step: e.step, loss: e.loss, valLoss: e.valLoss, bleu4: e.bleu4, objectF1: e.objectF1, exactRate: e.exactRate });
+        if (e.kind === 'EPOCH')
+          stats.epoch({
+            epoch: e.epoch,
+            step: e.step,
+            loss: e.loss,
+            valLoss: e.valLoss,
+            bleu4: e.bleu4,
+            objectF1: e.objectF1,
+            exactRate: e.exactRate,
+          });
         showStatus(e.status, e.error);
         stepText.textContent = String(e.step);
         redraw();
@@ -113,7 +126,10 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
       message.textContent = (error as Error).message;
     }
   };
-  cancel.addEventListener('click', act(CANCEL, (runStatus) => showStatus(runStatus, null)));
+  cancel.addEventListener(
+    'click',
+    act(CANCEL, (runStatus) => showStatus(runStatus, null)),
+  );
   remove.addEventListener('click', async () => {
     if (!confirm(`Delete run ${runId.slice(0, 8)} with its loss curve and checkpoints? Its model, if any, stays.`)) return;
     message.textContent = '';
@@ -125,7 +141,10 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     }
   });
   // a resumed run's stream had completed: follow it again from where the chart stands
-  resume.addEventListener('click', act(RESUME, (runStatus) => (showStatus(runStatus, null), follow(lastStep))));
+  resume.addEventListener(
+    'click',
+    act(RESUME, (runStatus) => (showStatus(runStatus, null), follow(lastStep))),
+  );
   follow(0);
   return () => unsubscribe();
 }

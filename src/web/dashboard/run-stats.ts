@@ -48,13 +48,34 @@ export interface RunStats {
 
 export function runStats(runId: string, onError: (error: Error) => void): RunStats {
   const line = h('p', { class: 'run-stats' });
-  const cells = { epoch: h('span', { class: 'epoch' }, '–'), step: h('span', { class: 'step' }, '–'), speed: h('span', { class: 'speed' }, '–'), elapsed: h('span', { class: 'elapsed' }, '–'), eta: h('span', { class: 'eta' }, '–') };
-  line.append('epoch ', cells.epoch, ' · step ', cells.step, ' · ', cells.speed, ' examples/s · elapsed ', cells.elapsed, ' · ETA ', cells.eta);
+  const cells = {
+    epoch: h('span', { class: 'epoch' }, '–'),
+    step: h('span', { class: 'step' }, '–'),
+    speed: h('span', { class: 'speed' }, '–'),
+    elapsed: h('span', { class: 'elapsed' }, '–'),
+    eta: h('span', { class: 'eta' }, '–'),
+  };
+  line.append(
+    'epoch ',
+    cells.epoch,
+    ' · step ',
+    cells.step,
+    ' · ',
+    cells.speed,
+    ' examples/s · elapsed ',
+    cells.elapsed,
+    ' · ETA ',
+    cells.eta,
+  );
   const body = h('tbody');
   const table = h(
     'table',
     { class: 'runs epochs', hidden: '' },
-    h('thead', {}, h('tr', {}, ...['epoch', 'step', 'train loss', 'val loss', 'BLEU-4', 'object F1', 'exact objects'].map((t) => h('th', {}, t)))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['epoch', 'step', 'train loss', 'val loss', 'BLEU-4', 'object F1', 'exact objects'].map((t) => h('th', {}, t))),
+    ),
     body,
   );
   const seen = new Set<number>();
@@ -107,7 +128,19 @@ export function runStats(runId: string, onError: (error: Error) => void): RunSta
       table.hidden = false;
       const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(0)} %`);
       body.append(
-        h('tr', { 'data-epoch': String(row.epoch) }, ...[String(row.epoch), String(row.step), num(row.loss, 4), num(row.valLoss, 4), num(row.bleu4, 4), num(row.objectF1, 3), pct(row.exactRate)].map((t) => h('td', { class: 'num' }, t))),
+        h(
+          'tr',
+          { 'data-epoch': String(row.epoch) },
+          ...[
+            String(row.epoch),
+            String(row.step),
+            num(row.loss, 4),
+            num(row.valLoss, 4),
+            num(row.bleu4, 4),
+            num(row.objectF1, 3),
+            pct(row.exactRate),
+          ].map((t) => h('td', { class: 'num' }, t)),
+        ),
       );
     },
     refresh: () => void fetchEstimates(),

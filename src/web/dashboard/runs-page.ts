@@ -17,7 +17,8 @@ interface RunRow {
 const RUNS = `query Runs { trainingRuns(first: 50) { edges { node { id status step totalSteps epoch createdAt dataset { name } } } } }`;
 const REFRESH_MS = 3000;
 
-const progress = (run: RunRow) => (run.totalSteps ? `${run.step} / ${run.totalSteps} (${Math.round((100 * run.step) / run.totalSteps)}%)` : `${run.step}`);
+const progress = (run: RunRow) =>
+  run.totalSteps ? `${run.step} / ${run.totalSteps} (${Math.round((100 * run.step) / run.totalSteps)}%)` : `${run.step}`;
 
 async function runsTable(): Promise<HTMLElement> {
   const data = await query<{ trainingRuns: { edges: { node: RunRow }[] } }>(RUNS);

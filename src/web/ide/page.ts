@@ -14,8 +14,7 @@ export interface IdePageOptions {
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export function idePage(assets: IdeAssets, { endpoint, assetBase, title }: IdePageOptions): string {
   const workerUrls = Object.fromEntries(Object.entries(assets.workers).map(([label, a]) => [label, assetBase + a.name]));

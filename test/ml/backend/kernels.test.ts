@@ -91,7 +91,10 @@ describe('UnsortedSegmentSum', () => {
 describe('gradient through tf.gather (embedding)', () => {
   const vocab = 50;
   const dim = 8;
-  const tokens = [[4, 7, 4, 0], [49, 7, 1, 1]];
+  const tokens = [
+    [4, 7, 4, 0],
+    [49, 7, 1, 1],
+  ];
   const grads: Run = () => {
     const table = rand([vocab, dim], 2);
     const w = rand([2, 4, dim], 3);
@@ -135,7 +138,14 @@ describe('wasm matMul on the XNNPACK path', () => {
 
   it('fused matMul (bias + relu, transposed, batched) equals cpu', async () => {
     await sameOnBoth(() => [
-      tf.fused.matMul({ a: rand([4, 20, 9], 6), b: rand([17, 20], 7), transposeA: true, transposeB: true, bias: rand([17], 8), activation: 'relu' }),
+      tf.fused.matMul({
+        a: rand([4, 20, 9], 6),
+        b: rand([17, 20], 7),
+        transposeA: true,
+        transposeB: true,
+        bias: rand([17], 8),
+        activation: 'relu',
+      }),
       tf.fused.matMul({ a: rand([9, 20], 6), b: rand([20, 17], 7), bias: rand([17], 8), activation: 'elu' }),
     ]);
   });
@@ -201,13 +211,32 @@ describe('wasm data movement', () => {
   });
 
   it('pad (rank 1–4, any constant) and the gradient of slice equal cpu', async () => {
-    await sameOnBoth(() => [
-      tf.pad(rand([5], 17), [[2, 1]], 0.5),
-      tf.pad(rand([3, 4], 18), [[0, 2], [1, 0]]),
-      tf.pad(rand([2, 3, 4], 19), [[1, 1], [0, 0], [2, 3]], -1),
-      tf.pad(rand([2, 1, 3, 2], 20), [[0, 1], [1, 1], [0, 0], [1, 0]]),
-      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [1, 2], [2, 3]), rand([2, 3], 21))))(rand([4, 6], 22)),
-    ], 1e-12);
+    await sameOnBoth(
+      () => [
+        tf.pad(rand([5], 17), [[2, 1]], 0.5),
+        tf.pad(rand([3, 4], 18), [
+          [0, 2],
+          [1, 0],
+        ]),
+        tf.pad(
+          rand([2, 3, 4], 19),
+          [
+            [1, 1],
+            [0, 0],
+            [2, 3],
+          ],
+          -1,
+        ),
+        tf.pad(rand([2, 1, 3, 2], 20), [
+          [0, 1],
+          [1, 1],
+          [0, 0],
+          [1, 0],
+        ]),
+        tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [1, 2], [2, 3]), rand([2, 3], 21))))(rand([4, 6], 22)),
+      ],
+      1e-12,
+    );
   });
 
   it('identity shares the buffer and disposing either side keeps the other readable', async () => {

@@ -20,8 +20,19 @@ const CHANNELS = 40;
 
 function lossAndGrads(): Map<string, Float32Array> {
   const model = CaptionModel.create(CONFIG, 3, CHANNELS);
-  const features = tf.tensor3d(Float32Array.from({ length: 3 * 16 * CHANNELS }, (_, i) => Math.sin(i * 0.37)), [3, 16, CHANNELS]);
-  const captions = tf.tensor2d([[1, 5, 9, 9, 2, 0], [1, 7, 2, 0, 0, 0], [1, 49, 3, 12, 30, 2]], [3, 6], 'int32');
+  const features = tf.tensor3d(
+    Float32Array.from({ length: 3 * 16 * CHANNELS }, (_, i) => Math.sin(i * 0.37)),
+    [3, 16, CHANNELS],
+  );
+  const captions = tf.tensor2d(
+    [
+      [1, 5, 9, 9, 2, 0],
+      [1, 7, 2, 0, 0, 0],
+      [1, 49, 3, 12, 30, 2],
+    ],
+    [3, 6],
+    'int32',
+  );
   const vars = model.weights.list();
   const { value, grads } = tf.variableGrads(() => model.loss(features, captions), vars);
   const out = new Map<string, Float32Array>([['loss', value.dataSync() as Float32Array]]);

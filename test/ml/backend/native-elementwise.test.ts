@@ -53,7 +53,31 @@ describe('sumLayout', () => {
 
 describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
   it('tanh is within 2.5e-7 of the maths and 4e-7 of wasm, NaN and infinities included', () => {
-    const special = [0, -0, 1e-8, -1e-8, 1e-4, 0.5, -0.5, 0.6249, 0.625, -0.625, 1, 3, 5.77455, -5.77455, 7.9, 8, 10, -10, 88, -1e30, Infinity, -Infinity, NaN];
+    const special = [
+      0,
+      -0,
+      1e-8,
+      -1e-8,
+      1e-4,
+      0.5,
+      -0.5,
+      0.6249,
+      0.625,
+      -0.625,
+      1,
+      3,
+      5.77455,
+      -5.77455,
+      7.9,
+      8,
+      10,
+      -10,
+      88,
+      -1e30,
+      Infinity,
+      -Infinity,
+      NaN,
+    ];
     for (const x of [rand([16, 64, 512], 1, 20), rand([7], 2, 4), tf.tensor1d(special)]) {
       const r = both('tanh', () => tf.tanh(x));
       expect(r.calls).toBe(1);
@@ -75,7 +99,32 @@ describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
   });
 
   it('exp is within 2 ulp of the maths (relative 2.4e-7), subnormals, overflow, ±∞ and NaN included', () => {
-    const special = [0, -0, 1e-8, -1e-8, 1, -1, 10, -10, 80, 88.5, 88.72, 88.73, 89, 100, -87, -87.5, -95, -100, -103, -104, -110, Infinity, -Infinity, NaN];
+    const special = [
+      0,
+      -0,
+      1e-8,
+      -1e-8,
+      1,
+      -1,
+      10,
+      -10,
+      80,
+      88.5,
+      88.72,
+      88.73,
+      89,
+      100,
+      -87,
+      -87.5,
+      -95,
+      -100,
+      -103,
+      -104,
+      -110,
+      Infinity,
+      -Infinity,
+      NaN,
+    ];
     for (const x of [rand([133, 5000], 5, 40), rand([9], 6, 200), tf.tensor1d(special)]) {
       const r = both('exp', () => tf.exp(x));
       expect(r.calls).toBe(1);
@@ -85,7 +134,8 @@ describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
         const want = Math.fround(Math.exp(xs[i]));
         if (Number.isNaN(xs[i])) expect(n[i]).toBeNaN();
         else if (!Number.isFinite(want) || want === 0) expect(n[i], `exp(${xs[i]})`).toBe(want);
-        else if (want < 1.2e-38) expect(Math.abs(n[i] - want), `exp(${xs[i]})`).toBeLessThanOrEqual(2 ** -149 * 2); // subnormal: absolute
+        else if (want < 1.2e-38)
+          expect(Math.abs(n[i] - want), `exp(${xs[i]})`).toBeLessThanOrEqual(2 ** -149 * 2); // subnormal: absolute
         else worst = Math.max(worst, Math.abs(n[i] - want) / want);
       }
       expect(worst).toBeLessThanOrEqual(2.4e-7);
@@ -135,7 +185,14 @@ describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
     const r = both('sumAxes', () => tf.sum(x, [0, 2]));
     expect(r.calls).toBe(0);
     expect(r.native.dataSync()).toEqual(r.wasm.dataSync());
-    const i = tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32');
+    const i = tf.tensor2d(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [2, 2],
+      'int32',
+    );
     const ri = both('sumAxes', () => tf.sum(i, 0));
     expect(ri.calls).toBe(0);
     expect([...ri.native.dataSync()]).toEqual([4, 6]);

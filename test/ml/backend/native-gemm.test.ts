@@ -159,9 +159,7 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
   it('products it does not take go to XNNPACK and stay correct', () => {
     const [a, b] = [rand([6, 10], 6), rand([10, 4], 7)];
     const alpha = rand([4], 9);
-    for (const fn of [
-      () => tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: alpha }),
-    ]) {
+    for (const fn of [() => tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: alpha })]) {
       const r = both(fn);
       expect(r.calls).toBe(0);
       expect(relErr(r.native, r.xnnpack)).toBeLessThanOrEqual(1e-6);
@@ -177,7 +175,10 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
     for (const i of [0, 1, 2]) {
       const r = both(() => {
         const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
-          tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb, activation: 'elu' }).square().sum(),
+          tf.fused
+            .matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb, activation: 'elu' })
+            .square()
+            .sum(),
         )([x, w, bias]);
         return g[i];
       });
@@ -198,7 +199,8 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
     expect(heapBytes()).toBeGreaterThan(before);
     const [av, bv, cv] = [a.dataSync(), b.dataSync(), c.dataSync()];
     let worst = 0;
-    for (let i = 0; i < rows; i += 7) for (let j = 0; j < cols; j += 13) worst = Math.max(worst, Math.abs(cv[i * cols + j] - av[i] * bv[j]));
+    for (let i = 0; i < rows; i += 7)
+      for (let j = 0; j < cols; j += 13) worst = Math.max(worst, Math.abs(cv[i * cols + j] - av[i] * bv[j]));
     expect(worst).toBeLessThanOrEqual(1e-7);
     tf.dispose([a, b, c]);
   });
@@ -216,7 +218,11 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
     };
     const features = rand([6, 16, 96], 17) as tf.Tensor3D;
     const captions = tf.tensor2d(
-      Array.from({ length: 6 }, (_, r) => [1, ...Array.from({ length: 6 }, (_, t) => (t < 3 + (r % 4) ? 4 + ((r * 31 + t * 17) % 116) : 0)), 0]),
+      Array.from({ length: 6 }, (_, r) => [
+        1,
+        ...Array.from({ length: 6 }, (_, t) => (t < 3 + (r % 4) ? 4 + ((r * 31 + t * 17) % 116) : 0)),
+        0,
+      ]),
       [6, 8],
       'int32',
     );
@@ -230,7 +236,12 @@ describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
         losses.push(
           tf.tidy(() => {
             const { value, grads } = tf.variableGrads(() => model.loss(features, captions), vars);
-            adam.apply(clipByGlobalNorm(vars.map((v) => grads[v.name]), 5));
+            adam.apply(
+              clipByGlobalNorm(
+                vars.map((v) => grads[v.name]),
+                5,
+              ),
+            );
             return value.dataSync()[0];
           }),
         );

@@ -16,7 +16,9 @@ describe.skipIf(!('gemm' in loadNativeGemm()))('native GEMM on the threaded wasm
         const a = tf.randomUniform([300, 200], -1, 1, 'float32', 1);
         const b = tf.randomUniform([150, 200], -1, 1, 'float32', 2);
         const bias = tf.randomUniform([150], -1, 1, 'float32', 3);
-        return [tf.matMul(a, b, false, true), tf.fused.matMul({ a, b, transposeB: true, bias, activation: 'relu' })].map((t) => t.dataSync());
+        return [tf.matMul(a, b, false, true), tf.fused.matMul({ a, b, transposeB: true, bias, activation: 'relu' })].map((t) =>
+          t.dataSync(),
+        );
       });
     const before = tf.memory().numTensors;
     const native = product();

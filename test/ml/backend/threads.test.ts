@@ -15,10 +15,11 @@ describe('wasm threads in Node', () => {
     expect(info).toEqual({ name: 'wasm', threads: 2, notes: [] });
     expect((globalThis as { Worker?: unknown }).Worker).toBeUndefined();
     const inputs = () => [tf.randomUniform([300, 200], -1, 1, 'float32', 1), tf.randomUniform([150, 200], -1, 1, 'float32', 2)];
-    const product = () => tf.tidy(() => {
-      const [a, b] = inputs();
-      return tf.tanh(tf.matMul(a, b, false, true)).dataSync();
-    });
+    const product = () =>
+      tf.tidy(() => {
+        const [a, b] = inputs();
+        return tf.tanh(tf.matMul(a, b, false, true)).dataSync();
+      });
     const before = tf.memory().numTensors;
     const wasm = product();
     expect(tf.memory().numTensors).toBe(before);

@@ -92,11 +92,7 @@ describe('loadCocoCaptions', () => {
   });
 
   it('reports a missing annotations file, malformed JSON and missing fields', async () => {
-    await expectDatasetError(
-      loadCocoCaptions({ annotationsPath: join(root, 'nope.json'), imagesDir }),
-      'FILE_NOT_FOUND',
-      'nope.json',
-    );
+    await expectDatasetError(loadCocoCaptions({ annotationsPath: join(root, 'nope.json'), imagesDir }), 'FILE_NOT_FOUND', 'nope.json');
     await expectDatasetError(
       loadCocoCaptions({ annotationsPath: await writeJson('broken.json', '{"images": [{"id": 1,'), imagesDir }),
       'INVALID_JSON',
@@ -132,13 +128,30 @@ describe('loadCocoCaptions', () => {
     expect(notJson.code).toBe('INVALID_JSON');
     expect(notJson.message).not.toMatch(/root|daemon|19000/);
     expect(notJson.detail).toMatch(/^malformed JSON( at position \d+)?$/);
-    const values = { images: [{ id: 'secret-id', file_name: '../secret-name' }], annotations: [{ image_id: 'secret-image', caption: 'x' }] };
-    const outside = (await loadCocoCaptions({ annotationsPath: await writeJson('values.json', values), imagesDir }).catch((e: unknown) => e)) as DatasetError;
+    const values = {
+      images: [{ id: 'secret-id', file_name: '../secret-name' }],
+      annotations: [{ image_id: 'secret-image', caption: 'x' }],
+    };
+    const outside = (await loadCocoCaptions({ annotationsPath: await writeJson('values.json', values), imagesDir }).catch(
+      (e: unknown) => e,
+    )) as DatasetError;
     expect(outside.message).not.toMatch(/secret/);
-    const dup = { images: [{ id: 'secret-id', file_name: 'a.jpg' }, { id: 'secret-id', file_name: 'b.jpg' }], annotations: [] };
-    expect(((await loadCocoCaptions({ annotationsPath: await writeJson('dup.json', dup), imagesDir }).catch((e: unknown) => e)) as Error).message).not.toMatch(/secret/);
+    const dup = {
+      images: [
+        { id: 'secret-id', file_name: 'a.jpg' },
+        { id: 'secret-id', file_name: 'b.jpg' },
+      ],
+      annotations: [],
+    };
+    expect(
+      ((await loadCocoCaptions({ annotationsPath: await writeJson('dup.json', dup), imagesDir }).catch((e: unknown) => e)) as Error)
+        .message,
+    ).not.toMatch(/secret/);
     const unknown = { images: [{ id: 1, file_name: 'a.jpg' }], annotations: [{ image_id: 'secret-image', caption: 'x' }] };
-    expect(((await loadCocoCaptions({ annotationsPath: await writeJson('unknown.json', unknown), imagesDir }).catch((e: unknown) => e)) as Error).message).not.toMatch(/secret/);
+    expect(
+      ((await loadCocoCaptions({ annotationsPath: await writeJson('unknown.json', unknown), imagesDir }).catch((e: unknown) => e)) as Error)
+        .message,
+    ).not.toMatch(/secret/);
     for (const error of [notJson, outside]) expect(error.detail).not.toContain(root);
   });
 

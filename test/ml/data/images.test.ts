@@ -110,7 +110,9 @@ describe('loadImage on good images', () => {
   it('flattens alpha onto black and expands greyscale and 16-bit images to 8-bit RGB', async () => {
     const rgba = Buffer.alloc(4 * 4 * 4);
     for (let i = 0; i < 16; i++) rgba.set([255, 255, 255, i < 8 ? 0 : 255], i * 4); // top half transparent
-    const transparent = await sharp(rgba, { raw: { width: 4, height: 4, channels: 4 } }).png().toBuffer();
+    const transparent = await sharp(rgba, { raw: { width: 4, height: 4, channels: 4 } })
+      .png()
+      .toBuffer();
     const px = await loadImage(transparent, { size: 4 });
     expect(px.length).toBe(48);
     expect(mean(px, 4, 1, [0, 1], [0, 4])).toBeLessThan(0.05);

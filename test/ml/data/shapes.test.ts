@@ -123,7 +123,10 @@ describe('generateShapes', () => {
     const vocabulary = new Set<string>();
     for (const image of json.images) {
       const captions = json.annotations.filter((x) => x.image_id === image.id).map((x) => x.caption);
-      captions.join(' ').split(' ').forEach((w) => vocabulary.add(w));
+      captions
+        .join(' ')
+        .split(' ')
+        .forEach((w) => vocabulary.add(w));
       for (const caption of captions) {
         for (const o of image.objects) expect(caption).toMatch(new RegExp(`\\b${o.color} ${o.shape}\\b`));
       }
@@ -145,7 +148,10 @@ describe('generateShapes', () => {
       }
       // the reversed paraphrase states the inverse relations
       const reversed = captions[1]!.split(/ (above|below|to the left of|to the right of) /);
-      const expected = chain.filter((_, i) => i % 2 === 1).map((r) => INVERSE[r]!).reverse();
+      const expected = chain
+        .filter((_, i) => i % 2 === 1)
+        .map((r) => INVERSE[r]!)
+        .reverse();
       expect(reversed.filter((_, i) => i % 2 === 1)).toEqual(expected);
     }
     const large = json.images.flatMap((i) => i.objects).filter((o) => o.size === 'large');

@@ -58,7 +58,10 @@ describe('corpusBleu', () => {
 
   it('gives 1 for hypotheses identical to a reference', () => {
     const hyps = [t('a small red circle above a blue square'), t('a green triangle on the left')];
-    const r = corpusBleu(hyps, [[hyps[0], t('a red circle')], [t('something else entirely here'), hyps[1]]]);
+    const r = corpusBleu(hyps, [
+      [hyps[0], t('a red circle')],
+      [t('something else entirely here'), hyps[1]],
+    ]);
     expect(r.bleu).toEqual([1, 1, 1, 1]);
     expect(r.bp).toBe(1);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ciderD } from '../../../src/ml/metrics/cider.ts';
 
 const t = (s: string) => (s === '' ? [] : s.split(' '));
-const LN2 = Math.log(2);
+const _LN2 = Math.log(2);
 
 // In every example below there are N = 2 images, so idf(g) = ln 2 − ln max(1, df(g)):
 // an n-gram in the references of both images ("a") weighs 0, one in one image's references ln 2,

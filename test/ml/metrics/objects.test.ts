@@ -21,7 +21,12 @@ describe('object metric', () => {
         'a yellow square and a blue square', // one wrong, one right
         'a red circle and a red circle', // names one object twice
       ],
-      [img(['blue', 'square'], ['red', 'circle']), img(['red', 'circle'], ['green', 'triangle']), img(['blue', 'square']), img(['red', 'circle'])],
+      [
+        img(['blue', 'square'], ['red', 'circle']),
+        img(['red', 'circle'], ['green', 'triangle']),
+        img(['blue', 'square']),
+        img(['red', 'circle']),
+      ],
       COLORS,
       SHAPES,
     )!;

@@ -3,11 +3,16 @@ import { tokenizeCaption } from '../../../src/ml/metrics/tokenize.ts';
 
 describe('tokenizeCaption (coco-caption PTB style)', () => {
   it('lower-cases and drops punctuation tokens', () => {
-    expect(tokenizeCaption('A Red circle, above a blue square.')).toEqual([
-      'a', 'red', 'circle', 'above', 'a', 'blue', 'square',
-    ]);
+    expect(tokenizeCaption('A Red circle, above a blue square.')).toEqual(['a', 'red', 'circle', 'above', 'a', 'blue', 'square']);
     expect(tokenizeCaption('"Hello" (she said) ... ok; fine: yes! no? -- done')).toEqual([
-      'hello', 'she', 'said', 'ok', 'fine', 'yes', 'no', 'done',
+      'hello',
+      'she',
+      'said',
+      'ok',
+      'fine',
+      'yes',
+      'no',
+      'done',
     ]);
   });
 
@@ -17,9 +22,7 @@ describe('tokenizeCaption (coco-caption PTB style)', () => {
   });
 
   it('keeps numbers, hyphenated words and acronyms whole; splits currency symbols', () => {
-    expect(tokenizeCaption('A T-shirt from the U.S. costs $5.50')).toEqual([
-      'a', 't-shirt', 'from', 'the', 'u.s.', 'costs', '$', '5.50',
-    ]);
+    expect(tokenizeCaption('A T-shirt from the U.S. costs $5.50')).toEqual(['a', 't-shirt', 'from', 'the', 'u.s.', 'costs', '$', '5.50']);
   });
 
   it('handles typographic quotes, extra whitespace and empty input', () => {

@@ -76,7 +76,8 @@ describe('saved model format', () => {
     tf.dispose(Object.values(decoded));
 
     const reloaded = await loadModel(modelDir);
-    for (const [name, variable] of model.weights.entries()) expect(reloaded.model.weights.get(name).dataSync()).toEqual(variable.dataSync());
+    for (const [name, variable] of model.weights.entries())
+      expect(reloaded.model.weights.get(name).dataSync()).toEqual(variable.dataSync());
     expect(reloaded.metrics).toEqual({ step: 1 });
     reloaded.model.dispose();
     model.dispose();
@@ -151,12 +152,17 @@ describe('folders of the earlier format (glimpse-tensors/1)', () => {
       expect(ck.optimizer.get('iter')!.dataSync()[0]).toBe(last.step);
       tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
       const { model } = await loadModel(last.path);
-      for (const [name, variable] of resumed.model.weights.entries()) expect(model.weights.get(name).dataSync()).toEqual(variable.dataSync());
+      for (const [name, variable] of resumed.model.weights.entries())
+        expect(model.weights.get(name).dataSync()).toEqual(variable.dataSync());
       model.dispose();
       resumed.model.dispose();
       // step 3 runs on the restored weights: the same loss; later steps follow TF.js's Adam
       expect(losses.get(3)).toBe(expected.losses['3']);
-      expect([...losses.keys()]).toEqual(Object.keys(expected.losses).map(Number).filter((s) => s > 2));
+      expect([...losses.keys()]).toEqual(
+        Object.keys(expected.losses)
+          .map(Number)
+          .filter((s) => s > 2),
+      );
       for (const [step, loss] of losses) expect(loss).toBeCloseTo(expected.losses[String(step)], 2);
     } finally {
       await tf.setBackend(backend);

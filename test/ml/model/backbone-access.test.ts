@@ -22,7 +22,16 @@ beforeAll(async () => {
   await initBackend();
   ({ dir, remove } = await tempDir('backbone-access'));
   const network = tf.sequential({
-    layers: [tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 3, kernelSize: 3, padding: 'same', name: 'features', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })],
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [SIZE, SIZE, 3],
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        name: 'features',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+    ],
   });
   const modelJson = await saveLayersModel(network, path.join(dir, 'www', 'net'));
   network.dispose();
@@ -35,7 +44,10 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'www', 'shadow'), { recursive: true });
   await writeFile(path.join(dir, 'www', 'shadow', 'model.json'), 'root:*:19000:0:99999:7:::');
   await mkdir(path.join(dir, 'www', 'odd'), { recursive: true });
-  await writeFile(path.join(dir, 'www', 'odd', 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'SecretLayerName', config: {} }, weightsManifest: [] }));
+  await writeFile(
+    path.join(dir, 'www', 'odd', 'model.json'),
+    JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'SecretLayerName', config: {} }, weightsManifest: [] }),
+  );
   server = createServer(async (req, res) => {
     if (req.url === '/silent/model.json') return; // never answers
     try {
@@ -54,7 +66,11 @@ afterAll(async () => {
 });
 
 const encoder = (url: string, layer?: string) => ({ kind: 'pretrained', url, imageSize: SIZE, ...(layer ? { layer } : {}) }) as const;
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected the load to fail'), (e: unknown) => e as ModelError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('expected the load to fail'),
+    (e: unknown) => e as ModelError,
+  );
 
 describe('backbone access', () => {
   it("fetches model.json and every shard through the caller's fetch, keeping model.json's query string", async () => {
@@ -78,7 +94,9 @@ describe('backbone access', () => {
   });
 
   it("reports the access functions' errors, HTTP statuses and a missing layer, but never the files' contents", async () => {
-    const refused = await failure(Backbone.load(encoder(`${base}/net/model.json`), 4, { access: { fetch: () => Promise.reject(new Error('host not allowed')) } }));
+    const refused = await failure(
+      Backbone.load(encoder(`${base}/net/model.json`), 4, { access: { fetch: () => Promise.reject(new Error('host not allowed')) } }),
+    );
     expect(refused).toBeInstanceOf(ModelError);
     expect(refused.message).toBe(`cannot load backbone ${base}/net/model.json: host not allowed`);
     expect((await failure(Backbone.load(encoder(`${base}/none/model.json`), 4))).message).toMatch(/GET model\.json: HTTP 404$/);

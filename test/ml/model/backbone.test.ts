@@ -27,7 +27,6 @@ let images: CaptionedImage[];
 let network: tf.LayersModel;
 const requests: string[] = [];
 
-
 /** A converter-format graph model: input [-1, S, S, 3] → conv (3×3, 4 filters, SAME) → relu. */
 async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
@@ -42,7 +41,13 @@ async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<voi
         name: 'conv',
         op: 'Conv2D',
         input: ['input', 'kernel'],
-        attr: { T: float, strides: { list: { i: ['1', '1', '1', '1'] } }, padding: text('SAME'), data_format: text('NHWC'), dilations: { list: { i: ['1', '1', '1', '1'] } } },
+        attr: {
+          T: float,
+          strides: { list: { i: ['1', '1', '1', '1'] } },
+          padding: text('SAME'),
+          data_format: text('NHWC'),
+          dilations: { list: { i: ['1', '1', '1', '1'] } },
+        },
       },
       { name: 'relu', op: 'Relu', input: ['conv'], attr: { T: float } },
     ],
@@ -51,7 +56,10 @@ async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<voi
   };
   const weightsManifest = [{ paths: ['weights.bin'], weights: [{ name: 'kernel', shape: [3, 3, 3, 4], dtype: 'float32' }] }];
   await writeFile(path.join(outDir, 'weights.bin'), new Uint8Array(kernel.buffer));
-  await writeFile(path.join(outDir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'test', modelTopology, weightsManifest }));
+  await writeFile(
+    path.join(outDir, 'model.json'),
+    JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'test', modelTopology, weightsManifest }),
+  );
 }
 const graphKernel = Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.sin(i * 1.7) * 0.5);
 
@@ -62,7 +70,15 @@ beforeAll(async () => {
   network = tf.sequential({
     layers: [
       // seeded initialisers: the same backbone (and features, and toy model) on every run
-      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [SIZE, SIZE, 3],
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: 'features',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.globalAveragePooling2d({ name: 'pool' }),
       tf.layers.dense({ units: 3, name: 'logits', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
     ],
@@ -128,7 +144,10 @@ describe('pretrained backbone', () => {
         const conv = tf.conv2d(x, tf.tensor4d(graphKernel, [3, 3, 3, 4]), 1, 'same');
         return tf.avgPool(withRelu ? tf.relu(conv) : conv, 6, 6, 'valid').dataSync();
       });
-    for (const [layer, withRelu] of [[undefined, true], ['conv', false]] as const) {
+    for (const [layer, withRelu] of [
+      [undefined, true],
+      ['conv', false],
+    ] as const) {
       const encoder = {
         kind: 'pretrained',
         url: `${baseUrl}/graph/model.json`,
@@ -149,7 +168,13 @@ describe('pretrained backbone', () => {
 
   it('trains, saves and captions with a backbone read from a plain path', async () => {
     const cacheDir = path.join(dir, 'cache-train');
-    const encoder: EncoderConfig = { kind: 'pretrained', url: path.join(dir, 'www', 'net', 'model.json'), layer: 'features', imageSize: SIZE, cacheDir };
+    const encoder: EncoderConfig = {
+      kind: 'pretrained',
+      url: path.join(dir, 'www', 'net', 'model.json'),
+      layer: 'features',
+      imageSize: SIZE,
+      cacheDir,
+    };
     const result = await train({
       images,
       checkpointDir: path.join(dir, 'checkpoints'),
@@ -163,7 +188,9 @@ describe('pretrained backbone', () => {
     await saveModel(modelDir, { model: result.model, vocab: result.vocab });
     result.model.dispose();
     // the saved config names the backbone, not this machine's cache folder
-    const modelJson = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as { modelTopology: { config: { encoder: Record<string, unknown> } } };
+    const modelJson = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { encoder: Record<string, unknown> } };
+    };
     const saved = modelJson.modelTopology.config;
     expect(saved.encoder).toMatchObject({ kind: 'pretrained', url: encoder.kind === 'pretrained' ? encoder.url : '', layer: 'features' });
     expect(saved.encoder).not.toHaveProperty('cacheDir');
@@ -186,7 +213,9 @@ describe('pretrained backbone', () => {
     expect(caption.caption).toBe(caption.tokens.map((t) => t.token).join(' '));
     for (const event of caption.tokens) expect(event.attention).toHaveLength(16);
     // an image never seen in training: captioned from features computed on the fly, nothing cached
-    const unseen = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } }).png().toBuffer();
+    const unseen = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a7' } })
+      .png()
+      .toBuffer();
     const unseenCaption = await captioner.caption(unseen);
     expect(Number.isFinite(unseenCaption.logProb) && unseenCaption.logProb < 0).toBe(true); // decoded (maybe straight to <end>)
     captioner.dispose();

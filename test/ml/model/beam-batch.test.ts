@@ -63,7 +63,10 @@ function referenceBeam(image: tf.Tensor, beamWidth: number, maxLength: number): 
     const n = alive.length;
     const out = tf.tidy(() => {
       const images = { features: tf.tile(encoded.features, [n, 1, 1]), keys: tf.tile(encoded.keys, [n, 1, 1]) };
-      const tokens = tf.tensor1d(alive.map((b) => b.tokens.at(-1) ?? vocab.startId), 'int32');
+      const tokens = tf.tensor1d(
+        alive.map((b) => b.tokens.at(-1) ?? vocab.startId),
+        'int32',
+      );
       const s = decoderStep(model.weights, step, images, tokens, h);
       return { logProbs: tf.logSoftmax(s.logits), alpha: s.alpha, h: s.h };
     });
@@ -90,7 +93,15 @@ function referenceBeam(image: tf.Tensor, beamWidth: number, maxLength: number): 
       else next.push(beam);
     }
     h.dispose();
-    h = tf.tidy(() => tf.gather(out.h, tf.tensor1d(next.map((b) => b.row), 'int32'))) as tf.Tensor2D;
+    h = tf.tidy(() =>
+      tf.gather(
+        out.h,
+        tf.tensor1d(
+          next.map((b) => b.row),
+          'int32',
+        ),
+      ),
+    ) as tf.Tensor2D;
     tf.dispose([out.logProbs, out.alpha, out.h]);
     alive = next;
   }

@@ -10,12 +10,18 @@ beforeAll(() => initBackend());
 
 const STEPS = 40;
 const NAMES = ['dense/kernel', 'dense/bias'];
-const grads = (t: number): tf.Tensor[] => [tf.randomNormal([6, 4], 0, 1, 'float32', 2 * t + 1), tf.randomNormal([4], 0, 1, 'float32', 2 * t + 2)];
+const grads = (t: number): tf.Tensor[] => [
+  tf.randomNormal([6, 4], 0, 1, 'float32', 2 * t + 1),
+  tf.randomNormal([4], 0, 1, 'float32', 2 * t + 2),
+];
 const freshVariables = (): tf.Variable[] =>
   tf.tidy(() => [tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 99)), tf.variable(tf.zeros([4]))]);
 
 /** the variables after STEPS updates, the optimiser saved and rebuilt before step `resumeAt` */
-async function run(resumeAt: number | null, rebuild: (saved: Map<string, tf.Tensor>, vars: tf.Variable[]) => Promise<Adam>): Promise<Float32Array[]> {
+async function run(
+  resumeAt: number | null,
+  rebuild: (saved: Map<string, tf.Tensor>, vars: tf.Variable[]) => Promise<Adam>,
+): Promise<Float32Array[]> {
   const vars = freshVariables();
   let adam = new Adam(NAMES, vars, 0.01);
   for (let t = 0; t < STEPS; t++) {
@@ -57,8 +63,18 @@ describe('Adam', () => {
     const names = await adam.withState(async (s) => s.map((x) => x.name));
     expect(names).toEqual(['iter', 'dense/kernel/m', 'dense/bias/m', 'dense/kernel/v', 'dense/bias/v']);
     expect(adam.step).toBe(1);
-    expect(adam.config).toEqual({ className: 'Adam', config: { learningRate: 0.01, beta1: ADAM_BETA1, beta2: ADAM_BETA2, epsilon: ADAM_EPSILON } });
-    await expect(adam.load(new Map([['iter', tf.scalar(1, 'int32')], ['dense/kernel/m', tf.zeros([6, 4])]]))).rejects.toMatchObject({
+    expect(adam.config).toEqual({
+      className: 'Adam',
+      config: { learningRate: 0.01, beta1: ADAM_BETA1, beta2: ADAM_BETA2, epsilon: ADAM_EPSILON },
+    });
+    await expect(
+      adam.load(
+        new Map([
+          ['iter', tf.scalar(1, 'int32')],
+          ['dense/kernel/m', tf.zeros([6, 4])],
+        ]),
+      ),
+    ).rejects.toMatchObject({
       code: 'INCOMPATIBLE_CHECKPOINT',
     });
     adam.dispose();

@@ -73,7 +73,14 @@ describe('fused teacher forcing', () => {
     const plain = CaptionModel.create(config, 7);
     const regularised = CaptionModel.create({ ...config, attentionLambda: lambda }, 7); // same seed, same weights
     const pixels = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const captions = tf.tensor2d([[1, 5, 6, 2, 0], [1, 7, 8, 9, 2]], undefined, 'int32');
+    const captions = tf.tensor2d(
+      [
+        [1, 5, 6, 2, 0],
+        [1, 7, 8, 9, 2],
+      ],
+      undefined,
+      'int32',
+    );
     const inputs = tf.slice(captions, [0, 0], [2, 4]) as tf.Tensor2D;
     const alphas = tf.tidy(() => teacherForced(plain.weights, plain.encode(pixels), inputs).alphas.arraySync());
     const realSteps = [3, 4]; // targets before padding
@@ -84,7 +91,10 @@ describe('fused teacher forcing', () => {
         penalty += (1 - coverage) ** 2 / alphas.length;
       }
     });
-    const [withPenalty, without] = tf.tidy(() => [regularised.loss(pixels, captions).dataSync()[0], plain.loss(pixels, captions).dataSync()[0]]);
+    const [withPenalty, without] = tf.tidy(() => [
+      regularised.loss(pixels, captions).dataSync()[0],
+      plain.loss(pixels, captions).dataSync()[0],
+    ]);
     expect(penalty).toBeGreaterThan(0);
     expect(withPenalty - without).toBeCloseTo(lambda * penalty, 4);
     tf.dispose([pixels, captions, inputs]);

@@ -6,7 +6,7 @@ describe('Vocabulary', () => {
   const captions = ['A red circle, above a BLUE square!', 'a red square.', 'Two shapes: a red circle and a green triangle'];
 
   it('lower-cases, strips punctuation and keeps the top-k words after the specials', () => {
-    expect(tokenize("A red circle, above... a BLUE square!")).toEqual(['a', 'red', 'circle', 'above', 'a', 'blue', 'square']);
+    expect(tokenize('A red circle, above... a BLUE square!')).toEqual(['a', 'red', 'circle', 'above', 'a', 'blue', 'square']);
     const vocab = Vocabulary.build(captions, { topK: 3 });
     // counts: a 5, red 3, circle 2, square 2 (alphabetical tie → circle)
     expect(vocab.words).toEqual(['<pad>', '<start>', '<end>', '<unk>', 'a', 'red', 'circle']);

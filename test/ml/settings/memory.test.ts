@@ -5,7 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
-import { defaultsOf, ENCODER_SETTINGS, estimateTrainingMemory, resolveRun, SPECIAL_TOKENS, TRAINING_SETTINGS, type RunSettings } from '../../../src/ml/settings/index.ts';
+import {
+  defaultsOf,
+  ENCODER_SETTINGS,
+  estimateTrainingMemory,
+  resolveRun,
+  SPECIAL_TOKENS,
+  TRAINING_SETTINGS,
+  type RunSettings,
+} from '../../../src/ml/settings/index.ts';
 import type { ModelConfig } from '../../../src/ml/types.ts';
 
 beforeAll(async () => {
@@ -46,13 +54,23 @@ function measuredPeak(run: RunSettings): Promise<number> {
     });
 }
 
-const base = (): RunSettings => resolveRun({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS) }, { captions: null, imageSide: null });
+const base = (): RunSettings =>
+  resolveRun({ ...defaultsOf(TRAINING_SETTINGS), ...defaultsOf(ENCODER_SETTINGS) }, { captions: null, imageSide: null });
 
 describe('estimateTrainingMemory', () => {
   const cases: [string, Partial<RunSettings>][] = [
-    ['small decoder, 32 px', { batchSize: 4, units: 32, embeddingDim: 16, encoderDim: 32, vocabSize: 60, maxLength: 10, imageSize: 32, channels: [8, 16] }],
-    ['wide vocabulary', { batchSize: 8, units: 64, embeddingDim: 32, encoderDim: 64, vocabSize: 3000, maxLength: 12, imageSize: 32, channels: [8, 16] }],
-    ['long captions, 64 px', { batchSize: 8, units: 128, embeddingDim: 64, encoderDim: 64, vocabSize: 200, maxLength: 30, imageSize: 64, channels: [8, 16, 32] }],
+    [
+      'small decoder, 32 px',
+      { batchSize: 4, units: 32, embeddingDim: 16, encoderDim: 32, vocabSize: 60, maxLength: 10, imageSize: 32, channels: [8, 16] },
+    ],
+    [
+      'wide vocabulary',
+      { batchSize: 8, units: 64, embeddingDim: 32, encoderDim: 64, vocabSize: 3000, maxLength: 12, imageSize: 32, channels: [8, 16] },
+    ],
+    [
+      'long captions, 64 px',
+      { batchSize: 8, units: 128, embeddingDim: 64, encoderDim: 64, vocabSize: 200, maxLength: 30, imageSize: 64, channels: [8, 16, 32] },
+    ],
   ];
   for (const [name, settings] of cases) {
     it(`covers the measured peak of a training step: ${name}`, async () => {

@@ -1,12 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../../src/ml/data/errors.ts';
-import {
-  AttentionFigureError,
-  figureLayout,
-  renderAttentionFigure,
-  upsampleBilinear,
-} from '../../../src/ml/viz/index.ts';
+import { AttentionFigureError, figureLayout, renderAttentionFigure, upsampleBilinear } from '../../../src/ml/viz/index.ts';
 
 const GRID = 8;
 
@@ -18,7 +13,9 @@ function oneHot(cell: number): Float32Array {
 
 /** A 96×64 grey PNG: a real encoded image for the figure. */
 function greyImage(): Promise<Buffer> {
-  return sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer();
+  return sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+    .png()
+    .toBuffer();
 }
 
 async function decode(png: Buffer) {
@@ -92,7 +89,13 @@ describe('renderAttentionFigure', () => {
   it('draws a uniform attention map flat instead of stretching its rounding noise', async () => {
     const uniform = new Float32Array(GRID * GRID).fill(1 / 64);
     uniform[9] += 1e-4; // float noise of a softmax that is uniform in all but name
-    const png = await renderAttentionFigure({ image: await greyImage(), tokens: ['a'], attention: [uniform], gridSize: GRID, panelSize: 32 });
+    const png = await renderAttentionFigure({
+      image: await greyImage(),
+      tokens: ['a'],
+      attention: [uniform],
+      gridSize: GRID,
+      panelSize: 32,
+    });
     const { at } = await decode(png);
     const [p] = figureLayout(1, 32).panels;
     // min-max scaling would spread this over the whole colour map (≈ 200 levels); scaled by the maximum
@@ -107,12 +110,12 @@ describe('renderAttentionFigure', () => {
 
   it('rejects mismatched attention, no tokens and bad images with typed errors', async () => {
     const image = await greyImage();
-    await expect(
-      renderAttentionFigure({ image, tokens: ['a', 'b'], attention: [oneHot(0)], gridSize: GRID }),
-    ).rejects.toMatchObject({ code: 'ATTENTION_MISMATCH' });
-    await expect(
-      renderAttentionFigure({ image, tokens: ['a'], attention: [new Float32Array(10)], gridSize: GRID }),
-    ).rejects.toBeInstanceOf(AttentionFigureError);
+    await expect(renderAttentionFigure({ image, tokens: ['a', 'b'], attention: [oneHot(0)], gridSize: GRID })).rejects.toMatchObject({
+      code: 'ATTENTION_MISMATCH',
+    });
+    await expect(renderAttentionFigure({ image, tokens: ['a'], attention: [new Float32Array(10)], gridSize: GRID })).rejects.toBeInstanceOf(
+      AttentionFigureError,
+    );
     await expect(renderAttentionFigure({ image, tokens: [], attention: [], gridSize: GRID })).rejects.toMatchObject({
       code: 'NO_TOKENS',
     });

@@ -76,7 +76,11 @@ describe('attentionMap', () => {
 describe('attentionMap (per-axis operators)', () => {
   it('equals upsampling, then blurring, then normalising, to float rounding', async () => {
     const { normalizeByMax } = await import('../../../src/ml/viz/heatmap.ts');
-    for (const [gridSize, width, height, smoothing] of [[8, 448, 299, 0.5], [6, 97, 131, 0.3], [3, 20, 20, 0]] as const) {
+    for (const [gridSize, width, height, smoothing] of [
+      [8, 448, 299, 0.5],
+      [6, 97, 131, 0.3],
+      [3, 20, 20, 0],
+    ] as const) {
       const grid = Array.from({ length: gridSize * gridSize }, (_, i) => ((i * 7919) % 13) / 13);
       const sigma = (smoothing * Math.min(width, height)) / gridSize;
       const reference = normalizeByMax(gaussianBlur(upsampleBilinear(grid, gridSize, width, height), width, height, sigma));

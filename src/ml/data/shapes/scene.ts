@@ -37,7 +37,10 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
 export function sampleScene(rng: Rng, imageSize: number): SceneObject[] {
   const cell = Math.floor(imageSize / GRID);
   const count = 1 + Math.floor(rng.next() * 3);
-  const cells = rng.shuffle(Array.from({ length: GRID * GRID }, (_, i) => i)).slice(0, count).sort((a, b) => a - b);
+  const cells = rng
+    .shuffle(Array.from({ length: GRID * GRID }, (_, i) => i))
+    .slice(0, count)
+    .sort((a, b) => a - b);
   const used = new Set<string>();
   return cells.map((index) => {
     let shape: Shape;
