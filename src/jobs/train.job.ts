@@ -8,10 +8,8 @@
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
 import { RunStatus, type TransactionClient } from '../db/client.ts';
-import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
 import {
-  captionStats,
   DivergenceWatch,
   estimateTrainingMemory,
   formatBytes,
@@ -23,75 +21,25 @@ import {
   sizesOnDataset,
   stepsPerEpoch,
   train,
-  TrainingAbortedError,
   type CheckpointEvent,
 } from '../ml/index.ts';
+import { modelStored, openDataset, recordModel, uploadModel } from './artifacts.ts';
 import {
-  handBack,
-  modelStored,
-  NotOnThisWorkerError,
-  openDataset,
-  openLatestCheckpoint,
   bestEpochStep,
   openCheckpoint,
+  openLatestCheckpoint,
   recordCheckpoint,
-  recordModel,
   storeCheckpoint,
   uploadCheckpoint,
-  uploadModel,
   type UploadedCheckpoint,
-} from './artifacts.ts';
-import { errorMessage, JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
+} from './checkpoints.ts';
+import { JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
 import { progressLog } from './progress-log.ts';
 import type { JobData } from './queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
-
-/** what a vocabulary on these images can be at most (the memory check's sizes) */
-function captionStatsOf(images: readonly { captions: string[] }[]): { words: number; maxTokens: number } {
-  return captionStats(images.flatMap((img) => img.captions));
-}
-
-/** why the training was aborted */
-type StopReason = 'cancel' | 'shutdown' | 'lease-lost' | 'diverged';
-
-class LeaseLostError extends Error {
-  readonly code = 'LEASE_LOST';
-  constructor(runId: string) {
-    super(`run ${runId} is no longer leased to this worker`);
-    this.name = 'LeaseLostError';
-  }
-}
-
-/**
- * Times the stretches in which the job does not get control: from the end of one of train()'s
- * callbacks to the start of the next — a training step (with the image batch before it, and
- * validation at an epoch's end), which holds the event loop, so no beat goes out meanwhile.
- */
-class StepClock {
-  private since = performance.now();
-  /** null until train() called back the first time (the first step has completed) */
-  longestSeconds: number | null = null;
-
-  /** train() is starting: its first stretch includes the setup and the first step's warm-up */
-  start(): void {
-    this.since = performance.now();
-  }
-
-  /** wraps a callback of train(): the stretch before it counts as a step, the callback does not */
-  timed<E>(callback: (event: E) => Promise<unknown>): (event: E) => Promise<void> {
-    return async (event) => {
-      const seconds = (performance.now() - this.since) / 1000;
-      this.longestSeconds = Math.max(this.longestSeconds ?? 0, seconds);
-      try {
-        await callback(event);
-      } finally {
-        this.since = performance.now();
-      }
-    };
-  }
-}
+import { captionStatsOf, finishAborted, LeaseLostError, StepClock, type StopReason } from './train-run.ts';
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
   const { prisma, workerId, config, log } = helpers;
@@ -292,55 +240,4 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     clearInterval(beat);
     helpers.shutdown.removeEventListener('abort', onShutdown);
   }
-}
-
-/** Ends a run that did not complete: CANCELLED, handed back (QUEUED + a new job), or FAILED. */
-async function finishAborted(runId: string, error: unknown, reason: StopReason | null, helpers: JobHelpers): Promise<void> {
-  const { prisma, workerId, log } = helpers;
-  if (error instanceof LeaseLostError || reason === 'lease-lost') {
-    log.info(`training ${runId}: lease lost, left to its new owner`);
-    return;
-  }
-  if (error instanceof NotOnThisWorkerError) {
-    // files this worker cannot read (a COCO set off its volumes): another worker may (src/jobs/artifacts.ts)
-    const status = await prisma.$transaction(async (tx) => {
-      const s = await handBack(tx, helpers, runId, error);
-      await notify(tx, 'training_run', runId);
-      return s;
-    }, TRANSACTION_OPTIONS);
-    log.info(`training ${runId}: ${status === 'QUEUED' ? 'handed back' : status === 'FAILED' ? 'FAILED' : 'left'}: ${error.message}`);
-    return;
-  }
-  const aborted = error instanceof TrainingAbortedError;
-  // the database went away mid-run: hand the run back (once it is reachable again) to resume from its last checkpoint
-  const dbLost = !aborted && isDatabaseUnavailable(error);
-  const owned = { id: runId, status: RunStatus.RUNNING, workerId };
-  // a finished run keeps the id of the worker that ended it; a handed-back one is free
-  const ended = { heartbeatAt: null, finishedAt: new Date() };
-  const end = () =>
-    prisma.$transaction(async (tx) => {
-      if ((aborted && reason === 'shutdown') || dbLost) {
-        const { count } = await tx.trainingRun.updateMany({
-          where: owned,
-          data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
-        });
-        if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
-      } else if (aborted && reason === 'cancel') {
-        await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });
-      } else {
-        await tx.trainingRun.updateMany({
-          where: owned,
-          data: { status: RunStatus.FAILED, error: errorMessage(error), ...ended },
-        });
-      }
-      await notify(tx, 'training_run', runId);
-    }, TRANSACTION_OPTIONS);
-  await retryWhileDatabaseDown(end, {
-    onRetry: (e, attempt) =>
-      attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
-  });
-  if (dbLost) log.info(`training ${runId}: handed back after losing the database, to resume from its last checkpoint`);
-  else if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
-  else log.error(`training ${runId}: FAILED`, error);
-  if (!aborted && !dbLost) helpers.runtime?.failed(error);
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { KEEP_CHECKPOINTS, openLatestCheckpoint, recordCheckpoint, uploadCheckpoint } from '../../src/jobs/artifacts.ts';
+import { KEEP_CHECKPOINTS, openLatestCheckpoint, recordCheckpoint, uploadCheckpoint } from '../../src/jobs/checkpoints.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { putBlob, sweepPendingBlobs } from '../../src/storage/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
