@@ -2,58 +2,28 @@
 // its caption statistics; a run whose exact sizes exceed the worker's memory budget FAILS at once with
 // the reason (nothing is built); a run whose loss explodes (learning rate 1) FAILS as diverged instead
 // of ending SUCCEEDED; and the same worker then trains the next run to SUCCEEDED.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import type { Prisma } from '../../src/db/client.ts';
-import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
-import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import type { JobQueue } from '../../src/jobs/queue.ts';
+import type { TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
+import { startTestWorker, TINY_RUN as TINY, type TestWorker } from '../helpers/worker.ts';
 
-const quiet = { info: () => {}, error: () => {} };
-const TINY = {
-  epochs: 2,
-  batchSize: 8,
-  learningRate: 0.003,
-  embeddingDim: 16,
-  units: 32,
-  vocabSize: 50,
-  maxLength: null,
-  seed: 3,
-  valFraction: 0.1,
-  checkpointEvery: 0,
-  imageSize: 32,
-  channels: [8, 16],
-};
-
+let t: TestWorker;
 let db: TestDatabase;
 let queue: JobQueue;
-let worker: RunningWorker;
-let dataDir: string;
 let datasetId: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'glimpse-admission-'));
-  db = await createTestDatabase();
-  queue = await createQueue(db.url);
-  await queue.start();
-  const config = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1', GLIMPSE_WORKER_MAX_MEMORY: '256MiB' });
-  worker = await startWorker({ config, prisma: db.prisma, queue, workerId: 'w-admission', pollingIntervalSeconds: 0.5, log: quiet });
+  t = await startTestWorker('w-admission', { GLIMPSE_WORKER_MAX_MEMORY: '256MiB' });
+  ({ db, queue } = t);
   datasetId = await db.prisma.$transaction(async (tx) => {
     const row = await tx.dataset.create({ data: { name: 'shapes', kind: 'SYNTHETIC', syntheticImages: 24, syntheticSeed: 4 } });
     await queue.enqueueDataset(tx, { datasetId: row.id });
     return row.id;
   });
 });
-afterAll(async () => {
-  await worker?.stop({ graceful: true });
-  await queue?.stop();
-  await db?.drop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => t?.close());
 
 const runRow = (id: string) => db.prisma.trainingRun.findUniqueOrThrow({ where: { id } });
 const finished = (id: string) =>

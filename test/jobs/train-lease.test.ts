@@ -15,21 +15,8 @@ import { FIRST_STEP_LEASE_SECONDS } from '../../src/jobs/run-lease.ts';
 import { trainJob } from '../../src/jobs/train.job.ts';
 import { initBackend } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { TINY_RUN as TINY } from '../helpers/worker.ts';
 
-const TINY = {
-  epochs: 2,
-  batchSize: 8,
-  learningRate: 0.003,
-  embeddingDim: 16,
-  units: 32,
-  vocabSize: 50,
-  maxLength: null,
-  seed: 3,
-  valFraction: 0.1,
-  checkpointEvery: 0,
-  imageSize: 32,
-  channels: [8, 16],
-};
 const HEARTBEAT_SECONDS = 1;
 /** how long the first step holds the event loop: past 3 beats, and 2 reaper ticks past them */
 const BLOCK_SECONDS = 5;

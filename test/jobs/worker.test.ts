@@ -17,22 +17,9 @@ import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { loadCaptioner } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
+import { TINY_RUN as TINY } from '../helpers/worker.ts';
 
 const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
-const TINY = {
-  epochs: 2,
-  batchSize: 8,
-  learningRate: 0.003,
-  embeddingDim: 16,
-  units: 32,
-  vocabSize: 50,
-  maxLength: null,
-  seed: 3,
-  valFraction: 0.1,
-  checkpointEvery: 0,
-  imageSize: 32,
-  channels: [8, 16],
-};
 
 let db: TestDatabase;
 let queue: JobQueue;
