@@ -7,9 +7,10 @@
 import { constants } from 'node:fs';
 import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Dataset, Model, PrismaClient, TransactionClient } from '../db/client.ts';
+import { DatasetKind, type Dataset, type Model, type PrismaClient, type TransactionClient } from '../db/client.ts';
 import { SHAPES_ANNOTATIONS_FILE, SHAPES_IMAGES_DIR } from '../ml/data/shapes.ts';
 import { ArtifactCache, commitBlob, deleteUnreferenced, discardBlob, putDir, type CachedDir, type PendingBlob } from '../storage/index.ts';
+import { pathUnderRoots } from '../sources/roots.ts';
 import { JobError, type JobHelpers } from './helpers.ts';
 
 /** A run's files that this worker cannot read (a COCO set on a volume it lacks, a path-only checkpoint of another host). */
@@ -78,6 +79,15 @@ export async function openDataset(helpers: JobHelpers, dataset: Dataset): Promis
     throw new NotOnThisWorkerError(
       `this worker cannot read the files of dataset ${dataset.id} (a path every worker must reach: a shared volume)`,
     );
+  }
+  if (dataset.kind === DatasetKind.COCO) {
+    // checked again before reading: the files (or a symlink on the way) may have changed since createDataset
+    const roots = helpers.config.datasetRoots;
+    const [annotationsPath, imagesDir] = [
+      await pathUnderRoots(dataset.annotationsPath, roots),
+      await pathUnderRoots(dataset.imagesDir, roots),
+    ];
+    return { ...inPlace(imagesDir), annotationsPath, imagesDir };
   }
   return { ...inPlace(dataset.imagesDir), annotationsPath: dataset.annotationsPath, imagesDir: dataset.imagesDir };
 }
