@@ -54,6 +54,7 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
   };
   try {
     let indexed: Indexed;
+    let images: CaptionedImage[] | undefined;
     if (synthetic) {
       // progress writes run one after another, and all are done before the final update
       let writes = Promise.resolve();
@@ -85,7 +86,7 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       // checked again here: the files (or a symlink on the way) may have changed since createDataset
       const annotationsPath = await pathUnderRoots(dataset.annotationsPath ?? '', config.datasetRoots);
       const imagesDir = await pathUnderRoots(dataset.imagesDir ?? '', config.datasetRoots);
-      const images = await loadCocoCaptions({
+      images = await loadCocoCaptions({
         annotationsPath,
         imagesDir,
         ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
@@ -97,14 +98,11 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
         captionCount: images.reduce((n, img) => n + img.captions.length, 0),
       };
     }
-    // what runs on the set can need (training admission): distinct words and the longest caption
-    const captions = await loadCocoCaptions({
-      annotationsPath: synthetic ? indexed.annotationsPath : await pathUnderRoots(indexed.annotationsPath, config.datasetRoots),
-      imagesDir: synthetic ? indexed.imagesDir : await pathUnderRoots(indexed.imagesDir, config.datasetRoots),
-      ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
-    });
-    const stats = captionStats(captions.flatMap((img) => img.captions));
-    const imageSide = await smallestSide(captions);
+    // what runs on the set can need (training admission): distinct words and the longest caption; a COCO set's
+    // captions were read above, a generated set's are read once here
+    images ??= await loadCocoCaptions({ annotationsPath: indexed.annotationsPath, imagesDir: indexed.imagesDir });
+    const stats = captionStats(images.flatMap((img) => img.captions));
+    const imageSide = await smallestSide(images);
     const ready = {
       status: DatasetStatus.READY,
       error: null,
