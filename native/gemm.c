@@ -154,6 +154,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
       {"exp", NULL, Exp, NULL, NULL, NULL, napi_default, NULL},
       {"sumAxes", NULL, SumAxes, NULL, NULL, NULL, napi_default, NULL},
+      {"convFilterGrad", NULL, ConvFilterGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { loadNativeGemm } from './kernels/native-gemm.ts';
+import { nativeConvKernels } from './kernels/native-conv.ts';
 import { nativeElementwiseKernels } from './kernels/native-elementwise.ts';
 import { nativeMatMulKernels, setNativeKernels } from './kernels/native-matmul.ts';
 import { registerFastKernels } from './kernels/register.ts';
@@ -112,8 +113,9 @@ function useNativeGemm(options: BackendOptions, notes: string[]): string | null 
     return null;
   }
   if (!nativeInstalled) {
-    for (const config of [...nativeMatMulKernels(native.gemm), ...nativeElementwiseKernels(native.gemm)]) {
-      tf.unregisterKernel(config.kernelName, 'wasm');
+    const configs = [...nativeMatMulKernels(native.gemm), ...nativeElementwiseKernels(native.gemm), ...nativeConvKernels(native.gemm)];
+    for (const config of configs) {
+      if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
       tf.registerKernel(config);
     }
     nativeInstalled = true;

@@ -19,6 +19,10 @@ export interface BlasAddon {
   exp(heap: Uint8Array, params: Float64Array): void;
   /** native/elementwise.c: out[a, b] = Σ_r x[a, r, b]; params [xOff, outOff, outer, reduce, inner] */
   sumAxes(heap: Uint8Array, params: Float64Array): void;
+  /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
+  convFilterGrad?(heap: Uint8Array, params: Float64Array): void;
+  /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
+  maxPoolGrad?(heap: Uint8Array, params: Float64Array): void;
 }
 
 export interface NativeGemm {
@@ -89,6 +93,10 @@ export function openNativeGemm(file: string, threads?: number): { gemm: NativeGe
     }
     const { gemm, setThreads, getThreads, config, tanh, exp, sumAxes } = raw;
     const addon: BlasAddon = { gemm, setThreads, getThreads, config, tanh, exp, sumAxes };
+    if (typeof raw.convFilterGrad === 'function' && typeof raw.maxPoolGrad === 'function') {
+      addon.convFilterGrad = raw.convFilterGrad;
+      addon.maxPoolGrad = raw.maxPoolGrad;
+    }
     const notes = coreNote == null ? [] : [coreNote];
     const fromEnv = threadsFromEnv(process.env);
     addon.setThreads(threads ?? fromEnv ?? DEFAULT_BLAS_THREADS);

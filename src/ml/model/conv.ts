@@ -1,16 +1,24 @@
 // 3×3 'same' convolution with kernels stored as [9 · Cin, Cout] (Keras [3, 3, Cin, Cout] flattened).
-// Backends without a Conv2DBackpropFilter kernel (wasm) keep their native forward conv, get the
-// input gradient as a forward conv with the rotated kernel (wasm's Conv2DBackpropInput is a slow
-// scalar loop) and the filter gradient as Σ over the 9 taps of shifted(x)ᵀ · dy. Same maths.
+// On wasm (no Conv2DBackpropFilter of its own, a slow scalar Conv2DBackpropInput) the forward conv
+// stays wasm's, the input gradient is a forward conv with the rotated kernel, and the filter
+// gradient is the native addon's Conv2DBackpropFilter (native/conv.c: im2col + sgemm) where it is
+// on, else Σ over the 9 taps of shifted(x)ᵀ · dy. Same maths.
 import * as tf from '@tensorflow/tfjs';
+import { nativeConvFilterGradient } from '../kernels/native-conv.ts';
 
+/** Backends whose own conv2d gradients are fast (tensorflow, cpu): the fused conv and tfjs' gradient. */
 function hasNativeConvGradient(): boolean {
-  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+  return tf.getBackend() !== 'wasm' && tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
 }
 
 /** Σ over positions of x's 3×3 neighbourhoods ⊗ dy: the filter gradient [9C, Cout] (rows dy, dx, c) */
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor2D {
   const [B, H, W, C] = x.shape;
+  if (nativeConvFilterGradient()) {
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, C, dy.shape[3]] };
+    const dK = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs) as tf.Tensor4D; // [3, 3, C, Cout]
+    return dK.reshape([9 * C, dy.shape[3]]); // [9C, Cout]
+  }
   const rows = B * H * W;
   const dyRows = dy.reshape([rows, dy.shape[3]]); // [B·H·W, Cout]
   const padded = tf.pad(x, [

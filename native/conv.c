@@ -1,0 +1,185 @@
+// Convolution and pooling gradients on the wasm heap (NHWC, float32), for the kernels that
+// tfjs-backend-wasm lacks (Conv2DBackpropFilter) or runs slowly (MaxPoolGrad). Same checks as
+// gemm.c: every region inside the heap, the output overlapping no input, nothing written outside
+// the output; scratch memory is allocated here, bounded, and freed before returning.
+//
+// convFilterGrad(heap, p): dK[fh, fw, ci, co] = Σ_{b, oh, ow} x[b, ih, iw, ci] · dy[b, oh, ow, co]
+//   with ih = oh·sh − padTop + fh·dh, iw = ow·sw − padLeft + fw·dw (taps outside x count as 0).
+//   p = [xOff, dyOff, dkOff, B, H, W, Cin, OH, OW, Cout, FH, FW, sh, sw, dh, dw, padTop, padLeft]
+//   Blocked im2col: at most SCRATCH_FLOATS floats of [rows, FH·FW·Cin] columns at a time, each
+//   block one cblas_sgemm (colᵀ · dy-rows) accumulated into dK.
+// maxPoolGrad(heap, p): dx[b, ih, iw, c] = Σ over windows whose first maximum (row-major window
+//   order, strict '>' from −∞: tfjs' rule) is (ih, iw) of dy[b, oh, ow, c]; a window of only NaN
+//   or −∞ passes no gradient (as tfjs' cpu backend).
+//   p = [xOff, dyOff, dxOff, B, H, W, C, OH, OW, FH, FW, sh, sw, padTop, padLeft]
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+
+#define SCRATCH_FLOATS (1 << 18) // 1 MiB of im2col columns per block
+
+static int as_int(double v, int64_t* out) {
+  if (!(v >= -MAX_DIM && v <= MAX_DIM) || v != floor(v)) return 0;
+  *out = (int64_t)v;
+  return 1;
+}
+
+// the im2col row of output position (b, oh, ow): [FH, FW, Cin] taps, zeros outside x
+static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t C,
+                    int64_t FH, int64_t FW, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl) {
+  for (int64_t fh = 0; fh < FH; fh++) {
+    const int64_t ih = oh * sh - pt + fh * dh;
+    float* dst = col + fh * FW * C;
+    if (ih < 0 || ih >= H) {
+      memset(dst, 0, (size_t)(FW * C) * sizeof(float));
+      continue;
+    }
+    const float* src = x + ((b * H + ih) * W) * C;
+    for (int64_t fw = 0; fw < FW; fw++) {
+      const int64_t iw = ow * sw - pl + fw * dw;
+      if (iw < 0 || iw >= W) memset(dst + fw * C, 0, (size_t)C * sizeof(float));
+      else memcpy(dst + fw * C, src + iw * C, (size_t)C * sizeof(float));
+    }
+  }
+}
+
+napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
+  uint8_t* base;
+  size_t len;
+  const double* p;
+  if (!heap_args(env, info, 18, &base, &len, &p)) return NULL;
+  int64_t d[13], pt, pl;
+  for (int i = 0; i < 13; i++) {
+    if (!as_count(p[3 + i], &d[i]) || d[i] < 1) return fail(env, "convFilterGrad: dimensions must be integers in 1..2^31-1");
+  }
+  if (!as_int(p[16], &pt) || !as_int(p[17], &pl)) return fail(env, "convFilterGrad: pads must be integers");
+  const int64_t B = d[0], H = d[1], W = d[2], C = d[3], OH = d[4], OW = d[5], CO = d[6], FH = d[7], FW = d[8],
+                sh = d[9], sw = d[10], dh = d[11], dw = d[12];
+  int64_t xElems, dyElems, rows, taps, kElems;
+  if (__builtin_mul_overflow(B, H * W, &xElems) || __builtin_mul_overflow(xElems, C, &xElems) ||
+      __builtin_mul_overflow(B, OH * OW, &rows) || __builtin_mul_overflow(rows, CO, &dyElems) ||
+      __builtin_mul_overflow(FH * FW, C, &taps) || __builtin_mul_overflow(taps, CO, &kElems) || taps > MAX_DIM ||
+      kElems > MAX_DIM)
+    return fail(env, "convFilterGrad: size overflows");
+  Region rx, rdy, rk;
+  if (!region(p[0], xElems, len, &rx)) return fail(env, "convFilterGrad: x lies outside the heap (or is misaligned)");
+  if (!region(p[1], dyElems, len, &rdy)) return fail(env, "convFilterGrad: dy lies outside the heap (or is misaligned)");
+  if (!region(p[2], kElems, len, &rk)) return fail(env, "convFilterGrad: dK lies outside the heap (or is misaligned)");
+  if (overlaps(rk, rx) || overlaps(rk, rdy)) return fail(env, "convFilterGrad: dK overlaps an input");
+
+  int64_t block = SCRATCH_FLOATS / taps;
+  if (block < 1) block = 1;
+  if (block > rows) block = rows;
+  float* col = malloc((size_t)(block * taps) * sizeof(float));
+  if (col == NULL) return fail(env, "convFilterGrad: out of memory for the im2col block");
+  const float* x = (const float*)(base + rx.off);
+  const float* dy = (const float*)(base + rdy.off);
+  float* dk = (float*)(base + rk.off);
+
+  // output positions in order (b, oh, ow) = dy's rows
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t n = rows - r0 < block ? rows - r0 : block;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t r = r0 + i, ow = r % OW, oh = (r / OW) % OH, b = r / (OW * OH);
+      col_row(x, col + i * taps, b, oh, ow, H, W, C, FH, FW, sh, sw, dh, dw, pt, pl);
+    }
+    // dK[taps, CO] (+)= colᵀ [taps, n] · dy[n, CO]
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)taps, (int)CO, (int)n, 1.0f, col, (int)taps,
+                dy + r0 * CO, (int)CO, r0 == 0 ? 0.0f : 1.0f, dk, (int)CO);
+  }
+  free(col);
+  return NULL;
+}
+
+// 2×2 windows at stride 2 inside x (the encoder's pooling): one pass, 4 comparisons per value
+static void max_pool_grad_2x2(const float* x, const float* dy, float* dx, int64_t B, int64_t H, int64_t W, int64_t C,
+                              int64_t OH, int64_t OW, int64_t pt, int64_t pl) {
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t oh = 0; oh < OH; oh++) {
+      const int64_t ih = oh * 2 - pt;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const int64_t iw = ow * 2 - pl;
+        const float* x0 = x + ((b * H + ih) * W + iw) * C;
+        const float* x1 = x0 + W * C;
+        float* d0 = dx + ((b * H + ih) * W + iw) * C;
+        float* d1 = d0 + W * C;
+        const float* g = dy + ((b * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; c++) {
+          const float a = x0[c], e = x0[C + c], f = x1[c], h = x1[C + c];
+          // first maximum in order a, e, f, h with strict '>' from −∞
+          float best = -INFINITY;
+          int pos = -1;
+          if (a > best) best = a, pos = 0;
+          if (e > best) best = e, pos = 1;
+          if (f > best) best = f, pos = 2;
+          if (h > best) best = h, pos = 3;
+          if (pos == 0) d0[c] += g[c];
+          else if (pos == 1) d0[C + c] += g[c];
+          else if (pos == 2) d1[c] += g[c];
+          else if (pos == 3) d1[C + c] += g[c];
+        }
+      }
+    }
+  }
+}
+
+static void max_pool_grad_any(const float* x, const float* dy, float* dx, int64_t B, int64_t H, int64_t W, int64_t C,
+                              int64_t OH, int64_t OW, int64_t FH, int64_t FW, int64_t sh, int64_t sw, int64_t pt,
+                              int64_t pl) {
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t oh = 0; oh < OH; oh++) {
+      for (int64_t ow = 0; ow < OW; ow++) {
+        const float* g = dy + ((b * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; c++) {
+          float best = -INFINITY;
+          int64_t at = -1;
+          for (int64_t fh = 0; fh < FH; fh++) {
+            const int64_t ih = oh * sh - pt + fh;
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t fw = 0; fw < FW; fw++) {
+              const int64_t iw = ow * sw - pl + fw;
+              if (iw < 0 || iw >= W) continue;
+              const int64_t i = ((b * H + ih) * W + iw) * C + c;
+              if (x[i] > best) best = x[i], at = i;
+            }
+          }
+          if (at >= 0) dx[at] += g[c];
+        }
+      }
+    }
+  }
+}
+
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  uint8_t* base;
+  size_t len;
+  const double* p;
+  if (!heap_args(env, info, 15, &base, &len, &p)) return NULL;
+  int64_t d[10], pt, pl;
+  for (int i = 0; i < 10; i++) {
+    if (!as_count(p[3 + i], &d[i]) || d[i] < 1) return fail(env, "maxPoolGrad: dimensions must be integers in 1..2^31-1");
+  }
+  if (!as_int(p[13], &pt) || !as_int(p[14], &pl)) return fail(env, "maxPoolGrad: pads must be integers");
+  const int64_t B = d[0], H = d[1], W = d[2], C = d[3], OH = d[4], OW = d[5], FH = d[6], FW = d[7], sh = d[8], sw = d[9];
+  int64_t xElems, dyElems;
+  if (__builtin_mul_overflow(B, H * W, &xElems) || __builtin_mul_overflow(xElems, C, &xElems) ||
+      __builtin_mul_overflow(B, OH * OW, &dyElems) || __builtin_mul_overflow(dyElems, C, &dyElems))
+    return fail(env, "maxPoolGrad: size overflows");
+  Region rx, rdy, rdx;
+  if (!region(p[0], xElems, len, &rx)) return fail(env, "maxPoolGrad: x lies outside the heap (or is misaligned)");
+  if (!region(p[1], dyElems, len, &rdy)) return fail(env, "maxPoolGrad: dy lies outside the heap (or is misaligned)");
+  if (!region(p[2], xElems, len, &rdx)) return fail(env, "maxPoolGrad: dx lies outside the heap (or is misaligned)");
+  if (overlaps(rdx, rx) || overlaps(rdx, rdy)) return fail(env, "maxPoolGrad: dx overlaps an input");
+  const float* x = (const float*)(base + rx.off);
+  const float* dy = (const float*)(base + rdy.off);
+  float* dx = (float*)(base + rdx.off);
+  memset(dx, 0, (size_t)rdx.bytes);
+  // the 2×2 path reads whole windows: every window must lie inside x
+  if (FH == 2 && FW == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * OH <= H && 2 * OW <= W)
+    max_pool_grad_2x2(x, dy, dx, B, H, W, C, OH, OW, pt, pl);
+  else
+    max_pool_grad_any(x, dy, dx, B, H, W, C, OH, OW, FH, FW, sh, sw, pt, pl);
+  return NULL;
+}

@@ -1,0 +1,297 @@
+// The native Conv2DBackpropFilter and MaxPoolGrad (native/conv.c through
+// src/ml/kernels/native-conv.ts) against tfjs' cpu backend kernels and against conv.ts's slice
+// formulation, over a sweep of shapes; the addon's range checks; and a few training steps of a
+// small CNN model with and without them. Skipped where the addon is not built.
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/ml/backend.ts';
+import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
+import { nativeConvFilterGradient } from '../../../src/ml/kernels/native-conv.ts';
+import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
+import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { conv3x3ExplicitGrad } from '../../../src/ml/model/conv.ts';
+import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
+
+const native = loadNativeGemm();
+const built = 'gemm' in native && native.gemm.addon.convFilterGrad != null;
+
+function values(shape: number[], seed: number, quantum = 0): Float32Array {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const v = s / 2 ** 32 - 0.5;
+    return quantum > 0 ? Math.round(v / quantum) * quantum : v; // quantised: ties in pooling windows
+  };
+  return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next);
+}
+
+/** max |a − b| / max |b| */
+function relErr(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < actual.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+/** fn's result on the cpu backend (tfjs' reference kernels), then back to wasm */
+async function onCpu(fn: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend('cpu');
+  try {
+    return tf.tidy(fn).dataSync() as Float32Array;
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+function counting(name: 'convFilterGrad' | 'maxPoolGrad'): { calls: () => number; restore: () => void } {
+  if (!('gemm' in native)) throw new Error('addon not built');
+  const addon = native.gemm.addon;
+  const real = addon[name];
+  if (real == null) throw new Error(`no ${name}`);
+  let calls = 0;
+  addon[name] = (heap, params) => {
+    calls++;
+    real(heap, params);
+  };
+  return { calls: () => calls, restore: () => void (addon[name] = real) };
+}
+
+interface ConvCase {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid';
+}
+
+const CONV_CASES: ConvCase[] = [];
+for (const B of [1, 2])
+  for (const hw of [1, 2, 3, 5, 7])
+    for (const cin of [1, 3, 16])
+      for (const cout of [1, 16]) CONV_CASES.push({ x: [B, hw, hw, cin], f: [3, 3, cin, cout], strides: 1, pad: 'same' });
+CONV_CASES.push(
+  { x: [1, 3, 9, 3], f: [3, 3, 3, 16], strides: 1, pad: 'same' },
+  { x: [2, 9, 7, 4], f: [5, 5, 4, 6], strides: 2, pad: 'same' },
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 5], strides: 1, pad: 'valid' },
+  { x: [1, 9, 8, 2], f: [2, 3, 2, 3], strides: [2, 1], pad: 'valid' },
+  { x: [3, 6, 6, 5], f: [1, 1, 5, 7], strides: 1, pad: 'same' },
+  { x: [4, 34, 34, 3], f: [3, 3, 3, 16], strides: 1, pad: 'same' }, // more rows than one im2col block
+);
+
+function filterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, dyShape: number[]): tf.Tensor {
+  const x = tf.tensor4d(xv, c.x);
+  const dy = tf.tensor(dyv, dyShape);
+  const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f };
+  return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs) as tf.Tensor;
+}
+
+beforeAll(async () => {
+  await initBackend('wasm', { nativeGemm: true });
+});
+
+afterEach(() => setNativeKernels(true));
+
+describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
+  it('equals the cpu backend over a sweep of shapes, strides and paddings (relative error ≤ 1e-5)', async () => {
+    const counter = counting('convFilterGrad');
+    try {
+      for (const [i, c] of CONV_CASES.entries()) {
+        const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.strides, 1, c.pad);
+        const xv = values(c.x, 100 + i);
+        const dyv = values(info.outShape, 200 + i);
+        const expected = await onCpu(() => filterGrad(c, xv, dyv, info.outShape));
+        const before = counter.calls();
+        const actual = tf.tidy(() => filterGrad(c, xv, dyv, info.outShape)).dataSync() as Float32Array;
+        expect(counter.calls(), JSON.stringify(c)).toBe(before + 1);
+        expect(relErr(actual, expected), JSON.stringify(c)).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it("conv.ts's kernel gradient equals the slice formulation, input gradient unchanged", () => {
+    for (const [i, [x, cout]] of (
+      [
+        [[2, 16, 16, 3], 16],
+        [[1, 5, 7, 16], 1],
+        [[3, 8, 8, 16], 32],
+      ] as [[number, number, number, number], number][]
+    ).entries()) {
+      const xv = tf.tensor4d(values(x, 300 + i), x);
+      const k = tf.tensor2d(values([9 * x[3], cout], 400 + i), [9 * x[3], cout]);
+      const w = tf.tensor4d(values([...x.slice(0, 3), cout], 500 + i), [x[0], x[1], x[2], cout]);
+      const grads = () =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv3x3ExplicitGrad(a as tf.Tensor4D, b as tf.Tensor2D), w)))([xv, k]);
+      setNativeKernels(true);
+      expect(nativeConvFilterGradient()).toBe(true);
+      const [dxN, dkN] = grads().map((t) => t.dataSync() as Float32Array);
+      setNativeKernels(false);
+      expect(nativeConvFilterGradient()).toBe(false);
+      const [dxS, dkS] = grads().map((t) => t.dataSync() as Float32Array);
+      setNativeKernels(true);
+      expect(relErr(dkN, dkS)).toBeLessThanOrEqual(1e-5);
+      expect(relErr(dxN, dxS)).toBe(0);
+      tf.dispose([xv, k, w]);
+    }
+  });
+
+  it('the addon refuses regions outside the heap, misaligned, overlapping or oversized', () => {
+    if (!('gemm' in native) || native.gemm.addon.convFilterGrad == null) throw new Error('addon not built');
+    const fn = native.gemm.addon.convFilterGrad;
+    const heap = new Uint8Array(4096);
+    // x [1, 4, 4, 2] at 0 (128 B), dy [1, 4, 4, 3] at 256 (192 B), dK [3, 3, 2, 3] at 1024 (216 B)
+    const ok = [0, 256, 1024, 1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
+    const call = (edit: Record<number, number>) => {
+      const p = Float64Array.from(ok);
+      for (const [k, v] of Object.entries(edit)) p[Number(k)] = v;
+      return () => fn(heap, p);
+    };
+    expect(call({})).not.toThrow();
+    expect(call({ 0: 4000 })).toThrow(/x lies outside/);
+    expect(call({ 1: 4095 - 100 })).toThrow(/dy lies outside/);
+    expect(call({ 2: 4096 - 200 })).toThrow(/dK lies outside/);
+    expect(call({ 2: 1026 })).toThrow(/misaligned/);
+    expect(call({ 2: -4 })).toThrow(/dK lies outside/);
+    expect(call({ 2: 64 })).toThrow(/overlaps/);
+    expect(call({ 2: 300 })).toThrow(/overlaps/);
+    expect(call({ 3: 0 })).toThrow(/dimensions/);
+    expect(call({ 6: 2.5 })).toThrow(/dimensions/);
+    expect(call({ 3: 2 ** 31 - 1, 4: 2 ** 31 - 1 })).toThrow(/overflows|outside/);
+    expect(call({ 16: 0.5 })).toThrow(/pads/);
+    expect(() => fn(heap, new Float64Array(17))).toThrow(/params/);
+    expect(() => fn(new Float32Array(1024) as unknown as Uint8Array, Float64Array.from(ok))).toThrow(/heap/);
+  });
+});
+
+interface PoolCase {
+  x: [number, number, number, number];
+  size: number;
+  strides: number;
+  pad: 'same' | 'valid';
+}
+
+const POOL_CASES: PoolCase[] = [];
+for (const B of [1, 2])
+  for (const hw of [2, 3, 4, 5, 7, 8])
+    for (const c of [1, 3, 16]) POOL_CASES.push({ x: [B, hw, hw, c], size: 2, strides: 2, pad: 'valid' });
+POOL_CASES.push(
+  { x: [1, 1, 1, 3], size: 2, strides: 2, pad: 'same' },
+  { x: [2, 5, 6, 3], size: 2, strides: 2, pad: 'same' },
+  { x: [2, 7, 7, 4], size: 3, strides: 2, pad: 'same' },
+  { x: [1, 6, 5, 2], size: 2, strides: 1, pad: 'valid' },
+  { x: [1, 5, 5, 3], size: 3, strides: 1, pad: 'same' },
+  { x: [2, 9, 8, 16], size: 2, strides: 2, pad: 'valid' },
+);
+
+describe.skipIf(!built)('native MaxPoolGrad', () => {
+  it('equals the cpu backend (first maximum of each window, ties included) over a sweep of shapes', async () => {
+    const counter = counting('maxPoolGrad');
+    try {
+      for (const [i, c] of POOL_CASES.entries()) {
+        const xv = values(c.x, 600 + i, 0.25); // few distinct values: many ties
+        const outShape = tf.backend_util.computePool2DInfo(c.x, c.size, c.strides, 1, c.pad).outShape;
+        const wv = values(outShape, 700 + i);
+        const grad = () => {
+          const w = tf.tensor(wv, outShape);
+          return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, c.size, c.strides, c.pad), w)))(tf.tensor4d(xv, c.x));
+        };
+        const expected = await onCpu(grad);
+        const before = counter.calls();
+        const actual = tf.tidy(grad).dataSync() as Float32Array;
+        expect(counter.calls(), JSON.stringify(c)).toBe(before + 1);
+        expect(relErr(actual, expected), JSON.stringify(c)).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('the addon refuses regions outside the heap, misaligned or overlapping', () => {
+    if (!('gemm' in native) || native.gemm.addon.maxPoolGrad == null) throw new Error('addon not built');
+    const fn = native.gemm.addon.maxPoolGrad;
+    const heap = new Uint8Array(4096);
+    // x [1, 4, 4, 2] at 0 (128 B), dy [1, 2, 2, 2] at 256 (32 B), dx at 1024 (128 B)
+    const ok = [0, 256, 1024, 1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 0, 0];
+    const call = (edit: Record<number, number>) => {
+      const p = Float64Array.from(ok);
+      for (const [k, v] of Object.entries(edit)) p[Number(k)] = v;
+      return () => fn(heap, p);
+    };
+    expect(call({})).not.toThrow();
+    expect(call({ 0: 4000 })).toThrow(/x lies outside/);
+    expect(call({ 1: 4080 })).toThrow(/dy lies outside/);
+    expect(call({ 2: 4000 })).toThrow(/dx lies outside/);
+    expect(call({ 2: 1025 })).toThrow(/misaligned/);
+    expect(call({ 2: 64 })).toThrow(/overlaps/);
+    expect(call({ 2: 256 })).toThrow(/overlaps/);
+    expect(call({ 4: 0 })).toThrow(/dimensions/);
+    expect(call({ 13: Number.NaN })).toThrow(/pads/);
+    expect(() => fn(heap, new Float64Array(14))).toThrow(/params/);
+  });
+});
+
+describe.skipIf(!built)('a small CNN model with the native conv kernels', () => {
+  it('gives the same losses over a few training steps (≤ 1e-4) as without them', () => {
+    const config: ModelConfig = {
+      encoder: { kind: 'cnn', imageSize: 16, channels: [4, 8, 8] },
+      gridSize: 4,
+      encoderDim: 16,
+      embeddingDim: 16,
+      units: 24,
+      vocabSize: 40,
+      maxLength: 8,
+      attentionLambda: 0.5,
+    };
+    const pixels = tf.tensor4d(
+      values([4, 16, 16, 3], 800).map((v) => v + 0.5),
+      [4, 16, 16, 3],
+    );
+    const captions = tf.tensor2d(
+      Array.from({ length: 4 }, (_, r) => [1, ...Array.from({ length: 6 }, (_, t) => (t < 3 + r ? 4 + ((r * 7 + t * 5) % 36) : 0)), 0]),
+      [4, 8],
+      'int32',
+    );
+    const counter = counting('convFilterGrad');
+    const curve = (on: boolean): number[] => {
+      setNativeKernels(on);
+      const model = CaptionModel.create(config, 5);
+      const vars = model.weights.list();
+      const adam = new Adam(model.weights.names, vars, 3e-3);
+      const losses: number[] = [];
+      for (let step = 0; step < 6; step++) {
+        losses.push(
+          tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(() => model.loss(pixels, captions), vars);
+            adam.apply(
+              clipByGlobalNorm(
+                vars.map((v) => grads[v.name]),
+                5,
+              ),
+            );
+            return value.dataSync()[0];
+          }),
+        );
+      }
+      adam.dispose();
+      model.dispose();
+      return losses;
+    };
+    try {
+      const before = tf.memory().numTensors;
+      const nat = curve(true);
+      expect(counter.calls()).toBe(6 * 3); // every conv layer's filter gradient, every step
+      const ref = curve(false);
+      expect(counter.calls()).toBe(6 * 3);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(nat[nat.length - 1]).toBeLessThan(nat[0]);
+      for (let i = 0; i < nat.length; i++) expect(Math.abs(nat[i] - ref[i]), `step ${i}`).toBeLessThanOrEqual(1e-4);
+    } finally {
+      counter.restore();
+      tf.dispose([pixels, captions]);
+    }
+  });
+});
