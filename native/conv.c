@@ -93,32 +93,40 @@ napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// 2×2 windows at stride 2 inside x (the encoder's pooling): one pass, 4 comparisons per value
-static void max_pool_grad_2x2(const float* x, const float* dy, float* dx, int64_t B, int64_t H, int64_t W, int64_t C,
-                              int64_t OH, int64_t OW, int64_t pt, int64_t pl) {
+// one build for every x86-64 CPU, the widest vectors picked at load time (as elementwise.c)
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTORISED
+#endif
+
+// 2×2 windows at stride 2 inside x (the encoder's pooling): branch-free over the channels, each
+// covered dx value written once (the caller zeroes rows and columns no window covers)
+VECTORISED static void max_pool_grad_2x2(const float* restrict x, const float* restrict dy, float* restrict dx,
+                                         int64_t B, int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW) {
   for (int64_t b = 0; b < B; b++) {
     for (int64_t oh = 0; oh < OH; oh++) {
-      const int64_t ih = oh * 2 - pt;
       for (int64_t ow = 0; ow < OW; ow++) {
-        const int64_t iw = ow * 2 - pl;
-        const float* x0 = x + ((b * H + ih) * W + iw) * C;
+        const float* x0 = x + ((b * H + 2 * oh) * W + 2 * ow) * C;
         const float* x1 = x0 + W * C;
-        float* d0 = dx + ((b * H + ih) * W + iw) * C;
+        float* d0 = dx + ((b * H + 2 * oh) * W + 2 * ow) * C;
         float* d1 = d0 + W * C;
         const float* g = dy + ((b * OH + oh) * OW + ow) * C;
         for (int64_t c = 0; c < C; c++) {
+          // first maximum in the order x0[c], x0[C+c], x1[c], x1[C+c] with strict '>' from −∞
           const float a = x0[c], e = x0[C + c], f = x1[c], h = x1[C + c];
-          // first maximum in order a, e, f, h with strict '>' from −∞
-          float best = -INFINITY;
-          int pos = -1;
-          if (a > best) best = a, pos = 0;
-          if (e > best) best = e, pos = 1;
-          if (f > best) best = f, pos = 2;
-          if (h > best) best = h, pos = 3;
-          if (pos == 0) d0[c] += g[c];
-          else if (pos == 1) d0[C + c] += g[c];
-          else if (pos == 2) d1[c] += g[c];
-          else if (pos == 3) d1[C + c] += g[c];
+          const int ga = a > -INFINITY;
+          const float m0 = ga ? a : -INFINITY;
+          const int ge = e > m0;
+          const float m1 = ge ? e : m0;
+          const int gf = f > m1;
+          const float m2 = gf ? f : m1;
+          const int gh = h > m2;
+          const float v = g[c];
+          d1[C + c] = gh ? v : 0.0f;
+          d1[c] = gf && !gh ? v : 0.0f;
+          d0[C + c] = ge && !gf && !gh ? v : 0.0f;
+          d0[c] = ga && !ge && !gf && !gh ? v : 0.0f;
         }
       }
     }
@@ -175,11 +183,14 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   const float* x = (const float*)(base + rx.off);
   const float* dy = (const float*)(base + rdy.off);
   float* dx = (float*)(base + rdx.off);
-  memset(dx, 0, (size_t)rdx.bytes);
-  // the 2×2 path reads whole windows: every window must lie inside x
-  if (FH == 2 && FW == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * OH <= H && 2 * OW <= W)
-    max_pool_grad_2x2(x, dy, dx, B, H, W, C, OH, OW, pt, pl);
-  else
+  // the 2×2 path reads whole windows (every window must lie inside x) and writes every value it
+  // covers; the rest of dx (an odd last row or column, or everything on the general path) is zeroed
+  if (FH == 2 && FW == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * OH <= H && 2 * OW <= W) {
+    if (2 * OH != H || 2 * OW != W) memset(dx, 0, (size_t)rdx.bytes);
+    max_pool_grad_2x2(x, dy, dx, B, H, W, C, OH, OW);
+  } else {
+    memset(dx, 0, (size_t)rdx.bytes);
     max_pool_grad_any(x, dy, dx, B, H, W, C, OH, OW, FH, FW, sh, sw, pt, pl);
+  }
   return NULL;
 }

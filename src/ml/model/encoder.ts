@@ -30,7 +30,8 @@ export function cnnFeatures(weights: ModelWeights, config: ModelConfig, pixels: 
   const stages = poolingStages(config);
   let x = tf.sub(tf.mul(pixels, 2), 1) as tf.Tensor4D; // [B, S, S, 3] in -1..1
   config.encoder.channels.forEach((_, i) => {
-    x = conv3x3Relu(x, weights.matrix(`encoder/conv${i}/kernel`), weights.vector(`encoder/conv${i}/bias`)); // [B, s, s, C_i]
+    // the first layer reads pixels: no gradient to them
+    x = conv3x3Relu(x, weights.matrix(`encoder/conv${i}/kernel`), weights.vector(`encoder/conv${i}/bias`), { inputGradient: i > 0 }); // [B, s, s, C_i]
     if (i < stages) x = tf.maxPool(x, 2, 2, 'valid'); // [B, s/2, s/2, C_i]
   });
   const [B, G, , C] = x.shape;

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
-import { nativeConvFilterGradient } from '../../../src/ml/kernels/native-conv.ts';
+import { nativeConvFilterGradient, setNativeConvKernels } from '../../../src/ml/kernels/native-conv.ts';
 import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
 import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
-import { conv3x3ExplicitGrad } from '../../../src/ml/model/conv.ts';
+import { conv3x3ExplicitGrad, conv3x3Relu } from '../../../src/ml/model/conv.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
 
 const native = loadNativeGemm();
@@ -92,7 +92,39 @@ beforeAll(async () => {
   await initBackend('wasm', { nativeGemm: true });
 });
 
-afterEach(() => setNativeKernels(true));
+afterEach(() => {
+  setNativeKernels(true);
+  setNativeConvKernels(true);
+});
+
+describe('conv3x3Relu on wasm (fused forward, own gradient)', () => {
+  it('value and gradients equal the cpu backend, native kernels on and off; no input gradient when asked', async () => {
+    const shape: [number, number, number, number] = [2, 9, 7, 5];
+    const cout = 6;
+    const xv = values(shape, 900);
+    const kv = values([9 * shape[3], cout], 901);
+    const bv = values([cout], 902).map((v) => v * 0.2);
+    const wv = values([...shape.slice(0, 3), cout], 903);
+    const run = (inputGradient: boolean) => () => {
+      const [x, k, b] = [tf.tensor4d(xv, shape), tf.tensor2d(kv, [9 * shape[3], cout]), tf.tensor1d(bv)];
+      const w = tf.tensor4d(wv, [shape[0], shape[1], shape[2], cout]);
+      const f = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        tf.sum(tf.mul(conv3x3Relu(a as tf.Tensor4D, c as tf.Tensor2D, d as tf.Tensor1D, { inputGradient }), w));
+      const { value, grads } = tf.valueAndGrads(f)([x, k, b]);
+      return tf.concat([value.reshape([1]), ...grads.map((g) => g.reshape([-1]))]);
+    };
+    const n = tf.util.sizeFromShape(shape);
+    const expected = await onCpu(run(true));
+    for (const on of built ? [true, false] : [false]) {
+      setNativeKernels(on);
+      const full = tf.tidy(run(true)).dataSync() as Float32Array;
+      expect(relErr(full, expected), `native ${on}`).toBeLessThanOrEqual(1e-5);
+      const noDx = tf.tidy(run(false)).dataSync() as Float32Array;
+      expect(noDx.subarray(1, 1 + n).every((v) => v === 0)).toBe(true);
+      expect(relErr(noDx.subarray(1 + n), expected.subarray(1 + n)), `native ${on}`).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
 
 describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
   it('equals the cpu backend over a sweep of shapes, strides and paddings (relative error ≤ 1e-5)', async () => {
@@ -256,8 +288,9 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
       'int32',
     );
     const counter = counting('convFilterGrad');
+    // the conv kernels alone switched (the other native kernels stay on: their own tests compare them)
     const curve = (on: boolean): number[] => {
-      setNativeKernels(on);
+      setNativeConvKernels(on);
       const model = CaptionModel.create(config, 5);
       const vars = model.weights.list();
       const adam = new Adam(model.weights.names, vars, 3e-3);
@@ -290,6 +323,7 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
       expect(nat[nat.length - 1]).toBeLessThan(nat[0]);
       for (let i = 0; i < nat.length; i++) expect(Math.abs(nat[i] - ref[i]), `step ${i}`).toBeLessThanOrEqual(1e-4);
     } finally {
+      setNativeConvKernels(true);
       counter.restore();
       tf.dispose([pixels, captions]);
     }
