@@ -3,6 +3,8 @@
 // so that they see the same load: XNNPACK (native off), the native kernels with 1 OpenBLAS thread,
 // and with 2. Prints the fastest and the median of each (ms). The wasm thread count is fixed per
 // process (run once per --wasm-threads). This is how the default thread counts were chosen.
+// `--variants step`: the native kernels with and without the native optimiser step (tfjs' Adam
+// and clip instead), 1 OpenBLAS thread.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,17 +20,30 @@ const { values } = parseArgs({
     'wasm-threads': { type: 'string', default: '1' },
     reps: { type: 'string', default: '9' },
     rows: { type: 'string', default: 'train step b16,train step b64,greedy 20 b1,greedy 20 b16' },
+    variants: { type: 'string', default: 'blas' },
   },
 });
 const info = await initBackend('wasm', { wasmThreads: Number(values['wasm-threads']), nativeGemm: true });
 const native = loadNativeGemm();
 if (!('gemm' in native)) throw new Error(native.reason);
 const gemm = native.gemm;
-const variants: { name: string; set: () => void }[] = [
-  { name: 'xnnpack', set: () => setNativeKernels(false) },
-  { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
-  { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
-];
+const nativeAdam = gemm.addon.adam;
+const withAdam = (adam: boolean) => () => {
+  setNativeKernels(true);
+  gemm.addon.setThreads(1);
+  gemm.addon.adam = adam ? nativeAdam : undefined; // without it the optimiser is tfjs'
+};
+const variants: { name: string; set: () => void }[] =
+  values.variants === 'step'
+    ? [
+        { name: 'native, tfjs Adam', set: withAdam(false) },
+        { name: 'native, native Adam', set: withAdam(true) },
+      ]
+    : [
+        { name: 'xnnpack', set: () => setNativeKernels(false) },
+        { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
+        { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
+      ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 // the optimiser step of src/ml/train.ts (not exported from the library's public API)
-import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
+import { Adam } from '../src/ml/optimizer.ts';
 import { type RowName, type RowTimes } from './rows.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 import { statMs, type Stat } from './timing.ts';
@@ -40,10 +40,8 @@ export function trainStepRunner(model: CaptionModel, adam: Adam, batch: number):
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
       adam.apply(
-        clipByGlobalNorm(
-          vars.map((v) => grads[v.name]),
-          CLIP_NORM,
-        ),
+        vars.map((v) => grads[v.name]),
+        CLIP_NORM,
       );
       return value;
     });

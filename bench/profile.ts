@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
 import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
-import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
+import { Adam } from '../src/ml/optimizer.ts';
 import { parseBenchConfig } from './config.ts';
 import { BACKBONE_CHANNELS, captions, DECODE_TOKENS, END, features, REFERENCE_CONFIG, VOCAB } from './shapes.ts';
 
@@ -51,10 +51,8 @@ const step = async () => {
   tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(input, caps), vars);
     adam.apply(
-      clipByGlobalNorm(
-        vars.map((v) => grads[v.name]),
-        5,
-      ),
+      vars.map((v) => grads[v.name]),
+      5,
     );
     return value.dataSync()[0];
   });

@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "glimpse_blas",
-      "sources": ["gemm.c", "elementwise.c", "conv.c"],
-      "cflags": ["-O3", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": ["gemm.c", "elementwise.c", "optim.c", "conv.c"],
+      "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas"]
     }
   ]

@@ -82,6 +82,9 @@ static inline int heap_args(napi_env env, napi_callback_info info, size_t nparam
 napi_value Tanh(napi_env env, napi_callback_info info);
 napi_value Exp(napi_env env, napi_callback_info info);
 napi_value SumAxes(napi_env env, napi_callback_info info);
+// optim.c
+napi_value SumSquares(napi_env env, napi_callback_info info);
+napi_value Adam(napi_env env, napi_callback_info info);
 // conv.c
 napi_value ConvFilterGrad(napi_env env, napi_callback_info info);
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info);

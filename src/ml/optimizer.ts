@@ -2,10 +2,12 @@
 // ordered list of variables; its state saved and restored through TF.js's own getWeights/setWeights
 // (`iter`, `<weight>/m`, `<weight>/v`), named by the model's weight names so a checkpoint does not
 // depend on tf variable names; and global-norm gradient clipping, which TF.js optimisers lack.
-// Measured against the hand-written Adam it replaced (wasm+openblas, reference shapes, a loaded
-// 2-core machine): its update is ~10–15% slower (two more full-size ops per weight: bias
-// corrections), ≈ 10–40 ms of a ≈ 350 ms training step; kept for the standard optimiser and state.
+// On wasm with the native kernels (wasm+openblas) the update and the clip's sums of squares run
+// in native/optim.c, one pass per variable in place, with the same float32 operations in the same
+// order (bit-identical results; test/ml/backend/native-optim.test.ts); tfjs' own ~13 kernels per
+// variable otherwise.
 import * as tf from '@tensorflow/tfjs';
+import { type AdamScalars, type NativeOptimizer, nativeOptimizer } from './kernels/native-optim.ts';
 import { ModelError } from './model/errors.ts';
 import type { NamedTensor } from './model/weightsFile.ts';
 
@@ -22,6 +24,15 @@ function float32Power(x: number, n: number): number {
   return product;
 }
 
+/** AdamOptimizer's fields that the typings keep private or protected */
+interface AdamInternals {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  incrementIterations(): void;
+}
+
 /**
  * tf.train.adam's optimizer, restoring exactly. Its setWeights sets the running β1ᵗ and β2ᵗ with
  * pow(), while training reaches them by one float32 multiplication per step; the two differ in
@@ -29,10 +40,43 @@ function float32Power(x: number, n: number): number {
  * the uninterrupted one. After setWeights this replays the products instead.
  */
 class ResumableAdam extends tf.AdamOptimizer {
+  /**
+   * applyGradients' update (grads in the variables' order, scaled by `scale`) through the native
+   * optimiser: the same arithmetic, moments created as tfjs creates them, β1ᵗ/β2ᵗ and the
+   * iteration count advanced by the same float32 operations.
+   */
+  applyNative(native: NativeOptimizer, vars: readonly tf.Variable[], grads: readonly tf.Tensor[], scale: number): void {
+    const self = this as unknown as AdamInternals;
+    const [acc1, acc2] = [self.accBeta1.dataSync()[0], self.accBeta2.dataSync()[0]];
+    const s: AdamScalars = {
+      scale,
+      beta1: Math.fround(this.beta1),
+      oneMinusBeta1: Math.fround(1 - this.beta1),
+      beta2: Math.fround(this.beta2),
+      oneMinusBeta2: Math.fround(1 - this.beta2),
+      // float32 1 − β1ᵗ: the double difference of two float32 values rounds as the float32 one does
+      oneMinusAccBeta1: Math.fround(1 - acc1),
+      oneMinusAccBeta2: Math.fround(1 - acc2),
+      negLr: Math.fround(-this.learningRate),
+      epsilon: Math.fround(this.epsilon),
+    };
+    vars.forEach((w, i) => {
+      const moment = (kind: 'm' | 'v') => ({ originalName: `${w.name}/${kind}`, variable: tf.tidy(() => tf.zerosLike(w).variable(false)) });
+      self.accumulatedFirstMoment[i] ??= moment('m');
+      self.accumulatedSecondMoment[i] ??= moment('v');
+      native.adam(w, grads[i], self.accumulatedFirstMoment[i].variable, self.accumulatedSecondMoment[i].variable, s);
+    });
+    tf.tidy(() => {
+      self.accBeta1.assign(tf.mul(self.accBeta1, this.beta1));
+      self.accBeta2.assign(tf.mul(self.accBeta2, this.beta2));
+    });
+    self.incrementIterations();
+  }
+
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await super.setWeights(weightValues);
     // accBeta1/2 are private in the typings: the fields AdamOptimizer keeps β1ᵗ⁺¹ and β2ᵗ⁺¹ in
-    const running = this as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    const running = this as unknown as AdamInternals;
     const t = this.iterations;
     tf.tidy(() => {
       running.accBeta1.assign(tf.scalar(float32Power(this.beta1, t + 1)));
@@ -64,9 +108,27 @@ export class Adam {
     return { className: tf.AdamOptimizer.className, config: this.optimizer.getConfig() };
   }
 
-  /** One update; grads are in the order of the variables (the order the moments are kept in). */
-  apply(grads: readonly tf.Tensor[]): void {
-    this.optimizer.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+  /**
+   * One update; grads are in the order of the variables (the order the moments are kept in),
+   * first scaled to a global norm of at most `clipNorm` (0: not clipped), as clipByGlobalNorm does.
+   */
+  apply(grads: readonly tf.Tensor[], clipNorm = 0): void {
+    if (grads.length !== this.vars.length) throw new ModelError('INVALID_CONFIG', 'Adam: one gradient per variable expected');
+    const native = nativeOptimizer();
+    if (native != null) {
+      const scale =
+        clipNorm > 0
+          ? clipScale(
+              grads.map((g) => native.sumSquares(g)),
+              clipNorm,
+            )
+          : 1;
+      this.optimizer.applyNative(native, this.vars, grads, scale);
+      return;
+    }
+    const clipped = tf.tidy(() => clipByGlobalNorm([...grads], clipNorm));
+    this.optimizer.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: clipped[i] })));
+    if (clipNorm > 0) tf.dispose(clipped);
   }
 
   /**
@@ -117,7 +179,16 @@ export class Adam {
 /** Scales gradients so their global L2 norm is at most clipNorm (0 = no clipping). */
 export function clipByGlobalNorm(grads: tf.Tensor[], clipNorm: number): tf.Tensor[] {
   if (clipNorm <= 0) return grads;
-  const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))); // scalar
-  const scale = tf.div(clipNorm, tf.maximum(norm, clipNorm)); // 1 when under the limit
+  const scale = clipScaleTensor(tf.addN(grads.map((g) => tf.sum(tf.square(g)))) as tf.Scalar, clipNorm);
   return grads.map((g) => tf.mul(g, scale));
+}
+
+/** clipNorm / max(√Σ, clipNorm) as a scalar: 1 when under the limit */
+function clipScaleTensor(sumOfSquares: tf.Scalar, clipNorm: number): tf.Scalar {
+  return tf.div(clipNorm, tf.maximum(tf.sqrt(sumOfSquares), clipNorm));
+}
+
+/** clipByGlobalNorm's factor from the gradients' sums of squares, by the same float32 scalar ops */
+function clipScale(sums: number[], clipNorm: number): number {
+  return tf.tidy(() => clipScaleTensor(tf.addN(sums.map((s) => tf.scalar(s))) as tf.Scalar, clipNorm).dataSync()[0]);
 }

@@ -15,7 +15,8 @@ import type { BackboneAccess } from './model/backbone.ts';
 import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
 import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from './model/config.ts';
 import { ModelError } from './model/errors.ts';
-import { Adam, clipByGlobalNorm } from './optimizer.ts';
+import { Adam } from './optimizer.ts';
+import { learningRateAt } from './schedule.ts';
 import type { BatchEvent, CaptionedImage, CheckpointEvent, EpochEvent, ModelConfig, TrainConfig } from './types.ts';
 import { Vocabulary } from './vocab.ts';
 
@@ -90,10 +91,8 @@ function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, caption
   const loss = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(input, captions), vars);
     adam.apply(
-      clipByGlobalNorm(
-        vars.map((v) => grads[v.name]),
-        clipNorm,
-      ),
+      vars.map((v) => grads[v.name]),
+      clipNorm,
     );
     return value;
   });

@@ -19,6 +19,10 @@ export interface BlasAddon {
   exp(heap: Uint8Array, params: Float64Array): void;
   /** native/elementwise.c: out[a, b] = Σ_r x[a, r, b]; params [xOff, outOff, outer, reduce, inner] */
   sumAxes(heap: Uint8Array, params: Float64Array): void;
+  /** native/optim.c (absent in an addon built before it): Σ x²; params [xOff, n] */
+  sumSquares?(heap: Uint8Array, params: Float64Array): number;
+  /** native/optim.c (absent in an addon built before it): Adam in place; see src/ml/kernels/native-optim.ts */
+  adam?(heap: Uint8Array, params: Float64Array): void;
   /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
   convFilterGrad?(heap: Uint8Array, params: Float64Array): void;
   /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
@@ -96,6 +100,10 @@ export function openNativeGemm(file: string, threads?: number): { gemm: NativeGe
     if (typeof raw.convFilterGrad === 'function' && typeof raw.maxPoolGrad === 'function') {
       addon.convFilterGrad = raw.convFilterGrad;
       addon.maxPoolGrad = raw.maxPoolGrad;
+    }
+    if (typeof raw.sumSquares === 'function' && typeof raw.adam === 'function') {
+      addon.sumSquares = raw.sumSquares;
+      addon.adam = raw.adam;
     }
     const notes = coreNote == null ? [] : [coreNote];
     const fromEnv = threadsFromEnv(process.env);

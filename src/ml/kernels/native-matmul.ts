@@ -22,6 +22,13 @@ export function nativeKernelsEnabled(): boolean {
   return enabled;
 }
 
+let installedGemm: NativeGemm | null = null;
+
+/** The addon whose kernels are installed on wasm, while they are enabled (for code outside kernels: the optimiser). */
+export function activeNativeGemm(): NativeGemm | null {
+  return enabled ? installedGemm : null;
+}
+
 /** The product's layout for native/gemm.c, or null when the native path does not take it. */
 export interface GemmPlan {
   outShape: number[];
@@ -139,5 +146,6 @@ function nativeMatMul(kernelName: string, gemm: NativeGemm): tf.KernelConfig {
  * kernels registered now (call after registerFastKernels('wasm')).
  */
 export function nativeMatMulKernels(gemm: NativeGemm): tf.KernelConfig[] {
+  installedGemm = gemm;
   return [nativeMatMul(tf.BatchMatMul, gemm), nativeMatMul(tf._FusedMatMul, gemm)];
 }

@@ -1,0 +1,105 @@
+// The optimiser's element-wise work through the native addon (native/optim.c) on the wasm heap:
+// a gradient's sum of squares (global-norm clipping) and the whole Adam update of one variable in
+// one pass, writing the variable and its moments in place. tfjs' own Adam is ~11 kernels per
+// variable over weight-sized tensors and the clip two more, each a full pass with a fresh output.
+// The C code performs tfjs' float32 operations in its order, so the results are bit for bit
+// those of tf.train.adam after clipByGlobalNorm (on the native Sum). Only a tensor whose memory
+// no other tensor shares (the backend's refCount is 1) is written in place; a shared one (a
+// checkpoint's tensor loaded into a moment, a reshape of a weight still alive) first gets its own
+// copy, assigned to the variable, so no other tensor ever sees a change.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { BlasAddon } from './native-gemm.ts';
+import { activeNativeGemm, heapBytes } from './native-matmul.ts';
+
+/** The float32 scalars of one Adam step (as tfjs makes them: every value already float32). */
+export interface AdamScalars {
+  /** the clip factor (1 without clipping) */
+  scale: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  /** 1 − β1ᵗ, 1 − β2ᵗ */
+  oneMinusAccBeta1: number;
+  oneMinusAccBeta2: number;
+  negLr: number;
+  epsilon: number;
+}
+
+export interface NativeOptimizer {
+  /** Σ g², in the order of the native Sum over Square (a float32 value) */
+  sumSquares(g: tf.Tensor): number;
+  /** w, m, v ← Adam(w, g·scale, m, v), in place */
+  adam(w: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, s: AdamScalars): void;
+}
+
+const sumParams = new Float64Array(2);
+const adamParams = new Float64Array(14);
+
+/** The native optimiser when the backend is wasm with the native kernels on and the addon has it; else null. */
+export function nativeOptimizer(): NativeOptimizer | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const addon = activeNativeGemm()?.addon;
+  if (addon?.adam == null || addon.sumSquares == null) return null;
+  return bind(tf.backend() as BackendWasm, addon as Required<BlasAddon>);
+}
+
+function float32Input(x: tf.Tensor, what: string): void {
+  if (x.dtype !== 'float32' || x.isDisposed) throw new Error(`native optimiser: ${what} must be a live float32 tensor`);
+}
+
+function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
+  /** the variable's memory, its own: a copy assigned to it first when another tensor shares it */
+  const exclusive = (x: tf.Variable): number => {
+    if (wasm.refCount(x.dataId) <= 1) return wasm.getMemoryOffset(x.dataId);
+    const out = wasm.makeOutput(x.shape, 'float32');
+    const from = wasm.getMemoryOffset(x.dataId);
+    const to = wasm.getMemoryOffset(out.dataId);
+    heapBytes(wasm).copyWithin(to, from, from + x.size * 4); // the heap after the allocation
+    const copy = tf.engine().makeTensorFromTensorInfo(out);
+    x.assign(copy);
+    copy.dispose();
+    return to;
+  };
+  return {
+    sumSquares(g) {
+      float32Input(g, 'the gradient');
+      sumParams[0] = wasm.getMemoryOffset(g.dataId);
+      sumParams[1] = g.size;
+      return addon.sumSquares(heapBytes(wasm), sumParams);
+    },
+    adam(w, g, m, v, s) {
+      for (const [x, what] of [
+        [w, 'the variable'],
+        [g, 'the gradient'],
+        [m, 'the first moment'],
+        [v, 'the second moment'],
+      ] as const) {
+        float32Input(x, what);
+        if (!tf.util.arraysEqual(x.shape, w.shape)) throw new Error(`native optimiser: ${what} is misshapen`);
+      }
+      if (w.size === 0) return;
+      const wOff = exclusive(w);
+      const mOff = exclusive(m);
+      const vOff = exclusive(v);
+      adamParams.set([
+        wOff,
+        wasm.getMemoryOffset(g.dataId),
+        mOff,
+        vOff,
+        w.size,
+        s.scale,
+        s.beta1,
+        s.oneMinusBeta1,
+        s.beta2,
+        s.oneMinusBeta2,
+        s.oneMinusAccBeta1,
+        s.oneMinusAccBeta2,
+        s.negLr,
+        s.epsilon,
+      ]);
+      addon.adam(heapBytes(wasm), adamParams);
+    },
+  };
+}
