@@ -37,6 +37,11 @@ static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t o
       continue;
     }
     const float* src = x + ((b * H + ih) * W) * C;
+    const int64_t iw0 = ow * sw - pl;
+    if (dw == 1 && iw0 >= 0 && iw0 + FW <= W) {
+      memcpy(dst, src + iw0 * C, (size_t)(FW * C) * sizeof(float)); // the row's FW taps are adjacent in x
+      continue;
+    }
     for (int64_t fw = 0; fw < FW; fw++) {
       const int64_t iw = ow * sw - pl + fw * dw;
       if (iw < 0 || iw >= W) memset(dst + fw * C, 0, (size_t)C * sizeof(float));
