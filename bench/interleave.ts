@@ -4,7 +4,7 @@
 // and with 2. Prints the fastest and the median of each (ms). The wasm thread count is fixed per
 // process (run once per --wasm-threads). This is how the default thread counts were chosen.
 // `--variants step`: the native kernels with and without the native optimiser step (tfjs' Adam
-// and clip instead), 1 OpenBLAS thread.
+// and clip instead) and the fused attention scores (the tfjs ops instead), 1 OpenBLAS thread.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,20 +27,24 @@ const info = await initBackend('wasm', { wasmThreads: Number(values['wasm-thread
 const native = loadNativeGemm();
 if (!('gemm' in native)) throw new Error(native.reason);
 const gemm = native.gemm;
-const nativeAdam = gemm.addon.adam;
-const withAdam = (adam: boolean) => () => {
-  setNativeKernels(true);
-  gemm.addon.setThreads(1);
-  gemm.addon.adam = adam ? nativeAdam : undefined; // without it the optimiser is tfjs'
-};
+const { adam: nativeAdam, attnScores } = gemm.addon;
+const withAdam =
+  (adam: boolean, attention = false) =>
+  () => {
+    setNativeKernels(true);
+    gemm.addon.setThreads(1);
+    gemm.addon.adam = adam ? nativeAdam : undefined; // without it the optimiser is tfjs'
+    gemm.addon.attnScores = attention ? attnScores : undefined; // without it attend() uses the tfjs ops
+  };
 const variants: { name: string; set: () => void }[] =
   values.variants === 'step'
     ? [
         { name: 'native, tfjs Adam', set: withAdam(false) },
         { name: 'native, native Adam', set: withAdam(true) },
+        { name: '+ fused attention', set: withAdam(true, true) },
       ]
     : [
-        { name: 'xnnpack', set: () => setNativeKernels(false) },
+        { name: 'xnnpack', set: () => setNativeKernels(false) }, // (the Adam and attention of the native rows: as built)
         { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
         { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
       ];

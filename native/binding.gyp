@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "glimpse_blas",
-      "sources": ["gemm.c", "elementwise.c", "optim.c", "conv.c"],
+      "sources": ["gemm.c", "elementwise.c", "optim.c", "attention.c", "conv.c"],
       "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas"]
     }

@@ -156,6 +156,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sumAxes", NULL, SumAxes, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
+      {"attnScores", NULL, AttnScores, NULL, NULL, NULL, napi_default, NULL},
+      {"attnScoresGrad", NULL, AttnScoresGrad, NULL, NULL, NULL, napi_default, NULL},
       {"convFilterGrad", NULL, ConvFilterGrad, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
   };

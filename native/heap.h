@@ -85,6 +85,9 @@ napi_value SumAxes(napi_env env, napi_callback_info info);
 // optim.c
 napi_value SumSquares(napi_env env, napi_callback_info info);
 napi_value Adam(napi_env env, napi_callback_info info);
+// attention.c
+napi_value AttnScores(napi_env env, napi_callback_info info);
+napi_value AttnScoresGrad(napi_env env, napi_callback_info info);
 // conv.c
 napi_value ConvFilterGrad(napi_env env, napi_callback_info info);
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info);

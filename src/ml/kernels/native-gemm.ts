@@ -23,6 +23,10 @@ export interface BlasAddon {
   sumSquares?(heap: Uint8Array, params: Float64Array): number;
   /** native/optim.c (absent in an addon built before it): Adam in place; see src/ml/kernels/native-optim.ts */
   adam?(heap: Uint8Array, params: Float64Array): void;
+  /** native/attention.c (absent in an addon built before it): see src/ml/kernels/native-attention.ts */
+  attnScores?(heap: Uint8Array, params: Float64Array): void;
+  /** native/attention.c (absent in an addon built before it): see src/ml/kernels/native-attention.ts */
+  attnScoresGrad?(heap: Uint8Array, params: Float64Array): void;
   /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
   convFilterGrad?(heap: Uint8Array, params: Float64Array): void;
   /** native/conv.c (absent in an addon built before it): see src/ml/kernels/native-conv.ts */
@@ -104,6 +108,10 @@ export function openNativeGemm(file: string, threads?: number): { gemm: NativeGe
     if (typeof raw.sumSquares === 'function' && typeof raw.adam === 'function') {
       addon.sumSquares = raw.sumSquares;
       addon.adam = raw.adam;
+    }
+    if (typeof raw.attnScores === 'function' && typeof raw.attnScoresGrad === 'function') {
+      addon.attnScores = raw.attnScores;
+      addon.attnScoresGrad = raw.attnScoresGrad;
     }
     const notes = coreNote == null ? [] : [coreNote];
     const fromEnv = threadsFromEnv(process.env);
