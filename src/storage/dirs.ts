@@ -3,11 +3,12 @@
 // and so the same blob id. Streamed both ways (tar-stream), one file at a time.
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BlobCorruptError, readBlob, type Db } from './blobs.ts';
+import { END_OF_TAR, fileHeader, padding, READ_BYTES } from './tar.ts';
 
 export class ArchiveError extends Error {
   readonly code = 'INVALID_ARCHIVE';
@@ -32,8 +33,44 @@ export async function listFiles(dir: string): Promise<string[]> {
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The files of `dir` as a deterministic tar stream. */
-export function packDir(dir: string): AsyncIterable<Buffer> {
+/**
+ * The files of `dir` as a deterministic tar stream. Each yielded buffer is valid only until the next
+ * one is asked for (file bytes are views of one reused read buffer, src/storage/tar.ts): consumers
+ * copy or write them out first, as putBlob does.
+ */
+export async function* packDir(dir: string): AsyncGenerator<Buffer> {
+  const files: { path: string; size: number; header: Buffer | null }[] = [];
+  for (const name of await listFiles(dir)) {
+    const path = join(dir, ...name.split('/'));
+    const { size } = await stat(path);
+    files.push({ path, size, header: fileHeader(name, size) });
+  }
+  if (files.some((f) => f.header === null)) {
+    yield* tarStreamPack(dir);
+    return;
+  }
+  const buffer = Buffer.allocUnsafe(READ_BYTES);
+  for (const { path, size, header } of files) {
+    yield header!;
+    const file = await open(path, 'r');
+    try {
+      for (let left = size; left > 0; ) {
+        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, left), null);
+        if (bytesRead === 0) throw new ArchiveError(`${path} shrank while it was stored`);
+        left -= bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await file.close();
+    }
+    const pad = padding(size);
+    if (pad.length > 0) yield pad;
+  }
+  yield END_OF_TAR;
+}
+
+/** tar-stream's pack of `dir` (names that need PAX headers); a fresh buffer per 64 KiB read */
+function tarStreamPack(dir: string): AsyncIterable<Buffer> {
   const pack = tar.pack();
   const fill = async () => {
     for (const name of await listFiles(dir)) {
