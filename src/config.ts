@@ -70,6 +70,8 @@ export interface Config {
   keepCaptionImages: boolean;
   /** GLIMPSE_MAX_SYNTHETIC_IMAGES: largest synthetic set createDataset accepts, default 20000 */
   maxSyntheticImages: number;
+  /** GLIMPSE_MAX_DATASET_UPLOAD_BYTES: largest zip createDataset(archive) accepts, default 200 MiB (it may unpack to 4× that) */
+  maxDatasetUploadBytes: number;
   /** GLIMPSE_WORKER_MAX_MEMORY: memory a training run may need (estimated from its settings); larger runs are refused. Default: half the RAM, at most 3.5 GiB (wasm's 4 GiB heap) */
   workerMaxMemory: number;
   /** GLIMPSE_CACHE_MAX_BYTES: bound of the worker's artifact cache under dataDir/cache (least recently used evicted first), default 5 GiB */
@@ -145,6 +147,7 @@ export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   'GLIMPSE_BACKBONE_TIMEOUT_SECONDS',
   'GLIMPSE_KEEP_CAPTION_IMAGES',
   'GLIMPSE_MAX_SYNTHETIC_IMAGES',
+  'GLIMPSE_MAX_DATASET_UPLOAD_BYTES',
   'GLIMPSE_PUBLIC_READ',
   'GLIMPSE_MAX_QUERY_LENGTH',
   'GLIMPSE_MAX_QUERY_TOKENS',
@@ -203,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
     backboneDownloads: backboneDownloads(env),
     keepCaptionImages: boolean(env, 'GLIMPSE_KEEP_CAPTION_IMAGES', false),
     maxSyntheticImages: integer(env, 'GLIMPSE_MAX_SYNTHETIC_IMAGES', 20_000, 1, 1_000_000),
+    maxDatasetUploadBytes: byteSize(env, 'GLIMPSE_MAX_DATASET_UPLOAD_BYTES', 200 * 2 ** 20, 1024, 16 * 2 ** 30),
     host: listenHost(env),
     publicRead: boolean(env, 'GLIMPSE_PUBLIC_READ', false),
     queryLimits: queryLimits(env),

@@ -1,6 +1,7 @@
 // The `dataset` job: generates a synthetic shapes set under paths.datasets/<id>, or checks a COCO
-// set (its paths still under the dataset roots, annotations parse, every listed image exists), then
-// READY with its counts, or FAILED. While a synthetic set is generated, its imageCount tells how many
+// set (its paths still under the dataset roots, annotations parse, every listed image exists), or
+// indexes an uploaded set (checked by the API and stored as a blob: materialised from the store into
+// this worker's cache, src/jobs/artifacts.ts), then READY with its counts and statistics, or FAILED. While a synthetic set is generated, its imageCount tells how many
 // images are written so far (updated at most once per progressIntervalMs), so clients can show
 // progress on a PENDING set; a progress write that finds the row gone (deleteDataset on a PENDING
 // set) stops the generation and removes what was written.
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { DatasetKind, DatasetStatus } from '../db/client.ts';
 import { captionStats, generateShapes, imageInfo, loadCocoCaptions, type CaptionedImage } from '../ml/index.ts';
 import { pathUnderRoots } from '../sources/roots.ts';
-import { publishSyntheticSet } from './artifacts.ts';
+import { openDataset, publishSyntheticSet, type DatasetFiles } from './artifacts.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
 import type { JobData } from './queue.ts';
 
@@ -52,10 +53,21 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
     if (synthetic) await rm(folder, { recursive: true, force: true });
     log.info(`dataset ${datasetId}: deleted ${when}; ${synthetic ? 'generation stopped, its files removed' : 'indexing dropped'}`);
   };
+  /** an uploaded set's folder in this worker's cache, pinned while it is read */
+  let stored: DatasetFiles | undefined;
   try {
     let indexed: Indexed;
     let images: CaptionedImage[] | undefined;
-    if (synthetic) {
+    if (dataset.blobId) {
+      stored = await openDataset(helpers, dataset);
+      images = await loadCocoCaptions({ annotationsPath: stored.annotationsPath, imagesDir: stored.imagesDir });
+      indexed = {
+        annotationsPath: stored.annotationsPath,
+        imagesDir: stored.imagesDir,
+        imageCount: images.length,
+        captionCount: images.reduce((n, img) => n + img.captions.length, 0),
+      };
+    } else if (synthetic) {
       // progress writes run one after another, and all are done before the final update
       let writes = Promise.resolve();
       let lastWrite = -Infinity;
@@ -107,6 +119,8 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       status: DatasetStatus.READY,
       error: null,
       ...indexed,
+      // a stored set has no paths: every worker reads it from its own cache
+      ...(stored ? { annotationsPath: null, imagesDir: null } : {}),
       maxCaptionTokens: stats.maxTokens,
       vocabularyWords: stats.words,
       imageSide,
@@ -126,5 +140,7 @@ export async function datasetJob({ datasetId }: JobData['dataset'], helpers: Job
       data: { status: DatasetStatus.FAILED, error: errorMessage(error) },
     });
     if (count === 0) await discard('while PENDING');
+  } finally {
+    stored?.release();
   }
 }

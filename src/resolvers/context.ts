@@ -13,6 +13,8 @@ export interface ApiLimits {
   maxImagePixels: number;
   /** largest synthetic dataset createDataset accepts (GLIMPSE_MAX_SYNTHETIC_IMAGES) */
   maxSyntheticImages: number;
+  /** largest zip createDataset(archive) accepts (GLIMPSE_MAX_DATASET_UPLOAD_BYTES) */
+  maxDatasetUploadBytes: number;
 }
 
 /** Where client-named sources may come from (src/sources checks them; the worker checks again). */

@@ -1,4 +1,6 @@
+import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { Field, InputType, Int } from 'type-graphql';
+import { GraphQLUpload } from './upload.scalar.ts';
 
 export const DATASET_NAME_MAX = 100;
 
@@ -26,7 +28,7 @@ export class CocoDatasetInput {
   maxCaptions?: number | null;
 }
 
-@InputType({ description: 'Exactly one of `synthetic` and `coco` must be given' })
+@InputType({ description: 'Exactly one of `synthetic`, `coco` and `archive` must be given' })
 export class CreateDatasetInput {
   @Field(() => String)
   name!: string;
@@ -36,4 +38,11 @@ export class CreateDatasetInput {
 
   @Field(() => CocoDatasetInput, { nullable: true })
   coco?: CocoDatasetInput | null;
+
+  @Field(() => GraphQLUpload, {
+    nullable: true,
+    description:
+      'A zip (GraphQL multipart upload, at most GLIMPSE_MAX_DATASET_UPLOAD_BYTES) holding one COCO captions .json and its JPEG/PNG images (file_name beside the JSON or under images/ beside it); checked, then stored in the database so every worker can use it',
+  })
+  archive?: Promise<FileUpload> | null;
 }

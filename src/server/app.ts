@@ -87,6 +87,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       maxImageBytes,
       maxImagePixels: config.maxImagePixels,
       maxSyntheticImages: config.maxSyntheticImages,
+      maxDatasetUploadBytes: config.maxDatasetUploadBytes,
       maxTrainingMemory: config.workerMaxMemory,
     },
     paths: config.paths,
@@ -138,7 +139,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     GRAPHQL_PATH,
     databaseGate(options.database),
     express.json({ limit: maxBodyBytes }),
-    graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 }),
+    // one file per request, cut past the larger of the two upload limits; each field checks its own
+    // (caption images: readUpload, dataset zips: src/resolvers/dataset-upload.ts), while streaming
+    graphqlUploadExpress({ maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1, maxFiles: 1 }),
     // the query's length, tokens, depth, aliases and directives, before Apollo's full validation (GET: ?query=…,
     // POST: JSON or multipart operations)
     (req, res, next) => {
