@@ -72,7 +72,9 @@ function convReluExplicitGrad(withInputGradient: boolean): ConvRelu {
   return tf.customGrad(((x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
     const C = x.shape[3] as number;
     const filter = kernel.reshape([3, 3, C, kernel.shape[1] as number]) as tf.Tensor4D; // [3, 3, Cin, Cout]
-    const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides: 1, pad: 'same', bias, activation: 'relu' }); // [B, H, W, Cout]
+    // the kernel itself: under a gradient tape tf.fused.conv2d would run conv, add and relu apart
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+    const y = tf.engine().runKernel(tf.FusedConv2D, { x, filter, bias }, attrs) as tf.Tensor4D; // [B, H, W, Cout]
     save([x, kernel, y]);
     return {
       value: y,
