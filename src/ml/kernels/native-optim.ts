@@ -1,12 +1,13 @@
 // The optimiser's element-wise work through the native addon (native/optim.c) on the wasm heap:
 // a gradient's sum of squares (global-norm clipping) and the whole Adam update of one variable in
-// one pass, writing the variable and its moments in place. tfjs' own Adam is ~11 kernels per
+// one pass (the moments in place, the weights in fresh memory). tfjs' own Adam is ~11 kernels per
 // variable over weight-sized tensors and the clip two more, each a full pass with a fresh output.
 // The C code performs tfjs' float32 operations in its order, so the results are bit for bit
-// those of tf.train.adam after clipByGlobalNorm (on the native Sum). Only a tensor whose memory
-// no other tensor shares (the backend's refCount is 1) is written in place; a shared one (a
+// those of tf.train.adam after clipByGlobalNorm (on the native Sum). The moments are written in
+// place when no other tensor shares their memory (the backend's refCount is 1); a shared one (a
 // checkpoint's tensor loaded into a moment, a reshape of a weight still alive) first gets its own
-// copy, assigned to the variable, so no other tensor ever sees a change.
+// copy, assigned to the variable, so no other tensor ever sees a change. The weights always get a
+// fresh copy (see `exclusive`).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { BlasAddon } from './native-gemm.ts';
@@ -50,9 +51,15 @@ function float32Input(x: tf.Tensor, what: string): void {
 }
 
 function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
-  /** the variable's memory, its own: a copy assigned to it first when another tensor shares it */
-  const exclusive = (x: tf.Variable): number => {
-    if (wasm.refCount(x.dataId) <= 1) return wasm.getMemoryOffset(x.dataId);
+  /**
+   * the variable's memory, its own: a copy assigned to it first when another tensor shares it, or
+   * always (`fresh`) for the weights. wasm's XNNPACK kernels (Conv2D, FusedConv2D, …) cache their
+   * packed weights by the weight tensor's data id, so a weight changed in place would leave them
+   * computing with the old values outside the gradient tape (validation, captions): a weight gets
+   * new memory (a new id; disposing the old one drops its cached operators) every step.
+   */
+  const exclusive = (x: tf.Variable, fresh = false): number => {
+    if (!fresh && wasm.refCount(x.dataId) <= 1) return wasm.getMemoryOffset(x.dataId);
     const out = wasm.makeOutput(x.shape, 'float32');
     const from = wasm.getMemoryOffset(x.dataId);
     const to = wasm.getMemoryOffset(out.dataId);
@@ -80,7 +87,7 @@ function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
         if (!tf.util.arraysEqual(x.shape, w.shape)) throw new Error(`native optimiser: ${what} is misshapen`);
       }
       if (w.size === 0) return;
-      const wOff = exclusive(w);
+      const wOff = exclusive(w, true);
       const mOff = exclusive(m);
       const vOff = exclusive(v);
       adamParams.set([

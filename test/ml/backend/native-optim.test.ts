@@ -9,6 +9,8 @@ import { initBackend } from '../../../src/ml/backend.ts';
 import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
 import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
 import { nativeOptimizer } from '../../../src/ml/kernels/native-optim.ts';
+import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
+import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
 
 const native = loadNativeGemm();
@@ -125,6 +127,32 @@ describe.skipIf(!built)('native optimiser', () => {
     for (const [n, t] of saved) expect(Array.from(t.dataSync()), n).toEqual(snapshot.get(n));
     adam.dispose();
     tf.dispose([...vars, ...aliases, ...saved.values()]);
+  });
+
+  it('updated weights reach kernels that cache packed weights by tensor id (wasm XNNPACK) outside the tape', () => {
+    // regression: an in-place weight update left wasm's cached XNNPACK operators on the old values, so
+    // validation and captions during training ran with stale weights (val loss in the hundreds)
+    const config = { ...BABY_MODEL_CONFIG, vocabSize: 20 };
+    const model = CaptionModel.create(config, 3);
+    const pixels = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const captions = tf.tensor2d([1, 5, 6, 7, 2, 1, 8, 9, 2, 0, 1, 10, 11, 12, 2, 1, 13, 2, 0, 0], [4, 5], 'int32');
+    const lossOf = (m: CaptionModel) => tf.tidy(() => m.loss(pixels, captions).dataSync()[0]);
+    lossOf(model); // the forward outside the tape builds and caches wasm's operators
+    const vars = model.weights.list();
+    const adam = new Adam(model.weights.names, vars, 0.01);
+    for (let t = 0; t < 5; t++) {
+      tf.tidy(() => adam.apply(Object.values(tf.variableGrads(() => model.loss(pixels, captions), vars).grads), 5));
+    }
+    const copy = CaptionModel.fromTensors(
+      config,
+      model.channels,
+      new Map(model.weights.entries().map(([name, v]) => [name, tf.tensor(v.dataSync(), v.shape)])), // fresh memory
+    );
+    expect(lossOf(model)).toBe(lossOf(copy));
+    adam.dispose();
+    copy.dispose();
+    model.dispose();
+    tf.dispose([pixels, captions]);
   });
 
   it('computes in place on a plain heap and refuses bad regions or scalars without writing', () => {
