@@ -1,7 +1,8 @@
 // createDataset(input: { name, archive }) over real HTTP multipart: a good zip becomes a stored set
 // that a worker indexes from the artifact store and trains on (from its cache, refilled from the
-// store); every kind of bad archive is BAD_USER_INPUT with the reason and stores nothing (rows and
-// blobs counted); an upload over GLIMPSE_MAX_DATASET_UPLOAD_BYTES is refused while it streams.
+// store), and that deleteDataset removes with its blob; every kind of bad archive is BAD_USER_INPUT
+// with the reason and stores nothing (rows and blobs counted); an upload over
+// GLIMPSE_MAX_DATASET_UPLOAD_BYTES is refused while it streams.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,6 +83,17 @@ describe('createDataset with an archive', { timeout: 300_000 }, () => {
     );
     expect(run.error).toBeNull();
     expect(run.status).toBe('SUCCEEDED');
+
+    // deletes go through the store: the model (it outlives its run) and the run, then the set, with their blobs
+    const { id: modelId } = await t.db.prisma.model.findUniqueOrThrow({ where: { runId } });
+    for (const [mutation, id] of [
+      ['deleteModel', modelId],
+      ['deleteTrainingRun', runId],
+      ['deleteDataset', created.id],
+    ]) {
+      expect((await t.gql(`mutation($id: ID!) { ${mutation}(id: $id) }`, { id })).errors).toBeUndefined();
+    }
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses each kind of bad archive with the reason, storing nothing', async () => {
