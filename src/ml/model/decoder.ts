@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { attend, attentionKeys } from './attention.ts';
 import { gruCell } from './gru.ts';
+import { StepProducts } from './step-products.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** Per-batch view of the weights, arranged for the fused step (build inside the tape). */
@@ -24,6 +25,8 @@ export interface StepWeights {
   inputBias: tf.Tensor1D;
   /** attention V [U, 1] */
   v: tf.Tensor2D;
+  /** teacher forcing: the state (0) and context (1) products, their weight gradients once over all steps */
+  products?: StepProducts;
 }
 
 /** Encoded images: projected features and their attention keys, both computed once. */
@@ -64,11 +67,11 @@ export function recurrentStep(
   h: tf.Tensor2D, // [B, U]
 ): { h: tf.Tensor2D; alpha: tf.Tensor2D } {
   const [B, U] = h.shape;
-  const projected = tf.fused.matMul({ a: h, b: step.stateKernel, bias: step.stateBias }); // [B, 4U]
+  const projected = step.products?.product(0, h) ?? tf.fused.matMul({ a: h, b: step.stateKernel, bias: step.stateBias }); // [B, 4U]
   const query = tf.slice(projected, [0, 0], [B, U]) as tf.Tensor2D; // [B, U]
   const recurrent = tf.slice(projected, [0, U], [B, 3 * U]); // [B, 3U]
   const { context, alpha } = attend(step.v, images.features, images.keys, query); // [B, E], [B, L]
-  const x = tf.add(tf.matMul(context, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
+  const x = tf.add(step.products?.product(1, context) ?? tf.matMul(context, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
   return { h: gruCell(x, recurrent as tf.Tensor2D, h), alpha };
 }
 
@@ -92,11 +95,13 @@ export function teacherForcedStates(
   inputs: tf.Tensor2D,
 ): { states: tf.Tensor2D; alphas: tf.Tensor3D } {
   const [B, T] = inputs.shape;
-  const step = stepWeights(weights);
+  const weightsOfStep = stepWeights(weights);
+  const products = new StepProducts([{ w: weightsOfStep.stateKernel, bias: weightsOfStep.stateBias }, { w: weightsOfStep.contextKernel }]);
+  const step: StepWeights = { ...weightsOfStep, products };
   const U = step.stateKernel.shape[0];
   const xEmbAll = embedTokens(weights, step, inputs.reshape([B * T]) as tf.Tensor1D).reshape([B, T, 3 * U]); // [B, T, 3U]
   const xEmbSteps = tf.unstack(xEmbAll, 1) as tf.Tensor2D[]; // T × [B, 3U]
-  let h = initialState(B, U); // [B, U]
+  let h = products.anchor(initialState(B, U)); // [B, U]
   const states: tf.Tensor2D[] = [];
   const alphas: tf.Tensor2D[] = [];
   for (const xEmb of xEmbSteps) {
