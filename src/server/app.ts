@@ -13,6 +13,7 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
 import type { ApiContext } from '../resolvers/context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
+import { isAcceptedKey } from '../resolvers/auth.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
@@ -132,6 +133,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   await apollo.start();
 
+  const imageUploads = graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 });
+  const keyHolderUploads = graphqlUploadExpress({ maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1, maxFiles: 1 });
+
   app.disable('x-powered-by');
   mountHealth(app, prisma, shared.workerTimeoutMs, options.database);
   options.mountWeb?.(app);
@@ -139,9 +143,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     GRAPHQL_PATH,
     databaseGate(options.database),
     express.json({ limit: maxBodyBytes }),
-    // one file per request, cut past the larger of the two upload limits; each field checks its own
-    // (caption images: readUpload, dataset zips: src/resolvers/dataset-upload.ts), while streaming
-    graphqlUploadExpress({ maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1, maxFiles: 1 }),
+    // one file per request, cut past the image limit, or for key holders (who alone may create datasets) past
+    // the larger of the image and dataset-zip limits; each field checks its own while it streams (caption
+    // images: readUpload, dataset zips: src/resolvers/dataset-upload.ts)
+    (req, res, next) =>
+      (isAcceptedKey(bearerToken(req.headers.authorization), config.apiKeys) ? keyHolderUploads : imageUploads)(req, res, next),
     // the query's length, tokens, depth, aliases and directives, before Apollo's full validation (GET: ?query=…,
     // POST: JSON or multipart operations)
     (req, res, next) => {

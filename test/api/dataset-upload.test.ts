@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiWithWorker, type ApiWithWorker } from '../e2e/shared.ts';
 import { until } from '../helpers/until.ts';
 import { buildZip, captionsJson, goodSet, lieAboutFirstSize } from './dataset-upload-fixture.ts';
-import { codes, type GraphQLResponse } from './harness.ts';
+import { codes, startTestApi, type GraphQLResponse, type TestApi } from './harness.ts';
 
 const LIMIT = 256 * 1024;
 let stack: ApiWithWorker;
@@ -22,12 +22,19 @@ afterAll(() => stack?.close());
 
 const CREATE = `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { id name kind status imageCount captionCount annotationsPath imagesDir } }`;
 
-async function upload(name: string, zip: Buffer, extra: Record<string, unknown> = {}): Promise<GraphQLResponse> {
+async function upload(
+  name: string,
+  zip: Buffer,
+  extra: Record<string, unknown> = {},
+  api: TestApi = stack.t,
+  key?: string,
+): Promise<GraphQLResponse> {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: CREATE, variables: { input: { name, archive: null, ...extra } } }));
   form.set('map', JSON.stringify({ 0: ['variables.input.archive'] }));
   form.set('0', new Blob([new Uint8Array(zip)], { type: 'application/zip' }), 'set.zip');
-  const res = await fetch(stack.t.api.url, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+  const headers: Record<string, string> = { 'apollo-require-preflight': 'true', ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  const res = await fetch(api.api.url, { method: 'POST', body: form, headers });
   return (await res.json()) as GraphQLResponse;
 }
 
@@ -179,5 +186,29 @@ describe('createDataset with an archive', { timeout: 300_000 }, () => {
     expect(codes(both)).toEqual(['BAD_USER_INPUT']);
     expect(both.errors![0]!.message).toMatch(/exactly one of input\.synthetic, input\.coco, input\.archive must be given \(got 2\)/);
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe('createDataset with an archive when API keys are set', { timeout: 60_000 }, () => {
+  it("takes key holders' zips past the image limit; a caller without a key is UNAUTHENTICATED and nothing is stored", async () => {
+    // keyless multipart files are cut at the image limit (1 KiB here); the zip is larger
+    const keyed = await startTestApi({
+      GLIMPSE_API_KEYS: 'k1',
+      GLIMPSE_MAX_IMAGE_BYTES: '1024',
+      GLIMPSE_MAX_DATASET_UPLOAD_BYTES: String(LIMIT),
+    });
+    try {
+      const zip = buildZip((await goodSet(4)).entries);
+      expect(zip.length).toBeGreaterThan(1024);
+      const anonymous = await upload('anonymous', zip, {}, keyed);
+      expect(codes(anonymous)).toEqual(['UNAUTHENTICATED']);
+      expect(await keyed.db.prisma.blob.count()).toBe(0);
+      const holder = await upload('holder', zip, {}, keyed, 'k1');
+      expect(holder.errors).toBeUndefined();
+      expect(holder.data!.createDataset).toMatchObject({ status: 'PENDING', imageCount: 4, captionCount: 8 });
+      expect(await keyed.db.prisma.blob.count()).toBe(1);
+    } finally {
+      await keyed.close();
+    }
   });
 });
