@@ -3,14 +3,16 @@
 // so that they see the same load: XNNPACK (native off), the native kernels with 1 OpenBLAS thread,
 // and with 2. Prints the fastest and the median of each (ms). The wasm thread count is fixed per
 // process (run once per --wasm-threads). This is how the default thread counts were chosen.
-// `--variants step`: the native kernels with and without the native optimiser step (tfjs' Adam
-// and clip instead) and the fused attention scores (the tfjs ops instead), 1 OpenBLAS thread.
+// `--variants step`: the native kernels (1 OpenBLAS thread) with the optimiser, the attention scores
+// and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
+// per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/ml/backend.ts';
 import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
 import { setNativeKernels } from '../src/ml/kernels/native-matmul.ts';
+import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
 import { decodeRunner, referenceModel, trainStepRunner, vocabulary, type Runner } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
@@ -29,9 +31,10 @@ if (!('gemm' in native)) throw new Error(native.reason);
 const gemm = native.gemm;
 const { adam: nativeAdam, attnScores } = gemm.addon;
 const withAdam =
-  (adam: boolean, attention = false) =>
+  (adam: boolean, attention = false, stepProducts = false) =>
   () => {
     setNativeKernels(true);
+    setStepProducts(stepProducts);
     gemm.addon.setThreads(1);
     gemm.addon.adam = adam ? nativeAdam : undefined; // without it the optimiser is tfjs'
     gemm.addon.attnScores = attention ? attnScores : undefined; // without it attend() uses the tfjs ops
@@ -42,9 +45,10 @@ const variants: { name: string; set: () => void }[] =
         { name: 'native, tfjs Adam', set: withAdam(false) },
         { name: 'native, native Adam', set: withAdam(true) },
         { name: '+ fused attention', set: withAdam(true, true) },
+        { name: '+ step products', set: withAdam(true, true, true) },
       ]
     : [
-        { name: 'xnnpack', set: () => setNativeKernels(false) }, // (the Adam and attention of the native rows: as built)
+        { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
         { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
         { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
       ];
