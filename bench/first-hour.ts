@@ -3,7 +3,7 @@
 // or the overrides given, then scores held-out images from a set generated with a seed the model never
 // saw: BLEU-4, the object metric (pairs named right, images named exactly right) and where the colour
 // and shape words look (attention on the named object vs an even spread).
-// Usage: npx tsx bench/first-hour.ts [--set units=128,embeddingDim=64,...] [--heldout 200]
+// Usage: npx tsx bench/first-hour.ts [--set units=128,embeddingDim=64,deepOutput=false,...] [--heldout 200]
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +32,7 @@ const { values } = parseArgs({ options: { set: { type: 'string', default: '' }, 
 const given: Record<string, unknown> = {};
 for (const pair of values.set.split(',').filter(Boolean)) {
   const [key, raw] = pair.split('=') as [string, string];
-  given[key] = raw.includes(':') ? raw.split(':').map(Number) : Number(raw);
+  given[key] = raw === 'true' || raw === 'false' ? raw === 'true' : raw.includes(':') ? raw.split(':').map(Number) : Number(raw);
 }
 const pick = (keys: string[]) => Object.fromEntries(Object.entries(given).filter(([k]) => keys.includes(k)));
 const settingValues: SettingValues = {

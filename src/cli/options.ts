@@ -41,7 +41,14 @@ export function fraction(value: string): number {
 /** commander parser for a setting of the schema: its own check, as a usage error. */
 export function settingOption(name: string, setting: Setting): (raw: string) => unknown {
   return (raw) => {
-    const value = setting.kind === 'enum' ? raw : setting.kind === 'intList' ? raw.split(',').map((v) => Number(v.trim())) : Number(raw);
+    const value =
+      setting.kind === 'enum'
+        ? raw
+        : setting.kind === 'bool'
+          ? (({ true: true, false: false } as Record<string, boolean>)[raw.trim()] ?? raw)
+          : setting.kind === 'intList'
+            ? raw.split(',').map((v) => Number(v.trim()))
+            : Number(raw);
     try {
       return checkSetting(name, setting, value);
     } catch (error) {

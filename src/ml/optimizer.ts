@@ -98,6 +98,11 @@ export class Adam {
     this.nameOfVariable = new Map(vars.map((v, i) => [v.name, names[i]]));
   }
 
+  /** the learning rate of the next updates (a schedule sets it before each step; the checkpointed config keeps the base rate) */
+  setLearningRate(learningRate: number): void {
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+  }
+
   /** updates applied so far */
   get step(): number {
     return this.optimizer.iterations;

@@ -215,6 +215,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const started = performance.now();
         const input = await trainInputs.batch(batch.map((e) => e.image));
         const captions = captionMatrix(batch);
+        adam.setLearningRate(
+          learningRateAt(position.step, batchesPerEpoch * trainConfig.epochs, trainConfig.learningRate, trainConfig.learningRateEnd ?? 1),
+        );
         const loss = trainStep(model, adam, input as EncoderInput, captions, trainConfig.clipNorm);
         tf.dispose([input, captions]);
         position.step++;

@@ -38,12 +38,19 @@ export interface ModelConfig {
   maxLength: number;
   /** doubly stochastic attention regularisation λ (0 = off) */
   attentionLambda: number;
+  /**
+   * the output layer also reads the step's attention context (Show, Attend and Tell's deep output:
+   * fc1(h, context)); absent/false: fc1(h) as in the TF tutorial the seed follows
+   */
+  deepOutput?: boolean;
 }
 
 export interface TrainConfig {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** cosine decay of the learning rate to this fraction of it by the last step (1 or absent: constant) */
+  learningRateEnd?: number;
   /** global gradient-norm clip (0 = off) */
   clipNorm: number;
   seed: number;

@@ -5,10 +5,10 @@ import { Field, Float, Int } from 'type-graphql';
 import { describeBounds, resolveSettings, SettingError, type Setting, type SettingTable } from '../ml/settings/index.ts';
 import { BadUserInputError } from './errors.ts';
 
-/** @Field for a numeric or list setting: nullable (absent or null → the default), defaultValue when fixed. */
+/** @Field for a numeric, boolean or list setting: nullable (absent or null → the default), defaultValue when fixed. */
 export function SettingField(setting: Setting, extra = ''): PropertyDecorator {
   if (setting.kind === 'enum') throw new Error('SettingField: enums need their GraphQL enum type');
-  const type = setting.kind === 'int' ? Int : setting.kind === 'float' ? Float : [Int];
+  const type = setting.kind === 'int' ? Int : setting.kind === 'float' ? Float : setting.kind === 'bool' ? Boolean : [Int];
   const auto = setting.default === null ? `; default: ${setting.auto ?? 'automatic'}` : '';
   return Field(() => type, {
     nullable: true,

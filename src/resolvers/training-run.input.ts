@@ -58,6 +58,9 @@ export class StartTrainingInput {
   @SettingField(T.learningRate)
   learningRate?: number | null;
 
+  @SettingField(T.learningRateEnd)
+  learningRateEnd?: number | null;
+
   @SettingField(T.clipNorm)
   clipNorm?: number | null;
 
@@ -75,6 +78,9 @@ export class StartTrainingInput {
 
   @SettingField(T.attentionLambda)
   attentionLambda?: number | null;
+
+  @SettingField(T.deepOutput)
+  deepOutput?: boolean | null;
 
   @SettingField(T.seed)
   seed?: number | null;

@@ -35,6 +35,18 @@ export class TrainingConfig {
   @Field(() => Int, { description: 'checkpoint every N batches (0: only at epoch end)' })
   checkpointEvery!: number;
 
+  @Field(() => Float, {
+    nullable: true,
+    description: 'cosine decay of the learning rate to this fraction by the last step; null: a run from before the setting (1: constant)',
+  })
+  learningRateEnd?: number | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'the output layer reads the attention context (deep output); null: a run from before the setting (false: the state only)',
+  })
+  deepOutput?: boolean | null;
+
   @Field(() => Float, { nullable: true, description: 'global gradient-norm clip; null: a run from before the setting (5)' })
   clipNorm?: number | null;
 

@@ -50,12 +50,12 @@ export class CaptionModel {
     const T = T1 - 1;
     const inputs = tf.slice(captions, [0, 0], [B, T]); // [B, T]
     const targets = tf.slice(captions, [0, 1], [B, T]) as tf.Tensor2D; // [B, T]
-    const { states, alphas } = teacherForcedStates(this.weights, this.encode(input), inputs); // [B·T, U], [B, T, L]
+    const { states, alphas, contexts } = teacherForcedStates(this.weights, this.encode(input), inputs); // [B·T, U], [B, T, L]
     const ids = targets.dataSync(); // the data, not a parameter: fine to read inside a gradient tape
     const rows: number[] = [];
     ids.forEach((id, row) => id !== 0 && rows.push(row));
     const real = tf.tensor1d(rows, 'int32'); // [N] rows b·T + t with a real target
-    const logits = outputLogits(this.weights, tf.gather(states, real)); // [N, V]
+    const logits = outputLogits(this.weights, tf.gather(states, real), contexts && tf.gather(contexts, real)); // [N, V]
     const crossEntropy = crossEntropyOfRows(
       logits,
       tf.tensor1d(

@@ -40,6 +40,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   vocabSize: training.vocabSize + SPECIAL_TOKENS,
   maxLength: training.maxLength ?? MAX_CAPTION_TOKENS,
   attentionLambda: training.attentionLambda,
+  deepOutput: training.deepOutput,
 };
 
 /** Tiny model for tests: 32 px images, two conv stages, small recurrent state. */
@@ -58,6 +59,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   epochs: training.epochs,
   batchSize: training.batchSize,
   learningRate: MODEL_SIZES.seed.learningRate,
+  learningRateEnd: training.learningRateEnd,
   clipNorm: training.clipNorm,
   seed: training.seed,
   vocabSize: training.vocabSize,
@@ -108,8 +110,19 @@ export function mlConfigs(run: Partial<RunSettings> | Partial<SettingValues>, fe
   const copy = <S, D>(from: S, to: D, keys: (keyof S & keyof D)[]) => {
     for (const key of keys) if (from[key] !== undefined && from[key] !== null) (to as Record<string, unknown>)[key as string] = from[key];
   };
-  copy(run, model, ['units', 'embeddingDim', 'encoderDim', 'gridSize', 'attentionLambda']);
-  copy(run, train, ['epochs', 'batchSize', 'learningRate', 'clipNorm', 'seed', 'vocabSize', 'maxLength', 'valFraction', 'checkpointEvery']);
+  copy(run, model, ['units', 'embeddingDim', 'encoderDim', 'gridSize', 'attentionLambda', 'deepOutput']);
+  copy(run, train, [
+    'epochs',
+    'batchSize',
+    'learningRate',
+    'learningRateEnd',
+    'clipNorm',
+    'seed',
+    'vocabSize',
+    'maxLength',
+    'valFraction',
+    'checkpointEvery',
+  ]);
   const cnn = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
   if (run.backbone) {
     // channels configure the CNN only (the API refuses them with a backbone; stored runs carry the default)

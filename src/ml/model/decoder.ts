@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attend, attentionKeys } from './attention.ts';
 import { gruCell } from './gru.ts';
 import { StepProducts } from './step-products.ts';
-import type { ModelWeights } from './weights.ts';
+import { OUTPUT_CONTEXT_KERNEL, type ModelWeights } from './weights.ts';
 
 /** Per-batch view of the weights, arranged for the fused step (build inside the tape). */
 export interface StepWeights {
@@ -27,6 +27,13 @@ export interface StepWeights {
   v: tf.Tensor2D;
   /** teacher forcing: the state (0) and context (1) products, their weight gradients once over all steps */
   products?: StepProducts;
+  /** the output layer's context rows [E, U] (models with deepOutput; else absent) */
+  outputContextKernel?: tf.Tensor2D;
+}
+
+function requireContexts(contexts: tf.Tensor2D | undefined): tf.Tensor2D {
+  if (!contexts) throw new Error('outputLogits: this model reads the attention context in its output layer; pass the contexts');
+  return contexts;
 }
 
 /** Encoded images: projected features and their attention keys, both computed once. */
@@ -46,6 +53,7 @@ export function stepWeights(weights: ModelWeights): StepWeights {
     embeddingKernel: gruKernel.slice([E, 0], [rows - E, threeU]), // [D, 3U]
     inputBias: weights.vector('decoder/gru/input_bias'), // [3U]
     v: weights.matrix('attention/V/kernel'), // [U, 1]
+    ...(weights.has(OUTPUT_CONTEXT_KERNEL) ? { outputContextKernel: weights.matrix(OUTPUT_CONTEXT_KERNEL) } : {}),
   };
 }
 
@@ -65,19 +73,26 @@ export function recurrentStep(
   images: EncodedImages,
   xEmb: tf.Tensor2D, // [B, 3U]
   h: tf.Tensor2D, // [B, U]
-): { h: tf.Tensor2D; alpha: tf.Tensor2D } {
+): { h: tf.Tensor2D; alpha: tf.Tensor2D; context: tf.Tensor2D } {
   const [B, U] = h.shape;
   const projected = step.products?.product(0, h) ?? tf.fused.matMul({ a: h, b: step.stateKernel, bias: step.stateBias }); // [B, 4U]
   const query = tf.slice(projected, [0, 0], [B, U]) as tf.Tensor2D; // [B, U]
   const recurrent = tf.slice(projected, [0, U], [B, 3 * U]); // [B, 3U]
   const { context, alpha } = attend(step.v, images.features, images.keys, query); // [B, E], [B, L]
   const x = tf.add(step.products?.product(1, context) ?? tf.matMul(context, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
-  return { h: gruCell(x, recurrent as tf.Tensor2D, h), alpha };
+  return { h: gruCell(x, recurrent as tf.Tensor2D, h), alpha, context: context as tf.Tensor2D };
 }
 
-/** states [N, U] → fc2(fc1(h)) logits [N, V] */
-export function outputLogits(weights: ModelWeights, states: tf.Tensor2D): tf.Tensor2D {
-  const hidden = tf.fused.matMul({ a: states, b: weights.matrix('decoder/fc1/kernel'), bias: weights.vector('decoder/fc1/bias') }); // [N, U]
+/**
+ * states [N, U] → fc2(fc1(h)) logits [N, V]; with deepOutput (the paper's deep output) fc1 also
+ * reads the step's attention context [N, E]: fc2(h·W + context·Wc + b).
+ */
+export function outputLogits(weights: ModelWeights, states: tf.Tensor2D, contexts?: tf.Tensor2D): tf.Tensor2D {
+  const fc1 = weights.matrix('decoder/fc1/kernel');
+  const bias = weights.vector('decoder/fc1/bias');
+  const hidden = weights.has(OUTPUT_CONTEXT_KERNEL)
+    ? tf.add(tf.matMul(states, fc1), tf.fused.matMul({ a: requireContexts(contexts), b: weights.matrix(OUTPUT_CONTEXT_KERNEL), bias }))
+    : tf.fused.matMul({ a: states, b: fc1, bias }); // [N, U]
   return tf.fused.matMul({ a: hidden, b: weights.matrix('decoder/fc2/kernel'), bias: weights.vector('decoder/fc2/bias') }) as tf.Tensor2D; // [N, V]
 }
 
@@ -93,7 +108,7 @@ export function teacherForcedStates(
   weights: ModelWeights,
   images: EncodedImages,
   inputs: tf.Tensor2D,
-): { states: tf.Tensor2D; alphas: tf.Tensor3D } {
+): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } {
   const [B, T] = inputs.shape;
   const weightsOfStep = stepWeights(weights);
   const products = new StepProducts([{ w: weightsOfStep.stateKernel, bias: weightsOfStep.stateBias }, { w: weightsOfStep.contextKernel }]);
@@ -104,15 +119,19 @@ export function teacherForcedStates(
   let h = products.anchor(initialState(B, U)); // [B, U]
   const states: tf.Tensor2D[] = [];
   const alphas: tf.Tensor2D[] = [];
+  const contexts: tf.Tensor2D[] = [];
   for (const xEmb of xEmbSteps) {
     const out = recurrentStep(step, images, xEmb, h);
     h = out.h;
     states.push(h);
     alphas.push(out.alpha);
+    if (step.outputContextKernel) contexts.push(out.context);
   }
+  const E = images.features.shape[2];
   return {
     states: tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
     alphas: tf.stack(alphas, 1) as tf.Tensor3D, // [B, T, L]
+    contexts: step.outputContextKernel ? (tf.stack(contexts, 1).reshape([B * T, E]) as tf.Tensor2D) : undefined, // [B·T, E]
   };
 }
 
@@ -126,8 +145,8 @@ export function teacherForced(
   inputs: tf.Tensor2D,
 ): { logits: tf.Tensor3D; alphas: tf.Tensor3D } {
   const [B, T] = inputs.shape;
-  const { states, alphas } = teacherForcedStates(weights, images, inputs);
-  const logits = outputLogits(weights, states); // [B·T, V]
+  const { states, alphas, contexts } = teacherForcedStates(weights, images, inputs);
+  const logits = outputLogits(weights, states, contexts); // [B·T, V]
   return { logits: logits.reshape([B, T, logits.shape[1]]), alphas }; // [B, T, V]
 }
 
@@ -140,5 +159,5 @@ export function decoderStep(
   h: tf.Tensor2D,
 ): { logits: tf.Tensor2D; alpha: tf.Tensor2D; h: tf.Tensor2D } {
   const out = recurrentStep(step, images, embedTokens(weights, step, tokens), h);
-  return { logits: outputLogits(weights, out.h), alpha: out.alpha, h: out.h };
+  return { logits: outputLogits(weights, out.h, out.context), alpha: out.alpha, h: out.h };
 }

@@ -22,6 +22,9 @@ function dense(name: string, inDim: number, outDim: number, bias = true): Weight
   return bias ? [kernel, { name: `${name}/bias`, shape: [outDim], init: 'zeros' }] : [kernel];
 }
 
+/** The output layer's context rows [E, U], in models whose config has deepOutput. */
+export const OUTPUT_CONTEXT_KERNEL = 'decoder/fc1/context_kernel';
+
 function weightSpecs(config: ModelConfig, channels: number): WeightSpec[] {
   const { encoderDim: E, embeddingDim: D, units: U, vocabSize: V } = config;
   const specs: WeightSpec[] = [];
@@ -51,6 +54,8 @@ function weightSpecs(config: ModelConfig, channels: number): WeightSpec[] {
     ...dense('decoder/fc1', U, U),
     ...dense('decoder/fc2', U, V),
   );
+  // the paper's deep output: fc1 also reads the step's attention context
+  if (config.deepOutput) specs.push({ name: OUTPUT_CONTEXT_KERNEL, shape: [E, U], init: 'glorot', fanIn: E, fanOut: U });
   return specs;
 }
 
@@ -112,6 +117,10 @@ export class ModelWeights {
       values.set(spec.name, value);
     }
     return new ModelWeights(values);
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
   }
 
   get(name: string): tf.Variable {

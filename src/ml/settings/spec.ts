@@ -36,7 +36,13 @@ export interface EnumSetting<T extends string = string> {
   description: string;
 }
 
-export type Setting = NumberSetting | IntListSetting | EnumSetting;
+export interface BoolSetting {
+  kind: 'bool';
+  default: boolean;
+  description: string;
+}
+
+export type Setting = NumberSetting | IntListSetting | EnumSetting | BoolSetting;
 
 /** A table of settings for a record type V: one Setting per key. */
 export type SettingTable<V> = { [K in keyof V]: Setting };
@@ -58,6 +64,7 @@ const fmt = (n: number) => (n !== 0 && Math.abs(n) < 1e-3 ? n.toExponential() : 
 /** "1..1000", "> 1e-6 and ≤ 1", "0..0.5" */
 export function describeBounds(s: Setting): string {
   if (s.kind === 'enum') return s.values.join(', ');
+  if (s.kind === 'bool') return 'true or false';
   if (s.kind === 'intList') return `${s.minLength}..${s.maxLength} values, each ${s.min}..${s.max}`;
   const range = s.minExclusive ? `> ${fmt(s.min)} and ≤ ${fmt(s.max)}` : `${fmt(s.min)}..${fmt(s.max)}`;
   return s.refuse ? `${s.refuse.except} or ${s.refuse.below}..${fmt(s.max)}` : range;
@@ -65,7 +72,7 @@ export function describeBounds(s: Setting): string {
 
 /** The default as shown to people: "10", "[16, 32, 64]", or the `auto` text. */
 export function describeDefault(s: Setting): string {
-  if (s.default === null) return s.kind === 'enum' ? '' : (s.auto ?? 'automatic');
+  if (s.default === null) return s.auto ?? 'automatic';
   return Array.isArray(s.default) ? s.default.join(',') : String(s.default);
 }
 
@@ -89,6 +96,10 @@ function checkNumber(name: string, s: NumberSetting, value: number): number {
 export function checkSetting(name: string, s: Setting, value: unknown): unknown {
   if (s.kind === 'enum') {
     if (typeof value !== 'string' || !s.values.includes(value)) throw new SettingError(name, `must be one of ${s.values.join(', ')}`);
+    return value;
+  }
+  if (s.kind === 'bool') {
+    if (typeof value !== 'boolean') throw new SettingError(name, `must be true or false, got ${String(value)}`);
     return value;
   }
   if (s.kind === 'intList') {

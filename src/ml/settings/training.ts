@@ -11,6 +11,8 @@ export interface TrainingSettings {
   batchSize: number;
   /** null: by the dataset's size (MODEL_SIZES) */
   learningRate: number | null;
+  /** cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant) */
+  learningRateEnd: number;
   /** global gradient-norm clip (0 = off) */
   clipNorm: number;
   /** null: by the dataset's size (MODEL_SIZES) */
@@ -22,6 +24,8 @@ export interface TrainingSettings {
   /** null: from the data */
   maxLength: number | null;
   attentionLambda: number;
+  /** the output layer also reads the attention context (Show, Attend and Tell's deep output) */
+  deepOutput: boolean;
   seed: number;
   valFraction: number;
   checkpointEvery: number;
@@ -82,6 +86,7 @@ export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
   epochs: int(1, 200, 15, 'passes over the training images (the model kept is the best epoch)'),
   batchSize: int(1, 256, 32, 'captions per training step'),
   learningRate: float(1e-6, 1, null, 'Adam learning rate', { minExclusive: true, auto: sizeAuto('learningRate') }),
+  learningRateEnd: float(0.001, 1, 1, 'cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant)'),
   clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
   embeddingDim: int(8, 1024, null, 'word embedding size', { auto: sizeAuto('embeddingDim') }),
   units: int(8, 2048, null, 'GRU and attention units', { auto: sizeAuto('units') }),
@@ -90,6 +95,12 @@ export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
     auto: `from the data: the longest caption, at most ${MAX_CAPTION_TOKENS}`,
   }),
   attentionLambda: float(0, 10, 0, 'doubly stochastic attention regularisation λ (0: off)'),
+  deepOutput: {
+    kind: 'bool',
+    default: true,
+    description:
+      "the output layer reads the step's attention context beside the GRU state (Show, Attend and Tell's deep output); false: the state only, as the TF tutorial",
+  },
   seed: int(0, 2_147_483_647, 42, 'seed of the initialisation, the train/validation split and the data order'),
   valFraction: float(0, 0.5, 0.1, 'share of images held out for validation (split by image)'),
   checkpointEvery: int(0, 1_000_000, 0, 'also checkpoint every N batches (0: only at epoch ends)', {

@@ -34,14 +34,15 @@ query TrainingInputFields {
 }`;
 const START = `mutation Start($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`;
 
-type Kind = 'int' | 'float' | 'intList';
+type Kind = 'int' | 'float' | 'intList' | 'bool';
 
-/** A numeric setting field of the input (scalars Int/Float, or a list of Int), else null. */
+/** A setting field of the input (scalars Int/Float/Boolean, or a list of Int), else null. */
 function kindOf(field: InputField): Kind | null {
   const strip = (t: TypeRef | null | undefined) => (t?.kind === 'NON_NULL' ? t.ofType : t);
   const type = strip(field.type);
   if (type?.kind === 'SCALAR' && type.name === 'Int') return 'int';
   if (type?.kind === 'SCALAR' && type.name === 'Float') return 'float';
+  if (type?.kind === 'SCALAR' && type.name === 'Boolean') return 'bool';
   if (type?.kind === 'LIST' && strip(type.ofType)?.name === 'Int') return 'intList';
   return null;
 }
@@ -63,6 +64,12 @@ interface SettingInput {
 }
 
 function settingInput(field: InputField, kind: Kind): SettingInput {
+  if (kind === 'bool') {
+    // a checkbox starts at the schema's default and is always sent
+    const box = h('input', { name: field.name, type: 'checkbox', title: field.description ?? '' }) as HTMLInputElement;
+    box.checked = field.defaultValue === 'true';
+    return { name: field.name, kind, input: box, label: h('label', { title: field.description ?? '' }, `${label(field.name)} `, box) };
+  }
   const input = h('input', {
     name: field.name,
     type: kind === 'intList' ? 'text' : 'number',
@@ -74,12 +81,13 @@ function settingInput(field: InputField, kind: Kind): SettingInput {
 }
 
 /** The typed value of a filled field, or a message for the user. */
-function read({ name, kind, input }: SettingInput): number | number[] | string {
+function read({ name, kind, input }: SettingInput): number | number[] | boolean | string {
+  if (kind === 'bool') return input.checked;
   const text = input.value.trim();
   const numbers = (kind === 'intList' ? text.split(',') : [text]).map((v) => Number(v.trim()));
   const whole = kind !== 'float';
   if (numbers.some((n) => !Number.isFinite(n) || (whole && !Number.isInteger(n)))) {
-    const wanted = { int: 'a whole number', float: 'a number', intList: 'comma-separated whole numbers' }[kind];
+    const wanted = { int: 'a whole number', float: 'a number', intList: 'comma-separated whole numbers', bool: '' }[kind];
     return `${name}: ${wanted} please`;
   }
   return kind === 'intList' ? numbers : numbers[0]!;
@@ -124,7 +132,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
     message.textContent = '';
     const collect = (inputs: SettingInput[], into: Record<string, unknown>): boolean => {
       for (const setting of inputs) {
-        if (setting.input.value.trim() === '') continue;
+        if (setting.kind !== 'bool' && setting.input.value.trim() === '') continue;
         const value = read(setting);
         if (typeof value === 'string') {
           message.textContent = value;

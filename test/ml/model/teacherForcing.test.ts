@@ -14,6 +14,7 @@ const config: ModelConfig = { ...BABY_MODEL_CONFIG, vocabSize: 20 };
 
 /** The straightforward formulation: one decoderStep (lookup, GRU, fc1, fc2) per time step. */
 function stepwiseLoss(model: CaptionModel, pixels: tf.Tensor4D, captions: tf.Tensor2D): tf.Scalar {
+  const config = model.config;
   const [B, T1] = captions.shape;
   const T = T1 - 1;
   const images = model.encode(pixels);
@@ -39,8 +40,11 @@ describe('fused teacher forcing', () => {
     await initBackend();
   });
 
-  it('gives the same loss and gradients as the per-step formulation', () => {
-    const model = CaptionModel.create(config, 7);
+  it.each([
+    ['fc1(h), as the seed', config],
+    ['the deep output fc1(h, context)', { ...config, deepOutput: true }],
+  ])('gives the same loss and gradients as the per-step formulation: %s', (_, modelConfig) => {
+    const model = CaptionModel.create(modelConfig, 7);
     const pixels = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     // <start>=1 … <end>=2, 0 = padding: lengths differ so the mask matters
     const captions = tf.tensor2d(
@@ -59,6 +63,7 @@ describe('fused teacher forcing', () => {
     expect(loss).toBeGreaterThan(2); // ≈ ln(20) at initialisation
     expect(Math.abs(loss - stepwise.value.dataSync()[0])).toBeLessThan(1e-5);
     expect(Object.keys(fused.grads).sort()).toEqual(Object.keys(stepwise.grads).sort());
+    expect(model.weights.names.includes('decoder/fc1/context_kernel')).toBe(modelConfig.deepOutput === true);
     for (const name of Object.keys(fused.grads)) {
       const scale = tf.tidy(() => tf.max(tf.abs(stepwise.grads[name])).dataSync()[0]);
       expect(scale, model.weights.nameOf(name)).toBeGreaterThan(0);
