@@ -11,6 +11,7 @@ import {
   type MlConfigs,
   type RunSettings,
   type SettingValues,
+  withValuesOfTheTime,
 } from '../ml/index.ts';
 import { JobError } from './helpers.ts';
 
@@ -22,7 +23,7 @@ export function parseRunConfig(json: unknown): RunSettings {
   const pick = (keys: readonly string[]) => Object.fromEntries(keys.filter((k) => k in stored).map((k) => [k, stored[k]]));
   try {
     const values: SettingValues = {
-      ...resolveSettings(TRAINING_SETTINGS, pick(Object.keys(TRAINING_SETTINGS))),
+      ...resolveSettings(TRAINING_SETTINGS, withValuesOfTheTime(pick(Object.keys(TRAINING_SETTINGS)))),
       ...resolveSettings(ENCODER_SETTINGS, pick(Object.keys(ENCODER_SETTINGS))),
     };
     for (const key of STRING_KEYS) {

@@ -2,7 +2,14 @@
 // written before a setting existed reads that setting's value of the time (resolveRun with nothing
 // known of the data: the seed's sizes), so every non-null field of TrainingConfig has a value.
 import type { TrainingRun as TrainingRunRow } from '../db/client.ts';
-import { ENCODER_SETTINGS, resolveRun, resolveSettings, TRAINING_SETTINGS, type SettingValues } from '../ml/settings/index.ts';
+import {
+  ENCODER_SETTINGS,
+  resolveRun,
+  resolveSettings,
+  TRAINING_SETTINGS,
+  type SettingValues,
+  withValuesOfTheTime,
+} from '../ml/settings/index.ts';
 import type { TrainingConfig, TrainingRun } from './training-run.type.ts';
 
 function readConfig(json: unknown): TrainingConfig {
@@ -10,7 +17,7 @@ function readConfig(json: unknown): TrainingConfig {
   const pick = (keys: string[]) => Object.fromEntries(keys.filter((k) => stored[k] !== undefined).map((k) => [k, stored[k]]));
   try {
     const values: SettingValues = {
-      ...resolveSettings(TRAINING_SETTINGS, pick(Object.keys(TRAINING_SETTINGS))),
+      ...resolveSettings(TRAINING_SETTINGS, withValuesOfTheTime(pick(Object.keys(TRAINING_SETTINGS)))),
       ...resolveSettings(ENCODER_SETTINGS, pick(Object.keys(ENCODER_SETTINGS))),
       ...(typeof stored.backbone === 'string' ? { backbone: stored.backbone } : {}),
       ...(typeof stored.backboneLayer === 'string' ? { backboneLayer: stored.backboneLayer } : {}),

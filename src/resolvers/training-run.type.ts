@@ -37,13 +37,13 @@ export class TrainingConfig {
 
   @Field(() => Float, {
     nullable: true,
-    description: 'cosine decay of the learning rate to this fraction by the last step; null: a run from before the setting (1: constant)',
+    description: 'cosine decay of the learning rate to this fraction by the last step (a run from before the setting: 1, constant)',
   })
   learningRateEnd?: number | null;
 
   @Field(() => Boolean, {
     nullable: true,
-    description: 'the output layer reads the attention context (deep output); null: a run from before the setting (false: the state only)',
+    description: 'the output layer reads the attention context (deep output; a run from before the setting: false, the state only)',
   })
   deepOutput?: boolean | null;
 

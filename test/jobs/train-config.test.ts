@@ -29,9 +29,13 @@ describe('mlSettings', () => {
       encoderDim: 256,
       imageSize: 128,
       channels: [32, 64, 128, 256],
+      // settings added later: the value of the time, not today's default
+      deepOutput: false,
+      learningRateEnd: 1,
       ...BASE,
     });
     const plain = mlSettings(run, paths);
+    expect(plain.model.deepOutput).toBe(false);
     expect(plain.model).toMatchObject({ units: 32, embeddingDim: 16 });
     expect(plain.model.encoder ?? DEFAULT_CNN_ENCODER).toEqual(DEFAULT_CNN_ENCODER); // absent: train()'s default CNN
     expect(plain.train).toMatchObject({ epochs: 2, batchSize: 8, vocabSize: 50, clipNorm: 5 });

@@ -128,6 +128,19 @@ export const ENCODER_SETTINGS: SettingTable<EncoderSettings> = {
   encoderDim: int(8, 1024, null, 'size the image features are projected to', { auto: sizeAuto('encoderDim') }),
 };
 
+/**
+ * What a run stored before a setting existed used instead (its value of the time, not today's default):
+ * a row or checkpoint from then keeps behaving as it did when resumed or shown.
+ */
+export const BEFORE_SETTING: Partial<TrainingSettings> = { deepOutput: false, learningRateEnd: 1 };
+
+/** Stored training values with BEFORE_SETTING filled in where a setting is absent. */
+export function withValuesOfTheTime(stored: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...stored };
+  for (const [key, value] of Object.entries(BEFORE_SETTING)) if (out[key] === undefined) out[key] = value;
+  return out;
+}
+
 /** The schema's values with the backbone: what a client gave, defaults filled in, automatic ones still null. */
 export type SettingValues = TrainingSettings &
   EncoderSettings & {
