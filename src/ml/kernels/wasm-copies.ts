@@ -5,6 +5,9 @@
 //   output; here each output row is one contiguous copy.
 // - PadV2 (tf.pad, and the gradient of every tf.slice) computes an index per element; here
 //   the output is filled once and each innermost input row is one contiguous copy.
+// - Slice reads its whole input through readSync, a copy of the input (the GRU's 3 MB kernel
+//   sliced twice per step, every per-step [B, 4U] projection sliced twice), before copying the
+//   part; here the part is copied straight from the heap, in runs as long as the layout allows.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
@@ -71,10 +74,43 @@ function padKernel(): tf.KernelConfig {
   return { kernelName: tf.PadV2, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc };
 }
 
+function sliceKernel(): tf.KernelConfig {
+  const stock = tf.getKernel(tf.Slice, 'wasm');
+  if (stock == null) throw new Error('wasm kernel Slice is not registered');
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const x = required(args.inputs, 'x');
+    if (x.shape.length === 0 || x.dtype === 'string' || x.dtype === 'complex64') return stock.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
+    const [begin_, size_] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const wasm = args.backend as BackendWasm;
+    const out = wasm.makeOutput(size_, x.dtype);
+    const dst = wasm.typedArrayFromHeap(out); // views after the allocation
+    const src = wasm.typedArrayFromHeap(x);
+    if (dst.length === 0) return out;
+    // the innermost dimensions taken whole form one run with the first partial one above them
+    const rank = x.shape.length;
+    let j = rank - 1;
+    while (j > 0 && begin_[j] === 0 && size_[j] === x.shape[j]) j--;
+    const run = tf.util.sizeFromShape(size_.slice(j));
+    const strides = tf.util.computeStrides(x.shape); // rank − 1 entries
+    const stride = (d: number) => (d < rank - 1 ? strides[d] : 1);
+    const index = new Array<number>(j).fill(0); // position among the runs
+    for (let to = 0; to < dst.length; to += run) {
+      let from = begin_[j] * stride(j);
+      for (let d = 0; d < j; d++) from += (index[d] + begin_[d]) * stride(d);
+      dst.set(src.subarray(from, from + run), to);
+      for (let d = j - 1; d >= 0 && ++index[d] === size_[d]; d--) index[d] = 0;
+    }
+    return out;
+  };
+  return { kernelName: tf.Slice, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc };
+}
+
 export function wasmCopyKernels(): tf.KernelConfig[] {
   return [
     { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity },
     { kernelName: tf.Unpack, backendName: 'wasm', kernelFunc: unpack },
     padKernel(),
+    sliceKernel(),
   ];
 }
