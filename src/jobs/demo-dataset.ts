@@ -3,7 +3,7 @@
 import { DatasetKind, type PrismaClient } from '../db/client.ts';
 import type { JobQueue } from './queue.ts';
 
-export const DEMO_DATASET = { name: 'shapes-demo', images: 600, seed: 1 } as const;
+export const DEMO_DATASET = { name: 'shapes-demo', images: 4000, seed: 1 } as const;
 
 /** Creates the demo dataset unless any dataset exists; returns it when created. */
 export async function registerDemoDataset(

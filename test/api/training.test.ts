@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_DATASET } from '../../src/jobs/demo-dataset.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 
@@ -181,6 +182,46 @@ describe('startTraining', () => {
     const queried = await t.gql(`{ trainingRuns(first: 100) { edges { node { datasetId config { backbone imageSize } } } } }`);
     const mine = queried.data!.trainingRuns.edges.filter((e: { node: { datasetId: string } }) => e.node.datasetId === datasetId);
     expect(mine.map((e: { node: { config: unknown } }) => e.node.config)).toContainEqual({ backbone: url, imageSize: 224 });
+  });
+});
+
+describe('a first run with only datasetId (issue 12)', () => {
+  it('gets the defaults for the demo set: small sizes at its 64 px, deep output, cosine decay, 5 epochs, totalSteps at once', async () => {
+    const datasetId = await readyDataset('demo-shaped');
+    // as the worker records the demo set (DEMO_DATASET: 4,000 images of 64 px, 5 captions each)
+    await t.db.prisma.dataset.update({
+      where: { id: datasetId },
+      data: {
+        imageCount: DEMO_DATASET.images,
+        captionCount: DEMO_DATASET.images * 5,
+        imageSide: 64,
+        vocabularyWords: 28,
+        maxCaptionTokens: 20,
+      },
+    });
+    const res = await t.gql(
+      `mutation($input: StartTrainingInput!) { startTraining(input: $input) {
+        totalSteps config { epochs batchSize learningRate learningRateEnd deepOutput units embeddingDim encoderDim imageSize channels gridSize } } }`,
+      { input: { datasetId } },
+    );
+    expect(res.errors).toBeUndefined();
+    const { config, totalSteps } = res.data!.startTraining;
+    expect(config).toEqual({
+      epochs: 5,
+      batchSize: 32,
+      learningRate: 0.003,
+      learningRateEnd: 0.05,
+      deepOutput: true,
+      units: 128,
+      embeddingDim: 64,
+      encoderDim: 64,
+      imageSize: 64,
+      channels: [16, 32, 64],
+      gridSize: 8,
+    });
+    // 90 % of 20,000 captions in batches of 32, 5 times (the split is by image: about 18,000 captions)
+    expect(totalSteps).toBeGreaterThan(5 * 550);
+    expect(totalSteps).toBeLessThan(5 * 575);
   });
 });
 

@@ -43,7 +43,7 @@ export interface EncoderSettings {
 }
 
 /**
- * Model sizes when not given, by the dataset's size: a small set (the demo's 600 images, 3,000
+ * Model sizes when not given, by the dataset's size: a small set (the demo's 4,000 images, 20,000
  * captions) trains in minutes on a laptop with the small sizes and gains nothing from more; a large
  * one (MS-COCO) gets the seed's sizes (GRU 512, embedding 256, features projected to 256).
  */
@@ -52,7 +52,7 @@ export const MODEL_SIZES = {
   seed: { units: 512, embeddingDim: 256, encoderDim: 256, cnnWidth: 32, learningRate: 0.001 },
 } as const;
 /** Datasets with at least this many captions get the seed's sizes. */
-export const LARGE_DATASET_CAPTIONS = 20_000;
+export const LARGE_DATASET_CAPTIONS = 50_000;
 const sizeAuto = (key: 'units' | 'embeddingDim' | 'encoderDim' | 'learningRate') =>
   `${MODEL_SIZES.small[key]} for datasets under ${LARGE_DATASET_CAPTIONS.toLocaleString('en')} captions, else the seed's ${MODEL_SIZES.seed[key]}`;
 
@@ -83,10 +83,10 @@ const float = (min: number, max: number, dflt: number | null, description: strin
 });
 
 export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
-  epochs: int(1, 200, 15, 'passes over the training images (the model kept is the best epoch)'),
+  epochs: int(1, 200, 5, 'passes over the training images (the model kept is the best epoch)'),
   batchSize: int(1, 256, 32, 'captions per training step'),
   learningRate: float(1e-6, 1, null, 'Adam learning rate', { minExclusive: true, auto: sizeAuto('learningRate') }),
-  learningRateEnd: float(0.001, 1, 1, 'cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant)'),
+  learningRateEnd: float(0.001, 1, 0.05, 'cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant)'),
   clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
   embeddingDim: int(8, 1024, null, 'word embedding size', { auto: sizeAuto('embeddingDim') }),
   units: int(8, 2048, null, 'GRU and attention units', { auto: sizeAuto('units') }),
