@@ -86,10 +86,10 @@ function dataKey(train: readonly CaptionedImage[]): string {
 }
 
 /** One optimisation step; returns the batch loss. */
-function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, captions: tf.Tensor2D, clipNorm: number): number {
+function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, captions: tf.Tensor2D, clipNorm: number, seed: number): number {
   const vars = model.weights.list();
   const loss = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => model.loss(input, captions), vars);
+    const { value, grads } = tf.variableGrads(() => model.loss(input, captions, { seed }), vars);
     adam.apply(
       vars.map((v) => grads[v.name]),
       clipNorm,
@@ -218,7 +218,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         adam.setLearningRate(
           learningRateAt(position.step, batchesPerEpoch * trainConfig.epochs, trainConfig.learningRate, trainConfig.learningRateEnd ?? 1),
         );
-        const loss = trainStep(model, adam, input as EncoderInput, captions, trainConfig.clipNorm);
+        const loss = trainStep(
+          model,
+          adam,
+          input as EncoderInput,
+          captions,
+          trainConfig.clipNorm,
+          trainConfig.seed * 100_003 + position.step,
+        );
         tf.dispose([input, captions]);
         position.step++;
         position.batch++;

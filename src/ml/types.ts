@@ -43,6 +43,12 @@ export interface ModelConfig {
    * fc1(h, context)); absent/false: fc1(h) as in the TF tutorial the seed follows
    */
   deepOutput?: boolean;
+  /**
+   * training only: the share of (caption, step) pairs whose attention context is left out of the GRU's
+   * input (inverted dropout; the output layer still reads it), so the state cannot always carry what
+   * was read and a word must look at its object again (absent: 0)
+   */
+  contextDropout?: number;
 }
 
 export interface TrainConfig {

@@ -82,6 +82,9 @@ export class StartTrainingInput {
   @SettingField(T.deepOutput)
   deepOutput?: boolean | null;
 
+  @SettingField(T.contextDropout)
+  contextDropout?: number | null;
+
   @SettingField(T.seed)
   seed?: number | null;
 

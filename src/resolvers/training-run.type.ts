@@ -47,6 +47,12 @@ export class TrainingConfig {
   })
   deepOutput?: boolean | null;
 
+  @Field(() => Float, {
+    nullable: true,
+    description: "share of steps whose attention context skipped the GRU's input in training (a run from before the setting: 0)",
+  })
+  contextDropout?: number | null;
+
   @Field(() => Float, { nullable: true, description: 'global gradient-norm clip; null: a run from before the setting (5)' })
   clipNorm?: number | null;
 

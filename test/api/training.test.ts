@@ -201,7 +201,7 @@ describe('a first run with only datasetId (issue 12)', () => {
     });
     const res = await t.gql(
       `mutation($input: StartTrainingInput!) { startTraining(input: $input) {
-        totalSteps config { epochs batchSize learningRate learningRateEnd deepOutput units embeddingDim encoderDim imageSize channels gridSize } } }`,
+        totalSteps config { epochs batchSize learningRate learningRateEnd deepOutput contextDropout units embeddingDim encoderDim imageSize channels gridSize } } }`,
       { input: { datasetId } },
     );
     expect(res.errors).toBeUndefined();
@@ -212,6 +212,7 @@ describe('a first run with only datasetId (issue 12)', () => {
       learningRate: 0.003,
       learningRateEnd: 0.05,
       deepOutput: true,
+      contextDropout: 0.25,
       units: 128,
       embeddingDim: 64,
       encoderDim: 64,

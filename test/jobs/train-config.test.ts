@@ -32,6 +32,7 @@ describe('mlSettings', () => {
       // settings added later: the value of the time, not today's default
       deepOutput: false,
       learningRateEnd: 1,
+      contextDropout: 0,
       ...BASE,
     });
     const plain = mlSettings(run, paths);

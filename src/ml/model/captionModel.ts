@@ -14,6 +14,12 @@ import { ModelWeights } from './weights.ts';
  */
 export type EncoderInput = tf.Tensor4D | tf.Tensor3D;
 
+/** T × [B, 1] inverted-dropout scales: 0 with probability `rate`, else 1 / (1 − rate); the same for a seed. */
+function dropoutScales(T: number, B: number, rate: number, seed: number): tf.Tensor2D[] {
+  const kept = tf.greaterEqual(tf.randomUniform([T, B, 1], 0, 1, 'float32', seed), rate);
+  return tf.unstack(tf.div(tf.cast(kept, 'float32'), 1 - rate)) as tf.Tensor2D[];
+}
+
 export class CaptionModel {
   private constructor(
     readonly config: ModelConfig,
@@ -45,12 +51,14 @@ export class CaptionModel {
    * only on the real target positions, gathered from the states: the same value and gradients as
    * masking the padded positions' loss (test/ml/model/teacherForcing.test.ts), with less work.
    */
-  loss(input: EncoderInput, captions: tf.Tensor2D): tf.Scalar {
+  loss(input: EncoderInput, captions: tf.Tensor2D, training?: { seed: number }): tf.Scalar {
     const [B, T1] = captions.shape;
     const T = T1 - 1;
     const inputs = tf.slice(captions, [0, 0], [B, T]); // [B, T]
     const targets = tf.slice(captions, [0, 1], [B, T]) as tf.Tensor2D; // [B, T]
-    const { states, alphas, contexts } = teacherForcedStates(this.weights, this.encode(input), inputs); // [B·T, U], [B, T, L]
+    const rate = this.config.contextDropout ?? 0;
+    const keep = training && rate > 0 ? dropoutScales(T, B, rate, training.seed) : undefined;
+    const { states, alphas, contexts } = teacherForcedStates(this.weights, this.encode(input), inputs, keep); // [B·T, U], [B, T, L]
     const ids = targets.dataSync(); // the data, not a parameter: fine to read inside a gradient tape
     const rows: number[] = [];
     ids.forEach((id, row) => id !== 0 && rows.push(row));

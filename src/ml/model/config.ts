@@ -41,6 +41,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   maxLength: training.maxLength ?? MAX_CAPTION_TOKENS,
   attentionLambda: training.attentionLambda,
   deepOutput: training.deepOutput,
+  contextDropout: training.contextDropout,
 };
 
 /** Tiny model for tests: 32 px images, two conv stages, small recurrent state. */
@@ -110,7 +111,7 @@ export function mlConfigs(run: Partial<RunSettings> | Partial<SettingValues>, fe
   const copy = <S, D>(from: S, to: D, keys: (keyof S & keyof D)[]) => {
     for (const key of keys) if (from[key] !== undefined && from[key] !== null) (to as Record<string, unknown>)[key as string] = from[key];
   };
-  copy(run, model, ['units', 'embeddingDim', 'encoderDim', 'gridSize', 'attentionLambda', 'deepOutput']);
+  copy(run, model, ['units', 'embeddingDim', 'encoderDim', 'gridSize', 'attentionLambda', 'deepOutput', 'contextDropout']);
   copy(run, train, [
     'epochs',
     'batchSize',

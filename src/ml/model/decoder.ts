@@ -73,13 +73,15 @@ export function recurrentStep(
   images: EncodedImages,
   xEmb: tf.Tensor2D, // [B, 3U]
   h: tf.Tensor2D, // [B, U]
+  keep?: tf.Tensor2D, // [B, 1]: context dropout's scale into the GRU (training only)
 ): { h: tf.Tensor2D; alpha: tf.Tensor2D; context: tf.Tensor2D } {
   const [B, U] = h.shape;
   const projected = step.products?.product(0, h) ?? tf.fused.matMul({ a: h, b: step.stateKernel, bias: step.stateBias }); // [B, 4U]
   const query = tf.slice(projected, [0, 0], [B, U]) as tf.Tensor2D; // [B, U]
   const recurrent = tf.slice(projected, [0, U], [B, 3 * U]); // [B, 3U]
   const { context, alpha } = attend(step.v, images.features, images.keys, query); // [B, E], [B, L]
-  const x = tf.add(step.products?.product(1, context) ?? tf.matMul(context, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
+  const gruContext = keep ? (tf.mul(context, keep) as tf.Tensor2D) : context; // the output layer always reads it whole
+  const x = tf.add(step.products?.product(1, gruContext) ?? tf.matMul(gruContext, step.contextKernel), xEmb) as tf.Tensor2D; // [B, 3U]
   return { h: gruCell(x, recurrent as tf.Tensor2D, h), alpha, context: context as tf.Tensor2D };
 }
 
@@ -108,6 +110,7 @@ export function teacherForcedStates(
   weights: ModelWeights,
   images: EncodedImages,
   inputs: tf.Tensor2D,
+  keep?: tf.Tensor2D[], // T × [B, 1]: context dropout into the GRU (training only)
 ): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } {
   const [B, T] = inputs.shape;
   const weightsOfStep = stepWeights(weights);
@@ -120,8 +123,8 @@ export function teacherForcedStates(
   const states: tf.Tensor2D[] = [];
   const alphas: tf.Tensor2D[] = [];
   const contexts: tf.Tensor2D[] = [];
-  for (const xEmb of xEmbSteps) {
-    const out = recurrentStep(step, images, xEmb, h);
+  for (const [t, xEmb] of xEmbSteps.entries()) {
+    const out = recurrentStep(step, images, xEmb, h, keep?.[t]);
     h = out.h;
     states.push(h);
     alphas.push(out.alpha);

@@ -26,6 +26,8 @@ export interface TrainingSettings {
   attentionLambda: number;
   /** the output layer also reads the attention context (Show, Attend and Tell's deep output) */
   deepOutput: boolean;
+  /** training only: share of steps whose attention context skips the GRU's input */
+  contextDropout: number;
   seed: number;
   valFraction: number;
   checkpointEvery: number;
@@ -101,6 +103,12 @@ export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
     description:
       "the output layer reads the step's attention context beside the GRU state (Show, Attend and Tell's deep output); false: the state only, as the TF tutorial",
   },
+  contextDropout: float(
+    0,
+    0.9,
+    0.25,
+    "training only: share of (caption, word) steps whose attention context is dropped from the GRU's input (the output layer still reads it), so a word looks at its object again instead of recalling it",
+  ),
   seed: int(0, 2_147_483_647, 42, 'seed of the initialisation, the train/validation split and the data order'),
   valFraction: float(0, 0.5, 0.1, 'share of images held out for validation (split by image)'),
   checkpointEvery: int(0, 1_000_000, 0, 'also checkpoint every N batches (0: only at epoch ends)', {
@@ -132,7 +140,7 @@ export const ENCODER_SETTINGS: SettingTable<EncoderSettings> = {
  * What a run stored before a setting existed used instead (its value of the time, not today's default):
  * a row or checkpoint from then keeps behaving as it did when resumed or shown.
  */
-export const BEFORE_SETTING: Partial<TrainingSettings> = { deepOutput: false, learningRateEnd: 1 };
+export const BEFORE_SETTING: Partial<TrainingSettings> = { deepOutput: false, learningRateEnd: 1, contextDropout: 0 };
 
 /** Stored training values with BEFORE_SETTING filled in where a setting is absent. */
 export function withValuesOfTheTime(stored: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -73,6 +73,30 @@ describe('fused teacher forcing', () => {
     model.dispose();
   });
 
+  it('context dropout: only with a training seed, and the same for a seed (exact resume)', () => {
+    const plain = CaptionModel.create({ ...config, deepOutput: true }, 7);
+    const dropped = CaptionModel.create({ ...config, deepOutput: true, contextDropout: 0.5 }, 7); // same weights
+    const pixels = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const captions = tf.tensor2d(
+      [
+        [1, 5, 6, 7, 8, 2, 0],
+        [1, 9, 10, 2, 0, 0, 0],
+        [1, 11, 12, 13, 14, 15, 2],
+      ],
+      undefined,
+      'int32',
+    );
+    const lossOf = (m: CaptionModel, training?: { seed: number }) => tf.tidy(() => m.loss(pixels, captions, training).dataSync()[0]);
+    expect(lossOf(dropped)).toBe(lossOf(plain)); // validation and captions: never dropped
+    expect(lossOf(plain, { seed: 3 })).toBe(lossOf(plain)); // rate 0: nothing dropped
+    expect(lossOf(dropped, { seed: 3 })).toBe(lossOf(dropped, { seed: 3 })); // deterministic: exact resume
+    expect(lossOf(dropped, { seed: 3 })).not.toBe(lossOf(dropped));
+    expect(lossOf(dropped, { seed: 4 })).not.toBe(lossOf(dropped, { seed: 3 }));
+    tf.dispose([pixels, captions]);
+    plain.dispose();
+    dropped.dispose();
+  });
+
   it('adds the doubly stochastic attention penalty λ · Σ_cells (1 − Σ_t α)², batch mean', async () => {
     const lambda = 0.5;
     const plain = CaptionModel.create(config, 7);
