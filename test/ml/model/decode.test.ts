@@ -36,7 +36,9 @@ beforeAll(async () => {
     images,
     checkpointDir: path.join(dir, 'checkpoints'),
     model: BABY_MODEL_CONFIG,
-    train: { epochs: 60, batchSize: 8, learningRate: 1e-2, seed: 2, valFraction: 0 },
+    // a constant rate: the fixture the beam-vs-greedy check below was established on (beam search can, in
+    // general, end below greedy when greedy's prefix leaves the beam; on this model it does not)
+    train: { epochs: 60, batchSize: 8, learningRate: 1e-2, learningRateEnd: 1, seed: 2, valFraction: 0 },
   });
   ({ model, vocab } = result);
   modelDir = path.join(dir, 'model');
