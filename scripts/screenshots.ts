@@ -37,6 +37,14 @@ try {
   await page.waitForFunction(() => /SUCCEEDED|FAILED|CANCELLED/.test(document.querySelector('p .status')?.textContent ?? ''), null, {
     timeout: 60_000,
   });
+  // the page replays the run's history (one event per batch): wait until it has reached the run's last step
+  const res = await fetch(`${values.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `{ trainingRun(id: "${values.run}") { step } }` }),
+  });
+  const lastStep = ((await res.json()) as { data: { trainingRun: { step: number } } }).data.trainingRun.step;
+  await page.waitForFunction((step) => document.body.textContent?.includes(`step ${step}/`) ?? false, lastStep, { timeout: 120_000 });
   await page.locator('#smoothing').check();
   await page.screenshot({ path: `${values.out}/dashboard-run.png` });
 

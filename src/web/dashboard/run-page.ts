@@ -46,8 +46,18 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   const message = h('span', { class: 'error' });
   const about = h('p', { class: 'run-about' });
   const stats = runStats(runId, (error) => (message.textContent = error.message));
-  const redraw = () => drawLossChart(canvas, series, toggle.checked);
-  toggle.addEventListener('change', redraw);
+  const draw = () => drawLossChart(canvas, series, toggle.checked);
+  // at most one chart drawing per frame: a finished run's history arrives as one event per batch
+  let drawing = false;
+  const redraw = () => {
+    if (drawing) return;
+    drawing = true;
+    requestAnimationFrame(() => {
+      drawing = false;
+      draw();
+    });
+  };
+  toggle.addEventListener('change', draw);
   root.replaceChildren(
     h('p', {}, h('a', { href: '#/' }, '← all runs')),
     h('h1', {}, `Run ${runId.slice(0, 8)}`),
