@@ -26,9 +26,9 @@ import { createPrisma } from '../src/db/client.ts';
 import { ensureDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createEventBus } from '../src/events/index.ts';
-import { registerDemoDataset } from '../src/jobs/demo-dataset.ts';
-import { createQueue } from '../src/jobs/queue.ts';
-import { WORKER_ENTRY } from '../src/process/worker-child.ts';
+import { registerDemoDataset } from '../src/queue/demo-dataset.ts';
+import { createQueue } from '../src/queue/queue.ts';
+import { WORKER_ENTRY } from '../src/process/supervisor.ts';
 import { startApi } from '../src/server/app.ts';
 
 const arg = (name: string, fallback: number) => {

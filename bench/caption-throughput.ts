@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createEventBus } from '../src/events/index.ts';
-import { createQueue } from '../src/jobs/queue.ts';
+import { createQueue } from '../src/queue/queue.ts';
 import { startWorker } from '../src/jobs/worker.ts';
 import { CaptionModel, DEFAULT_MODEL_CONFIG, Vocabulary, generateShapes, initBackend, saveModel } from '../src/ml/index.ts';
 import { startApi } from '../src/server/app.ts';

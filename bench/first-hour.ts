@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEMO_DATASET } from '../src/jobs/demo-dataset.ts';
+import { DEMO_DATASET } from '../src/queue/demo-dataset.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { InputCache } from '../src/ml/batches.ts';
 import { loadCocoCaptions } from '../src/ml/data/coco.ts';

@@ -3,7 +3,7 @@
 // (the same as `npm run worker`: src/jobs/worker-main.ts). `npm start`'s worker runs in its own
 // process because a training step computes synchronously: in-process it would hold the API's
 // event loop for the length of each step; and so that a crashed or OOM-killed worker is restarted
-// (src/process/worker-child.ts) while the API keeps answering.
+// (src/process/supervisor.ts) while the API keeps answering.
 //
 // One `npm start` per data dir (src/db/instance-lock.ts). Shutdown: the first SIGTERM/SIGINT
 // drains (the API stops accepting, the worker checkpoints a running training at the next batch
@@ -20,19 +20,17 @@ import { watchDatabase } from './db/health.ts';
 import { DataDirInUseError, lockDataDir } from './db/instance-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createEventBus } from './events/index.ts';
-import { registerDemoDataset } from './jobs/demo-dataset.ts';
-import { createQueue } from './jobs/queue.ts';
-import { releaseDeadWorker } from './jobs/reaper.ts';
+import { registerDemoDataset } from './queue/demo-dataset.ts';
+import { createQueue } from './queue/queue.ts';
+import { releaseDeadWorker } from './queue/reaper.ts';
 import { errFields, log as rootLog, setLogLevel } from './log.ts';
+import { EXIT_DATABASE_LOST } from './process/exit-codes.ts';
 import { handleStopSignals } from './process/signals.ts';
-import { superviseWorker, type SupervisedWorker } from './process/worker-child.ts';
+import { superviseWorker, type SupervisedWorker } from './process/supervisor.ts';
 import { startApi } from './server/app.ts';
 import { mountWeb } from './server/web.ts';
 
 type Mode = 'all' | 'api' | 'worker';
-
-/** exit status after the database stayed unreachable past GLIMPSE_DB_GRACE_SECONDS (EX_UNAVAILABLE) */
-export const EXIT_DATABASE_LOST = 69;
 
 function parseMode(arg: string | undefined): Mode {
   if (arg === undefined || arg === 'all') return 'all';

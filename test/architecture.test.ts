@@ -1,6 +1,10 @@
-// The dependency direction, checked on the sources' import statements: src/ml is a library that
-// knows nothing of the app; resolvers (the API) never load the ML stack; jobs connect the two; the
-// browser bundle takes only the pure heatmap maths from src/ml.
+// The dependency direction, checked on the sources' import statements. A folder is a process role:
+//   API process:    src/server, src/resolvers, src/web (the browser bundle)
+//   worker process: src/jobs (the job handlers and the worker entry), src/ml (the ML library)
+//   both:           src/config, src/db, src/events, src/queue, src/storage, src/sources, src/process, src/log.ts
+// src/ml is a library that knows nothing of the app; the API never loads worker code or the ML stack
+// (the pure settings schema and heatmap maths excepted); the worker never loads API code; shared code
+// loads neither. src/main.ts is the entry of every role and src/cli the command line.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +23,9 @@ function sources(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers = [
-    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?(?:from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import\s+(?:[^'";]*?from\s*)?|export\s+(?:type\s+)?[{*][^'";]*?from\s*)['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
   ].map((m) => (m[1] ?? m[2])!);
   return specifiers.map((s) => (s.startsWith('.') ? relative(SRC, resolve(dirname(file), s)) : s));
 }
@@ -48,7 +54,6 @@ describe('dependency direction', () => {
   });
 
   it('the settings schema is pure: it imports nothing outside src/ml/settings', () => {
-    // (the import scan also reads `export const X = ['a'…`: only module-like specifiers count here)
     const moduleLike = (s: string) => s.includes('/') || s.endsWith('.ts') || s.startsWith('node:');
     expect(offending('ml/settings', (s) => moduleLike(s) && !/^ml\/settings\//.test(s))).toEqual([]);
     expect(filesUnder('ml/settings').length).toBeGreaterThan(2);
@@ -58,5 +63,18 @@ describe('dependency direction', () => {
     expect(offending('server', (s) => /^ml(\/|$)|^jobs\/(worker|train|caption)|^@tensorflow\//.test(s))).toEqual([]);
     expect(offending('web', (s) => (/^ml(\/|$)/.test(s) && s !== 'ml/viz/heatmap.ts') || /^@tensorflow\//.test(s))).toEqual([]);
     expect(importsOf(join(SRC, 'ml/viz/heatmap.ts'))).toEqual([]);
+  });
+
+  it('a folder is a process role: the API never imports the worker, the worker never the API, shared code neither', () => {
+    const worker = /^(jobs|ml)(\/|$)/;
+    const api = /^(server|resolvers|web)(\/|$)/;
+    const apiImportsWorker = ['server', 'resolvers', 'web'].flatMap((dir) =>
+      offending(dir, (s) => worker.test(s) && !/^ml\/settings\//.test(s) && s !== 'ml/viz/heatmap.ts'),
+    );
+    expect(apiImportsWorker).toEqual([]);
+    expect(offending('jobs', (s) => api.test(s))).toEqual([]);
+    const shared = ['config', 'db', 'events', 'queue', 'storage', 'sources', 'process'];
+    expect(shared.flatMap((dir) => offending(dir, (s) => worker.test(s) || api.test(s) || s === 'main.ts'))).toEqual([]);
+    expect(importsOf(join(SRC, 'log.ts')).filter((s) => worker.test(s) || api.test(s))).toEqual([]);
   });
 });

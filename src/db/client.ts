@@ -40,3 +40,9 @@ export function createPrisma(url: string, options: PrismaOptions = {}): PrismaCl
 export function pgPoolOf(prisma: PrismaClient): pg.Pool | undefined {
   return pools.get(prisma);
 }
+
+/**
+ * Options for interactive transactions: a training step holds the worker's event loop while it
+ * runs, so Prisma's 2 s default wait for a connection can pass before the transaction even starts.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;

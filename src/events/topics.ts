@@ -1,6 +1,6 @@
 // Event topics: one Postgres channel each; the payload is the key of the row that changed.
 // `job`: a job was enqueued (key: the queue name): wakes that queue's workers at once instead of
-// at their next polling tick (src/jobs/queue.ts).
+// at their next polling tick (src/queue/queue.ts).
 export const TOPICS = ['training_run', 'caption_request', 'worker', 'job'] as const;
 export type Topic = (typeof TOPICS)[number];
 /** topics whose events concern one row or queue: training_run (runId), caption_request (requestId), job (queue name) */

@@ -2,13 +2,13 @@
 // settings are decoded together by one captionBatch call. Each token is stored (CaptionToken, index
 // from 0) and announced as it is decoded; then SUCCEEDED with the caption, or FAILED with the error.
 // An unreadable image fails only its own request (ImageError message), never the batch.
-import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model } from '../db/client.ts';
+import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model, TRANSACTION_OPTIONS } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import { ImageError, type CaptionResult, type Captioner, type DecodeOptions, type TokenEvent } from '../ml/index.ts';
 import { openModel } from './artifacts.ts';
 import type { CaptionerCache } from './captioner-cache.ts';
-import { errorMessage, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
-import type { JobData } from './queue.ts';
+import { errorMessage, type JobHelpers } from './helpers.ts';
+import type { JobData } from '../queue/queue.ts';
 
 export interface CaptionHelpers extends JobHelpers {
   captioners: CaptionerCache;

@@ -14,7 +14,7 @@ import { captionStats, generateShapes, imageInfo, loadCocoCaptions, type Caption
 import { pathUnderRoots } from '../sources/roots.ts';
 import { openDataset, publishSyntheticSet, type DatasetFiles } from './artifacts.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
-import type { JobData } from './queue.ts';
+import type { JobData } from '../queue/queue.ts';
 
 interface Indexed {
   annotationsPath: string;

@@ -5,7 +5,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
 import type { MlRuntimeGuard } from './ml-runtime.ts';
 import { publicErrorMessage } from './public-error.ts';
-import type { JobQueue } from './queue.ts';
+import type { JobQueue } from '../queue/queue.ts';
 
 export interface JobLogger {
   info(message: string): void;
@@ -61,9 +61,3 @@ export function errorMessage(error: unknown): string {
   // rows are public: the data layer's errors lose their paths and file contents (src/jobs/public-error.ts)
   return publicErrorMessage(error);
 }
-
-/**
- * Options for the jobs' interactive transactions: a training step holds the event loop while it
- * runs, so Prisma's 2 s default wait for a connection can pass before the transaction even starts.
- */
-export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;

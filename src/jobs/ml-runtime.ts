@@ -9,8 +9,7 @@
 // WebAssembly.RuntimeError an oversized run does. Nothing else reads the variable.
 import { unlinkSync } from 'node:fs';
 
-/** exit status of a worker process whose ML runtime is broken (EX_SOFTWARE): restart it */
-export const EXIT_ML_RUNTIME_BROKEN = 70;
+export { EXIT_ML_RUNTIME_BROKEN } from '../process/exit-codes.ts';
 
 const FATAL_MESSAGE = /memory access out of bounds|^Aborted\(|Cannot enlarge memory|Array buffer allocation failed/;
 

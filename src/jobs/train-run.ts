@@ -2,12 +2,12 @@
 // lease, why a run stopped, and how a run that did not complete is ended — CANCELLED, handed back
 // (QUEUED and enqueued again, also after losing the database), handed to a worker that can read its
 // files, or FAILED with a message safe for anyone to read.
-import { RunStatus } from '../db/client.ts';
+import { RunStatus, TRANSACTION_OPTIONS } from '../db/client.ts';
 import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
 import { notify } from '../events/index.ts';
 import { captionStats, TrainingAbortedError } from '../ml/index.ts';
 import { handBack, NotOnThisWorkerError } from './artifacts.ts';
-import { errorMessage, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
+import { errorMessage, type JobHelpers } from './helpers.ts';
 
 /** what a vocabulary on these images can be at most (the memory check's sizes) */
 export function captionStatsOf(images: readonly { captions: string[] }[]): { words: number; maxTokens: number } {

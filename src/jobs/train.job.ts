@@ -7,7 +7,7 @@
 // 60 s until the first step, which warms the kernels up, has completed), so a step that holds the
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
-import { RunStatus, type TransactionClient } from '../db/client.ts';
+import { RunStatus, type TransactionClient, TRANSACTION_OPTIONS } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import {
   DivergenceWatch,
@@ -33,9 +33,9 @@ import {
   uploadCheckpoint,
   type UploadedCheckpoint,
 } from './checkpoints.ts';
-import { JobError, TRANSACTION_OPTIONS, type JobHelpers } from './helpers.ts';
+import { JobError, type JobHelpers } from './helpers.ts';
 import { progressLog } from './progress-log.ts';
-import type { JobData } from './queue.ts';
+import type { JobData } from '../queue/queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';

@@ -20,7 +20,7 @@ import { migrate } from '../db/migrate.ts';
 import { errFields, log as rootLog, setLogLevel, type Logger } from '../log.ts';
 import { handleStopSignals } from '../process/signals.ts';
 import { EXIT_ML_RUNTIME_BROKEN } from './ml-runtime.ts';
-import { createQueue } from './queue.ts';
+import { createQueue } from '../queue/queue.ts';
 import { startWorker } from './worker.ts';
 
 /**

@@ -19,8 +19,8 @@ import { datasetJob } from './dataset.job.ts';
 import { log as rootLog } from '../log.ts';
 import { jobLogger, withFields, type JobHelpers, type JobLogger } from './helpers.ts';
 import { mlRuntimeGuard } from './ml-runtime.ts';
-import type { JobQueue, QueueName } from './queue.ts';
-import { startReaper } from './reaper.ts';
+import type { JobQueue, QueueName } from '../queue/queue.ts';
+import { startReaper } from '../queue/reaper.ts';
 import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
 

@@ -2,14 +2,14 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
-import { authChecker } from './auth.ts';
-import { CaptionResolver } from './caption.resolver.ts';
-import { DatasetResolver } from './dataset.resolver.ts';
-import { DeleteResolver } from './delete.resolver.ts';
-import { ModelResolver } from './model.resolver.ts';
-import { ServerInfoResolver } from './server-info.resolver.ts';
-import { TrainingProgressResolver } from './training-progress.resolver.ts';
-import { TrainingRunResolver } from './training-run.resolver.ts';
+import { authChecker } from './shared/auth.ts';
+import { CaptionResolver } from './captions/caption.resolver.ts';
+import { DatasetResolver } from './datasets/dataset.resolver.ts';
+import { DeleteResolver } from './shared/delete.resolver.ts';
+import { ModelResolver } from './models/model.resolver.ts';
+import { ServerInfoResolver } from './server/server-info.resolver.ts';
+import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
+import { TrainingRunResolver } from './training/training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({

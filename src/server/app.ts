@@ -11,9 +11,9 @@ import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
-import type { ApiContext } from '../resolvers/context.ts';
+import type { ApiContext } from '../resolvers/shared/context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
-import { isAcceptedKey } from '../resolvers/auth.ts';
+import { isAcceptedKey } from '../resolvers/shared/auth.ts';
 import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
 import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
@@ -145,7 +145,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     express.json({ limit: maxBodyBytes }),
     // one file per request, cut past the image limit, or for key holders (who alone may create datasets) past
     // the larger of the image and dataset-zip limits; each field checks its own while it streams (caption
-    // images: readUpload, dataset zips: src/resolvers/dataset-upload.ts)
+    // images: readUpload, dataset zips: src/resolvers/datasets/dataset-upload.ts)
     (req, res, next) =>
       (isAcceptedKey(bearerToken(req.headers.authorization), config.apiKeys) ? keyHolderUploads : imageUploads)(req, res, next),
     // the query's length, tokens, depth, aliases and directives, before Apollo's full validation (GET: ?query=…,

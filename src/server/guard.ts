@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { QueryLimits } from '../config.ts';
-import { isKeyHolder } from '../resolvers/auth.ts';
-import type { ApiContext } from '../resolvers/context.ts';
+import { isKeyHolder } from '../resolvers/shared/auth.ts';
+import type { ApiContext } from '../resolvers/shared/context.ts';
 import { checkCost } from './limits.ts';
 
 export interface GuardOptions {

@@ -7,7 +7,7 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { QueryLimits } from '../config.ts';
-import type { ApiContext } from '../resolvers/context.ts';
+import type { ApiContext } from '../resolvers/shared/context.ts';
 import { connectionParamsToken, requestContext, type SharedContext } from './context.ts';
 import { formatErrors, type InternalErrorLogger } from './errors.ts';
 import type { OperationGuard } from './guard.ts';

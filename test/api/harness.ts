@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.ts';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
-import { createQueue, type JobQueue } from '../../src/jobs/queue.ts';
+import { createQueue, type JobQueue } from '../../src/queue/queue.ts';
 import { startApi, type RunningApi, type StartApiOptions } from '../../src/server/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 

@@ -2,7 +2,7 @@
 // it commits rows and NOTIFYs in the same transaction, exactly as the worker must.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notify } from '../../src/events/index.ts';
-import { followRows } from '../../src/resolvers/follow-rows.ts';
+import { followRows } from '../../src/resolvers/shared/follow-rows.ts';
 import { codes, collect, startTestApi, type TestApi } from './harness.ts';
 
 let t: TestApi;

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_DATASET } from '../../src/jobs/demo-dataset.ts';
+import { DEMO_DATASET } from '../../src/queue/demo-dataset.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 

@@ -4,7 +4,7 @@
 // of ending SUCCEEDED; and the same worker then trains the next run to SUCCEEDED.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Prisma } from '../../src/db/client.ts';
-import type { JobQueue } from '../../src/jobs/queue.ts';
+import type { JobQueue } from '../../src/queue/queue.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
 import { startTestWorker, TINY_RUN as TINY, type TestWorker } from '../helpers/worker.ts';

@@ -45,7 +45,7 @@ interface OtherReaperReport {
 
 function startOtherReaper(url: string, watchedRunId: string): { ready: Promise<void>; stop(): Promise<OtherReaperReport> } {
   const script = `import { createPrisma } from './src/db/client.ts';
-    import { reapStaleRuns } from './src/jobs/reaper.ts';
+    import { reapStaleRuns } from './src/queue/reaper.ts';
     const prisma = createPrisma(${JSON.stringify(url)}, { max: 2 });
     const reaped = [];
     const enqueued = [];

@@ -1,0 +1,264 @@
+// pg-boss 10 on the app's Postgres (schema `pgboss`). Jobs are inserted through the caller's
+// Prisma interactive transaction, so a job exists exactly when the rows it refers to do.
+//
+// What pg-boss 10 offers against dead workers: only expiry. An active job whose
+// `started_on + expire_in` has passed is failed (and retried while retries remain) by the
+// maintenance loop, and the worker races its handler against the same limit. There is no
+// heartbeat (that arrived in later pg-boss versions), so a long training job could only be
+// noticed hours later. Training therefore relies on TrainingRun.heartbeatAt instead: see
+// src/jobs/run-lease.ts and src/queue/reaper.ts; training jobs get no pg-boss retries.
+//
+// Wake-ups: pg-boss fetches on a polling tick. Each enqueue also sends a `job` NOTIFY (key: the
+// queue name) in the same transaction, and a queue that works a queue LISTENs for it and wakes its
+// pg-boss worker at once (`notifyWorker`), so a job starts within milliseconds of its commit. The
+// tick stays as the safety net (retries, wake-ups lost while the listener reconnects).
+import PgBoss from 'pg-boss';
+import type { TransactionClient } from '../db/client.ts';
+import { createEventBus, notify, type EventBus } from '../events/index.ts';
+
+export const QUEUE_SCHEMA = 'pgboss';
+
+export interface JobData {
+  training: { runId: string };
+  caption: { requestId: string; modelId: string };
+  /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
+  dataset: { datasetId: string; images?: number };
+}
+export type QueueName = keyof JobData;
+export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption', 'dataset'];
+
+export interface Job<N extends QueueName> {
+  id: string;
+  name: N;
+  data: JobData[N];
+}
+
+export interface WorkOptions {
+  /** jobs handed to one handler call (caption requests are decoded together), default 1 */
+  batchSize?: number;
+  /** idle polling period, default 1 s (pg-boss minimum 0.5 s) */
+  pollingIntervalSeconds?: number;
+}
+
+export interface StopOptions {
+  /** true (default): stop fetching, wait up to `timeoutMs` for running handlers, then fail what is left */
+  graceful?: boolean;
+  timeoutMs?: number;
+}
+
+export interface JobQueue {
+  start(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  /** inserts the job in `tx`: it exists only if that transaction commits */
+  /** `startAfterSeconds`: not fetched before then (a run handed back for another worker) */
+  enqueueTraining(tx: TransactionClient, data: JobData['training'], options?: { startAfterSeconds?: number }): Promise<string>;
+  enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
+  enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string>;
+  /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
+  work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
+  /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
+  offWork(name: QueueName): Promise<void>;
+  /**
+   * live jobs waiting to be picked up (created or waiting for a retry) whose row still wants them: a
+   * QUEUED run, an unfinished caption request, a PENDING dataset. A cancelled queued run's job stays
+   * in pg-boss until a worker fetches and drops it, but is not counted.
+   */
+  depth(): Promise<Record<QueueName, number>>;
+  /** pg-boss errors (maintenance, fetch); without a listener they are dropped */
+  onError(listener: (error: Error) => void): void;
+}
+
+export interface QueueOptions {
+  /** how often expired caption jobs are swept (pg-boss maintenance), default 10 s */
+  maintenanceIntervalSeconds?: number;
+  /** pg pool size of this queue, default 4 */
+  max?: number;
+  /** wake this queue's workers on `job` NOTIFYs (default true); false: polling ticks only */
+  wakeOnNotify?: boolean;
+}
+
+export class QueueError extends Error {
+  constructor(
+    readonly code: 'QUEUE_NOT_STARTED' | 'QUEUE_ENQUEUE_FAILED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+// Per-queue policies. Training: the run lease handles dead workers, so no pg-boss retries and
+// the longest expiry pg-boss allows (its handler race must never cut a long run short).
+const QUEUES: Record<QueueName, PgBoss.Queue> = {
+  training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
+  caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionMinutes: 24 * 60 },
+  // the handler records FAILED itself; a job whose worker died is retried once its expiry passes,
+  // which each job sets from its work (datasetExpirySeconds): checking a COCO set takes seconds
+  dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
+};
+
+// rows waiting for a job before `active` (created, retry): a resumed run's stale job and its new one count
+// once (app tables on the search_path)
+const LIVE_DEPTH_SQL = `
+  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId')) AS count FROM ${QUEUE_SCHEMA}.job j
+  WHERE j.state < 'active' AND (
+    (j.name = 'training' AND EXISTS (SELECT 1 FROM "TrainingRun" r WHERE r.id = j.data->>'runId' AND r.status = 'QUEUED'))
+    OR (j.name = 'caption' AND EXISTS (SELECT 1 FROM "CaptionRequest" c WHERE c.id = j.data->>'requestId' AND c.status IN ('QUEUED', 'RUNNING')))
+    OR (j.name = 'dataset' AND EXISTS (SELECT 1 FROM "Dataset" d WHERE d.id = j.data->>'datasetId' AND d.status = 'PENDING'))
+  )
+  GROUP BY j.name`;
+
+/** pg-boss `db` option backed by a Prisma interactive transaction */
+function transactionExecutor(tx: TransactionClient): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const params = values.map((v) =>
+        v === undefined ? null : typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : v,
+      );
+      const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(text, ...params);
+      return { rows };
+    },
+  };
+}
+
+class PgBossQueue implements JobQueue {
+  private readonly boss: PgBoss;
+  private started = false;
+  /** the LISTEN connection for wake-ups, opened by the first work() */
+  private bus: Promise<EventBus> | undefined;
+  private readonly wakeUps = new Map<QueueName, AsyncIterableIterator<void>[]>();
+  private readonly errorListeners: ((error: Error) => void)[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly options: QueueOptions,
+  ) {
+    this.boss = new PgBoss({
+      connectionString: url,
+      schema: QUEUE_SCHEMA,
+      application_name: 'glimpse-queue',
+      max: options.max ?? 4,
+      schedule: false,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 10,
+    });
+    // pg-boss emits 'error' on its EventEmitter; an unhandled 'error' event would crash the process
+    this.boss.on('error', () => undefined);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    for (const queue of Object.values(QUEUES)) {
+      // both are idempotent and safe to race; update applies changed policies to existing queues
+      await this.boss.createQueue(queue.name, { ...queue });
+      await this.boss.updateQueue(queue.name, { ...queue });
+    }
+    this.started = true;
+  }
+
+  async stop({ graceful = true, timeoutMs = 30_000 }: StopOptions = {}): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const name of [...this.wakeUps.keys()]) this.endWakeUps(name);
+    const bus = this.bus;
+    this.bus = undefined;
+    await bus?.then((b) => b.close()).catch(() => undefined);
+    await this.boss.stop({ graceful, wait: true, timeout: timeoutMs });
+  }
+
+  enqueueTraining(tx: TransactionClient, data: JobData['training'], options: { startAfterSeconds?: number } = {}): Promise<string> {
+    return this.send(tx, 'training', data, options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {});
+  }
+
+  enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string> {
+    return this.send(tx, 'caption', data);
+  }
+
+  enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string> {
+    return this.send(tx, 'dataset', data, { expireInSeconds: datasetExpirySeconds(data.images) });
+  }
+
+  async work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
+    this.assertStarted();
+    // listen before the first fetch: a job committed in between is fetched by it, later ones wake it
+    const wakeUps = this.options.wakeOnNotify === false ? undefined : (await this.eventBus()).subscribe('job', name);
+    const workerId = await this.boss.work<JobData[N]>(
+      name,
+      { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+      (jobs) => handler(jobs.map((j) => ({ id: j.id, name, data: j.data }))),
+    );
+    if (wakeUps) {
+      this.wakeUps.set(name, [...(this.wakeUps.get(name) ?? []), wakeUps]);
+      void (async () => {
+        for await (const _ of wakeUps) this.boss.notifyWorker(workerId);
+      })();
+    }
+    return workerId;
+  }
+
+  offWork(name: QueueName): Promise<void> {
+    this.endWakeUps(name);
+    return this.boss.offWork(name);
+  }
+
+  async depth(): Promise<Record<QueueName, number>> {
+    this.assertStarted();
+    const { rows } = await this.boss.getDb().executeSql(LIVE_DEPTH_SQL, []);
+    const depth: Record<QueueName, number> = { training: 0, caption: 0, dataset: 0 };
+    for (const row of rows as { name: QueueName; count: string }[]) depth[row.name] = Number(row.count);
+    return depth;
+  }
+
+  onError(listener: (error: Error) => void): void {
+    this.boss.on('error', listener);
+    this.errorListeners.push(listener);
+  }
+
+  private eventBus(): Promise<EventBus> {
+    this.bus ??= createEventBus(this.url, { onError: (e) => this.errorListeners.forEach((l) => l(e)) });
+    const bus = this.bus;
+    bus.catch(() => {
+      if (this.bus === bus) this.bus = undefined;
+    });
+    return bus;
+  }
+
+  private endWakeUps(name: QueueName): void {
+    for (const it of this.wakeUps.get(name) ?? []) void it.return?.();
+    this.wakeUps.delete(name);
+  }
+
+  private async send<N extends QueueName>(
+    tx: TransactionClient,
+    name: N,
+    data: JobData[N],
+    options: { expireInSeconds?: number; startAfter?: number } = {},
+  ): Promise<string> {
+    this.assertStarted();
+    const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
+    if (id === null) throw new QueueError('QUEUE_ENQUEUE_FAILED', `pg-boss did not create the ${name} job`);
+    // delivered when `tx` commits, never if it rolls back
+    await notify(tx, 'job', name);
+    return id;
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw new QueueError('QUEUE_NOT_STARTED', 'call start() before using the queue');
+  }
+}
+
+/** Creates the queue; call start() (installs/updates the pgboss schema and the queues) before use. */
+/**
+ * How long a dataset job may run before pg-boss fails it (and retries it once, e.g. after its worker
+ * died): 15 minutes for checking a COCO set; for generating a synthetic set, 2 minutes plus 20 ms per
+ * image (about 4× the measured generation time on a slow machine), so a dead worker's set is taken
+ * up again soon, and a large set is never cut short.
+ */
+export function datasetExpirySeconds(syntheticImages?: number): number {
+  if (syntheticImages === undefined) return QUEUES.dataset.expireInSeconds!;
+  return Math.min(120 + Math.ceil(syntheticImages * 0.02), 23 * 3600);
+}
+
+export async function createQueue(url: string, options: QueueOptions = {}): Promise<JobQueue> {
+  return new PgBossQueue(url, options);
+}

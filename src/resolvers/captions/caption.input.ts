@@ -1,0 +1,34 @@
+import { Field, ID, InputType } from 'type-graphql';
+import type { FileUpload } from 'graphql-upload/processRequest.mjs';
+import { CAPTION_SETTINGS as C, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
+import { DecodeMethod } from '../shared/enums.ts';
+import { SettingField } from '../shared/setting-field.ts';
+import { GraphQLUpload } from '../shared/upload.scalar.ts';
+
+@InputType({ description: 'Exactly one of `image` (multipart upload) and `imageBase64` must be given' })
+export class RequestCaptionInput {
+  @Field(() => ID)
+  modelId!: string;
+
+  @Field(() => GraphQLUpload, { nullable: true, description: 'JPEG, PNG or WebP as a GraphQL multipart upload' })
+  image?: Promise<FileUpload> | null;
+
+  @Field(() => String, { nullable: true, description: 'JPEG, PNG or WebP bytes in base64 (a data: URL prefix is allowed)' })
+  imageBase64?: string | null;
+
+  @Field(() => DecodeMethod, {
+    nullable: true,
+    defaultValue: DECODE_METHOD_SETTING.default.toUpperCase(),
+    description: DECODE_METHOD_SETTING.description,
+  })
+  method?: DecodeMethod | null;
+
+  @SettingField(C.beamWidth)
+  beamWidth?: number | null;
+
+  @SettingField(C.maxLength)
+  maxLength?: number | null;
+
+  @SettingField(C.temperature)
+  temperature?: number | null;
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
+import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../../db/client.ts';
+import { RequestCaptionInput } from './caption.input.ts';
+import { captionStream } from './caption.stream.ts';
+import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
+import type { ApiContext } from '../shared/context.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { decodeBase64, readUpload, sniffImage } from './image-bytes.ts';
+import { findModel } from '../models/model.mapper.ts';
+import { exactlyOne } from '../shared/validate.ts';
+import { CAPTION_SETTINGS, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
+import { settingsFrom } from '../shared/setting-field.ts';
+
+function toCaptionRequest({ imageBytes: _bytes, ...row }: CaptionRequestRow): CaptionRequest {
+  return { ...row, timings: row.timings as Record<string, unknown> | null };
+}
+
+/** Decoding settings checked against the caption settings schema (absent or null → the default). */
+function decodingParameters(input: RequestCaptionInput) {
+  const { beamWidth, maxLength, temperature } = settingsFrom(CAPTION_SETTINGS, { ...input, method: undefined }, 'input');
+  const method = input.method ?? (DECODE_METHOD_SETTING.default.toUpperCase() as DecodeMethod);
+  return { method, beamWidth, maxLength, temperature };
+}
+
+async function imageBytes(input: RequestCaptionInput, maxBytes: number): Promise<Buffer> {
+  const source = exactlyOne('input', { image: input.image, imageBase64: input.imageBase64 });
+  return source === 'image'
+    ? readUpload('input.image', input.image!, maxBytes)
+    : decodeBase64('input.imageBase64', input.imageBase64!, maxBytes);
+}
+
+@Resolver(() => CaptionRequest)
+export class CaptionResolver {
+  @Authorized()
+  @Mutation(() => CaptionRequest, {
+    description:
+      'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
+      'NOT_FOUND: no such model. Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
+  })
+  async requestCaption(
+    @Arg('input', () => RequestCaptionInput) input: RequestCaptionInput,
+    @Ctx() ctx: ApiContext,
+  ): Promise<CaptionRequest> {
+    const parameters = decodingParameters(input);
+    const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
+    const field = input.image ? 'input.image' : 'input.imageBase64';
+    const mimeType = sniffImage(field, bytes, ctx.limits.maxImagePixels);
+    const model = await findModel(ctx, input.modelId);
+    const row = await ctx.prisma.$transaction(async (tx) => {
+      // FOR SHARE: a deleteModel committing meanwhile (it locks the row FOR UPDATE) is seen as NOT_FOUND
+      const [locked] = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Model" WHERE "id" = ${model.id} FOR SHARE`;
+      if (locked === undefined) throw new NotFoundError('Model', model.id);
+      const request = await tx.captionRequest.create({
+        data: {
+          modelId: model.id,
+          imageBytes: new Uint8Array(bytes),
+          imageHash: createHash('sha256').update(bytes).digest('hex'),
+          mimeType,
+          ...parameters,
+        },
+      });
+      await ctx.queue.enqueueCaption(tx, { requestId: request.id, modelId: model.id });
+      return request;
+    });
+    return toCaptionRequest(row);
+  }
+
+  @Query(() => CaptionRequest, { description: 'NOT_FOUND for an unknown id' })
+  async captionRequest(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<CaptionRequest> {
+    const row = await ctx.prisma.captionRequest.findUnique({ where: { id } });
+    if (row === null) throw new NotFoundError('CaptionRequest', id);
+    return toCaptionRequest(row);
+  }
+
+  @FieldResolver(() => [CaptionToken])
+  tokens(@Root() request: CaptionRequest, @Ctx() ctx: ApiContext): Promise<CaptionToken[]> {
+    return ctx.prisma.captionToken.findMany({ where: { requestId: request.id }, orderBy: { index: 'asc' } });
+  }
+
+  @Subscription(() => CaptionStreamEvent, {
+    description:
+      'Stored tokens, then live ones, each with its attention weights; then one event with done = true and the ' +
+      'caption, and the stream completes. A failed request ends with a CAPTION_FAILED error. NOT_FOUND for an unknown id.',
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { requestId: string }, ApiContext>) =>
+      captionStream(context, args.requestId),
+  })
+  captionStream(@Root() item: CaptionStreamEvent | Error, @Arg('requestId', () => ID) _requestId: string): CaptionStreamEvent {
+    if (item instanceof Error) throw item;
+    return item;
+  }
+}

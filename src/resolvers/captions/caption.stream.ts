@@ -1,0 +1,63 @@
+// captionStream: stored CaptionTokens first, then live ones, read after every `caption_request`
+// wake-up; then one done event with the caption. A FAILED request ends with a CAPTION_FAILED error.
+import type { CaptionStatus } from '../../db/client.ts';
+import { CaptionStreamEvent } from './caption.type.ts';
+import type { ApiContext } from '../shared/context.ts';
+import { CaptionStatus as Status, isTerminalCaption } from '../shared/enums.ts';
+import { CaptionFailedError, NotFoundError } from '../shared/errors.ts';
+import { openStream, type ReadResult } from '../shared/follow-rows.ts';
+
+const PAGE = 500;
+
+export async function captionStream(ctx: ApiContext, requestId: string): Promise<AsyncIterableIterator<CaptionStreamEvent | Error>> {
+  const wakeUps = ctx.events.subscribe('caption_request', requestId);
+  const select = { status: true, caption: true, gridSize: true, error: true } as const;
+
+  let next = 0;
+  async function read(): Promise<ReadResult<CaptionStreamEvent | Error>> {
+    // status first: once it reads terminal, every token written before it is visible below
+    const request = await ctx.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId }, select });
+    const tokens = await ctx.prisma.captionToken.findMany({
+      where: { requestId, index: { gte: next } },
+      orderBy: { index: 'asc' },
+      take: PAGE,
+    });
+    const events: (CaptionStreamEvent | Error)[] = tokens.map((t) => ({
+      index: t.index,
+      token: t.token,
+      attention: t.attention,
+      gridSize: request.gridSize ?? Math.round(Math.sqrt(t.attention.length)),
+      logProb: t.logProb,
+      done: false,
+      caption: null,
+    }));
+    if (tokens.length > 0) next = tokens[tokens.length - 1]!.index + 1;
+    const more = tokens.length === PAGE;
+    const finished = isTerminalCaption(request.status as CaptionStatus) && !more;
+    if (finished) events.push(finalItem(request, next));
+    return { events, more, done: finished };
+  }
+
+  return openStream(
+    wakeUps,
+    async () => (await ctx.prisma.captionRequest.count({ where: { id: requestId } })) > 0,
+    () => new NotFoundError('CaptionRequest', requestId),
+    read,
+  );
+}
+
+function finalItem(
+  request: { status: CaptionStatus; caption: string | null; gridSize: number | null; error: string | null },
+  tokenCount: number,
+): CaptionStreamEvent | CaptionFailedError {
+  if (request.status === Status.FAILED) return new CaptionFailedError(request.error ?? 'caption request failed');
+  return {
+    index: tokenCount,
+    token: null,
+    attention: null,
+    gridSize: request.gridSize,
+    logProb: null,
+    done: true,
+    caption: request.caption,
+  };
+}

@@ -1,0 +1,66 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ApiContext } from '../shared/context.ts';
+import { BadUserInputError, NotFoundError } from '../shared/errors.ts';
+import { findModel, toModel } from './model.mapper.ts';
+import { Model } from './model.type.ts';
+import { toTrainingRun } from '../training/training-run.mapper.ts';
+import { TrainingRun } from '../training/training-run.type.ts';
+
+export const MAX_MODEL_NAME = 100;
+
+/** the trimmed name, or BAD_USER_INPUT naming the argument */
+export function checkModelName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) throw new BadUserInputError('name', 'must not be empty');
+  if ([...trimmed].length > MAX_MODEL_NAME) throw new BadUserInputError('name', `must be at most ${MAX_MODEL_NAME} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed))
+    throw new BadUserInputError('name', 'must not contain control characters or line breaks');
+  return trimmed;
+}
+
+@Resolver(() => Model)
+export class ModelResolver {
+  @Query(() => [Model], { description: 'all models, newest first' })
+  async models(@Ctx() ctx: ApiContext): Promise<Model[]> {
+    const rows = await ctx.prisma.model.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    return rows.map(toModel);
+  }
+
+  @Query(() => Model, { description: 'NOT_FOUND for an unknown id' })
+  model(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<Model> {
+    return findModel(ctx, id);
+  }
+
+  @Authorized()
+  @Mutation(() => Model, {
+    description: `Rename a model: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name`,
+  })
+  async renameModel(@Arg('id', () => ID) id: string, @Arg('name', () => String) name: string, @Ctx() ctx: ApiContext): Promise<Model> {
+    const trimmed = checkModelName(name);
+    const { count } = await ctx.prisma.model.updateMany({ where: { id }, data: { name: trimmed } });
+    if (count === 0) throw new NotFoundError('Model', id);
+    return findModel(ctx, id);
+  }
+
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description:
+      "distinct words in the captions of the dataset the model was trained on (null when its run or dataset is gone, or the set predates the count); compare vocabSize, the model's own vocabulary",
+  })
+  async datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
+    if (model.runId === null) return null;
+    const run = await ctx.prisma.trainingRun.findUnique({
+      where: { id: model.runId },
+      select: { dataset: { select: { vocabularyWords: true } } },
+    });
+    return run?.dataset.vocabularyWords ?? null;
+  }
+
+  @FieldResolver(() => TrainingRun, { nullable: true })
+  async run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
+    if (model.runId === null) return null;
+    const row = await ctx.prisma.trainingRun.findUnique({ where: { id: model.runId } });
+    return row && toTrainingRun(row);
+  }
+}

@@ -1,0 +1,41 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly, RedactServerPaths } from '../shared/auth.ts';
+
+@ObjectType({ description: 'A trained captioning model, usable by requestCaption' })
+export class Model {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { description: 'a display name (renameModel changes it)' })
+  name!: string;
+
+  @Field(() => ID, { nullable: true, description: 'the training run that produced it' })
+  runId!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'artifact directory on the server (weights, vocab, config, metrics); null for callers without an API key when keys are set',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  path!: string | null;
+
+  @Field(() => Int, {
+    description:
+      "the model's vocabulary in tokens: the dataset's most frequent words up to the run's vocabSize, plus the special tokens <pad>, <start>, <end>, <unk>",
+  })
+  vocabSize!: number;
+
+  @Field(() => GraphQLJSONObject, {
+    description: 'model configuration (encoder, sizes); server paths in it read null for callers without an API key when keys are set',
+  })
+  @UseMiddleware(RedactServerPaths)
+  config!: Record<string, unknown>;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'evaluation metrics, e.g. {bleu4, valLoss}' })
+  metrics!: Record<string, unknown> | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}

@@ -1,0 +1,52 @@
+// What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
+import type { DataPaths } from '../../config.ts';
+import type { PrismaClient } from '../../db/client.ts';
+import type { EventBus } from '../../events/index.ts';
+import type { JobQueue } from '../../queue/queue.ts';
+
+export interface ApiLimits {
+  /** largest accepted caption image, in bytes */
+  maxImageBytes: number;
+  /** GLIMPSE_WORKER_MAX_MEMORY: training runs estimated to need more are refused */
+  maxTrainingMemory: number;
+  /** largest caption image in pixels (width × height, read from the header before any decoding) */
+  maxImagePixels: number;
+  /** largest synthetic dataset createDataset accepts (GLIMPSE_MAX_SYNTHETIC_IMAGES) */
+  maxSyntheticImages: number;
+  /** largest zip createDataset(archive) accepts (GLIMPSE_MAX_DATASET_UPLOAD_BYTES) */
+  maxDatasetUploadBytes: number;
+}
+
+/** Where client-named sources may come from (src/sources checks them; the worker checks again). */
+export interface SourcePolicy {
+  /** GLIMPSE_DATASET_ROOTS: server paths (COCO files, backbone model.json) must lie under one of them */
+  datasetRoots: readonly string[];
+  /** GLIMPSE_BACKBONE_HOSTS: backbone URLs' host or host:port */
+  hosts: readonly string[];
+  /** GLIMPSE_BACKBONE_ALLOW_PRIVATE: non-public address ranges allowed anyway */
+  allowPrivate: readonly string[];
+}
+
+export interface ApiContext {
+  prisma: PrismaClient;
+  /** wake-ups only: the rows themselves are read from the database */
+  events: EventBus;
+  /** jobs are enqueued in the transaction that writes their rows */
+  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'depth'>;
+  limits: ApiLimits;
+  /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
+  paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
+  sources: SourcePolicy;
+  /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */
+  apiKeys: readonly string[];
+  /** GLIMPSE_PUBLIC_READ: with keys set, queries and subscriptions stay open to callers without one */
+  publicRead: boolean;
+  /** workers whose lastSeenAt is older than this are not counted as live */
+  workerTimeoutMs: number;
+  /** bearer token presented by the client (HTTP Authorization header or graphql-ws connectionParams) */
+  apiKey: string | null;
+  /** id echoed in masked internal errors and in the server log */
+  requestId: string;
+  /** the client's IP address (the socket's peer; proxies' X-Forwarded-For is not trusted) */
+  clientAddress: string;
+}

@@ -1,0 +1,197 @@
+import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DatasetStatus, RunStatus, type TransactionClient } from '../../db/client.ts';
+import { notify } from '../../events/index.ts';
+import type { ApiContext } from '../shared/context.ts';
+import { findDataset } from '../datasets/dataset.resolver.ts';
+import { Dataset } from '../datasets/dataset.type.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { lossCurve } from './loss-curve.ts';
+import { toModel } from '../models/model.mapper.ts';
+import { Model } from '../models/model.type.ts';
+import { afterCursor, decodeCursor, encodeCursor, NEWEST_FIRST } from '../shared/pagination.ts';
+import { Checkpoint, EpochSummary, LossPoint } from './training-history.type.ts';
+import { admitTraining } from './training-admission.ts';
+import { runTiming } from './training-estimates.ts';
+import { estimateTotalSteps } from '../../ml/settings/index.ts';
+import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.ts';
+import { toTrainingRun } from './training-run.mapper.ts';
+import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
+import { checkBackboneSource, checkRange } from '../shared/validate.ts';
+
+const MAX_PAGE = 100;
+const MAX_CURVE_POINTS = 10_000;
+
+async function findRun(ctx: ApiContext, id: string): Promise<TrainingRun> {
+  const row = await ctx.prisma.trainingRun.findUnique({ where: { id } });
+  if (row === null) throw new NotFoundError('TrainingRun', id);
+  return toTrainingRun(row);
+}
+
+/** Applies a conditional status change in one transaction, or explains why it does not apply. */
+async function transition(
+  ctx: ApiContext,
+  id: string,
+  change: (tx: TransactionClient) => Promise<boolean>,
+  refusal: (status: RunStatus) => string,
+): Promise<TrainingRun> {
+  const applied = await ctx.prisma.$transaction(async (tx) => {
+    if (!(await change(tx))) return false;
+    await notify(tx, 'training_run', id);
+    return true;
+  });
+  const run = await findRun(ctx, id);
+  if (!applied) throw new ConflictError(refusal(run.status), { status: run.status });
+  return run;
+}
+
+@Resolver(() => TrainingRun)
+export class TrainingRunResolver {
+  @Query(() => TrainingRunConnection, { description: 'training runs, newest first, cursor-paginated' })
+  async trainingRuns(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { defaultValue: 20, description: `page size, 1..${MAX_PAGE}` }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page' }) after?: string | null,
+    @Arg('status', () => RunStatus, { nullable: true }) status?: RunStatus | null,
+  ): Promise<TrainingRunConnection> {
+    checkRange('first', first, 1, MAX_PAGE);
+    const filter = status ? { status } : {};
+    const cursor = after ? afterCursor(decodeCursor('after', after)) : {};
+    const [rows, totalCount] = await Promise.all([
+      ctx.prisma.trainingRun.findMany({ where: { ...filter, ...cursor }, orderBy: NEWEST_FIRST, take: first + 1 }),
+      ctx.prisma.trainingRun.count({ where: filter }),
+    ]);
+    const page = rows.slice(0, first).map(toTrainingRun);
+    const edges = page.map((node) => ({ node, cursor: encodeCursor(node) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      totalCount,
+    };
+  }
+
+  @Query(() => TrainingRun, { description: 'NOT_FOUND for an unknown id' })
+  trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    return findRun(ctx, id);
+  }
+
+  @Authorized()
+  @Mutation(() => TrainingRun, {
+    description: 'Queue a training run on a READY dataset (NOT_FOUND: no such dataset, CONFLICT: not READY)',
+  })
+  async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    // input errors first (BAD_USER_INPUT before NOT_FOUND); the defaults that follow the data come after
+    const checked = resolveTrainingConfig(input, null);
+    if (checked.backbone) await checkBackboneSource('input.encoder.backbone', checked.backbone, ctx.sources);
+    const dataset = await findDataset(ctx, input.datasetId);
+    const config = resolveTrainingConfig(input, dataset);
+    if (dataset.status !== DatasetStatus.READY) {
+      throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, training needs a READY dataset`, {
+        field: 'input.datasetId',
+        status: dataset.status,
+      });
+    }
+    admitTraining(config, dataset, ctx.limits.maxTrainingMemory);
+    const row = await ctx.prisma.$transaction(async (tx) => {
+      // an estimate from the dataset's counts; the worker stores the exact figure when it starts
+      const totalSteps = estimateTotalSteps(config, dataset);
+      const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { ...config }, totalSteps } });
+      await ctx.queue.enqueueTraining(tx, { runId: run.id });
+      return run;
+    });
+    return toTrainingRun(row);
+  }
+
+  @Authorized()
+  @Mutation(() => TrainingRun, {
+    description: 'QUEUED → CANCELLED at once; RUNNING → cancelRequested, the worker stops at the next batch',
+  })
+  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    await findRun(ctx, id);
+    return transition(
+      ctx,
+      id,
+      async (tx) => {
+        const queued = await tx.trainingRun.updateMany({
+          where: { id, status: RunStatus.QUEUED },
+          data: { status: RunStatus.CANCELLED, cancelRequested: true, finishedAt: new Date() },
+        });
+        if (queued.count > 0) return true;
+        const running = await tx.trainingRun.updateMany({ where: { id, status: RunStatus.RUNNING }, data: { cancelRequested: true } });
+        return running.count > 0;
+      },
+      (status) => `run ${id} is ${status}: only QUEUED or RUNNING runs can be cancelled`,
+    );
+  }
+
+  @Authorized()
+  @Mutation(() => TrainingRun, { description: 'Re-queue a FAILED or CANCELLED run; it continues from its last checkpoint' })
+  async resumeTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    await findRun(ctx, id);
+    return transition(
+      ctx,
+      id,
+      async (tx) => {
+        const resumed = await tx.trainingRun.updateMany({
+          where: { id, status: { in: [RunStatus.FAILED, RunStatus.CANCELLED] } },
+          data: { status: RunStatus.QUEUED, cancelRequested: false, error: null, finishedAt: null },
+        });
+        if (resumed.count === 0) return false;
+        await ctx.queue.enqueueTraining(tx, { runId: id });
+        return true;
+      },
+      (status) => `run ${id} is ${status}: only FAILED or CANCELLED runs can be resumed`,
+    );
+  }
+
+  @FieldResolver(() => Dataset)
+  dataset(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Dataset> {
+    return findDataset(ctx, run.datasetId);
+  }
+
+  @FieldResolver(() => [LossPoint], {
+    description: `losses after sinceStep in step order; when more than maxPoints (≤ ${MAX_CURVE_POINTS}) exist, means over equal runs of steps`,
+  })
+  lossCurve(
+    @Root() run: TrainingRun,
+    @Ctx() ctx: ApiContext,
+    @Arg('sinceStep', () => Int, { defaultValue: 0 }) sinceStep: number,
+    @Arg('maxPoints', () => Int, { defaultValue: 1000 }) maxPoints: number,
+  ): Promise<LossPoint[]> {
+    checkRange('maxPoints', maxPoints, 1, MAX_CURVE_POINTS);
+    return lossCurve(ctx.prisma, run.id, sinceStep, maxPoints);
+  }
+
+  @FieldResolver(() => [EpochSummary], { description: 'one summary per finished epoch (validation loss, BLEU-4)' })
+  epochs(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<EpochSummary[]> {
+    return ctx.prisma.epochSummary.findMany({ where: { runId: run.id }, orderBy: { epoch: 'asc' } });
+  }
+
+  @FieldResolver(() => [Checkpoint])
+  checkpoints(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Checkpoint[]> {
+    return ctx.prisma.checkpoint.findMany({ where: { runId: run.id }, orderBy: { step: 'asc' } });
+  }
+
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: 'recent speed: steps per second over the last 20 batches (null before 2 batches)',
+  })
+  async stepsPerSecond(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).stepsPerSecond;
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'RUNNING: seconds left at the recent speed; SUCCEEDED: 0; otherwise null' })
+  async etaSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).etaSeconds;
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'seconds since the run started (until it finished); null while QUEUED' })
+  async elapsedSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return (await runTiming(ctx.prisma, run)).elapsedSeconds;
+  }
+
+  @FieldResolver(() => Model, { nullable: true, description: 'the model, once the run SUCCEEDED' })
+  async model(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Model | null> {
+    const row = await ctx.prisma.model.findUnique({ where: { runId: run.id } });
+    return row && toModel(row);
+  }
+}

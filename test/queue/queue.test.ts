@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueue, datasetExpirySeconds, type Job, type JobQueue } from '../../src/queue/queue.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+describe('job queue (pg-boss on the app database)', () => {
+  let db: TestDatabase;
+  let api: JobQueue;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    api = await createQueue(db.url, { max: 2 });
+    await api.start();
+  });
+  afterAll(async () => {
+    await api?.stop({ graceful: false });
+    await db?.drop();
+  });
+
+  async function newDataset(name: string) {
+    return db.prisma.dataset.create({ data: { name, kind: 'SYNTHETIC' } });
+  }
+
+  it('enqueues in the caller transaction: rollback leaves no job, commit leaves one', async () => {
+    const dataset = await newDataset('queue-tx');
+    await expect(
+      db.prisma.$transaction(async (tx) => {
+        const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
+        await api.enqueueTraining(tx, { runId: run.id });
+        throw new Error('validation failed after enqueue');
+      }),
+    ).rejects.toThrow('validation failed');
+    expect(await db.prisma.trainingRun.count()).toBe(0);
+    expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
+
+    const run = await db.prisma.$transaction(async (tx) => {
+      const created = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
+      await api.enqueueTraining(tx, { runId: created.id });
+      return created;
+    });
+    expect(await api.depth()).toEqual({ training: 1, caption: 0, dataset: 0 });
+
+    const worker = await createQueue(db.url, { max: 2 });
+    await worker.start();
+    try {
+      const received: Job<'training'>[] = [];
+      await worker.work('training', { pollingIntervalSeconds: 0.5 }, async (jobs) => {
+        received.push(...jobs);
+      });
+      await until(() => received.length === 1);
+      expect(received[0]!.data).toEqual({ runId: run.id });
+      expect(received[0]!.name).toBe('training');
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('hands caption requests to a worker in batches and retries a failed batch', async () => {
+    const dataset = await newDataset('queue-captions');
+    const run = await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
+    const model = await db.prisma.model.create({
+      data: { name: 'm', runId: run.id, path: '/m', vocabSize: 10, config: {} },
+    });
+    const ids = await db.prisma.$transaction(async (tx) => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const req = await tx.captionRequest.create({ data: { modelId: model.id, imageHash: `h${i}` } });
+        await api.enqueueCaption(tx, { requestId: req.id, modelId: model.id });
+        out.push(req.id);
+      }
+      return out;
+    });
+    expect((await api.depth()).caption).toBe(3);
+
+    const worker = await createQueue(db.url, { max: 2 });
+    await worker.start();
+    try {
+      const batches: string[][] = [];
+      await worker.work('caption', { batchSize: 8, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+        batches.push(jobs.map((j) => j.data.requestId));
+        if (batches.length === 1) throw new Error('decoder crashed');
+        expect(jobs.every((j) => j.data.modelId === model.id)).toBe(true);
+      });
+      await until(() => batches.length >= 2);
+      expect(batches[0]!.sort()).toEqual([...ids].sort()); // all three in one batch
+      expect(batches[1]!.sort()).toEqual([...ids].sort()); // retried after the failure
+      await until(() => batches.length === 2);
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('splits jobs between two workers, each job handled once', async () => {
+    const dataset = await newDataset('queue-split');
+    await db.prisma.$transaction(async (tx) => {
+      for (let i = 0; i < 6; i++) {
+        const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { i } } });
+        await api.enqueueTraining(tx, { runId: run.id });
+      }
+    });
+    const workers = await Promise.all([createQueue(db.url, { max: 2 }), createQueue(db.url, { max: 2 })]);
+    const handled = new Map<string, number[]>();
+    try {
+      await Promise.all(
+        workers.map(async (w, index) => {
+          await w.start();
+          await w.work('training', { pollingIntervalSeconds: 0.5 }, async ([job]) => {
+            handled.set(job!.data.runId, [...(handled.get(job!.data.runId) ?? []), index]);
+            await sleep(150);
+          });
+        }),
+      );
+      await until(() => handled.size === 6);
+      await sleep(300);
+      expect([...handled.values()].every((by) => by.length === 1)).toBe(true);
+      const perWorker = [0, 1].map((i) => [...handled.values()].filter((by) => by[0] === i).length);
+      expect(perWorker[0]).toBeGreaterThan(0);
+      expect(perWorker[1]).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
+
+  it('creates the queues with their retry and expiry policies', async () => {
+    const queues = await db.prisma.$queryRaw<{ name: string; retry_limit: number; expire_seconds: number; retention_minutes: number }[]>`
+      SELECT name, retry_limit, expire_seconds, retention_minutes FROM pgboss.queue ORDER BY name`;
+    expect(queues).toEqual([
+      { name: 'caption', retry_limit: 2, expire_seconds: 120, retention_minutes: 1440 },
+      { name: 'dataset', retry_limit: 1, expire_seconds: 900, retention_minutes: 10080 },
+      { name: 'training', retry_limit: 0, expire_seconds: 82800, retention_minutes: 10080 },
+    ]);
+  });
+
+  it("sizes a dataset job's expiry by its work: a dead worker's small set is retried within minutes", async () => {
+    const ids = await db.prisma.$transaction(async (tx) => [
+      await api.enqueueDataset(tx, { datasetId: 'coco-set' }),
+      await api.enqueueDataset(tx, { datasetId: 'small-synthetic', images: 600 }),
+      await api.enqueueDataset(tx, { datasetId: 'large-synthetic', images: 100_000 }),
+    ]);
+    const rows = await db.prisma.$queryRawUnsafe<{ id: string; expire: number }[]>(
+      `SELECT id::text, EXTRACT(EPOCH FROM expire_in)::int AS expire FROM pgboss.job WHERE id::text = ANY($1)`,
+      ids,
+    );
+    const expiry = Object.fromEntries(rows.map((r) => [r.id, r.expire]));
+    expect(ids.map((id) => expiry[id])).toEqual([900, 132, 2120]);
+    expect(datasetExpirySeconds(10_000_000)).toBe(23 * 3600); // pg-boss's ceiling
+  });
+
+  it('refuses to enqueue before start()', async () => {
+    const q = await createQueue(db.url);
+    await expect(db.prisma.$transaction((tx) => q.enqueueTraining(tx, { runId: 'x' }))).rejects.toMatchObject({
+      code: 'QUEUE_NOT_STARTED',
+    });
+  });
+});
