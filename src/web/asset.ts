@@ -1,5 +1,9 @@
-// A static file served under a content-hashed name, so browsers may cache it forever.
+// A static file served under a content-hashed name, so browsers may cache it forever; and a folder of
+// them with a manifest, as the production build writes them (scripts/build.ts) and the compiled server
+// reads them (src/web/prebuilt.ts).
 import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 
@@ -35,4 +39,38 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
       pending = undefined;
       throw error;
     }));
+}
+
+/** manifest.json of an asset folder: each asset's role (e.g. "dashboard") → its file and type */
+type Manifest = Record<string, { name: string; contentType: string }>;
+
+const MANIFEST = 'manifest.json';
+
+/** Writes each asset as `<name>` and `<name>.gz`, and the manifest naming them by role. */
+export async function saveAssets(dir: string, assets: Record<string, Asset>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const manifest: Manifest = {};
+  for (const [role, asset] of Object.entries(assets)) {
+    await writeFile(join(dir, asset.name), asset.body);
+    await writeFile(join(dir, `${asset.name}.gz`), asset.gzipped);
+    manifest[role] = { name: asset.name, contentType: asset.contentType };
+  }
+  await writeFile(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** The assets `saveAssets` wrote, by role; an error naming the folder when it has none. */
+export async function loadAssets(dir: string): Promise<Map<string, Asset>> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+  } catch (error) {
+    throw new Error(`no prebuilt browser files in ${dir} (run \`npm run build\`)`, { cause: error });
+  }
+  const entries = await Promise.all(
+    Object.entries(manifest).map(async ([role, { name, contentType }]) => {
+      const [body, gzipped] = await Promise.all([readFile(join(dir, name)), readFile(join(dir, `${name}.gz`))]);
+      return [role, { name, contentType, body, gzipped }] as const;
+    }),
+  );
+  return new Map(entries);
 }
