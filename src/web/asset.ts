@@ -58,19 +58,31 @@ export async function saveAssets(dir: string, assets: Record<string, Asset>): Pr
   await writeFile(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** The assets `saveAssets` wrote, by role; an error naming the folder when it has none. */
-export async function loadAssets(dir: string): Promise<Map<string, Asset>> {
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
-  } catch (error) {
-    throw new Error(`no prebuilt browser files in ${dir} (run \`npm run build\`)`, { cause: error });
-  }
-  const entries = await Promise.all(
-    Object.entries(manifest).map(async ([role, { name, contentType }]) => {
-      const [body, gzipped] = await Promise.all([readFile(join(dir, name)), readFile(join(dir, `${name}.gz`))]);
-      return [role, { name, contentType, body, gzipped }] as const;
-    }),
-  );
-  return new Map(entries);
+/**
+ * The assets `saveAssets` wrote to `dir`, by role: the manifest is read on the first call, each
+ * asset's files on the first call for it (a process that serves only the dashboard never reads
+ * GraphiQL's megabytes). An error names the folder and the role when the build did not write them.
+ */
+export function assetFolder(dir: string): (role: string) => Promise<Asset> {
+  const manifest = once(async () => {
+    try {
+      return JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    } catch (error) {
+      throw new Error(`no prebuilt browser files in ${dir} (run \`npm run build\`)`, { cause: error });
+    }
+  });
+  const reads = new Map<string, () => Promise<Asset>>();
+  return async (role) => {
+    const entry = (await manifest())[role];
+    if (!entry) throw new Error(`the prebuilt browser files in ${dir} have no "${role}" (run \`npm run build\`)`);
+    let read = reads.get(role);
+    if (!read) {
+      read = once(async () => {
+        const [body, gzipped] = await Promise.all([readFile(join(dir, entry.name)), readFile(join(dir, `${entry.name}.gz`))]);
+        return { ...entry, body, gzipped };
+      });
+      reads.set(role, read);
+    }
+    return read();
+  };
 }

@@ -3,7 +3,7 @@
 // bundled in memory on first use (nothing checked in, nothing written to disk).
 import { fileURLToPath } from 'node:url';
 import { hashedAsset, once, type Asset } from './asset.ts';
-import { COMPILED, prebuiltAsset, prebuiltAssets } from './prebuilt.ts';
+import { COMPILED, prebuiltAsset } from './prebuilt.ts';
 
 const ENTRY = fileURLToPath(new URL('./dashboard/main.ts', import.meta.url));
 
@@ -25,7 +25,7 @@ export async function bundleDashboard(): Promise<Asset> {
 }
 
 /** The bundled dashboard script, read from the build or bundled once per process. */
-export const dashboardScript = once(async () => (COMPILED ? prebuiltAsset(await prebuiltAssets(), 'dashboard') : bundleDashboard()));
+export const dashboardScript = once(() => (COMPILED ? prebuiltAsset('dashboard') : bundleDashboard()));
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2937; }

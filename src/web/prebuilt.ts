@@ -5,7 +5,7 @@
 // tests) the same files are built in memory at the first request instead, so an edit under src/web
 // shows on the next start with no build step.
 import { fileURLToPath } from 'node:url';
-import { type Asset, loadAssets, once } from './asset.ts';
+import { assetFolder } from './asset.ts';
 
 /** true when this module is the compiled JavaScript of dist/, false under tsx or vitest */
 export const COMPILED = import.meta.url.endsWith('.js');
@@ -13,12 +13,5 @@ export const COMPILED = import.meta.url.endsWith('.js');
 /** dist/web/assets/ when compiled: the folder beside this module that `npm run build` fills */
 export const PREBUILT_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 
-/** the build's files by role, read once per process */
-export const prebuiltAssets = once(() => loadAssets(PREBUILT_DIR));
-
-/** one of the build's files; an error naming the role when the build did not write it */
-export function prebuiltAsset(assets: Map<string, Asset>, role: string): Asset {
-  const asset = assets.get(role);
-  if (!asset) throw new Error(`the prebuilt browser files in ${PREBUILT_DIR} have no "${role}" (run \`npm run build\`)`);
-  return asset;
-}
+/** one of the build's files by its role ("dashboard", "ide.script", …), read on first use */
+export const prebuiltAsset = assetFolder(PREBUILT_DIR);

@@ -4,7 +4,7 @@
 // `npm run build` split (src/web/prebuilt.ts) and never loads the package; run from the sources they are
 // split on first use: API processes that never serve the IDE never parse the bundle.
 import { decodeDataUrl, hashedAsset, once, type Asset } from '../asset.ts';
-import { COMPILED, prebuiltAsset, prebuiltAssets } from '../prebuilt.ts';
+import { COMPILED, prebuiltAsset } from '../prebuilt.ts';
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -49,10 +49,14 @@ export function ideAssetsByRole(ide: IdeAssets): Record<string, Asset> {
 }
 
 async function fromBuild(): Promise<IdeAssets> {
-  const files = await prebuiltAssets();
-  const get = (role: string) => prebuiltAsset(files, role);
-  const workers = Object.fromEntries(WORKER_LABELS.map((label) => [label, get(`ide.worker.${label}`)])) as Record<WorkerLabel, Asset>;
-  return assemble({ script: get('ide.script'), style: get('ide.style'), favicon: get('ide.favicon'), workers });
+  const [script, style, favicon] = await Promise.all(['ide.script', 'ide.style', 'ide.favicon'].map((role) => prebuiltAsset(role)));
+  const workers = await Promise.all(WORKER_LABELS.map(async (label) => [label, await prebuiltAsset(`ide.worker.${label}`)] as const));
+  return assemble({
+    script: script!,
+    style: style!,
+    favicon: favicon!,
+    workers: Object.fromEntries(workers) as Record<WorkerLabel, Asset>,
+  });
 }
 
 /** The IDE's files, read from the build or split once per process. */
