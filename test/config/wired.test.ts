@@ -1,14 +1,17 @@
-// Every configuration variable is wired: each one the config accepts is documented in the README's
-// configuration table, and setting it changes the parsed config in a field that code outside
-// src/config.ts reads (or, for the few read elsewhere, the code that reads it names it). A variable
-// that is parsed and documented but read by nothing fails here.
+// Every configuration variable is wired: each one the config accepts is documented in the configuration
+// table (docs/operations.md, linked from the README), and setting it changes the parsed config in a field
+// that code outside src/config.ts reads (or, for the few read elsewhere, the code that reads it names it).
+// A variable that is parsed and documented but read by nothing fails here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KNOWN_GLIMPSE, loadConfig } from '../../src/config.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+// the README and docs/*.md together: the configuration table is in docs/operations.md
+const readme = ['README.md', ...readdirSync(join(ROOT, 'docs')).flatMap((f) => (f.endsWith('.md') ? [join('docs', f)] : []))]
+  .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+  .join('\n');
 const configSection = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
 
 /** a value that differs from the default for each variable the config parses */

@@ -1,12 +1,12 @@
 // The production build as docs/deployment.md runs it, from a clean clone of this repository's HEAD
 // (committed work only; on CI that is the clone under test):
 //   npm ci && npm run build && npm prune --omit=dev && node "$(node -p 'require("./package.json").main')"
-// With the dev dependencies gone (esbuild, tsx, TypeScript's own scripts), the compiled process must
+// With the dev dependencies gone (esbuild, tsx, vitest, the GraphiQL package), the compiled process must
 // apply the migrations to an empty database (prisma/migrations found from dist/), answer GraphQL over
 // HTTP, serve the dashboard and the IDE with their prebuilt files, start its two workers (so the worker's
 // imports — TF.js, sharp, the native addon when built — are in `dependencies` too) and drain on SIGTERM.
 // npm ci needs the npm registry or its cache (`--prefer-offline` uses the cache first). Each step's
-// time is printed; about 3–4 minutes on the 2-core machine, most of it `npm ci` and tsc.
+// time is printed: 4–6 minutes on the shared 2-core machine, most of it `npm ci` and tsc (docs/deployment.md).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
