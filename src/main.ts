@@ -10,13 +10,13 @@
 // boundary and hands it back, then the embedded Postgres stops); copies of it that arrive within a
 // second (a signal to the whole process group reaches npm, tsx and this process) are ignored; a
 // later one exits at once. Database lost: the API answers 503 and exits non-zero (69) after
-// GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/health.ts).
+// GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/watch.ts).
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { loadConfig, type Config } from './config.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
-import { watchDatabase } from './db/health.ts';
+import { watchDatabase } from './db/watch.ts';
 import { DataDirInUseError, lockDataDir } from './db/instance-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createEventBus } from './events/index.ts';

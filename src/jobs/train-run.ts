@@ -3,7 +3,7 @@
 // (QUEUED and enqueued again, also after losing the database), handed to a worker that can read its
 // files, or FAILED with a message safe for anyone to read.
 import { RunStatus, TRANSACTION_OPTIONS } from '../db/client.ts';
-import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
+import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/unavailable.ts';
 import { notify } from '../events/index.ts';
 import { captionStats, TrainingAbortedError } from '../ml/index.ts';
 import { handBack, NotOnThisWorkerError } from './artifacts.ts';

@@ -11,11 +11,11 @@ import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { isAcceptedKey } from '../resolvers/shared/auth.ts';
-import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
-import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
+import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './request-context.ts';
+import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
@@ -43,7 +43,7 @@ export interface StartApiOptions {
   mountWeb?: (app: Express) => void;
   /** where internal errors go (default: one JSON line on stderr) */
   logInternalError?: InternalErrorLogger;
-  /** the database watcher (src/db/health.ts): while it sees the database down, GraphQL answers 503 */
+  /** the database watcher (src/db/watch.ts): while it sees the database down, GraphQL answers 503 */
   database?: DatabaseState;
 }
 

@@ -11,7 +11,7 @@ import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSch
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { QueryLimits } from '../config.ts';
 import { isKeyHolder } from '../resolvers/shared/auth.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { checkCost } from './limits.ts';
 
 export interface GuardOptions {

@@ -7,9 +7,9 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { QueryLimits } from '../config.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
-import { connectionParamsToken, requestContext, type SharedContext } from './context.ts';
-import { formatErrors, type InternalErrorLogger } from './errors.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { connectionParamsToken, requestContext, type SharedContext } from './request-context.ts';
+import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
 import { log } from '../log.ts';
 import { limitRules, parseOptions, precheck } from './limits.ts';

@@ -9,8 +9,8 @@ import { loadConfig } from '../../config.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { loadModel, portableConfig } from '../../ml/index.ts';
 import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';
-import { startBackend } from '../backend.ts';
-import { CliError } from '../errors.ts';
+import { startBackend } from '../start-backend.ts';
+import { CliError } from '../cli-errors.ts';
 
 async function withDatabase<T>(what: string, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const url = loadConfig().databaseUrl;

@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { createPrisma } from '../../db/client.ts';
-import { CliError } from '../errors.ts';
+import { CliError } from '../cli-errors.ts';
 import { formatTable } from '../table.ts';
 
 interface ModelsCliOptions {

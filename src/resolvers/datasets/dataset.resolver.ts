@@ -3,11 +3,11 @@ import { resolve } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { DatasetKind, Prisma } from '../../db/client.ts';
 import { commitBlob, discardBlob, type PendingBlob } from '../../storage/index.ts';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { CocoDatasetInput, CreateDatasetInput, DATASET_NAME_MAX, SyntheticDatasetInput } from './dataset.input.ts';
 import { storeUploadedDataset } from './dataset-upload.ts';
 import { Dataset } from './dataset.type.ts';
-import { BadUserInputError, ConflictError, NotFoundError } from '../shared/errors.ts';
+import { BadUserInputError, ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkName, checkRange, checkServerPath, exactlyOne } from '../shared/validate.ts';
 
 /**

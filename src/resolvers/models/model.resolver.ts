@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { ApiContext } from '../shared/context.ts';
-import { BadUserInputError, NotFoundError } from '../shared/errors.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import { findModel, toModel } from './model.mapper.ts';
 import { Model } from './model.type.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';

@@ -10,10 +10,10 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../../db/client.ts';
 import { log } from '../../log.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext } from './api-context.ts';
 import { deleteUnreferenced } from '../../storage/index.ts';
 import { isTerminalRun, TERMINAL_RUN_STATUSES } from './enums.ts';
-import { ConflictError, NotFoundError } from './errors.ts';
+import { ConflictError, NotFoundError } from './api-errors.ts';
 
 const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
 

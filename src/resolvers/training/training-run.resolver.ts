@@ -1,10 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DatasetStatus, RunStatus, type TransactionClient } from '../../db/client.ts';
 import { notify } from '../../events/index.ts';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { findDataset } from '../datasets/dataset.resolver.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
-import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { lossCurve } from './loss-curve.ts';
 import { toModel } from '../models/model.mapper.ts';
 import { Model } from '../models/model.type.ts';

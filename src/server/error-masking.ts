@@ -4,7 +4,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { errFields, log } from '../log.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 
 /** Receives each internal error once, with the request id the client was shown. */
 export type InternalErrorLogger = (requestId: string, error: unknown) => void;

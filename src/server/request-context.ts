@@ -1,6 +1,6 @@
 // Per-request ApiContext for HTTP requests and graphql-ws operations.
 import { randomUUID } from 'node:crypto';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 
 /** What the context takes from the request. */
 export type RequestPart = Pick<ApiContext, 'apiKey' | 'requestId' | 'clientAddress'>;
