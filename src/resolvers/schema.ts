@@ -4,10 +4,12 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './shared/auth.ts';
 import { CaptionResolver } from './captions/caption.resolver.ts';
+import { DatasetDeleteResolver } from './datasets/dataset-delete.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
-import { DeleteResolver } from './shared/delete.resolver.ts';
+import { ModelDeleteResolver } from './models/model-delete.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
+import { TrainingRunDeleteResolver } from './training/training-run-delete.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
 import { TrainingRunResolver } from './training/training-run.resolver.ts';
 
@@ -15,12 +17,14 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [
       DatasetResolver,
+      DatasetDeleteResolver,
       TrainingRunResolver,
+      TrainingRunDeleteResolver,
       TrainingProgressResolver,
       ModelResolver,
+      ModelDeleteResolver,
       CaptionResolver,
       ServerInfoResolver,
-      DeleteResolver,
     ],
     authChecker,
     validate: false,
