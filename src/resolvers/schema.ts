@@ -4,28 +4,15 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './shared/auth.ts';
 import { CaptionResolver } from './captions/caption.resolver.ts';
-import { DatasetDeleteResolver } from './datasets/dataset-delete.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
-import { ModelDeleteResolver } from './models/model-delete.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
-import { TrainingRunDeleteResolver } from './training/training-run-delete.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
 import { TrainingRunResolver } from './training/training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [
-      DatasetResolver,
-      DatasetDeleteResolver,
-      TrainingRunResolver,
-      TrainingRunDeleteResolver,
-      TrainingProgressResolver,
-      ModelResolver,
-      ModelDeleteResolver,
-      CaptionResolver,
-      ServerInfoResolver,
-    ],
+    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver],
     authChecker,
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`
