@@ -97,19 +97,20 @@ export function byteSize(fallback: number | (() => number), min: number, max: nu
   };
 }
 
-/** an http(s):// URL, unset → undefined */
-export const httpUrl: Parser<string | undefined> = (raw, name) => {
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, 'not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(name, `expected an http(s):// URL, got ${url.protocol}//…`);
-  return raw;
-};
+/** a URL of one of `protocols` (e.g. 'http:'), unset → undefined; `kind` names them in the error ("an http(s)://") */
+export function url(protocols: readonly string[], kind: string): Parser<string | undefined> {
+  return (raw, name) => {
+    if (raw === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(name, 'not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `expected ${kind} URL, got ${parsed.protocol}//…`);
+    return raw;
+  };
+}
 
 /** comma-separated entries, each trimmed */
 export function commaList(raw: string): string[] {

@@ -5,22 +5,10 @@ import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { QUEUE_NAMES, type QueueName } from '../queue/names.ts';
-import { commaList, ConfigError, type Parser, read } from './parse.ts';
+import { commaList, ConfigError, type Parser, read, url } from './parse.ts';
 
 /** a postgresql:// URL, unset → undefined (the embedded Postgres) */
-export const databaseUrl: Parser<string | undefined> = (raw, name) => {
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, 'not a valid URL');
-  }
-  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
-    throw new ConfigError(name, `expected a postgresql:// URL, got ${url.protocol}//…`);
-  }
-  return raw;
-};
+export const databaseUrl = url(['postgresql:', 'postgres:'], 'a postgresql://');
 
 /** comma-separated bearer keys, unset → none */
 export const apiKeys: Parser<readonly string[]> = (raw, name) => {

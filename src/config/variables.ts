@@ -3,7 +3,7 @@
 // GLIMPSE_* names, readVariable and the documentation check (test/config/wired.test.ts) all read this
 // table; nothing else lists the variables.
 import { BACKEND_NAMES } from '../ml/settings/backends.ts';
-import { boolean, byteSize, httpUrl, integer, oneOf, onOff, type Parser, presence, text, threadCount } from './parse.ts';
+import { boolean, byteSize, integer, oneOf, onOff, type Parser, presence, text, threadCount, url } from './parse.ts';
 import { type Config, type FieldPath, LOG_LEVELS, type ValueAt } from './types.ts';
 import {
   apiKeys,
@@ -128,7 +128,7 @@ export const VARIABLES = {
     section: 'datasets',
     default: '`http://images.cocodataset.org`',
     doc: 'mirror for `dataset coco --download`',
-    parse: httpUrl,
+    parse: url(['http:', 'https:'], 'an http(s)://'),
   }),
   GLIMPSE_DB_GRACE_SECONDS: fills('dbGraceSeconds', {
     section: 'database',
