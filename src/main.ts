@@ -13,7 +13,7 @@
 // GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/watch.ts).
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, type Config } from './config/index.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
 import { watchDatabase } from './db/watch.ts';

@@ -15,17 +15,19 @@
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
 import { createEventBus, notify, type EventBus } from '../events/index.ts';
+import type { QueueName } from './names.ts';
+
+export { QUEUE_NAMES, type QueueName } from './names.ts';
 
 export const QUEUE_SCHEMA = 'pgboss';
 
-export interface JobData {
+/** each queue's job payload: one entry per name of QUEUE_NAMES */
+export interface JobData extends Record<QueueName, object> {
   training: { runId: string };
   caption: { requestId: string; modelId: string };
   /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
   dataset: { datasetId: string; images?: number };
 }
-export type QueueName = keyof JobData;
-export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption', 'dataset'];
 
 export interface Job<N extends QueueName> {
   id: string;

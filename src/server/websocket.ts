@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { QueryLimits } from '../config.ts';
+import type { QueryLimits } from '../config/index.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { connectionParamsToken, type ContextFactory } from './request-context.ts';
 import { formatErrors, type InternalErrorLogger } from './error-masking.ts';

@@ -5,7 +5,7 @@
 import { cp, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config/index.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { loadModel, portableConfig } from '../../ml/index.ts';
 import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';

@@ -1,5 +1,5 @@
 // What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
-import type { DataPaths } from '../../config.ts';
+import type { DataPaths } from '../../config/index.ts';
 import type { PrismaClient } from '../../db/client.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { Logger } from '../../log.ts';
