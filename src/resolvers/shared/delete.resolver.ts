@@ -8,11 +8,11 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import { CaptionStatus, DatasetKind, DatasetStatus, RunStatus } from '../../db/client.ts';
+import { CaptionStatus, DatasetKind, DatasetStatus } from '../../db/client.ts';
 import { log } from '../../log.ts';
+import { deleteRun, TERMINAL_RUN_STATUSES } from '../../runs/index.ts';
 import type { ApiContext } from './context.ts';
 import { deleteUnreferenced } from '../../storage/index.ts';
-import { isTerminalRun, TERMINAL_RUN_STATUSES } from './enums.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 
 const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
@@ -59,23 +59,17 @@ export class DeleteResolver {
   })
   async deleteTrainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     await ctx.prisma.$transaction(async (tx) => {
-      // FOR UPDATE: a concurrent resumeTraining / worker write waits for this transaction
-      const [run] = await tx.$queryRaw<{ status: RunStatus }[]>`SELECT "status" FROM "TrainingRun" WHERE "id" = ${id} FOR UPDATE`;
-      if (run === undefined) throw new NotFoundError('TrainingRun', id);
-      if (!isTerminalRun(run.status)) {
+      // the run is locked first: a concurrent resumeTraining / worker write waits for this transaction (src/runs)
+      const run = await deleteRun(tx, id);
+      if (!run.deleted && run.status === null) throw new NotFoundError('TrainingRun', id);
+      if (!run.deleted) {
         throw new ConflictError(
           `run ${id} is ${run.status}: cancel it first (only ${TERMINAL_RUN_STATUSES.join(', ')} runs can be deleted)`,
           { field: 'id', status: run.status },
         );
       }
-      await tx.model.updateMany({ where: { runId: id }, data: { runId: null } });
-      const checkpoints = await tx.checkpoint.findMany({ where: { runId: id }, select: { blobId: true } });
-      await tx.trainingRun.delete({ where: { id } });
       // the checkpoints' blobs no other row shares go in the same transaction (src/storage)
-      await deleteUnreferenced(
-        tx,
-        checkpoints.map((c) => c.blobId),
-      );
+      await deleteUnreferenced(tx, run.checkpointBlobIds);
     });
     // a checkpoint folder on this host: a run from before the artifact store (single-host installs)
     await removeDataFolder(ctx.paths.checkpoints, join(ctx.paths.checkpoints, id), ctx, `checkpoints of run ${id}`);
