@@ -54,7 +54,7 @@ export async function finishAborted(runId: string, error: unknown, reason: StopR
     return;
   }
   if (error instanceof NotOnThisWorkerError) {
-    // files this worker cannot read (a COCO set off its volumes): another worker may (src/jobs/artifacts.ts)
+    // files this worker cannot read (a COCO set off its volumes): another worker may (src/runs/finish.ts)
     const status = await handBackUnreadable(prisma, queue, lease, error.message);
     log.info(`training ${runId}: ${status === 'QUEUED' ? 'handed back' : status === 'FAILED' ? 'FAILED' : 'left'}: ${error.message}`);
     return;

@@ -2,7 +2,8 @@
 // (and its wake-up) in one transaction, EpochSummary and Checkpoint rows, and ends it:
 // SUCCEEDED with a Model, FAILED with the error, CANCELLED on request, or QUEUED again (handed
 // back) when the worker shuts down. A resumed run continues from its latest Checkpoint row; the
-// steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING).
+// steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING). Every write on the
+// run goes through src/runs (the lease, progress rows, its end).
 // Its lease is adaptive: each beat states 3 times the longest step so far (at least 3 beats, and
 // 60 s until the first step, which warms the kernels up, has completed), so a step that holds the
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
