@@ -27,7 +27,7 @@ async function findRun(ctx: ApiContext, id: string): Promise<TrainingRun> {
   return toTrainingRun(row);
 }
 
-/** Applies a status change (src/runs), or explains why it does not apply: `what` only runs in `from` can have. */
+/** Applies a status change (src/runs), or refuses with the run as it is: "only runs in `from` can be `what`". */
 async function transition(ctx: ApiContext, id: string, change: () => Promise<boolean>, from: string, what: string): Promise<TrainingRun> {
   await findRun(ctx, id);
   const applied = await change();
