@@ -6,7 +6,7 @@
 // maintenance loop, and the worker races its handler against the same limit. There is no
 // heartbeat (that arrived in later pg-boss versions), so a long training job could only be
 // noticed hours later. Training therefore relies on TrainingRun.heartbeatAt instead: see
-// src/jobs/run-lease.ts and src/queue/reaper.ts; training jobs get no pg-boss retries.
+// src/runs/lease.ts and src/queue/reaper.ts; training jobs get no pg-boss retries.
 //
 // Wake-ups: pg-boss fetches on a polling tick. Each enqueue also sends a `job` NOTIFY (key: the
 // queue name) in the same transaction, and a queue that works a queue LISTENs for it and wakes its
