@@ -21,7 +21,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { createPrisma } from '../src/db/client.ts';
 import { ensureDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { createEventBus } from '../src/events/index.ts';
 import { createQueue } from '../src/queue/queue.ts';
 import { startWorker } from '../src/jobs/worker.ts';

@@ -15,7 +15,7 @@ import { loadCocoCaptions } from '../src/ml/data/coco.ts';
 import { generateShapes } from '../src/ml/data/shapes.ts';
 import { COLORS, SHAPES } from '../src/ml/data/shapes/scene.ts';
 import { attentionByWordClass, captionBleu, captionImages } from '../src/ml/evaluate.ts';
-import { createInputSource } from '../src/ml/inputs.ts';
+import { createInputSource } from '../src/ml/encoder-inputs.ts';
 import { objectScores } from '../src/ml/metrics/objects.ts';
 import { mlConfigs } from '../src/ml/model/config.ts';
 import {

@@ -11,7 +11,7 @@ import { loadCocoCaptions, splitByImage } from '../src/ml/data/coco.ts';
 import { generateShapes } from '../src/ml/data/shapes.ts';
 import { SHAPES } from '../src/ml/data/shapes/scene.ts';
 import { attentionOnObjects, captionBleu, captionImages } from '../src/ml/evaluate.ts';
-import { createInputSource } from '../src/ml/inputs.ts';
+import { createInputSource } from '../src/ml/encoder-inputs.ts';
 import { train } from '../src/ml/train.ts';
 import type { ModelConfig, TrainConfig } from '../src/ml/types.ts';
 

@@ -5,7 +5,7 @@
 // synchronous, so a line logged right before process.exit() is not lost.
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { LOG_LEVELS, type LogLevel } from './config.ts';
+import { type LogLevel, logLevelFromEnv } from './config/index.ts';
 
 export type { Logger } from 'pino';
 
@@ -28,15 +28,10 @@ function prettyStream(): DestinationStream | undefined {
   }
 }
 
-/** GLIMPSE_LOG_LEVEL when valid (loadConfig reports a bad value), else info */
-function levelFromEnv(): LogLevel {
-  const raw = process.env.GLIMPSE_LOG_LEVEL?.trim();
-  return (LOG_LEVELS as readonly string[]).includes(raw ?? '') ? (raw as LogLevel) : 'info';
-}
-
 export function createLogger(setup: LoggerSetup = {}): Logger {
   const options: LoggerOptions = {
-    level: setup.level ?? levelFromEnv(),
+    // the root logger exists before the config is loaded: GLIMPSE_LOG_LEVEL read on its own
+    level: setup.level ?? logLevelFromEnv(),
     serializers: { err: pino.stdSerializers.err },
   };
   const pretty = setup.pretty ?? process.stdout.isTTY === true;

@@ -10,13 +10,13 @@
 // boundary and hands it back, then the embedded Postgres stops); copies of it that arrive within a
 // second (a signal to the whole process group reaches npm, tsx and this process) are ignored; a
 // later one exits at once. Database lost: the API answers 503 and exits non-zero (69) after
-// GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/health.ts).
+// GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/watch.ts).
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, type Config } from './config/index.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
-import { watchDatabase } from './db/health.ts';
+import { watchDatabase } from './db/watch.ts';
 import { DataDirInUseError, lockDataDir } from './db/instance-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createEventBus } from './events/index.ts';
@@ -24,8 +24,8 @@ import { registerDemoDataset } from './queue/demo-dataset.ts';
 import { createQueue } from './queue/queue.ts';
 import { releaseDeadWorker } from './queue/reaper.ts';
 import { errFields, log as rootLog, setLogLevel } from './log.ts';
-import { EXIT_DATABASE_LOST } from './process/exit-codes.ts';
-import { handleStopSignals } from './process/signals.ts';
+import { EXIT_DATABASE_LOST, EXIT_FAILURE } from './process/exit-codes.ts';
+import { runProcess } from './process/lifecycle.ts';
 import { superviseWorker, type SupervisedWorker } from './process/supervisor.ts';
 import { startApi } from './server/app.ts';
 import { mountWeb } from './server/web.ts';
@@ -47,121 +47,90 @@ async function main(): Promise<void> {
   const config: Config = loadConfig();
   setLogLevel(config.logLevel);
   const log = rootLog.child({ role: mode === 'all' ? 'supervisor' : 'api' });
-
-  const stops: (() => Promise<unknown>)[] = [];
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = () =>
-    (shuttingDown ??= (async () => {
-      for (const stop of stops.reverse()) {
-        await stop().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
-      }
-    })());
-  // the data dir's owner: `npm start` always, `npm run api` when it runs the embedded Postgres
-  if (mode === 'all' || config.databaseUrl === undefined) {
-    const lock = await lockDataDir(config.dataDir);
-    stops.push(() => lock.release());
-  }
-
   const workers: SupervisedWorker[] = [];
-  let stopping = false;
-  // installed before start-up: a stop request during it waits for it, then drains what was started
-  let startup: Promise<void> = Promise.resolve();
-  handleStopSignals(
-    {
-      drain: () => {
-        stopping = true;
-        void startup
-          .catch(() => undefined)
-          .then(shutdown)
-          .then(() => {
-            log.info('stopped');
-            process.exit(0);
-          });
-      },
-      exitNow: () => {
-        for (const w of workers) w.kill();
-        process.exit(1);
-      },
+  await runProcess({
+    log,
+    exitNowCode: EXIT_FAILURE,
+    beforeExitNow: () => {
+      for (const w of workers) w.kill();
     },
-    { log },
-  );
-  startup = (async () => {
-    const db = await startDatabase(config);
-    stops.push(() => db.stop());
-    log.info(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
-    const { applied } = await migrate(db.url);
-    if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
-    const prisma = createPrisma(db.url);
-    stops.push(() => prisma.$disconnect());
-    const health = watchDatabase(db.url, {
-      log,
-      graceSeconds: config.dbGraceSeconds,
-      onGraceExceeded: () => {
-        if (stopping) return;
-        stopping = true;
-        void shutdown().finally(() => process.exit(EXIT_DATABASE_LOST));
-      },
-    });
-    stops.push(async () => health.stop());
-    // while the database is down its own line says so (at a bounded rate): these would repeat it
-    const whileUp = (what: string) => (e: Error) => {
-      if (health.up) log.warn(errFields(e), what);
-      else log.debug(errFields(e), what);
-    };
-    const events = await createEventBus(db.url, { onError: whileUp('events') });
-    stops.push(() => events.close());
-    const queue = await createQueue(db.url);
-    queue.onError(whileUp('queue'));
-    await queue.start();
-    stops.push(() => queue.stop({ graceful: true }));
-
-    if (mode === 'all') {
-      // GLIMPSE_CAPTION_WORKER (default): captions get their own worker process, so a training step
-      // (which holds its process for its whole length) never delays them; it keeps its own cache
-      // folder (a cache's pins are per process). README "Captions while a run trains".
-      const separate = config.captionWorker && config.workerJobs.includes('caption');
-      const mainJobs = separate ? config.workerJobs.filter((j) => j !== 'caption') : config.workerJobs;
-      const roles: { label: string; env?: Record<string, string> }[] = separate
-        ? [
-            ...(mainJobs.length > 0 ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(',') } }] : []),
-            { label: 'caption worker', env: { GLIMPSE_WORKER_JOBS: 'caption', GLIMPSE_DATA_DIR: join(config.dataDir, 'caption-worker') } },
-          ]
-        : [{ label: 'worker' }];
-      for (const role of roles) {
-        const child = superviseWorker({
-          databaseUrl: db.url,
-          log,
-          ...role,
-          onDeath: async (workerId) => {
-            const runs = await releaseDeadWorker(prisma, queue, workerId);
-            if (runs.length)
-              log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
-          },
-        });
-        workers.push(child);
-        stops.push(() => child.stop());
+    start: async (life) => {
+      // the data dir's owner: `npm start` always, `npm run api` when it runs the embedded Postgres
+      if (mode === 'all' || config.databaseUrl === undefined) {
+        const lock = await lockDataDir(config.dataDir);
+        life.onStop(() => lock.release());
       }
-      const demo = await registerDemoDataset(prisma, queue);
-      if (demo) log.info(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
-    }
-    const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
-    stops.push(() => api.close());
-    log.info(
-      { listen: api.listening.text },
-      `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`,
-    );
-    for (const warning of api.warnings) log.warn(warning);
-  })();
-  try {
-    await startup;
-  } catch (e) {
-    await shutdown();
-    throw e;
-  }
+      const db = await startDatabase(config);
+      life.onStop(() => db.stop());
+      log.info(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
+      const { applied } = await migrate(db.url);
+      if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
+      const prisma = createPrisma(db.url);
+      life.onStop(() => prisma.$disconnect());
+      const health = watchDatabase(db.url, {
+        log,
+        graceSeconds: config.dbGraceSeconds,
+        onGraceExceeded: () => life.exitAfterShutdown(EXIT_DATABASE_LOST),
+      });
+      life.onStop(async () => health.stop());
+      // while the database is down its own line says so (at a bounded rate): these would repeat it
+      const whileUp = (what: string) => (e: Error) => {
+        if (health.up) log.warn(errFields(e), what);
+        else log.debug(errFields(e), what);
+      };
+      const events = await createEventBus(db.url, { onError: whileUp('events') });
+      life.onStop(() => events.close());
+      const queue = await createQueue(db.url);
+      queue.onError(whileUp('queue'));
+      await queue.start();
+      life.onStop(() => queue.stop({ graceful: true }));
+
+      if (mode === 'all') {
+        for (const role of workerRoles(config)) {
+          const child = superviseWorker({
+            databaseUrl: db.url,
+            log,
+            ...role,
+            onDeath: async (workerId) => {
+              const runs = await releaseDeadWorker(prisma, queue, workerId);
+              if (runs.length)
+                log.info({ workerId }, `handed back the dead worker's runs: ${runs.map((r) => `${r.id} → ${r.status}`).join(', ')}`);
+            },
+          });
+          workers.push(child);
+          life.onStop(() => child.stop());
+        }
+        const demo = await registerDemoDataset(prisma, queue);
+        if (demo) log.info(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
+      }
+      const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
+      life.onStop(() => api.close());
+      log.info(
+        { listen: api.listening.text },
+        `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`,
+      );
+      for (const warning of api.warnings) log.warn(warning);
+    },
+  });
+}
+
+/**
+ * `npm start`'s worker processes. GLIMPSE_CAPTION_WORKER (default): captions get their own worker
+ * process, so a training step (which holds its process for its whole length) never delays them; it
+ * keeps its own cache folder (a cache's pins are per process). README "Captions while a run trains".
+ */
+function workerRoles(config: Config): { label: string; env?: Record<string, string> }[] {
+  const separate = config.captionWorker && config.workerJobs.includes('caption');
+  if (!separate) return [{ label: 'worker' }];
+  const mainJobs = config.workerJobs.filter((j) => j !== 'caption');
+  return [
+    ...(mainJobs.length > 0 ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(',') } }] : []),
+    { label: 'caption worker', env: { GLIMPSE_WORKER_JOBS: 'caption', GLIMPSE_DATA_DIR: join(config.dataDir, 'caption-worker') } },
+  ];
 }
 
 main().catch((e: unknown) => {
   if (e instanceof DataDirInUseError) rootLog.fatal({ lockPath: e.lockPath, holder: e.holder }, e.message);
   else rootLog.fatal(errFields(e), e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-  process.exit(1);
+  process.exit(EXIT_FAILURE);
 });

@@ -1,10 +1,11 @@
 // The dependency direction, checked on the sources' import statements. A folder is a process role:
 //   API process:    src/server, src/resolvers, src/web (the browser bundle)
 //   worker process: src/jobs (the job handlers and the worker entry), src/ml (the ML library)
-//   both:           src/config, src/db, src/events, src/queue, src/storage, src/sources, src/process, src/log.ts
+//   both:           src/config, src/db, src/events, src/queue, src/runs, src/storage, src/sources, src/process, src/log.ts
 // src/ml is a library that knows nothing of the app; the API never loads worker code or the ML stack
 // (the pure settings schema and heatmap maths excepted); the worker never loads API code; shared code
-// loads neither. src/main.ts is the entry of every role and src/cli the command line.
+// loads neither (the pure settings schema excepted). src/main.ts is the entry of every role and src/cli the
+// command line.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +46,7 @@ describe('dependency direction', () => {
 
   it('src/ml imports nothing from the app: no database, GraphQL, queue, server or jobs', () => {
     const app =
-      /^(db|events|jobs|resolvers|server|web|cli|config\.ts|main\.ts)(\/|$)|^(@prisma|prisma|graphql|type-graphql|@apollo|pg-boss|pg|express|graphql-ws)(\/|$)/;
+      /^(db|events|jobs|resolvers|server|web|cli|config|main\.ts)(\/|$)|^(@prisma|prisma|graphql|type-graphql|@apollo|pg-boss|pg|express|graphql-ws)(\/|$)/;
     expect(offending('ml', (s) => app.test(s) || s.startsWith('..'))).toEqual([]);
   });
 
@@ -73,8 +74,14 @@ describe('dependency direction', () => {
     );
     expect(apiImportsWorker).toEqual([]);
     expect(offending('jobs', (s) => api.test(s))).toEqual([]);
-    const shared = ['config', 'db', 'events', 'queue', 'storage', 'sources', 'process'];
-    expect(shared.flatMap((dir) => offending(dir, (s) => worker.test(s) || api.test(s) || s === 'main.ts'))).toEqual([]);
+    const shared = ['config', 'db', 'events', 'queue', 'runs', 'storage', 'sources', 'process'];
+    // the pure settings schema excepted (the config validates GLIMPSE_BACKEND against src/ml/settings/backends.ts)
+    const workerCode = (s: string) => worker.test(s) && !/^ml\/settings\//.test(s);
+    expect(shared.flatMap((dir) => offending(dir, (s) => workerCode(s) || api.test(s) || s === 'main.ts'))).toEqual([]);
     expect(importsOf(join(SRC, 'log.ts')).filter((s) => worker.test(s) || api.test(s))).toEqual([]);
+  });
+
+  it('src/runs, the owner of TrainingRun state, builds on the database, events and queue only', () => {
+    expect(offending('runs', (s) => !/^(db|events|queue|runs)\//.test(s))).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cocoPaths } from '../ml/data/download.ts';
 import { SHAPES_ANNOTATIONS_FILE, SHAPES_IMAGES_DIR } from '../ml/data/shapes.ts';
-import { CliError } from './errors.ts';
+import { CliError } from './cli-errors.ts';
 
 export interface DataOptions {
   data?: string;

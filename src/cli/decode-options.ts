@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { DecodeMethod, DecodeOptions } from '../ml/index.ts';
 import { CAPTION_SETTINGS, DECODE_METHOD_SETTING, describeSetting } from '../ml/settings/index.ts';
-import { integer, settingOption } from './options.ts';
+import { integer, settingOption } from './option-parsers.ts';
 
 export interface DecodeCliOptions {
   method: DecodeMethod;

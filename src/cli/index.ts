@@ -7,7 +7,7 @@ import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
 import { modelsCommand } from './commands/models.ts';
 import { trainCommand } from './commands/train.ts';
-import { reportError } from './errors.ts';
+import { reportError } from './cli-errors.ts';
 
 const program = new Command('glimpse')
   .description('Show, Attend and Tell image captioning: datasets, training, captioning, evaluation')

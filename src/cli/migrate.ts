@@ -1,5 +1,5 @@
 // `npm run db:migrate`: applies committed migrations to DATABASE_URL or the embedded Postgres.
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/index.ts';
 import { startDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 

@@ -1,7 +1,7 @@
 // Resolves the database the app uses: DATABASE_URL when set, otherwise the embedded cluster
 // under <dataDir>/postgres (started, or attached to when another process already runs it).
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { startEmbeddedPostgres } from './embedded/index.ts';
 
 export const EMBEDDED_DATABASE = 'glimpse';

@@ -13,7 +13,10 @@ import { ArtifactCache, commitBlob, deleteUnreferenced, discardBlob, putDir, typ
 import { pathUnderRoots } from '../sources/roots.ts';
 import { JobError, type JobHelpers } from './helpers.ts';
 
-/** A run's files that this worker cannot read (a COCO set on a volume it lacks, a path-only checkpoint of another host). */
+/**
+ * A run's files that this worker cannot read (a COCO set on a volume it lacks, a path-only checkpoint
+ * of another host): the run is handed to another worker (src/runs/finish.ts handBackUnreadable).
+ */
 export class NotOnThisWorkerError extends Error {
   readonly code = 'NOT_ON_THIS_WORKER';
   constructor(message: string) {
@@ -159,56 +162,4 @@ export async function modelStored(helpers: JobHelpers, pending: PendingBlob, mod
     helpers.log.error('model folder into the cache', e),
   );
   await rm(checkpointDir, { recursive: true, force: true }).catch(() => undefined);
-}
-
-// ---- runs this worker cannot read ----
-
-/** hand-backs before a run whose files no worker could read is FAILED */
-export const HAND_BACK_LIMIT = 5;
-/** a handed-back run waits this long before a worker takes it again (another worker, or a volume mounted meanwhile) */
-export const HAND_BACK_DELAY_SECONDS = 30;
-
-/**
- * The run's files are not readable on this worker (NotOnThisWorkerError): QUEUED again for another
- * worker after HAND_BACK_DELAY_SECONDS, its error saying why; FAILED with that reason once
- * HAND_BACK_LIMIT workers (or tries) could not. Returns the run's new status, null when no longer ours.
- */
-export async function handBack(
-  tx: TransactionClient,
-  helpers: Pick<JobHelpers, 'workerId' | 'queue'>,
-  runId: string,
-  error: NotOnThisWorkerError,
-): Promise<'QUEUED' | 'FAILED' | null> {
-  const run = await tx.trainingRun.findFirst({
-    where: { id: runId, status: 'RUNNING', workerId: helpers.workerId },
-    select: { handBacks: true },
-  });
-  if (!run) return null;
-  const tries = run.handBacks + 1;
-  if (tries >= HAND_BACK_LIMIT) {
-    await tx.trainingRun.update({
-      where: { id: runId },
-      data: {
-        status: 'FAILED',
-        handBacks: tries,
-        heartbeatAt: null,
-        finishedAt: new Date(),
-        error: `no worker could read the run's files after ${tries} tries: ${error.message}`,
-      },
-    });
-    return 'FAILED';
-  }
-  await tx.trainingRun.update({
-    where: { id: runId },
-    data: {
-      status: 'QUEUED',
-      workerId: null,
-      heartbeatAt: null,
-      leaseSeconds: null,
-      handBacks: tries,
-      error: `handed back (${tries} of ${HAND_BACK_LIMIT}), waiting for a worker that can read its files: ${error.message}`,
-    },
-  });
-  await helpers.queue.enqueueTraining(tx, { runId }, { startAfterSeconds: HAND_BACK_DELAY_SECONDS });
-  return 'QUEUED';
 }

@@ -1,6 +1,6 @@
 // What every job function receives besides its payload (graphile-worker style: a task is a plain
 // `(payload, helpers) => Promise<void>`).
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
 import type { MlRuntimeGuard } from './ml-runtime.ts';

@@ -4,9 +4,9 @@
 // guard marks the runtime broken and calls `onBroken`, and the worker stops taking jobs (the
 // worker process exits with EXIT_ML_RUNTIME_BROKEN so that its supervisor starts a fresh one).
 //
-// Test hook: with GLIMPSE_TEST_WASM_FAULT=<file>, a training job that starts while <file> exists
-// deletes it and executes a real out-of-bounds WebAssembly load, which throws the same
-// WebAssembly.RuntimeError an oversized run does. Nothing else reads the variable.
+// Test seam: given a `faultFile` (the worker passes config.testWasmFault, GLIMPSE_TEST_WASM_FAULT, which
+// only tests set), a job that starts while that file exists deletes it and executes a real
+// out-of-bounds WebAssembly load, which throws the same WebAssembly.RuntimeError an oversized run does.
 import { unlinkSync } from 'node:fs';
 
 export { EXIT_ML_RUNTIME_BROKEN } from '../process/exit-codes.ts';
@@ -43,7 +43,7 @@ export interface MlRuntimeGuard {
   failed(error: unknown): void;
 }
 
-export function mlRuntimeGuard(onBroken: (error: Error) => void, faultFile = process.env.GLIMPSE_TEST_WASM_FAULT): MlRuntimeGuard {
+export function mlRuntimeGuard(onBroken: (error: Error) => void, faultFile?: string): MlRuntimeGuard {
   let broken: Error | undefined;
   const guard: MlRuntimeGuard = {
     get broken() {

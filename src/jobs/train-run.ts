@@ -2,11 +2,10 @@
 // lease, why a run stopped, and how a run that did not complete is ended — CANCELLED, handed back
 // (QUEUED and enqueued again, also after losing the database), handed to a worker that can read its
 // files, or FAILED with a message safe for anyone to read.
-import { RunStatus, TRANSACTION_OPTIONS } from '../db/client.ts';
-import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/errors.ts';
-import { notify } from '../events/index.ts';
+import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/unavailable.ts';
 import { captionStats, TrainingAbortedError } from '../ml/index.ts';
-import { handBack, NotOnThisWorkerError } from './artifacts.ts';
+import { type AbortedEnd, endRun, handBackUnreadable, LeaseLostError } from '../runs/index.ts';
+import { NotOnThisWorkerError } from './artifacts.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
 
 /** what a vocabulary on these images can be at most (the memory check's sizes) */
@@ -16,14 +15,6 @@ export function captionStatsOf(images: readonly { captions: string[] }[]): { wor
 
 /** why the training was aborted */
 export type StopReason = 'cancel' | 'shutdown' | 'lease-lost' | 'diverged';
-
-export class LeaseLostError extends Error {
-  readonly code = 'LEASE_LOST';
-  constructor(runId: string) {
-    super(`run ${runId} is no longer leased to this worker`);
-    this.name = 'LeaseLostError';
-  }
-}
 
 /**
  * Times the stretches in which the job does not get control: from the end of one of train()'s
@@ -54,48 +45,30 @@ export class StepClock {
   }
 }
 
-/** Ends a run that did not complete: CANCELLED, handed back (QUEUED + a new job), or FAILED. */
+/** Ends a run that did not complete: CANCELLED, handed back (QUEUED + a new job), or FAILED (src/runs/finish.ts). */
 export async function finishAborted(runId: string, error: unknown, reason: StopReason | null, helpers: JobHelpers): Promise<void> {
-  const { prisma, workerId, log } = helpers;
+  const { prisma, queue, workerId, log } = helpers;
+  const lease = { runId, workerId };
   if (error instanceof LeaseLostError || reason === 'lease-lost') {
     log.info(`training ${runId}: lease lost, left to its new owner`);
     return;
   }
   if (error instanceof NotOnThisWorkerError) {
-    // files this worker cannot read (a COCO set off its volumes): another worker may (src/jobs/artifacts.ts)
-    const status = await prisma.$transaction(async (tx) => {
-      const s = await handBack(tx, helpers, runId, error);
-      await notify(tx, 'training_run', runId);
-      return s;
-    }, TRANSACTION_OPTIONS);
+    // files this worker cannot read (a COCO set off its volumes): another worker may (src/runs/finish.ts)
+    const status = await handBackUnreadable(prisma, queue, lease, error.message);
     log.info(`training ${runId}: ${status === 'QUEUED' ? 'handed back' : status === 'FAILED' ? 'FAILED' : 'left'}: ${error.message}`);
     return;
   }
   const aborted = error instanceof TrainingAbortedError;
   // the database went away mid-run: hand the run back (once it is reachable again) to resume from its last checkpoint
   const dbLost = !aborted && isDatabaseUnavailable(error);
-  const owned = { id: runId, status: RunStatus.RUNNING, workerId };
-  // a finished run keeps the id of the worker that ended it; a handed-back one is free
-  const ended = { heartbeatAt: null, finishedAt: new Date() };
-  const end = () =>
-    prisma.$transaction(async (tx) => {
-      if ((aborted && reason === 'shutdown') || dbLost) {
-        const { count } = await tx.trainingRun.updateMany({
-          where: owned,
-          data: { status: RunStatus.QUEUED, workerId: null, heartbeatAt: null, leaseSeconds: null },
-        });
-        if (count === 1) await helpers.queue.enqueueTraining(tx, { runId });
-      } else if (aborted && reason === 'cancel') {
-        await tx.trainingRun.updateMany({ where: owned, data: { status: RunStatus.CANCELLED, ...ended } });
-      } else {
-        await tx.trainingRun.updateMany({
-          where: owned,
-          data: { status: RunStatus.FAILED, error: errorMessage(error), ...ended },
-        });
-      }
-      await notify(tx, 'training_run', runId);
-    }, TRANSACTION_OPTIONS);
-  await retryWhileDatabaseDown(end, {
+  const end: AbortedEnd =
+    (aborted && reason === 'shutdown') || dbLost
+      ? { kind: 'handBack' }
+      : aborted && reason === 'cancel'
+        ? { kind: 'cancelled' }
+        : { kind: 'failed', error: errorMessage(error) };
+  await retryWhileDatabaseDown(() => endRun(prisma, queue, lease, end), {
     onRetry: (e, attempt) =>
       attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
   });

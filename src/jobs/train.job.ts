@@ -2,12 +2,13 @@
 // (and its wake-up) in one transaction, EpochSummary and Checkpoint rows, and ends it:
 // SUCCEEDED with a Model, FAILED with the error, CANCELLED on request, or QUEUED again (handed
 // back) when the worker shuts down. A resumed run continues from its latest Checkpoint row; the
-// steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING).
+// steps it recomputes are already stored and are kept (ON CONFLICT DO NOTHING). Every write on the
+// run goes through src/runs (the lease, progress rows, its end).
 // Its lease is adaptive: each beat states 3 times the longest step so far (at least 3 beats, and
 // 60 s until the first step, which warms the kernels up, has completed), so a step that holds the
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
-import { RunStatus, type TransactionClient, TRANSACTION_OPTIONS } from '../db/client.ts';
+import { type TransactionClient, TRANSACTION_OPTIONS } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import {
   DivergenceWatch,
@@ -37,9 +38,10 @@ import { JobError, type JobHelpers } from './helpers.ts';
 import { progressLog } from './progress-log.ts';
 import type { JobData } from '../queue/queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
-import { claimRun, heartbeat, trainingLeaseSeconds } from './run-lease.ts';
+import { claimRun, heartbeat, recordEpochSummary, recordStep, setTotalSteps, succeedRun, writeLeased } from '../runs/index.ts';
+import { trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
-import { captionStatsOf, finishAborted, LeaseLostError, StepClock, type StopReason } from './train-run.ts';
+import { captionStatsOf, finishAborted, StepClock, type StopReason } from './train-run.ts';
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
   const { prisma, workerId, config, log } = helpers;
@@ -70,14 +72,10 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
   }, config.heartbeatSeconds * 1000);
 
   /** a write guarded by the lease: rolled back and training stopped when the run is no longer ours */
-  const leased = (write: (tx: TransactionClient) => Promise<unknown>) =>
-    prisma.$transaction(async (tx) => {
-      const state = await heartbeat(tx, runId, workerId, lease());
-      if (!state.owned) throw new LeaseLostError(runId);
-      if (state.cancelRequested) abort('cancel');
-      await write(tx);
-      await notify(tx, 'training_run', runId);
-    }, TRANSACTION_OPTIONS);
+  const leased = async (write: (tx: TransactionClient) => Promise<unknown>) => {
+    const { cancelRequested } = await writeLeased(prisma, { runId, workerId, seconds: lease() }, write);
+    if (cancelRequested) abort('cancel');
+  };
 
   /** why the loss diverged, once it has */
   let divergedWhy: string | null = null;
@@ -119,7 +117,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const divergence = new DivergenceWatch(first?.loss ?? null);
     const perEpoch = stepsPerEpoch(images, runSettings);
     const progress = progressLog(log, runId, runSettings.epochs, runSettings.epochs * perEpoch);
-    await leased((tx) => tx.trainingRun.update({ where: { id: runId }, data: { totalSteps: runSettings.epochs * perEpoch } }));
+    await leased((tx) => setTotalSteps(tx, runId, runSettings.epochs * perEpoch));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
     let epochEnd: UploadedCheckpoint | null = null;
@@ -143,25 +141,12 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         firstStepLogged = true;
         divergedWhy ??= divergence.observe(e.step, e.loss);
         if (divergedWhy) abort('diverged');
-        return leased(async (tx) => {
-          await tx.$executeRaw`
-            INSERT INTO "LossPoint" ("runId", "step", "epoch", "batch", "loss", "examplesPerSec")
-            VALUES (${runId}, ${e.step}, ${e.epoch}, ${e.batch}, ${e.loss}, ${e.examplesPerSec})
-            ON CONFLICT DO NOTHING`;
-          // a resumed run recomputes steps already stored: progress never moves back
-          await tx.$executeRaw`
-            UPDATE "TrainingRun" SET "step" = GREATEST("step", ${e.step}), "epoch" = GREATEST("epoch", ${e.epoch}),
-              "updatedAt" = now() AT TIME ZONE 'UTC'
-            WHERE "id" = ${runId}`;
-        });
+        return leased((tx) => recordStep(tx, runId, e));
       }),
       onEpochEnd: steps.timed((e) => {
         progress.epoch(e);
         return leased(async (tx) => {
-          await tx.$executeRaw`
-            INSERT INTO "EpochSummary" ("runId", "epoch", "step", "trainLoss", "valLoss", "bleu4", "objectF1", "exactRate")
-            VALUES (${runId}, ${e.epoch}, ${e.step}, ${e.trainLoss}, ${e.valLoss}, ${e.bleu4}, ${e.objects?.f1 ?? null}, ${e.objects?.exactRate ?? null})
-            ON CONFLICT DO NOTHING`;
+          await recordEpochSummary(tx, runId, { ...e, objectF1: e.objects?.f1 ?? null, exactRate: e.objects?.exactRate ?? null });
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);
         }).then(() => {
           // an epoch-end folder stays where train() wrote it (not moved into the cache): a resume on
@@ -221,10 +206,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         config: modelConfig,
         metrics,
       });
-      await tx.trainingRun.update({
-        where: { id: runId },
-        data: { status: RunStatus.SUCCEEDED, finishedAt: new Date(), heartbeatAt: null, error: null },
-      });
+      await succeedRun(tx, { runId, workerId });
     });
     await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));
     log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);

@@ -12,14 +12,14 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/index.ts';
 import { createPrisma } from '../db/client.ts';
 import { startDatabase } from '../db/database.ts';
 import { lockDataDir } from '../db/instance-lock.ts';
 import { migrate } from '../db/migrate.ts';
 import { errFields, log as rootLog, setLogLevel, type Logger } from '../log.ts';
-import { handleStopSignals } from '../process/signals.ts';
-import { EXIT_ML_RUNTIME_BROKEN } from './ml-runtime.ts';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_ML_RUNTIME_BROKEN } from '../process/exit-codes.ts';
+import { runProcess } from '../process/lifecycle.ts';
 import { createQueue } from '../queue/queue.ts';
 import { startWorker } from './worker.ts';
 
@@ -35,7 +35,7 @@ function keepRunningOnStrayErrors(log: Logger): void {
   process.on('unhandledRejection', (reason) => log.error(errFields(reason), 'unhandled promise rejection (the worker keeps running)'));
   process.on('uncaughtException', (error) => {
     log.fatal(errFields(error), 'uncaught exception: exiting');
-    process.exit(1);
+    process.exit(EXIT_FAILURE);
   });
 }
 
@@ -50,72 +50,48 @@ export async function runWorkerProcess(): Promise<void> {
   const supervised = process.argv.includes('--supervised');
   const workerId = argValue('worker-id') ?? randomUUID();
   const log = rootLog.child({ role: 'worker', workerId });
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const step of cleanups.reverse()) await step().catch((e: unknown) => log.error(errFields(e), 'shutdown step failed'));
-    })());
-
-  // installed before start-up: a stop request during it waits for it, then drains what was started
-  let startup: Promise<void> = Promise.resolve();
-  const signals = handleStopSignals(
-    {
-      drain: () => {
-        void startup
-          .catch(() => undefined)
-          .then(cleanup)
-          .then(() => process.exit(0));
-      },
-      exitNow: () => process.exit(130),
+  await runProcess({
+    log,
+    exitNowCode: EXIT_INTERRUPTED,
+    start: async (life) => {
+      if (supervised) process.on('disconnect', () => life.drain('the parent process is gone'));
+      let url = config.databaseUrl;
+      if (url === undefined) {
+        if (supervised) throw new Error('DATABASE_URL: required by a supervised worker');
+        const lock = await lockDataDir(config.dataDir);
+        life.onStop(() => lock.release());
+        const db = await startDatabase(config);
+        life.onStop(() => db.stop());
+        await migrate(db.url);
+        url = db.url;
+        log.info(`embedded Postgres under ${config.paths.postgres}`);
+      }
+      const prisma = createPrisma(url);
+      life.onStop(() => prisma.$disconnect());
+      const queue = await createQueue(url);
+      queue.onError((e) => log.warn(errFields(e), 'queue'));
+      await queue.start();
+      life.onStop(() => queue.stop({ graceful: true }));
+      const worker = await startWorker({
+        config,
+        prisma,
+        queue,
+        workerId,
+        onRuntimeBroken: () => {
+          log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
+          void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
+        },
+      });
+      life.onStop(() => worker.stop({ graceful: true }));
+      keepRunningOnStrayErrors(log);
+      log.info(`worker ${worker.id} ready (pid ${process.pid})`);
     },
-    { log },
-  );
-  if (supervised) process.on('disconnect', () => signals.drain('the parent process is gone'));
-
-  startup = (async () => {
-    let url = config.databaseUrl;
-    if (url === undefined) {
-      if (supervised) throw new Error('DATABASE_URL: required by a supervised worker');
-      const lock = await lockDataDir(config.dataDir);
-      cleanups.push(() => lock.release());
-      const db = await startDatabase(config);
-      cleanups.push(() => db.stop());
-      await migrate(db.url);
-      url = db.url;
-      log.info(`embedded Postgres under ${config.paths.postgres}`);
-    }
-    const prisma = createPrisma(url);
-    cleanups.push(() => prisma.$disconnect());
-    const queue = await createQueue(url);
-    queue.onError((e) => log.warn(errFields(e), 'queue'));
-    await queue.start();
-    cleanups.push(() => queue.stop({ graceful: true }));
-    const worker = await startWorker({
-      config,
-      prisma,
-      queue,
-      workerId,
-      onRuntimeBroken: () => {
-        log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
-        void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
-      },
-    });
-    cleanups.push(() => worker.stop({ graceful: true }));
-    keepRunningOnStrayErrors(log);
-    log.info(`worker ${worker.id} ready (pid ${process.pid})`);
-  })();
-  try {
-    await startup;
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
+  });
 }
 
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   runWorkerProcess().catch((error: unknown) => {
     rootLog.fatal(errFields(error), `worker failed to start: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    process.exit(EXIT_FAILURE);
   });
 }

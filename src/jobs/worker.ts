@@ -7,9 +7,9 @@
 // takes back what this one leaves RUNNING.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { isDatabaseUnavailable } from '../db/errors.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { notify } from '../events/index.ts';
 import { initBackend, loadCaptioner } from '../ml/index.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
@@ -103,7 +103,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const runtime = mlRuntimeGuard((error) => {
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
-  });
+  }, config.testWasmFault);
   const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal, runtime };
   const active = new Set<Promise<void>>();
   /** a running handler, tracked so a graceful stop can wait for it */

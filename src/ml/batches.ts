@@ -1,7 +1,7 @@
 // Training data: (image, caption) examples, a seeded order per epoch (so a resumed run sees the
 // same batches), caption matrices, and encoder inputs cached in memory for small sets.
 import * as tf from '@tensorflow/tfjs';
-import type { EncoderInputSource } from './inputs.ts';
+import type { EncoderInputSource } from './encoder-inputs.ts';
 import { Rng } from './random.ts';
 import type { CaptionedImage } from './types.ts';
 import type { Vocabulary } from './vocab.ts';

@@ -1,9 +1,9 @@
 // Inference entry point: a saved model directory → caption / stream / batch captioning of image
 // files or bytes. Uses the model, decoding and image loading only (no training code path).
 import * as tf from '@tensorflow/tfjs';
-import { loadModel } from './artifacts.ts';
+import { loadModel } from './saved-model.ts';
 import { decodeBatch, decodeStream, freezeStepWeights, type OnToken } from './decode/index.ts';
-import { createInputSource, type EncoderInputSource } from './inputs.ts';
+import { createInputSource, type EncoderInputSource } from './encoder-inputs.ts';
 import type { BackboneAccess } from './model/backbone.ts';
 import type { EncoderInput } from './model/captionModel.ts';
 import type { CaptionResult, DecodeOptions, ModelConfig, TokenEvent } from './types.ts';

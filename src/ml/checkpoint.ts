@@ -6,7 +6,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from './model/errors.ts';
+import { ModelError } from './model/model-error.ts';
 import { readModelConfig, readModelFiles, writeModelFiles } from './model/modelJson.ts';
 import { legacyWeights, readJsonIfPresent, readWeights, writeWeights, type NamedTensor, type WithWeights } from './model/weightsFile.ts';
 import type { ModelConfig, TrainConfig } from './types.ts';

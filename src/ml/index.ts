@@ -15,7 +15,7 @@ export {
   type MlConfigs,
 } from './model/config.ts';
 export * from './settings/index.ts';
-export { ModelError, type ModelErrorCode } from './model/errors.ts';
+export { ModelError, type ModelErrorCode } from './model/model-error.ts';
 export { Vocabulary, captionStats, tokenize, PAD, START, END, UNK, type VocabularyJSON } from './vocab.ts';
 
 // training and evaluation
@@ -24,13 +24,13 @@ export { readCheckpointConfig, type CheckpointMeta, type TrainPosition } from '.
 export { InputCache } from './batches.ts';
 export { stepsPerEpoch } from './steps.ts';
 export { DivergenceWatch, type DivergenceOptions } from './divergence.ts';
-export { createInputSource, type EncoderInputSource } from './inputs.ts';
+export { createInputSource, type EncoderInputSource } from './encoder-inputs.ts';
 export type { BackboneAccess, BackboneFetch } from './model/backbone.ts';
 export { attentionByWordClass, attentionOnObjects, captionBleu, captionImages, validationLoss, type AttentionShare } from './evaluate.ts';
 
 // inference
 export { decodeBatch, decodeStream, freezeStepWeights, type FrozenStepWeights, type OnToken } from './decode/index.ts';
-export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './artifacts.ts';
+export { loadModel, portableConfig, saveModel, type LoadedModel, type ModelMetrics } from './saved-model.ts';
 export {
   imagesDigest,
   readTrainingData,
@@ -43,7 +43,7 @@ export { loadCaptioner, type Captioner, type ImageSource } from './captioner.ts'
 
 // data, metrics and figures
 export { loadImage, imageInfo } from './data/images.ts';
-export { ImageError, DatasetError, DownloadError } from './data/errors.ts';
+export { ImageError, DatasetError, DownloadError } from './data/data-errors.ts';
 export { generateShapes } from './data/shapes.ts';
 export { loadCocoCaptions, splitByImage } from './data/coco.ts';
 export { downloadCoco, cocoPaths } from './data/download.ts';

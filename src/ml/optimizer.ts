@@ -8,7 +8,7 @@
 // variable otherwise.
 import * as tf from '@tensorflow/tfjs';
 import { type AdamScalars, type NativeOptimizer, nativeOptimizer } from './kernels/native-optim.ts';
-import { ModelError } from './model/errors.ts';
+import { ModelError } from './model/model-error.ts';
 import type { NamedTensor } from './model/weightsFile.ts';
 
 export const ADAM_BETA1 = 0.9;

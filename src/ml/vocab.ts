@@ -1,6 +1,6 @@
 // Caption vocabulary: lower-cased, punctuation stripped, <pad>=0, <start>, <end>, <unk>, then the
 // top-k words by frequency (ties alphabetical). Saved with the model as JSON.
-import { ModelError } from './model/errors.ts';
+import { ModelError } from './model/model-error.ts';
 import { defaultsOf, MAX_CAPTION_TOKENS, SPECIAL_TOKENS, TRAINING_SETTINGS } from './settings/index.ts';
 
 export const PAD = '<pad>';

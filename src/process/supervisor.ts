@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../config/index.ts';
 import { EXIT_ML_RUNTIME_BROKEN } from './exit-codes.ts';
 import type { Logger } from '../log.ts';
 
@@ -66,7 +67,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
     const id = workerId;
     const startedAt = Date.now();
     const proc = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY, '--supervised', `--worker-id=${id}`], {
-      env: { ...process.env, ...options.env, DATABASE_URL: options.databaseUrl },
+      env: childEnvironment({ ...options.env, DATABASE_URL: options.databaseUrl }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       detached: true, // its own process group: group signals reach it through this parent only
     });

@@ -6,7 +6,7 @@
 // maintenance loop, and the worker races its handler against the same limit. There is no
 // heartbeat (that arrived in later pg-boss versions), so a long training job could only be
 // noticed hours later. Training therefore relies on TrainingRun.heartbeatAt instead: see
-// src/jobs/run-lease.ts and src/queue/reaper.ts; training jobs get no pg-boss retries.
+// src/runs/lease.ts and src/queue/reaper.ts; training jobs get no pg-boss retries.
 //
 // Wake-ups: pg-boss fetches on a polling tick. Each enqueue also sends a `job` NOTIFY (key: the
 // queue name) in the same transaction, and a queue that works a queue LISTENs for it and wakes its
@@ -15,17 +15,19 @@
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
 import { createEventBus, notify, type EventBus } from '../events/index.ts';
+import type { QueueName } from './names.ts';
+
+export { QUEUE_NAMES, type QueueName } from './names.ts';
 
 export const QUEUE_SCHEMA = 'pgboss';
 
-export interface JobData {
+/** each queue's job payload: one entry per name of QUEUE_NAMES */
+export interface JobData extends Record<QueueName, object> {
   training: { runId: string };
   caption: { requestId: string; modelId: string };
   /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
   dataset: { datasetId: string; images?: number };
 }
-export type QueueName = keyof JobData;
-export const QUEUE_NAMES: readonly QueueName[] = ['training', 'caption', 'dataset'];
 
 export interface Job<N extends QueueName> {
   id: string;

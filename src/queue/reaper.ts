@@ -1,12 +1,14 @@
-// Takes training runs back from dead workers: a RUNNING run whose heartbeat is older than its
-// lease — `missedBeats` periods, or the run's "leaseSeconds" when its worker stated a longer one
-// (its training steps hold the event loop longer than that) — is set QUEUED again and
+// Takes training runs back from dead workers, on a timer: a RUNNING run whose heartbeat is older
+// than its lease — `missedBeats` periods, or the run's "leaseSeconds" when its worker stated a
+// longer one (its training steps hold the event loop longer than that) — is set QUEUED again and
 // re-enqueued (or CANCELLED if a cancel was pending), in one transaction with a wake-up for its
-// subscribers. Several reapers may run at once (one per worker): the guarded UPDATE hands each
-// stale run to exactly one of them.
-import { Prisma, type PrismaClient, type TransactionClient, TRANSACTION_OPTIONS } from '../db/client.ts';
+// subscribers (the UPDATE is src/runs/reap.ts's). Several reapers may run at once (one per worker).
+import { type PrismaClient, TRANSACTION_OPTIONS } from '../db/client.ts';
 import { notify } from '../events/notify.ts';
+import { type ReapedRun, takeBackStaleRuns, takeBackWorkerRuns } from '../runs/index.ts';
 import type { JobQueue } from './queue.ts';
+
+export type { ReapedRun };
 
 export interface ReaperOptions {
   heartbeatSeconds: number;
@@ -19,47 +21,13 @@ export interface ReaperOptions {
   ownWorkerId?: string;
 }
 
-export interface ReapedRun {
-  id: string;
-  status: 'QUEUED' | 'CANCELLED';
-}
-
-/**
- * Hands back the RUNNING runs that `where` selects, in one statement: QUEUED again (or CANCELLED when a
- * cancel was pending), lease cleared, re-enqueued, subscribers woken.
- */
-async function handBack(tx: TransactionClient, queue: Pick<JobQueue, 'enqueueTraining'>, where: Prisma.Sql): Promise<ReapedRun[]> {
-  const runs = await tx.$queryRaw<ReapedRun[]>`
-    UPDATE "TrainingRun"
-    SET "status" = (CASE WHEN "cancelRequested" THEN 'CANCELLED' ELSE 'QUEUED' END)::"RunStatus",
-        "finishedAt" = CASE WHEN "cancelRequested" THEN now() AT TIME ZONE 'UTC' END,
-        "workerId" = NULL, "heartbeatAt" = NULL, "leaseSeconds" = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
-    WHERE "status" = 'RUNNING' AND ${where}
-    RETURNING "id", "status"::text AS "status"`;
-  for (const run of runs) {
-    if (run.status === 'QUEUED') await queue.enqueueTraining(tx, { runId: run.id });
-    await notify(tx, 'training_run', run.id);
-  }
-  return runs;
-}
-
 export async function reapStaleRuns(
   prisma: PrismaClient,
   queue: Pick<JobQueue, 'enqueueTraining'>,
   { heartbeatSeconds, missedBeats = 3, ownWorkerId }: ReaperOptions,
 ): Promise<ReapedRun[]> {
-  const staleAfter = heartbeatSeconds * missedBeats;
-  return prisma.$transaction(
-    (tx) =>
-      handBack(
-        tx,
-        queue,
-        Prisma.sql`"heartbeatAt" < (now() AT TIME ZONE 'UTC')
-          - make_interval(secs => GREATEST(${staleAfter}::double precision, COALESCE("leaseSeconds", 0)))
-        AND "workerId" IS DISTINCT FROM ${ownWorkerId ?? null}`,
-      ),
-    TRANSACTION_OPTIONS,
-  );
+  const staleAfterSeconds = heartbeatSeconds * missedBeats;
+  return prisma.$transaction((tx) => takeBackStaleRuns(tx, queue, { staleAfterSeconds, ownWorkerId }), TRANSACTION_OPTIONS);
 }
 
 /**
@@ -72,7 +40,7 @@ export async function releaseDeadWorker(
   workerId: string,
 ): Promise<ReapedRun[]> {
   return prisma.$transaction(async (tx) => {
-    const released = await handBack(tx, queue, Prisma.sql`"workerId" = ${workerId}`);
+    const released = await takeBackWorkerRuns(tx, queue, workerId);
     await tx.worker.deleteMany({ where: { id: workerId } });
     await notify(tx, 'worker');
     return released;

@@ -5,7 +5,6 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './shared/auth.ts';
 import { CaptionResolver } from './captions/caption.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
-import { DeleteResolver } from './shared/delete.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
@@ -13,15 +12,7 @@ import { TrainingRunResolver } from './training/training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [
-      DatasetResolver,
-      TrainingRunResolver,
-      TrainingProgressResolver,
-      ModelResolver,
-      CaptionResolver,
-      ServerInfoResolver,
-      DeleteResolver,
-    ],
+    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver],
     authChecker,
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`

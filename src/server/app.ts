@@ -8,14 +8,15 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { isAcceptedKey } from '../resolvers/shared/auth.ts';
-import { bearerToken, requestContext, requestIdFrom, type SharedContext } from './context.ts';
-import { apolloErrorMasking, logToStderr, type InternalErrorLogger } from './errors.ts';
+import { log as rootLog, type Logger } from '../log.ts';
+import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
+import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
@@ -41,9 +42,11 @@ export interface StartApiOptions {
    * disabled) and any other page.
    */
   mountWeb?: (app: Express) => void;
-  /** where internal errors go (default: one JSON line on stderr) */
+  /** the API's logger (default: the process logger with role "api"); each request logs on a child of it */
+  log?: Logger;
+  /** where internal errors go (default: an error line on the request's logger) */
   logInternalError?: InternalErrorLogger;
-  /** the database watcher (src/db/health.ts): while it sees the database down, GraphQL answers 503 */
+  /** the database watcher (src/db/watch.ts): while it sees the database down, GraphQL answers 503 */
   database?: DatabaseState;
 }
 
@@ -79,7 +82,8 @@ function bodyErrors(maxImageBytes: number): ErrorRequestHandler {
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const { config, prisma } = options;
   const maxImageBytes = options.maxImageBytes ?? config.maxImageBytes;
-  const log = options.logInternalError ?? logToStderr;
+  const logInternal = options.logInternalError ?? logOnRequestLog;
+  const apiLog = options.log ?? rootLog.child({ role: 'api' });
   const shared: SharedContext = {
     prisma,
     events: options.events,
@@ -111,8 +115,18 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const guard = createOperationGuard({ schema, limits, mutationsPerMinute: config.mutationsPerMinute });
   // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
   const maxBodyBytes = Math.ceil(maxImageBytes * 1.5) + 1024 * 1024;
-  const ws = attachWebSocket(httpServer, { path: GRAPHQL_PATH, schema, shared, log, limits, guard, maxPayload: maxBodyBytes });
-  const masking = apolloErrorMasking(log);
+  const context = contextFactory(shared, apiLog);
+  const ws = attachWebSocket(httpServer, {
+    path: GRAPHQL_PATH,
+    schema,
+    context,
+    log: apiLog,
+    logInternal,
+    limits,
+    guard,
+    maxPayload: maxBodyBytes,
+  });
+  const masking = apolloErrorMasking(logInternal);
   const apollo = new ApolloServer<ApiContext>({
     schema,
     introspection: true,
@@ -124,6 +138,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     parseOptions: parseOptions(limits),
     validationRules: rules,
     plugins: [
+      operationNameLogPlugin,
       masking.plugin,
       guardPlugin(guard),
       ApolloServerPluginLandingPageDisabled(),
@@ -162,7 +177,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       context: async ({ req, res }) => {
         const requestId = requestIdFrom(req.headers['x-request-id']);
         res.setHeader('x-request-id', requestId);
-        return requestContext(shared, {
+        return context({
           apiKey: bearerToken(req.headers.authorization),
           requestId,
           clientAddress: req.socket.remoteAddress ?? 'unknown',

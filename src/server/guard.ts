@@ -9,9 +9,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { createHash } from 'node:crypto';
 import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { QueryLimits } from '../config.ts';
+import type { QueryLimits } from '../config/index.ts';
 import { isKeyHolder } from '../resolvers/shared/auth.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { checkCost } from './limits.ts';
 
 export interface GuardOptions {

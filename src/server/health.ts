@@ -1,7 +1,7 @@
 // GET /healthz and the database gate. /healthz answers 200 `{ status: "ok", database: "up",
 // workers: N }` while the database answers (N: live workers, as serverInfo.workers counts them:
 // a worker whose ML runtime broke leaves that count), 503 `{ status: "unavailable", database:
-// "down", error }` while it does not. While the watcher (src/db/health.ts) sees the database down,
+// "down", error }` while it does not. While the watcher (src/db/watch.ts) sees the database down,
 // every GraphQL request is answered 503 SERVICE_UNAVAILABLE at once instead of waiting on a pool
 // that cannot connect.
 import type { Express, RequestHandler } from 'express';

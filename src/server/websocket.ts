@@ -3,15 +3,15 @@
 // query length, tokens, validation rules, read access, cost and mutation rate (./limits.ts, ./guard.ts).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { QueryLimits } from '../config.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
-import { connectionParamsToken, requestContext, type SharedContext } from './context.ts';
-import { formatErrors, type InternalErrorLogger } from './errors.ts';
+import type { QueryLimits } from '../config/index.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { connectionParamsToken, type ContextFactory } from './request-context.ts';
+import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
-import { log } from '../log.ts';
+import type { Logger } from '../log.ts';
 import { limitRules, parseOptions, precheck } from './limits.ts';
 
 export interface WebSocketEndpoint {
@@ -22,8 +22,11 @@ export interface WebSocketEndpoint {
 export interface WebSocketOptions {
   path: string;
   schema: GraphQLSchema;
-  shared: SharedContext;
-  log: InternalErrorLogger;
+  /** each operation's context (./request-context.ts) */
+  context: ContextFactory;
+  /** the API's logger, for what concerns a connection rather than an operation */
+  log: Logger;
+  logInternal: InternalErrorLogger;
   limits: QueryLimits;
   guard: OperationGuard;
   /** largest accepted message in bytes */
@@ -47,8 +50,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
-  const { path, schema, shared, limits, guard } = options;
-  const logInternal = options.log;
+  const { path, schema, limits, guard, logInternal } = options;
   const ownRules = limitRules(limits);
   // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
   // in use) stay with it instead of being re-emitted on the WebSocket server
@@ -68,8 +70,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     const emit = socket.emit.bind(socket);
     socket.emit = ((event: string, ...args: unknown[]) => {
       if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        log.debug(
-          { client: request.socket.remoteAddress, maxPayload: options.maxPayload },
+        options.log.debug(
+          { clientAddress: request.socket.remoteAddress, maxPayload: options.maxPayload },
           'closed a WebSocket: message over the size limit (1009)',
         );
         return true;
@@ -93,13 +95,16 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
         }
         const invalid = validate(schema, document, specifiedRules);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-        const contextValue: ApiContext = requestContext(shared, {
-          // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
-          // sends over graphql-ws with the Headers tab)
-          apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
-          requestId: randomUUID(),
-          clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
-        });
+        const contextValue = options.context(
+          {
+            // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
+            // sends over graphql-ws with the Headers tab)
+            apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
+            requestId: randomUUID(),
+            clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          },
+          getOperationAST(document, payload.operationName)?.name?.value,
+        );
         const refused = await guard({
           document,
           variables: payload.variables ?? undefined,
@@ -111,8 +116,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
-        const { requestId } = args.contextValue as ApiContext;
-        return { ...result, errors: formatErrors(result.errors, requestId, logInternal) };
+        return { ...result, errors: formatErrors(result.errors, args.contextValue as ApiContext, logInternal) };
       },
     },
     wsServer,

@@ -1,7 +1,7 @@
 // The worker's way to read one backbone (src/ml's BackboneAccess, built from the configuration):
 // URLs through the guarded fetch (allow-list, public addresses, redirects re-checked, timeouts, one
 // byte budget for model.json and every shard), server paths only under the dataset roots.
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { createGuardedFetch, type GuardedFetch } from './guarded-fetch.ts';
 import { readFileUnderRoots } from './roots.ts';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../../src/log.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isInside } from '../../src/resolvers/shared/delete.resolver.ts';
+import { isInside } from '../../src/resolvers/shared/deletion.ts';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 
 const KEY = 'delete-key';

@@ -1,7 +1,7 @@
 // A real API on a fresh database for one test file, plus HTTP and graphql-ws clients.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
 import { createQueue, type JobQueue } from '../../src/queue/queue.ts';
 import { startApi, type RunningApi, type StartApiOptions } from '../../src/server/app.ts';

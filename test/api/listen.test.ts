@@ -2,7 +2,7 @@
 // beyond loopback without API keys; a port in use is reported as such.
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { startApi } from '../../src/server/app.ts';
 import { startTestApi, type TestApi } from './harness.ts';
 

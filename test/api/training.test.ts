@@ -339,7 +339,7 @@ describe('queries', () => {
 
   it('masks internal errors for the client and logs them with the same request id', async () => {
     const logged: { requestId: string; error: unknown }[] = [];
-    const own = await startTestApi({}, { logInternalError: (requestId, error) => logged.push({ requestId, error }) });
+    const own = await startTestApi({}, { logInternalError: ({ requestId }, error) => logged.push({ requestId, error }) });
     try {
       // a real fault: the table the resolver reads is gone
       await own.db.prisma.$executeRawUnsafe('ALTER TABLE "Worker" RENAME TO "WorkerGone"');

@@ -1,5 +1,5 @@
 // A small untrained model folder written by src/ml (what `train --out DIR` leaves), for CLI tests.
-import { saveModel } from '../../src/ml/artifacts.ts';
+import { saveModel } from '../../src/ml/saved-model.ts';
 import { initBackend } from '../../src/ml/backend.ts';
 import { CaptionModel } from '../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../src/ml/model/config.ts';

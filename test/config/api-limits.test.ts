@@ -1,7 +1,7 @@
 // The API's exposure and limit variables: HOST, GLIMPSE_PUBLIC_READ, the GraphQL limits, the mutation rate and
 // the image pixel limit, with their defaults and their validation.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 
 describe('API limit configuration', () => {
   it('defaults: loopback, reads closed when keys are set, the documented limits', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { startDatabase } from '../../src/db/database.ts';
 import { isAlive } from '../../src/db/file-lock.ts';
 
@@ -91,7 +91,7 @@ describe('startDatabase', () => {
 
   it('adopts a server left running by a process that was killed', async () => {
     const script = `import { startDatabase } from './src/db/database.ts';
-      import { loadConfig } from './src/config.ts';
+      import { loadConfig } from './src/config/index.ts';
       const db = await startDatabase(loadConfig({ GLIMPSE_DATA_DIR: ${JSON.stringify(dataDir)}, GLIMPSE_PG_PORT: '5491' }), { durable: false });
       console.log(db.url);
       setInterval(() => undefined, 1000);`;

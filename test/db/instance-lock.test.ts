@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../../src/db/errors.ts';
+import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../../src/db/unavailable.ts';
 import { DataDirInUseError, LOCK_FILE, lockDataDir } from '../../src/db/instance-lock.ts';
 
 let dir: string;

@@ -12,7 +12,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { startDatabase, type Database } from '../../src/db/database.ts';
 import { collect } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';

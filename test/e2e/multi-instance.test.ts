@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/client.ts';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
 import { createQueue, type JobQueue } from '../../src/queue/queue.ts';

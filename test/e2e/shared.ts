@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import type { StartApiOptions } from '../../src/server/app.ts';
 import { startTestApi, type TestApi } from '../api/harness.ts';

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { createQueue, type JobQueue } from '../../src/queue/queue.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';

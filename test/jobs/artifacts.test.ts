@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { KEEP_CHECKPOINTS, openLatestCheckpoint, recordCheckpoint, uploadCheckpoint } from '../../src/jobs/checkpoints.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { putBlob, sweepPendingBlobs } from '../../src/storage/index.ts';

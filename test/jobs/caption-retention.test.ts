@@ -3,7 +3,7 @@
 // run with the variable set, and never those still queued or running. (The caption job deletes each
 // request's image as it ends: test/jobs/worker.test.ts.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { purgeEndedCaptionImages } from '../../src/jobs/caption.job.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
 import { quietLog, startApiWithWorker, type ApiWithWorker } from '../e2e/shared.ts';
 import { until } from '../helpers/until.ts';

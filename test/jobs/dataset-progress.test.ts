@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { datasetJob } from '../../src/jobs/dataset.job.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';

@@ -2,7 +2,7 @@
 // failed: QUEUED again with the reason in its error and a delayed job for another worker; after
 // HAND_BACK_LIMIT tries it is FAILED with that reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAND_BACK_LIMIT } from '../../src/jobs/artifacts.ts';
+import { HAND_BACK_LIMIT } from '../../src/runs/index.ts';
 import { startApiWithWorker, type ApiWithWorker } from '../e2e/shared.ts';
 import { until } from '../helpers/until.ts';
 

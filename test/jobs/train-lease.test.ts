@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
 import { datasetJob } from '../../src/jobs/dataset.job.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { FIRST_STEP_LEASE_SECONDS } from '../../src/jobs/run-lease.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import type { Prisma } from '../../src/db/client.ts';
 import { captionJob } from '../../src/jobs/caption.job.ts';
 import { CaptionerCache } from '../../src/jobs/captioner-cache.ts';

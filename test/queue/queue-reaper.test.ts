@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
 import { createQueue, type JobQueue } from '../../src/queue/queue.ts';
 import { reapStaleRuns, startReaper } from '../../src/queue/reaper.ts';
-import { claimRun, FIRST_STEP_LEASE_SECONDS, heartbeat, trainingLeaseSeconds } from '../../src/jobs/run-lease.ts';
+import { FIRST_STEP_LEASE_SECONDS, trainingLeaseSeconds } from '../../src/jobs/run-lease.ts';
+import { claimRun, heartbeat } from '../../src/runs/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 describe('training run leases and the reaper', () => {
@@ -132,8 +133,8 @@ describe('training run leases and the reaper', () => {
 
   it('notices a SIGKILLed worker process within seconds', async () => {
     const runId = await newRun();
-    const worker = `import { createPrisma } from '../jobs/src/db/client.ts';
-      import { claimRun, heartbeat } from '../jobs/src/jobs/run-lease.ts';
+    const worker = `import { createPrisma } from './src/db/client.ts';
+      import { claimRun, heartbeat } from './src/runs/index.ts';
       const prisma = createPrisma(${JSON.stringify(db.url)}, { max: 1 });
       if (!(await claimRun(prisma, ${JSON.stringify(runId)}, 'child'))) process.exit(3);
       setInterval(() => heartbeat(prisma, ${JSON.stringify(runId)}, 'child'), 200);

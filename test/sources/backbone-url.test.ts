@@ -1,7 +1,7 @@
 // The backbone URL policy on its own: schemes, credentials, the host allow-list (ports included), and
 // IP literals in every spelling the URL parser accepts, refused unless public or explicitly allowed.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BACKBONE_HOSTS, loadConfig } from '../../src/config.ts';
+import { ConfigError, DEFAULT_BACKBONE_HOSTS, loadConfig } from '../../src/config/index.ts';
 import { checkBackboneUrl, refusedRange, SourceRefusedError } from '../../src/sources/backbone-url.ts';
 
 const policy = { hosts: ['storage.googleapis.com', 'models.example:8443', '127.0.0.1:9000', '8.8.8.8', '[::1]:9000'], allowPrivate: [] };

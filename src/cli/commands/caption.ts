@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadCaptioner, writeAttentionFigure } from '../../ml/index.ts';
-import { startBackend } from '../backend.ts';
+import { startBackend } from '../start-backend.ts';
 import { addDecodeOptions, decodeOptions, type DecodeCliOptions } from '../decode-options.ts';
 import { modelDirectory } from '../run-folder.ts';
 

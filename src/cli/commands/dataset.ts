@@ -3,12 +3,12 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config/index.ts';
 import { cocoPaths, downloadCoco, type DownloadProgress, type RemoteArchive } from '../../ml/data/download.ts';
 import { DownloadError, generateShapes } from '../../ml/index.ts';
-import { CliError } from '../errors.ts';
+import { CliError } from '../cli-errors.ts';
 import { interruptSignal } from '../interrupt.ts';
-import { integer, positiveInt } from '../options.ts';
+import { integer, positiveInt } from '../option-parsers.ts';
 import { createProgressBar, formatBytes } from '../progress.ts';
 
 interface SynthOptions {

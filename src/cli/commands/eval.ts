@@ -18,11 +18,11 @@ import {
   type CaptionedImage,
   type TrainingDataRecord,
 } from '../../ml/index.ts';
-import { startBackend } from '../backend.ts';
+import { startBackend } from '../start-backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
-import { CliError } from '../errors.ts';
+import { CliError } from '../cli-errors.ts';
 import { addDecodeOptions, decodeOptions, type DecodeCliOptions } from '../decode-options.ts';
-import { fraction, nonNegativeInt, oneOf, positiveInt } from '../options.ts';
+import { fraction, nonNegativeInt, oneOf, positiveInt } from '../option-parsers.ts';
 import { createProgressBar } from '../progress.ts';
 import { modelDirectory, readRunRecord, type RunRecord } from '../run-folder.ts';
 import { formatTable } from '../table.ts';

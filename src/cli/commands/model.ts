@@ -5,12 +5,12 @@
 import { cp, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config/index.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { loadModel, portableConfig } from '../../ml/index.ts';
 import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';
-import { startBackend } from '../backend.ts';
-import { CliError } from '../errors.ts';
+import { startBackend } from '../start-backend.ts';
+import { CliError } from '../cli-errors.ts';
 
 async function withDatabase<T>(what: string, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const url = loadConfig().databaseUrl;

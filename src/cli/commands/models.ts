@@ -2,9 +2,9 @@
 // folders (what `eval --model` and `caption --model` take) and quality numbers.
 
 import { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config/index.ts';
 import { createPrisma } from '../../db/client.ts';
-import { CliError } from '../errors.ts';
+import { CliError } from '../cli-errors.ts';
 import { formatTable } from '../table.ts';
 
 interface ModelsCliOptions {

@@ -30,11 +30,11 @@ import {
   type Setting,
   type TrainConfig,
 } from '../../ml/index.ts';
-import { startBackend } from '../backend.ts';
+import { startBackend } from '../start-backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
-import { CliError } from '../errors.ts';
+import { CliError } from '../cli-errors.ts';
 import { interruptSignal } from '../interrupt.ts';
-import { positiveInt, settingOption } from '../options.ts';
+import { positiveInt, settingOption } from '../option-parsers.ts';
 import { createProgressBar } from '../progress.ts';
 import { CHECKPOINTS_DIR, FEATURES_DIR, MODEL_DIR, writeRunRecord } from '../run-folder.ts';
 

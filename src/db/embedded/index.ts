@@ -10,13 +10,13 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileLock } from '../file-lock.ts';
 import { binaries } from './binaries.ts';
-import { EmbeddedPostgresError } from './errors.ts';
+import { EmbeddedPostgresError } from './embedded-postgres-error.ts';
 import { initialise } from './initdb.ts';
 import { runAs, USER } from './os-user.ts';
 import { freePort, portIsFree } from './ports.ts';
 import { launch, parentPid, READY_TIMEOUT_MS, runningServer, stopServer, waitReady } from './server.ts';
 
-export { EmbeddedPostgresError } from './errors.ts';
+export { EmbeddedPostgresError } from './embedded-postgres-error.ts';
 
 export interface EmbeddedOptions {
   /** cluster directory; siblings `<dir>.password`, `<dir>.log` and `<dir>.lock` are created next to it */

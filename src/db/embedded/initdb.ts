@@ -5,8 +5,9 @@ import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { childEnvironment } from '../../config/index.ts';
 import type { Binaries } from './binaries.ts';
-import { EmbeddedPostgresError } from './errors.ts';
+import { EmbeddedPostgresError } from './embedded-postgres-error.ts';
 import { USER, type RunAs } from './os-user.ts';
 
 const run = promisify(execFile);
@@ -32,7 +33,7 @@ export async function initialise(bin: Binaries, dir: string, ids: RunAs, passwor
         '--locale=C',
         ...(durable ? [] : ['--no-sync']),
       ],
-      { ...ids, env: { ...process.env, LC_ALL: 'C' } },
+      { ...ids, env: childEnvironment({ LC_ALL: 'C' }) },
     );
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr ?? String(cause);

@@ -5,9 +5,10 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { childEnvironment } from '../../config/index.ts';
 import { isAlive } from '../file-lock.ts';
 import type { Binaries } from './binaries.ts';
-import { EmbeddedPostgresError } from './errors.ts';
+import { EmbeddedPostgresError } from './embedded-postgres-error.ts';
 import { USER, type RunAs } from './os-user.ts';
 
 export const READY_TIMEOUT_MS = 60_000;
@@ -92,7 +93,7 @@ export async function launch(bin: Binaries, opts: LaunchOptions, ids: RunAs): Pr
         'max_connections=200',
         ...(opts.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
       ],
-      { ...ids, detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, LC_ALL: 'C' } },
+      { ...ids, detached: true, stdio: ['ignore', log.fd, log.fd], env: childEnvironment({ LC_ALL: 'C' }) },
     );
     child.unref();
     if (child.pid === undefined) throw new EmbeddedPostgresError(`could not spawn ${bin.postgres}`);

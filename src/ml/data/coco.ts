@@ -4,7 +4,7 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Rng } from '../random.ts';
 import type { CaptionedImage } from '../types.ts';
-import { DatasetError } from './errors.ts';
+import { DatasetError } from './data-errors.ts';
 
 export interface LoadCocoOptions {
   annotationsPath: string;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DownloadError } from './errors.ts';
+import { DownloadError } from './data-errors.ts';
 import { fetchResumable } from './fetch-file.ts';
 import { extractZip } from './unzip.ts';
 

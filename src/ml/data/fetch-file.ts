@@ -6,7 +6,7 @@ import { open, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DownloadError } from './errors.ts';
+import { DownloadError } from './data-errors.ts';
 
 export interface TransferProgress {
   /** bytes of the file on disk so far (resumed bytes included) */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { ImageError } from './errors.ts';
+import { ImageError } from './data-errors.ts';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 

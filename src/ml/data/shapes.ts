@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../random.ts';
-import { DatasetError } from './errors.ts';
+import { DatasetError } from './data-errors.ts';
 import { describeScene } from './shapes/captions.ts';
 import { drawScene } from './shapes/draw.ts';
 import { sampleScene, type SceneObject } from './shapes/scene.ts';

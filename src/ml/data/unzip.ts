@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
-import { DownloadError } from './errors.ts';
+import { DownloadError } from './data-errors.ts';
 
 export interface ExtractProgress {
   /** compressed bytes of the entries extracted so far */

@@ -3,7 +3,7 @@
 // Every method decodes several images together (one batched forward per step; beam search
 // stacks each image's live beams).
 import type { CaptionModel, EncoderInput } from '../model/captionModel.ts';
-import { ModelError } from '../model/errors.ts';
+import { ModelError } from '../model/model-error.ts';
 import type { CaptionResult, DecodeOptions, TokenEvent } from '../types.ts';
 import type { Vocabulary } from '../vocab.ts';
 import { beamSearch } from './beam.ts';

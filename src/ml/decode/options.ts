@@ -1,5 +1,5 @@
 // Decoding options: defaults, validation, and the resolved settings every method runs with.
-import { ModelError } from '../model/errors.ts';
+import { ModelError } from '../model/model-error.ts';
 import { CAPTION_SETTINGS, resolveSettings, SettingError, type CaptionSettings } from '../settings/index.ts';
 import type { DecodeMethod, DecodeOptions, TokenEvent } from '../types.ts';
 import type { Vocabulary } from '../vocab.ts';

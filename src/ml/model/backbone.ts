@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadImage } from '../data/images.ts';
 import type { EncoderConfig } from '../types.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 
 type PretrainedEncoder = Extract<EncoderConfig, { kind: 'pretrained' }>;
 

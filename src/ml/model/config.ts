@@ -17,7 +17,7 @@ import {
   type SettingValues,
 } from '../settings/index.ts';
 import type { EncoderConfig, ModelConfig, TrainConfig } from '../types.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 
 export { DEFAULT_BACKBONE_IMAGE_SIZE };
 

@@ -1,6 +1,6 @@
 // The raw feature grid [B, L, C] the encoder projects: its depth C for a config.
 import type { ModelConfig } from '../types.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 
 /** Channels the CNN appends to every cell of its feature grid: the cell's x and y. */
 export const CELL_COORDINATES = 2;

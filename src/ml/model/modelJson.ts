@@ -9,7 +9,7 @@ import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
 import type { VocabularyJSON } from '../vocab.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 import { legacyWeights, readJsonIfPresent, readWeights, writeWeights, type WithWeights } from './weightsFile.ts';
 
 export const MODEL_JSON = 'model.json';

@@ -3,7 +3,7 @@
 // uniform ±0.05 embedding).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 import { glorotUniform, orthogonal } from './init.ts';
 import { Rng } from '../random.ts';
 

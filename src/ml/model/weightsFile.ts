@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from './errors.ts';
+import { ModelError } from './model-error.ts';
 
 /** TF.js's { name, tensor } pair (tfjs-core does not export its NamedTensor type). */
 export type NamedTensor = Parameters<tf.Optimizer['setWeights']>[0][number];

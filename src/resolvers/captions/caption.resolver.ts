@@ -16,8 +16,8 @@ import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../../db
 import { RequestCaptionInput } from './caption.input.ts';
 import { captionStream } from './caption.stream.ts';
 import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
-import type { ApiContext } from '../shared/context.ts';
-import { NotFoundError } from '../shared/errors.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { NotFoundError } from '../shared/api-errors.ts';
 import { decodeBase64, readUpload, sniffImage } from './image-bytes.ts';
 import { findModel } from '../models/model.mapper.ts';
 import { exactlyOne } from '../shared/validate.ts';

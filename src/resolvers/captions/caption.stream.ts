@@ -2,9 +2,9 @@
 // wake-up; then one done event with the caption. A FAILED request ends with a CAPTION_FAILED error.
 import type { CaptionStatus } from '../../db/client.ts';
 import { CaptionStreamEvent } from './caption.type.ts';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { CaptionStatus as Status, isTerminalCaption } from '../shared/enums.ts';
-import { CaptionFailedError, NotFoundError } from '../shared/errors.ts';
+import { CaptionFailedError, NotFoundError } from '../shared/api-errors.ts';
 import { openStream, type ReadResult } from '../shared/follow-rows.ts';
 
 const PAGE = 500;

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { imageSize } from 'image-size';
-import { BadUserInputError } from '../shared/errors.ts';
+import { BadUserInputError } from '../shared/api-errors.ts';
 
 /** The formats the model's image loader decodes (src/ml/data/images.ts), by signature. */
 const SIGNATURES: { mime: string; matches: (b: Buffer) => boolean }[] = [

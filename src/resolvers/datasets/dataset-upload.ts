@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { ArchiveRejected, unpackDatasetArchive, type UnpackedArchive } from '../../sources/dataset-archive.ts';
 import { putDir, type PendingBlob } from '../../storage/index.ts';
-import type { ApiContext } from '../shared/context.ts';
-import { BadUserInputError } from '../shared/errors.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { BadUserInputError } from '../shared/api-errors.ts';
 
 const FIELD = 'input.archive';
 /** an uploaded set may unpack to at most this many times the upload limit */

@@ -1,14 +1,15 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { rmdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { DatasetKind, Prisma } from '../../db/client.ts';
-import { commitBlob, discardBlob, type PendingBlob } from '../../storage/index.ts';
-import type { ApiContext } from '../shared/context.ts';
+import { commitBlob, deleteUnreferenced, discardBlob, type PendingBlob } from '../../storage/index.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { CocoDatasetInput, CreateDatasetInput, DATASET_NAME_MAX, SyntheticDatasetInput } from './dataset.input.ts';
 import { storeUploadedDataset } from './dataset-upload.ts';
 import { Dataset } from './dataset.type.ts';
-import { BadUserInputError, ConflictError, NotFoundError } from '../shared/errors.ts';
+import { BadUserInputError, ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkName, checkRange, checkServerPath, exactlyOne } from '../shared/validate.ts';
+import { DeleteMutation, isInside, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
 
 /**
  * A server path under the dataset roots (realpath, symlinks resolved: BAD_USER_INPUT naming the
@@ -41,6 +42,34 @@ async function cocoRow(input: CocoDatasetInput, roots: readonly string[]) {
     imagesDir: await checkPath('input.coco.imagesDir', input.imagesDir, 'directory', roots),
     maxCaptions: input.maxCaptions ?? null,
   };
+}
+
+interface DeletedDataset {
+  kind: DatasetKind;
+  annotationsPath: string | null;
+  imagesDir: string | null;
+  blobId: string | null;
+}
+
+/** After the commit: what Glimpse wrote for the set on this host, and nothing of the user's. */
+async function removeDatasetFolders(ctx: ApiContext, id: string, deleted: DeletedDataset): Promise<void> {
+  const folder = join(ctx.paths.datasets, id);
+  if (deleted.kind === DatasetKind.SYNTHETIC) {
+    // a stored set's blob went with the row; the folder is that of a PENDING set being generated on
+    // this host, or of a set from before the artifact store
+    await removeDataFolder(ctx.paths.datasets, folder, ctx.log, `synthetic dataset ${id}`);
+    return;
+  }
+  // a COCO set's files are the user's, at paths they gave, and stay; what the worker wrote for
+  // it (the backbone feature cache under datasets/<id>/features) goes, unless the user's files
+  // are somehow inside that folder
+  const features = join(folder, 'features');
+  const users = [deleted.annotationsPath, deleted.imagesDir].filter((p): p is string => p !== null);
+  if (users.some((p) => resolve(p) === resolve(features) || isInside(features, p))) {
+    ctx.log.warn({ folder: resolve(features) }, 'keeping a COCO dataset folder that holds the user’s files');
+  } else if (await removeDataFolder(ctx.paths.datasets, features, ctx.log, `feature cache of dataset ${id}`)) {
+    await rmdir(folder).catch(() => {}); // only when nothing else is in it
+  }
 }
 
 export async function findDataset(ctx: ApiContext, id: string): Promise<Dataset> {
@@ -97,5 +126,26 @@ export class DatasetResolver {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw conflict();
       throw error;
     }
+  }
+
+  @DeleteMutation(
+    "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). A PENDING set is cancelled: the worker generating or indexing it stops at its next progress write and removes what it wrote. NOT_FOUND: no such dataset; CONFLICT: training runs still use it (delete them first)",
+  )
+  async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    const deleted = await ctx.prisma.$transaction(async (tx) => {
+      // a concurrent startTraining's insert waits for this transaction
+      const dataset = await lockForDelete<DeletedDataset>(tx, 'Dataset', id, ['kind', 'annotationsPath', 'imagesDir', 'blobId']);
+      // PENDING: deleting the row is the cancellation; the dataset job notices it (src/jobs/dataset.job.ts)
+      refuseWhileUsed(
+        await tx.trainingRun.count({ where: { datasetId: id } }),
+        'runCount',
+        (runs) => `dataset ${id} is used by ${runs} training run(s): delete those runs first`,
+      );
+      await tx.dataset.delete({ where: { id } });
+      await deleteUnreferenced(tx, [dataset.blobId]);
+      return dataset;
+    });
+    await removeDatasetFolders(ctx, id, deleted);
+    return id;
   }
 }

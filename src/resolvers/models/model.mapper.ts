@@ -1,7 +1,7 @@
 // Prisma Model row → GraphQL Model, and the NOT_FOUND lookup mutations share.
 import type { Model as ModelRow } from '../../db/client.ts';
-import type { ApiContext } from '../shared/context.ts';
-import { NotFoundError } from '../shared/errors.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { NotFoundError } from '../shared/api-errors.ts';
 import type { Model } from './model.type.ts';
 
 export function toModel(row: ModelRow): Model {

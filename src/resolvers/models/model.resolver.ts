@@ -1,12 +1,17 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { ApiContext } from '../shared/context.ts';
-import { BadUserInputError, NotFoundError } from '../shared/errors.ts';
+import { deleteUnreferenced } from '../../storage/index.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
+import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
+import { CaptionStatus } from '../shared/enums.ts';
 import { findModel, toModel } from './model.mapper.ts';
 import { Model } from './model.type.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
 
 export const MAX_MODEL_NAME = 100;
+
+const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
 
 /** the trimmed name, or BAD_USER_INPUT naming the argument */
 export function checkModelName(name: string): string {
@@ -41,6 +46,28 @@ export class ModelResolver {
     const { count } = await ctx.prisma.model.updateMany({ where: { id }, data: { name: trimmed } });
     if (count === 0) throw new NotFoundError('Model', id);
     return findModel(ctx, id);
+  }
+
+  @DeleteMutation(
+    'Delete a model with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests',
+  )
+  async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    const path = await ctx.prisma.$transaction(async (tx) => {
+      // a concurrent requestCaption's insert waits for this transaction
+      const model = await lockForDelete<{ path: string | null; blobId: string | null }>(tx, 'Model', id, ['path', 'blobId']);
+      refuseWhileUsed(
+        await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } }),
+        'activeCaptionRequests',
+        (active) => `model ${id} has ${active} queued or running caption request(s): wait for them to finish`,
+      );
+      await tx.captionRequest.deleteMany({ where: { modelId: id } });
+      await tx.model.delete({ where: { id } });
+      await deleteUnreferenced(tx, [model.blobId]);
+      return model.path;
+    });
+    // a folder only for a model from before the artifact store
+    if (path !== null) await removeDataFolder(ctx.paths.models, path, ctx.log, `artifacts of model ${id}`);
+    return id;
   }
 
   @FieldResolver(() => Int, {

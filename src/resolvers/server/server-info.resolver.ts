@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ctx, Query, Resolver } from 'type-graphql';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { ServerInfo } from './server-info.type.ts';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;

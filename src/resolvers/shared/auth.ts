@@ -4,8 +4,8 @@
 // null for callers without a key. Without keys configured the service is open and every caller is a key holder.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthCheckerFn, MiddlewareFn } from 'type-graphql';
-import type { ApiContext } from './context.ts';
-import { UnauthenticatedError } from './errors.ts';
+import type { ApiContext } from './api-context.ts';
+import { UnauthenticatedError } from './api-errors.ts';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

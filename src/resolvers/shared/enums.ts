@@ -10,12 +10,8 @@ registerEnumType(RunStatus, { name: 'RunStatus' });
 registerEnumType(CaptionStatus, { name: 'CaptionStatus' });
 registerEnumType(DecodeMethod, { name: 'DecodeMethod', description: 'GREEDY (argmax), BEAM (beam search), SAMPLE' });
 
-/** Statuses after which a training run changes no more (unless resumed). */
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED];
-
-export function isTerminalRun(status: RunStatus): boolean {
-  return TERMINAL_RUN_STATUSES.includes(status);
-}
+// statuses after which a training run changes no more (unless resumed): src/runs owns the run's states
+export { isTerminalRun, TERMINAL_RUN_STATUSES } from '../../runs/index.ts';
 
 export function isTerminalCaption(status: CaptionStatus): boolean {
   return status === CaptionStatus.SUCCEEDED || status === CaptionStatus.FAILED;

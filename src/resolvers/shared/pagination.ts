@@ -1,6 +1,6 @@
 // Relay-style cursor pagination over (createdAt DESC, id DESC); cursors are opaque base64url strings.
 import { Field, ObjectType } from 'type-graphql';
-import { BadUserInputError } from './errors.ts';
+import { BadUserInputError } from './api-errors.ts';
 
 @ObjectType()
 export class PageInfo {

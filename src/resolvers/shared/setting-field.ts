@@ -3,7 +3,7 @@
 // through the same schema (`settingsFrom`), so bounds and defaults live in one place.
 import { Field, Float, Int } from 'type-graphql';
 import { describeBounds, resolveSettings, SettingError, type Setting, type SettingTable } from '../../ml/settings/index.ts';
-import { BadUserInputError } from './errors.ts';
+import { BadUserInputError } from './api-errors.ts';
 
 /** @Field for a numeric, boolean or list setting: nullable (absent or null → the default), defaultValue when fixed. */
 export function SettingField(setting: Setting, extra = ''): PropertyDecorator {

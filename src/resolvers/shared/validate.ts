@@ -1,8 +1,8 @@
 // Input checks shared by the mutations; each failure names the offending field.
 import { checkBackboneUrl, SourceRefusedError } from '../../sources/backbone-url.ts';
 import { OutsideRootsError, pathUnderRoots } from '../../sources/roots.ts';
-import type { SourcePolicy } from './context.ts';
-import { BadUserInputError } from './errors.ts';
+import type { SourcePolicy } from './api-context.ts';
+import { BadUserInputError } from './api-errors.ts';
 
 export function checkRange(field: string, value: number, min: number, max: number): number {
   if (!Number.isFinite(value) || value < min || value > max) {

@@ -4,7 +4,7 @@
 // before it is queued: it would otherwise stall and then break the worker that took it.
 import type { Dataset } from '../../db/client.ts';
 import { estimateTrainingMemory, formatBytes, sizesOnDataset, type RunSettings } from '../../ml/settings/index.ts';
-import { BadUserInputError } from '../shared/errors.ts';
+import { BadUserInputError } from '../shared/api-errors.ts';
 
 export function admitTraining(run: RunSettings, dataset: Pick<Dataset, 'vocabularyWords' | 'maxCaptionTokens'>, budgetBytes: number): void {
   const estimate = estimateTrainingMemory(sizesOnDataset(run, { words: dataset.vocabularyWords, maxTokens: dataset.maxCaptionTokens }));

@@ -1,5 +1,5 @@
 import { Arg, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { trainingProgressStream } from './training-progress.stream.ts';
 import { TrainingProgressEvent } from './training-progress.type.ts';
 

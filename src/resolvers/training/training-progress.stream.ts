@@ -1,9 +1,9 @@
 // trainingProgress: stored LossPoints / EpochSummaries / status first, then live ones, read from
 // the database after every `training_run` wake-up. Completes after the terminal STATUS event.
 import type { EpochSummary, LossPoint, RunStatus } from '../../db/client.ts';
-import type { ApiContext } from '../shared/context.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { isTerminalRun } from '../shared/enums.ts';
-import { NotFoundError } from '../shared/errors.ts';
+import { NotFoundError } from '../shared/api-errors.ts';
 import { openStream, type ReadResult } from '../shared/follow-rows.ts';
 import { ProgressKind, TrainingProgressEvent } from './training-progress.type.ts';
 

@@ -10,7 +10,7 @@ import {
   type RunSettings,
   type SettingValues,
 } from '../../ml/settings/index.ts';
-import { BadUserInputError } from '../shared/errors.ts';
+import { BadUserInputError } from '../shared/api-errors.ts';
 import { SettingField, settingsFrom } from '../shared/setting-field.ts';
 import { checkModelLocation, checkName } from '../shared/validate.ts';
 

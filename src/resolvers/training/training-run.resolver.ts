@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DatasetStatus, RunStatus, type TransactionClient } from '../../db/client.ts';
-import { notify } from '../../events/index.ts';
-import type { ApiContext } from '../shared/context.ts';
+import { DatasetStatus, RunStatus } from '../../db/client.ts';
+import { cancelRun, createRun, deleteRun, fromStatuses, resumeRun } from '../../runs/index.ts';
+import { deleteUnreferenced } from '../../storage/index.ts';
+import type { ApiContext } from '../shared/api-context.ts';
 import { findDataset } from '../datasets/dataset.resolver.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
-import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { lossCurve } from './loss-curve.ts';
 import { toModel } from '../models/model.mapper.ts';
 import { Model } from '../models/model.type.ts';
@@ -17,6 +19,8 @@ import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.
 import { toTrainingRun } from './training-run.mapper.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
+import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
+import { TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
 
 const MAX_PAGE = 100;
 const MAX_CURVE_POINTS = 10_000;
@@ -27,20 +31,12 @@ async function findRun(ctx: ApiContext, id: string): Promise<TrainingRun> {
   return toTrainingRun(row);
 }
 
-/** Applies a conditional status change in one transaction, or explains why it does not apply. */
-async function transition(
-  ctx: ApiContext,
-  id: string,
-  change: (tx: TransactionClient) => Promise<boolean>,
-  refusal: (status: RunStatus) => string,
-): Promise<TrainingRun> {
-  const applied = await ctx.prisma.$transaction(async (tx) => {
-    if (!(await change(tx))) return false;
-    await notify(tx, 'training_run', id);
-    return true;
-  });
+/** Applies a status change (src/runs), or refuses with the run as it is: "only runs in `from` can be `what`". */
+async function transition(ctx: ApiContext, id: string, change: () => Promise<boolean>, from: string, what: string): Promise<TrainingRun> {
+  await findRun(ctx, id);
+  const applied = await change();
   const run = await findRun(ctx, id);
-  if (!applied) throw new ConflictError(refusal(run.status), { status: run.status });
+  if (!applied) throw new ConflictError(`run ${id} is ${run.status}: only ${from} runs can be ${what}`, { status: run.status });
   return run;
 }
 
@@ -91,13 +87,11 @@ export class TrainingRunResolver {
       });
     }
     admitTraining(config, dataset, ctx.limits.maxTrainingMemory);
-    const row = await ctx.prisma.$transaction(async (tx) => {
-      // an estimate from the dataset's counts; the worker stores the exact figure when it starts
-      const totalSteps = estimateTotalSteps(config, dataset);
-      const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { ...config }, totalSteps } });
-      await ctx.queue.enqueueTraining(tx, { runId: run.id });
-      return run;
-    });
+    // an estimate from the dataset's counts; the worker stores the exact figure when it starts
+    const totalSteps = estimateTotalSteps(config, dataset);
+    const row = await ctx.prisma.$transaction((tx) =>
+      createRun(tx, ctx.queue, { datasetId: dataset.id, config: { ...config }, totalSteps }),
+    );
     return toTrainingRun(row);
   }
 
@@ -105,42 +99,36 @@ export class TrainingRunResolver {
   @Mutation(() => TrainingRun, {
     description: 'QUEUED → CANCELLED at once; RUNNING → cancelRequested, the worker stops at the next batch',
   })
-  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
-    await findRun(ctx, id);
-    return transition(
-      ctx,
-      id,
-      async (tx) => {
-        const queued = await tx.trainingRun.updateMany({
-          where: { id, status: RunStatus.QUEUED },
-          data: { status: RunStatus.CANCELLED, cancelRequested: true, finishedAt: new Date() },
-        });
-        if (queued.count > 0) return true;
-        const running = await tx.trainingRun.updateMany({ where: { id, status: RunStatus.RUNNING }, data: { cancelRequested: true } });
-        return running.count > 0;
-      },
-      (status) => `run ${id} is ${status}: only QUEUED or RUNNING runs can be cancelled`,
-    );
+  cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    return transition(ctx, id, () => cancelRun(ctx.prisma, id), fromStatuses('cancelQueued', 'requestCancel'), 'cancelled');
   }
 
   @Authorized()
   @Mutation(() => TrainingRun, { description: 'Re-queue a FAILED or CANCELLED run; it continues from its last checkpoint' })
-  async resumeTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
-    await findRun(ctx, id);
-    return transition(
-      ctx,
-      id,
-      async (tx) => {
-        const resumed = await tx.trainingRun.updateMany({
-          where: { id, status: { in: [RunStatus.FAILED, RunStatus.CANCELLED] } },
-          data: { status: RunStatus.QUEUED, cancelRequested: false, error: null, finishedAt: null },
-        });
-        if (resumed.count === 0) return false;
-        await ctx.queue.enqueueTraining(tx, { runId: id });
-        return true;
-      },
-      (status) => `run ${id} is ${status}: only FAILED or CANCELLED runs can be resumed`,
-    );
+  resumeTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
+    return transition(ctx, id, () => resumeRun(ctx.prisma, ctx.queue, id), fromStatuses('resume'), 'resumed');
+  }
+
+  @DeleteMutation(
+    'Delete a SUCCEEDED, FAILED or CANCELLED training run with its loss points, epochs, checkpoints and checkpoint folder; its model is kept (model.run becomes null). NOT_FOUND: no such run; CONFLICT: QUEUED or RUNNING (cancel it first)',
+  )
+  async deleteTrainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    await ctx.prisma.$transaction(async (tx) => {
+      // the run is locked first: a concurrent resumeTraining / worker write waits for this transaction (src/runs)
+      const run = await deleteRun(tx, id);
+      if (!run.deleted && run.status === null) throw new NotFoundError('TrainingRun', id);
+      if (!run.deleted) {
+        throw new ConflictError(
+          `run ${id} is ${run.status}: cancel it first (only ${TERMINAL_RUN_STATUSES.join(', ')} runs can be deleted)`,
+          { field: 'id', status: run.status },
+        );
+      }
+      // the checkpoints' blobs no other row shares go in the same transaction (src/storage)
+      await deleteUnreferenced(tx, run.checkpointBlobIds);
+    });
+    // a checkpoint folder on this host: a run from before the artifact store (single-host installs)
+    await removeDataFolder(ctx.paths.checkpoints, join(ctx.paths.checkpoints, id), ctx.log, `checkpoints of run ${id}`);
+    return id;
   }
 
   @FieldResolver(() => Dataset)

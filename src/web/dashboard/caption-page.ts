@@ -5,20 +5,18 @@ import { query } from './api.ts';
 import { loadPicture } from './attention-canvas.ts';
 import { followCaption, requestCaption } from './caption-request.ts';
 import { wordList, type WordList } from './caption-words.ts';
-import { h } from './dom.ts';
+import { h, select } from './dom.ts';
 import { MODELS, type ModelRow } from './models-page.ts';
 
 const TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
 /** The page's elements, in place under root. */
 function layout(root: HTMLElement, words: WordList) {
-  const modelSelect = h('select', { name: 'model' }) as HTMLSelectElement;
-  const methodSelect = h(
-    'select',
-    { name: 'method' },
-    h('option', { value: 'GREEDY' }, 'greedy'),
-    h('option', { value: 'BEAM' }, 'beam search'),
-  ) as HTMLSelectElement;
+  const modelSelect = select('model', []);
+  const methodSelect = select('method', [
+    ['GREEDY', 'greedy'],
+    ['BEAM', 'beam search'],
+  ]);
   const fileInput = h('input', { type: 'file', accept: [...TYPES].join(','), class: 'file' }) as HTMLInputElement;
   const dropzone = h(
     'div',

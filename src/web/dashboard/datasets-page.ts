@@ -1,7 +1,7 @@
 // "#/datasets": every dataset with its status and counts (refreshed while any is PENDING), and a form
 // that registers a new one: a generated synthetic shapes set, or COCO-format files on the server.
 import { query } from './api.ts';
-import { h } from './dom.ts';
+import { h, select } from './dom.ts';
 
 interface DatasetRow {
   id: string;
@@ -66,12 +66,10 @@ function deleteButton(d: DatasetRow, onDelete: (d: DatasetRow) => void): HTMLEle
 
 function createForm(onCreated: () => void): HTMLElement {
   const name = h('input', { name: 'name', placeholder: 'shapes-1000', required: '' }) as HTMLInputElement;
-  const kind = h(
-    'select',
-    { name: 'kind' },
-    h('option', { value: 'synthetic' }, 'synthetic shapes'),
-    h('option', { value: 'coco' }, 'COCO files on the server'),
-  ) as HTMLSelectElement;
+  const kind = select('kind', [
+    ['synthetic', 'synthetic shapes'],
+    ['coco', 'COCO files on the server'],
+  ]);
   const images = h('input', { name: 'images', type: 'number', min: '1', step: '1', value: '1000' }) as HTMLInputElement;
   const seed = h('input', { name: 'seed', type: 'number', step: '1', placeholder: '1' }) as HTMLInputElement;
   const annotations = h('input', {

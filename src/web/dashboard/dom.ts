@@ -5,3 +5,8 @@ export function h(tag: string, attrs: Record<string, string> = {}, ...children: 
   el.append(...children);
   return el;
 }
+
+/** A <select name=…> with one option per [value, label] pair, the first selected. */
+export function select(name: string, options: readonly (readonly [value: string, label: string])[]): HTMLSelectElement {
+  return h('select', { name }, ...options.map(([value, label]) => h('option', { value }, label))) as HTMLSelectElement;
+}

@@ -3,7 +3,7 @@
 // introspection — StartTrainingInput and EncoderInput, which the server derives from its settings
 // schema — so the form never keeps a copy of a default. Blank fields take the server's defaults.
 import { query } from './api.ts';
-import { h } from './dom.ts';
+import { h, select } from './dom.ts';
 
 interface DatasetRow {
   id: string;
@@ -99,11 +99,10 @@ export async function renderStartForm(): Promise<HTMLElement> {
     query<{ training: { inputFields: InputField[] }; encoder: { inputFields: InputField[] } }>(FIELDS),
   ]);
   const ready = datasets.filter((d) => d.status === 'READY');
-  const select = h(
-    'select',
-    { name: 'datasetId' },
-    ...ready.map((d) => h('option', { value: d.id }, `${d.name} (${d.imageCount} images, ${d.captionCount} captions)`)),
-  ) as HTMLSelectElement;
+  const datasetSelect = select(
+    'datasetId',
+    ready.map((d) => [d.id, `${d.name} (${d.imageCount} images, ${d.captionCount} captions)`] as const),
+  );
   const settings = (fields: InputField[]) =>
     fields.flatMap((f) => {
       const kind = kindOf(f);
@@ -119,7 +118,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
     { class: 'start-form', novalidate: '' },
     h('h2', {}, 'Start a run'),
     ready.length
-      ? h('label', {}, 'dataset ', select)
+      ? h('label', {}, 'dataset ', datasetSelect)
       : h('p', {}, 'No READY dataset yet: create one on the ', h('a', { href: '#/datasets' }, 'Datasets'), ' page.'),
     h('div', { class: 'fields' }, ...training.map((i) => i.label)),
     h('div', { class: 'fields encoder' }, h('span', {}, 'encoder: '), ...encoder.map((i) => i.label)),
@@ -142,7 +141,7 @@ export async function renderStartForm(): Promise<HTMLElement> {
       }
       return true;
     };
-    const input: Record<string, unknown> = { datasetId: select.value };
+    const input: Record<string, unknown> = { datasetId: datasetSelect.value };
     const enc: Record<string, unknown> = {};
     if (!collect(training, input) || !collect(encoder, enc)) return;
     if (backbone.value.trim()) enc.backbone = backbone.value.trim();

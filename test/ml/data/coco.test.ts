@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCocoCaptions, splitByImage } from '../../../src/ml/data/coco.ts';
-import { DatasetError, type DatasetErrorCode } from '../../../src/ml/data/errors.ts';
+import { DatasetError, type DatasetErrorCode } from '../../../src/ml/data/data-errors.ts';
 import { generateShapes, type GeneratedShapes } from '../../../src/ml/data/shapes.ts';
 import type { CaptionedImage } from '../../../src/ml/types.ts';
 

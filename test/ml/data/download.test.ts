@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCocoCaptions } from '../../../src/ml/data/coco.ts';
 import { downloadCoco, type DownloadProgress, type RemoteArchive } from '../../../src/ml/data/download.ts';
-import { DownloadError, type DownloadErrorCode } from '../../../src/ml/data/errors.ts';
+import { DownloadError, type DownloadErrorCode } from '../../../src/ml/data/data-errors.ts';
 import { generateShapes } from '../../../src/ml/data/shapes.ts';
 import { buildZip } from './zip-fixture.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImageError, type ImageErrorCode } from '../../../src/ml/data/errors.ts';
+import { ImageError, type ImageErrorCode } from '../../../src/ml/data/data-errors.ts';
 import { DEFAULT_MAX_PIXELS, imageInfo, loadImage, sha256 } from '../../../src/ml/data/images.ts';
 
 let dir: string;

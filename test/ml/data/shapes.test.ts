@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetError } from '../../../src/ml/data/errors.ts';
+import { DatasetError } from '../../../src/ml/data/data-errors.ts';
 import { generateShapes, type GeneratedShapes, type ShapeObjectJson } from '../../../src/ml/data/shapes.ts';
 import { RGB } from '../../../src/ml/data/shapes/draw.ts';
 

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, saveModel } from '../../../src/ml/artifacts.ts';
+import { loadModel, saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { readCheckpoint } from '../../../src/ml/checkpoint.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { Backbone } from '../../../src/ml/model/backbone.ts';
-import { ModelError } from '../../../src/ml/model/errors.ts';
+import { ModelError } from '../../../src/ml/model/model-error.ts';
 import { saveLayersModel } from '../../helpers/tfjs-model.ts';
 import { tempDir } from './fixtures.ts';
 

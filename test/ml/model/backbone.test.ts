@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '../../../src/ml/artifacts.ts';
+import { saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { loadCaptioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '../../../src/ml/artifacts.ts';
+import { saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { loadCaptioner, type Captioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';

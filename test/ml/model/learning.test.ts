@@ -8,7 +8,7 @@ import { initBackend } from '../../../src/ml/backend.ts';
 import { InputCache } from '../../../src/ml/batches.ts';
 import { splitByImage } from '../../../src/ml/data/coco.ts';
 import { captionBleu, captionImages } from '../../../src/ml/evaluate.ts';
-import { createInputSource } from '../../../src/ml/inputs.ts';
+import { createInputSource } from '../../../src/ml/encoder-inputs.ts';
 import { train } from '../../../src/ml/train.ts';
 import type { CaptionedImage, EpochEvent } from '../../../src/ml/types.ts';
 import { shapesImages, tempDir } from './fixtures.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ModelError } from '../../../src/ml/model/errors.ts';
+import { ModelError } from '../../../src/ml/model/model-error.ts';
 import { tokenize, Vocabulary } from '../../../src/ml/vocab.ts';
 
 describe('Vocabulary', () => {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ImageError } from '../../../src/ml/data/errors.ts';
+import { ImageError } from '../../../src/ml/data/data-errors.ts';
 import { AttentionFigureError, figureLayout, renderAttentionFigure, upsampleBilinear } from '../../../src/ml/viz/index.ts';
 
 const GRID = 8;

@@ -3,15 +3,18 @@
 // Typed API errors and graphql-js's own validation/coercion errors pass through unchanged.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { errFields, log } from '../log.ts';
-import type { ApiContext } from '../resolvers/shared/context.ts';
+import { errFields } from '../log.ts';
+import type { ApiContext } from '../resolvers/shared/api-context.ts';
 
-/** Receives each internal error once, with the request id the client was shown. */
-export type InternalErrorLogger = (requestId: string, error: unknown) => void;
+/** The request an internal error happened in: the id the client was shown, and the request's logger. */
+export type FailedRequest = Pick<ApiContext, 'requestId' | 'log'>;
 
-/** the default: an error line of the process logger (src/log.ts) with the `requestId` the client was shown */
-export const logToStderr: InternalErrorLogger = (requestId, error) => {
-  log.error({ role: 'api', requestId, ...errFields(error) }, 'internal error');
+/** Receives each internal error once, with the request it happened in. */
+export type InternalErrorLogger = (request: FailedRequest, error: unknown) => void;
+
+/** the default: an error line on the request's logger, which carries the `requestId` the client was shown */
+export const logOnRequestLog: InternalErrorLogger = (request, error) => {
+  request.log.error(errFields(error), 'internal error');
 };
 
 export function isInternal(error: GraphQLError): boolean {
@@ -28,11 +31,11 @@ export function maskedError(error: GraphQLError, requestId: string): GraphQLForm
 }
 
 /** Formats an execution result's errors for a graphql-ws client, masking and logging internal ones. */
-export function formatErrors(errors: readonly GraphQLError[], requestId: string, log: InternalErrorLogger): GraphQLFormattedError[] {
+export function formatErrors(errors: readonly GraphQLError[], request: FailedRequest, log: InternalErrorLogger): GraphQLFormattedError[] {
   return errors.map((error) => {
     if (!isInternal(error)) return error.toJSON();
-    log(requestId, error.originalError);
-    return maskedError(error, requestId);
+    log(request, error.originalError);
+    return maskedError(error, request.requestId);
   });
 }
 
@@ -53,7 +56,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
             for (const error of errors) {
               if (!isInternal(error)) continue;
               requestIds.set(error, contextValue.requestId);
-              log(contextValue.requestId, error.originalError);
+              log(contextValue, error.originalError);
             }
           },
         };

@@ -1,7 +1,8 @@
 // What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
-import type { DataPaths } from '../../config.ts';
+import type { DataPaths } from '../../config/index.ts';
 import type { PrismaClient } from '../../db/client.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../queue/queue.ts';
 
 export interface ApiLimits {
@@ -49,4 +50,9 @@ export interface ApiContext {
   requestId: string;
   /** the client's IP address (the socket's peer; proxies' X-Forwarded-For is not trusted) */
   clientAddress: string;
+  /**
+   * this request's logger: a child of the API's logger carrying `requestId`, `clientAddress` and, once
+   * known, `operation` (the operation's name), so that every line of the request can be found by its id
+   */
+  log: Logger;
 }

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CaptionModel } from './model/captionModel.ts';
-import { ModelError } from './model/errors.ts';
+import { ModelError } from './model/model-error.ts';
 import { readModelFiles, writeModelFiles } from './model/modelJson.ts';
 import { readJsonIfPresent } from './model/weightsFile.ts';
 import type { ModelConfig } from './types.ts';
