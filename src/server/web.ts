@@ -10,8 +10,7 @@ import { ideAssets } from '../web/ide/assets.ts';
 import { idePage } from '../web/ide/page.ts';
 import { COMPILED, prebuiltAsset } from '../web/prebuilt.ts';
 import { GRAPHQL_PATH } from './app.ts';
-import { requestIdFrom } from './context.ts';
-import { logToStderr } from './errors.ts';
+import { requestIdFrom } from './request-context.ts';
 
 export const IDE_ASSET_PATH = '/ide/';
 export const DASHBOARD_ASSET_PATH = '/assets/';
@@ -50,7 +49,7 @@ function route<P = Record<string, string>>(
   return (req, res, next) => {
     handler(req, res, next).catch((error: unknown) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
-      logToStderr(requestId, error);
+      log.child({ role: 'api', requestId }).error(errFields(error), 'internal error');
       if (!res.headersSent) res.status(500).type('text').send(`Internal server error (request id ${requestId})`);
     });
   };
