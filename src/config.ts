@@ -14,7 +14,7 @@ import {
   read,
   type Env,
 } from './config/parse.ts';
-import { backboneDownloads, datasetRoots, defaultWorkerMemory, queryLimits, workerJobs } from './config/sections.ts';
+import { backboneDownloads, datasetChecks, datasetRoots, defaultWorkerMemory, queryLimits, workerJobs } from './config/sections.ts';
 
 export { ConfigError };
 
@@ -72,6 +72,8 @@ export interface Config {
   maxSyntheticImages: number;
   /** GLIMPSE_MAX_DATASET_UPLOAD_BYTES: largest zip createDataset(archive) accepts, default 200 MiB (it may unpack to 4× that) */
   maxDatasetUploadBytes: number;
+  /** the decode budget of an uploaded zip's images (src/sources/archive-images.ts) */
+  datasetChecks: DatasetChecks;
   /** GLIMPSE_WORKER_MAX_MEMORY: memory a training run may need (estimated from its settings); larger runs are refused. Default: half the RAM, at most 3.5 GiB (wasm's 4 GiB heap) */
   workerMaxMemory: number;
   /** GLIMPSE_CACHE_MAX_BYTES: bound of the worker's artifact cache under dataDir/cache (least recently used evicted first), default 5 GiB */
@@ -111,6 +113,18 @@ export interface QueryLimits {
   maxCost: number;
 }
 
+/** How much decoding one uploaded dataset zip may ask of the API process, and how fast. */
+export interface DatasetChecks {
+  /** GLIMPSE_MAX_DECODED_IMAGE_BYTES: width × height × channels × bytes per sample of one image, from its header; default 128 MiB */
+  maxImageDecodedBytes: number;
+  /** GLIMPSE_MAX_DATASET_DECODED_BYTES: the same summed over the zip's captioned images; default 2 GiB */
+  maxDecodedBytes: number;
+  /** GLIMPSE_DATASET_CHECK_SECONDS: longest one zip's unpack and image checks may take, waiting included; default 120 */
+  seconds: number;
+  /** GLIMPSE_DATASET_CHECK_THREADS: threads decoding uploaded images, one image each, for all uploads together; default 1 */
+  threads: number;
+}
+
 export interface BackboneDownloads {
   /** GLIMPSE_BACKBONE_HOSTS: `host` (default ports) or `host:port` entries every URL and redirect must match */
   hosts: readonly string[];
@@ -148,6 +162,10 @@ export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   'GLIMPSE_KEEP_CAPTION_IMAGES',
   'GLIMPSE_MAX_SYNTHETIC_IMAGES',
   'GLIMPSE_MAX_DATASET_UPLOAD_BYTES',
+  'GLIMPSE_MAX_DECODED_IMAGE_BYTES',
+  'GLIMPSE_MAX_DATASET_DECODED_BYTES',
+  'GLIMPSE_DATASET_CHECK_SECONDS',
+  'GLIMPSE_DATASET_CHECK_THREADS',
   'GLIMPSE_PUBLIC_READ',
   'GLIMPSE_MAX_QUERY_LENGTH',
   'GLIMPSE_MAX_QUERY_TOKENS',
@@ -207,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     keepCaptionImages: boolean(env, 'GLIMPSE_KEEP_CAPTION_IMAGES', false),
     maxSyntheticImages: integer(env, 'GLIMPSE_MAX_SYNTHETIC_IMAGES', 20_000, 1, 1_000_000),
     maxDatasetUploadBytes: byteSize(env, 'GLIMPSE_MAX_DATASET_UPLOAD_BYTES', 200 * 2 ** 20, 1024, 16 * 2 ** 30),
+    datasetChecks: datasetChecks(env),
     host: listenHost(env),
     publicRead: boolean(env, 'GLIMPSE_PUBLIC_READ', false),
     queryLimits: queryLimits(env),
