@@ -37,6 +37,7 @@ export interface ImageCheckPool {
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sharp = require(workerData.sharp);
+// each image is read once: libvips' operation cache would only hold memory
 sharp.cache(false);
 const DEPTH_BITS = { uchar: 8, char: 8, ushort: 16, short: 16, uint: 32, int: 32, float: 32, complex: 64, double: 64, dpcomplex: 128 };
 parentPort.on('message', async (task) => {
