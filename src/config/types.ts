@@ -81,6 +81,8 @@ export interface Config {
   queryLimits: QueryLimits;
   /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client (API key, else IP address) may send per minute; 0 = unlimited */
   mutationsPerMinute: number;
+  /** the decode budget of an uploaded zip's images (src/sources/archive-images.ts) */
+  datasetChecks: DatasetChecks;
   /** GLIMPSE_MAX_IMAGE_PIXELS: largest caption image in pixels (width × height, read from its header) */
   maxImagePixels: number;
   /** GLIMPSE_TEST_WASM_FAULT, tests only: a file whose presence makes the next training job hit a real wasm trap */
@@ -100,6 +102,18 @@ export interface QueryLimits {
   maxDirectives: number;
   /** GLIMPSE_MAX_QUERY_COST: estimated rows per operation, lists priced by their size arguments */
   maxCost: number;
+}
+
+/** How much decoding one uploaded dataset zip may ask of the API process, and how fast. */
+export interface DatasetChecks {
+  /** GLIMPSE_MAX_DECODED_IMAGE_BYTES: width × height × channels × bytes per sample of one image, from its header */
+  maxImageDecodedBytes: number;
+  /** GLIMPSE_MAX_DATASET_DECODED_BYTES: the same summed over the zip's captioned images */
+  maxDecodedBytes: number;
+  /** GLIMPSE_DATASET_CHECK_SECONDS: longest one zip's unpack and image checks may take, waiting included */
+  seconds: number;
+  /** GLIMPSE_DATASET_CHECK_THREADS: threads decoding uploaded images, one image each, for all uploads together */
+  threads: number;
 }
 
 export interface BackboneDownloads {

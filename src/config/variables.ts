@@ -184,6 +184,34 @@ export const VARIABLES = {
     doc: 'largest zip createDataset(archive) accepts',
     parse: byteSize(200 * MiB, 1024, 16 * GiB),
   }),
+  // the decode budget of an uploaded zip's images (src/sources/archive-images.ts). Defaults: a 24-megapixel 8-bit
+  // RGB photo decodes to 72 MB (under 128 MiB); a 200 MiB zip of COCO-sized JPEGs (~160 KB, 640×480) holds ~1,300
+  // of them, 1.2 GB decoded (under 2 GiB); one core decodes ~40–60 MB/s on a loaded machine, so 2 GiB takes under a
+  // minute (120 s leaves room for waiting behind another upload).
+  GLIMPSE_MAX_DECODED_IMAGE_BYTES: fills('datasetChecks.maxImageDecodedBytes', {
+    section: 'limits',
+    default: '`128MiB`',
+    doc: 'bytes one image of an uploaded zip may decode to: width × height × channels × bytes per sample, from its header',
+    parse: byteSize(128 * MiB, 1024, 2 ** 40),
+  }),
+  GLIMPSE_MAX_DATASET_DECODED_BYTES: fills('datasetChecks.maxDecodedBytes', {
+    section: 'limits',
+    default: '`2GiB`',
+    doc: 'the same summed over all captioned images of one uploaded zip',
+    parse: byteSize(2 * GiB, 1024, 2 ** 50),
+  }),
+  GLIMPSE_DATASET_CHECK_SECONDS: fills('datasetChecks.seconds', {
+    section: 'limits',
+    default: '`120`',
+    doc: "longest one uploaded zip's unpack and image checks may take, waiting for a check thread included",
+    parse: integer(120, 1, 86_400),
+  }),
+  GLIMPSE_DATASET_CHECK_THREADS: fills('datasetChecks.threads', {
+    section: 'limits',
+    default: '`1`',
+    doc: 'API worker threads decoding uploaded images, one image each, shared by all uploads',
+    parse: integer(1, 1, 64),
+  }),
   GLIMPSE_PUBLIC_READ: fills('publicRead', {
     section: 'server',
     default: '`false`',

@@ -13,6 +13,7 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
+import { createImageCheckPool } from '../sources/image-check-pool.ts';
 import { isAcceptedKey } from '../resolvers/shared/auth.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
@@ -94,7 +95,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       maxSyntheticImages: config.maxSyntheticImages,
       maxDatasetUploadBytes: config.maxDatasetUploadBytes,
       maxTrainingMemory: config.workerMaxMemory,
+      datasetChecks: config.datasetChecks,
     },
+    imageChecks: createImageCheckPool(config.datasetChecks.threads),
     paths: config.paths,
     sources: {
       datasetRoots: config.datasetRoots,
@@ -197,6 +200,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   } catch (error) {
     await ws.close().catch(() => {});
     await apollo.stop().catch(() => {});
+    await shared.imageChecks.close();
     throw listenError(error, requestedHost, requestedPort);
   }
   const listening = listeningOn(httpServer.address() as AddressInfo);
@@ -214,6 +218,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     warnings,
     app,
     httpServer,
-    close: () => apollo.stop(),
+    close: async () => {
+      await apollo.stop();
+      await shared.imageChecks.close();
+    },
   };
 }

@@ -1,9 +1,12 @@
 // Internal errors (anything a resolver throws that is not a GraphQLError: Prisma, bugs, …) are
 // masked for clients as "Internal server error (request id …)" and logged with that request id.
-// Typed API errors and graphql-js's own validation/coercion errors pass through unchanged.
+// Typed API errors and graphql-js's own validation/coercion errors pass through, bounded: no error
+// sent to a client echoes a long client string (a 10 MB variable in graphql-js's "got invalid value …",
+// an id in a resolver's message), see boundClientText.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { errFields } from '../log.ts';
+import { clip } from '../sources/client-text.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 
 /** The request an internal error happened in: the id the client was shown, and the request's logger. */
@@ -30,10 +33,65 @@ export function maskedError(error: GraphQLError, requestId: string): GraphQLForm
   };
 }
 
+/** a quoted string in a message, or a string in extensions, longer than this is clipped (to 64 characters + "…") */
+export const MAX_ECHOED_STRING = 128;
+/** characters of an error message sent to a client */
+export const MAX_ERROR_MESSAGE = 1024;
+
+/**
+ * Each "…"-quoted run of `message` longer than MAX_ECHOED_STRING clipped (graphql-js and our messages quote
+ * client values with JSON.stringify; escaped quotes inside are skipped), stopping once more than MAX_ERROR_MESSAGE
+ * characters are out (the rest would be cut anyway). One pass of indexOf: linear in the message even for
+ * megabytes of backslashes or quotes.
+ */
+function clipQuoted(message: string): string {
+  let out = '';
+  let from = 0;
+  for (let open = message.indexOf('"'); open !== -1 && out.length <= MAX_ERROR_MESSAGE; open = message.indexOf('"', from)) {
+    let close = message.indexOf('"', open + 1);
+    while (close !== -1) {
+      let backslashes = 0;
+      while (message.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) break;
+      close = message.indexOf('"', close + 1);
+    }
+    const end = close === -1 ? message.length : close;
+    const inner = message.slice(open + 1, end);
+    out += `${message.slice(from, open + 1)}${inner.length > MAX_ECHOED_STRING ? clip(inner) : inner}${close === -1 ? '' : '"'}`;
+    from = end + 1;
+  }
+  return from >= message.length ? out : out + message.slice(from);
+}
+
+/** extensions are sent as JSON, so they hold no cycles */
+function boundStrings(value: unknown): unknown {
+  if (typeof value === 'string') return value.length > MAX_ECHOED_STRING ? clip(value) : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(boundStrings);
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, boundStrings(item)]));
+}
+
+/**
+ * The last bound on what an error echoes, whatever built it: quoted strings in the message and strings in
+ * `extensions` over MAX_ECHOED_STRING characters cut to a 64-character prefix, the message to MAX_ERROR_MESSAGE.
+ * Typed errors clip client input themselves (NotFoundError); this catches graphql-js's coercion messages
+ * and anything that forgot to.
+ */
+export function boundClientText(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const clipped = clipQuoted(formatted.message);
+  const message = clipped.length > MAX_ERROR_MESSAGE ? clip(clipped, MAX_ERROR_MESSAGE) : clipped;
+  if (message === formatted.message && formatted.extensions === undefined) return formatted;
+  return {
+    ...formatted,
+    message,
+    ...(formatted.extensions ? { extensions: boundStrings(formatted.extensions) as Record<string, unknown> } : {}),
+  };
+}
+
 /** Formats an execution result's errors for a graphql-ws client, masking and logging internal ones. */
 export function formatErrors(errors: readonly GraphQLError[], request: FailedRequest, log: InternalErrorLogger): GraphQLFormattedError[] {
   return errors.map((error) => {
-    if (!isInternal(error)) return error.toJSON();
+    if (!isInternal(error)) return boundClientText(error.toJSON());
     log(request, error.originalError);
     return maskedError(error, request.requestId);
   });
@@ -64,7 +122,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
     },
     formatError(formatted, error) {
       const requestId = error instanceof GraphQLError ? requestIds.get(error) : undefined;
-      return requestId === undefined ? formatted : maskedError(error as GraphQLError, requestId);
+      return requestId === undefined ? boundClientText(formatted) : maskedError(error as GraphQLError, requestId);
     },
   };
 }

@@ -3,8 +3,8 @@
 //     (an operation that only introspects the schema stays open, so the IDE can show the docs);
 //   - the cost budget (./limits.ts);
 //   - the per-client mutation rate (rate-limiter-flexible, in memory: per API process), keyed by the
-//     caller's API key when it presented a valid one, else by its IP address; each top-level mutation
-//     field counts one.
+//     caller's API key when it presented a valid one, else by its IP address; charged one point per
+//     mutation field that will execute (./mutation-count.ts: fragments expanded, aliases counted).
 import type { ApolloServerPlugin } from '@apollo/server';
 import { createHash } from 'node:crypto';
 import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
@@ -13,6 +13,7 @@ import type { QueryLimits } from '../config/index.ts';
 import { isKeyHolder } from '../resolvers/shared/auth.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { checkCost } from './limits.ts';
+import { executedMutationFields } from './mutation-count.ts';
 
 export interface GuardOptions {
   schema: GraphQLSchema;
@@ -76,7 +77,10 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
 
     if (operation.operation === 'mutation' && limiter) {
       try {
-        await limiter.consume(clientBucket(context), Math.max(1, operation.selectionSet.selections.length));
+        // at least one point per mutation operation, so one that executes nothing (every field skipped, bad
+        // variables) is not free to repeat
+        const points = Math.max(1, executedMutationFields(schema, document, operation, variables));
+        await limiter.consume(clientBucket(context), points);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), mutationsPerMinute);

@@ -4,14 +4,19 @@
 // the client gets (no server paths in it). Zip bombs: the entry count and the uncompressed sizes the
 // headers announce are bounded before anything is inflated, and the bytes actually inflated are
 // counted against the same bound (and against each entry's announced size: yauzl's
-// validateEntrySizes). Only the captions JSON and the images it captions are inflated at all.
+// validateEntrySizes). Only the captions JSON and the images it captions are inflated at all. Images:
+// every header is checked against the decode budget before any image is decoded, the decoding runs on
+// the image check pool's threads (./archive-images.ts), and the whole unpack has a deadline. Names from
+// the zip or the JSON appear in messages cut to a short prefix (./client-text.ts).
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import sharp from 'sharp';
 import yauzl from 'yauzl';
+import { decodeAll, HeaderTally, type CountedImage, type ImageBudget } from './archive-images.ts';
+import { clip, quote } from './client-text.ts';
+import type { ImageCheckPool } from './image-check-pool.ts';
 
 export class ArchiveRejected extends Error {
   constructor(message: string) {
@@ -20,13 +25,13 @@ export class ArchiveRejected extends Error {
   }
 }
 
-export interface ArchiveLimits {
+export interface ArchiveLimits extends ImageBudget {
   /** entries in the zip (folders included) */
   maxEntries: number;
   /** uncompressed bytes, announced and actually inflated */
   maxUncompressedBytes: number;
-  /** width × height of one image (GLIMPSE_MAX_IMAGE_PIXELS) */
-  maxImagePixels: number;
+  /** the whole unpack, image checks and waiting for the pool included (GLIMPSE_DATASET_CHECK_SECONDS) */
+  checkSeconds: number;
 }
 
 export interface UnpackedArchive {
@@ -41,13 +46,15 @@ export const ARCHIVE_IMAGES_DIR = 'images';
 /** the captions JSON is parsed in memory: at most this many bytes */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 const LISTED = 5;
+/** characters of a library message that ends with a name from the zip (yauzl's, a stream's) */
+const NAMED_MESSAGE = 160;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is number | string => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && v !== '');
 const list = (names: string[]) =>
   `${names
     .slice(0, LISTED)
-    .map((n) => JSON.stringify(n))
+    .map((n) => quote(n))
     .join(', ')}${names.length > LISTED ? ` and ${names.length - LISTED} more` : ''}`;
 
 /** a file_name from the JSON as a safe relative posix path, or null */
@@ -74,7 +81,7 @@ function checkCaptions(doc: unknown): CaptionsDoc {
     if (!isRecord(entry) || !isId(entry.id)) throw bad(`images[${i}] needs an id`);
     if (typeof entry.file_name !== 'string' || entry.file_name === '') throw bad(`images[${i}].file_name is missing`);
     const file = safeRelative(entry.file_name);
-    if (file === null) throw new ArchiveRejected(`images[${i}].file_name ${JSON.stringify(entry.file_name)} points outside the archive`);
+    if (file === null) throw new ArchiveRejected(`images[${i}].file_name ${quote(entry.file_name)} points outside the archive`);
     if (files.has(String(entry.id))) throw bad(`images[${i}].id appears twice`);
     files.set(String(entry.id), file);
   });
@@ -101,35 +108,40 @@ function counter(state: { inflated: number }, limit: number): Transform {
   });
 }
 
-async function decodable(path: string, name: string, maxPixels: number): Promise<void> {
-  const bytes = await readFile(path);
-  // the header first (no pixel limit: it decodes nothing), then the size, then a full decode
-  const meta = await sharp(bytes, { limitInputPixels: false })
-    .metadata()
-    .catch(() => null);
-  if (meta === null || (meta.format !== 'jpeg' && meta.format !== 'png')) {
-    throw new ArchiveRejected(`${JSON.stringify(name)} is not a JPEG or PNG image`);
-  }
-  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
-    throw new ArchiveRejected(
-      `${JSON.stringify(name)} is ${meta.width}×${meta.height} pixels: at most ${maxPixels} (GLIMPSE_MAX_IMAGE_PIXELS)`,
-    );
-  }
-  // a full decode: a truncated or corrupt body fails here, not in a training run
-  await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
-    .stats()
-    .catch(() => {
-      throw new ArchiveRejected(`${JSON.stringify(name)} is not a decodable ${meta.format === 'png' ? 'PNG' : 'JPEG'} image`);
-    });
-}
-
 /**
  * Checks the zip at `zipPath` and writes the set into `outDir` (created): captions.json (the JSON's
  * bytes as uploaded) and images/<file_name> for every image that has a caption. The zip holds exactly
  * one .json file (anywhere; `__MACOSX/` ignored); an image's file_name is looked up beside it, then in
- * an `images/` folder beside it. Other files are ignored (never inflated).
+ * an `images/` folder beside it. Other files are ignored (never inflated). Images are read and decoded
+ * on `pool`; past `limits.checkSeconds` the archive is refused.
  */
-export async function unpackDatasetArchive(zipPath: string, outDir: string, limits: ArchiveLimits): Promise<UnpackedArchive> {
+export async function unpackDatasetArchive(
+  zipPath: string,
+  outDir: string,
+  limits: ArchiveLimits,
+  pool: ImageCheckPool,
+): Promise<UnpackedArchive> {
+  const deadline = AbortSignal.timeout(limits.checkSeconds * 1000);
+  try {
+    return await unpack(zipPath, outDir, limits, pool, deadline);
+  } catch (error) {
+    // whatever was interrupted (an inflate, a queued or running image check) failed because time ran out
+    if (deadline.aborted) {
+      throw new ArchiveRejected(
+        `checking the archive took longer than ${limits.checkSeconds} s (GLIMPSE_DATASET_CHECK_SECONDS): send fewer or smaller images`,
+      );
+    }
+    throw error;
+  }
+}
+
+async function unpack(
+  zipPath: string,
+  outDir: string,
+  limits: ArchiveLimits,
+  pool: ImageCheckPool,
+  deadline: AbortSignal,
+): Promise<UnpackedArchive> {
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true });
@@ -144,10 +156,11 @@ export async function unpackDatasetArchive(zipPath: string, outDir: string, limi
     let announced = 0;
     try {
       for await (const entry of zip.eachEntry()) {
+        deadline.throwIfAborted();
         const name = entry.fileName;
         if (name.endsWith('/') || name.startsWith('__MACOSX/')) continue;
-        if (files.has(name)) throw new ArchiveRejected(`${JSON.stringify(name)} appears twice in the archive`);
-        if (entry.isEncrypted()) throw new ArchiveRejected(`${JSON.stringify(name)} is encrypted`);
+        if (files.has(name)) throw new ArchiveRejected(`${quote(name)} appears twice in the archive`);
+        if (entry.isEncrypted()) throw new ArchiveRejected(`${quote(name)} is encrypted`);
         announced += entry.uncompressedSize;
         if (announced > limits.maxUncompressedBytes) {
           throw new ArchiveRejected(`the archive unpacks to more than ${limits.maxUncompressedBytes} bytes`);
@@ -155,9 +168,9 @@ export async function unpackDatasetArchive(zipPath: string, outDir: string, limi
         files.set(name, entry);
       }
     } catch (error) {
-      if (error instanceof ArchiveRejected) throw error;
-      // yauzl's checks of names (strictFileNames) and of the central directory
-      const message = (error as Error).message;
+      if (error instanceof ArchiveRejected || deadline.aborted) throw error;
+      // yauzl's checks of names (strictFileNames) and of the central directory; its messages end with the name
+      const message = clip((error as Error).message, NAMED_MESSAGE);
       throw new ArchiveRejected(
         /^(invalid characters in fileName|absolute path|invalid relative path)/.test(message)
           ? `unsafe entry name (zip-slip): ${message}`
@@ -179,10 +192,11 @@ export async function unpackDatasetArchive(zipPath: string, outDir: string, limi
           await zip.openReadStreamPromise(entry),
           counter(state, limits.maxUncompressedBytes),
           createWriteStream(target, { flags: 'wx' }),
+          { signal: deadline },
         );
       } catch (error) {
-        if (error instanceof ArchiveRejected) throw error;
-        throw new ArchiveRejected(`${JSON.stringify(entry.fileName)} cannot be unpacked: ${(error as Error).message}`);
+        if (error instanceof ArchiveRejected || deadline.aborted) throw error;
+        throw new ArchiveRejected(`${quote(entry.fileName)} cannot be unpacked: ${clip((error as Error).message, NAMED_MESSAGE)}`);
       }
     };
     await mkdir(outDir, { recursive: true });
@@ -193,7 +207,7 @@ export async function unpackDatasetArchive(zipPath: string, outDir: string, limi
       doc = JSON.parse(await readFile(annotations, 'utf8'));
     } catch (error) {
       const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      throw new ArchiveRejected(`${JSON.stringify(jsonName)} is not valid JSON${position ? ` (at position ${position})` : ''}`);
+      throw new ArchiveRejected(`${quote(jsonName)} is not valid JSON${position ? ` (at position ${position})` : ''}`);
     }
     const { captioned, captionCount } = checkCaptions(doc);
 
@@ -207,15 +221,19 @@ export async function unpackDatasetArchive(zipPath: string, outDir: string, limi
       else missing.push(file);
     }
     if (missing.length > 0) {
-      throw new ArchiveRejected(
-        `${missing.length} image(s) captioned in ${JSON.stringify(jsonName)} are not in the archive: ${list(missing)}`,
-      );
+      throw new ArchiveRejected(`${missing.length} image(s) captioned in ${quote(jsonName)} are not in the archive: ${list(missing)}`);
     }
+    // each image's header as soon as it is unpacked (the first one over budget stops the unpack); decoding
+    // starts only once the whole set is known to be within budget
+    const refuse = (reason: string) => new ArchiveRejected(reason);
+    const tally = new HeaderTally(pool, limits, refuse);
+    const counted: CountedImage[] = [];
     for (const [file, entry] of found) {
-      const target = join(outDir, ARCHIVE_IMAGES_DIR, ...file.split('/'));
-      await inflate(entry, target);
-      await decodable(target, entry.fileName, limits.maxImagePixels);
+      const path = join(outDir, ARCHIVE_IMAGES_DIR, ...file.split('/'));
+      await inflate(entry, path);
+      counted.push(await tally.count({ path, name: entry.fileName }, deadline));
     }
+    await decodeAll(pool, counted, limits.maxImagePixels, deadline, refuse);
     return { imageCount: captioned.size, captionCount };
   } finally {
     zip.close();

@@ -1,5 +1,5 @@
-// The API's exposure and limit variables: HOST, GLIMPSE_PUBLIC_READ, the GraphQL limits, the mutation rate and
-// the image pixel limit, with their defaults and their validation.
+// The API's exposure and limit variables: HOST, GLIMPSE_PUBLIC_READ, the GraphQL limits, the mutation rate,
+// the image pixel limit and the decode budget of uploaded sets, with their defaults and their validation.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 
@@ -12,6 +12,18 @@ describe('API limit configuration', () => {
     expect(Object.isFrozen(c.queryLimits)).toBe(true);
     expect(c.mutationsPerMinute).toBe(120);
     expect(c.maxImagePixels).toBe(40_000_000);
+    expect(c.datasetChecks).toEqual({ maxImageDecodedBytes: 128 * 2 ** 20, maxDecodedBytes: 2 * 2 ** 30, seconds: 120, threads: 1 });
+    expect(Object.isFrozen(c.datasetChecks)).toBe(true);
+  });
+
+  it('reads the decode budget of uploaded sets', () => {
+    const c = loadConfig({
+      GLIMPSE_MAX_DECODED_IMAGE_BYTES: '512MiB',
+      GLIMPSE_MAX_DATASET_DECODED_BYTES: '8GiB',
+      GLIMPSE_DATASET_CHECK_SECONDS: '30',
+      GLIMPSE_DATASET_CHECK_THREADS: '2',
+    });
+    expect(c.datasetChecks).toEqual({ maxImageDecodedBytes: 512 * 2 ** 20, maxDecodedBytes: 8 * 2 ** 30, seconds: 30, threads: 2 });
   });
 
   it('reads every variable', () => {
@@ -41,6 +53,10 @@ describe('API limit configuration', () => {
     [{ GLIMPSE_MAX_QUERY_TOKENS: 'many' }, 'GLIMPSE_MAX_QUERY_TOKENS'],
     [{ GLIMPSE_MUTATIONS_PER_MINUTE: '-1' }, 'GLIMPSE_MUTATIONS_PER_MINUTE'],
     [{ GLIMPSE_MAX_IMAGE_PIXELS: '10' }, 'GLIMPSE_MAX_IMAGE_PIXELS'],
+    [{ GLIMPSE_MAX_DECODED_IMAGE_BYTES: 'lots' }, 'GLIMPSE_MAX_DECODED_IMAGE_BYTES'],
+    [{ GLIMPSE_MAX_DATASET_DECODED_BYTES: '10' }, 'GLIMPSE_MAX_DATASET_DECODED_BYTES'],
+    [{ GLIMPSE_DATASET_CHECK_SECONDS: '0' }, 'GLIMPSE_DATASET_CHECK_SECONDS'],
+    [{ GLIMPSE_DATASET_CHECK_THREADS: '0' }, 'GLIMPSE_DATASET_CHECK_THREADS'],
   ])('refuses %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(expect.objectContaining({ variable }));
   });

@@ -1,6 +1,8 @@
 // createDataset(input: { archive }): the uploaded zip is streamed to a temporary file on the API host
 // with the size cap enforced while it arrives (never whole in memory), checked and unpacked
-// (src/sources/dataset-archive.ts), and the unpacked set put in the artifact store as a pending blob.
+// (src/sources/dataset-archive.ts: images decoded on the process's image check threads, within the decode
+// budget and the deadline of GLIMPSE_*_DECODED_*, GLIMPSE_DATASET_CHECK_SECONDS), and the unpacked set put in
+// the artifact store as a pending blob.
 // The caller commits that blob with the Dataset row; every refusal is BAD_USER_INPUT on
 // input.archive and leaves nothing behind (no row, no blob, no temporary files).
 import { createWriteStream } from 'node:fs';
@@ -58,11 +60,20 @@ export async function storeUploadedDataset(
     const set = join(temp, 'set');
     let unpacked: UnpackedArchive;
     try {
-      unpacked = await unpackDatasetArchive(zip, set, {
-        maxEntries: MAX_ARCHIVE_ENTRIES,
-        maxUncompressedBytes: UNPACK_FACTOR * maxBytes,
-        maxImagePixels: ctx.limits.maxImagePixels,
-      });
+      const checks = ctx.limits.datasetChecks;
+      unpacked = await unpackDatasetArchive(
+        zip,
+        set,
+        {
+          maxEntries: MAX_ARCHIVE_ENTRIES,
+          maxUncompressedBytes: UNPACK_FACTOR * maxBytes,
+          maxImagePixels: ctx.limits.maxImagePixels,
+          maxImageDecodedBytes: checks.maxImageDecodedBytes,
+          maxDecodedBytes: checks.maxDecodedBytes,
+          checkSeconds: checks.seconds,
+        },
+        ctx.imageChecks,
+      );
     } catch (error) {
       if (error instanceof ArchiveRejected) throw new BadUserInputError(FIELD, error.message);
       throw error;

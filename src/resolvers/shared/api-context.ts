@@ -1,9 +1,10 @@
 // What every resolver receives. Built per HTTP request / per graphql-ws operation by src/server.
-import type { DataPaths } from '../../config/index.ts';
+import type { DataPaths, DatasetChecks } from '../../config/index.ts';
 import type { PrismaClient } from '../../db/client.ts';
 import type { EventBus } from '../../events/index.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../queue/queue.ts';
+import type { ImageCheckPool } from '../../sources/image-check-pool.ts';
 
 export interface ApiLimits {
   /** largest accepted caption image, in bytes */
@@ -16,6 +17,8 @@ export interface ApiLimits {
   maxSyntheticImages: number;
   /** largest zip createDataset(archive) accepts (GLIMPSE_MAX_DATASET_UPLOAD_BYTES) */
   maxDatasetUploadBytes: number;
+  /** the decode budget of an uploaded zip's images and its deadline */
+  datasetChecks: DatasetChecks;
 }
 
 /** Where client-named sources may come from (src/sources checks them; the worker checks again). */
@@ -38,6 +41,8 @@ export interface ApiContext {
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
   sources: SourcePolicy;
+  /** the API process's threads that read and decode uploaded images (one pool for every request) */
+  imageChecks: ImageCheckPool;
   /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */
   apiKeys: readonly string[];
   /** GLIMPSE_PUBLIC_READ: with keys set, queries and subscriptions stay open to callers without one */

@@ -1,6 +1,9 @@
 // Client-facing errors: GraphQLError subclasses whose `extensions.code` clients switch on.
 // Anything else thrown by a resolver is an internal error and is masked by the server's formatError.
+// Client input in a message or in extensions is cut to a short prefix (clip); the server's formatter
+// bounds whatever a message still carries (src/server/error-masking.ts).
 import { GraphQLError } from 'graphql';
+import { clip } from '../../sources/client-text.ts';
 
 export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED';
 
@@ -25,9 +28,11 @@ export class BadUserInputError extends codedError('BAD_USER_INPUT') {
   }
 }
 
+/** `id` is the client's: message and `extensions.id` show at most its first 64 characters */
 export class NotFoundError extends codedError('NOT_FOUND') {
   constructor(entity: string, id: string) {
-    super(`${entity} ${id} not found`, { entity, id });
+    const shown = clip(id);
+    super(`${entity} ${shown} not found`, { entity, id: shown });
   }
 }
 
