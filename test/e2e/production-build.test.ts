@@ -6,7 +6,7 @@
 // HTTP, serve the dashboard and the IDE with their prebuilt files, start its two workers (so the worker's
 // imports — TF.js, sharp, the native addon when built — are in `dependencies` too) and drain on SIGTERM.
 // npm ci needs the npm registry or its cache (`--prefer-offline` uses the cache first). Each step's
-// time is printed: 3–6 minutes on the shared 2-core machine, most of it `npm ci` and tsc (docs/deployment.md).
+// time is printed: 3–7 minutes on the shared 2-core machine, most of it `npm ci` and tsc (docs/deployment.md).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
