@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 /**
  * `npm start`'s worker processes. GLIMPSE_CAPTION_WORKER (default): captions get their own worker
  * process, so a training step (which holds its process for its whole length) never delays them; it
- * keeps its own cache folder (a cache's pins are per process). README "Captions while a run trains".
+ * keeps its own cache folder (a cache's pins are per process). docs/operations.md "Captions while a run trains".
  */
 function workerRoles(config: Config): { label: string; env?: Record<string, string> }[] {
   const separate = config.captionWorker && config.workerJobs.includes('caption');

@@ -3,7 +3,7 @@
 // --expose-gc so that each phase is measured from a collected heap (peak RSS while streaming minus
 // RSS right after a full GC). What grows is transient buffers V8 has not collected yet (it collects
 // them once external memory grows by 64 MB), not the blob: 300 MB grow it no more than 100 MB do.
-// README "Deploying on several machines" quotes the figures.
+// docs/deployment.md "Deploying on several machines" quotes the figures.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
