@@ -164,7 +164,8 @@ export const KNOWN_GLIMPSE: ReadonlySet<string> = new Set([
   // not configuration of the service, but read elsewhere: accepted so they may sit in the environment
   'GLIMPSE_DEBUG', // the CLI prints stack traces
   'GLIMPSE_TORCH_PYTHON', // the bench's PyTorch interpreter
-  'GLIMPSE_NATIVE_GEMM', // on|off: wasm's matrix products on the native OpenBLAS addon when built (src/ml/backend.ts checks it)
+  'GLIMPSE_NATIVE_KERNELS', // on|off: wasm's kernels on the native OpenBLAS addon when built (src/jobs/native-env.ts reads it)
+  'GLIMPSE_NATIVE_GEMM', // the old name of GLIMPSE_NATIVE_KERNELS, accepted for one release
   'GLIMPSE_TEST_WASM_FAULT', // tests only: a file whose presence makes the next training job hit a wasm trap (src/jobs/ml-runtime.ts)
 ]);
 

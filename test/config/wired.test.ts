@@ -50,7 +50,13 @@ const SAMPLES: Record<string, string> = {
   GLIMPSE_CAPTION_WORKER: 'false',
 };
 /** accepted by the config but read where they act (the CLI, the bench, the ML backend, tests) */
-const READ_ELSEWHERE = ['GLIMPSE_DEBUG', 'GLIMPSE_TORCH_PYTHON', 'GLIMPSE_NATIVE_GEMM', 'GLIMPSE_TEST_WASM_FAULT'];
+const READ_ELSEWHERE = [
+  'GLIMPSE_DEBUG',
+  'GLIMPSE_TORCH_PYTHON',
+  'GLIMPSE_NATIVE_KERNELS',
+  'GLIMPSE_NATIVE_GEMM',
+  'GLIMPSE_TEST_WASM_FAULT',
+];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -1,19 +1,19 @@
 // The native Conv2DBackpropFilter and MaxPoolGrad (native/conv.c through
 // src/ml/kernels/native-conv.ts) against tfjs' cpu backend kernels and against conv.ts's slice
 // formulation, over a sweep of shapes; the addon's range checks; and a few training steps of a
-// small CNN model with and without them. Skipped where the addon is not built.
+// small CNN model with and without them. Skipped where the addon is not built (not in CI).
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
-import { nativeConvFilterGradient, setNativeConvKernels } from '../../../src/ml/kernels/native-conv.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { nativeConvFilterGradient } from '../../../src/ml/kernels/native-conv.ts';
+import { setNativeKernels, setNativePart } from '../../../src/ml/kernels/native-kernel.ts';
 import { conv3x3ExplicitGrad, conv3x3Relu } from '../../../src/ml/model/conv.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
+import { nativeForTests } from './native.ts';
 
-const native = loadNativeGemm();
-const built = 'gemm' in native && native.gemm.addon.convFilterGrad != null;
+const native = nativeForTests();
+const built = native != null;
 
 function values(shape: number[], seed: number, quantum = 0): Float32Array {
   let s = seed >>> 0;
@@ -48,10 +48,9 @@ async function onCpu(fn: () => tf.Tensor): Promise<Float32Array> {
 }
 
 function counting(name: 'convFilterGrad' | 'maxPoolGrad'): { calls: () => number; restore: () => void } {
-  if (!('gemm' in native)) throw new Error('addon not built');
-  const addon = native.gemm.addon;
+  if (native == null) throw new Error('addon not built');
+  const addon = native.addon;
   const real = addon[name];
-  if (real == null) throw new Error(`no ${name}`);
   let calls = 0;
   addon[name] = (heap, params) => {
     calls++;
@@ -89,12 +88,12 @@ function filterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, dyShape: n
 }
 
 beforeAll(async () => {
-  await initBackend('wasm', { nativeGemm: true });
+  await initBackend('wasm', { nativeKernels: true });
 });
 
 afterEach(() => {
   setNativeKernels(true);
-  setNativeConvKernels(true);
+  setNativePart('conv', true);
 });
 
 describe('conv3x3Relu on wasm (fused forward, own gradient)', () => {
@@ -172,8 +171,8 @@ describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
   });
 
   it('the addon refuses regions outside the heap, misaligned, overlapping or oversized', () => {
-    if (!('gemm' in native) || native.gemm.addon.convFilterGrad == null) throw new Error('addon not built');
-    const fn = native.gemm.addon.convFilterGrad;
+    if (native == null) throw new Error('addon not built');
+    const fn = native.addon.convFilterGrad;
     const heap = new Uint8Array(4096);
     // x [1, 4, 4, 2] at 0 (128 B), dy [1, 4, 4, 3] at 256 (192 B), dK [3, 3, 2, 3] at 1024 (216 B)
     const ok = [0, 256, 1024, 1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
@@ -243,8 +242,8 @@ describe.skipIf(!built)('native MaxPoolGrad', () => {
   });
 
   it('the addon refuses regions outside the heap, misaligned or overlapping', () => {
-    if (!('gemm' in native) || native.gemm.addon.maxPoolGrad == null) throw new Error('addon not built');
-    const fn = native.gemm.addon.maxPoolGrad;
+    if (native == null) throw new Error('addon not built');
+    const fn = native.addon.maxPoolGrad;
     const heap = new Uint8Array(4096);
     // x [1, 4, 4, 2] at 0 (128 B), dy [1, 2, 2, 2] at 256 (32 B), dx at 1024 (128 B)
     const ok = [0, 256, 1024, 1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 0, 0];
@@ -290,7 +289,7 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
     const counter = counting('convFilterGrad');
     // the conv kernels alone switched (the other native kernels stay on: their own tests compare them)
     const curve = (on: boolean): number[] => {
-      setNativeConvKernels(on);
+      setNativePart('conv', on);
       const model = CaptionModel.create(config, 5);
       const vars = model.weights.list();
       const adam = new Adam(model.weights.names, vars, 3e-3);
@@ -323,7 +322,7 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
       expect(nat[nat.length - 1]).toBeLessThan(nat[0]);
       for (let i = 0; i < nat.length; i++) expect(Math.abs(nat[i] - ref[i]), `step ${i}`).toBeLessThanOrEqual(1e-4);
     } finally {
-      setNativeConvKernels(true);
+      setNativePart('conv', true);
       counter.restore();
       tf.dispose([pixels, captions]);
     }
