@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { sumLayout } from '../../../src/ml/kernels/native-elementwise.ts';
 import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
-import { nativeForTests } from './native.ts';
+import { countCalls, nativeForTests } from './native.ts';
 
 const native = nativeForTests();
 
@@ -17,22 +17,15 @@ function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
 
 /** fn with the native kernels (counting addon calls of `name`), then with wasm's own. */
 function both(name: 'tanh' | 'exp' | 'sumAxes', fn: () => tf.Tensor): { native: tf.Tensor; wasm: tf.Tensor; calls: number } {
-  if (native == null) throw new Error('addon not built');
-  const addon = native.addon;
-  const real = addon[name];
-  let calls = 0;
-  addon[name] = (heap, params) => {
-    calls++;
-    real(heap, params);
-  };
+  const counter = countCalls(native, name);
   try {
     setNativeKernels(true);
     const n = fn();
-    addon[name] = real;
+    counter.restore();
     setNativeKernels(false);
-    return { native: n, wasm: fn(), calls };
+    return { native: n, wasm: fn(), calls: counter.calls() };
   } finally {
-    addon[name] = real;
+    counter.restore();
     setNativeKernels(true);
   }
 }

@@ -11,7 +11,7 @@ import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
 import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
 import { planGemm } from '../../../src/ml/kernels/native-matmul.ts';
 import { Adam } from '../../../src/ml/optimizer.ts';
-import { nativeForTests } from './native.ts';
+import { countCalls, nativeForTests, relErr } from './native.ts';
 
 const native = nativeForTests();
 const built = native != null;
@@ -22,28 +22,9 @@ function rand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next), shape);
 }
 
-/** max |a − b| / max |b| */
-function relErr(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < actual.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 /** Runs fn with the native path (counting its GEMM calls), then `ref` (default fn) on XNNPACK. */
 function both(fn: () => tf.Tensor, ref: () => tf.Tensor = fn): { native: Float32Array; xnnpack: Float32Array; calls: number } {
-  if (native == null) throw new Error('addon not built');
-  const addon = native.addon;
-  const real = addon.gemm;
-  let calls = 0;
-  addon.gemm = (heap, params) => {
-    calls++;
-    real(heap, params);
-  };
+  const counter = countCalls(native, 'gemm');
   const values = (f: () => tf.Tensor) => {
     const t = tf.tidy(f);
     const v = t.dataSync() as Float32Array;
@@ -53,11 +34,11 @@ function both(fn: () => tf.Tensor, ref: () => tf.Tensor = fn): { native: Float32
   try {
     setNativeKernels(true);
     const nat = values(fn);
-    addon.gemm = real;
+    counter.restore();
     setNativeKernels(false);
-    return { native: nat, xnnpack: values(ref), calls };
+    return { native: nat, xnnpack: values(ref), calls: counter.calls() };
   } finally {
-    addon.gemm = real;
+    counter.restore();
     setNativeKernels(true);
   }
 }
