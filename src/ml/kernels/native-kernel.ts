@@ -52,10 +52,6 @@ export function setNativeKernels(on: boolean): void {
   enabled = on;
 }
 
-export function nativeKernelsEnabled(): boolean {
-  return enabled;
-}
-
 /** Parts of the native layer that can be switched alone (benches compare them in one process). */
 export type NativePart = 'conv' | 'optimizer' | 'attention';
 
@@ -82,8 +78,8 @@ export function setInstalledNativeKernels(kernels: NativeKernels): void {
   installed = kernels;
 }
 
-/** The addon whose kernels are installed on wasm, while they are enabled (for code outside kernels: the optimiser). */
-export function activeNativeKernels(): NativeKernels | null {
+/** The addon whose kernels are installed on wasm, while they are enabled. */
+function activeNativeKernels(): NativeKernels | null {
   return enabled ? installed : null;
 }
 
