@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { loadCaptioner, type Captioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
 import { decodeBatch, decodeStream, freezeStepWeights } from '../../../src/ml/decode/index.ts';
@@ -27,7 +28,7 @@ let captioner: Captioner;
 const L = BABY_MODEL_CONFIG.gridSize ** 2;
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   let dir: string;
   ({ dir, remove } = await tempDir('decode'));
   // one caption per image, so a short run learns each image's caption
