@@ -38,23 +38,7 @@ export const SLOW = [
 
 /** a real Postgres, in-process */
 export const DATABASE = [
-  'test/api/admission.test.ts',
-  'test/api/auth.test.ts',
-  'test/api/caption.test.ts',
-  'test/api/dataset-upload.test.ts',
-  'test/api/delete.test.ts',
-  'test/api/estimates.test.ts',
-  'test/api/image-limits.test.ts',
-  'test/api/limits.test.ts',
-  'test/api/listen.test.ts',
-  'test/api/models-queue.test.ts',
-  'test/api/rate-limit.test.ts',
-  'test/api/read-access.test.ts',
-  'test/api/server.test.ts',
-  'test/api/sources.test.ts',
-  'test/api/subscriptions.test.ts',
-  'test/api/training-defaults.test.ts',
-  'test/api/training.test.ts',
+  'test/api/', // the API over HTTP on a database (test/api/harness.ts); schema.test.ts rides along
   'test/db/migrations.test.ts',
   'test/db/test-database.test.ts',
   'test/events/',
@@ -64,6 +48,7 @@ export const DATABASE = [
   'test/queue/demo-dataset.test.ts',
   'test/queue/queue-wake.test.ts',
   'test/queue/queue.test.ts',
+  'test/runs/run-writes.test.ts',
   'test/storage/store.test.ts',
 ] as const;
 
