@@ -20,6 +20,8 @@ export const SLOW = [
   'test/jobs/worker-roles.test.ts',
   'test/jobs/worker.test.ts',
   'test/ml/backend/native-addon.test.ts',
+  // compiles C (node-gyp) twice
+  'test/ml/backend/native-build.test.ts',
   // large tensors compared element by element (tens of seconds on 2 cores)
   'test/ml/backend/wasm-slice.test.ts',
   // each trains a model for tens of steps or more before it checks anything
