@@ -4,6 +4,7 @@
 // filters (name substring, dataset, status, kind) combine with them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgPoolOf } from '../../src/db/client.ts';
+import { insertManyRows } from '../helpers/many-rows.ts';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 
 const ROWS = 5000;
@@ -24,28 +25,12 @@ beforeAll(async () => {
     if (counting) statements.push(String((args[0] as { text?: string }).text ?? args[0]));
     return query(...args);
   };
-  // 5,000 of each in three statements. Row i is the i-th newest: four rows share each createdAt, and the
-  // ids (ordered opposite to i) decide among them, so the cursor's id tie-break is exercised and the order
-  // known. Model i comes from run i (its step), trained on dataset i % TRAINED_ON + 1.
   const started = performance.now();
-  await t.db.prisma.$executeRaw`
-    INSERT INTO "Dataset" (id, name, kind, status, "imageCount", "captionCount", "vocabularyWords", "createdAt", "updatedAt")
-    SELECT '00000000-0000-4000-8000-' || lpad((100000 - i)::text, 12, '0'), 'set-' || lpad(i::text, 5, '0'), 'SYNTHETIC',
-           (CASE WHEN i % 10 = 0 THEN 'PENDING' ELSE 'READY' END)::"DatasetStatus", 8, 40, i, now() - (i / 4) * interval '1 second', now()
-    FROM generate_series(1, ${ROWS}::int) AS i`;
-  await t.db.prisma.$executeRaw`
-    INSERT INTO "TrainingRun" (id, "datasetId", status, config, step, "createdAt", "updatedAt")
-    SELECT '00000000-0000-4000-9000-' || lpad((100000 - i)::text, 12, '0'), d.id, 'SUCCEEDED', '{}', i, now() - (i / 4) * interval '1 second', now()
-    FROM generate_series(1, ${ROWS}::int) AS i JOIN "Dataset" d ON d.name = 'set-' || lpad((i % ${TRAINED_ON}::int + 1)::text, 5, '0')`;
-  await t.db.prisma.$executeRaw`
-    INSERT INTO "Model" (id, name, "runId", "vocabSize", config, "createdAt")
-    SELECT '00000000-0000-4000-a000-' || lpad((100000 - step)::text, 12, '0'), 'model-' || lpad(step::text, 5, '0'), id, 30, '{}', "createdAt"
-    FROM "TrainingRun"`;
+  await insertManyRows(t.db.prisma, ROWS, TRAINED_ON);
   // names that LIKE would misread: a filter's % and _ are plain characters
   await t.db.prisma.model.updateMany({ where: { name: 'model-04242' }, data: { name: 'Zebra_50%' } });
   await t.db.prisma.model.updateMany({ where: { name: 'model-00017' }, data: { name: 'zebra 5' } });
   console.log(`inserted ${ROWS} datasets, runs and models in ${(performance.now() - started).toFixed(0)} ms`);
-  await t.db.prisma.$executeRawUnsafe('ANALYZE');
 });
 afterAll(() => t?.close());
 
