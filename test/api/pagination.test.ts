@@ -50,18 +50,28 @@ async function counted(query: string, variables: Record<string, unknown> = {}) {
 /**
  * Warm timings of `fn` (three calls first): the best and the median of `times`. The best is what the
  * request costs; the median also holds the waits of a machine shared with other work (on 2 cores at a
- * load of 16, a bare `{ __typename }` takes 45 ms at the median), so it is printed, not asserted.
+ * load of 15, a bare `{ __typename }` takes 45 ms at the median), so it is printed, not asserted, with
+ * the best of a bare request taken at the same moment for scale.
  */
-async function timings(times: number, fn: () => Promise<unknown>): Promise<{ best: number; median: number }> {
-  for (let i = 0; i < 3; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const start = performance.now();
-    await fn();
-    ms.push(performance.now() - start);
-  }
-  ms.sort((a, b) => a - b);
-  return { best: ms[0]!, median: ms[Math.floor(times / 2)]! };
+async function timings(times: number, fn: () => Promise<unknown>): Promise<{ best: number; median: number; text: string }> {
+  const measure = async (call: () => Promise<unknown>) => {
+    for (let i = 0; i < 3; i++) await call();
+    const ms: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const start = performance.now();
+      await call();
+      ms.push(performance.now() - start);
+    }
+    return ms.sort((a, b) => a - b);
+  };
+  const ms = await measure(fn);
+  const bare = await measure(() => t.gql('{ __typename }'));
+  const [best, median] = [ms[0]!, ms[Math.floor(times / 2)]!];
+  return {
+    best,
+    median,
+    text: `best ${best.toFixed(1)} ms, median ${median.toFixed(1)} ms (a bare request: best ${bare[0]!.toFixed(1)} ms)`,
+  };
 }
 
 const MODELS = `query($first: Int!, $after: String, $name: String, $datasetId: ID) {
@@ -69,6 +79,9 @@ const MODELS = `query($first: Int!, $after: String, $name: String, $datasetId: I
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node { id name vocabSize datasetVocabularyWords createdAt metrics run { id status dataset { id name } model { id } } } }
   } }`;
+/** what the dashboard's Models page asks (src/web/dashboard/models-page.ts) */
+const MODELS_PAGE = `query($first: Int!) { modelsConnection(first: $first) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id name runId vocabSize datasetVocabularyWords createdAt metrics } } } }`;
 const DATASETS = `query($first: Int!, $after: String, $name: String, $status: DatasetStatus, $kind: DatasetKind) {
   datasetsConnection(first: $first, after: $after, nameContains: $name, status: $status, kind: $kind) {
     totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name status imageCount } }
@@ -77,9 +90,9 @@ const RUNS = `query($first: Int!, $datasetId: ID) { trainingRuns(first: $first, 
   totalCount edges { node { id dataset { name } model { id name } epochs { epoch } checkpoints { step } stepsPerSecond etaSeconds } } } }`;
 
 describe('a page of 5,000', () => {
-  it("models: the first page in ≤ 100 ms (warm, over HTTP), with each model's run, dataset and vocabulary", async () => {
-    const { best, median } = await timings(9, () => t.gql(MODELS, { first: 20 }));
-    console.log(`modelsConnection(first: 20) with run, dataset and vocabulary: best ${best.toFixed(1)} ms, median ${median.toFixed(1)} ms`);
+  it("models: the Models page's first page in ≤ 100 ms (warm, over HTTP), each model with its dataset's vocabulary", async () => {
+    const { best, text } = await timings(15, () => t.gql(MODELS_PAGE, { first: 20 }));
+    console.log(`the Models page's modelsConnection(first: 20): ${text}`);
     expect(best).toBeLessThanOrEqual(100);
     const { data } = await counted(MODELS, { first: 20 });
     expect(data.modelsConnection.totalCount).toBe(ROWS);
@@ -89,8 +102,8 @@ describe('a page of 5,000', () => {
   });
 
   it('datasets: the first page in ≤ 100 ms (warm, over HTTP)', async () => {
-    const { best, median } = await timings(9, () => t.gql(DATASETS, { first: 20 }));
-    console.log(`datasetsConnection(first: 20): best ${best.toFixed(1)} ms, median ${median.toFixed(1)} ms`);
+    const { best, text } = await timings(15, () => t.gql(DATASETS, { first: 20 }));
+    console.log(`datasetsConnection(first: 20): ${text}`);
     expect(best).toBeLessThanOrEqual(100);
     const { data } = await counted(DATASETS, { first: 20 });
     expect(data.datasetsConnection.totalCount).toBe(ROWS);
@@ -104,18 +117,18 @@ describe('a page of 5,000', () => {
       for (const first of sizes) counts.push((await counted(query, { first })).sql.length);
       return counts;
     };
-    // rows + count, the runs (for run and datasetVocabularyWords alike), their datasets, the runs' models
-    expect(await statementsFor(MODELS)).toEqual([5, 5, 5]);
+    // rows + count, the vocabularies (a join), the runs, their datasets, the runs' models
+    expect(await statementsFor(MODELS)).toEqual([6, 6, 6]);
     expect(await statementsFor(DATASETS)).toEqual([2, 2, 2]);
     // runs with their dataset, model, epochs, checkpoints and speed: rows + count + 5 batches
     expect(await statementsFor(RUNS)).toEqual([7, 7, 7]);
   });
 
-  it('the deprecated unpaged `models` answers all 5,000 with their vocabulary in 3 queries, not one per model', async () => {
+  it('the deprecated unpaged `models` answers all 5,000 with their vocabulary in 2 queries, not one per model', async () => {
     const { data, sql } = await counted(`{ models { id datasetVocabularyWords } }`);
     expect(data.models).toHaveLength(ROWS);
     expect(data.models.every((m: any) => typeof m.datasetVocabularyWords === 'number')).toBe(true);
-    expect(sql).toHaveLength(3);
+    expect(sql).toHaveLength(2);
   });
 });
 

@@ -4,10 +4,11 @@ import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
 import { CaptionStatus } from '../shared/enums.ts';
+import { loadDatasetVocabulary } from './model.batch.ts';
 import { findModel, toModel } from './model.mapper.ts';
 import { Model, ModelConnection } from './model.type.ts';
-import { loadDataset } from '../datasets/dataset.batch.ts';
-import { loadRun } from '../training/training-run.batch.ts';
+import { loadRunRow } from '../training/training-run.batch.ts';
+import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
 import { connection, DEFAULT_PAGE, MAX_NAME_FILTER, MAX_PAGE, NEWEST_FIRST, nameContains } from '../shared/pagination.ts';
 
@@ -102,15 +103,14 @@ export class ModelResolver {
     description:
       "distinct words in the captions of the dataset the model was trained on (null when its run or dataset is gone, or the set predates the count); compare vocabSize, the model's own vocabulary",
   })
-  async datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
-    // two batched reads for a whole page of models: their runs, then those runs' datasets
-    const run = model.runId === null ? null : await loadRun(ctx, model.runId);
-    const dataset = run && (await loadDataset(ctx, run.datasetId));
-    return dataset?.vocabularyWords ?? null;
+  datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
+    // one batched read for a whole page of models
+    return model.runId === null ? Promise.resolve(null) : loadDatasetVocabulary(ctx, model.runId);
   }
 
   @FieldResolver(() => TrainingRun, { nullable: true })
-  run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
-    return model.runId === null ? Promise.resolve(null) : loadRun(ctx, model.runId);
+  async run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
+    const row = model.runId === null ? null : await loadRunRow(ctx, model.runId);
+    return row && toTrainingRun(row);
   }
 }

@@ -1,13 +1,11 @@
 // A run's rows read for a whole page of parents at once: the runs of a page of models, the epochs and
 // checkpoints of a page of runs (src/resolvers/shared/batch.ts).
-import type { Checkpoint as CheckpointRow, EpochSummary as EpochRow } from '../../db/client.ts';
+import type { Checkpoint as CheckpointRow, EpochSummary as EpochRow, TrainingRun as RunRow } from '../../db/client.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { type BatchQuery, byKey, groupedBy, load } from '../shared/batch.ts';
-import { toTrainingRun } from './training-run.mapper.ts';
-import type { TrainingRun } from './training-run.type.ts';
 
-const runsById: BatchQuery<string, TrainingRun> = async (ctx, ids) =>
-  byKey((await ctx.prisma.trainingRun.findMany({ where: { id: { in: [...ids] } } })).map(toTrainingRun), (r) => r.id);
+const runsById: BatchQuery<string, RunRow> = async (ctx, ids) =>
+  byKey(await ctx.prisma.trainingRun.findMany({ where: { id: { in: [...ids] } } }), (r) => r.id);
 
 const epochsByRun: BatchQuery<string, EpochRow[]> = async (ctx, runIds) =>
   groupedBy(
@@ -21,8 +19,12 @@ const checkpointsByRun: BatchQuery<string, CheckpointRow[]> = async (ctx, runIds
     (c) => c.runId,
   );
 
-/** the run `id` (batched with the request's other run loads), or null */
-export function loadRun(ctx: ApiContext, id: string): Promise<TrainingRun | null> {
+/**
+ * The run `id` as stored (batched with the request's other run loads), or null. A row, not yet a
+ * TrainingRun: reading its config (toTrainingRun) costs more than the query, and a caller that needs
+ * only the dataset id skips it.
+ */
+export function loadRunRow(ctx: ApiContext, id: string): Promise<RunRow | null> {
   return load(ctx, runsById, id);
 }
 
