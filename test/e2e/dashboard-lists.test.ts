@@ -49,7 +49,8 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     await expect.poll(modelNames, { timeout: 20_000 }).toEqual(numbered(1, 20));
     const ms = performance.now() - started;
     console.log(`Models page, 5,000 models: its first 20 rows shown ${ms.toFixed(0)} ms after the link was followed`);
-    expect(ms).toBeLessThan(3000); // 12.4 s when the page loaded every model (issue 19)
+    // 12.4 s when the page loaded every model (issue 19, machine load 2–9); ~1 s here at a load of 12, 3.3 s at 24
+    expect(ms).toBeLessThan(5000);
     expect(await range()).toBe('1–20 of 5,000 models');
     expect(await page.locator('button.previous').isDisabled()).toBe(true);
 
