@@ -128,6 +128,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     limits,
     guard,
     maxPayload: maxBodyBytes,
+    connections: config.webSocketLimits,
   });
   const masking = apolloErrorMasking(logInternal);
   const apollo = new ApolloServer<ApiContext>({

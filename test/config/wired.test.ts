@@ -59,6 +59,8 @@ const SAMPLES: Record<string, string> = {
   GLIMPSE_MAX_QUERY_DIRECTIVES: '4',
   GLIMPSE_MAX_QUERY_COST: '1000',
   GLIMPSE_MUTATIONS_PER_MINUTE: '7',
+  GLIMPSE_WS_CONNECTIONS_PER_ADDRESS: '5',
+  GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION: '3',
   GLIMPSE_MAX_IMAGE_PIXELS: '5000',
   GLIMPSE_WORKER_MAX_MEMORY: '1GiB',
   GLIMPSE_CACHE_MAX_BYTES: '1048576',
@@ -80,7 +82,7 @@ const READ_THROUGH: Record<string, string> = {
  */
 const AWAITING_NATIVE = ['prepareNativeEnvironment', 'configWarnings'];
 /** Until the integrator places the README/docs text of the config change (its report), then removes this list. */
-const AWAITING_DOCS = ['GLIMPSE_NATIVE_KERNELS'];
+const AWAITING_DOCS = ['GLIMPSE_NATIVE_KERNELS', 'GLIMPSE_WS_CONNECTIONS_PER_ADDRESS', 'GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
