@@ -2,7 +2,8 @@
 // under the same limits as HTTP: message size (ws maxPayload: a larger frame closes the socket with 1009),
 // query length, tokens, validation rules, read access, cost and mutation rate (./limits.ts, ./guard.ts);
 // and its own: connections per client address (closed with 1013) and operations per connection
-// (TOO_MANY_SUBSCRIPTIONS), ./connection-limits.ts.
+// (TOO_MANY_SUBSCRIPTIONS), ./connection-limits.ts. While the database watcher sees Postgres down, every
+// operation gets SERVICE_UNAVAILABLE at once, as HTTP requests get 503 (./health.ts).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -10,7 +11,9 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { QueryLimits, WebSocketLimits } from '../config/index.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
 import { connectionLimiter, REFUSED_CLOSE_MS, TOO_MANY_CONNECTIONS_CLOSE, tooManyOperations } from './connection-limits.ts';
+import type { DatabaseState } from './health.ts';
 import { connectionParamsToken, type ContextFactory } from './request-context.ts';
 import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
@@ -36,6 +39,8 @@ export interface WebSocketOptions {
   maxPayload: number;
   /** connections per client address, operations per connection (0: no limit) */
   connections: WebSocketLimits;
+  /** the database watcher (src/db/watch.ts): while it sees the database down, operations get SERVICE_UNAVAILABLE */
+  database?: DatabaseState;
 }
 
 function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
@@ -55,7 +60,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
-  const { path, schema, limits, guard, logInternal } = options;
+  const { path, schema, limits, guard, logInternal, database } = options;
   const ownRules = limitRules(limits);
   const perAddress = connectionLimiter(options.connections.connectionsPerAddress, options.log);
   // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
@@ -103,6 +108,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
         // graphql-ws has registered this operation already: it counts itself
         const crowded = tooManyOperations(Object.keys(ctx.subscriptions).length, options.connections.subscriptionsPerConnection);
         if (crowded) return [crowded];
+        if (database && !database.up) return [new ServiceUnavailableError()];
         // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
         const checked = precheck(schema, payload.query, limits, ownRules);
         if (checked.errors) return [...checked.errors];
