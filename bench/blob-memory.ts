@@ -4,7 +4,7 @@
 // { megabytes, baseMB, writeGrowthMB, readGrowthMB, seconds }. Growth = peak RSS while streaming
 // minus RSS just before, after a full GC when --expose-gc is given and after a 1 MB warm-up round
 // trip (the database must be migrated; the blobs are deleted afterwards).
-// Used by test/storage/memory.test.ts; README "Deploying on several machines" quotes the figures.
+// Used by test/storage/memory.test.ts; docs/deployment.md "Deploying on several machines" quotes the figures.
 import { randomFillSync } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

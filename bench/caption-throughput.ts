@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.ts';
 import { createEventBus } from '../src/events/index.ts';
 import { createQueue } from '../src/queue/queue.ts';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { startWorker } from '../src/jobs/worker.ts';
 import { CaptionModel, DEFAULT_MODEL_CONFIG, Vocabulary, generateShapes, initBackend, saveModel } from '../src/ml/index.ts';
 import { startApi } from '../src/server/app.ts';
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
     const annotations = JSON.parse(await readFile(shapes.annotationsPath, 'utf8')) as { annotations: { caption: string }[] };
     const vocab = Vocabulary.build(annotations.annotations.map((a) => a.caption));
     const config = { ...DEFAULT_MODEL_CONFIG, vocabSize: vocab.size, maxLength: MAX_TOKENS + 2 };
-    await initBackend(process.env.GLIMPSE_BACKEND);
+    await initBackend(process.env.GLIMPSE_BACKEND, nativeBackendOptions());
     const model = CaptionModel.create(config, 1);
     const modelDir = join(dir, 'model');
     await saveModel(modelDir, { model, vocab });

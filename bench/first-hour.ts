@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_DATASET } from '../src/queue/demo-dataset.ts';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { InputCache } from '../src/ml/batches.ts';
 import { loadCocoCaptions } from '../src/ml/data/coco.ts';
@@ -40,7 +41,10 @@ const settingValues: SettingValues = {
   ...resolveSettings(ENCODER_SETTINGS, pick(Object.keys(ENCODER_SETTINGS))),
 };
 
-const backend = await initBackend(process.env.GLIMPSE_BACKEND, { wasmThreads: Number(process.env.GLIMPSE_WASM_THREADS ?? 1) });
+const backend = await initBackend(process.env.GLIMPSE_BACKEND, {
+  wasmThreads: Number(process.env.GLIMPSE_WASM_THREADS ?? 1),
+  ...nativeBackendOptions(),
+});
 const dir = await mkdtemp(path.join(os.tmpdir(), 'glimpse-first-hour-'));
 try {
   const demo = await generateShapes({ outDir: path.join(dir, 'demo'), images: DEMO_DATASET.images, seed: DEMO_DATASET.seed });

@@ -9,9 +9,10 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
-import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../src/ml/kernels/native-matmul.ts';
+import { loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
+import { setNativeKernels, setNativePart } from '../src/ml/kernels/native-kernel.ts';
 import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
 import { decodeRunner, referenceModel, trainStepRunner, vocabulary, type Runner } from './ours.ts';
@@ -25,19 +26,22 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'blas' },
   },
 });
-const info = await initBackend('wasm', { wasmThreads: Number(values['wasm-threads']), nativeGemm: true });
-const native = loadNativeGemm();
-if (!('gemm' in native)) throw new Error(native.reason);
-const gemm = native.gemm;
-const { adam: nativeAdam, attnScores } = gemm.addon;
+const info = await initBackend('wasm', {
+  ...nativeBackendOptions(),
+  wasmThreads: Number(values['wasm-threads']),
+  nativeKernels: true,
+});
+const native = loadNativeKernels();
+if (!('kernels' in native)) throw new Error(native.reason);
+const { addon } = native.kernels;
 const withAdam =
   (adam: boolean, attention = false, stepProducts = false) =>
   () => {
     setNativeKernels(true);
     setStepProducts(stepProducts);
-    gemm.addon.setThreads(1);
-    gemm.addon.adam = adam ? nativeAdam : undefined; // without it the optimiser is tfjs'
-    gemm.addon.attnScores = attention ? attnScores : undefined; // without it attend() uses the tfjs ops
+    addon.setThreads(1);
+    setNativePart('optimizer', adam); // off: the optimiser is tfjs'
+    setNativePart('attention', attention); // off: attend() uses the tfjs ops
   };
 const variants: { name: string; set: () => void }[] =
   values.variants === 'step'
@@ -49,8 +53,8 @@ const variants: { name: string; set: () => void }[] =
       ]
     : [
         { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-        { name: 'native, BLAS 1', set: () => (setNativeKernels(true), gemm.addon.setThreads(1)) },
-        { name: 'native, BLAS 2', set: () => (setNativeKernels(true), gemm.addon.setThreads(2)) },
+        { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+        { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
       ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { InputCache } from '../src/ml/batches.ts';
 import { loadCocoCaptions, splitByImage } from '../src/ml/data/coco.ts';
@@ -26,7 +27,7 @@ const { values } = parseArgs({
   },
 });
 
-const backend = await initBackend(process.env.GLIMPSE_BACKEND);
+const backend = await initBackend(process.env.GLIMPSE_BACKEND, nativeBackendOptions());
 const dir = await mkdtemp(path.join(os.tmpdir(), 'glimpse-learning-'));
 try {
   const size = Number(values.size);

@@ -2,8 +2,9 @@
 // each, since tfjs-backend-wasm initialises once per process) and prints one JSON line.
 //   tsx bench/measure-backend.ts <config> <runs> <row,row,…> [median|min]
 //   config: wasm|wasm:THREADS|wasm+openblas[:THREADS[:BLAS_THREADS]]|cpu|tensorflow|tensorflow-gpu
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
-import { loadNativeGemm } from '../src/ml/kernels/native-gemm.ts';
+import { loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
 import { parseBenchConfig } from './config.ts';
 import { measureOurs } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
@@ -12,12 +13,12 @@ import type { BackendRun } from './table.ts';
 const [config, runsArg, rowsArg, statArg] = process.argv.slice(2);
 const bench = parseBenchConfig(config);
 const rows = rowsArg.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
-const info = await initBackend(bench.backend, bench.options);
+const info = await initBackend(bench.backend, { ...nativeBackendOptions(), ...bench.options });
 if (info.name !== bench.expectName) {
   console.log(JSON.stringify({ skipped: `${config}: unavailable (${info.notes.join('; ')})` }));
 } else {
-  const native = bench.options.nativeGemm ? loadNativeGemm() : null;
-  const blas = native != null && 'gemm' in native ? ` (BLAS ${native.gemm.threads})` : '';
+  const native = bench.options.nativeKernels ? loadNativeKernels() : null;
+  const blas = native != null && 'kernels' in native ? ` (BLAS ${native.kernels.threads})` : '';
   const run: BackendRun = {
     backend: info.name + blas,
     threads: info.threads,

@@ -6,6 +6,7 @@
 // Table 2: the per-step pieces of that bookkeeping timed alone (median µs per call).
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { topK } from '../src/ml/decode/beam.ts';
 import { CaptionModel, decodeBatch, Vocabulary } from '../src/ml/index.ts';
@@ -13,7 +14,7 @@ import { BACKBONE_CHANNELS, CELLS, DECODE_TOKENS, END, features, REFERENCE_CONFI
 import { medianMs } from './timing.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, runs: { type: 'string', default: '9' } } });
-const info = await initBackend(values.backend);
+const info = await initBackend(values.backend, nativeBackendOptions());
 const runs = Number(values.runs);
 
 const model = CaptionModel.create(REFERENCE_CONFIG, 7, BACKBONE_CHANNELS);

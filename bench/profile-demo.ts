@@ -5,12 +5,13 @@
 // same load), then the kernel profile of one step with them on (top 25 by name + input shapes).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { CaptionModel } from '../src/ml/index.ts';
-import { setNativeConvKernels } from '../src/ml/kernels/native-conv.ts';
+import { setNativePart } from '../src/ml/kernels/native-kernel.ts';
 import { Adam, clipByGlobalNorm } from '../src/ml/optimizer.ts';
 
-const info = await initBackend('wasm', { wasmThreads: Number(process.env.T ?? 2), nativeGemm: true });
+const info = await initBackend('wasm', { ...nativeBackendOptions(), wasmThreads: Number(process.env.T ?? 2), nativeKernels: true });
 const rounds = Number(process.argv[2] ?? 4);
 const B = 32;
 const T = 16;
@@ -60,12 +61,12 @@ console.log(
 );
 const ms: Record<'on' | 'off', number[]> = { on: [], off: [] };
 for (const mode of ['on', 'off'] as const) {
-  setNativeConvKernels(mode === 'on');
+  setNativePart('conv', mode === 'on');
   step(); // warm-up
 }
 for (let r = 0; r < rounds; r++) {
   for (const mode of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-    setNativeConvKernels(mode === 'on');
+    setNativePart('conv', mode === 'on');
     ms[mode].push(timed(3));
   }
 }
@@ -81,7 +82,7 @@ console.log(
     .join(' ')}`,
 );
 
-setNativeConvKernels(true);
+setNativePart('conv', true);
 const profile = await tf.profile(() => void step());
 const acc = new Map<string, { ms: number; calls: number }>();
 for (const k of profile.kernels) {

@@ -4,6 +4,7 @@
 // Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels.
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
+import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 import { Adam } from '../src/ml/optimizer.ts';
@@ -18,8 +19,8 @@ const { values } = parseArgs({
   },
 });
 if (!['train', 'greedy', 'beam'].includes(values.what)) throw new Error(`--what must be train, greedy or beam, got ${values.what}`);
-const bench = parseBenchConfig(values.backend); // wasm:N = N XNNPACK threads; wasm+openblas = native GEMM
-const info = await initBackend(bench.backend, bench.options);
+const bench = parseBenchConfig(values.backend); // wasm:N = N XNNPACK threads; wasm+openblas = native kernels
+const info = await initBackend(bench.backend, { ...nativeBackendOptions(), ...bench.options });
 const batch = Number(values.batch);
 const model = CaptionModel.create(REFERENCE_CONFIG, 1, BACKBONE_CHANNELS);
 const vars = model.weights.list();

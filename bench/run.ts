@@ -4,7 +4,7 @@
 //   --quick             fewer repetitions
 //   --backends a,b      configurations (default: tensorflow-gpu,tensorflow,wasm,wasm:2,wasm+openblas,
 //                       wasm+openblas:2,cpu; wasm:N = wasm with N XNNPACK threads, products on XNNPACK;
-//                       wasm+openblas[:N[:B]] = products on the native GEMM with B OpenBLAS threads)
+//                       wasm+openblas[:N[:B]] = products on the native kernels with B OpenBLAS threads)
 //   --full-cpu          also run the training and batch-16 rows on `cpu` (tens of seconds each)
 //   --no-torch          skip the PyTorch side
 //   --min               fastest run per row (both sides) instead of the median: for a busy machine
@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chooseOpenBlasCore } from '../src/ml/kernels/native-gemm.ts';
+import { prepareOpenBlasCore } from '../src/jobs/native-env.ts';
 import { CHEAP_ROWS, ROWS, type RowTimes } from './rows.ts';
 import { sideBySide, type BackendRun } from './table.ts';
 import { findTorchPython, runTorch } from './torch.ts';
@@ -56,7 +56,7 @@ function measure(config: string, rows: readonly string[], runs: number): Backend
 }
 
 const runs = values.quick ? 3 : 7;
-const coreNote = chooseOpenBlasCore(); // before any child starts: they inherit it
+const coreNote = prepareOpenBlasCore(); // before any child starts: they inherit it
 console.error(`OpenBLAS core for ours and torch: ${coreNote ?? 'OpenBLAS default'}`);
 const results: BackendRun[] = [];
 for (const config of values.backends.split(',')) {

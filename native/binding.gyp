@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "glimpse_blas",
-      "sources": ["gemm.c", "elementwise.c", "optim.c", "attention.c", "conv.c"],
+      "target_name": "glimpse_kernels",
+      "sources": ["addon.c", "gemm.c", "elementwise.c", "optim.c", "attention.c", "conv.c"],
       "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas"]
     }

@@ -1,30 +1,23 @@
 // Convolution and pooling gradients on the wasm heap (NHWC, float32), for the kernels that
-// tfjs-backend-wasm lacks (Conv2DBackpropFilter) or runs slowly (MaxPoolGrad). Same checks as
-// gemm.c: every region inside the heap, the output overlapping no input, nothing written outside
-// the output; scratch memory is allocated here, bounded, and freed before returning.
+// tfjs-backend-wasm lacks (Conv2DBackpropFilter) or runs slowly (MaxPoolGrad). Checks: kernels.h;
+// scratch memory is allocated here, bounded, and freed before returning.
 //
 // convFilterGrad(heap, p): dK[fh, fw, ci, co] = Σ_{b, oh, ow} x[b, ih, iw, ci] · dy[b, oh, ow, co]
 //   with ih = oh·sh − padTop + fh·dh, iw = ow·sw − padLeft + fw·dw (taps outside x count as 0).
-//   p = [xOff, dyOff, dkOff, B, H, W, Cin, OH, OW, Cout, FH, FW, sh, sw, dh, dw, padTop, padLeft]
+//   p = CONV_FILTER_PARAMS [xOff, dyOff, dkOff, B, H, W, Cin, OH, OW, Cout, FH, FW, sh, sw, dh, dw, padTop, padLeft]
 //   Blocked im2col: at most SCRATCH_FLOATS floats of [rows, FH·FW·Cin] columns at a time, each
 //   block one cblas_sgemm (colᵀ · dy-rows) accumulated into dK.
 // maxPoolGrad(heap, p): dx[b, ih, iw, c] = Σ over windows whose first maximum (row-major window
 //   order, strict '>' from −∞: tfjs' rule) is (ih, iw) of dy[b, oh, ow, c]; a window of only NaN
 //   or −∞ passes no gradient (as tfjs' cpu backend).
-//   p = [xOff, dyOff, dxOff, B, H, W, C, OH, OW, FH, FW, sh, sw, padTop, padLeft]
+//   p = MAX_POOL_PARAMS [xOff, dyOff, dxOff, B, H, W, C, OH, OW, FH, FW, sh, sw, padTop, padLeft]
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
+#include "kernels.h"
 
 #define SCRATCH_FLOATS (1 << 18) // 1 MiB of im2col columns per block
-
-static int as_int(double v, int64_t* out) {
-  if (!(v >= -MAX_DIM && v <= MAX_DIM) || v != floor(v)) return 0;
-  *out = (int64_t)v;
-  return 1;
-}
 
 // the im2col row of output position (b, oh, ow): [FH, FW, Cin] taps, zeros outside x
 static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t C,
@@ -51,37 +44,33 @@ static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t o
 }
 
 napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 18, &base, &len, &p)) return NULL;
+  Heap h;
+  if (!heap_args(env, info, CONV_FILTER_NPARAMS, &h)) return NULL;
   int64_t d[13], pt, pl;
-  for (int i = 0; i < 13; i++) {
-    if (!as_count(p[3 + i], &d[i]) || d[i] < 1) return fail(env, "convFilterGrad: dimensions must be integers in 1..2^31-1");
-  }
-  if (!as_int(p[16], &pt) || !as_int(p[17], &pl)) return fail(env, "convFilterGrad: pads must be integers");
+  if (!counts(h.params, CONV_FILTER_B, 13, 1, d))
+    return fail(env, "convFilterGrad: dimensions must be integers in 1..2^31-1");
+  if (!as_int(h.params[CONV_FILTER_padTop], &pt) || !as_int(h.params[CONV_FILTER_padLeft], &pl))
+    return fail(env, "convFilterGrad: pads must be integers");
   const int64_t B = d[0], H = d[1], W = d[2], C = d[3], OH = d[4], OW = d[5], CO = d[6], FH = d[7], FW = d[8],
                 sh = d[9], sw = d[10], dh = d[11], dw = d[12];
   int64_t xElems, dyElems, rows, taps, kElems;
-  if (__builtin_mul_overflow(B, H * W, &xElems) || __builtin_mul_overflow(xElems, C, &xElems) ||
-      __builtin_mul_overflow(B, OH * OW, &rows) || __builtin_mul_overflow(rows, CO, &dyElems) ||
-      __builtin_mul_overflow(FH * FW, C, &taps) || __builtin_mul_overflow(taps, CO, &kElems) || taps > MAX_DIM ||
-      kElems > MAX_DIM)
+  if (!product_of(4, (int64_t[]){B, H, W, C}, &xElems) || !product_of(3, (int64_t[]){B, OH, OW}, &rows) ||
+      !product_of(2, (int64_t[]){rows, CO}, &dyElems) || !product_of(3, (int64_t[]){FH, FW, C}, &taps) ||
+      !product_of(2, (int64_t[]){taps, CO}, &kElems) || taps > MAX_DIM || kElems > MAX_DIM)
     return fail(env, "convFilterGrad: size overflows");
-  Region rx, rdy, rk;
-  if (!region(p[0], xElems, len, &rx)) return fail(env, "convFilterGrad: x lies outside the heap (or is misaligned)");
-  if (!region(p[1], dyElems, len, &rdy)) return fail(env, "convFilterGrad: dy lies outside the heap (or is misaligned)");
-  if (!region(p[2], kElems, len, &rk)) return fail(env, "convFilterGrad: dK lies outside the heap (or is misaligned)");
-  if (overlaps(rk, rx) || overlaps(rk, rdy)) return fail(env, "convFilterGrad: dK overlaps an input");
+  const RegionSpec specs[] = {
+      {CONV_FILTER_xOff, xElems, "x", IN}, {CONV_FILTER_dyOff, dyElems, "dy", IN}, {CONV_FILTER_dkOff, kElems, "dK", OUT}};
+  Region r[3];
+  if (!check_regions(env, "convFilterGrad", &h, specs, 3, r)) return NULL;
 
   int64_t block = SCRATCH_FLOATS / taps;
   if (block < 1) block = 1;
   if (block > rows) block = rows;
   float* col = malloc((size_t)(block * taps) * sizeof(float));
   if (col == NULL) return fail(env, "convFilterGrad: out of memory for the im2col block");
-  const float* x = (const float*)(base + rx.off);
-  const float* dy = (const float*)(base + rdy.off);
-  float* dk = (float*)(base + rk.off);
+  const float* x = (const float*)(h.base + r[0].off);
+  const float* dy = (const float*)(h.base + r[1].off);
+  float* dk = (float*)(h.base + r[2].off);
 
   // output positions in order (b, oh, ow) = dy's rows
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
@@ -97,13 +86,6 @@ napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
   free(col);
   return NULL;
 }
-
-// one build for every x86-64 CPU, the widest vectors picked at load time (as elementwise.c)
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTORISED
-#endif
 
 // 2×2 windows at stride 2 inside x (the encoder's pooling): branch-free over the channels, each
 // covered dx value written once (the caller zeroes rows and columns no window covers)
@@ -166,35 +148,30 @@ static void max_pool_grad_any(const float* x, const float* dy, float* dx, int64_
 }
 
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 15, &base, &len, &p)) return NULL;
+  Heap h;
+  if (!heap_args(env, info, MAX_POOL_NPARAMS, &h)) return NULL;
   int64_t d[10], pt, pl;
-  for (int i = 0; i < 10; i++) {
-    if (!as_count(p[3 + i], &d[i]) || d[i] < 1) return fail(env, "maxPoolGrad: dimensions must be integers in 1..2^31-1");
-  }
-  if (!as_int(p[13], &pt) || !as_int(p[14], &pl)) return fail(env, "maxPoolGrad: pads must be integers");
+  if (!counts(h.params, MAX_POOL_B, 10, 1, d)) return fail(env, "maxPoolGrad: dimensions must be integers in 1..2^31-1");
+  if (!as_int(h.params[MAX_POOL_padTop], &pt) || !as_int(h.params[MAX_POOL_padLeft], &pl))
+    return fail(env, "maxPoolGrad: pads must be integers");
   const int64_t B = d[0], H = d[1], W = d[2], C = d[3], OH = d[4], OW = d[5], FH = d[6], FW = d[7], sh = d[8], sw = d[9];
   int64_t xElems, dyElems;
-  if (__builtin_mul_overflow(B, H * W, &xElems) || __builtin_mul_overflow(xElems, C, &xElems) ||
-      __builtin_mul_overflow(B, OH * OW, &dyElems) || __builtin_mul_overflow(dyElems, C, &dyElems))
+  if (!product_of(4, (int64_t[]){B, H, W, C}, &xElems) || !product_of(4, (int64_t[]){B, OH, OW, C}, &dyElems))
     return fail(env, "maxPoolGrad: size overflows");
-  Region rx, rdy, rdx;
-  if (!region(p[0], xElems, len, &rx)) return fail(env, "maxPoolGrad: x lies outside the heap (or is misaligned)");
-  if (!region(p[1], dyElems, len, &rdy)) return fail(env, "maxPoolGrad: dy lies outside the heap (or is misaligned)");
-  if (!region(p[2], xElems, len, &rdx)) return fail(env, "maxPoolGrad: dx lies outside the heap (or is misaligned)");
-  if (overlaps(rdx, rx) || overlaps(rdx, rdy)) return fail(env, "maxPoolGrad: dx overlaps an input");
-  const float* x = (const float*)(base + rx.off);
-  const float* dy = (const float*)(base + rdy.off);
-  float* dx = (float*)(base + rdx.off);
+  const RegionSpec specs[] = {
+      {MAX_POOL_xOff, xElems, "x", IN}, {MAX_POOL_dyOff, dyElems, "dy", IN}, {MAX_POOL_dxOff, xElems, "dx", OUT}};
+  Region r[3];
+  if (!check_regions(env, "maxPoolGrad", &h, specs, 3, r)) return NULL;
+  const float* x = (const float*)(h.base + r[0].off);
+  const float* dy = (const float*)(h.base + r[1].off);
+  float* dx = (float*)(h.base + r[2].off);
   // the 2×2 path reads whole windows (every window must lie inside x) and writes every value it
   // covers; the rest of dx (an odd last row or column, or everything on the general path) is zeroed
   if (FH == 2 && FW == 2 && sh == 2 && sw == 2 && pt == 0 && pl == 0 && 2 * OH <= H && 2 * OW <= W) {
-    if (2 * OH != H || 2 * OW != W) memset(dx, 0, (size_t)rdx.bytes);
+    if (2 * OH != H || 2 * OW != W) memset(dx, 0, (size_t)r[2].bytes);
     max_pool_grad_2x2(x, dy, dx, B, H, W, C, OH, OW);
   } else {
-    memset(dx, 0, (size_t)rdx.bytes);
+    memset(dx, 0, (size_t)r[2].bytes);
     max_pool_grad_any(x, dy, dx, B, H, W, C, OH, OW, FH, FW, sh, sw, pt, pl);
   }
   return NULL;

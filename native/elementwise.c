@@ -1,6 +1,5 @@
 // Element-wise kernels on the wasm heap, written so that the compiler vectorises them (plain
-// arithmetic, no libm calls in the loops). Same checks as gemm: every region inside the heap,
-// the output overlapping no input, nothing written outside the output.
+// arithmetic, no libm calls in the loops). Checks: kernels.h.
 //
 // tanh(heap, [xOff, yOff, n]):  y[i] = tanh(x[i])
 //   |x| < 0.625: a [13/6] rational approximation (Eigen's float tanh); beyond, 1 − 2/(e^{2|x|} + 1)
@@ -13,7 +12,7 @@
 #include <string.h>
 
 #include "fastmath.h"
-#include "heap.h"
+#include "kernels.h"
 
 VECTORISED static void exp_f32(const float* restrict x, float* restrict y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = exp_one(x[i]);
@@ -23,50 +22,33 @@ VECTORISED static void tanh_f32(const float* restrict x, float* restrict y, int6
   for (int64_t i = 0; i < n; i++) y[i] = tanh_one(x[i]);
 }
 
-napi_value Tanh(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 3, &base, &len, &p)) return NULL;
+// y = f(x) over n values: the checks and the call shared by tanh and exp
+static napi_value unary(napi_env env, napi_callback_info info, const char* kernel,
+                        void (*f)(const float* restrict, float* restrict, int64_t)) {
+  Heap h;
+  if (!heap_args(env, info, UNARY_NPARAMS, &h)) return NULL;
   int64_t n;
-  Region rx, ry;
-  if (!as_count(p[2], &n)) return fail(env, "tanh: n must be an integer in 0..2^31-1");
-  if (!region(p[0], n, len, &rx)) return fail(env, "tanh: x lies outside the heap (or is misaligned)");
-  if (!region(p[1], n, len, &ry)) return fail(env, "tanh: y lies outside the heap (or is misaligned)");
-  if (overlaps(rx, ry)) return fail(env, "tanh: y overlaps x");
-  tanh_f32((const float*)(base + rx.off), (float*)(base + ry.off), n);
+  if (!as_count(h.params[UNARY_n], &n)) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s: n must be an integer in 0..2^31-1", kernel);
+    return fail(env, msg);
+  }
+  const RegionSpec specs[] = {{UNARY_xOff, n, "x", IN}, {UNARY_yOff, n, "y", OUT}};
+  Region r[2];
+  if (!check_regions(env, kernel, &h, specs, 2, r)) return NULL;
+  f((const float*)(h.base + r[0].off), (float*)(h.base + r[1].off), n);
   return NULL;
 }
 
-napi_value Exp(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 3, &base, &len, &p)) return NULL;
-  int64_t n;
-  Region rx, ry;
-  if (!as_count(p[2], &n)) return fail(env, "exp: n must be an integer in 0..2^31-1");
-  if (!region(p[0], n, len, &rx)) return fail(env, "exp: x lies outside the heap (or is misaligned)");
-  if (!region(p[1], n, len, &ry)) return fail(env, "exp: y lies outside the heap (or is misaligned)");
-  if (overlaps(rx, ry)) return fail(env, "exp: y overlaps x");
-  exp_f32((const float*)(base + rx.off), (float*)(base + ry.off), n);
-  return NULL;
-}
+napi_value Tanh(napi_env env, napi_callback_info info) { return unary(env, info, "tanh", tanh_f32); }
 
-#define LANES 16
+napi_value Exp(napi_env env, napi_callback_info info) { return unary(env, info, "exp", exp_f32); }
 
+// inner = 1: each row's sum in LANE_SUM's order (sumSquares in optim.c must equal it over squares)
 VECTORISED static void sum_rows(const float* restrict x, float* restrict out, int64_t outer, int64_t reduce) {
-  // inner = 1: each row's sum, over LANES partial sums (vectorisable without reassociating)
   for (int64_t a = 0; a < outer; a++) {
     const float* row = x + a * reduce;
-    float acc[LANES] = {0};
-    int64_t r = 0;
-    for (; r + LANES <= reduce; r += LANES)
-      for (int l = 0; l < LANES; l++) acc[l] += row[r + l];
-    float s = 0;
-    for (int l = 0; l < LANES; l++) s += acc[l];
-    for (; r < reduce; r++) s += row[r];
-    out[a] = s;
+    LANE_SUM(out[a], reduce, i, row[i]);
   }
 }
 
@@ -82,22 +64,18 @@ VECTORISED static void sum_middle(const float* restrict x, float* restrict out, 
 }
 
 napi_value SumAxes(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 5, &base, &len, &p)) return NULL;
-  int64_t outer, reduce, inner, n, m;
-  if (!as_count(p[2], &outer) || !as_count(p[3], &reduce) || !as_count(p[4], &inner) || outer < 1 || reduce < 1 ||
-      inner < 1)
-    return fail(env, "sumAxes: dimensions must be integers in 1..2^31-1");
-  if (__builtin_mul_overflow(outer, inner, &m) || __builtin_mul_overflow(m, reduce, &n))
+  Heap h;
+  if (!heap_args(env, info, SUM_AXES_NPARAMS, &h)) return NULL;
+  int64_t d[3], n, m;
+  if (!counts(h.params, SUM_AXES_outer, 3, 1, d)) return fail(env, "sumAxes: dimensions must be integers in 1..2^31-1");
+  const int64_t outer = d[0], reduce = d[1], inner = d[2];
+  if (!product_of(2, (int64_t[]){outer, inner}, &m) || !product_of(2, (int64_t[]){m, reduce}, &n))
     return fail(env, "sumAxes: size overflows");
-  Region rx, ro;
-  if (!region(p[0], n, len, &rx)) return fail(env, "sumAxes: x lies outside the heap (or is misaligned)");
-  if (!region(p[1], m, len, &ro)) return fail(env, "sumAxes: out lies outside the heap (or is misaligned)");
-  if (overlaps(rx, ro)) return fail(env, "sumAxes: out overlaps x");
-  const float* x = (const float*)(base + rx.off);
-  float* out = (float*)(base + ro.off);
+  const RegionSpec specs[] = {{SUM_AXES_xOff, n, "x", IN}, {SUM_AXES_outOff, m, "out", OUT}};
+  Region r[2];
+  if (!check_regions(env, "sumAxes", &h, specs, 2, r)) return NULL;
+  const float* x = (const float*)(h.base + r[0].off);
+  float* out = (float*)(h.base + r[1].off);
   if (inner == 1) sum_rows(x, out, outer, reduce);
   else sum_middle(x, out, outer, reduce, inner);
   return NULL;

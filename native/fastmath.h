@@ -5,13 +5,6 @@
 #include <math.h>
 #include <stdint.h>
 
-// one build for every x86-64 CPU, the widest vectors picked at load time
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTORISED
-#endif
-
 // Cephes' expf (see the top); inlined into the vectorised loops below
 static inline float exp_one(float v0) {
   const float log2e = 1.44269504088896341f, c1 = 0.693359375f, c2 = -2.12194440e-4f;

@@ -1,25 +1,21 @@
-// glimpse_blas: float32 matrix products computed by OpenBLAS directly on tfjs-backend-wasm's heap.
+// Float32 matrix products computed by OpenBLAS directly on tfjs-backend-wasm's heap.
 //
-// gemm(heap: Uint8Array, p: Float64Array) computes, for each of `batch` products,
+// gemm(heap, p) computes, for each of `batch` products,
 //   C[b] = act(op(A[b]) · op(B[b]) + bias)        (row-major, op = transpose or not)
-// where A, B, bias and C are float32 arrays at byte offsets into `heap` (the wasm memory: the
-// caller passes a fresh view each call, since the memory may grow and be replaced between calls).
-// Every offset and extent is checked against the heap before anything is read or written; C must
-// not overlap an input; nothing outside C is written. A bad argument throws a RangeError/TypeError.
+// where A, B, bias and C are float32 arrays at byte offsets into the heap; C must not overlap an
+// input (kernels.h: the checks every entry point makes).
 //
-// p = [batch, M, N, K, transA, transB, aOff, aBatch, bOff, bBatch, cOff, biasOff, biasLen,
-//      activation, leakyAlpha]
-// The element-wise functions (tanh, exp, sumAxes) are in elementwise.c.
+// p = GEMM_PARAMS in kernels.h: [batch, m, n, k, transA, transB, aOff, aBatch, bOff, bBatch, cOff,
+//      biasOff, biasLen, activation, leakyAlpha]
 //   aBatch, bBatch ∈ {1, batch} (1: the operand is shared by every product)
-//   biasOff < 0: no bias; biasLen ∈ {1, N} (a scalar or one value per column)
+//   biasOff < 0: no bias; biasLen ∈ {1, n} (a scalar or one value per column)
 //   activation: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 leakyrelu, 5 elu
 #include <cblas.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "heap.h"
+#include "kernels.h"
 
-#define NPARAMS 15
+#define LAST_ACTIVATION 5
 
 // y = op(A)·op(B) for one product, y already holding the bias (beta = 1) or zeros.
 static void product(int ta, int tb, int M, int N, int K, const float* a, const float* b, float* c) {
@@ -59,51 +55,50 @@ static void activate(float* c, size_t n, int act, float alpha) {
   }
 }
 
-static napi_value Gemm(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t heap_len;
-  const double* p;
-  if (!heap_args(env, info, NPARAMS, &base, &heap_len, &p)) return NULL;
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Heap h;
+  if (!heap_args(env, info, GEMM_NPARAMS, &h)) return NULL;
+  const double* p = h.params;
 
-  int64_t batch, M, N, K, aBatch, bBatch, biasLen = 0;
-  if (!as_count(p[0], &batch) || !as_count(p[1], &M) || !as_count(p[2], &N) || !as_count(p[3], &K) ||
-      !as_count(p[7], &aBatch) || !as_count(p[9], &bBatch) || batch < 1 || M < 1 || N < 1 || K < 1)
+  int64_t d[4], aBatch, bBatch, biasLen = 0, act;
+  if (!counts(p, GEMM_batch, 4, 1, d) || !as_count(p[GEMM_aBatch], &aBatch) || !as_count(p[GEMM_bBatch], &bBatch))
     return fail(env, "gemm: dimensions must be integers in 1..2^31-1");
+  const int64_t batch = d[0], M = d[1], N = d[2], K = d[3];
   if ((aBatch != 1 && aBatch != batch) || (bBatch != 1 && bBatch != batch))
     return fail(env, "gemm: an operand's batch must be 1 or the product's batch");
-  const int ta = p[4] != 0, tb = p[5] != 0;
-  const int act = (int)p[13];
-  if (p[13] != act || act < 0 || act > 5) return fail(env, "gemm: unknown activation");
+  // range first: a double outside int's range converted to int is undefined behaviour
+  if (!as_count(p[GEMM_activation], &act) || act > LAST_ACTIVATION) return fail(env, "gemm: unknown activation");
+  const int ta = p[GEMM_transA] != 0, tb = p[GEMM_transB] != 0;
 
-  // element counts; each factor < 2^31, so a product of two fits in int64, of three is checked
   int64_t aElems, bElems, cElems;
-  if (__builtin_mul_overflow(aBatch, M * K, &aElems) || __builtin_mul_overflow(bBatch, K * N, &bElems) ||
-      __builtin_mul_overflow(batch, M * N, &cElems))
+  if (!product_of(3, (int64_t[]){aBatch, M, K}, &aElems) || !product_of(3, (int64_t[]){bBatch, K, N}, &bElems) ||
+      !product_of(3, (int64_t[]){batch, M, N}, &cElems))
     return fail(env, "gemm: operand size overflows");
-  Region ra, rb, rc, rbias = {0, 0};
-  if (!region(p[6], aElems, heap_len, &ra)) return fail(env, "gemm: A lies outside the heap (or is misaligned)");
-  if (!region(p[8], bElems, heap_len, &rb)) return fail(env, "gemm: B lies outside the heap (or is misaligned)");
-  if (!region(p[10], cElems, heap_len, &rc)) return fail(env, "gemm: C lies outside the heap (or is misaligned)");
-  const int has_bias = p[11] >= 0;
-  if (has_bias) {
-    if (!as_count(p[12], &biasLen) || (biasLen != 1 && biasLen != N)) return fail(env, "gemm: bias length must be 1 or N");
-    if (!region(p[11], biasLen, heap_len, &rbias)) return fail(env, "gemm: bias lies outside the heap (or is misaligned)");
-  }
-  if (overlaps(rc, ra) || overlaps(rc, rb) || overlaps(rc, rbias)) return fail(env, "gemm: C overlaps an input");
+  const int has_bias = p[GEMM_biasOff] >= 0;
+  if (has_bias && (!as_count(p[GEMM_biasLen], &biasLen) || (biasLen != 1 && biasLen != N)))
+    return fail(env, "gemm: bias length must be 1 or N");
+  const RegionSpec specs[] = {
+      {GEMM_aOff, aElems, "A", IN},
+      {GEMM_bOff, bElems, "B", IN},
+      {GEMM_biasOff, biasLen, "bias", IN | OPTIONAL},
+      {GEMM_cOff, cElems, "C", OUT},
+  };
+  Region r[REGION_COUNT(specs)];
+  if (!check_regions(env, "gemm", &h, specs, REGION_COUNT(specs), r)) return NULL;
 
-  const float* A = (const float*)(base + ra.off);
-  const float* B = (const float*)(base + rb.off);
-  const float* bias = has_bias ? (const float*)(base + rbias.off) : NULL;
-  float* C = (float*)(base + rc.off);
+  const float* A = (const float*)(h.base + r[0].off);
+  const float* B = (const float*)(h.base + r[1].off);
+  const float* bias = has_bias ? (const float*)(h.base + r[2].off) : NULL;
+  float* C = (float*)(h.base + r[3].off);
 
   // start from the bias (or zeros) and accumulate: beta = 1 everywhere
   const int64_t rows = batch * M;
   if (!has_bias) {
-    memset(C, 0, (size_t)rc.bytes);
+    memset(C, 0, (size_t)r[3].bytes);
   } else if (biasLen == 1) {
     for (int64_t i = 0; i < cElems; i++) C[i] = bias[0];
   } else {
-    for (int64_t r = 0; r < rows; r++) memcpy(C + r * N, bias, (size_t)N * sizeof(float));
+    for (int64_t row = 0; row < rows; row++) memcpy(C + row * N, bias, (size_t)N * sizeof(float));
   }
 
   if (batch > 1 && bBatch == 1 && aBatch == batch && !ta && rows <= (int64_t)MAX_DIM) {
@@ -115,54 +110,6 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
               C + b * M * N);
     }
   }
-  activate(C, (size_t)cElems, act, (float)p[14]);
+  activate(C, (size_t)cElems, (int)act, (float)p[GEMM_leakyAlpha]);
   return NULL;
 }
-
-static napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t n = 0;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 64)
-    return fail(env, "setThreads: an integer in 1..64 expected");
-  openblas_set_num_threads(n);
-  return NULL;
-}
-
-static napi_value GetThreads(napi_env env, napi_callback_info info) {
-  napi_value out;
-  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &out));
-  return out;
-}
-
-static napi_value Config(napi_env env, napi_callback_info info) {
-  napi_value out;
-  const char* corename = openblas_get_corename();
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s (core %s)", openblas_get_config(), corename ? corename : "?");
-  CHECK(env, napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
-  return out;
-}
-
-static napi_value Init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
-      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
-      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
-      {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
-      {"tanh", NULL, Tanh, NULL, NULL, NULL, napi_default, NULL},
-      {"exp", NULL, Exp, NULL, NULL, NULL, napi_default, NULL},
-      {"sumAxes", NULL, SumAxes, NULL, NULL, NULL, napi_default, NULL},
-      {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_default, NULL},
-      {"adam", NULL, Adam, NULL, NULL, NULL, napi_default, NULL},
-      {"attnScores", NULL, AttnScores, NULL, NULL, NULL, napi_default, NULL},
-      {"attnScoresGrad", NULL, AttnScoresGrad, NULL, NULL, NULL, napi_default, NULL},
-      {"convFilterGrad", NULL, ConvFilterGrad, NULL, NULL, NULL, napi_default, NULL},
-      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
-  };
-  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,11 +1,11 @@
 // The optimiser step on the wasm heap: tf.train.adam's update and the global-norm clip's sums of
 // squares, one pass per variable instead of ~14 tfjs kernels. Every operation is the float32
 // operation tfjs performs, in its order (no FMA contraction, no reciprocals), so the results are
-// bit for bit those of the tfjs ops (test/ml/backend/native-optim.test.ts). Same checks as gemm.
+// bit for bit those of the tfjs ops (test/ml/backend/native-optim.test.ts). Checks: kernels.h.
 //
-// sumSquares(heap, [xOff, n]) → Σ x[i]² as a number (a float32 value): the order of native Sum
-//   over Square (elementwise.c's sum_rows: 16 running lanes, then the lanes, then the tail).
-// adam(heap, p): p = [wOff, gOff, mOff, vOff, n, scale, beta1, oneMinusBeta1, beta2,
+// sumSquares(heap, [xOff, n]) → Σ x[i]² as a number (a float32 value): LANE_SUM's order, the order
+//   of the native Sum (elementwise.c) over Square.
+// adam(heap, p): p = ADAM_PARAMS [wOff, gOff, mOff, vOff, n, scale, beta1, oneMinusBeta1, beta2,
 //   oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, negLr, epsilon], in place on w, m and v:
 //   g = gIn·scale; m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2);
 //   w' = (m'/(1−β1ᵗ)) / (sqrt(v'/(1−β2ᵗ)) + ε) · (−lr) + w
@@ -14,30 +14,11 @@
 #pragma GCC optimize("fp-contract=off")
 #include <string.h>
 
-#include "heap.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTORISED
-#endif
-
-#define LANES 16
+#include "kernels.h"
 
 VECTORISED static float sum_squares(const float* restrict x, int64_t n) {
-  float acc[LANES] = {0};
-  int64_t r = 0;
-  for (; r + LANES <= n; r += LANES)
-    for (int l = 0; l < LANES; l++) {
-      const float sq = x[r + l] * x[r + l];
-      acc[l] += sq;
-    }
-  float s = 0;
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  for (; r < n; r++) {
-    const float sq = x[r] * x[r];
-    s += sq;
-  }
+  float s;
+  LANE_SUM(s, n, i, x[i] * x[i]);
   return s;
 }
 
@@ -65,16 +46,15 @@ VECTORISED static void adam_f32(float* restrict w, const float* restrict g, floa
 }
 
 napi_value SumSquares(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 2, &base, &len, &p)) return NULL;
+  Heap h;
+  if (!heap_args(env, info, SUM_SQUARES_NPARAMS, &h)) return NULL;
   int64_t n;
-  Region rx;
-  if (!as_count(p[1], &n)) return fail(env, "sumSquares: n must be an integer in 0..2^31-1");
-  if (!region(p[0], n, len, &rx)) return fail(env, "sumSquares: x lies outside the heap (or is misaligned)");
+  if (!as_count(h.params[SUM_SQUARES_n], &n)) return fail(env, "sumSquares: n must be an integer in 0..2^31-1");
+  const RegionSpec specs[] = {{SUM_SQUARES_xOff, n, "x", IN}};
+  Region r[1];
+  if (!check_regions(env, "sumSquares", &h, specs, 1, r)) return NULL;
   napi_value out;
-  CHECK(env, napi_create_double(env, (double)sum_squares((const float*)(base + rx.off), n), &out));
+  CHECK(env, napi_create_double(env, (double)sum_squares((const float*)(h.base + r[0].off), n), &out));
   return out;
 }
 
@@ -86,25 +66,20 @@ static int as_float(double d, float* out) {
 }
 
 napi_value Adam(napi_env env, napi_callback_info info) {
-  uint8_t* base;
-  size_t len;
-  const double* p;
-  if (!heap_args(env, info, 14, &base, &len, &p)) return NULL;
+  Heap h;
+  if (!heap_args(env, info, ADAM_NPARAMS, &h)) return NULL;
   int64_t n;
-  if (!as_count(p[4], &n)) return fail(env, "adam: n must be an integer in 0..2^31-1");
+  if (!as_count(h.params[ADAM_n], &n)) return fail(env, "adam: n must be an integer in 0..2^31-1");
+  // w, m and v are written: none may overlap another region
+  const RegionSpec specs[] = {{ADAM_wOff, n, "w", OUT}, {ADAM_gOff, n, "g", IN}, {ADAM_mOff, n, "m", OUT}, {ADAM_vOff, n, "v", OUT}};
   Region r[4];
-  const char* names[4] = {"adam: w lies outside the heap (or is misaligned)", "adam: g lies outside the heap (or is misaligned)",
-                          "adam: m lies outside the heap (or is misaligned)", "adam: v lies outside the heap (or is misaligned)"};
-  for (int i = 0; i < 4; i++)
-    if (!region(p[i], n, len, &r[i])) return fail(env, names[i]);
-  for (int i = 0; i < 4; i++)
-    for (int j = i + 1; j < 4; j++)
-      if (overlaps(r[i], r[j])) return fail(env, "adam: w, g, m and v must not overlap");
+  if (!check_regions(env, "adam", &h, specs, 4, r)) return NULL;
   AdamScalars s;
-  float* dst[9] = {&s.scale, &s.b1, &s.omb1, &s.b2, &s.omb2, &s.oma1, &s.oma2, &s.neg_lr, &s.eps};
+  _Static_assert(ADAM_epsilon - ADAM_scale == 8, "the nine scalars are consecutive in ADAM_PARAMS");
+  float* dst[] = {&s.scale, &s.b1, &s.omb1, &s.b2, &s.omb2, &s.oma1, &s.oma2, &s.neg_lr, &s.eps};
   for (int i = 0; i < 9; i++)
-    if (!as_float(p[5 + i], dst[i])) return fail(env, "adam: scalars must be float32 values");
-  adam_f32((float*)(base + r[0].off), (const float*)(base + r[1].off), (float*)(base + r[2].off),
-           (float*)(base + r[3].off), n, s);
+    if (!as_float(h.params[ADAM_scale + i], dst[i])) return fail(env, "adam: scalars must be float32 values");
+  adam_f32((float*)(h.base + r[0].off), (const float*)(h.base + r[1].off), (float*)(h.base + r[2].off),
+           (float*)(h.base + r[3].off), n, s);
   return NULL;
 }

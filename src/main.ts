@@ -13,7 +13,7 @@
 // GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/watch.ts).
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { loadConfig, type Config } from './config/index.ts';
+import { configWarnings, loadConfig, type Config } from './config/index.ts';
 import { createPrisma } from './db/client.ts';
 import { startDatabase } from './db/database.ts';
 import { watchDatabase } from './db/watch.ts';
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const config: Config = loadConfig();
   setLogLevel(config.logLevel);
   const log = rootLog.child({ role: mode === 'all' ? 'supervisor' : 'api' });
+  for (const warning of configWarnings()) log.warn(warning);
   const workers: SupervisedWorker[] = [];
   await runProcess({
     log,
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
 /**
  * `npm start`'s worker processes. GLIMPSE_CAPTION_WORKER (default): captions get their own worker
  * process, so a training step (which holds its process for its whole length) never delays them; it
- * keeps its own cache folder (a cache's pins are per process). README "Captions while a run trains".
+ * keeps its own cache folder (a cache's pins are per process). docs/operations.md "Captions while a run trains".
  */
 function workerRoles(config: Config): { label: string; env?: Record<string, string> }[] {
   const separate = config.captionWorker && config.workerJobs.includes('caption');

@@ -6,30 +6,9 @@
 // (the pure settings schema and heatmap maths excepted); the worker never loads API code; shared code
 // loads neither (the pure settings schema excepted). src/main.ts is the entry of every role and src/cli the
 // command line.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const SRC = resolve(import.meta.dirname, '../src');
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'generated' ? [] : sources(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Every module specifier a file imports (static, re-exports and dynamic imports), relative ones as src-relative paths. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specifiers = [
-    ...text.matchAll(
-      /(?:^|\n)\s*(?:import\s+(?:[^'";]*?from\s*)?|export\s+(?:type\s+)?[{*][^'";]*?from\s*)['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
-    ),
-  ].map((m) => (m[1] ?? m[2])!);
-  return specifiers.map((s) => (s.startsWith('.') ? relative(SRC, resolve(dirname(file), s)) : s));
-}
+import { importsOf, SRC, sources } from './helpers/sources.ts';
 
 const filesUnder = (dir: string) => sources(join(SRC, dir)).map((file) => ({ file: relative(SRC, file), imports: importsOf(file) }));
 const offending = (dir: string, bad: (specifier: string) => boolean) =>

@@ -77,7 +77,7 @@ export interface Config {
   host: string;
   /** GLIMPSE_PUBLIC_READ: with API keys set, queries and subscriptions stay open to callers without a key */
   publicRead: boolean;
-  /** per-request GraphQL limits (src/server/limits.ts; README "Security and limits") */
+  /** per-request GraphQL limits (src/server/limits.ts; docs/security.md) */
   queryLimits: QueryLimits;
   /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client (API key, else IP address) may send per minute; 0 = unlimited */
   mutationsPerMinute: number;

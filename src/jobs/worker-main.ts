@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config/index.ts';
+import { configWarnings, loadConfig } from '../config/index.ts';
 import { createPrisma } from '../db/client.ts';
 import { startDatabase } from '../db/database.ts';
 import { lockDataDir } from '../db/instance-lock.ts';
@@ -50,6 +50,7 @@ export async function runWorkerProcess(): Promise<void> {
   const supervised = process.argv.includes('--supervised');
   const workerId = argValue('worker-id') ?? randomUUID();
   const log = rootLog.child({ role: 'worker', workerId });
+  for (const warning of configWarnings()) log.warn(warning);
   await runProcess({
     log,
     exitNowCode: EXIT_INTERRUPTED,

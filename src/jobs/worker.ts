@@ -12,6 +12,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { notify } from '../events/index.ts';
 import { initBackend, loadCaptioner } from '../ml/index.ts';
+import { nativeBackendOptionsFor } from './native-env.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { captionJob, purgeEndedCaptionImages } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
@@ -54,7 +55,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { config, prisma, queue } = options;
   const id = options.workerId ?? randomUUID();
   const log = options.log ?? jobLogger(rootLog.child({ role: 'worker', workerId: id }));
-  const backend = await initBackend(config.backend, { wasmThreads: config.wasmThreads });
+  const backend = await initBackend(config.backend, { wasmThreads: config.wasmThreads, ...nativeBackendOptionsFor(config) });
   log.info(`backend ${backend.name} (${backend.threads} threads)`);
   for (const note of backend.notes) log.info(note);
 

@@ -1,14 +1,12 @@
 // Backend choice at start-up: tfjs-node-gpu → tfjs-node → wasm (SIMD) → cpu.
-// The caller reads GLIMPSE_BACKEND and passes it as `preferred`; the chain then starts there.
+// The caller reads its configuration (GLIMPSE_BACKEND, GLIMPSE_NATIVE_KERNELS, the OpenBLAS
+// variables) and passes it: `preferred` starts the chain there, the options say the rest.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { loadNativeGemm } from './kernels/native-gemm.ts';
-import { nativeConvKernels } from './kernels/native-conv.ts';
-import { nativeElementwiseKernels } from './kernels/native-elementwise.ts';
-import { nativeMatMulKernels, setNativeKernels } from './kernels/native-matmul.ts';
+import { useNativeKernels } from './kernels/native-install.ts';
 import { registerFastKernels } from './kernels/register.ts';
 import { withWasmThreads } from './kernels/wasm-threads.ts';
 import type { BackendInfo } from './types.ts';
@@ -44,19 +42,18 @@ export interface BackendOptions {
    */
   wasmThreads?: number;
   /**
-   * wasm: compute BatchMatMul/_FusedMatMul with the native OpenBLAS addon (native/) when it is
-   * built; the backend is then named `wasm+openblas`. Default: on unless GLIMPSE_NATIVE_GEMM=off.
+   * wasm: compute matrix products, Tanh, Exp, Sum, conv gradients, Adam and the attention scores
+   * with the native kernels addon (native/, over OpenBLAS) where it is built; the backend is then
+   * named `wasm+openblas`. Default true; false keeps wasm's own kernels (GLIMPSE_NATIVE_KERNELS=off).
    */
-  nativeGemm?: boolean;
-  /** OpenBLAS threads for the native GEMM (default: OPENBLAS_NUM_THREADS, else DEFAULT_BLAS_THREADS). */
+  nativeKernels?: boolean;
+  /**
+   * OpenBLAS threads for the native kernels (default DEFAULT_BLAS_THREADS). OpenBLAS's core
+   * (OPENBLAS_CORETYPE, see chooseOpenBlasCore) is the caller's to set, before the first initBackend.
+   */
   blasThreads?: number;
-}
-
-/** GLIMPSE_NATIVE_GEMM: `off` keeps wasm's products on XNNPACK even where the addon is built. */
-export function nativeGemmFromEnv(value = process.env.GLIMPSE_NATIVE_GEMM): boolean {
-  if (value == null || value === '' || value === 'on') return true;
-  if (value === 'off') return false;
-  throw new BackendError('BACKEND_UNKNOWN', `GLIMPSE_NATIVE_GEMM must be "on" or "off" (got "${value}")`);
+  /** the caller's notes on how it chose these options (OpenBLAS core, threads), reported with the wasm backend's unless the addon failed to load */
+  nativeNotes?: readonly string[];
 }
 
 /** Loads one backend and makes it current; returns its thread count and notes, or throws why not. */
@@ -97,37 +94,6 @@ async function setWasmBackend(threads: number, notes: string[]): Promise<boolean
   }
 }
 
-let nativeInstalled = false;
-
-/** Puts the native kernels in front of wasm's matMul, Tanh, Exp and Sum; the suffix of the backend's name, or null. */
-function useNativeGemm(options: BackendOptions, notes: string[]): string | null {
-  const wanted = options.nativeGemm ?? nativeGemmFromEnv();
-  if (!wanted) {
-    setNativeKernels(false);
-    if (nativeInstalled) notes.push('native GEMM off: matrix products on XNNPACK');
-    return null;
-  }
-  const native = loadNativeGemm(options.blasThreads);
-  if ('reason' in native) {
-    notes.push(`${native.reason}: matrix products on XNNPACK`);
-    return null;
-  }
-  if (!nativeInstalled) {
-    const configs = [...nativeMatMulKernels(native.gemm), ...nativeElementwiseKernels(native.gemm), ...nativeConvKernels(native.gemm)];
-    for (const config of configs) {
-      if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
-      tf.registerKernel(config);
-    }
-    nativeInstalled = true;
-  }
-  setNativeKernels(true);
-  notes.push(
-    `matrix products (and Tanh, Exp, Sum) on the native GEMM: ${native.gemm.config}, ${native.gemm.threads} thread(s)`,
-    ...native.gemm.notes,
-  );
-  return '+openblas';
-}
-
 async function loadWasm(options: BackendOptions): Promise<{ threads: number; notes: string[]; suffix?: string }> {
   const notes: string[] = [];
   if (!wasmPathsSet) {
@@ -137,7 +103,8 @@ async function loadWasm(options: BackendOptions): Promise<{ threads: number; not
   }
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) notes.push('wasm: SIMD unsupported by this runtime, using the scalar build');
   registerFastKernels('wasm');
-  const suffix = useNativeGemm(options, notes) ?? undefined;
+  const native = { wanted: options.nativeKernels ?? true, blasThreads: options.blasThreads, notes: options.nativeNotes };
+  const suffix = useNativeKernels(native, notes) ?? undefined;
   const requested = options.wasmThreads ?? 1;
   if (!(await setWasmBackend(requested, notes))) throw new Error('wasm backend failed to initialise');
   const threads = getThreadsCount();
@@ -198,7 +165,6 @@ let resolved: BackendInfo | null = null;
  */
 export async function initBackend(preferred?: string, options: BackendOptions = {}): Promise<BackendInfo> {
   const start = preferred == null || preferred === '' ? undefined : parseBackendName(preferred);
-  if (options.nativeGemm == null) nativeGemmFromEnv(); // a malformed GLIMPSE_NATIVE_GEMM is an error, not a fallback
   if (current != null && (start == null || start === current.start)) return current.info;
   const info = select(start, options);
   current = { start, info };

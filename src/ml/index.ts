@@ -1,6 +1,7 @@
 // Public surface of the ML library for the worker and the CLI. Nothing here imports the app.
 export type * from './types.ts';
-export { initBackend, backendInfo, BackendError } from './backend.ts';
+export { initBackend, backendInfo, BackendError, type BackendOptions } from './backend.ts';
+export { chooseOpenBlasCore, DEFAULT_BLAS_THREADS } from './kernels/native-addon.ts';
 
 // model
 export { CaptionModel, type EncoderInput } from './model/captionModel.ts';

@@ -1,17 +1,20 @@
-// `npm start`'s worker as a supervised child process (src/jobs/worker-main.ts --supervised; referenced by path,
-// never imported: the API process loads no worker code). It runs
-// in its own process group, so a terminal's Ctrl-C or `kill -TERM -- -PGID` reaches it only through
+// `npm start`'s worker as a supervised child process (src/jobs/worker-main.ts --supervised, compiled:
+// dist/jobs/worker-main.js; referenced by path, never imported: the API process loads no worker code).
+// It runs in its own process group, so a terminal's Ctrl-C or `kill -TERM -- -PGID` reaches it only through
 // the parent: one SIGTERM per stop request. When it exits without being asked to (the OOM killer's
 // SIGKILL, a crash, EXIT_ML_RUNTIME_BROKEN), `onDeath` releases what it held and a new one starts
 // after a backoff: 1 s, doubling up to 30 s, back to 1 s once a worker has stayed up for a minute.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnvironment } from '../config/index.ts';
 import { EXIT_ML_RUNTIME_BROKEN } from './exit-codes.ts';
 import type { Logger } from '../log.ts';
 
-export const WORKER_ENTRY = fileURLToPath(new URL('../jobs/worker-main.ts', import.meta.url));
+// worker-main in the form this module runs in: `.ts` from the sources (tsx's loader reaches the child
+// through process.execArgv), `.js` in the compiled build (plain node, empty execArgv)
+export const WORKER_ENTRY = fileURLToPath(new URL(`../jobs/worker-main${extname(import.meta.url)}`, import.meta.url));
 
 export interface SupervisorOptions {
   databaseUrl: string;

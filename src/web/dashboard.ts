@@ -1,12 +1,16 @@
-// The dashboard's script, bundled from src/web/dashboard/ by esbuild in memory on first use (nothing
-// checked in, nothing written to disk), and its HTML shell.
+// The dashboard's script, src/web/dashboard/ bundled by esbuild, and its HTML shell. The compiled
+// server serves the bundle `npm run build` wrote (src/web/prebuilt.ts); run from the sources it is
+// bundled in memory on first use (nothing checked in, nothing written to disk).
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { hashedAsset, once, type Asset } from './asset.ts';
+import { COMPILED, prebuiltAsset } from './prebuilt.ts';
 
 const ENTRY = fileURLToPath(new URL('./dashboard/main.ts', import.meta.url));
 
-async function bundle(): Promise<Asset> {
+/** The bundle of src/web/dashboard/main.ts: for `npm run build`, and per process when run from the sources. */
+export async function bundleDashboard(): Promise<Asset> {
+  // esbuild is a dev dependency: imported here only, a path the compiled server never takes
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [ENTRY],
     bundle: true,
@@ -20,8 +24,8 @@ async function bundle(): Promise<Asset> {
   return hashedAsset('dashboard', 'js', 'text/javascript; charset=utf-8', Buffer.from(result.outputFiles[0]!.contents));
 }
 
-/** The bundled dashboard script, built once per process. */
-export const dashboardScript = once(bundle);
+/** The bundled dashboard script, read from the build or bundled once per process. */
+export const dashboardScript = once(() => (COMPILED ? prebuiltAsset('dashboard') : bundleDashboard()));
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2937; }

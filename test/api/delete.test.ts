@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { log } from '../../src/log.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isInside } from '../../src/resolvers/shared/deletion.ts';
+import { until } from '../helpers/until.ts';
 import { codes, startTestApi, type TestApi } from './harness.ts';
 
 const KEY = 'delete-key';
@@ -263,25 +264,37 @@ describe('requestCaption racing deleteModel', () => {
     // a deleteModel-like transaction holds the row locked, deleted but not yet committed
     let commit!: () => void;
     const held = new Promise<void>((resolve) => (commit = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    let locked!: (backendPid: number) => void;
+    const isLocked = new Promise<number>((resolve) => (locked = resolve));
     const deleting = t.db.prisma.$transaction(
       async (tx) => {
+        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
         await tx.$queryRaw`SELECT "id" FROM "Model" WHERE "id" = ${m.id} FOR UPDATE`;
         await tx.model.delete({ where: { id: m.id } });
-        locked();
+        locked(pid);
         await held;
       },
-      { timeout: 30_000 },
+      { timeout: 60_000 },
     );
-    await isLocked;
+    const deleter = await isLocked;
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
     const request = t.gql(
       `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id } }`,
       { input: { modelId: m.id, imageBase64: png.toString('base64') } },
       KEY,
     );
-    await new Promise((resolve) => setTimeout(resolve, 500)); // it passes the lookup (the delete is uncommitted) and waits on the lock
+    // it passes the lookup (the delete is uncommitted) and waits on the row lock: a backend blocked by the
+    // deleting transaction is the proof that the request reached the lock before the delete commits
+    await until(
+      async () =>
+        (
+          await t.db.prisma.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${deleter}::int = ANY(pg_blocking_pids(pid))`
+        )[0]!.n,
+      (n) => n === 1,
+      30_000,
+      20,
+    );
     commit();
     await deleting;
     const res = await request;

@@ -26,8 +26,8 @@ describe('models', () => {
     const res = await t.gql(RENAME, { id: model.id, name: '  shapes, small  ' });
     expect(res.errors).toBeUndefined();
     expect(res.data!.renameModel).toEqual({ id: model.id, name: 'shapes, small', vocabSize: 27, datasetVocabularyWords: 23 });
-    const listed = await t.gql(`{ models { id name datasetVocabularyWords } }`);
-    expect(listed.data!.models).toContainEqual({ id: model.id, name: 'shapes, small', datasetVocabularyWords: 23 });
+    const listed = await t.gql(`{ modelsConnection(nameContains: "SMALL") { edges { node { id name datasetVocabularyWords } } } }`);
+    expect(listed.data!.modelsConnection.edges).toEqual([{ node: { id: model.id, name: 'shapes, small', datasetVocabularyWords: 23 } }]);
 
     // a model whose run is gone: the dataset's vocabulary is unknown, not invented
     const orphan = await t.db.prisma.model.create({ data: { name: 'orphan', path: '/m/2', vocabSize: 9, config: {} } });

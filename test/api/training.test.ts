@@ -34,8 +34,8 @@ describe('createDataset', () => {
       syntheticImages: 50,
       syntheticSeed: 7,
     });
-    const listed = await t.gql(`{ datasets { id name status imageCount } }`);
-    expect(listed.data!.datasets.map((d: { name: string }) => d.name)).toContain('shapes-a');
+    const listed = await t.gql(`{ datasetsConnection(status: PENDING) { edges { node { id name status imageCount } } } }`);
+    expect(listed.data!.datasetsConnection.edges.map((e: { node: { name: string } }) => e.node.name)).toContain('shapes-a');
   });
 
   it('requires exactly one of synthetic and coco', async () => {

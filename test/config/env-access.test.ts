@@ -10,12 +10,6 @@ const SRC = join(import.meta.dirname, '../../src');
 /** `process.env`, `process['env']`, or `env` imported from node:process */
 const ENV_ACCESS = /\bprocess\s*(?:\.\s*env\b|\[\s*['"]env['"]\s*\])|\{[^}]*\benv\b[^}]*\}\s*from\s*['"](?:node:)?process['"]/;
 
-/**
- * Until the native change lands: src/ml still reads GLIMPSE_NATIVE_GEMM, the OpenBLAS threads and writes
- * OPENBLAS_CORETYPE itself. The integrator wires prepareNativeEnvironment and removes these two.
- */
-const EXEMPT = ['ml/backend.ts', 'ml/kernels/native-gemm.ts'];
-
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -30,14 +24,10 @@ const readers = sources(SRC)
 
 describe('environment access', () => {
   it('nothing outside src/config reads process.env', () => {
-    expect(readers.filter((file) => !file.startsWith('config/') && !EXEMPT.includes(file))).toEqual([]);
+    expect(readers.filter((file) => !file.startsWith('config/'))).toEqual([]);
   });
 
   it('the config package does (the check sees what it looks for)', () => {
     expect(readers).toContain('config/index.ts');
-  });
-
-  it('every exemption is still needed', () => {
-    for (const file of EXEMPT) expect(readers, `${file} no longer reads the environment: remove it from EXEMPT`).toContain(file);
   });
 });

@@ -2,6 +2,7 @@
 // recorded, so a test can assert that its page needed nothing from outside.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { inCi } from '../helpers/prerequisites.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -9,9 +10,9 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const browserMissing: string | null = existsSync(CHROMIUM_PATH)
   ? null
   : `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium or set CHROMIUM_PATH): browser tests skipped`;
-if (browserMissing && process.env.CI === 'true') {
+if (browserMissing && inCi) {
   // in CI a missing tool is a failure with its reason, never a silent skip
-  throw new Error(`CI=true: ${browserMissing.replace(': browser tests skipped', '')}; .ci/run installs Debian's chromium`);
+  throw new Error(`CI is set: ${browserMissing.replace(': browser tests skipped', '')}; .ci/run installs Debian's chromium`);
 }
 if (browserMissing) console.warn(browserMissing);
 

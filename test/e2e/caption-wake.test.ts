@@ -1,7 +1,8 @@
-// NOTIFY wake-ups end to end: a worker whose queues poll only every 60 s still generates a dataset,
-// trains a run and answers captions within moments, because each enqueue's NOTIFY wakes it (a polling
-// worker would wait up to a minute for each). Captions: real HTTP requestCaption → real graphql-ws
-// captionStream until the final event; latencies printed next to the worker's decode time.
+// NOTIFY wake-ups end to end: a worker whose queues poll only every 5 minutes generates a dataset, trains a
+// run and answers six captions before its first polling tick after start, because each enqueue's NOTIFY
+// wakes it (a polling worker would wait for a tick for each job). The fact checked is that ordering, not
+// a latency: the latencies are printed (bench/caption-latency.ts measures them). Captions: real HTTP
+// requestCaption → real graphql-ws captionStream until the final event.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +14,25 @@ import { startTestApi, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { quietLog } from './shared.ts';
 
+const POLLING_SECONDS = 300;
 let t: TestApi;
 let worker: RunningWorker;
 let dataDir: string;
+/** when the worker started: its queues fetched then, and next one polling interval later */
+let workerStartedAt: number;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'glimpse-wake-'));
   const env = { GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' };
   t = await startTestApi(env);
-  worker = await startWorker({ config: loadConfig(env), prisma: t.db.prisma, queue: t.queue, pollingIntervalSeconds: 60, log: quietLog });
+  workerStartedAt = Date.now();
+  worker = await startWorker({
+    config: loadConfig(env),
+    prisma: t.db.prisma,
+    queue: t.queue,
+    pollingIntervalSeconds: POLLING_SECONDS,
+    log: quietLog,
+  });
 });
 afterAll(async () => {
   await worker?.stop({ graceful: true });
@@ -29,15 +40,15 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('a worker polling every 60 s, woken by NOTIFY', () => {
+describe('a worker polling every 5 minutes, woken by NOTIFY', () => {
   it('generates, trains and captions without waiting for a polling tick', async () => {
-    const queued = Date.now();
+    const beforeTick = () => expect(Date.now() - workerStartedAt).toBeLessThan(POLLING_SECONDS * 1000);
     const created = await t.gql(`mutation { createDataset(input: { name: "wake", synthetic: { images: 12, seed: 4 } }) { id } }`);
     const datasetId = created.data!.createDataset.id as string;
     await until(
       () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
       (d) => d.status === 'READY',
-      50_000,
+      POLLING_SECONDS * 1000,
       50,
     );
     const started = await t.gql(`mutation($i: StartTrainingInput!) { startTraining(input: $i) { id } }`, {
@@ -56,10 +67,10 @@ describe('a worker polling every 60 s, woken by NOTIFY', () => {
     const model = await until(
       () => t.db.prisma.model.findFirst({ where: { runId } }),
       (m) => m !== null,
-      50_000,
+      POLLING_SECONDS * 1000,
       50,
     );
-    expect(Date.now() - queued).toBeLessThan(55_000); // both jobs started long before a 60 s tick
+    beforeTick(); // the dataset and training jobs were fetched on their wake-ups
 
     const image = (
       await sharp({ create: { width: 32, height: 32, channels: 3, background: '#36c' } })
@@ -85,12 +96,10 @@ describe('a worker polling every 60 s, woken by NOTIFY', () => {
       expect(row.status).toBe('SUCCEEDED');
       runs.push({ ms, decodeMs: (row.timings as { decodeMs: number }).decodeMs });
     }
+    beforeTick(); // and so were the six captions
     const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
     console.log(
-      `caption latency with a 60 s polling interval (ms): ${ms.map((m) => m.toFixed(0)).join(', ')}; decode: ${runs.map((r) => r.decodeMs.toFixed(0)).join(', ')}`,
+      `caption latency, woken by NOTIFY (ms): ${ms.map((m) => m.toFixed(0)).join(', ')}; decode: ${runs.map((r) => r.decodeMs.toFixed(0)).join(', ')}`,
     );
-    // the first loads the model; every one is far below the polling interval, the median below a second
-    expect(ms.at(-1)!).toBeLessThan(10_000);
-    expect(ms[Math.floor(ms.length / 2)]!).toBeLessThan(1000);
-  }, 180_000);
+  }, 360_000);
 });

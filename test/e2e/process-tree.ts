@@ -1,5 +1,5 @@
-// `npm start` (or `node --import tsx src/main.ts`) as a real process tree in its own process group,
-// as a terminal or systemd runs it. Its output is pino JSON (stdout is a pipe): one event a line.
+// `npm start` (or `node --import tsx src/main.ts`, or a build's `node dist/main.js`) as a real process
+// tree in its own process group, as a terminal or systemd runs it. Its output is pino JSON (stdout is a pipe): one event a line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,11 +36,13 @@ export function alive(pid: number): boolean {
   }
 }
 
-export function launch(env: Record<string, string>, options: { viaNpm?: boolean } = {}): Instance {
+/** `command` (argv, run in `cwd`) replaces the default, e.g. the compiled `node dist/main.js` of a build */
+export function launch(env: Record<string, string>, options: { viaNpm?: boolean; command?: string[]; cwd?: string } = {}): Instance {
   const full: NodeJS.ProcessEnv = { ...process.env, PORT: '0', GLIMPSE_HEARTBEAT_SECONDS: '1', ...env };
   if (!('DATABASE_URL' in env)) delete full.DATABASE_URL;
-  const [cmd, args] = options.viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
-  const child = spawn(cmd as string, args as string[], { env: full, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...args] =
+    options.command ?? (options.viaNpm ? ['npm', 'start', '--silent'] : [process.execPath, '--import', 'tsx', 'src/main.ts']);
+  const child = spawn(cmd!, args, { cwd: options.cwd, env: full, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (text += d.toString()));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/ml/index.ts';
+import { testBackendOptions } from '../helpers/backend.ts';
 import { collect, type TestApi } from '../api/harness.ts';
 import { until } from '../helpers/until.ts';
 import { saveLayersModel } from '../helpers/tfjs-model.ts';
@@ -35,7 +36,7 @@ const requests: string[] = [];
 beforeAll(async () => {
   fixtures = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));
   const www = join(fixtures, 'www');
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   const network = tf.sequential({
     layers: [
       tf.layers.conv2d({

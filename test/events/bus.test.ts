@@ -1,8 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+// The event bus over LISTEN/NOTIFY. "Nothing arrived" is an ordering fact, never a wait: one connection
+// receives notifications in commit order and the bus dispatches each at once, so when a sentinel notified
+// after X has arrived, X's wake-up (had there been one) has arrived too.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus, type EventBus, EventError, notify } from '../../src/events/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/until.ts';
 
 /** consumes an iterator in the background and counts the wake-ups */
 function watch(iterator: AsyncIterableIterator<void>) {
@@ -14,18 +18,29 @@ function watch(iterator: AsyncIterableIterator<void>) {
   return {
     state,
     finished,
-    async until(n: number, timeoutMs = 5000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (state.count < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} wake-ups, got ${state.count}`);
-        await sleep(10);
-      }
+    async until(n: number): Promise<void> {
+      await until(
+        async () => state.count,
+        (count) => count >= n,
+        30_000,
+        5,
+      );
     },
   };
 }
 
-/** Postgres delivers notifications asynchronously: give a would-be delivery time to arrive */
-const settle = () => sleep(300);
+/**
+ * Notifies a fresh key (committed now, through `db`) and waits for its wake-up on `bus`: every notification
+ * committed before it has then been dispatched on `bus`, and the watchers' loops have counted it.
+ */
+async function barrier(db: TestDatabase, bus: EventBus): Promise<void> {
+  const key = `sentinel-${randomUUID()}`;
+  const sentinel = bus.subscribe('training_run', key);
+  await notify(db.prisma, 'training_run', key);
+  await sentinel.next();
+  await sentinel.return!();
+  await new Promise((resolve) => setImmediate(resolve)); // the watchers' loops run their pending turns
+}
 
 describe('event bus over LISTEN/NOTIFY', () => {
   let db: TestDatabase;
@@ -49,7 +64,7 @@ describe('event bus over LISTEN/NOTIFY', () => {
 
     await notify(db.prisma, 'training_run', 'run-1');
     await Promise.all([onA.until(1), onB.until(1)]);
-    await settle();
+    await Promise.all([barrier(db, apiA), barrier(db, apiB)]);
     expect(otherKey.state.count).toBe(0);
     expect(otherTopic.state.count).toBe(0);
   });
@@ -63,13 +78,13 @@ describe('event bus over LISTEN/NOTIFY', () => {
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    await settle();
+    await barrier(db, apiB);
     expect(sub.state.count).toBe(0);
 
     let notifiedBeforeCommit = -1;
     await db.prisma.$transaction(async (tx) => {
       await notify(tx, 'caption_request', 'req-1');
-      await settle();
+      await barrier(db, apiB); // committed by another connection while this transaction is open
       notifiedBeforeCommit = sub.state.count;
     });
     expect(notifiedBeforeCommit).toBe(0);
@@ -84,7 +99,7 @@ describe('event bus over LISTEN/NOTIFY', () => {
       await client.query('BEGIN');
       await notify(client, 'training_run', 'run-pg');
       await client.query('ROLLBACK');
-      await settle();
+      await barrier(db, apiA);
       expect(sub.state.count).toBe(0);
       await client.query('BEGIN');
       await notify(client, 'training_run', 'run-pg');
@@ -99,11 +114,16 @@ describe('event bus over LISTEN/NOTIFY', () => {
     const it = apiA.subscribe('worker');
     await notify(db.prisma, 'worker');
     await notify(db.prisma, 'worker');
-    await settle();
+    await barrier(db, apiA); // both dispatched, before any next()
     expect(await it.next()).toEqual({ value: undefined, done: false });
-    const second = await Promise.race([it.next().then(() => 'woken'), settle().then(() => 'idle')]);
+    let second = 'idle';
+    const pending = it.next().then(() => {
+      second = 'woken';
+    });
+    await barrier(db, apiA);
     expect(second).toBe('idle'); // the two notifications folded into one wake-up
     await it.return!();
+    await pending;
   });
 
   it('re-LISTENs after losing its connection and wakes every subscriber', async () => {

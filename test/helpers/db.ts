@@ -12,6 +12,9 @@ export interface TestDatabase {
 }
 
 async function server(): Promise<{ adminUrl: string; template: string }> {
+  if (inject('tier') === 'unit') {
+    throw new Error('a test in the unit tier asked for a database: list its file under DATABASE (or SLOW) in test/tiers.ts');
+  }
   const provided = inject('testDatabase');
   if (provided) return provided;
   // globalSetup not configured: resolve the server here (no embedded fallback without it)

@@ -14,6 +14,7 @@ import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { FIRST_STEP_LEASE_SECONDS } from '../../src/jobs/run-lease.ts';
 import { trainJob } from '../../src/jobs/train.job.ts';
 import { initBackend } from '../../src/ml/index.ts';
+import { testBackendOptions } from '../helpers/backend.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { TINY_RUN as TINY } from '../helpers/worker.ts';
 
@@ -115,7 +116,7 @@ describe('the training job lease', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'glimpse-lease-'));
     db = await createTestDatabase();
     config = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) });
-    await initBackend(config.backend); // what the worker does first
+    await initBackend(config.backend, testBackendOptions()); // what the worker does first
     helpers = {
       config,
       prisma: db.prisma,

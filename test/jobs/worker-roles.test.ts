@@ -1,6 +1,8 @@
-// Worker roles (GLIMPSE_WORKER_JOBS): a caption-only worker never takes a dataset or training job,
-// a training-only worker never takes a caption; serverInfo.liveWorkers shows each one's roles and
-// what it runs. The caption worker has its own data dir: it loads the model from the artifact store.
+// Worker roles (GLIMPSE_WORKER_JOBS): a caption-only worker never takes a dataset or training job, a
+// training-only worker never takes a caption, each shown at the moment it takes another job that it could
+// only have fetched while the left one was waiting (never by waiting a fixed time); serverInfo.liveWorkers
+// shows each one's roles and what it runs. The caption worker has its own data dir: it loads the model from
+// the artifact store.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +26,6 @@ async function worker(id: string, jobs: string): Promise<{ worker: RunningWorker
   running.push(w);
   return { worker: w, dataDir };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function png(): string {
   const image = new PNG({ width: 32, height: 32 });
@@ -52,18 +52,26 @@ describe('worker roles', { timeout: 240_000 }, () => {
   });
 
   it('a caption-only worker takes no dataset or training job; a training-only worker no caption', async () => {
-    const captioner = await worker('C', 'caption');
-    const created = await t.gql(`mutation { createDataset(input: { name: "shapes", synthetic: { images: 12, seed: 3 } }) { id } }`);
-    const datasetId = created.data!.createDataset.id;
-    await sleep(3000);
-    expect((await t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } })).status).toBe('PENDING');
-
+    const createDataset = async (seed: number): Promise<string> => {
+      const created = await t.gql(
+        `mutation($name: String!, $seed: Int!) { createDataset(input: { name: $name, synthetic: { images: 12, seed: $seed } }) { id } }`,
+        {
+          name: `shapes-${seed}`,
+          seed,
+        },
+      );
+      expect(created.errors).toBeUndefined();
+      return created.data!.createDataset.id;
+    };
+    const datasetStatus = async (id: string) => (await t.db.prisma.dataset.findUniqueOrThrow({ where: { id } })).status;
     const trainer = await worker('T', 'training,dataset');
+    const datasetId = await createDataset(3);
     await until(
-      () => t.db.prisma.dataset.findUniqueOrThrow({ where: { id: datasetId } }),
-      (d) => d.status === 'READY',
+      () => datasetStatus(datasetId),
+      (status) => status === 'READY',
       120_000,
     );
+    const captioner = await worker('C', 'caption');
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id } }`, {
       input: { datasetId, epochs: 1, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 1, checkpointEvery: 0 },
     });
@@ -99,20 +107,33 @@ describe('worker roles', { timeout: 240_000 }, () => {
       expect(r.errors).toBeUndefined();
       return r.data!.requestCaption.id as string;
     };
+    const captionOf = (id: string) => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id } });
+
+    // only the caption worker is left: it takes a caption request queued after a dataset job, and leaves
+    // the dataset job (its proof of having fetched while that job was waiting)
+    await trainer.worker.stop({ graceful: true });
+    const waiting = await createDataset(4);
     const first = await request();
     const done = await until(
-      () => t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: first } }),
+      () => captionOf(first),
       (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
       120_000,
     );
     expect(done).toMatchObject({ status: 'SUCCEEDED', workerId: 'C' });
+    expect(await datasetStatus(waiting)).toBe('PENDING');
     // C has its own data dir: the model came from the store into its cache
     expect(await readdir(join(captioner.dataDir, 'cache'))).toContain(run.model!.blobId);
 
+    // only a training worker is left: started after a caption request was queued, it builds the waiting
+    // dataset (its proof of having fetched while the request was waiting) and leaves the request
     await captioner.worker.stop({ graceful: true });
     const second = await request();
-    await sleep(4000);
-    expect((await t.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: second } })).status).toBe('QUEUED');
-    expect(trainer.worker.id).toBe('T');
+    await worker('T2', 'training,dataset');
+    await until(
+      () => datasetStatus(waiting),
+      (status) => status === 'READY',
+      120_000,
+    );
+    expect(await captionOf(second)).toMatchObject({ status: 'QUEUED', workerId: null });
   });
 });

@@ -1,15 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+// The job queue on the app database: enqueued inside the caller's transaction, caption batches and
+// their retry, jobs split between workers, the queues' policies. Waits are polled conditions
+// (test/helpers/until.ts) with generous limits: they decide nothing but "it never happened".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, datasetExpirySeconds, type Job, type JobQueue } from '../../src/queue/queue.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until as poll } from '../helpers/until.ts';
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 30_000) =>
+  poll(
+    async () => condition(),
+    (done) => done,
+    timeoutMs,
+    20,
+  );
 
 describe('job queue (pg-boss on the app database)', () => {
   let db: TestDatabase;
@@ -37,7 +40,7 @@ describe('job queue (pg-boss on the app database)', () => {
         throw new Error('validation failed after enqueue');
       }),
     ).rejects.toThrow('validation failed');
-    expect(await db.prisma.trainingRun.count()).toBe(0);
+    expect(await db.prisma.trainingRun.count({ where: { datasetId: dataset.id } })).toBe(0);
     expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
 
     const run = await db.prisma.$transaction(async (tx) => {
@@ -101,26 +104,44 @@ describe('job queue (pg-boss on the app database)', () => {
 
   it('splits jobs between two workers, each job handled once', async () => {
     const dataset = await newDataset('queue-split');
-    await db.prisma.$transaction(async (tx) => {
+    const ids = await db.prisma.$transaction(async (tx) => {
+      const out: string[] = [];
       for (let i = 0; i < 6; i++) {
         const run = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: { i } } });
-        await api.enqueueTraining(tx, { runId: run.id });
+        out.push(await api.enqueueTraining(tx, { runId: run.id }));
       }
+      return out;
     });
     const workers = await Promise.all([createQueue(db.url, { max: 2 }), createQueue(db.url, { max: 2 })]);
     const handled = new Map<string, number[]>();
+    const tookOne = [false, false];
     try {
       await Promise.all(
         workers.map(async (w, index) => {
           await w.start();
           await w.work('training', { pollingIntervalSeconds: 0.5 }, async ([job]) => {
             handled.set(job!.data.runId, [...(handled.get(job!.data.runId) ?? []), index]);
-            await sleep(150);
+            tookOne[index] = true;
+            // each worker's first job waits until the other worker holds one too: while a worker is busy
+            // the other fetches the next job (with one worker only, this never ends and the test fails)
+            await until(() => tookOne[0] && tookOne[1]);
           });
         }),
       );
       await until(() => handled.size === 6);
-      await sleep(300);
+      // every job completed: none can be handed out again, so the count per job is final
+      await poll(
+        async () =>
+          (
+            await db.prisma.$queryRawUnsafe<{ n: number }[]>(
+              `SELECT count(*)::int AS n FROM pgboss.job WHERE id::text = ANY($1) AND state = 'completed'`,
+              ids,
+            )
+          )[0]!.n,
+        (n) => n === 6,
+        30_000,
+        20,
+      );
       expect([...handled.values()].every((by) => by.length === 1)).toBe(true);
       const perWorker = [0, 1].map((i) => [...handled.values()].filter((by) => by[0] === i).length);
       expect(perWorker[0]).toBeGreaterThan(0);

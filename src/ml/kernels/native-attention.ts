@@ -4,21 +4,14 @@
 // one pass giving the gradients of keys, q and v (instead of the tanh derivative's Square, Sub
 // and Multiply, the outer product ds·vᵀ, the GEMV for v and the Sum for q). While a gradient tape
 // records, the forward also stores tanh(keys + q) for the backward pass; decoding does not.
-// Used where the backend is wasm with the native kernels on and the addon has them; else null and
-// the caller computes the tfjs ops.
+// Used where the backend is wasm with the native kernels (and their 'attention' part) on; else
+// null and the caller computes the tfjs ops.
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
-import type { BlasAddon } from './native-gemm.ts';
-import { activeNativeGemm, heapBytes } from './native-matmul.ts';
+import { activeNativePart, type NativeKernel, nativeKernel } from './native-kernel.ts';
 
 export const ATTENTION_SCORES = 'GlimpseAttentionScores';
 export const ATTENTION_SCORES_GRAD = 'GlimpseAttentionScoresGrad';
-
-type AttentionAddon = Required<Pick<BlasAddon, 'attnScores' | 'attnScoresGrad'>>;
-
-const forwardParams = new Float64Array(8);
-const gradParams = new Float64Array(9);
 
 function float32(x: tf.TensorInfo, shape: number[], what: string): void {
   if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) !== tf.util.sizeFromShape(shape)) {
@@ -26,21 +19,12 @@ function float32(x: tf.TensorInfo, shape: number[], what: string): void {
   }
 }
 
-/** outputs allocated in order, filled by `fill`, all released if it throws */
-function outputs(wasm: BackendWasm, shapes: number[][], fill: (offsets: number[]) => void): tf.TensorInfo[] {
-  const outs: tf.TensorInfo[] = [];
-  try {
-    for (const shape of shapes) outs.push(wasm.makeOutput(shape, 'float32'));
-    fill(outs.map((o) => wasm.getMemoryOffset(o.dataId)));
-    return outs;
-  } catch (err) {
-    for (const o of outs) wasm.disposeData(o.dataId);
-    throw err;
-  }
-}
-
-function kernels(addon: AttentionAddon): tf.KernelConfig[] {
-  const forward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+const scoresKernel = nativeKernel({
+  kernelName: ATTENTION_SCORES,
+  entry: 'attnScores',
+  fallback: 'none',
+  list: true,
+  plan({ inputs, attrs }) {
     const keys = required(inputs, 'keys');
     const query = required(inputs, 'query');
     const v = required(inputs, 'v');
@@ -48,32 +32,35 @@ function kernels(addon: AttentionAddon): tf.KernelConfig[] {
     float32(keys, [B, L, U], 'keys');
     float32(query, [B, U], 'query');
     float32(v, [U, 1], 'v');
-    const wasm = backend as BackendWasm;
     const store = (attrs as { store?: boolean }).store === true;
-    return outputs(
-      wasm,
-      store
+    return {
+      // scores [B, L], and hidden = tanh(keys + q) [B, L, U] while recording
+      outputs: store
         ? [
             [B, L],
             [B, L, U],
           ]
         : [[B, L]],
-      ([scores, hidden]) => {
-        forwardParams.set([
-          wasm.getMemoryOffset(keys.dataId),
-          wasm.getMemoryOffset(query.dataId),
-          wasm.getMemoryOffset(v.dataId),
-          scores,
-          store ? hidden : -1,
-          B,
-          L,
-          U,
-        ]);
-        addon.attnScores(heapBytes(wasm), forwardParams);
-      },
-    );
-  };
-  const backward: tf.KernelFunc = ({ inputs, backend }) => {
+      params: (offset, [scores, hidden]) => ({
+        keysOff: offset(keys),
+        qOff: offset(query),
+        vOff: offset(v),
+        scoresOff: scores,
+        hiddenOff: store ? hidden : -1,
+        B,
+        L,
+        U,
+      }),
+    };
+  },
+});
+
+const gradKernel = nativeKernel({
+  kernelName: ATTENTION_SCORES_GRAD,
+  entry: 'attnScoresGrad',
+  fallback: 'none',
+  list: true,
+  plan({ inputs }) {
     const hidden = required(inputs, 'hidden');
     const v = required(inputs, 'v');
     const dy = required(inputs, 'dy');
@@ -81,46 +68,29 @@ function kernels(addon: AttentionAddon): tf.KernelConfig[] {
     float32(hidden, [B, L, U], 'hidden');
     float32(v, [U, 1], 'v');
     float32(dy, [B, L], 'dy');
-    const wasm = backend as BackendWasm;
-    return outputs(
-      wasm,
-      [
+    return {
+      outputs: [
         [B, L, U],
         [B, U],
         [U, 1],
-      ],
-      ([dkeys, dq, dv]) => {
-        gradParams.set([
-          wasm.getMemoryOffset(hidden.dataId),
-          wasm.getMemoryOffset(v.dataId),
-          wasm.getMemoryOffset(dy.dataId),
-          dkeys,
-          dq,
-          dv,
-          B,
-          L,
-          U,
-        ]);
-        addon.attnScoresGrad(heapBytes(wasm), gradParams);
-      },
-    );
-  };
-  return [
-    { kernelName: ATTENTION_SCORES, backendName: 'wasm', kernelFunc: forward },
-    { kernelName: ATTENTION_SCORES_GRAD, backendName: 'wasm', kernelFunc: backward },
-  ];
-}
+      ], // dkeys, dq, dv
+      params: (offset, [dkeys, dq, dv]) => ({
+        hiddenOff: offset(hidden),
+        vOff: offset(v),
+        dsOff: offset(dy),
+        dkeysOff: dkeys,
+        dqOff: dq,
+        dvOff: dv,
+        B,
+        L,
+        U,
+      }),
+    };
+  },
+});
 
-let registeredFor: BlasAddon | null = null;
-
-function ensureKernels(addon: BlasAddon & AttentionAddon): void {
-  if (registeredFor === addon) return;
-  for (const config of kernels(addon)) {
-    if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
-  }
-  registeredFor = addon;
-}
+/** The fused scores and their gradient: kernels of their own (no fallback: callers check first). */
+export const NATIVE_ATTENTION_KERNELS: NativeKernel[] = [scoresKernel, gradKernel];
 
 const scoresWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [keys, query, v, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -135,11 +105,8 @@ const scoresWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 
 /** tanh(keys + q)·v [B, L] for keys [B, L, U], query [B, U], v [U, 1] natively, or null where not available. */
 export function nativeAttentionScores(keys: tf.Tensor3D, query: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const addon = activeNativeGemm()?.addon;
-  if (addon?.attnScores == null || addon.attnScoresGrad == null) return null;
+  if (tf.getBackend() !== 'wasm' || activeNativePart('attention') == null) return null;
   if (keys.dtype !== 'float32' || query.dtype !== 'float32' || v.dtype !== 'float32' || keys.size === 0) return null;
-  ensureKernels(addon as BlasAddon & AttentionAddon);
   const recording = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
   if (recording) return scoresWithGrad(keys, query, v) as tf.Tensor2D;
   const [scores] = tf.engine().runKernel(ATTENTION_SCORES, { keys, query, v }, { store: false }) as tf.Tensor[];

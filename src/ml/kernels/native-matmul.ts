@@ -1,33 +1,14 @@
-// BatchMatMul and _FusedMatMul on the wasm backend computed by the native GEMM (OpenBLAS) in
-// place on the wasm heap: inputs are read where tfjs keeps them (their memoryOffset), the output
-// is allocated by the backend (makeOutput) and written once; no copies, transposes are BLAS
-// flags. Products it does not take (other dtypes, PReLU, batch broadcasts that do not flatten
-// to one shared operand, biases other than a scalar or one value per column, empty tensors)
-// go to the kernel registered before (wasm-matmul.ts: XNNPACK).
+// BatchMatMul and _FusedMatMul on the wasm backend computed by the native addon (native/gemm.c,
+// OpenBLAS) in place on the wasm heap: inputs are read where tfjs keeps them (their memoryOffset),
+// the output is allocated by the backend and written once; no copies, transposes are BLAS flags.
+// Products it does not take (other dtypes, PReLU, batch broadcasts that do not flatten to one
+// shared operand, biases other than a scalar or one value per column, empty tensors) go to the
+// kernel registered before (wasm-matmul.ts: XNNPACK).
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
-import type { NativeGemm } from './native-gemm.ts';
+import { type NativeKernel, nativeKernel } from './native-kernel.ts';
 
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5 };
-
-let enabled = true;
-
-/** Turns the native kernels (products, Tanh, Sum) on or off at run time (tests compare both in one process). */
-export function setNativeKernels(on: boolean): void {
-  enabled = on;
-}
-
-export function nativeKernelsEnabled(): boolean {
-  return enabled;
-}
-
-let installedGemm: NativeGemm | null = null;
-
-/** The addon whose kernels are installed on wasm, while they are enabled (for code outside kernels: the optimiser). */
-export function activeNativeGemm(): NativeGemm | null {
-  return enabled ? installedGemm : null;
-}
 
 /** The product's layout for native/gemm.c, or null when the native path does not take it. */
 export interface GemmPlan {
@@ -86,66 +67,49 @@ export function planGemm(
   return { outShape: [...outer, m, n], batch, m, n, k, aBatch, bBatch, biasLen, activation: act };
 }
 
-/** The current bytes of the wasm memory (it may have grown, and been replaced, since the last call). */
-export function heapBytes(wasm: BackendWasm): Uint8Array {
-  const module = wasm.wasm as unknown as { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array };
-  return module.wasmMemory != null ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8;
+interface MatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  activation?: string;
+  leakyreluAlpha?: number;
 }
 
-const params = new Float64Array(15);
-
-function nativeMatMul(kernelName: string, gemm: NativeGemm): tf.KernelConfig {
-  const fallback = tf.getKernel(kernelName, 'wasm');
-  if (fallback == null) throw new Error(`wasm kernel ${kernelName} is not registered`);
-  const kernelFunc: tf.KernelFunc = (args) => {
-    const { inputs, backend, attrs } = args;
-    if (!enabled || inputs.preluActivationWeights != null) return fallback.kernelFunc(args);
-    const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as {
-      transposeA: boolean;
-      transposeB: boolean;
-      activation?: string;
-      leakyreluAlpha?: number;
-    };
-    const a = required(inputs, 'a');
-    const b = required(inputs, 'b');
-    const plan = planGemm(a, b, transposeA, transposeB, inputs.bias, activation ?? 'linear');
-    if (plan == null) return fallback.kernelFunc(args);
-    const wasm = backend as BackendWasm;
-    const out = wasm.makeOutput(plan.outShape, 'float32');
-    try {
-      // offsets after makeOutput: allocating may have grown the heap (offsets stay, the buffer changes)
-      params.set([
-        plan.batch,
-        plan.m,
-        plan.n,
-        plan.k,
-        transposeA ? 1 : 0,
-        transposeB ? 1 : 0,
-        wasm.getMemoryOffset(a.dataId),
-        plan.aBatch,
-        wasm.getMemoryOffset(b.dataId),
-        plan.bBatch,
-        wasm.getMemoryOffset(out.dataId),
-        inputs.bias != null ? wasm.getMemoryOffset(inputs.bias.dataId) : -1,
-        plan.biasLen,
-        plan.activation,
-        leakyreluAlpha ?? 0.2,
-      ]);
-      gemm.addon.gemm(heapBytes(wasm), params);
-      return out;
-    } catch (err) {
-      wasm.disposeData(out.dataId);
-      throw err;
-    }
-  };
-  return { kernelName, backendName: 'wasm', setupFunc: fallback.setupFunc, disposeFunc: fallback.disposeFunc, kernelFunc };
+function nativeMatMul(kernelName: string): NativeKernel {
+  return nativeKernel({
+    kernelName,
+    entry: 'gemm',
+    fallback: 'previous',
+    plan({ inputs, attrs }) {
+      if (inputs.preluActivationWeights != null) return null;
+      const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as MatMulAttrs;
+      const a = required(inputs, 'a');
+      const b = required(inputs, 'b');
+      const { bias } = inputs;
+      const plan = planGemm(a, b, transposeA, transposeB, bias, activation ?? 'linear');
+      if (plan == null) return null;
+      return {
+        outputs: [plan.outShape],
+        params: (offset, [c]) => ({
+          batch: plan.batch,
+          m: plan.m,
+          n: plan.n,
+          k: plan.k,
+          transA: transposeA ? 1 : 0,
+          transB: transposeB ? 1 : 0,
+          aOff: offset(a),
+          aBatch: plan.aBatch,
+          bOff: offset(b),
+          bBatch: plan.bBatch,
+          cOff: c,
+          biasOff: bias != null ? offset(bias) : -1,
+          biasLen: plan.biasLen,
+          activation: plan.activation,
+          leakyAlpha: leakyreluAlpha ?? 0.2,
+        }),
+      };
+    },
+  });
 }
 
-/**
- * Kernel configs for BatchMatMul and _FusedMatMul through the native GEMM, deferring to the
- * kernels registered now (call after registerFastKernels('wasm')).
- */
-export function nativeMatMulKernels(gemm: NativeGemm): tf.KernelConfig[] {
-  installedGemm = gemm;
-  return [nativeMatMul(tf.BatchMatMul, gemm), nativeMatMul(tf._FusedMatMul, gemm)];
-}
+/** BatchMatMul and _FusedMatMul through the addon, deferring to the kernels registered before (registerFastKernels('wasm')). */
+export const NATIVE_MATMUL_KERNELS: NativeKernel[] = [nativeMatMul(tf.BatchMatMul), nativeMatMul(tf._FusedMatMul)];

@@ -10,8 +10,9 @@
 // fresh copy (see `exclusive`).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { BlasAddon } from './native-gemm.ts';
-import { activeNativeGemm, heapBytes } from './native-matmul.ts';
+import type { NativeAddon } from './native-addon.ts';
+import { activeNativePart, heapBytes } from './native-kernel.ts';
+import { packParams } from './native-params.ts';
 
 /** The float32 scalars of one Adam step (as tfjs makes them: every value already float32). */
 export interface AdamScalars {
@@ -35,22 +36,18 @@ export interface NativeOptimizer {
   adam(w: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, s: AdamScalars): void;
 }
 
-const sumParams = new Float64Array(2);
-const adamParams = new Float64Array(14);
-
-/** The native optimiser when the backend is wasm with the native kernels on and the addon has it; else null. */
+/** The native optimiser when the backend is wasm with the native kernels (and their 'optimizer' part) on; else null. */
 export function nativeOptimizer(): NativeOptimizer | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const addon = activeNativeGemm()?.addon;
-  if (addon?.adam == null || addon.sumSquares == null) return null;
-  return bind(tf.backend() as BackendWasm, addon as Required<BlasAddon>);
+  const native = activeNativePart('optimizer');
+  if (tf.getBackend() !== 'wasm' || native == null) return null;
+  return bind(tf.backend() as BackendWasm, native.addon);
 }
 
 function float32Input(x: tf.Tensor, what: string): void {
   if (x.dtype !== 'float32' || x.isDisposed) throw new Error(`native optimiser: ${what} must be a live float32 tensor`);
 }
 
-function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
+function bind(wasm: BackendWasm, addon: NativeAddon): NativeOptimizer {
   /**
    * the variable's memory, its own: a copy assigned to it first when another tensor shares it, or
    * always (`fresh`) for the weights. wasm's XNNPACK kernels (Conv2D, FusedConv2D, …) cache their
@@ -72,9 +69,7 @@ function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
   return {
     sumSquares(g) {
       float32Input(g, 'the gradient');
-      sumParams[0] = wasm.getMemoryOffset(g.dataId);
-      sumParams[1] = g.size;
-      return addon.sumSquares(heapBytes(wasm), sumParams);
+      return addon.sumSquares(heapBytes(wasm), packParams('sumSquares', { xOff: wasm.getMemoryOffset(g.dataId), n: g.size }));
     },
     adam(w, g, m, v, s) {
       for (const [x, what] of [
@@ -90,23 +85,8 @@ function bind(wasm: BackendWasm, addon: Required<BlasAddon>): NativeOptimizer {
       const wOff = exclusive(w, true);
       const mOff = exclusive(m);
       const vOff = exclusive(v);
-      adamParams.set([
-        wOff,
-        wasm.getMemoryOffset(g.dataId),
-        mOff,
-        vOff,
-        w.size,
-        s.scale,
-        s.beta1,
-        s.oneMinusBeta1,
-        s.beta2,
-        s.oneMinusBeta2,
-        s.oneMinusAccBeta1,
-        s.oneMinusAccBeta2,
-        s.negLr,
-        s.epsilon,
-      ]);
-      addon.adam(heapBytes(wasm), adamParams);
+      const params = packParams('adam', { ...s, wOff, gOff: wasm.getMemoryOffset(g.dataId), mOff, vOff, n: w.size });
+      addon.adam(heapBytes(wasm), params);
     },
   };
 }

@@ -1,5 +1,6 @@
-// Installs our kernels over (or next to) the stock ones of a backend. Idempotent.
-import * as tf from '@tensorflow/tfjs';
+// Installs our JavaScript kernels over (or next to) the stock ones of a backend. Idempotent. (The
+// native addon's kernels: native-install.ts.)
+import { registerKernels } from './registry.ts';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.ts';
 import { wasmCopyKernels } from './wasm-copies.ts';
 import { wasmMatMulKernels } from './wasm-matmul.ts';
@@ -9,13 +10,6 @@ export type PatchedBackend = 'wasm' | 'cpu';
 
 const installed = new Set<PatchedBackend>();
 
-function replaceKernel(config: tf.KernelConfig): void {
-  if (tf.getKernel(config.kernelName, config.backendName) != null) {
-    tf.unregisterKernel(config.kernelName, config.backendName);
-  }
-  tf.registerKernel(config);
-}
-
 /**
  * wasm: adds UnsortedSegmentSum (missing), routes transposed/batched matMuls to XNNPACK and
  * computes Tanh through the vectorised Sigmoid; Identity shares buffers, Unpack copies rows.
@@ -23,10 +17,10 @@ function replaceKernel(config: tf.KernelConfig): void {
  */
 export function registerFastKernels(backendName: PatchedBackend): void {
   if (installed.has(backendName)) return;
-  const configs =
+  registerKernels(
     backendName === 'wasm'
       ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel(), ...wasmCopyKernels()]
-      : [unsortedSegmentSumKernel('cpu')];
-  configs.forEach(replaceKernel);
+      : [unsortedSegmentSumKernel('cpu')],
+  );
   installed.add(backendName);
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
+import { kernelBefore } from './registry.ts';
 
 const identity: tf.KernelFunc = ({ inputs, backend }) => {
   const x = required(inputs, 'x');
@@ -63,8 +64,7 @@ function padded(wasm: BackendWasm, x: tf.TensorInfo, paddings: [number, number][
 }
 
 function padKernel(): tf.KernelConfig {
-  const stock = tf.getKernel(tf.PadV2, 'wasm');
-  if (stock == null) throw new Error('wasm kernel PadV2 is not registered');
+  const stock = kernelBefore(tf.PadV2, 'wasm');
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = required(args.inputs, 'x');
     const { paddings, constantValue } = args.attrs as unknown as tf.PadV2Attrs;
@@ -75,8 +75,7 @@ function padKernel(): tf.KernelConfig {
 }
 
 function sliceKernel(): tf.KernelConfig {
-  const stock = tf.getKernel(tf.Slice, 'wasm');
-  if (stock == null) throw new Error('wasm kernel Slice is not registered');
+  const stock = kernelBefore(tf.Slice, 'wasm');
   const kernelFunc: tf.KernelFunc = (args) => {
     const x = required(args.inputs, 'x');
     if (x.shape.length === 0 || x.dtype === 'string' || x.dtype === 'complex64') return stock.kernelFunc(args);

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
+import { kernelBefore } from './registry.ts';
 import { transposeCost, transposeInto } from './transpose.ts';
 
 interface MatMulAttrs {
@@ -76,8 +77,7 @@ class Workspace {
 }
 
 function fastMatMul(kernelName: string): tf.KernelConfig {
-  const stock = tf.getKernel(kernelName, 'wasm');
-  if (stock == null) throw new Error(`wasm kernel ${kernelName} is not registered`);
+  const stock = kernelBefore(kernelName, 'wasm');
   const run = (backend: BackendWasm, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, a: Mat, b: Mat) =>
     stock.kernelFunc({
       inputs: { ...inputs, a: a.t, b: b.t },

@@ -5,12 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
+import { kernelBefore } from './registry.ts';
 
-function stock(name: string): tf.KernelFunc {
-  const kernel = tf.getKernel(name, 'wasm');
-  if (kernel == null) throw new Error(`wasm kernel ${name} is not registered`);
-  return kernel.kernelFunc;
-}
+const stock = (name: string): tf.KernelFunc => kernelBefore(name, 'wasm').kernelFunc;
 
 function scalar(wasm: BackendWasm, value: number): tf.TensorInfo {
   return wasm.makeOutput([], 'float32', undefined, Float32Array.of(value));

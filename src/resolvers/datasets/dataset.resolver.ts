@@ -1,15 +1,16 @@
 import { rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { DatasetKind, Prisma } from '../../db/client.ts';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { DatasetKind, DatasetStatus, Prisma } from '../../db/client.ts';
 import { commitBlob, deleteUnreferenced, discardBlob, type PendingBlob } from '../../storage/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { CocoDatasetInput, CreateDatasetInput, DATASET_NAME_MAX, SyntheticDatasetInput } from './dataset.input.ts';
 import { storeUploadedDataset } from './dataset-upload.ts';
-import { Dataset } from './dataset.type.ts';
+import { Dataset, DatasetConnection } from './dataset.type.ts';
 import { BadUserInputError, ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkName, checkRange, checkServerPath, exactlyOne } from '../shared/validate.ts';
 import { DeleteMutation, isInside, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
+import { connection, DEFAULT_PAGE, MAX_NAME_FILTER, MAX_PAGE, NEWEST_FIRST, nameContains } from '../shared/pagination.ts';
 
 /**
  * A server path under the dataset roots (realpath, symlinks resolved: BAD_USER_INPUT naming the
@@ -80,9 +81,36 @@ export async function findDataset(ctx: ApiContext, id: string): Promise<Dataset>
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
-  @Query(() => [Dataset], { description: 'all datasets, oldest first' })
+  @Query(() => [Dataset], {
+    description: 'all datasets, oldest first',
+    deprecationReason: 'every dataset in one answer, however many there are: use datasetsConnection, which pages and filters',
+  })
   datasets(@Ctx() ctx: ApiContext): Promise<Dataset[]> {
     return ctx.prisma.dataset.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+
+  @Query(() => DatasetConnection, { description: 'datasets, newest first, cursor-paginated; filters combine' })
+  datasetsConnection(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { defaultValue: DEFAULT_PAGE, description: `page size, 1..${MAX_PAGE}` }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page' }) after?: string | null,
+    @Arg('nameContains', () => String, {
+      nullable: true,
+      description: `only datasets whose name contains this text, ignoring case (at most ${MAX_NAME_FILTER} characters; blank: all)`,
+    })
+    name?: string | null,
+    @Arg('status', () => DatasetStatus, { nullable: true, description: 'e.g. READY: the sets a run can train on' })
+    status?: DatasetStatus | null,
+    @Arg('kind', () => DatasetKind, { nullable: true }) kind?: DatasetKind | null,
+  ): Promise<DatasetConnection> {
+    const where = { ...nameContains('nameContains', name), ...(status ? { status } : {}), ...(kind ? { kind } : {}) };
+    return connection(
+      first,
+      after,
+      (start, take) => ctx.prisma.dataset.findMany({ where: { AND: [where, start] }, orderBy: NEWEST_FIRST, take }),
+      () => ctx.prisma.dataset.count({ where }),
+      (row) => row,
+    );
   }
 
   @Query(() => Dataset, { description: 'NOT_FOUND for an unknown id' })

@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly } from '../shared/auth.ts';
 import { DatasetKind, DatasetStatus } from '../shared/enums.ts';
+import { PageInfo } from '../shared/pagination.ts';
 
 @ObjectType({ description: 'A captioned image collection: COCO-format files or a generated synthetic set' })
 export class Dataset {
@@ -59,4 +60,25 @@ export class Dataset {
 
   @Field(() => Date)
   createdAt!: Date;
+}
+
+@ObjectType()
+export class DatasetEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Dataset)
+  node!: Dataset;
+}
+
+@ObjectType()
+export class DatasetConnection {
+  @Field(() => [DatasetEdge])
+  edges!: DatasetEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: 'datasets matching the filter, all pages' })
+  totalCount!: number;
 }

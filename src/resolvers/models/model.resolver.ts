@@ -4,10 +4,13 @@ import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
 import { CaptionStatus } from '../shared/enums.ts';
+import { loadDatasetVocabulary } from './model.batch.ts';
 import { findModel, toModel } from './model.mapper.ts';
-import { Model } from './model.type.ts';
+import { Model, ModelConnection } from './model.type.ts';
+import { loadRunRow } from '../training/training-run.batch.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
+import { connection, DEFAULT_PAGE, MAX_NAME_FILTER, MAX_PAGE, NEWEST_FIRST, nameContains } from '../shared/pagination.ts';
 
 export const MAX_MODEL_NAME = 100;
 
@@ -26,10 +29,35 @@ export function checkModelName(name: string): string {
 
 @Resolver(() => Model)
 export class ModelResolver {
-  @Query(() => [Model], { description: 'all models, newest first' })
+  @Query(() => [Model], {
+    description: 'all models, newest first',
+    deprecationReason: 'every model in one answer, however many there are: use modelsConnection, which pages and filters',
+  })
   async models(@Ctx() ctx: ApiContext): Promise<Model[]> {
-    const rows = await ctx.prisma.model.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    const rows = await ctx.prisma.model.findMany({ orderBy: NEWEST_FIRST });
     return rows.map(toModel);
+  }
+
+  @Query(() => ModelConnection, { description: 'models, newest first, cursor-paginated; filters combine' })
+  modelsConnection(
+    @Ctx() ctx: ApiContext,
+    @Arg('first', () => Int, { defaultValue: DEFAULT_PAGE, description: `page size, 1..${MAX_PAGE}` }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page' }) after?: string | null,
+    @Arg('nameContains', () => String, {
+      nullable: true,
+      description: `only models whose name contains this text, ignoring case (at most ${MAX_NAME_FILTER} characters; blank: all)`,
+    })
+    name?: string | null,
+    @Arg('datasetId', () => ID, { nullable: true, description: 'only models trained on this dataset' }) datasetId?: string | null,
+  ): Promise<ModelConnection> {
+    const where = { ...nameContains('nameContains', name), ...(datasetId ? { run: { is: { datasetId } } } : {}) };
+    return connection(
+      first,
+      after,
+      (start, take) => ctx.prisma.model.findMany({ where: { AND: [where, start] }, orderBy: NEWEST_FIRST, take }),
+      () => ctx.prisma.model.count({ where }),
+      toModel,
+    );
   }
 
   @Query(() => Model, { description: 'NOT_FOUND for an unknown id' })
@@ -75,19 +103,14 @@ export class ModelResolver {
     description:
       "distinct words in the captions of the dataset the model was trained on (null when its run or dataset is gone, or the set predates the count); compare vocabSize, the model's own vocabulary",
   })
-  async datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
-    if (model.runId === null) return null;
-    const run = await ctx.prisma.trainingRun.findUnique({
-      where: { id: model.runId },
-      select: { dataset: { select: { vocabularyWords: true } } },
-    });
-    return run?.dataset.vocabularyWords ?? null;
+  datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
+    // one batched read for a whole page of models
+    return model.runId === null ? Promise.resolve(null) : loadDatasetVocabulary(ctx, model.runId);
   }
 
   @FieldResolver(() => TrainingRun, { nullable: true })
   async run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
-    if (model.runId === null) return null;
-    const row = await ctx.prisma.trainingRun.findUnique({ where: { id: model.runId } });
+    const row = model.runId === null ? null : await loadRunRow(ctx, model.runId);
     return row && toTrainingRun(row);
   }
 }

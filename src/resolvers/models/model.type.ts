@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly, RedactServerPaths } from '../shared/auth.ts';
+import { PageInfo } from '../shared/pagination.ts';
 
 @ObjectType({ description: 'A trained captioning model, usable by requestCaption' })
 export class Model {
@@ -38,4 +39,25 @@ export class Model {
 
   @Field(() => Date)
   createdAt!: Date;
+}
+
+@ObjectType()
+export class ModelEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Model)
+  node!: Model;
+}
+
+@ObjectType()
+export class ModelConnection {
+  @Field(() => [ModelEdge])
+  edges!: ModelEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: 'models matching the filter, all pages' })
+  totalCount!: number;
 }

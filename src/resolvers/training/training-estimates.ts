@@ -1,9 +1,11 @@
 // How far along a run is and when it will end: elapsed time, the recent speed (steps per second over
 // the last LossPoints, so validation pauses and the machine's load are in it) and the time left.
-import type { PrismaClient, TrainingRun as TrainingRunRow } from '../../db/client.ts';
+import type { TrainingRun as TrainingRunRow } from '../../db/client.ts';
+import type { ApiContext } from '../shared/api-context.ts';
+import { type BatchQuery, groupedBy, load } from '../shared/batch.ts';
+import { RunStatus } from '../shared/enums.ts';
 
 type RunRow = Pick<TrainingRunRow, 'id' | 'status' | 'step' | 'totalSteps' | 'startedAt' | 'finishedAt'>;
-import { RunStatus } from '../shared/enums.ts';
 
 /** LossPoints the speed is measured over */
 const WINDOW = 20;
@@ -16,14 +18,28 @@ export interface RunTiming {
 
 const memo = new WeakMap<object, Promise<RunTiming>>();
 
-async function compute(prisma: PrismaClient, run: RunRow): Promise<RunTiming> {
+interface RecentPoint {
+  runId: string;
+  step: number;
+  createdAt: Date;
+}
+
+/** the last WINDOW points of each run, newest first: WINDOW rows read per run from the (runId, step) key */
+const recentPoints: BatchQuery<string, RecentPoint[]> = async (ctx, runIds) =>
+  groupedBy(
+    await ctx.prisma.$queryRaw<RecentPoint[]>`
+      SELECT run.id AS "runId", p.step, p."createdAt"
+      FROM unnest(${[...runIds]}::text[]) AS run(id)
+      CROSS JOIN LATERAL (
+        SELECT step, "createdAt" FROM "LossPoint" WHERE "runId" = run.id ORDER BY step DESC LIMIT ${WINDOW}::int
+      ) AS p
+      ORDER BY run.id, p.step DESC`,
+    (p) => p.runId,
+  );
+
+async function compute(ctx: ApiContext, run: RunRow): Promise<RunTiming> {
   const elapsedSeconds = run.startedAt ? ((run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime()) / 1000 : null;
-  const recent = await prisma.lossPoint.findMany({
-    where: { runId: run.id },
-    orderBy: { step: 'desc' },
-    take: WINDOW,
-    select: { step: true, createdAt: true },
-  });
+  const recent = (await load(ctx, recentPoints, run.id)) ?? [];
   let stepsPerSecond: number | null = null;
   if (recent.length >= 2) {
     const [last, first] = [recent[0]!, recent.at(-1)!];
@@ -38,11 +54,11 @@ async function compute(prisma: PrismaClient, run: RunRow): Promise<RunTiming> {
   return { stepsPerSecond, etaSeconds, elapsedSeconds };
 }
 
-/** The run's timing, computed once per row object (the three GraphQL fields share it). */
-export function runTiming(prisma: PrismaClient, run: RunRow): Promise<RunTiming> {
+/** The run's timing, computed once per row object (the three GraphQL fields share it; a page of runs shares one query). */
+export function runTiming(ctx: ApiContext, run: RunRow): Promise<RunTiming> {
   let timing = memo.get(run);
   if (!timing) {
-    timing = compute(prisma, run);
+    timing = compute(ctx, run);
     memo.set(run, timing);
   }
   return timing;

@@ -4,16 +4,18 @@ import { DatasetStatus, RunStatus } from '../../db/client.ts';
 import { cancelRun, createRun, deleteRun, fromStatuses, resumeRun } from '../../runs/index.ts';
 import { deleteUnreferenced } from '../../storage/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
+import { datasetOf } from '../datasets/dataset.batch.ts';
 import { findDataset } from '../datasets/dataset.resolver.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
 import { ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { lossCurve } from './loss-curve.ts';
-import { toModel } from '../models/model.mapper.ts';
+import { loadModelOfRun } from '../models/model.batch.ts';
 import { Model } from '../models/model.type.ts';
-import { afterCursor, decodeCursor, encodeCursor, NEWEST_FIRST } from '../shared/pagination.ts';
+import { connection, DEFAULT_PAGE, MAX_PAGE, NEWEST_FIRST } from '../shared/pagination.ts';
 import { Checkpoint, EpochSummary, LossPoint } from './training-history.type.ts';
 import { admitTraining } from './training-admission.ts';
 import { runTiming } from './training-estimates.ts';
+import { loadCheckpoints, loadEpochs } from './training-run.batch.ts';
 import { estimateTotalSteps } from '../../ml/settings/index.ts';
 import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.ts';
 import { toTrainingRun } from './training-run.mapper.ts';
@@ -22,7 +24,6 @@ import { checkBackboneSource, checkRange } from '../shared/validate.ts';
 import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
 import { TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
 
-const MAX_PAGE = 100;
 const MAX_CURVE_POINTS = 10_000;
 
 async function findRun(ctx: ApiContext, id: string): Promise<TrainingRun> {
@@ -42,27 +43,22 @@ async function transition(ctx: ApiContext, id: string, change: () => Promise<boo
 
 @Resolver(() => TrainingRun)
 export class TrainingRunResolver {
-  @Query(() => TrainingRunConnection, { description: 'training runs, newest first, cursor-paginated' })
-  async trainingRuns(
+  @Query(() => TrainingRunConnection, { description: 'training runs, newest first, cursor-paginated; filters combine' })
+  trainingRuns(
     @Ctx() ctx: ApiContext,
-    @Arg('first', () => Int, { defaultValue: 20, description: `page size, 1..${MAX_PAGE}` }) first: number,
+    @Arg('first', () => Int, { defaultValue: DEFAULT_PAGE, description: `page size, 1..${MAX_PAGE}` }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page' }) after?: string | null,
     @Arg('status', () => RunStatus, { nullable: true }) status?: RunStatus | null,
+    @Arg('datasetId', () => ID, { nullable: true, description: 'only the runs on this dataset' }) datasetId?: string | null,
   ): Promise<TrainingRunConnection> {
-    checkRange('first', first, 1, MAX_PAGE);
-    const filter = status ? { status } : {};
-    const cursor = after ? afterCursor(decodeCursor('after', after)) : {};
-    const [rows, totalCount] = await Promise.all([
-      ctx.prisma.trainingRun.findMany({ where: { ...filter, ...cursor }, orderBy: NEWEST_FIRST, take: first + 1 }),
-      ctx.prisma.trainingRun.count({ where: filter }),
-    ]);
-    const page = rows.slice(0, first).map(toTrainingRun);
-    const edges = page.map((node) => ({ node, cursor: encodeCursor(node) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-      totalCount,
-    };
+    const where = { ...(status ? { status } : {}), ...(datasetId ? { datasetId } : {}) };
+    return connection(
+      first,
+      after,
+      (start, take) => ctx.prisma.trainingRun.findMany({ where: { AND: [where, start] }, orderBy: NEWEST_FIRST, take }),
+      () => ctx.prisma.trainingRun.count({ where }),
+      toTrainingRun,
+    );
   }
 
   @Query(() => TrainingRun, { description: 'NOT_FOUND for an unknown id' })
@@ -133,7 +129,7 @@ export class TrainingRunResolver {
 
   @FieldResolver(() => Dataset)
   dataset(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Dataset> {
-    return findDataset(ctx, run.datasetId);
+    return datasetOf(ctx, run.datasetId);
   }
 
   @FieldResolver(() => [LossPoint], {
@@ -151,12 +147,12 @@ export class TrainingRunResolver {
 
   @FieldResolver(() => [EpochSummary], { description: 'one summary per finished epoch (validation loss, BLEU-4)' })
   epochs(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<EpochSummary[]> {
-    return ctx.prisma.epochSummary.findMany({ where: { runId: run.id }, orderBy: { epoch: 'asc' } });
+    return loadEpochs(ctx, run.id);
   }
 
   @FieldResolver(() => [Checkpoint])
   checkpoints(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Checkpoint[]> {
-    return ctx.prisma.checkpoint.findMany({ where: { runId: run.id }, orderBy: { step: 'asc' } });
+    return loadCheckpoints(ctx, run.id);
   }
 
   @FieldResolver(() => Float, {
@@ -164,22 +160,21 @@ export class TrainingRunResolver {
     description: 'recent speed: steps per second over the last 20 batches (null before 2 batches)',
   })
   async stepsPerSecond(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
-    return (await runTiming(ctx.prisma, run)).stepsPerSecond;
+    return (await runTiming(ctx, run)).stepsPerSecond;
   }
 
   @FieldResolver(() => Float, { nullable: true, description: 'RUNNING: seconds left at the recent speed; SUCCEEDED: 0; otherwise null' })
   async etaSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
-    return (await runTiming(ctx.prisma, run)).etaSeconds;
+    return (await runTiming(ctx, run)).etaSeconds;
   }
 
   @FieldResolver(() => Float, { nullable: true, description: 'seconds since the run started (until it finished); null while QUEUED' })
   async elapsedSeconds(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<number | null> {
-    return (await runTiming(ctx.prisma, run)).elapsedSeconds;
+    return (await runTiming(ctx, run)).elapsedSeconds;
   }
 
   @FieldResolver(() => Model, { nullable: true, description: 'the model, once the run SUCCEEDED' })
-  async model(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Model | null> {
-    const row = await ctx.prisma.model.findUnique({ where: { runId: run.id } });
-    return row && toModel(row);
+  model(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Model | null> {
+    return loadModelOfRun(ctx, run.id);
   }
 }

@@ -71,3 +71,21 @@ export function subscribe<T>(
     },
   );
 }
+
+/** A page of a cursor-paginated list (modelsConnection, datasetsConnection, trainingRuns). */
+export interface Connection<T> {
+  edges: { node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/** What a list query asks besides its rows: `… { ${PAGE_FIELDS} edges { node { … } } }` */
+export const PAGE_FIELDS = 'totalCount pageInfo { hasNextPage endCursor }';
+
+const ENUM = `query Enum($name: String!) { __type(name: $name) { enumValues { name } } }`;
+
+/** The values of a GraphQL enum (a status filter's choices), read from the schema rather than copied here. */
+export async function enumValues(name: string): Promise<string[]> {
+  const { __type } = await query<{ __type: { enumValues: { name: string }[] } | null }>(ENUM, { name });
+  return __type?.enumValues.map((v) => v.name) ?? [];
+}

@@ -1,18 +1,38 @@
-// "#/caption[/<modelId>]": choose a model, drop or pick an image, watch the caption arrive word by
-// word over captionStream, and hover or step through the words (←/→) to see where the model looked.
+// "#/caption[/<modelId>]": find a model by name, drop or pick an image, watch the caption arrive word
+// by word over captionStream, and hover or step through the words (←/→) to see where the model looked.
 // The words live in caption-words.ts, the API calls in caption-request.ts.
-import { query } from './api.ts';
+import { ApiRequestError, type Connection, query } from './api.ts';
 import { loadPicture } from './attention-canvas.ts';
 import { followCaption, requestCaption } from './caption-request.ts';
 import { wordList, type WordList } from './caption-words.ts';
 import { h, select } from './dom.ts';
-import { MODELS, type ModelRow } from './models-page.ts';
+import { type Choice, type SearchSelect, searchSelect } from './search-select.ts';
 
 const TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 
+interface ModelChoice {
+  id: string;
+  name: string;
+  metrics: { valLoss?: number | null } | null;
+}
+
+/** the newest models whose name holds the text: what the model choice offers */
+const FIND = `query FindModels($name: String) { modelsConnection(first: 20, nameContains: $name) { edges { node { id name metrics } } } }`;
+const ONE = `query Model($id: ID!) { model(id: $id) { id name metrics } }`;
+
+const choice = (m: ModelChoice): Choice => [
+  m.id,
+  typeof m.metrics?.valLoss === 'number' ? `${m.name} · val loss ${m.metrics.valLoss.toFixed(3)}` : m.name,
+];
+
+async function findModels(text: string): Promise<Choice[]> {
+  const { modelsConnection } = await query<{ modelsConnection: Connection<ModelChoice> }>(FIND, { name: text || null });
+  return modelsConnection.edges.map(({ node }) => choice(node));
+}
+
 /** The page's elements, in place under root. */
-function layout(root: HTMLElement, words: WordList) {
-  const modelSelect = select('model', []);
+function layout(root: HTMLElement, words: WordList, models: SearchSelect) {
+  const modelSelect = models.select;
   const methodSelect = select('method', [
     ['GREEDY', 'greedy'],
     ['BEAM', 'beam search'],
@@ -32,7 +52,13 @@ function layout(root: HTMLElement, words: WordList) {
   const view = h('div', { class: 'caption-view', hidden: '' }, canvas, h('div', { class: 'caption-side' }, ...words.elements, final));
   root.replaceChildren(
     h('h1', {}, 'Caption an image'),
-    h('p', { class: 'controls' }, h('label', {}, 'model ', modelSelect), ' ', h('label', {}, 'decoding ', methodSelect)),
+    h(
+      'p',
+      { class: 'controls' },
+      h('label', {}, 'model ', models.search, ' ', modelSelect),
+      ' ',
+      h('label', {}, 'decoding ', methodSelect),
+    ),
     dropzone,
     message,
     status,
@@ -60,21 +86,31 @@ function onImageChosen(dropzone: HTMLElement, fileInput: HTMLInputElement, onFil
   });
 }
 
-/** Fills the model choice (modelId chosen when it exists); problems go to message. */
-async function listModels(modelSelect: HTMLSelectElement, message: HTMLElement, modelId?: string): Promise<void> {
-  const { models } = await query<{ models: ModelRow[] }>(MODELS);
-  const label = (m: ModelRow) => (typeof m.metrics?.valLoss === 'number' ? `${m.name} · val loss ${m.metrics.valLoss.toFixed(3)}` : m.name);
-  modelSelect.replaceChildren(...models.map((m) => h('option', { value: m.id }, label(m))));
-  if (modelId && models.some((m) => m.id === modelId)) modelSelect.value = modelId;
-  else if (modelId) message.textContent = `no model ${modelId}; choose another`;
-  if (models.length === 0) message.textContent = 'No models yet: a training run that succeeds registers one.';
+/** Fills the model choice with the newest models, then chooses modelId (wherever it is in the list); problems go to message. */
+async function listModels(models: SearchSelect, message: HTMLElement, modelId?: string): Promise<void> {
+  const found = await models.refresh();
+  if (found === 0) message.textContent = 'No models yet: a training run that succeeds registers one.';
+  if (!modelId) return;
+  try {
+    const { model } = await query<{ model: ModelChoice }>(ONE, { id: modelId });
+    models.choose(choice(model));
+  } catch (error) {
+    if (!(error instanceof ApiRequestError && error.code === 'NOT_FOUND')) throw error;
+    message.textContent = `no model ${modelId}; choose another`;
+  }
 }
 
 /** Renders the page; returns a function that stops its subscription and key handler. */
 export function renderCaptionPage(root: HTMLElement, modelId?: string): () => void {
   const words = wordList();
-  const { modelSelect, methodSelect, fileInput, dropzone, status, message, canvas, final, view } = layout(root, words);
   const fail = (text: string) => void (message.textContent = text);
+  const models = searchSelect({
+    name: 'model',
+    placeholder: 'search models by name',
+    find: findModels,
+    onError: (error) => fail(error.message),
+  });
+  const { modelSelect, methodSelect, fileInput, dropzone, status, message, canvas, final, view } = layout(root, words, models);
   let unsubscribe = () => {};
   /** the newest image's number: an older one still loading or uploading stops at its next step */
   let latest = 0;
@@ -122,10 +158,11 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
   };
 
   onImageChosen(dropzone, fileInput, (file) => void caption(file));
-  listModels(modelSelect, message, modelId).catch((error: Error) => fail(error.message));
+  listModels(models, message, modelId).catch((error: Error) => fail(error.message));
 
   return () => {
     latest++; // an upload still in flight does not subscribe after the page is left
+    models.stop();
     unsubscribe();
     words.dispose();
   };

@@ -1,7 +1,9 @@
-// "#/datasets": every dataset with its status and counts (refreshed while any is PENDING), and a form
-// that registers a new one: a generated synthetic shapes set, or COCO-format files on the server.
-import { query } from './api.ts';
+// "#/datasets": datasets, newest first, a page at a time, filtered by name and status, with their
+// status and counts (refreshed while any shown is PENDING), and a form that registers a new one: a
+// generated synthetic shapes set, or COCO-format files on the server.
+import { type Connection, enumValues, PAGE_FIELDS, query } from './api.ts';
 import { h, select } from './dom.ts';
+import { pagedList } from './paged-list.ts';
 
 interface DatasetRow {
   id: string;
@@ -15,7 +17,10 @@ interface DatasetRow {
   createdAt: string;
 }
 
-const DATASETS = `query Datasets { datasets { id name kind status imageCount captionCount error syntheticImages createdAt } }`;
+const DATASETS = `query Datasets($first: Int!, $after: String, $name: String, $status: DatasetStatus) {
+  datasetsConnection(first: $first, after: $after, nameContains: $name, status: $status) {
+    ${PAGE_FIELDS} edges { node { id name kind status imageCount captionCount error syntheticImages createdAt } }
+  } }`;
 const DELETE = `mutation Delete($id: ID!) { deleteDataset(id: $id) }`;
 const CREATE = `mutation Create($input: CreateDatasetInput!) { createDataset(input: $input) { id status } }`;
 const REFRESH_MS = 2000;
@@ -27,8 +32,8 @@ function statusText(d: DatasetRow): string {
   return d.status;
 }
 
-function datasetsTable(datasets: DatasetRow[], onDelete: (d: DatasetRow) => void): HTMLElement {
-  if (datasets.length === 0) return h('p', {}, 'No datasets yet.');
+function datasetsTable(datasets: DatasetRow[], filtered: boolean, onDelete: (d: DatasetRow) => void): HTMLElement {
+  if (datasets.length === 0) return h('p', {}, filtered ? 'No dataset matches these filters.' : 'No datasets yet.');
   const rows = datasets.map((d) =>
     h(
       'tr',
@@ -144,8 +149,10 @@ function createForm(onCreated: () => void): HTMLElement {
 
 /** Renders the page; returns a function that stops its refreshing. */
 export function renderDatasetsPage(root: HTMLElement): () => void {
-  const list = h('div', { class: 'datasets-list' }, 'loading…');
   const message = h('p', { class: 'error' });
+  const fail = (error: Error) => void (message.textContent = error.message);
+  const nameFilter = h('input', { type: 'search', name: 'name-filter', placeholder: 'name contains…' }) as HTMLInputElement;
+  const statusFilter = select('status-filter', [['', 'any status']]);
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const remove = async (d: DatasetRow) => {
@@ -153,34 +160,49 @@ export function renderDatasetsPage(root: HTMLElement): () => void {
     if (!confirm(`Delete dataset ${d.name}${files}?`)) return;
     try {
       await query(DELETE, { id: d.id });
-      await refresh();
-    } catch (error) {
-      message.textContent = (error as Error).message;
-    }
-  };
-  const refresh = async (): Promise<void> => {
-    clearTimeout(timer);
-    try {
-      const { datasets } = await query<{ datasets: DatasetRow[] }>(DATASETS);
-      if (stopped) return;
-      list.replaceChildren(datasetsTable(datasets, remove));
       message.textContent = '';
-      // generation and indexing happen on a worker: follow PENDING ones until they settle
-      if (datasets.some((d) => d.status === 'PENDING')) timer = setTimeout(refresh, REFRESH_MS);
+      await list.reload();
     } catch (error) {
-      message.textContent = (error as Error).message;
+      fail(error as Error);
     }
   };
+  const filtered = () => nameFilter.value.trim() !== '' || statusFilter.value !== '';
+  const list = pagedList<DatasetRow>({
+    fetch: async (page) => {
+      const variables = { ...page, name: nameFilter.value.trim() || null, status: statusFilter.value || null };
+      return (await query<{ datasetsConnection: Connection<DatasetRow> }>(DATASETS, variables)).datasetsConnection;
+    },
+    render: (datasets) => datasetsTable(datasets, filtered(), remove),
+    noun: 'datasets',
+    onError: fail,
+    onShown: (datasets) => {
+      clearTimeout(timer);
+      // generation and indexing happen on a worker: follow PENDING ones until they settle
+      if (!stopped && datasets.some((d) => d.status === 'PENDING')) timer = setTimeout(() => void list.reload(), REFRESH_MS);
+    },
+  });
+  let typing: ReturnType<typeof setTimeout> | undefined;
+  nameFilter.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => void list.restart(), 200);
+  });
+  statusFilter.addEventListener('change', () => void list.restart());
+  enumValues('DatasetStatus')
+    .then((statuses) => statusFilter.append(...statuses.map((s) => h('option', { value: s }, s.toLowerCase()))))
+    .catch(fail);
   root.replaceChildren(
     h('h1', {}, 'Datasets'),
+    h('p', { class: 'filters' }, h('label', {}, 'name ', nameFilter), ' ', h('label', {}, 'status ', statusFilter)),
     message,
-    list,
-    createForm(() => void refresh()),
+    list.element,
+    createForm(() => void list.restart()),
     h('p', {}, 'A READY dataset can be trained on from the ', h('a', { href: '#/' }, 'Training runs'), ' page.'),
   );
-  void refresh();
+  void list.reload();
   return () => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(typing);
+    list.stop();
   };
 }

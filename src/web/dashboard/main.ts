@@ -2,15 +2,12 @@
 import { apiKey } from './api.ts';
 import { renderCaptionPage } from './caption-page.ts';
 import { renderDatasetsPage } from './datasets-page.ts';
-import { h } from './dom.ts';
 import { renderModelsPage } from './models-page.ts';
 import { renderRunPage } from './run-page.ts';
 import { renderRunsPage } from './runs-page.ts';
 
 const root = document.getElementById('app')!;
 let leave = () => {};
-
-const showError = (error: Error) => root.replaceChildren(h('p', { class: 'error' }, error.message));
 
 function route(): void {
   leave();
@@ -23,7 +20,7 @@ function route(): void {
     .querySelectorAll<HTMLElement>('header [data-section]')
     .forEach((a) => a.classList.toggle('current', a.dataset.section === section));
   if (run) leave = renderRunPage(root, decodeURIComponent(run[1]!));
-  else if (hash === '#/models') renderModelsPage(root).catch(showError);
+  else if (hash === '#/models') leave = renderModelsPage(root);
   else if (hash === '#/datasets') leave = renderDatasetsPage(root);
   else if (caption) leave = renderCaptionPage(root, caption[1] && decodeURIComponent(caption[1]));
   else leave = renderRunsPage(root);

@@ -2,8 +2,9 @@
 // defaults (shown as placeholders) and descriptions (tooltips) are read from the API's schema by
 // introspection — StartTrainingInput and EncoderInput, which the server derives from its settings
 // schema — so the form never keeps a copy of a default. Blank fields take the server's defaults.
-import { query } from './api.ts';
-import { h, select } from './dom.ts';
+import { type Connection, query } from './api.ts';
+import { h } from './dom.ts';
+import { searchSelect } from './search-select.ts';
 
 interface DatasetRow {
   id: string;
@@ -26,7 +27,9 @@ interface InputField {
   type: TypeRef;
 }
 
-const DATASETS = `query Datasets { datasets { id name status imageCount captionCount } }`;
+/** the newest READY datasets whose name holds the text: what the dataset choice offers */
+const DATASETS = `query ReadyDatasets($name: String) { datasetsConnection(first: 20, status: READY, nameContains: $name) {
+  edges { node { id name status imageCount captionCount } } } }`;
 const FIELDS = `fragment T on __Type { kind name ofType { kind name ofType { kind name } } }
 query TrainingInputFields {
   training: __type(name: "StartTrainingInput") { inputFields { name description defaultValue type { ...T } } }
@@ -94,15 +97,25 @@ function read({ name, kind, input }: SettingInput): number | number[] | boolean 
 }
 
 export async function renderStartForm(): Promise<HTMLElement> {
-  const [{ datasets }, schema] = await Promise.all([
-    query<{ datasets: DatasetRow[] }>(DATASETS),
+  const message = h('span', { class: 'error' });
+  const button = h('button', { type: 'submit', class: 'start' }, 'Start training') as HTMLButtonElement;
+  const dataset = searchSelect({
+    name: 'datasetId',
+    placeholder: 'search READY datasets',
+    find: async (text) => {
+      const { datasetsConnection } = await query<{ datasetsConnection: Connection<DatasetRow> }>(DATASETS, { name: text || null });
+      return datasetsConnection.edges.map(
+        ({ node: d }) => [d.id, `${d.name} (${d.imageCount} images, ${d.captionCount} captions)`] as const,
+      );
+    },
+    onChange: (value) => void (button.disabled = value === ''),
+    onError: (error) => void (message.textContent = error.message),
+  });
+  const datasetSelect = dataset.select;
+  const [ready, schema] = await Promise.all([
+    dataset.refresh(),
     query<{ training: { inputFields: InputField[] }; encoder: { inputFields: InputField[] } }>(FIELDS),
   ]);
-  const ready = datasets.filter((d) => d.status === 'READY');
-  const datasetSelect = select(
-    'datasetId',
-    ready.map((d) => [d.id, `${d.name} (${d.imageCount} images, ${d.captionCount} captions)`] as const),
-  );
   const settings = (fields: InputField[]) =>
     fields.flatMap((f) => {
       const kind = kindOf(f);
@@ -111,21 +124,19 @@ export async function renderStartForm(): Promise<HTMLElement> {
   const training = settings(schema.training.inputFields);
   const encoder = settings(schema.encoder.inputFields);
   const backbone = h('input', { name: 'backbone', size: '60', placeholder: 'none: a small CNN trained from scratch' }) as HTMLInputElement;
-  const button = h('button', { type: 'submit', class: 'start' }, 'Start training') as HTMLButtonElement;
-  const message = h('span', { class: 'error' });
   const form = h(
     'form',
     { class: 'start-form', novalidate: '' },
     h('h2', {}, 'Start a run'),
-    ready.length
-      ? h('label', {}, 'dataset ', datasetSelect)
+    ready
+      ? h('label', {}, 'dataset ', dataset.search, ' ', datasetSelect)
       : h('p', {}, 'No READY dataset yet: create one on the ', h('a', { href: '#/datasets' }, 'Datasets'), ' page.'),
     h('div', { class: 'fields' }, ...training.map((i) => i.label)),
     h('div', { class: 'fields encoder' }, h('span', {}, 'encoder: '), ...encoder.map((i) => i.label)),
     h('div', { class: 'fields' }, h('label', {}, 'pretrained backbone (TF.js model.json URL) ', backbone)),
     h('p', {}, button, ' ', message),
   );
-  button.disabled = ready.length === 0;
+  button.disabled = !ready;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.textContent = '';

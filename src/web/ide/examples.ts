@@ -25,6 +25,10 @@ const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
 # (the mutation tabs carry a placeholder to replace).
 #
 # The other tabs: startTraining → trainingProgress, requestCaption → captionStream.
+#
+# Lists come a page at a time, newest first: pass a page's pageInfo.endCursor as
+# \`after\` for the next one. Filters: nameContains (models, datasets), status
+# (datasets, runs), datasetId (models, runs).
 query Overview {
   serverInfo {
     version
@@ -32,11 +36,16 @@ query Overview {
     backend
     queueDepth
   }
-  datasets {
-    id
-    name
-    status
-    imageCount
+  datasetsConnection(first: 5, status: READY) {
+    totalCount
+    edges {
+      node {
+        id
+        name
+        status
+        imageCount
+      }
+    }
   }
   trainingRuns(first: 5) {
     edges {
@@ -48,10 +57,19 @@ query Overview {
       }
     }
   }
-  models {
-    id
-    name
-    metrics
+  modelsConnection(first: 5) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      node {
+        id
+        name
+        metrics
+      }
+    }
   }
 }
 `;

@@ -3,13 +3,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { segmentSumInto } from '../../../src/ml/kernels/unsorted-segment-sum.ts';
 
 type Run = () => tf.Tensor | tf.Tensor[];
 
 /** Runs `fn` on a backend and returns its outputs as plain arrays; checks nothing leaks. */
 async function on(backend: 'wasm' | 'cpu', fn: Run): Promise<Float32Array[]> {
-  await initBackend(backend);
+  await initBackend(backend, testBackendOptions());
   const before = tf.memory();
   const outs = tf.tidy(fn);
   const list = Array.isArray(outs) ? outs : [outs];
@@ -56,7 +57,7 @@ async function sameOnBoth(fn: Run, tol = 1e-4): Promise<void> {
 }
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', testBackendOptions());
 });
 
 describe('UnsortedSegmentSum', () => {
@@ -240,7 +241,7 @@ describe('wasm data movement', () => {
   });
 
   it('identity shares the buffer and disposing either side keeps the other readable', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', testBackendOptions());
     const before = tf.memory().numDataBuffers;
     const x = tf.tensor1d([1, 2, 3]);
     const y = tf.clone(x); // the Identity kernel

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
 
 const CONFIG: ModelConfig = {
@@ -44,7 +45,7 @@ function lossAndGrads(): Map<string, Float32Array> {
 
 describe('model gradients: wasm kernels vs cpu', () => {
   it('loss and every gradient agree', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', testBackendOptions());
     const before = tf.memory().numTensors;
     const wasm = lossAndGrads();
     expect(tf.memory().numTensors).toBe(before);

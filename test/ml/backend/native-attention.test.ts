@@ -5,31 +5,14 @@
 // native kernels off attend() uses the tfjs ops. Skipped where the addon is not built.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NativeAddon } from '../../../src/ml/kernels/native-addon.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { ATTENTION_SCORES, nativeAttentionScores } from '../../../src/ml/kernels/native-attention.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { setNativeKernels, setNativePart } from '../../../src/ml/kernels/native-kernel.ts';
 import { attend } from '../../../src/ml/model/attention.ts';
+import { expectRefusals, nativeForTests, relErr } from './native.ts';
 
-const native = loadNativeGemm();
-const built = 'gemm' in native && native.gemm.addon.attnScores != null;
-if (!built && process.env.CI === 'true')
-  throw new Error(`CI=true but the native addon (with attention) is not built: ${JSON.stringify(native)}`);
-if (!built) console.warn('native addon with attention not built (no C toolchain or libopenblas-dev): its tests are skipped');
-
-/** max |a − b| / max |b| */
-function relErr(actual: tf.Tensor, expected: tf.Tensor): number {
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
+const native = nativeForTests();
 
 // [B, L, U, E]: 1 row, 1 cell, 1 unit, U not a multiple of the 16 lanes, the reference shape
 const SHAPES = [
@@ -42,9 +25,9 @@ const SHAPES = [
   [48, 64, 512, 256],
 ];
 
-describe.skipIf(!built)('native attention scores', () => {
+describe.skipIf(native == null)('native attention scores', () => {
   beforeAll(async () => {
-    await initBackend('wasm', { nativeGemm: true });
+    await initBackend('wasm', { nativeKernels: true });
   });
   afterEach(() => setNativeKernels(true));
 
@@ -77,7 +60,7 @@ describe.skipIf(!built)('native attention scores', () => {
       const names = ['context', 'alpha', 'd keys', 'd query', 'd v'];
       nat.forEach((t, i) => {
         expect(t.shape, names[i]).toEqual(ref[i].shape);
-        expect(relErr(t, ref[i]), `${names[i]} [${B}, ${L}, ${U}]`).toBeLessThanOrEqual(1e-5);
+        expect(relErr(t.dataSync(), ref[i].dataSync()), `${names[i]} [${B}, ${L}, ${U}]`).toBeLessThanOrEqual(1e-5);
       });
       tf.dispose([...nat, ...ref, keys, query, v, features, wc, wa]);
     }
@@ -104,21 +87,21 @@ describe.skipIf(!built)('native attention scores', () => {
   });
 
   it('the addon computes on a plain heap and refuses bad regions without writing', () => {
-    const addon = 'gemm' in native ? native.gemm.addon : null!;
+    const addon = native?.addon as NativeAddon;
     const heap = new Uint8Array(512);
     const f = new Float32Array(heap.buffer);
     // B 1, L 2, U 2: keys at 0, q at 32, v at 64, scores at 96, hidden at 128
     f.set([0.1, -0.2, 0.3, 0.4], 0);
     f.set([0.5, 0.25], 8);
     f.set([2, -1], 16);
-    addon.attnScores!(heap, Float64Array.of(0, 32, 64, 96, 128, 1, 2, 2));
+    addon.attnScores(heap, Float64Array.of(0, 32, 64, 96, 128, 1, 2, 2));
     const t = [Math.tanh(0.6), Math.tanh(0.05), Math.tanh(0.8), Math.tanh(0.65)];
     expect(f[24]).toBeCloseTo(2 * t[0] - t[1], 6);
     expect(f[25]).toBeCloseTo(2 * t[2] - t[3], 6);
     for (let i = 0; i < 4; i++) expect(f[32 + i]).toBeCloseTo(t[i], 6);
     // gradient: ds at 192, dkeys 224, dq 256, dv 288
     f.set([1, -2], 48);
-    addon.attnScoresGrad!(heap, Float64Array.of(128, 64, 192, 224, 256, 288, 1, 2, 2));
+    addon.attnScoresGrad(heap, Float64Array.of(128, 64, 192, 224, 256, 288, 1, 2, 2));
     expect(f[56]).toBeCloseTo(1 * 2 * (1 - t[0] ** 2), 6);
     expect(f[64]).toBeCloseTo(2 * (1 - t[0] ** 2) - 2 * 2 * (1 - t[2] ** 2), 6);
     expect(f[72]).toBeCloseTo(t[0] - 2 * t[2], 6);
@@ -134,33 +117,30 @@ describe.skipIf(!built)('native attention scores', () => {
       [7, 2 ** 31], // too large
       [6, 1.5],
     ];
-    for (const [i, value] of bad) {
-      const p = Float64Array.from(good);
-      p[i] = value;
-      const copy = heap.slice();
-      expect(() => addon.attnScores!(heap, p), `param ${i} = ${value}`).toThrow(RangeError);
-      expect(heap).toEqual(copy);
-    }
+    expectRefusals(addon.attnScores, heap, good, bad);
     const goodGrad = [128, 64, 192, 224, 256, 288, 1, 2, 2];
-    for (const [i, value] of [
+    expectRefusals(addon.attnScoresGrad, heap, goodGrad, [
       [3, 128], // dkeys over hidden
       [5, 256], // dv over dq
       [4, 508], // dq past the end
       [8, 0],
-    ] as [number, number][]) {
-      const p = Float64Array.from(goodGrad);
-      p[i] = value;
-      const copy = heap.slice();
-      expect(() => addon.attnScoresGrad!(heap, p), `grad param ${i} = ${value}`).toThrow(RangeError);
-      expect(heap).toEqual(copy);
-    }
-    expect(() => addon.attnScores!(heap, new Float64Array(7))).toThrow(RangeError);
+    ]);
+    expect(() => addon.attnScores(heap, new Float64Array(7))).toThrow(RangeError);
   });
 
-  it('is not used with the native kernels off', () => {
+  it('is not used with the native kernels off, nor with their attention part off', () => {
+    const [keys, query, v] = [tf.zeros([1, 2, 3]) as tf.Tensor3D, tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([3, 1]) as tf.Tensor2D];
     setNativeKernels(false);
-    const keys = tf.zeros([1, 2, 3]) as tf.Tensor3D;
-    expect(nativeAttentionScores(keys, tf.zeros([1, 3]), tf.zeros([3, 1]))).toBeNull();
-    keys.dispose();
+    expect(nativeAttentionScores(keys, query, v)).toBeNull();
+    setNativeKernels(true);
+    setNativePart('attention', false);
+    try {
+      expect(nativeAttentionScores(keys, query, v)).toBeNull();
+    } finally {
+      setNativePart('attention', true);
+    }
+    const on = nativeAttentionScores(keys, query, v);
+    expect(on?.shape).toEqual([1, 2]);
+    tf.dispose([keys, query, v, on!]);
   });
 });

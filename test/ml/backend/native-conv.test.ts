@@ -1,19 +1,19 @@
 // The native Conv2DBackpropFilter and MaxPoolGrad (native/conv.c through
 // src/ml/kernels/native-conv.ts) against tfjs' cpu backend kernels and against conv.ts's slice
 // formulation, over a sweep of shapes; the addon's range checks; and a few training steps of a
-// small CNN model with and without them. Skipped where the addon is not built.
+// small CNN model with and without them. Skipped where the addon is not built (not in CI).
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
-import { nativeConvFilterGradient, setNativeConvKernels } from '../../../src/ml/kernels/native-conv.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { nativeConvFilterGradient } from '../../../src/ml/kernels/native-conv.ts';
+import { setNativeKernels, setNativePart } from '../../../src/ml/kernels/native-kernel.ts';
 import { conv3x3ExplicitGrad, conv3x3Relu } from '../../../src/ml/model/conv.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
+import { countCalls, nativeForTests, relErr } from './native.ts';
 
-const native = loadNativeGemm();
-const built = 'gemm' in native && native.gemm.addon.convFilterGrad != null;
+const native = nativeForTests();
+const built = native != null;
 
 function values(shape: number[], seed: number, quantum = 0): Float32Array {
   let s = seed >>> 0;
@@ -23,18 +23,6 @@ function values(shape: number[], seed: number, quantum = 0): Float32Array {
     return quantum > 0 ? Math.round(v / quantum) * quantum : v; // quantised: ties in pooling windows
   };
   return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next);
-}
-
-/** max |a − b| / max |b| */
-function relErr(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < actual.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
 }
 
 /** fn's result on the cpu backend (tfjs' reference kernels), then back to wasm */
@@ -47,17 +35,13 @@ async function onCpu(fn: () => tf.Tensor): Promise<Float32Array> {
   }
 }
 
-function counting(name: 'convFilterGrad' | 'maxPoolGrad'): { calls: () => number; restore: () => void } {
-  if (!('gemm' in native)) throw new Error('addon not built');
-  const addon = native.gemm.addon;
-  const real = addon[name];
-  if (real == null) throw new Error(`no ${name}`);
-  let calls = 0;
-  addon[name] = (heap, params) => {
-    calls++;
-    real(heap, params);
+/** fn on `heap` with `ok` but for the edited parameters, as a thunk */
+function edited(fn: (heap: Uint8Array, params: Float64Array) => void, heap: Uint8Array, ok: number[]) {
+  return (edit: Record<number, number>) => {
+    const p = Float64Array.from(ok);
+    for (const [k, v] of Object.entries(edit)) p[Number(k)] = v;
+    return () => fn(heap, p);
   };
-  return { calls: () => calls, restore: () => void (addon[name] = real) };
 }
 
 interface ConvCase {
@@ -89,12 +73,12 @@ function filterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, dyShape: n
 }
 
 beforeAll(async () => {
-  await initBackend('wasm', { nativeGemm: true });
+  await initBackend('wasm', { nativeKernels: true });
 });
 
 afterEach(() => {
   setNativeKernels(true);
-  setNativeConvKernels(true);
+  setNativePart('conv', true);
 });
 
 describe('conv3x3Relu on wasm (fused forward, own gradient)', () => {
@@ -128,7 +112,7 @@ describe('conv3x3Relu on wasm (fused forward, own gradient)', () => {
 
 describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
   it('equals the cpu backend over a sweep of shapes, strides and paddings (relative error ≤ 1e-5)', async () => {
-    const counter = counting('convFilterGrad');
+    const counter = countCalls(native, 'convFilterGrad');
     try {
       for (const [i, c] of CONV_CASES.entries()) {
         const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.strides, 1, c.pad);
@@ -172,16 +156,12 @@ describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
   });
 
   it('the addon refuses regions outside the heap, misaligned, overlapping or oversized', () => {
-    if (!('gemm' in native) || native.gemm.addon.convFilterGrad == null) throw new Error('addon not built');
-    const fn = native.gemm.addon.convFilterGrad;
+    if (native == null) throw new Error('addon not built');
+    const fn = native.addon.convFilterGrad;
     const heap = new Uint8Array(4096);
     // x [1, 4, 4, 2] at 0 (128 B), dy [1, 4, 4, 3] at 256 (192 B), dK [3, 3, 2, 3] at 1024 (216 B)
     const ok = [0, 256, 1024, 1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
-    const call = (edit: Record<number, number>) => {
-      const p = Float64Array.from(ok);
-      for (const [k, v] of Object.entries(edit)) p[Number(k)] = v;
-      return () => fn(heap, p);
-    };
+    const call = edited(fn, heap, ok);
     expect(call({})).not.toThrow();
     expect(call({ 0: 4000 })).toThrow(/x lies outside/);
     expect(call({ 1: 4095 - 100 })).toThrow(/dy lies outside/);
@@ -221,7 +201,7 @@ POOL_CASES.push(
 
 describe.skipIf(!built)('native MaxPoolGrad', () => {
   it('equals the cpu backend (first maximum of each window, ties included) over a sweep of shapes', async () => {
-    const counter = counting('maxPoolGrad');
+    const counter = countCalls(native, 'maxPoolGrad');
     try {
       for (const [i, c] of POOL_CASES.entries()) {
         const xv = values(c.x, 600 + i, 0.25); // few distinct values: many ties
@@ -243,16 +223,12 @@ describe.skipIf(!built)('native MaxPoolGrad', () => {
   });
 
   it('the addon refuses regions outside the heap, misaligned or overlapping', () => {
-    if (!('gemm' in native) || native.gemm.addon.maxPoolGrad == null) throw new Error('addon not built');
-    const fn = native.gemm.addon.maxPoolGrad;
+    if (native == null) throw new Error('addon not built');
+    const fn = native.addon.maxPoolGrad;
     const heap = new Uint8Array(4096);
     // x [1, 4, 4, 2] at 0 (128 B), dy [1, 2, 2, 2] at 256 (32 B), dx at 1024 (128 B)
     const ok = [0, 256, 1024, 1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 0, 0];
-    const call = (edit: Record<number, number>) => {
-      const p = Float64Array.from(ok);
-      for (const [k, v] of Object.entries(edit)) p[Number(k)] = v;
-      return () => fn(heap, p);
-    };
+    const call = edited(fn, heap, ok);
     expect(call({})).not.toThrow();
     expect(call({ 0: 4000 })).toThrow(/x lies outside/);
     expect(call({ 1: 4080 })).toThrow(/dy lies outside/);
@@ -287,10 +263,10 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
       [4, 8],
       'int32',
     );
-    const counter = counting('convFilterGrad');
+    const counter = countCalls(native, 'convFilterGrad');
     // the conv kernels alone switched (the other native kernels stay on: their own tests compare them)
     const curve = (on: boolean): number[] => {
-      setNativeConvKernels(on);
+      setNativePart('conv', on);
       const model = CaptionModel.create(config, 5);
       const vars = model.weights.list();
       const adam = new Adam(model.weights.names, vars, 3e-3);
@@ -323,7 +299,7 @@ describe.skipIf(!built)('a small CNN model with the native conv kernels', () => 
       expect(nat[nat.length - 1]).toBeLessThan(nat[0]);
       for (let i = 0; i < nat.length; i++) expect(Math.abs(nat[i] - ref[i]), `step ${i}`).toBeLessThanOrEqual(1e-4);
     } finally {
-      setNativeConvKernels(true);
+      setNativePart('conv', true);
       counter.restore();
       tf.dispose([pixels, captions]);
     }

@@ -1,13 +1,13 @@
 // Native Tanh, Exp and Sum (native/elementwise.c through src/ml/kernels/native-elementwise.ts) against
-// the maths and against wasm's own kernels in the same process. Skipped without the addon.
+// the maths and against wasm's own kernels in the same process. Skipped without the addon (not in CI).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { sumLayout } from '../../../src/ml/kernels/native-elementwise.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
+import { countCalls, nativeForTests } from './native.ts';
 
-const native = loadNativeGemm();
+const native = nativeForTests();
 
 function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
   let s = seed >>> 0;
@@ -17,28 +17,21 @@ function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
 
 /** fn with the native kernels (counting addon calls of `name`), then with wasm's own. */
 function both(name: 'tanh' | 'exp' | 'sumAxes', fn: () => tf.Tensor): { native: tf.Tensor; wasm: tf.Tensor; calls: number } {
-  if (!('gemm' in native)) throw new Error('addon not built');
-  const addon = native.gemm.addon;
-  const real = addon[name];
-  let calls = 0;
-  addon[name] = (heap, params) => {
-    calls++;
-    real(heap, params);
-  };
+  const counter = countCalls(native, name);
   try {
     setNativeKernels(true);
     const n = fn();
-    addon[name] = real;
+    counter.restore();
     setNativeKernels(false);
-    return { native: n, wasm: fn(), calls };
+    return { native: n, wasm: fn(), calls: counter.calls() };
   } finally {
-    addon[name] = real;
+    counter.restore();
     setNativeKernels(true);
   }
 }
 
 beforeAll(async () => {
-  await initBackend('wasm', { nativeGemm: true });
+  await initBackend('wasm', { nativeKernels: true });
 });
 
 describe('sumLayout', () => {
@@ -51,7 +44,7 @@ describe('sumLayout', () => {
   });
 });
 
-describe.skipIf(!('gemm' in native))('native Tanh, Exp and Sum', () => {
+describe.skipIf(native == null)('native Tanh, Exp and Sum', () => {
   it('tanh is within 2.5e-7 of the maths and 4e-7 of wasm, NaN and infinities included', () => {
     const special = [
       0,

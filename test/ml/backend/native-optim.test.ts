@@ -5,19 +5,16 @@
 // kernels off the optimiser is tfjs'. Skipped where the addon is not built.
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NativeAddon } from '../../../src/ml/kernels/native-addon.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { setNativeKernels, setNativePart } from '../../../src/ml/kernels/native-kernel.ts';
 import { nativeOptimizer } from '../../../src/ml/kernels/native-optim.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { Adam, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
+import { expectRefusals, nativeForTests } from './native.ts';
 
-const native = loadNativeGemm();
-const built = 'gemm' in native && native.gemm.addon.adam != null;
-if (!built && process.env.CI === 'true')
-  throw new Error(`CI=true but the native addon (with adam) is not built: ${JSON.stringify(native)}`);
-if (!built) console.warn('native addon with adam not built (no C toolchain or libopenblas-dev): its tests are skipped');
+const native = nativeForTests();
 
 const SHAPES = [[1], [17], [3, 1], [1, 129], [33, 65], [1000]];
 const NAMES = SHAPES.map((_, i) => `w${i}`);
@@ -52,17 +49,17 @@ function train(tfjsAdam: boolean, clipNorm: number, gradScale: number, steps = 1
   })();
 }
 
-describe.skipIf(!built)('native optimiser', () => {
-  const addon = 'gemm' in native ? native.gemm.addon : null!;
+describe.skipIf(native == null)('native optimiser', () => {
+  const addon = native?.addon as NativeAddon;
 
   beforeAll(async () => {
-    await initBackend('wasm', { nativeGemm: true });
+    await initBackend('wasm', { nativeKernels: true });
   });
   afterEach(() => setNativeKernels(true));
 
   it('equals tfjs Adam after clipByGlobalNorm bit for bit (clip active, inactive, off)', async () => {
     const before = tf.memory().numTensors;
-    const real = addon.adam!;
+    const real = addon.adam;
     let calls = 0;
     addon.adam = (heap, p) => {
       calls++;
@@ -89,6 +86,9 @@ describe.skipIf(!built)('native optimiser', () => {
   });
 
   it('is not used with the native kernels off (tfjs Adam, same results)', async () => {
+    setNativePart('optimizer', false);
+    expect(nativeOptimizer()).toBeNull();
+    setNativePart('optimizer', true);
     setNativeKernels(false);
     expect(nativeOptimizer()).toBeNull();
     const off = await train(false, 5, 3);
@@ -162,15 +162,15 @@ describe.skipIf(!built)('native optimiser', () => {
     f.set([0.5, -1, 2], 16); // g
     // m, v zero at 32 and 48
     const ok = [0, 64, 128, 192, 3, 1, 0.9, 0.1, 0.999, 0.001, 0.1, 0.001, -0.01, 1e-7].map(Math.fround);
-    addon.adam!(heap, Float64Array.from(ok));
+    addon.adam(heap, Float64Array.from(ok));
     // the first step moves every weight by −lr·sign(g) (to float32 rounding)
     expect(f[0]).toBeCloseTo(0.99, 6);
     expect(f[1]).toBeCloseTo(2.01, 6);
     expect(f[2]).toBeCloseTo(2.99, 6);
     expect(f[32]).toBeCloseTo(0.05, 7); // m = 0.1·g
     expect(f[48]).toBeCloseTo(0.00025, 9); // v = 0.001·g²
-    expect(addon.sumSquares!(heap, Float64Array.of(64, 3))).toBeCloseTo(0.25 + 1 + 4, 6);
-    expect(addon.sumSquares!(heap, Float64Array.of(64, 0))).toBe(0);
+    expect(addon.sumSquares(heap, Float64Array.of(64, 3))).toBeCloseTo(0.25 + 1 + 4, 6);
+    expect(addon.sumSquares(heap, Float64Array.of(64, 0))).toBe(0);
     const bad: [number, number][] = [
       [0, 256], // w past the end
       [0, 253], // misaligned
@@ -185,15 +185,9 @@ describe.skipIf(!built)('native optimiser', () => {
       [6, 0.9], // not a float32 value
       [13, Number.NaN],
     ];
-    for (const [i, value] of bad) {
-      const p = Float64Array.from(ok);
-      p[i] = value;
-      const copy = heap.slice();
-      expect(() => addon.adam!(heap, p), `param ${i} = ${value}`).toThrow(RangeError);
-      expect(heap).toEqual(copy);
-    }
-    expect(() => addon.adam!(heap, new Float64Array(13))).toThrow(RangeError);
-    expect(() => addon.sumSquares!(heap, Float64Array.of(252, 2))).toThrow(RangeError);
-    expect(() => addon.sumSquares!(heap, Float64Array.of(2, 1))).toThrow(RangeError);
+    expectRefusals(addon.adam, heap, ok, bad);
+    expect(() => addon.adam(heap, new Float64Array(13))).toThrow(RangeError);
+    expect(() => addon.sumSquares(heap, Float64Array.of(252, 2))).toThrow(RangeError);
+    expect(() => addon.sumSquares(heap, Float64Array.of(2, 1))).toThrow(RangeError);
   });
 });

@@ -1,16 +1,17 @@
-// The native GEMM on tfjs' threaded wasm build (its heap is a SharedArrayBuffer) with 2 OpenBLAS
-// threads: own file, since the wasm backend initialises once per process. Skipped without the addon.
+// The native kernels on tfjs' threaded wasm build (its heap is a SharedArrayBuffer) with 2 OpenBLAS
+// threads: own file, since the wasm backend initialises once per process. Skipped without the addon
+// (not in CI).
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
+import { nativeForTests } from './native.ts';
 
-describe.skipIf(!('gemm' in loadNativeGemm()))('native GEMM on the threaded wasm build', () => {
+describe.skipIf(nativeForTests() == null)('native kernels on the threaded wasm build', () => {
   it('computes what cpu computes, with 2 wasm and 2 OpenBLAS threads', async () => {
-    const info = await initBackend('wasm', { wasmThreads: 2, nativeGemm: true, blasThreads: 2 });
+    const info = await initBackend('wasm', { wasmThreads: 2, nativeKernels: true, blasThreads: 2 });
     expect(info.name).toBe('wasm+openblas');
     expect(info.threads).toBe(2);
-    expect(info.notes.some((n) => /native GEMM: OpenBLAS .*, 2 thread\(s\)/.test(n))).toBe(true);
+    expect(info.notes.some((n) => /native kernels: OpenBLAS .*, 2 thread\(s\)/.test(n))).toBe(true);
     const product = () =>
       tf.tidy(() => {
         const a = tf.randomUniform([300, 200], -1, 1, 'float32', 1);

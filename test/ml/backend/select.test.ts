@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { BackendError, backendInfo, initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 
 const require = createRequire(import.meta.url);
 function installed(pkg: string): boolean {
@@ -22,7 +23,7 @@ describe('backend selection', () => {
   });
 
   it('falls back past missing tfjs-node(-gpu) with notes, and is idempotent', async () => {
-    const info = await initBackend();
+    const info = await initBackend(undefined, testBackendOptions());
     if (installed('@tensorflow/tfjs-node-gpu')) {
       expect(info.name).toBe('tensorflow-gpu');
       return;
@@ -44,7 +45,7 @@ describe('backend selection', () => {
     expect(cpu).toEqual({ name: 'cpu', threads: 1, notes: [] });
     expect(tf.getBackend()).toBe('cpu');
     expect(backendInfo().name).toBe('cpu');
-    const wasm = await initBackend('wasm');
+    const wasm = await initBackend('wasm', testBackendOptions());
     expect(wasm.name).toMatch(WASM);
     expect(tf.getBackend()).toBe('wasm');
   });
@@ -60,7 +61,7 @@ describe('backend selection', () => {
 
   it('a missing optional binding asked for explicitly falls back with its reason', async () => {
     if (installed('@tensorflow/tfjs-node')) return;
-    const info = await initBackend('tensorflow');
+    const info = await initBackend('tensorflow', testBackendOptions());
     expect(info.name).toMatch(WASM);
     expect(info.notes[0]).toBe('tfjs-node unavailable: not installed');
   });

@@ -11,7 +11,7 @@ describe('wasm threads in Node', () => {
   });
 
   it('initialises a 2-thread pool, computes what cpu computes, and leaves no globals behind', async () => {
-    const info = await initBackend('wasm', { wasmThreads: 2, nativeGemm: false });
+    const info = await initBackend('wasm', { wasmThreads: 2, nativeKernels: false });
     expect(info).toEqual({ name: 'wasm', threads: 2, notes: [] });
     expect((globalThis as { Worker?: unknown }).Worker).toBeUndefined();
     const inputs = () => [tf.randomUniform([300, 200], -1, 1, 'float32', 1), tf.randomUniform([150, 200], -1, 1, 'float32', 2)];

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 
 const CASES: [number[], number[], number[]][] = [
   [[7], [2], [3]],
@@ -60,7 +61,7 @@ const CASES: [number[], number[], number[]][] = [
 ];
 
 async function sliced(backend: 'wasm' | 'cpu', dtype: 'float32' | 'int32' | 'bool'): Promise<unknown[]> {
-  await initBackend(backend);
+  await initBackend(backend, testBackendOptions());
   return CASES.map(([shape, begin, size]) =>
     tf.tidy(() => {
       const n = tf.util.sizeFromShape(shape);
@@ -89,7 +90,7 @@ describe('wasm Slice', () => {
 
   it('its gradient (PadV2) equals the cpu backend', async () => {
     const grad = async (backend: 'wasm' | 'cpu') => {
-      await initBackend(backend);
+      await initBackend(backend, testBackendOptions());
       return tf.tidy(() => {
         const x = tf.tensor(
           Array.from({ length: 60 }, (_, i) => i / 7),

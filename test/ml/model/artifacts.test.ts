@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { readCheckpoint } from '../../../src/ml/checkpoint.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
@@ -22,7 +23,7 @@ const LEGACY = path.join(import.meta.dirname, '..', 'fixtures', 'legacy-format')
 let dir: string;
 let remove: () => Promise<void>;
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('artifacts'));
 });
 afterAll(() => remove());

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { Backbone } from '../../../src/ml/model/backbone.ts';
 import { ModelError } from '../../../src/ml/model/model-error.ts';
 import { saveLayersModel } from '../../helpers/tfjs-model.ts';
@@ -19,7 +20,7 @@ let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('backbone-access'));
   const network = tf.sequential({
     layers: [

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../../src/ml/saved-model.ts';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { loadCaptioner } from '../../../src/ml/captioner.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
 import { Backbone } from '../../../src/ml/model/backbone.ts';
@@ -64,7 +65,7 @@ async function saveGraphModel(kernel: Float32Array, outDir: string): Promise<voi
 const graphKernel = Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.sin(i * 1.7) * 0.5);
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('backbone'));
   images = await shapesImages(dir, 6, 4, SIZE);
   network = tf.sequential({

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { loadImage } from '../../../src/ml/data/images.ts';
 import { decodeBatch, decodeStream } from '../../../src/ml/decode/index.ts';
 import type { CaptionModel } from '../../../src/ml/model/captionModel.ts';
@@ -21,7 +22,7 @@ let vocab: Vocabulary;
 let pixels: tf.Tensor4D;
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   let dir: string;
   ({ dir, remove } = await tempDir('beam-batch'));
   const images = (await shapesImages(dir, 8, 33, 32)).map((img) => ({ ...img, captions: [img.captions[0]] }));

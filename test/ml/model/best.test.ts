@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { readCheckpoint } from '../../../src/ml/checkpoint.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { train, TrainingAbortedError, type TrainOptions, type TrainResult } from '../../../src/ml/train.ts';
@@ -15,7 +16,7 @@ let remove: () => Promise<void>;
 let images: CaptionedImage[];
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('best'));
   images = await shapesImages(dir, 16, 8, 32);
 });

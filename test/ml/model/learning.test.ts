@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { InputCache } from '../../../src/ml/batches.ts';
 import { splitByImage } from '../../../src/ml/data/coco.ts';
 import { captionBleu, captionImages } from '../../../src/ml/evaluate.ts';
@@ -18,7 +19,7 @@ let remove: () => Promise<void>;
 let images: CaptionedImage[];
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('learning'));
   images = (await shapesImages(dir, 420, 8, 48)).filter((img) => img.objects?.length === 1);
 });

@@ -4,9 +4,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { Adam, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, clipByGlobalNorm } from '../../../src/ml/optimizer.ts';
 
-beforeAll(() => initBackend());
+beforeAll(() => initBackend(undefined, testBackendOptions()));
 
 const STEPS = 40;
 const NAMES = ['dense/kernel', 'dense/bias'];

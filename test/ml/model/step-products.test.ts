@@ -5,8 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
-import { setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
 import { setStepProducts, StepProducts } from '../../../src/ml/model/step-products.ts';
 
 function relErr(actual: tf.Tensor, expected: tf.Tensor): number {
@@ -48,7 +49,7 @@ describe('StepProducts', () => {
     ['cpu', false],
   ] as const) {
     it(`gives the per-step ops' gradients (${backend}${native ? '+native' : ''})`, async () => {
-      await initBackend(backend, { nativeGemm: native });
+      await initBackend(backend, { nativeKernels: native });
       if (backend === 'wasm') setNativeKernels(native);
       for (const [B, U, E, T] of [
         [1, 1, 1, 1],
@@ -80,7 +81,7 @@ describe('StepProducts', () => {
   }
 
   it('is the plain product without a tape', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', testBackendOptions());
     const w = tf.randomNormal([4, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
     const x = tf.randomNormal([2, 4], 0, 1, 'float32', 2) as tf.Tensor2D;
     const products = new StepProducts([{ w }]);
@@ -94,7 +95,7 @@ describe('StepProducts', () => {
   });
 
   it('refuses to lose a weight gradient: a product whose input does not depend on the recurrence', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', testBackendOptions());
     const w = tf.randomNormal([3, 3], 0, 1, 'float32', 1);
     const c = tf.randomNormal([2, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
     const loss = (wt: tf.Tensor) => {
@@ -107,7 +108,7 @@ describe('StepProducts', () => {
   });
 
   it("the caption model's loss gradients equal the per-step ones", async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', testBackendOptions());
     const config: ModelConfig = {
       encoder: { kind: 'pretrained', url: 'file:///dev/null', imageSize: 299 },
       gridSize: 4,

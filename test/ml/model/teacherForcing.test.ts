@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { conv3x3ExplicitGrad } from '../../../src/ml/model/conv.ts';
@@ -37,7 +38,7 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 
 describe('fused teacher forcing', () => {
   beforeAll(async () => {
-    await initBackend();
+    await initBackend(undefined, testBackendOptions());
   });
 
   it.each([

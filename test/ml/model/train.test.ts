@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { BABY_MODEL_CONFIG } from '../../../src/ml/model/config.ts';
 import { train, TrainingAbortedError, type TrainOptions } from '../../../src/ml/train.ts';
 import type { CaptionedImage, CheckpointEvent } from '../../../src/ml/types.ts';
@@ -13,7 +14,7 @@ let remove: () => Promise<void>;
 let images: CaptionedImage[];
 
 beforeAll(async () => {
-  await initBackend();
+  await initBackend(undefined, testBackendOptions());
   ({ dir, remove } = await tempDir('train'));
   images = await shapesImages(dir, 12, 3, 32);
 });

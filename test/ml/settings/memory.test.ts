@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
+import { testBackendOptions } from '../../helpers/backend.ts';
 import { CaptionModel } from '../../../src/ml/model/captionModel.ts';
 import {
   defaultsOf,
@@ -17,7 +18,7 @@ import {
 import type { ModelConfig } from '../../../src/ml/types.ts';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', testBackendOptions());
 });
 
 function measuredPeak(run: RunSettings): Promise<number> {

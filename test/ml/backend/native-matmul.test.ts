@@ -1,4 +1,4 @@
-// The native GEMM (native/gemm.c through src/ml/kernels/native-matmul.ts) against wasm's XNNPACK
+// The native products (native/gemm.c through src/ml/kernels/native-matmul.ts) against wasm's XNNPACK
 // kernels in the same process (the native path switched off), over shapes, transposes, batch
 // broadcasts, biases and activations; heap growth; and a short training run's loss curve.
 // Skipped where the addon is not built (then the product runs on XNNPACK, which the other
@@ -8,15 +8,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
-import { loadNativeGemm } from '../../../src/ml/kernels/native-gemm.ts';
-import { planGemm, setNativeKernels } from '../../../src/ml/kernels/native-matmul.ts';
+import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
+import { planGemm } from '../../../src/ml/kernels/native-matmul.ts';
 import { Adam } from '../../../src/ml/optimizer.ts';
+import { countCalls, nativeForTests, relErr } from './native.ts';
 
-const native = loadNativeGemm();
-const built = 'gemm' in native;
-// CI installs libopenblas-dev so the addon builds: there a missing addon is a failure with its reason, not a skip
-if (!built && process.env.CI === 'true') throw new Error(`CI=true but the native GEMM addon is not built: ${JSON.stringify(native)}`);
-if (!built) console.warn('native GEMM addon not built (no C toolchain or libopenblas-dev): its tests are skipped');
+const native = nativeForTests();
+const built = native != null;
 
 function rand(shape: number[], seed: number): tf.Tensor {
   let s = seed >>> 0;
@@ -24,28 +22,9 @@ function rand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next), shape);
 }
 
-/** max |a − b| / max |b| */
-function relErr(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < actual.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 /** Runs fn with the native path (counting its GEMM calls), then `ref` (default fn) on XNNPACK. */
 function both(fn: () => tf.Tensor, ref: () => tf.Tensor = fn): { native: Float32Array; xnnpack: Float32Array; calls: number } {
-  if (!('gemm' in native)) throw new Error('addon not built');
-  const addon = native.gemm.addon;
-  const real = addon.gemm;
-  let calls = 0;
-  addon.gemm = (heap, params) => {
-    calls++;
-    real(heap, params);
-  };
+  const counter = countCalls(native, 'gemm');
   const values = (f: () => tf.Tensor) => {
     const t = tf.tidy(f);
     const v = t.dataSync() as Float32Array;
@@ -55,11 +34,11 @@ function both(fn: () => tf.Tensor, ref: () => tf.Tensor = fn): { native: Float32
   try {
     setNativeKernels(true);
     const nat = values(fn);
-    addon.gemm = real;
+    counter.restore();
     setNativeKernels(false);
-    return { native: nat, xnnpack: values(ref), calls };
+    return { native: nat, xnnpack: values(ref), calls: counter.calls() };
   } finally {
-    addon.gemm = real;
+    counter.restore();
     setNativeKernels(true);
   }
 }
@@ -116,16 +95,16 @@ function outCols(c: Case): number {
 }
 
 beforeAll(async () => {
-  await initBackend('wasm', { nativeGemm: true });
+  await initBackend('wasm', { nativeKernels: true });
 });
 
 afterEach(() => setNativeKernels(true));
 
-describe.skipIf(!built)('native GEMM vs XNNPACK', () => {
+describe.skipIf(!built)('native products vs XNNPACK', () => {
   it('reports itself in the backend name', async () => {
-    const info = await initBackend('wasm');
+    const info = await initBackend('wasm', { nativeKernels: true });
     expect(info.name).toBe('wasm+openblas');
-    expect(info.notes.some((n) => n.startsWith('matrix products (and Tanh, Exp, Sum) on the native GEMM: OpenBLAS'))).toBe(true);
+    expect(info.notes.some((n) => /^matrix products, .* on the native kernels: OpenBLAS/.test(n))).toBe(true);
   });
 
   it.each(CASES)('matMul %j equals XNNPACK (rel. err ≤ 1e-5)', (c) => {

@@ -25,7 +25,7 @@ import { ServiceUnavailableError } from '../../src/resolvers/shared/api-errors.t
 import { followRows, type ReadResult } from '../../src/resolvers/shared/follow-rows.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
 import { until } from '../helpers/until.ts';
-import { collect, type GraphQLResponse } from './harness.ts';
+import { collect, type GraphQLResponse } from '../api/harness.ts';
 
 const KEY = 'k1';
 const silent = pino({ level: 'silent' });

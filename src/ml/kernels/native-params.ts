@@ -1,0 +1,93 @@
+// The parameter layout of each entry point of the native kernels addon: every one is
+// fn(heap: Uint8Array, params: Float64Array) with the numbers named here, in this order (byte
+// offsets into the wasm heap end in `Off`). The mirror of the X-macro lists in native/kernels.h:
+// the addon reports its own (layout()), native-addon.ts refuses an addon whose layout differs,
+// and test/ml/backend/native-addon.test.ts compares this table with kernels.h itself. Callers
+// name their values (packParams), so a reordering on either side cannot pass a number to the
+// wrong parameter.
+const UNARY = ['xOff', 'yOff', 'n'] as const;
+
+export const NATIVE_PARAMS = {
+  gemm: [
+    'batch',
+    'm',
+    'n',
+    'k',
+    'transA',
+    'transB',
+    'aOff',
+    'aBatch',
+    'bOff',
+    'bBatch',
+    'cOff',
+    'biasOff',
+    'biasLen',
+    'activation',
+    'leakyAlpha',
+  ],
+  tanh: UNARY,
+  exp: UNARY,
+  sumAxes: ['xOff', 'outOff', 'outer', 'reduce', 'inner'],
+  sumSquares: ['xOff', 'n'],
+  adam: [
+    'wOff',
+    'gOff',
+    'mOff',
+    'vOff',
+    'n',
+    'scale',
+    'beta1',
+    'oneMinusBeta1',
+    'beta2',
+    'oneMinusBeta2',
+    'oneMinusAccBeta1',
+    'oneMinusAccBeta2',
+    'negLr',
+    'epsilon',
+  ],
+  attnScores: ['keysOff', 'qOff', 'vOff', 'scoresOff', 'hiddenOff', 'B', 'L', 'U'],
+  attnScoresGrad: ['hiddenOff', 'vOff', 'dsOff', 'dkeysOff', 'dqOff', 'dvOff', 'B', 'L', 'U'],
+  convFilterGrad: [
+    'xOff',
+    'dyOff',
+    'dkOff',
+    'B',
+    'H',
+    'W',
+    'Cin',
+    'OH',
+    'OW',
+    'Cout',
+    'FH',
+    'FW',
+    'sh',
+    'sw',
+    'dh',
+    'dw',
+    'padTop',
+    'padLeft',
+  ],
+  maxPoolGrad: ['xOff', 'dyOff', 'dxOff', 'B', 'H', 'W', 'C', 'OH', 'OW', 'FH', 'FW', 'sh', 'sw', 'padTop', 'padLeft'],
+} as const;
+
+/** An entry point of the addon that computes on the heap. */
+export type NativeEntry = keyof typeof NATIVE_PARAMS;
+
+/** An entry point's parameters by name. */
+export type NativeParams<E extends NativeEntry> = Record<(typeof NATIVE_PARAMS)[E][number], number>;
+
+// one buffer per entry point, reused: the addon's calls are synchronous and never nest
+const buffers = new Map<NativeEntry, Float64Array>();
+
+/** The values in the addon's order. */
+export function packParams<E extends NativeEntry>(entry: E, values: NativeParams<E>): Float64Array {
+  const names: readonly string[] = NATIVE_PARAMS[entry];
+  let buffer = buffers.get(entry);
+  if (buffer == null) {
+    buffer = new Float64Array(names.length);
+    buffers.set(entry, buffer);
+  }
+  const byName = values as Record<string, number>;
+  for (let i = 0; i < names.length; i++) buffer[i] = byName[names[i]];
+  return buffer;
+}
