@@ -23,12 +23,10 @@ export interface ConnectionLimiter {
   admit(socket: Socket): boolean;
   /** the close reason a refused connection gets (at most 123 bytes, as a close frame allows) */
   readonly refusal: string;
-  /** open connections of an address, for tests and logs */
-  count(address: string): number;
 }
 
 /** One client, one key: an IPv4-mapped IPv6 peer (`::ffff:10.0.0.5`, on a dual-stack listener) is its IPv4 address. */
-export function clientAddressKey(address: string | undefined): string {
+function clientAddressKey(address: string | undefined): string {
   if (address === undefined) return 'unknown';
   return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address;
 }
@@ -55,7 +53,6 @@ export function connectionLimiter(maxPerAddress: number, log: Logger): Connectio
       });
       return true;
     },
-    count: (address) => open.get(clientAddressKey(address))?.count ?? 0,
   };
 }
 
