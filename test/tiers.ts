@@ -15,6 +15,7 @@ export const SLOW = [
   'test/db/database.test.ts',
   'test/db/instance-lock.test.ts',
   'test/jobs/admission.test.ts',
+  'test/jobs/checkpoint-lease.test.ts',
   'test/jobs/corrupt-blob.test.ts',
   'test/jobs/train-lease.test.ts',
   'test/jobs/worker-roles.test.ts',

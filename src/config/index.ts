@@ -8,7 +8,17 @@ import { VARIABLES, type Variable, type VariableName, type VariableValue } from 
 
 export { childEnvironment, type NativeEnvironment, prepareNativeEnvironment } from './environment.ts';
 export { ConfigError, type Env } from './parse.ts';
-export type { Backend, BackboneDownloads, Config, DataPaths, DatasetChecks, LogLevel, QueryLimits, WorkerJob } from './types.ts';
+export type {
+  Backend,
+  BackboneDownloads,
+  Config,
+  DataPaths,
+  DatasetChecks,
+  LogLevel,
+  QueryLimits,
+  WebSocketLimits,
+  WorkerJob,
+} from './types.ts';
 export { LOG_LEVELS } from './types.ts';
 export { DEFAULT_BACKBONE_HOSTS } from './values.ts';
 export { type Section, VARIABLES, type Variable, type VariableName, type VariableValue } from './variables.ts';

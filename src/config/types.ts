@@ -81,6 +81,8 @@ export interface Config {
   queryLimits: QueryLimits;
   /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client (API key, else IP address) may send per minute; 0 = unlimited */
   mutationsPerMinute: number;
+  /** what one client may hold over graphql-ws (src/server/connection-limits.ts) */
+  webSocketLimits: WebSocketLimits;
   /** the decode budget of an uploaded zip's images (src/sources/archive-images.ts) */
   datasetChecks: DatasetChecks;
   /** GLIMPSE_MAX_IMAGE_PIXELS: largest caption image in pixels (width × height, read from its header) */
@@ -102,6 +104,14 @@ export interface QueryLimits {
   maxDirectives: number;
   /** GLIMPSE_MAX_QUERY_COST: estimated rows per operation, lists priced by their size arguments */
   maxCost: number;
+}
+
+/** What one client may hold over graphql-ws; 0 = no limit. */
+export interface WebSocketLimits {
+  /** GLIMPSE_WS_CONNECTIONS_PER_ADDRESS: open WebSockets per client IP address; one more is closed with 1013 */
+  connectionsPerAddress: number;
+  /** GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION: operations (subscriptions, queries and mutations still running) at once on one WebSocket */
+  subscriptionsPerConnection: number;
 }
 
 /** How much decoding one uploaded dataset zip may ask of the API process, and how fast. */

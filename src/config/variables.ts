@@ -260,6 +260,20 @@ export const VARIABLES = {
     doc: 'mutations per client per minute; 0 = unlimited',
     parse: integer(120, 0, 1_000_000),
   }),
+  // a browser tab holds one WebSocket (the dashboard and the IDE multiplex on it) and one or two subscriptions;
+  // 100 × 20 is 2,000 streams per address at most, each re-reading the database at least every 5 s
+  GLIMPSE_WS_CONNECTIONS_PER_ADDRESS: fills('webSocketLimits.connectionsPerAddress', {
+    section: 'limits',
+    default: '`100`',
+    doc: 'open WebSockets per client IP address; 0 = unlimited',
+    parse: integer(100, 0, 1_000_000),
+  }),
+  GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION: fills('webSocketLimits.subscriptionsPerConnection', {
+    section: 'limits',
+    default: '`20`',
+    doc: 'operations running at once on one WebSocket; 0 = unlimited',
+    parse: integer(20, 0, 1_000_000),
+  }),
   GLIMPSE_MAX_IMAGE_PIXELS: fills('maxImagePixels', {
     section: 'limits',
     default: '`40000000`',

@@ -1,5 +1,6 @@
 import type { Checkpoint, PrismaClient, TransactionClient } from '../db/client.ts';
 import type { CheckpointEvent } from '../ml/index.ts';
+import { type RunLease, writeLeased } from '../runs/index.ts';
 import { commitBlob, deleteUnreferenced, discardBlob, putDir, type CachedDir, type PendingBlob } from '../storage/index.ts';
 import { adoptIntoCache, artifactCache, inPlace, NotOnThisWorkerError, readable } from './artifacts.ts';
 import type { JobHelpers } from './helpers.ts';
@@ -56,23 +57,26 @@ export async function bestEpochStep(tx: TransactionClient | PrismaClient, runId:
 }
 
 /**
- * A checkpoint that is not an epoch end: its blob and row in a transaction of its own (`transaction`,
- * e.g. prisma.$transaction with options), then its folder into the cache. The upload is dropped when
- * the transaction fails.
+ * A checkpoint that is not an epoch end (one written every checkpointEvery steps, or on abort): its blob
+ * and row in a lease-checked transaction of its own (src/runs/lease.ts writeLeased), then its folder into
+ * the cache. A worker that lost the run (reaped and claimed by another, or ended) records nothing: the
+ * transaction is rolled back with a LeaseLostError and the upload dropped, as it is on any failure.
+ * Resolves with whether a cancel was requested (stop at the next batch boundary).
  */
 export async function storeCheckpoint(
   helpers: JobHelpers,
-  runId: string,
+  lease: RunLease,
   uploaded: UploadedCheckpoint,
-  transaction: (fn: (tx: TransactionClient) => Promise<void>) => Promise<unknown>,
-): Promise<void> {
+): Promise<{ cancelRequested: boolean }> {
+  let state: { cancelRequested: boolean };
   try {
-    await transaction((tx) => recordCheckpoint(tx, runId, uploaded));
+    state = await writeLeased(helpers.prisma, lease, (tx) => recordCheckpoint(tx, lease.runId, uploaded));
   } catch (error) {
     await discardBlob(helpers.prisma, uploaded.pending);
     throw error;
   }
   await checkpointStored(helpers, uploaded);
+  return state;
 }
 
 /** after the row committed: the local folder becomes a cache entry */

@@ -8,7 +8,7 @@
 // 60 s until the first step, which warms the kernels up, has completed), so a step that holds the
 // event loop longer than 3 heartbeat periods does not get a live run taken back by the reaper.
 import { join } from 'node:path';
-import { type TransactionClient, TRANSACTION_OPTIONS } from '../db/client.ts';
+import type { TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import {
   DivergenceWatch,
@@ -158,7 +158,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       onCheckpoint: steps.timed(async (c: CheckpointEvent) => {
         const uploaded = await uploadCheckpoint(prisma, c);
         if (c.step === c.epoch * perEpoch) epochEnd = uploaded;
-        else await storeCheckpoint(helpers, runId, uploaded, (fn) => prisma.$transaction(fn, TRANSACTION_OPTIONS));
+        // any other (every checkpointEvery steps, on abort) through the lease check: a worker that lost the run records none
+        else if ((await storeCheckpoint(helpers, { runId, workerId, seconds: lease() }, uploaded)).cancelRequested) abort('cancel');
       }),
     });
 

@@ -128,6 +128,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     limits,
     guard,
     maxPayload: maxBodyBytes,
+    connections: config.webSocketLimits,
+    ...(options.database ? { database: options.database } : {}),
   });
   const masking = apolloErrorMasking(logInternal);
   const apollo = new ApolloServer<ApiContext>({
@@ -155,11 +157,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const keyHolderUploads = graphqlUploadExpress({ maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1, maxFiles: 1 });
 
   app.disable('x-powered-by');
-  mountHealth(app, prisma, shared.workerTimeoutMs, options.database);
+  mountHealth(app, prisma, shared.workerTimeoutMs, config.apiKeys, options.database);
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,
-    databaseGate(options.database),
+    databaseGate(options.database, config.apiKeys),
     express.json({ limit: maxBodyBytes }),
     // one file per request, cut past the image limit, or for key holders (who alone may create datasets) past
     // the larger of the image and dataset-zip limits; each field checks its own while it streams (caption

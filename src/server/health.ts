@@ -4,40 +4,70 @@
 // "down", error }` while it does not. While the watcher (src/db/watch.ts) sees the database down,
 // every GraphQL request is answered 503 SERVICE_UNAVAILABLE at once instead of waiting on a pool
 // that cannot connect.
-import type { Express, RequestHandler } from 'express';
+// What a caller is told about an outage is "database unreachable" and nothing more: the driver's
+// message names the database's address and port ("connect ECONNREFUSED 10.0.3.7:5432"), which is for
+// operators — the log, and callers presenting a valid API key (`error` / `extensions.detail`).
+import type { Express, Request, RequestHandler } from 'express';
 import type { PrismaClient } from '../db/client.ts';
+import { DATABASE_UNREACHABLE, RETRY_AFTER_SECONDS } from '../resolvers/shared/api-errors.ts';
+import { isAcceptedKey } from '../resolvers/shared/auth.ts';
+import { bearerToken } from './request-context.ts';
 
 export interface DatabaseState {
   readonly up: boolean;
   readonly lastError?: string | undefined;
 }
 
-export function mountHealth(app: Express, prisma: PrismaClient, workerTimeoutMs: number, database?: DatabaseState): void {
-  app.get('/healthz', async (_req, res) => {
+/**
+ * The outage's detail for a caller presenting a valid key; undefined for anyone else, and for everyone when
+ * no keys are set (an open server may still listen beyond loopback: the log has the detail).
+ */
+function detailFor(req: Request, apiKeys: readonly string[], detail: string | undefined): string | undefined {
+  const holder = apiKeys.length > 0 && isAcceptedKey(bearerToken(req.headers.authorization), apiKeys);
+  return holder && detail !== undefined ? detail : undefined;
+}
+
+const errorText = (detail: string | undefined) => (detail ? `${DATABASE_UNREACHABLE}: ${detail}` : DATABASE_UNREACHABLE);
+
+export function mountHealth(
+  app: Express,
+  prisma: PrismaClient,
+  workerTimeoutMs: number,
+  apiKeys: readonly string[],
+  database?: DatabaseState,
+): void {
+  app.get('/healthz', async (req, res) => {
     if (database && !database.up) {
-      res.status(503).json({ status: 'unavailable', database: 'down', error: database.lastError ?? null });
+      res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detailFor(req, apiKeys, database.lastError)) });
       return;
     }
     try {
       const workers = await prisma.worker.count({ where: { lastSeenAt: { gte: new Date(Date.now() - workerTimeoutMs) } } });
       res.json({ status: 'ok', database: 'up', workers });
     } catch (e) {
-      res.status(503).json({ status: 'unavailable', database: 'down', error: e instanceof Error ? e.message : String(e) });
+      const detail = detailFor(req, apiKeys, e instanceof Error ? e.message : String(e));
+      res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detail) });
     }
   });
 }
 
-export function databaseGate(database: DatabaseState | undefined): RequestHandler {
-  return (_req, res, next) => {
+export function databaseGate(database: DatabaseState | undefined, apiKeys: readonly string[]): RequestHandler {
+  return (req, res, next) => {
     if (!database || database.up) return next();
+    const detail = detailFor(req, apiKeys, database.lastError);
     res
       .status(503)
-      .set('retry-after', '5')
+      .set('retry-after', String(RETRY_AFTER_SECONDS))
       .json({
         errors: [
           {
-            message: `the database is unavailable (${database.lastError ?? 'unreachable'}); try again shortly`,
-            extensions: { code: 'SERVICE_UNAVAILABLE' },
+            message: `${DATABASE_UNREACHABLE}: try again shortly`,
+            extensions: {
+              code: 'SERVICE_UNAVAILABLE',
+              retryable: true,
+              retryAfterSeconds: RETRY_AFTER_SECONDS,
+              ...(detail ? { detail } : {}),
+            },
           },
         ],
       });

@@ -1,13 +1,19 @@
 // graphql-ws on the HTTP server's /graphql path: subscriptions (and queries/mutations) over WebSocket,
 // under the same limits as HTTP: message size (ws maxPayload: a larger frame closes the socket with 1009),
-// query length, tokens, validation rules, read access, cost and mutation rate (./limits.ts, ./guard.ts).
+// query length, tokens, validation rules, read access, cost and mutation rate (./limits.ts, ./guard.ts);
+// and its own: connections per client address (closed with 1013) and operations per connection
+// (TOO_MANY_SUBSCRIPTIONS), ./connection-limits.ts. While the database watcher sees Postgres down, every
+// operation gets SERVICE_UNAVAILABLE at once, as HTTP requests get 503 (./health.ts).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { QueryLimits } from '../config/index.ts';
+import type { QueryLimits, WebSocketLimits } from '../config/index.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
+import { connectionLimiter, REFUSED_CLOSE_MS, TOO_MANY_CONNECTIONS_CLOSE, tooManyOperations } from './connection-limits.ts';
+import type { DatabaseState } from './health.ts';
 import { connectionParamsToken, type ContextFactory } from './request-context.ts';
 import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
@@ -31,6 +37,10 @@ export interface WebSocketOptions {
   guard: OperationGuard;
   /** largest accepted message in bytes */
   maxPayload: number;
+  /** connections per client address, operations per connection (0: no limit) */
+  connections: WebSocketLimits;
+  /** the database watcher (src/db/watch.ts): while it sees the database down, operations get SERVICE_UNAVAILABLE */
+  database?: DatabaseState;
 }
 
 function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
@@ -50,14 +60,25 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 }
 
 export function attachWebSocket(httpServer: Server, options: WebSocketOptions): WebSocketEndpoint {
-  const { path, schema, limits, guard, logInternal } = options;
+  const { path, schema, limits, guard, logInternal, database } = options;
   const ownRules = limitRules(limits);
+  const perAddress = connectionLimiter(options.connections.connectionsPerAddress, options.log);
   // noServer: the HTTP server's upgrades are routed here explicitly, so the HTTP server's own errors (a port
   // in use) stay with it instead of being re-emitted on the WebSocket server
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
   httpServer.on('upgrade', (request, socket, head) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!perAddress.admit(request.socket)) {
+      // never handed to graphql-ws (no connection context, no init timer); not counted, so it must not linger:
+      // a client that does not answer the close frame is cut after REFUSED_CLOSE_MS, not ws's 30 s
+      wsServer.handleUpgrade(request, socket, head, (client) => {
+        client.close(TOO_MANY_CONNECTIONS_CLOSE, perAddress.refusal);
+        const cut = setTimeout(() => client.terminate(), REFUSED_CLOSE_MS);
+        client.once('close', () => clearTimeout(cut));
+      });
       return;
     }
     wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit('connection', client, request));
@@ -84,6 +105,10 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     {
       schema,
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has registered this operation already: it counts itself
+        const crowded = tooManyOperations(Object.keys(ctx.subscriptions).length, options.connections.subscriptionsPerConnection);
+        if (crowded) return [crowded];
+        if (database && !database.up) return [new ServiceUnavailableError()];
         // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
         const checked = precheck(schema, payload.query, limits, ownRules);
         if (checked.errors) return [...checked.errors];

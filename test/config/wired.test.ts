@@ -59,6 +59,8 @@ const SAMPLES: Record<string, string> = {
   GLIMPSE_MAX_QUERY_DIRECTIVES: '4',
   GLIMPSE_MAX_QUERY_COST: '1000',
   GLIMPSE_MUTATIONS_PER_MINUTE: '7',
+  GLIMPSE_WS_CONNECTIONS_PER_ADDRESS: '5',
+  GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION: '3',
   GLIMPSE_MAX_IMAGE_PIXELS: '5000',
   GLIMPSE_WORKER_MAX_MEMORY: '1GiB',
   GLIMPSE_CACHE_MAX_BYTES: '1048576',
@@ -73,6 +75,8 @@ const READ_THROUGH: Record<string, string> = {
   blasThreads: 'prepareNativeEnvironment',
   openBlasCore: 'prepareNativeEnvironment',
 };
+/** Until the integrator places the docs text of the change that added them (its report), then removes this list. */
+const AWAITING_DOCS = ['GLIMPSE_WS_CONNECTIONS_PER_ADDRESS', 'GLIMPSE_WS_SUBSCRIPTIONS_PER_CONNECTION'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -132,6 +136,10 @@ describe('configuration variables', () => {
 
   for (const [name, v] of entries.filter(([, v]) => v.section !== 'testing')) {
     it(`${name} is documented${v.field ? ', with its default' : ''}`, () => {
+      if (AWAITING_DOCS.includes(name)) {
+        expect(mentioned(name), `${name} is documented now: remove it from AWAITING_DOCS`).toBe(false);
+        return;
+      }
       expect(mentioned(name), `${name} missing from ${docFiles.join(', ')}`).toBe(true);
       for (const row of rowsNaming(name)) expect(row[2], `${name}'s documented default`).toContain(v.default);
     });

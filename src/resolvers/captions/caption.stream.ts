@@ -1,5 +1,7 @@
 // captionStream: stored CaptionTokens first, then live ones, read after every `caption_request`
-// wake-up; then one done event with the caption. A FAILED request ends with a CAPTION_FAILED error.
+// wake-up; then one done event with the caption. A FAILED request ends with a CAPTION_FAILED error;
+// a stream cut by a database outage with SERVICE_UNAVAILABLE (the request itself may still succeed:
+// subscribing again replays its tokens and follows it to its end, ../shared/follow-rows.ts).
 import type { CaptionStatus } from '../../db/client.ts';
 import { CaptionStreamEvent } from './caption.type.ts';
 import type { ApiContext } from '../shared/api-context.ts';

@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { clip } from '../../sources/client-text.ts';
 
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED';
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED' | 'SERVICE_UNAVAILABLE';
 
 export abstract class ApiError extends GraphQLError {
   abstract readonly code: ErrorCode;
@@ -47,6 +47,22 @@ export class UnauthenticatedError extends codedError('UNAUTHENTICATED') {
 
 /** A caption request the worker could not complete (e.g. the image does not decode). */
 export class CaptionFailedError extends codedError('CAPTION_FAILED') {}
+
+/** seconds a client is told to wait before it tries again after SERVICE_UNAVAILABLE (HTTP Retry-After too) */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** the words every caller is shown for a database outage: never its address, port or driver message */
+export const DATABASE_UNREACHABLE = 'database unreachable';
+
+/**
+ * Postgres cannot be reached: retryable. A subscription that ends with it can be opened again for the same
+ * subject (it replays what is stored and follows on); nothing about the subject has failed.
+ */
+export class ServiceUnavailableError extends codedError('SERVICE_UNAVAILABLE') {
+  constructor(what = 'try again shortly') {
+    super(`${DATABASE_UNREACHABLE}: ${what}`, { retryable: true, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+}
 
 /** True for errors whose message may be shown to clients as is. */
 export function isClientError(error: unknown): error is GraphQLError {

@@ -1,5 +1,6 @@
 // trainingProgress: stored LossPoints / EpochSummaries / status first, then live ones, read from
-// the database after every `training_run` wake-up. Completes after the terminal STATUS event.
+// the database after every `training_run` wake-up. Completes after the terminal STATUS event; ends
+// with SERVICE_UNAVAILABLE when the database is lost (the run goes on: subscribe again with sinceStep).
 import type { EpochSummary, LossPoint, RunStatus } from '../../db/client.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { isTerminalRun } from '../shared/enums.ts';
