@@ -157,8 +157,7 @@ describe.skipIf(browserMissing)('dashboard with a real worker, in Chromium, offl
       (a, b) => a - b,
     );
     console.log(`draw per arriving word (ms): ${drawMs.map((d) => d.toFixed(1)).join(', ')}`);
-    expect(drawMs.length).toBeGreaterThanOrEqual(2);
-    expect(drawMs[Math.floor(drawMs.length / 2)]!).toBeLessThanOrEqual(50);
+    expect(drawMs.length).toBeGreaterThanOrEqual(2); // the time per word is dashboard-visibility.test.ts's check
 
     const requestId = await page.locator('.caption-status').getAttribute('data-request');
     const request = await t.db.prisma.captionRequest.findUniqueOrThrow({
