@@ -5,16 +5,15 @@
 // the worker finishes the training it was running, every step stored once. Down for longer than
 // GLIMPSE_DB_GRACE_SECONDS, the process exits 69 (stopping its worker).
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
-import { startDatabase, type Database } from '../../src/db/database.ts';
+import { type Database } from '../../src/db/database.ts';
 import { collect } from '../api/harness.ts';
+import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 import {
   alive,
@@ -36,18 +35,9 @@ let db: Database | undefined;
 let instance: Instance | undefined;
 
 const startPostgres = async () => {
-  db = await startDatabase(loadConfig({ GLIMPSE_DATA_DIR: pgDir, GLIMPSE_PG_PORT: String(port) }), { durable: false });
+  db = await startOwnPostgres(pgDir, port);
   return db;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: db!.url });

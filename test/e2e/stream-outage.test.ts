@@ -7,7 +7,6 @@
 // then the rest: every token and step once, one final event. Callers without a key read "database
 // unreachable" and no address; key holders get the detail.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
@@ -16,7 +15,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/client.ts';
-import { startDatabase, type Database } from '../../src/db/database.ts';
+import { type Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { type DatabaseHealth, watchDatabase } from '../../src/db/watch.ts';
 import { createEventBus, type EventBus, notify } from '../../src/events/index.ts';
@@ -24,6 +23,7 @@ import type { ApiContext } from '../../src/resolvers/shared/api-context.ts';
 import { ServiceUnavailableError } from '../../src/resolvers/shared/api-errors.ts';
 import { followRows, type ReadResult } from '../../src/resolvers/shared/follow-rows.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
+import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 import { collect, type GraphQLResponse } from '../api/harness.ts';
 
@@ -40,18 +40,9 @@ let api: RunningApi;
 const clients: Client[] = [];
 
 const startPostgres = async () => {
-  db = await startDatabase(loadConfig({ GLIMPSE_DATA_DIR: pgDir, GLIMPSE_PG_PORT: String(port) }), { durable: false });
+  db = await startOwnPostgres(pgDir, port);
   return db;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 /** nothing is enqueued here: the test writes what the worker would */
 const noQueue = {

@@ -60,6 +60,16 @@ const checkpointSteps = async (runId: string) =>
 /** uploads not committed with a row (blobs are content-addressed: a committed one may equal an earlier run's) */
 const pendingBlobs = () => db.prisma.blob.count({ where: { id: { startsWith: 'pending:' } } });
 
+/** the run left to its new owner as it was (not ended, not handed back by the old worker), and the old worker said so */
+async function expectLeftToNewOwner(runId: string, lines: string[]): Promise<void> {
+  const run = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  expect(run).toMatchObject({ status: 'RUNNING', workerId: 'w-other', error: null });
+  expect(
+    lines.some((l) => /lease lost, left to its new owner/.test(l)),
+    lines.join('\n'),
+  ).toBe(true);
+}
+
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'glimpse-checkpoint-lease-'));
   db = await createTestDatabase();
@@ -92,13 +102,7 @@ describe('checkpoints go through the lease check', () => {
 
     await trainJob({ runId }, helpers);
 
-    const run = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
-    // left to its new owner as it was: not ended, not handed back by the old worker
-    expect(run).toMatchObject({ status: 'RUNNING', workerId: 'w-other', error: null });
-    expect(
-      lines.some((l) => /lease lost, left to its new owner/.test(l)),
-      lines.join('\n'),
-    ).toBe(true);
+    await expectLeftToNewOwner(runId, lines);
     expect(await checkpointSteps(runId)).toEqual([10]);
     // the step-20 upload was dropped with its rolled-back row
     expect(await pendingBlobs()).toBe(0);
@@ -117,12 +121,7 @@ describe('checkpoints go through the lease check', () => {
     await trainJob({ runId }, helpers);
 
     expect(shutdown.signal.aborted).toBe(true);
-    const run = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
-    expect(run).toMatchObject({ status: 'RUNNING', workerId: 'w-other', error: null });
-    expect(
-      lines.some((l) => /lease lost, left to its new owner/.test(l)),
-      lines.join('\n'),
-    ).toBe(true);
+    await expectLeftToNewOwner(runId, lines);
     expect(await checkpointSteps(runId)).toEqual([10]);
     expect(await pendingBlobs()).toBe(0);
     expect(await db.prisma.lossPoint.count({ where: { runId } })).toBe(12);

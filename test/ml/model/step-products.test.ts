@@ -7,20 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { testBackendOptions } from '../../helpers/backend.ts';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
+import { relErr as relErrOf } from '../backend/native.ts';
 import { setNativeKernels } from '../../../src/ml/kernels/native-kernel.ts';
 import { setStepProducts, StepProducts } from '../../../src/ml/model/step-products.ts';
 
-function relErr(actual: tf.Tensor, expected: tf.Tensor): number {
-  const a = actual.dataSync();
-  const b = expected.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
+/** max |a − b| / max |b| of two tensors (test/ml/backend/native.ts's relErr) */
+const relErr = (actual: tf.Tensor, expected: tf.Tensor): number => relErrOf(actual.dataSync(), expected.dataSync());
 
 /** h_{t+1} = tanh(h_t·W + b + c_t·V) with c_t = tanh(h_t·P_t) (as the attention context depends on h), loss Σ_t Σ h_t ⊙ r_t */
 function recurrenceLoss(B: number, U: number, E: number, T: number) {
