@@ -18,6 +18,8 @@ export interface DataPaths {
   models: string;
   /** worker-local copies of artifact-store blobs (src/storage/cache.ts), LRU-bounded by cacheMaxBytes */
   cache: string;
+  /** uploads in progress, one folder per API process; swept at start-up (src/storage/temp.ts) */
+  tmp: string;
 }
 
 export interface Config {
