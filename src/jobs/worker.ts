@@ -142,15 +142,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
   // GLIMPSE_WORKER_JOBS: only the queues of this worker's roles (e.g. caption-only CPU workers)
   const names: QueueName[] = [...config.workerJobs];
+  /** training jobs running (one at a time: a paused queue resumes only once the last has ended) */
+  let trainingJobs = 0;
   const takeTraining = () =>
-    queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
-      track(
-        oneByOne(
-          jobs.map((j) => j.data),
-          (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
-        ),
-      ),
-    );
+    queue.work('training', { batchSize: 1, ...polling }, async (jobs) => {
+      trainingJobs++;
+      try {
+        await track(
+          oneByOne(
+            jobs.map((j) => j.data),
+            (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
+          ),
+        );
+      } finally {
+        trainingJobs--;
+      }
+    });
   /** whether the training queue is being worked: not while the disk is full (nor once stopped) */
   let training = names.includes('training') && !disk.full;
   if (training) await takeTraining();
@@ -158,6 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   /** stops or resumes taking training jobs as the free space crosses the floor */
   async function gateTraining(): Promise<void> {
     if (!names.includes('training') || stopped || left || training === !disk.full) return;
+    if (!disk.full && trainingJobs > 0) return; // the paused queue's last job still runs: the next beat resumes
     training = !disk.full;
     if (training) {
       await takeTraining();
