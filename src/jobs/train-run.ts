@@ -1,7 +1,8 @@
 // The training job's pieces around the loop (src/jobs/train.job.ts): the clock that sizes the run's
 // lease, why a run stopped, and how a run that did not complete is ended — CANCELLED, handed back
-// (QUEUED and enqueued again, also after losing the database), handed to a worker that can read its
-// files, or FAILED with a message safe for anyone to read.
+// (QUEUED and enqueued again, also after losing the database, or when its data disk is full: then with a
+// message, its partial checkpoint removed and a delay that doubles; src/jobs/disk-space.ts), handed to a worker
+// that can read its files, or FAILED with a message safe for anyone to read.
 import { join } from 'node:path';
 import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/unavailable.ts';
 import { captionStats, TrainingAbortedError } from '../ml/index.ts';
