@@ -85,6 +85,7 @@ function dataPaths(dir: string): DataPaths {
     checkpoints: join(dir, 'checkpoints'),
     models: join(dir, 'models'),
     cache: join(dir, 'cache'),
+    tmp: join(dir, 'tmp'),
   };
 }
 

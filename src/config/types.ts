@@ -18,6 +18,8 @@ export interface DataPaths {
   models: string;
   /** worker-local copies of artifact-store blobs (src/storage/cache.ts), LRU-bounded by cacheMaxBytes */
   cache: string;
+  /** uploads in progress, one folder per API process; swept at start-up (src/storage/temp.ts) */
+  tmp: string;
 }
 
 export interface Config {
@@ -65,6 +67,8 @@ export interface Config {
   workerMaxMemory: number;
   /** GLIMPSE_CACHE_MAX_BYTES: bound of the worker's artifact cache under dataDir/cache (least recently used evicted first) */
   cacheMaxBytes: number;
+  /** GLIMPSE_MIN_FREE_DISK: free bytes of the data dir's filesystem under which a worker's disk counts as full (no training jobs) */
+  minFreeDiskBytes: number;
   /** GLIMPSE_WORKER_JOBS: the queues a worker takes jobs from */
   workerJobs: readonly WorkerJob[];
   /** GLIMPSE_CAPTION_WORKER: `npm start` runs a second worker process for captions beside the one that trains */

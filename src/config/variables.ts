@@ -146,6 +146,12 @@ export const VARIABLES = {
     doc: "bound of a worker's artifact cache",
     parse: byteSize(5 * GiB, 0, 2 ** 50),
   }),
+  GLIMPSE_MIN_FREE_DISK: fills('minFreeDiskBytes', {
+    section: 'worker',
+    default: '`256MiB`',
+    doc: "free space of the data dir's filesystem under which a worker counts its disk as full and takes no training jobs",
+    parse: byteSize(256 * MiB, 0, 2 ** 50),
+  }),
   GLIMPSE_WORKER_JOBS: fills('workerJobs', {
     section: 'worker',
     default: '`training,caption,dataset`',

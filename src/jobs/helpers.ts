@@ -44,6 +44,8 @@ export interface JobHelpers {
   shutdown: AbortSignal;
   /** the ML runtime's health: `beforeWork()` before ML work, `failed(error)` when a job fails */
   runtime?: MlRuntimeGuard;
+  /** a job found the data disk full (ENOSPC): the worker measures it again at once (src/jobs/disk-space.ts) */
+  onDiskFull?: () => void;
 }
 
 export class JobError extends Error {

@@ -1,11 +1,14 @@
 // The training job's pieces around the loop (src/jobs/train.job.ts): the clock that sizes the run's
 // lease, why a run stopped, and how a run that did not complete is ended — CANCELLED, handed back
-// (QUEUED and enqueued again, also after losing the database), handed to a worker that can read its
-// files, or FAILED with a message safe for anyone to read.
+// (QUEUED and enqueued again, also after losing the database, or when its data disk is full: then with a
+// message, its partial checkpoint removed and a delay that doubles; src/jobs/disk-space.ts), handed to a worker
+// that can read its files, or FAILED with a message safe for anyone to read.
+import { join } from 'node:path';
 import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/unavailable.ts';
 import { captionStats, TrainingAbortedError } from '../ml/index.ts';
 import { type AbortedEnd, endRun, handBackUnreadable, LeaseLostError } from '../runs/index.ts';
 import { NotOnThisWorkerError } from './artifacts.ts';
+import { DISK_FULL_MESSAGE, isDiskFull, removePartialCheckpoints } from './disk-space.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
 
 /** what a vocabulary on these images can be at most (the memory check's sizes) */
@@ -45,6 +48,14 @@ export class StepClock {
   }
 }
 
+/** disk-full hand-backs of each run by this worker: the next try waits 5 s, doubling to 5 minutes */
+const diskHandBacks = new Map<string, number>();
+const diskRetrySeconds = (runId: string) => {
+  const n = (diskHandBacks.get(runId) ?? 0) + 1;
+  diskHandBacks.set(runId, n);
+  return Math.min(5 * 2 ** (n - 1), 300);
+};
+
 /** Ends a run that did not complete: CANCELLED, handed back (QUEUED + a new job), or FAILED (src/runs/finish.ts). */
 export async function finishAborted(runId: string, error: unknown, reason: StopReason | null, helpers: JobHelpers): Promise<void> {
   const { prisma, queue, workerId, log } = helpers;
@@ -62,8 +73,15 @@ export async function finishAborted(runId: string, error: unknown, reason: StopR
   const aborted = error instanceof TrainingAbortedError;
   // the database went away mid-run: hand the run back (once it is reachable again) to resume from its last checkpoint
   const dbLost = !aborted && isDatabaseUnavailable(error);
-  const end: AbortedEnd =
-    (aborted && reason === 'shutdown') || dbLost
+  // the disk filled up (a checkpoint, the cache, the model): a transient fault too, retried with back-off
+  const diskFull = !aborted && !dbLost && isDiskFull(error);
+  if (diskFull) {
+    const removed = await removePartialCheckpoints(join(helpers.config.paths.checkpoints, runId));
+    if (removed.length) log.info(`training ${runId}: removed partial checkpoint(s) ${removed.join(', ')}`);
+  }
+  const end: AbortedEnd = diskFull
+    ? { kind: 'handBack', reason: DISK_FULL_MESSAGE, delaySeconds: diskRetrySeconds(runId) }
+    : (aborted && reason === 'shutdown') || dbLost
       ? { kind: 'handBack' }
       : aborted && reason === 'cancel'
         ? { kind: 'cancelled' }
@@ -72,8 +90,11 @@ export async function finishAborted(runId: string, error: unknown, reason: StopR
     onRetry: (e, attempt) =>
       attempt === 1 && log.error(`training ${runId}: database unavailable; the run is handed back once it returns`, e),
   });
-  if (dbLost) log.info(`training ${runId}: handed back after losing the database, to resume from its last checkpoint`);
+  if (diskFull) {
+    log.error(`training ${runId}: the data disk is full: handed back, to resume from its last checkpoint once there is space`, error);
+    helpers.onDiskFull?.();
+  } else if (dbLost) log.info(`training ${runId}: handed back after losing the database, to resume from its last checkpoint`);
   else if (aborted) log.info(`training ${runId}: stopped (${reason}) at step ${error.checkpoint?.step ?? 0}`);
   else log.error(`training ${runId}: FAILED`, error);
-  if (!aborted && !dbLost) helpers.runtime?.failed(error);
+  if (!aborted && !dbLost && !diskFull) helpers.runtime?.failed(error);
 }

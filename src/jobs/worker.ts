@@ -17,6 +17,7 @@ import { backboneAccess } from '../sources/backbone-access.ts';
 import { captionJob, purgeEndedCaptionImages } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
+import { diskState, formatFree } from './disk-space.ts';
 import { log as rootLog } from '../log.ts';
 import { jobLogger, withFields, type JobHelpers, type JobLogger } from './helpers.ts';
 import { mlRuntimeGuard } from './ml-runtime.ts';
@@ -59,6 +60,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   log.info(`backend ${backend.name} (${backend.threads} threads)`);
   for (const note of backend.notes) log.info(note);
 
+  // the data dir's free space, measured each beat: below GLIMPSE_MIN_FREE_DISK no training jobs are taken
+  const disk = diskState(config.dataDir, config.minFreeDiskBytes);
+  await disk.check();
+  const diskFields = () => ({ diskFull: disk.full, freeDiskBytes: disk.free === null ? null : BigInt(disk.free) });
   const seen = async () => {
     const now = new Date();
     await prisma.worker.upsert({
@@ -71,8 +76,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         threads: backend.threads,
         roles: [...config.workerJobs],
         lastSeenAt: now,
+        ...diskFields(),
       },
-      update: { lastSeenAt: now, backend: backend.name, threads: backend.threads },
+      update: { lastSeenAt: now, backend: backend.name, threads: backend.threads, ...diskFields() },
     });
   };
   await seen();
@@ -89,7 +95,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (isDatabaseUnavailable(e)) lastOutageLine.set(what, now);
     log.error(`${what}${isDatabaseUnavailable(e) ? ' (database unavailable; retrying every beat)' : ''}`, e);
   };
-  const beat = setInterval(() => seen().catch(dbError('worker heartbeat')), config.heartbeatSeconds * 1000);
+  const beat = setInterval(
+    () => disk.check().then(gateTraining).then(seen).catch(dbError('worker heartbeat')),
+    config.heartbeatSeconds * 1000,
+  );
   const reaper = startReaper(prisma, queue, {
     heartbeatSeconds: config.heartbeatSeconds,
     ownWorkerId: id,
@@ -98,6 +107,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
 
   const shutdown = new AbortController();
+  let stopped = false;
+  let left: Promise<void> | undefined;
   const captioners = new CaptionerCache(options.modelCacheSize ?? 4, (dir) =>
     loadCaptioner(dir, { backboneAccess: backboneAccess(config) }),
   );
@@ -105,7 +116,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
   }, config.testWasmFault);
-  const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal, runtime };
+  const helpers: JobHelpers = {
+    config,
+    prisma,
+    queue,
+    workerId: id,
+    log,
+    shutdown: shutdown.signal,
+    runtime,
+    onDiskFull: () => void disk.check().then(gateTraining).then(seen).catch(dbError('worker heartbeat')),
+  };
   const active = new Set<Promise<void>>();
   /** a running handler, tracked so a graceful stop can wait for it */
   const track = async (running: Promise<void>) => {
@@ -122,15 +142,42 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
   // GLIMPSE_WORKER_JOBS: only the queues of this worker's roles (e.g. caption-only CPU workers)
   const names: QueueName[] = [...config.workerJobs];
-  if (names.includes('training'))
-    await queue.work('training', { batchSize: 1, ...polling }, (jobs) =>
-      track(
-        oneByOne(
-          jobs.map((j) => j.data),
-          (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
-        ),
-      ),
-    );
+  /** training jobs running (one at a time: a paused queue resumes only once the last has ended) */
+  let trainingJobs = 0;
+  const takeTraining = () =>
+    queue.work('training', { batchSize: 1, ...polling }, async (jobs) => {
+      trainingJobs++;
+      try {
+        await track(
+          oneByOne(
+            jobs.map((j) => j.data),
+            (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
+          ),
+        );
+      } finally {
+        trainingJobs--;
+      }
+    });
+  /** whether the training queue is being worked: not while the disk is full (nor once stopped) */
+  let training = names.includes('training') && !disk.full;
+  if (training) await takeTraining();
+  else if (names.includes('training')) (log.warn ?? log.info)(diskFullLine());
+  /** stops or resumes taking training jobs as the free space crosses the floor */
+  async function gateTraining(): Promise<void> {
+    if (!names.includes('training') || stopped || left || training === !disk.full) return;
+    if (!disk.full && trainingJobs > 0) return; // the paused queue's last job still runs: the next beat resumes
+    training = !disk.full;
+    if (training) {
+      await takeTraining();
+      log.info(`the data disk has ${formatFree(disk.free)} free again: taking training jobs`);
+    } else {
+      await queue.offWork('training');
+      (log.warn ?? log.info)(diskFullLine());
+    }
+  }
+  function diskFullLine(): string {
+    return `the data disk is full (${formatFree(disk.free)} free, under GLIMPSE_MIN_FREE_DISK): this worker takes no training jobs until there is space`;
+  }
   if (names.includes('caption'))
     await queue.work('caption', { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling }, (jobs) =>
       track(
@@ -152,7 +199,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   log.info(`started (heartbeat ${config.heartbeatSeconds} s; jobs: ${names.join(', ')})`);
 
   /** stop taking jobs and leave the live workers (serverInfo.workers): the runtime cannot work */
-  let left: Promise<void> | undefined;
   const leave = () =>
     (left ??= (async () => {
       await Promise.all(names.map((n) => queue.offWork(n)));
@@ -161,7 +207,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await notify(prisma, 'worker');
     })().catch((e: unknown) => log.error('leaving the live workers', e)));
 
-  let stopped = false;
   return {
     id,
     async stop({ graceful = true } = {}) {

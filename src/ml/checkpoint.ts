@@ -68,13 +68,19 @@ export async function writeCheckpoint(
 ): Promise<void> {
   const temp = `${dir}.tmp`;
   await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
-  await writeModelFiles(temp, { config: parts.config, vocab: parts.vocab, weights: parts.weights });
-  const { state, ...optimizer } = parts.optimizer;
-  const optimizerJson: Omit<OptimizerJson, 'weightsManifest'> = { format: 'glimpse-optimizer-state', optimizer };
-  await writeWeights(temp, { json: 'optimizer.json', shard: 'optimizer.bin' }, optimizerJson, state);
-  const meta: CheckpointMeta = { format: FORMAT, ...parts.meta };
-  await writeFile(path.join(temp, 'state.json'), JSON.stringify(meta, null, 2));
+  try {
+    await mkdir(temp, { recursive: true });
+    await writeModelFiles(temp, { config: parts.config, vocab: parts.vocab, weights: parts.weights });
+    const { state, ...optimizer } = parts.optimizer;
+    const optimizerJson: Omit<OptimizerJson, 'weightsManifest'> = { format: 'glimpse-optimizer-state', optimizer };
+    await writeWeights(temp, { json: 'optimizer.json', shard: 'optimizer.bin' }, optimizerJson, state);
+    const meta: CheckpointMeta = { format: FORMAT, ...parts.meta };
+    await writeFile(path.join(temp, 'state.json'), JSON.stringify(meta, null, 2));
+  } catch (error) {
+    // a failed write (a full disk: ENOSPC) leaves no partial folder behind; the previous checkpoint stays
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
   await rm(dir, { recursive: true, force: true });
   await rename(temp, dir);
 }

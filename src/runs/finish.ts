@@ -38,8 +38,11 @@ export async function succeedRun(tx: TransactionClient, lease: RunLease): Promis
 
 /** how a run that did not complete ends */
 export type AbortedEnd =
-  /** QUEUED again with a new job: the worker drains, or lost the database (resumed from its last checkpoint) */
-  | { kind: 'handBack' }
+  /**
+   * QUEUED again with a new job: the worker drains, lost the database, or its disk is full (resumed from its last
+   * checkpoint); `reason` is shown in the run's error while it waits, `delaySeconds` holds its next job back
+   */
+  | { kind: 'handBack'; reason?: string; delaySeconds?: number }
   /** CANCELLED: a cancel was requested */
   | { kind: 'cancelled' }
   /** FAILED with a message anyone may read */
@@ -54,13 +57,17 @@ const END_TRANSITION = { handBack: 'handBack', cancelled: 'stopCancelled', faile
 /** Ends the run in one transaction with its wake-up; nothing changes when it is no longer this worker's. */
 export function endRun(prisma: PrismaClient, queue: Queue, lease: RunLease, end: AbortedEnd): Promise<void> {
   const transition = END_TRANSITION[end.kind];
-  const fields = end.kind === 'handBack' ? RELEASED : { ...ended(), ...(end.kind === 'failed' ? { error: end.error } : {}) };
+  const fields =
+    end.kind === 'handBack'
+      ? { ...RELEASED, ...(end.reason ? { error: end.reason } : {}) }
+      : { ...ended(), ...(end.kind === 'failed' ? { error: end.error } : {}) };
   return prisma.$transaction(async (tx) => {
     const { count } = await tx.trainingRun.updateMany({
       where: owned(lease, transition),
       data: { status: RUN_TRANSITIONS[transition].to, ...fields },
     });
-    if (count === 1 && end.kind === 'handBack') await queue.enqueueTraining(tx, { runId: lease.runId });
+    if (count === 1 && end.kind === 'handBack')
+      await queue.enqueueTraining(tx, { runId: lease.runId }, end.delaySeconds ? { startAfterSeconds: end.delaySeconds } : undefined);
     await notify(tx, 'training_run', lease.runId);
   }, TRANSACTION_OPTIONS);
 }

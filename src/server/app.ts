@@ -22,9 +22,13 @@ import { createOperationGuard, guardPlugin } from './guard.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
+import { processRequestIn } from './multipart.ts';
+import { openProcessTemp } from '../storage/temp.ts';
 import { listenError, listeningOn, type ListenAddress } from './listen.ts';
 
 export const GRAPHQL_PATH = '/graphql';
+/** an upload's checked set is stored (putDir) after its checks: time allowed for that on top of them */
+const UPLOAD_STORE_MS = 10 * 60_000;
 
 export interface StartApiOptions {
   config: Config;
@@ -85,6 +89,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const maxImageBytes = options.maxImageBytes ?? config.maxImageBytes;
   const logInternal = options.logInternalError ?? logOnRequestLog;
   const apiLog = options.log ?? rootLog.child({ role: 'api' });
+  const httpServer = createServer();
+  // the longest an upload's files may be in use: its request (node's requestTimeout), then its checks
+  const longestUploadMs = httpServer.requestTimeout + config.datasetChecks.seconds * 1000 + UPLOAD_STORE_MS;
+  const temp = await openProcessTemp(config.paths.tmp, longestUploadMs);
+  if (temp.swept.length)
+    apiLog.info({ swept: temp.swept }, `removed ${temp.swept.length} left-over upload folder(s) from ${config.paths.tmp}`);
   const shared: SharedContext = {
     prisma,
     events: options.events,
@@ -99,6 +109,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     },
     imageChecks: createImageCheckPool(config.datasetChecks.threads),
     paths: config.paths,
+    tempDir: temp.dir,
     sources: {
       datasetRoots: config.datasetRoots,
       hosts: config.backboneDownloads.hosts,
@@ -112,7 +123,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
 
   const schema = await buildApiSchema();
   const app = express();
-  const httpServer = createServer(app);
+  httpServer.on('request', app);
   const limits = config.queryLimits;
   const rules = limitRules(limits);
   const guard = createOperationGuard({ schema, limits, mutationsPerMinute: config.mutationsPerMinute });
@@ -153,8 +164,14 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   await apollo.start();
 
-  const imageUploads = graphqlUploadExpress({ maxFileSize: maxImageBytes + 1, maxFiles: 1 });
-  const keyHolderUploads = graphqlUploadExpress({ maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1, maxFiles: 1 });
+  // multipart files are buffered in this process's folder under <dataDir>/tmp, not os.tmpdir() (./multipart.ts)
+  const processRequest = processRequestIn(temp.dir);
+  const imageUploads = graphqlUploadExpress({ processRequest, maxFileSize: maxImageBytes + 1, maxFiles: 1 });
+  const keyHolderUploads = graphqlUploadExpress({
+    processRequest,
+    maxFileSize: Math.max(maxImageBytes, config.maxDatasetUploadBytes) + 1,
+    maxFiles: 1,
+  });
 
   app.disable('x-powered-by');
   mountHealth(app, prisma, shared.workerTimeoutMs, config.apiKeys, options.database);
@@ -203,6 +220,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     await ws.close().catch(() => {});
     await apollo.stop().catch(() => {});
     await shared.imageChecks.close();
+    await temp.remove();
     throw listenError(error, requestedHost, requestedPort);
   }
   const listening = listeningOn(httpServer.address() as AddressInfo);
@@ -223,6 +241,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     close: async () => {
       await apollo.stop();
       await shared.imageChecks.close();
+      await temp.remove();
     },
   };
 }

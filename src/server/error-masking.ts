@@ -3,11 +3,17 @@
 // Typed API errors and graphql-js's own validation/coercion errors pass through, bounded: no error
 // sent to a client echoes a long client string (a 10 MB variable in graphql-js's "got invalid value …",
 // an id in a resolver's message), see boundClientText.
+// A query that fails because Postgres cannot be reached (refused, cut, shutting down: isDatabaseUnavailable) in
+// the seconds before the database watcher (src/db/watch.ts) notices the outage is no internal error: it is
+// answered SERVICE_UNAVAILABLE (retryable), with the words of ServiceUnavailableError and never the driver's
+// message (which names the database's address and port); the log has the detail, under the request id.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { errFields } from '../log.ts';
 import { clip } from '../sources/client-text.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
 
 /** The request an internal error happened in: the id the client was shown, and the request's logger. */
 export type FailedRequest = Pick<ApiContext, 'requestId' | 'log'>;
@@ -22,6 +28,27 @@ export const logOnRequestLog: InternalErrorLogger = (request, error) => {
 
 export function isInternal(error: GraphQLError): boolean {
   return error.originalError !== undefined && !(error.originalError instanceof GraphQLError);
+}
+
+/** an internal error that is Postgres (or Prisma) failing to reach the database */
+export function isOutage(error: GraphQLError): boolean {
+  return isInternal(error) && isDatabaseUnavailable(error.originalError);
+}
+
+/** the outage as the client sees it: SERVICE_UNAVAILABLE, the request id, no driver words */
+export function outageError(error: GraphQLError, requestId: string): GraphQLFormattedError {
+  const { message, extensions } = new ServiceUnavailableError().toJSON();
+  return {
+    message,
+    ...(error.locations ? { locations: error.locations } : {}),
+    ...(error.path ? { path: error.path } : {}),
+    extensions: { ...extensions, requestId },
+  };
+}
+
+/** one warning line on the request's logger (the detail, address included, stays in the log) */
+function logOutage(request: FailedRequest, error: unknown): void {
+  request.log.warn(errFields(error), 'database unreachable: answered SERVICE_UNAVAILABLE');
 }
 
 export function maskedError(error: GraphQLError, requestId: string): GraphQLFormattedError {
@@ -92,6 +119,10 @@ export function boundClientText(formatted: GraphQLFormattedError): GraphQLFormat
 export function formatErrors(errors: readonly GraphQLError[], request: FailedRequest, log: InternalErrorLogger): GraphQLFormattedError[] {
   return errors.map((error) => {
     if (!isInternal(error)) return boundClientText(error.toJSON());
+    if (isOutage(error)) {
+      logOutage(request, error.originalError);
+      return outageError(error, request.requestId);
+    }
     log(request, error.originalError);
     return maskedError(error, request.requestId);
   });
@@ -106,6 +137,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 } {
   const requestIds = new WeakMap<GraphQLError, string>();
+  const outages = new WeakSet<GraphQLError>();
   return {
     plugin: {
       async requestDidStart() {
@@ -114,7 +146,10 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
             for (const error of errors) {
               if (!isInternal(error)) continue;
               requestIds.set(error, contextValue.requestId);
-              log(contextValue, error.originalError);
+              if (isOutage(error)) {
+                outages.add(error);
+                logOutage(contextValue, error.originalError);
+              } else log(contextValue, error.originalError);
             }
           },
         };
@@ -122,7 +157,10 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
     },
     formatError(formatted, error) {
       const requestId = error instanceof GraphQLError ? requestIds.get(error) : undefined;
-      return requestId === undefined ? boundClientText(formatted) : maskedError(error as GraphQLError, requestId);
+      if (requestId === undefined) return boundClientText(formatted);
+      return outages.has(error as GraphQLError)
+        ? outageError(error as GraphQLError, requestId)
+        : maskedError(error as GraphQLError, requestId);
     },
   };
 }

@@ -1,6 +1,7 @@
 // GET /healthz and the database gate. /healthz answers 200 `{ status: "ok", database: "up",
 // workers: N }` while the database answers (N: live workers, as serverInfo.workers counts them:
-// a worker whose ML runtime broke leaves that count), 503 `{ status: "unavailable", database:
+// a worker whose ML runtime broke leaves that count; `workersDiskFull: M` added while M of them have
+// a full data disk and take no training jobs, src/jobs/disk-space.ts), 503 `{ status: "unavailable", database:
 // "down", error }` while it does not. While the watcher (src/db/watch.ts) sees the database down,
 // every GraphQL request is answered 503 SERVICE_UNAVAILABLE at once instead of waiting on a pool
 // that cannot connect.
@@ -42,8 +43,13 @@ export function mountHealth(
       return;
     }
     try {
-      const workers = await prisma.worker.count({ where: { lastSeenAt: { gte: new Date(Date.now() - workerTimeoutMs) } } });
-      res.json({ status: 'ok', database: 'up', workers });
+      const live = { lastSeenAt: { gte: new Date(Date.now() - workerTimeoutMs) } };
+      const [workers, diskFull] = await Promise.all([
+        prisma.worker.count({ where: live }),
+        prisma.worker.count({ where: { ...live, diskFull: true } }),
+      ]);
+      // workersDiskFull: live workers whose data disk is full (they take no training jobs until there is space)
+      res.json({ status: 'ok', database: 'up', workers, ...(diskFull > 0 ? { workersDiskFull: diskFull } : {}) });
     } catch (e) {
       const detail = detailFor(req, apiKeys, e instanceof Error ? e.message : String(e));
       res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detail) });

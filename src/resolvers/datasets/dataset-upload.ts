@@ -1,5 +1,5 @@
-// createDataset(input: { archive }): the uploaded zip is streamed to a temporary file on the API host
-// with the size cap enforced while it arrives (never whole in memory), checked and unpacked
+// createDataset(input: { archive }): the uploaded zip is streamed to a temporary file on the API host (under the
+// process's folder in <dataDir>/tmp: src/storage/temp.ts) with the size cap enforced while it arrives (never whole in memory), checked and unpacked
 // (src/sources/dataset-archive.ts: images decoded on the process's image check threads, within the decode
 // budget and the deadline of GLIMPSE_*_DECODED_*, GLIMPSE_DATASET_CHECK_SECONDS), and the unpacked set put in
 // the artifact store as a pending blob.
@@ -7,7 +7,6 @@
 // input.archive and leaves nothing behind (no row, no blob, no temporary files).
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -53,7 +52,7 @@ export async function storeUploadedDataset(
   upload: Promise<FileUpload>,
 ): Promise<UnpackedArchive & { pending: PendingBlob }> {
   const maxBytes = ctx.limits.maxDatasetUploadBytes;
-  const temp = await mkdtemp(join(tmpdir(), 'glimpse-upload-'));
+  const temp = await mkdtemp(join(ctx.tempDir(), 'upload-'));
   try {
     const zip = join(temp, 'upload.zip');
     await saveUpload(upload, zip, maxBytes);

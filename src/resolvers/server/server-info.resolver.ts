@@ -25,6 +25,7 @@ export class ServerInfoResolver {
     ]);
     const workers = liveWorkers.map((w) => ({
       ...w,
+      freeDiskBytes: w.freeDiskBytes === null ? null : Number(w.freeDiskBytes),
       runningTrainingRuns: runs.filter((r) => r.workerId === w.id).map((r) => r.id),
       runningCaptionRequests: captions.find((c) => c.workerId === w.id)?._count._all ?? 0,
     }));

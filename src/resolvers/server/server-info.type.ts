@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly } from '../shared/auth.ts';
 
 @ObjectType({ description: 'A worker process that reported within the heartbeat timeout' })
@@ -28,6 +28,14 @@ export class WorkerInfo {
 
   @Field(() => Int, { description: 'caption requests it is decoding now' })
   runningCaptionRequests!: number;
+
+  @Field(() => Boolean, {
+    description: "its data dir's free space is under GLIMPSE_MIN_FREE_DISK: it takes no training jobs until there is space",
+  })
+  diskFull!: boolean;
+
+  @Field(() => Float, { nullable: true, description: "free bytes of its data dir's filesystem at its last beat" })
+  freeDiskBytes!: number | null;
 
   @Field(() => Date)
   startedAt!: Date;

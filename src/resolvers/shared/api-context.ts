@@ -41,6 +41,8 @@ export interface ApiContext {
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;
   sources: SourcePolicy;
+  /** this API process's folder under <dataDir>/tmp (src/storage/temp.ts): uploads are buffered and unpacked there */
+  tempDir: () => string;
   /** the API process's threads that read and decode uploaded images (one pool for every request) */
   imageChecks: ImageCheckPool;
   /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Worker" ADD COLUMN "diskFull" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN "freeDiskBytes" BIGINT;
