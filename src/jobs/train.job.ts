@@ -36,6 +36,7 @@ import { progressLog } from './progress-log.ts';
 import type { JobData } from '../queue/queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, recordEpochSummary, recordStep, setTotalSteps, succeedRun, writeLeased } from '../runs/index.ts';
+import { collectGarbageSoon } from './release-memory.ts';
 import { trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
 import { checkMemoryBudget, finishAborted, StepClock, type StopReason } from './train-run.ts';
@@ -213,5 +214,6 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     for (const folder of opened) folder.release();
     clearInterval(beat);
     helpers.shutdown.removeEventListener('abort', onShutdown);
+    void collectGarbageSoon(); // the run's decoded images and captions go back now, not at V8's next full collection
   }
 }
