@@ -86,6 +86,8 @@ try {
   const idle = memory();
   const ml = mlConfigs(run);
   const ends: number[] = [];
+  /** process CPU seconds at each batch end: on a shared machine the CPU time is the steadier guide */
+  const cpu: number[] = [];
   let peak = idle;
   const stop = new AbortController();
   const result = await train({
@@ -97,6 +99,8 @@ try {
     signal: stop.signal,
     onBatchEnd: (e) => {
       ends.push(performance.now());
+      const used = process.cpuUsage();
+      cpu.push((used.user + used.system) / 1e6);
       const m = process.memoryUsage();
       if (m.rss > peak.rss) peak = { ...peak, rss: m.rss, arrayBuffers: m.arrayBuffers, heapUsed: m.heapUsed };
       if (e.step >= steps) stop.abort();
@@ -120,12 +124,15 @@ try {
       .map((l) => l.toFixed(1))
       .join(' ')}, ${backend.name} (${backend.threads} threads)`,
   );
+  const cpuSeconds = (cpu.at(-1)! - cpu[WARMUP - 1]!) / timed.length;
+  const hours = (perStep: number) => ((perEpoch * perStep) / 3600).toFixed(1);
   console.log(
-    `measured: ${timed.length} steps after ${WARMUP} warm-up: ${(1 / seconds).toFixed(2)} steps/s (${seconds.toFixed(2)} s a step at batch ${run.batchSize})`,
+    `measured: ${timed.length} steps after ${WARMUP} warm-up at batch ${run.batchSize}: ${(1 / seconds).toFixed(2)} steps/s ` +
+      `(${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU a step)`,
   );
   console.log(
-    `extrapolated: an epoch of COCO train2017 (${perEpoch.toLocaleString('en')} steps at valFraction 0.1) ≈ ${((perEpoch * seconds) / 3600).toFixed(1)} h; ` +
-      `the default 5 epochs ≈ ${((5 * perEpoch * seconds) / 3600).toFixed(0)} h`,
+    `extrapolated: an epoch of COCO train2017 (${perEpoch.toLocaleString('en')} steps at valFraction 0.1) ≈ ${hours(seconds)} h at this wall time, ` +
+      `${hours(cpuSeconds)} h if a step's wall time were its CPU time (an idle machine); the default 5 epochs: × 5`,
   );
   console.log(`memory idle (backend up): ${show(idle)}`);
   console.log(`memory peak (training):   ${show(peak)}`);
