@@ -29,6 +29,7 @@ export const SLOW = [
   'test/ml/model/artifacts.test.ts',
   'test/ml/model/beam-batch.test.ts',
   'test/ml/model/best.test.ts',
+  'test/ml/model/cache-release.test.ts',
   'test/ml/model/decode.test.ts',
   'test/ml/model/learning.test.ts',
   'test/ml/model/train.test.ts',

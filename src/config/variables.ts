@@ -137,8 +137,8 @@ export const VARIABLES = {
   GLIMPSE_WORKER_MAX_MEMORY: fills('workerMaxMemory', {
     section: 'worker',
     default: 'half the RAM, at most 3.5 GiB',
-    doc: 'memory a training run may need; larger runs are refused',
-    parse: byteSize(defaultWorkerMemory, 64 * MiB, 2 ** 50),
+    doc: 'memory a training run may need: automatic settings shrink to fit it, given ones that cannot fit are refused (at least 128 MiB, what the defaults need at their smallest)',
+    parse: byteSize(defaultWorkerMemory, 128 * MiB, 2 ** 50),
   }),
   GLIMPSE_CACHE_MAX_BYTES: fills('cacheMaxBytes', {
     section: 'storage',

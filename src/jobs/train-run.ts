@@ -5,15 +5,31 @@
 // that can read its files, or FAILED with a message safe for anyone to read.
 import { join } from 'node:path';
 import { isDatabaseUnavailable, retryWhileDatabaseDown } from '../db/unavailable.ts';
-import { captionStats, TrainingAbortedError } from '../ml/index.ts';
+import { captionStats, formatBytes, OverBudgetError, planRun, TrainingAbortedError, type RunSettings } from '../ml/index.ts';
 import { type AbortedEnd, endRun, handBackUnreadable, LeaseLostError } from '../runs/index.ts';
 import { NotOnThisWorkerError } from './artifacts.ts';
 import { DISK_FULL_MESSAGE, isDiskFull, removePartialCheckpoints } from './disk-space.ts';
-import { errorMessage, type JobHelpers } from './helpers.ts';
+import { errorMessage, JobError, type JobHelpers } from './helpers.ts';
 
 /** what a vocabulary on these images can be at most (the memory check's sizes) */
 export function captionStatsOf(images: readonly { captions: string[] }[]): { words: number; maxTokens: number } {
   return captionStats(images.flatMap((img) => img.captions));
+}
+
+/**
+ * The API admitted the run on its dataset's statistics (planRun, which stored every setting decided);
+ * the worker asks the same function again with the exact sizes and its own budget.
+ */
+export function checkMemoryBudget(run: RunSettings, images: readonly { captions: string[] }[], budgetBytes: number): void {
+  try {
+    planRun(run, { captions: null, imageSide: null, ...captionStatsOf(images) }, budgetBytes);
+  } catch (error) {
+    if (!(error instanceof OverBudgetError)) throw error;
+    throw new JobError(
+      'OVER_MEMORY_BUDGET',
+      `this run needs about ${formatBytes(error.estimate.totalBytes)} of memory, over this worker's budget of ${formatBytes(budgetBytes)} (GLIMPSE_WORKER_MAX_MEMORY)`,
+    );
+  }
 }
 
 /** why the training was aborted */

@@ -12,14 +12,11 @@ import type { TransactionClient } from '../db/client.ts';
 import { notify } from '../events/index.ts';
 import {
   DivergenceWatch,
-  estimateTrainingMemory,
-  formatBytes,
   loadCocoCaptions,
   portableConfig,
   saveModel,
   trainingDataRecord,
   writeTrainingData,
-  sizesOnDataset,
   stepsPerEpoch,
   train,
   type CheckpointEvent,
@@ -39,9 +36,10 @@ import { progressLog } from './progress-log.ts';
 import type { JobData } from '../queue/queue.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { claimRun, heartbeat, recordEpochSummary, recordStep, setTotalSteps, succeedRun, writeLeased } from '../runs/index.ts';
+import { collectGarbageSoon } from './release-memory.ts';
 import { trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
-import { captionStatsOf, finishAborted, StepClock, type StopReason } from './train-run.ts';
+import { checkMemoryBudget, finishAborted, StepClock, type StopReason } from './train-run.ts';
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
   const { prisma, workerId, config, log } = helpers;
@@ -97,14 +95,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       imagesDir: files.imagesDir,
       ...(dataset.maxCaptions ? { maxCaptions: dataset.maxCaptions } : {}),
     });
-    // the API admitted the run on its dataset's statistics; the worker checks the exact sizes against its own budget
-    const need = estimateTrainingMemory(sizesOnDataset(runSettings, captionStatsOf(images)));
-    if (need.totalBytes > config.workerMaxMemory) {
-      throw new JobError(
-        'OVER_MEMORY_BUDGET',
-        `this run needs about ${formatBytes(need.totalBytes)} of memory, over this worker's budget of ${formatBytes(config.workerMaxMemory)} (GLIMPSE_WORKER_MAX_MEMORY)`,
-      );
-    }
+    checkMemoryBudget(runSettings, images, config.workerMaxMemory);
     const resume = await openLatestCheckpoint(helpers, runId);
     if (resume) opened.push(resume.folder);
     const latest = resume?.checkpoint ?? null;
@@ -154,11 +145,12 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
           epochEnd = null;
         });
       }),
-      // each checkpoint folder goes to the artifact store (src/jobs/artifacts.ts): any worker can resume from it
+      // each checkpoint folder goes to the artifact store (src/jobs/artifacts.ts): any worker can resume from it;
+      // one every checkpointMinutes, as one every checkpointEvery steps, is not an epoch end
       onCheckpoint: steps.timed(async (c: CheckpointEvent) => {
         const uploaded = await uploadCheckpoint(prisma, c);
         if (c.step === c.epoch * perEpoch) epochEnd = uploaded;
-        // any other (every checkpointEvery steps, on abort) through the lease check: a worker that lost the run records none
+        // any other (every checkpointEvery steps or checkpointMinutes, on abort) through the lease check: a worker that lost the run records none
         else if ((await storeCheckpoint(helpers, { runId, workerId, seconds: lease() }, uploaded)).cancelRequested) abort('cancel');
       }),
     });
@@ -222,5 +214,6 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     for (const folder of opened) folder.release();
     clearInterval(beat);
     helpers.shutdown.removeEventListener('abort', onShutdown);
+    void collectGarbageSoon(); // the run's decoded images and captions go back now, not at V8's next full collection
   }
 }

@@ -67,6 +67,17 @@ export class InputCache {
     return loading;
   }
 
+  /** gives the cached inputs back (at the end of a run: the worker's memory returns to its idle level) */
+  clear(): void {
+    this.cache.clear();
+    this.bytes = 0;
+  }
+
+  /** cached bytes */
+  get size(): number {
+    return this.bytes;
+  }
+
   /** inputs of the given images stacked: [B, S, S, 3] or [B, L, C] */
   async batch(indices: readonly number[]): Promise<tf.Tensor> {
     const per = this.source.shape.reduce((a, b) => a * b, 1);

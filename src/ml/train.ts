@@ -1,5 +1,6 @@
 // Training loop: teacher forcing, masked cross-entropy, Adam with global-norm clipping, seeded
-// per-epoch data order, checkpoints (every N batches, at each epoch end and on abort) and resume.
+// per-epoch data order, checkpoints (every N batches, every M minutes, at each epoch end and on abort)
+// and resume.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -170,6 +171,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw err;
   });
   const bestWeights = new BestWeights(best ? { ...best, ...(opts.bestCheckpointDir ? { checkpoint: opts.bestCheckpointDir } : {}) } : null);
+  const caches: InputCache[] = [];
   try {
     const { train: trainImages, val: valImages } = split(trainConfig);
     if (trainImages.length === 0) throw new ModelError('EMPTY_DATASET', 'no training images');
@@ -178,6 +180,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const budget = opts.cacheBytes ?? 2 ** 30;
     const trainInputs = new InputCache(trainImages, source, budget);
     const valInputs = new InputCache(valImages, source, budget / 4);
+    caches.push(trainInputs, valInputs);
     const evalImages = valImages.slice(0, opts.evalImages ?? 200);
     const batchesPerEpoch = Math.ceil(examples.length / trainConfig.batchSize);
     const meta = (): Omit<CheckpointMeta, 'format'> => ({
@@ -188,6 +191,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       ...(bestWeights.best ? { best: bestWeights.best } : {}),
     });
     let lastCheckpoint: CheckpointEvent | null = null;
+    // a time-based checkpoint is due this long after the last checkpoint (or the start of this call)
+    const everyMs = (trainConfig.checkpointMinutes ?? 0) * 60_000;
+    let lastCheckpointAt = performance.now();
     const checkpoint = async (): Promise<CheckpointEvent> => {
       const dir = path.join(opts.checkpointDir, `step-${String(position.step).padStart(7, '0')}`);
       await adam.withState((state) =>
@@ -200,6 +206,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }),
       );
       lastCheckpoint = { step: position.step, epoch: position.epoch + 1, path: dir };
+      lastCheckpointAt = performance.now();
       await opts.onCheckpoint?.(lastCheckpoint);
       return lastCheckpoint;
     };
@@ -238,7 +245,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           loss,
           examplesPerSec: batch.length / Math.max(seconds, 1e-9),
         });
-        const due = trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0;
+        const due =
+          (trainConfig.checkpointEvery > 0 && position.step % trainConfig.checkpointEvery === 0) ||
+          (everyMs > 0 && performance.now() - lastCheckpointAt >= everyMs);
         if (due && position.batch < batchesPerEpoch) await checkpoint();
       }
       const captioned =
@@ -271,6 +280,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.dispose();
     throw err;
   } finally {
+    // the decoded images (up to cacheBytes × 1.25) go with the run, whatever holds on to this call's objects
+    for (const cache of caches) cache.clear();
     bestWeights.dispose();
     source.dispose();
   }

@@ -68,6 +68,8 @@ export interface TrainConfig {
   valFraction: number;
   /** checkpoint every N batches (0 = only at epoch end) */
   checkpointEvery: number;
+  /** also checkpoint once this many minutes have passed since the last one (0 or absent = off) */
+  checkpointMinutes?: number;
 }
 
 export interface BatchEvent {

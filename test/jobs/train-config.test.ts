@@ -33,6 +33,7 @@ describe('mlSettings', () => {
       deepOutput: false,
       learningRateEnd: 1,
       contextDropout: 0,
+      checkpointMinutes: 0,
       ...BASE,
     });
     const plain = mlSettings(run, paths);

@@ -24,12 +24,15 @@ import {
   type RunSettings,
   type SettingValues,
   type CaptionedImage,
+  captionStats,
   imageInfo,
-  resolveRun,
+  OverBudgetError,
+  planRun,
   resolveSettings,
   type Setting,
   type TrainConfig,
 } from '../../ml/index.ts';
+import { readVariable } from '../../config/index.ts';
 import { startBackend } from '../start-backend.ts';
 import { resolveDatasetPaths, type DataOptions } from '../dataset-paths.ts';
 import { CliError } from '../cli-errors.ts';
@@ -61,9 +64,23 @@ async function decideForData(given: Partial<SettingValues>, images: readonly Cap
   };
   const first = images[0] ? await imageInfo(images[0].file).catch(() => null) : null;
   const captions = images.reduce((n, img) => n + img.captions.length, 0);
-  const run = resolveRun(values, { captions, imageSide: first ? Math.min(first.width, first.height) : null });
+  // the same plan as the service's, under this process's budget: wasm addresses 4 GiB here too
+  const facts = {
+    captions,
+    imageSide: first ? Math.min(first.width, first.height) : null,
+    ...captionStats(images.flatMap((img) => img.captions)),
+  };
+  let run: RunSettings;
+  try {
+    const plan = planRun(values, facts, readVariable('GLIMPSE_WORKER_MAX_MEMORY'));
+    run = plan.run;
+    for (const note of plan.notes) process.stderr.write(`note: ${note}\n`);
+  } catch (error) {
+    if (error instanceof OverBudgetError) throw new CliError('INVALID_OPTION', `${error.message}: lower --batch-size, --units, …`);
+    throw error;
+  }
   process.stderr.write(
-    `settings: units ${run.units}, embedding ${run.embeddingDim}, features ${run.encoderDim}, ` +
+    `settings: batch ${run.batchSize}, units ${run.units}, embedding ${run.embeddingDim}, features ${run.encoderDim}, ` +
       `${run.backbone ? `backbone ${run.backbone}` : `CNN [${run.channels!.join(', ')}]`} at ${run.imageSize} px, grid ${run.gridSize}\n`,
   );
   return run;

@@ -4,6 +4,7 @@
 import {
   DEFAULT_BACKBONE_IMAGE_SIZE,
   cnnChannelsFor,
+  DEFAULT_BATCH_SIZE,
   MODEL_SIZES,
   DEFAULT_CNN_IMAGE_SIZE,
   defaultsOf,
@@ -58,7 +59,7 @@ export const BABY_MODEL_CONFIG: ModelConfig = {
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   epochs: training.epochs,
-  batchSize: training.batchSize,
+  batchSize: DEFAULT_BATCH_SIZE,
   learningRate: MODEL_SIZES.seed.learningRate,
   learningRateEnd: training.learningRateEnd,
   clipNorm: training.clipNorm,
@@ -66,6 +67,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   vocabSize: training.vocabSize,
   valFraction: training.valFraction,
   checkpointEvery: training.checkpointEvery,
+  checkpointMinutes: training.checkpointMinutes,
 };
 
 /** Number of 2× pooling stages the CNN needs to bring imageSize down to gridSize. */
@@ -123,6 +125,7 @@ export function mlConfigs(run: Partial<RunSettings> | Partial<SettingValues>, fe
     'maxLength',
     'valFraction',
     'checkpointEvery',
+    'checkpointMinutes',
   ]);
   const cnn = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
   if (run.backbone) {

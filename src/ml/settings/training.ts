@@ -8,7 +8,8 @@ import type { IntListSetting, NumberSetting, SettingTable } from './spec.ts';
 /** Hyper-parameters of a run (what the API stores as TrainingRun.config, with the encoder's below). */
 export interface TrainingSettings {
   epochs: number;
-  batchSize: number;
+  /** null: DEFAULT_BATCH_SIZE, or the largest the worker's memory budget admits (planRun) */
+  batchSize: number | null;
   /** null: by the dataset's size (MODEL_SIZES) */
   learningRate: number | null;
   /** cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant) */
@@ -31,6 +32,8 @@ export interface TrainingSettings {
   seed: number;
   valFraction: number;
   checkpointEvery: number;
+  /** also checkpoint when this many minutes have passed since the last checkpoint (0: off) */
+  checkpointMinutes: number;
 }
 
 /** Numbers of the default CNN encoder or of a pretrained backbone. */
@@ -57,6 +60,9 @@ export const MODEL_SIZES = {
 export const LARGE_DATASET_CAPTIONS = 50_000;
 const sizeAuto = (key: 'units' | 'embeddingDim' | 'encoderDim' | 'learningRate') =>
   `${MODEL_SIZES.small[key]} for datasets under ${LARGE_DATASET_CAPTIONS.toLocaleString('en')} captions, else the seed's ${MODEL_SIZES.seed[key]}`;
+
+/** Captions per step when batchSize is left automatic and the worker's memory budget admits it. */
+export const DEFAULT_BATCH_SIZE = 32;
 
 /** Input side of the default CNN when none is given. */
 export const DEFAULT_CNN_IMAGE_SIZE = 128;
@@ -86,7 +92,9 @@ const float = (min: number, max: number, dflt: number | null, description: strin
 
 export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
   epochs: int(1, 200, 5, 'passes over the training images (the model kept is the best epoch)'),
-  batchSize: int(1, 256, 32, 'captions per training step'),
+  batchSize: int(1, 256, null, 'captions per training step', {
+    auto: `${DEFAULT_BATCH_SIZE}, or the largest multiple of 4 below it that the worker's memory budget admits (down to 8, then smaller model sizes, then 4, 2, 1)`,
+  }),
   learningRate: float(1e-6, 1, null, 'Adam learning rate', { minExclusive: true, auto: sizeAuto('learningRate') }),
   learningRateEnd: float(0.001, 1, 0.05, 'cosine decay: the learning rate falls to this fraction of itself by the last step (1: constant)'),
   clipNorm: float(0, 100, 5, 'global gradient-norm clip (0: off)'),
@@ -114,6 +122,9 @@ export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
   checkpointEvery: int(0, 1_000_000, 0, 'also checkpoint every N batches (0: only at epoch ends)', {
     refuse: { except: 0, below: 10, why: 'a checkpoint per batch or two costs more than the batches' },
   }),
+  checkpointMinutes: float(0, 1440, 10, 'also checkpoint once this many minutes have passed since the last checkpoint (0: off)', {
+    refuse: { except: 0, below: 0.05, why: 'a checkpoint every few seconds costs more than the batches' },
+  }),
 };
 
 const channels: IntListSetting = {
@@ -140,7 +151,7 @@ export const ENCODER_SETTINGS: SettingTable<EncoderSettings> = {
  * What a run stored before a setting existed used instead (its value of the time, not today's default):
  * a row or checkpoint from then keeps behaving as it did when resumed or shown.
  */
-export const BEFORE_SETTING: Partial<TrainingSettings> = { deepOutput: false, learningRateEnd: 1, contextDropout: 0 };
+export const BEFORE_SETTING: Partial<TrainingSettings> = { deepOutput: false, learningRateEnd: 1, contextDropout: 0, checkpointMinutes: 0 };
 
 /** Stored training values with BEFORE_SETTING filled in where a setting is absent. */
 export function withValuesOfTheTime(stored: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -158,8 +169,9 @@ export type SettingValues = TrainingSettings &
 
 /** What the API stores as TrainingRun.config: every setting decided (only maxLength may stay null: from the data). */
 export interface RunSettings
-  extends Omit<TrainingSettings, 'units' | 'embeddingDim' | 'learningRate'>,
+  extends Omit<TrainingSettings, 'batchSize' | 'units' | 'embeddingDim' | 'learningRate'>,
     Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
+  batchSize: number;
   units: number;
   embeddingDim: number;
   encoderDim: number;
@@ -222,18 +234,25 @@ export interface DataFacts {
   imageSide: number | null;
 }
 
+/** The model sizes a dataset gets by its caption count (unknown: the seed's). */
+export function sizeTierOf(data: DataFacts): keyof typeof MODEL_SIZES {
+  return data.captions !== null && data.captions < LARGE_DATASET_CAPTIONS ? 'small' : 'seed';
+}
+
 /**
  * Decides every automatic setting for a dataset: the model sizes by its caption count (unknown: the
- * seed's), the CNN's input size by its images (no upsampling) and its channels by the pooling stages.
- * The one place the automatic defaults are applied (API, worker, CLI).
+ * seed's; `tier` overrides), the CNN's input size by its images (no upsampling), its channels by the
+ * pooling stages, the batch DEFAULT_BATCH_SIZE. Without a memory budget: planRun (plan.ts) applies the
+ * budget on top, and is what the API and the worker call.
  */
-export function resolveRun(values: SettingValues, data: DataFacts): RunSettings {
-  const tier = data.captions !== null && data.captions < LARGE_DATASET_CAPTIONS ? MODEL_SIZES.small : MODEL_SIZES.seed;
+export function resolveRun(values: SettingValues, data: DataFacts, tierName = sizeTierOf(data)): RunSettings {
+  const tier = MODEL_SIZES[tierName];
   const { backbone, backboneLayer, ...rest } = values;
   const imageSize = values.imageSize ?? (backbone ? DEFAULT_BACKBONE_IMAGE_SIZE : cnnImageSizeFor(data.imageSide, values.gridSize));
   const channels = backbone ? null : (values.channels ?? cnnChannelsFor(cnnStages(imageSize, values.gridSize) ?? 1, tier.cnnWidth));
   return {
     ...rest,
+    batchSize: values.batchSize ?? DEFAULT_BATCH_SIZE,
     learningRate: values.learningRate ?? tier.learningRate,
     units: values.units ?? tier.units,
     embeddingDim: values.embeddingDim ?? tier.embeddingDim,

@@ -1,18 +1,25 @@
-// Resource admission for startTraining: the memory a run needs, estimated from its settings and its
-// dataset's caption statistics (distinct words, longest caption), must fit the worker's budget
-// (GLIMPSE_WORKER_MAX_MEMORY). A run that does not is refused with BAD_USER_INPUT naming the limit
-// before it is queued: it would otherwise stall and then break the worker that took it.
+// Resource admission for startTraining: the run is planned for its dataset under the worker's memory
+// budget (GLIMPSE_WORKER_MAX_MEMORY) by planRun (src/ml/settings/plan.ts), the one function that both
+// estimates the memory and chooses the automatic settings: defaults shrink to fit (the plan's notes
+// say what and why), settings the client gave that cannot fit are refused with BAD_USER_INPUT naming
+// the numbers before anything is queued (the run would otherwise stall, then break the worker).
 import type { Dataset } from '../../db/client.ts';
-import { estimateTrainingMemory, formatBytes, sizesOnDataset, type RunSettings } from '../../ml/settings/index.ts';
+import { OverBudgetError, planRun, type RunPlan, type SettingValues } from '../../ml/settings/index.ts';
 import { BadUserInputError } from '../shared/api-errors.ts';
 
-export function admitTraining(run: RunSettings, dataset: Pick<Dataset, 'vocabularyWords' | 'maxCaptionTokens'>, budgetBytes: number): void {
-  const estimate = estimateTrainingMemory(sizesOnDataset(run, { words: dataset.vocabularyWords, maxTokens: dataset.maxCaptionTokens }));
-  if (estimate.totalBytes <= budgetBytes) return;
-  throw new BadUserInputError(
-    'input',
-    `this run needs about ${formatBytes(estimate.totalBytes)} of memory (${estimate.parameters.toLocaleString('en')} parameters; ` +
-      `activations of ${run.batchSize} captions per step), over the worker budget of ${formatBytes(budgetBytes)} ` +
-      '(GLIMPSE_WORKER_MAX_MEMORY): lower batchSize, units, embeddingDim, vocabSize or maxLength',
-  );
+type Facts = Pick<Dataset, 'captionCount' | 'imageSide' | 'vocabularyWords' | 'maxCaptionTokens'>;
+
+export function admitTraining(values: SettingValues, dataset: Facts, budgetBytes: number): RunPlan {
+  const facts = {
+    captions: dataset.captionCount,
+    imageSide: dataset.imageSide,
+    words: dataset.vocabularyWords,
+    maxTokens: dataset.maxCaptionTokens,
+  };
+  try {
+    return planRun(values, facts, budgetBytes);
+  } catch (error) {
+    if (!(error instanceof OverBudgetError)) throw error;
+    throw new BadUserInputError('input', `${error.message}: lower batchSize, units, embeddingDim, vocabSize or maxLength`);
+  }
 }

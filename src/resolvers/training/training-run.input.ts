@@ -94,6 +94,9 @@ export class StartTrainingInput {
   @SettingField(T.checkpointEvery)
   checkpointEvery?: number | null;
 
+  @SettingField(T.checkpointMinutes)
+  checkpointMinutes?: number | null;
+
   @Field(() => EncoderInput, { nullable: true, description: "default: the CNN encoder, its input size following the dataset's images" })
   encoder?: EncoderInput | null;
 }
@@ -116,12 +119,18 @@ function encoderValues(input: EncoderInput | null | undefined): Omit<SettingValu
 /** What startTraining knows of the dataset; null: not looked up yet (the input alone is checked). */
 export type DatasetFacts = { captionCount: number; imageSide: number | null } | null;
 
+/** The hyper-parameters validated against the settings schema (automatic ones still null); errors name the field. */
+export function settingValuesOf(input: StartTrainingInput): SettingValues {
+  return { ...settingsFrom(T, input, 'input'), ...encoderValues(input.encoder) };
+}
+
 /**
  * Validates the hyper-parameters against the settings schema and decides every default for the
- * dataset (model sizes by its captions, the CNN's input by its images); errors name the field.
+ * dataset (model sizes by its captions, the CNN's input by its images), before the worker's memory
+ * budget is applied (admitTraining); errors name the field.
  */
 export function resolveTrainingConfig(input: StartTrainingInput, dataset: DatasetFacts): RunSettings {
-  const values: SettingValues = { ...settingsFrom(T, input, 'input'), ...encoderValues(input.encoder) };
+  const values = settingValuesOf(input);
   const run = resolveRun(values, { captions: dataset?.captionCount ?? null, imageSide: dataset?.imageSide ?? null });
   // without the dataset the automatic size is not known yet: the geometry is checked once it is
   if (run.channels && (dataset || values.imageSize !== null)) {

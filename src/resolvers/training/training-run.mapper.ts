@@ -22,7 +22,8 @@ function readConfig(json: unknown): TrainingConfig {
       ...(typeof stored.backbone === 'string' ? { backbone: stored.backbone } : {}),
       ...(typeof stored.backboneLayer === 'string' ? { backboneLayer: stored.backboneLayer } : {}),
     };
-    return resolveRun(values, { captions: null, imageSide: null }) as unknown as TrainingConfig;
+    const notes = Array.isArray(stored.notes) ? stored.notes.filter((n): n is string => typeof n === 'string') : null;
+    return { ...resolveRun(values, { captions: null, imageSide: null }), notes } as unknown as TrainingConfig;
   } catch {
     return stored as unknown as TrainingConfig; // out of today's bounds: shown as stored (the worker refuses it)
   }

@@ -17,7 +17,7 @@ import { admitTraining } from './training-admission.ts';
 import { runTiming } from './training-estimates.ts';
 import { loadCheckpoints, loadEpochs } from './training-run.batch.ts';
 import { estimateTotalSteps } from '../../ml/settings/index.ts';
-import { resolveTrainingConfig, StartTrainingInput } from './training-run.input.ts';
+import { resolveTrainingConfig, settingValuesOf, StartTrainingInput } from './training-run.input.ts';
 import { toTrainingRun } from './training-run.mapper.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
@@ -75,18 +75,19 @@ export class TrainingRunResolver {
     const checked = resolveTrainingConfig(input, null);
     if (checked.backbone) await checkBackboneSource('input.encoder.backbone', checked.backbone, ctx.sources);
     const dataset = await findDataset(ctx, input.datasetId);
-    const config = resolveTrainingConfig(input, dataset);
+    resolveTrainingConfig(input, dataset);
     if (dataset.status !== DatasetStatus.READY) {
       throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, training needs a READY dataset`, {
         field: 'input.datasetId',
         status: dataset.status,
       });
     }
-    admitTraining(config, dataset, ctx.limits.maxTrainingMemory);
+    // the automatic settings the worker's memory budget admits; what was shrunk is in the config's notes
+    const { run, notes } = admitTraining(settingValuesOf(input), dataset, ctx.limits.maxTrainingMemory);
     // an estimate from the dataset's counts; the worker stores the exact figure when it starts
-    const totalSteps = estimateTotalSteps(config, dataset);
+    const totalSteps = estimateTotalSteps(run, dataset);
     const row = await ctx.prisma.$transaction((tx) =>
-      createRun(tx, ctx.queue, { datasetId: dataset.id, config: { ...config }, totalSteps }),
+      createRun(tx, ctx.queue, { datasetId: dataset.id, config: { ...run, ...(notes.length > 0 ? { notes } : {}) }, totalSteps }),
     );
     return toTrainingRun(row);
   }

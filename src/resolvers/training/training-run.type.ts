@@ -37,6 +37,19 @@ export class TrainingConfig {
 
   @Field(() => Float, {
     nullable: true,
+    description: 'also checkpoint once this many minutes have passed since the last checkpoint (0: off; a run from before the setting: 0)',
+  })
+  checkpointMinutes?: number | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      "what the worker's memory budget made smaller than the defaults (batch, model sizes) and why, with the numbers; null: nothing",
+  })
+  notes?: string[] | null;
+
+  @Field(() => Float, {
+    nullable: true,
     description: 'cosine decay of the learning rate to this fraction by the last step (a run from before the setting: 1, constant)',
   })
   learningRateEnd?: number | null;

@@ -1,5 +1,5 @@
-// Training: a tiny model overfits a few images; a resumed run (from a periodic checkpoint or an
-// abort) reproduces the uninterrupted run step for step; training leaks no tensors.
+// Training: a tiny model overfits a few images; a resumed run (from a periodic checkpoint, a
+// time-based one or an abort) reproduces the uninterrupted run step for step; training leaks no tensors.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
@@ -78,6 +78,39 @@ describe('train', () => {
     expect([...resumed.keys()]).toEqual([...full.keys()].filter((s) => s > 3));
     for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(full.get(step)); // bit for bit
     expect(again.epochs.at(-1)!.valLoss).toBe(result.epochs.at(-1)!.valLoss);
+  });
+
+  it('checkpoints by time (checkpointMinutes) and resumes from such a checkpoint step for step', async () => {
+    const everyMs = 150;
+    const timed = (name: string): TrainOptions => ({
+      ...base(name),
+      train: { ...base(name).train, epochs: 3, checkpointEvery: 0, checkpointMinutes: everyMs / 60_000 },
+    });
+    const full = new Map<number, number>();
+    const written: { event: CheckpointEvent; at: number }[] = [];
+    const result = await train({
+      ...timed('timed'),
+      onBatchEnd: async (e) => {
+        full.set(e.step, e.loss);
+        await new Promise((resolve) => setTimeout(resolve, 60)); // a step of at least 60 ms
+      },
+      onCheckpoint: (event) => void written.push({ event, at: performance.now() }),
+    });
+    result.model.dispose();
+    const perEpoch = full.size / 3;
+    const midEpoch = written.filter((w) => w.event.step % perEpoch !== 0);
+    expect(midEpoch.length).toBeGreaterThan(0);
+    // never sooner than the interval after the checkpoint before it (epoch ends included)
+    for (let i = 1; i < written.length; i++) {
+      if (written[i]!.event.step % perEpoch === 0) continue;
+      expect(written[i]!.at - written[i - 1]!.at).toBeGreaterThanOrEqual(everyMs - 5);
+    }
+    const mid = midEpoch.at(-1)!.event;
+    const resumed = new Map<number, number>();
+    const again = await train({ ...timed('timed-resumed'), resumeFrom: mid.path, onBatchEnd: (e) => void resumed.set(e.step, e.loss) });
+    again.model.dispose();
+    expect([...resumed.keys()]).toEqual([...full.keys()].filter((s) => s > mid.step));
+    for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(full.get(step)); // bit for bit
   });
 
   it('checkpoints on abort and continues from there', async () => {
