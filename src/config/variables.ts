@@ -104,6 +104,18 @@ export const VARIABLES = {
     doc: 'how long the API waits for a lost database before it exits; 0 = forever',
     parse: integer(300, 0, 86_400),
   }),
+  GLIMPSE_DB_POOL_SIZE: fills('dbPool.size', {
+    section: 'database',
+    default: '`10`',
+    doc: "connections of the API's Postgres pool",
+    parse: integer(10, 1, 1000),
+  }),
+  GLIMPSE_DB_POOL_WAIT_MS: fills('dbPool.waitMs', {
+    section: 'database',
+    default: '`5000`',
+    doc: 'longest wait for a free API pool connection before the operation answers SERVICE_OVERLOADED; 0 = forever',
+    parse: integer(5000, 0, 600_000),
+  }),
   GLIMPSE_DATASET_ROOTS: fills('datasetRoots', {
     section: 'datasets',
     default: 'the data directory',

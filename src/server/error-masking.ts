@@ -2,10 +2,13 @@
 // masked for clients as "Internal server error (request id …)" and logged with that request id.
 // Typed API errors and graphql-js's own validation/coercion errors pass through, bounded: no error
 // sent to a client echoes a long client string (a 10 MB variable in graphql-js's "got invalid value …",
-// an id in a resolver's message), see boundClientText.
+// an id in a resolver's message), see boundClientText. One kind of internal error is not masked: no pool
+// connection in time (load, not a bug) is SERVICE_OVERLOADED, retryable, with its retry hint.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isPoolExhausted } from '../db/unavailable.ts';
 import { errFields } from '../log.ts';
+import { ServiceOverloadedError } from '../resolvers/shared/api-errors.ts';
 import { clip } from '../sources/client-text.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 
@@ -31,6 +34,25 @@ export function maskedError(error: GraphQLError, requestId: string): GraphQLForm
     ...(error.path ? { path: error.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
   };
+}
+
+/** an internal error that is the pool's wait running out: the request met load, not a bug */
+function isOverload(error: GraphQLError): boolean {
+  return isInternal(error) && isPoolExhausted(error.originalError);
+}
+
+export function overloadedError(error: GraphQLError): GraphQLFormattedError {
+  const typed = new ServiceOverloadedError('DATABASE_BUSY', 'no database connection free in time (GLIMPSE_DB_POOL_WAIT_MS)');
+  return {
+    message: typed.message,
+    ...(error.locations ? { locations: error.locations } : {}),
+    ...(error.path ? { path: error.path } : {}),
+    extensions: typed.extensions,
+  };
+}
+
+function logOverload(request: FailedRequest): void {
+  request.log.warn('no database connection free in time: answered SERVICE_OVERLOADED');
 }
 
 /** a quoted string in a message, or a string in extensions, longer than this is clipped (to 64 characters + "…") */
@@ -92,6 +114,10 @@ export function boundClientText(formatted: GraphQLFormattedError): GraphQLFormat
 export function formatErrors(errors: readonly GraphQLError[], request: FailedRequest, log: InternalErrorLogger): GraphQLFormattedError[] {
   return errors.map((error) => {
     if (!isInternal(error)) return boundClientText(error.toJSON());
+    if (isOverload(error)) {
+      logOverload(request);
+      return overloadedError(error);
+    }
     log(request, error.originalError);
     return maskedError(error, request.requestId);
   });
@@ -106,6 +132,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 } {
   const requestIds = new WeakMap<GraphQLError, string>();
+  const overloads = new WeakSet<GraphQLError>();
   return {
     plugin: {
       async requestDidStart() {
@@ -113,6 +140,11 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
           async didEncounterErrors({ errors, contextValue }) {
             for (const error of errors) {
               if (!isInternal(error)) continue;
+              if (isOverload(error)) {
+                overloads.add(error);
+                logOverload(contextValue);
+                continue;
+              }
               requestIds.set(error, contextValue.requestId);
               log(contextValue, error.originalError);
             }
@@ -121,6 +153,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
       },
     },
     formatError(formatted, error) {
+      if (error instanceof GraphQLError && overloads.has(error)) return overloadedError(error);
       const requestId = error instanceof GraphQLError ? requestIds.get(error) : undefined;
       return requestId === undefined ? boundClientText(formatted) : maskedError(error as GraphQLError, requestId);
     },
