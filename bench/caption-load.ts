@@ -184,12 +184,13 @@ async function decodeRate(gql: ReturnType<typeof graphql>, ids: string[]): Promi
   const batches = new Map<string, { size: number; ms: number }>();
   for (let i = 0; i < ids.length; i += 10) {
     const page = await Promise.all(
-      ids.slice(i, i + 10).map((id) => gql(`query($id: ID!) { captionRequest(id: $id) { workerId startedAt timings } }`, { id })),
+      ids.slice(i, i + 10).map((id) => gql(`query($id: ID!) { captionRequest(id: $id) { startedAt timings } }`, { id })),
     );
     for (const r of page) {
-      const c = r.data?.captionRequest;
-      const t = c?.timings as { decodeMs: number; batchSize: number } | undefined;
-      if (t) batches.set(`${c.workerId}|${c.startedAt}|${t.decodeMs}`, { size: t.batchSize, ms: t.decodeMs });
+      if (r.errors) throw new Error(`reading timings: ${r.errors[0]!.message}`);
+      const c = r.data!.captionRequest;
+      const t = c.timings as { decodeMs: number; batchSize: number };
+      batches.set(`${c.startedAt}|${t.decodeMs}`, { size: t.batchSize, ms: t.decodeMs });
     }
   }
   const all = [...batches.values()];
@@ -234,6 +235,8 @@ async function main(): Promise<void> {
   const external = option('url');
   const key = external ? option('key') : randomBytes(16).toString('hex');
   const server = external ? { url: external, stop: async () => undefined } : await startServer(key!);
+  // interrupted: the server and its scratch database go too
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void server.stop().finally(() => process.exit(130)));
   try {
     const gql = graphql(server.url, key);
     const modelId = option('model') ?? (await trainDemoModel(gql));

@@ -68,11 +68,13 @@ export const VARIABLES = {
     doc: "OpenBLAS's kernel family; kept when set, else chosen before the addon loads (old OpenBLAS misdetects new CPUs)",
     parse: text,
   }),
+  // a batch costs little more than one image on small models (bench/caption-batch.ts: the demo architecture decodes
+  // 64 in ~2.7× the time of 16), so a burst drains in fewer, fuller batches
   GLIMPSE_CAPTION_BATCH_SIZE: fills('captionBatchSize', {
     section: 'worker',
-    default: '`16`',
+    default: '`64`',
     doc: 'caption requests a worker decodes together per model',
-    parse: integer(16, 1, 256),
+    parse: integer(64, 1, 256),
   }),
   GLIMPSE_LOG_LEVEL: fills('logLevel', {
     section: 'logging',
