@@ -31,6 +31,7 @@ export interface StoredToken {
 }
 
 /** float8[] input syntax; String() gives what Postgres reads back exactly (and NaN / ±Infinity as it spells them) */
+// (numbers go as text: Prisma sends a parameter array as JSON, where -Infinity and NaN become null)
 const float8Array = (values: Iterable<number>) => `{${Array.from(values, String).join(',')}}`;
 
 /** Stores tokens of any requests (a token already stored is kept) and wakes each request's streams once. */
@@ -39,8 +40,8 @@ export async function storeTokens(prisma: PrismaClient, tokens: readonly StoredT
   await prisma.$executeRawUnsafe(
     `WITH stored AS (
        INSERT INTO "CaptionToken" ("requestId", "index", "token", "attention", "logProb")
-       SELECT t."requestId", t."index", t."token", t."attention"::double precision[], t."logProb"
-       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::double precision[])
+       SELECT t."requestId", t."index", t."token", t."attention"::double precision[], t."logProb"::double precision
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
          AS t("requestId", "index", "token", "attention", "logProb")
        ON CONFLICT DO NOTHING RETURNING 1
      )
@@ -49,7 +50,7 @@ export async function storeTokens(prisma: PrismaClient, tokens: readonly StoredT
     tokens.map((t) => t.event.index),
     tokens.map((t) => t.event.token),
     tokens.map((t) => float8Array(t.event.attention)),
-    tokens.map((t) => t.event.logProb),
+    tokens.map((t) => String(t.event.logProb)), // as text: a JSON number array would turn -Infinity into null
     CAPTION_CHANNEL,
   );
 }
