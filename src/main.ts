@@ -66,7 +66,8 @@ async function main(): Promise<void> {
       log.info(db.embedded ? `embedded Postgres under ${config.paths.postgres}` : 'Postgres from DATABASE_URL');
       const { applied } = await migrate(db.url);
       if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
-      const prisma = createPrisma(db.url);
+      // the API's pool: GLIMPSE_DB_POOL_SIZE connections, GLIMPSE_DB_POOL_WAIT_MS at most waiting for one
+      const prisma = createPrisma(db.url, { max: config.dbPool.size, waitMs: config.dbPool.waitMs });
       life.onStop(() => prisma.$disconnect());
       const health = watchDatabase(db.url, {
         log,

@@ -46,6 +46,7 @@ export const DATABASE = [
   'test/events/',
   'test/jobs/artifacts.test.ts',
   'test/jobs/caption-retention.test.ts',
+  'test/jobs/caption-writes.test.ts',
   'test/jobs/dataset-progress.test.ts',
   'test/jobs/hand-back.test.ts',
   'test/jobs/train-roots.test.ts',

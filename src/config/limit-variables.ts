@@ -101,8 +101,24 @@ export const LIMIT_VARIABLES = {
   GLIMPSE_MUTATIONS_PER_MINUTE: fills('mutationsPerMinute', {
     section: 'limits',
     default: '`120`',
-    doc: 'mutations per client per minute; 0 = unlimited',
+    doc: 'mutations per client IP address per minute (callers without a valid API key); 0 = unlimited',
     parse: integer(120, 0, 1_000_000),
+  }),
+  // a key is one tenant, often a proxy for many users behind one address: its budget is its own, and the
+  // address it comes from is not charged
+  GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: fills('mutationsPerMinutePerKey', {
+    section: 'limits',
+    default: '`1200`',
+    doc: 'mutations per valid API key per minute, whatever address they come from; 0 = unlimited',
+    parse: integer(1200, 0, 1_000_000),
+  }),
+  // admission by queue depth (src/queue/caption-admission.ts): 500 waiting is ~35 s of decoding at the demo
+  // model's batched rate on 2 cores; past it a client is told to come back instead of waiting minutes
+  GLIMPSE_CAPTION_QUEUE_LIMIT: fills('captionQueueLimit', {
+    section: 'limits',
+    default: '`500`',
+    doc: 'caption jobs waiting for a worker beyond which requestCaption answers SERVICE_OVERLOADED (retryable)',
+    parse: integer(500, 1, 10_000_000),
   }),
   // a browser tab holds one WebSocket (the dashboard and the IDE multiplex on it) and one or two subscriptions;
   // 100 × 20 is 2,000 streams per address at most, each re-reading the database at least every 5 s

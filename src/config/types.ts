@@ -83,8 +83,14 @@ export interface Config {
   publicRead: boolean;
   /** per-request GraphQL limits (src/server/limits.ts; docs/security.md) */
   queryLimits: QueryLimits;
-  /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client (API key, else IP address) may send per minute; 0 = unlimited */
+  /** GLIMPSE_MUTATIONS_PER_MINUTE: mutations one client without a valid API key (its IP address) may send per minute; 0 = unlimited */
   mutationsPerMinute: number;
+  /** GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: mutations one valid API key may send per minute, whatever its address; 0 = unlimited */
+  mutationsPerMinutePerKey: number;
+  /** GLIMPSE_CAPTION_QUEUE_LIMIT: caption jobs waiting beyond which requestCaption answers SERVICE_OVERLOADED */
+  captionQueueLimit: number;
+  /** the API's Postgres pool (src/db/client.ts) */
+  dbPool: DbPool;
   /** what one client may hold over graphql-ws (src/server/connection-limits.ts) */
   webSocketLimits: WebSocketLimits;
   /** the decode budget of an uploaded zip's images (src/sources/archive-images.ts) */
@@ -108,6 +114,14 @@ export interface QueryLimits {
   maxDirectives: number;
   /** GLIMPSE_MAX_QUERY_COST: estimated rows per operation, lists priced by their size arguments */
   maxCost: number;
+}
+
+/** The API process's node-postgres pool, which Prisma and requestCaption's statement share. */
+export interface DbPool {
+  /** GLIMPSE_DB_POOL_SIZE: connections at most */
+  size: number;
+  /** GLIMPSE_DB_POOL_WAIT_MS: longest wait for a free connection before the operation answers SERVICE_OVERLOADED; 0 = forever */
+  waitMs: number;
 }
 
 /** What one client may hold over graphql-ws; 0 = no limit. */

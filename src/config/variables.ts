@@ -68,11 +68,13 @@ export const VARIABLES = {
     doc: "OpenBLAS's kernel family; kept when set, else chosen before the addon loads (old OpenBLAS misdetects new CPUs)",
     parse: text,
   }),
+  // a batch costs little more than one image on small models (bench/caption-batch.ts: the demo architecture decodes
+  // 64 in ~2.7× the time of 16), so a burst drains in fewer, fuller batches
   GLIMPSE_CAPTION_BATCH_SIZE: fills('captionBatchSize', {
     section: 'worker',
-    default: '`16`',
+    default: '`64`',
     doc: 'caption requests a worker decodes together per model',
-    parse: integer(16, 1, 256),
+    parse: integer(64, 1, 256),
   }),
   GLIMPSE_LOG_LEVEL: fills('logLevel', {
     section: 'logging',
@@ -103,6 +105,18 @@ export const VARIABLES = {
     default: '`300`',
     doc: 'how long the API waits for a lost database before it exits; 0 = forever',
     parse: integer(300, 0, 86_400),
+  }),
+  GLIMPSE_DB_POOL_SIZE: fills('dbPool.size', {
+    section: 'database',
+    default: '`10`',
+    doc: "connections of the API's Postgres pool",
+    parse: integer(10, 1, 1000),
+  }),
+  GLIMPSE_DB_POOL_WAIT_MS: fills('dbPool.waitMs', {
+    section: 'database',
+    default: '`5000`',
+    doc: 'longest wait for a free API pool connection before the operation answers SERVICE_OVERLOADED; 0 = forever',
+    parse: integer(5000, 0, 600_000),
   }),
   GLIMPSE_DATASET_ROOTS: fills('datasetRoots', {
     section: 'datasets',

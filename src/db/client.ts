@@ -23,6 +23,8 @@ export type TransactionClient = Prisma.TransactionClient;
 export interface PrismaOptions {
   /** pg pool size (default 10) */
   max?: number;
+  /** longest wait for a free connection (or a new one to connect), in ms; 0 or unset = forever (pg's default) */
+  waitMs?: number;
 }
 
 const pools = new WeakMap<PrismaClient, pg.Pool>();
@@ -30,7 +32,7 @@ const pools = new WeakMap<PrismaClient, pg.Pool>();
 export function createPrisma(url: string, options: PrismaOptions = {}): PrismaClient {
   // the pool is Prisma's (ended by $disconnect); the artifact store also streams blob chunks over it
   // directly (src/storage/blobs.ts): Prisma's raw queries copy bytea parameters several times
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.waitMs ?? 0 });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(prisma, pool);
   return prisma;

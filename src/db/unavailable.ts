@@ -20,6 +20,19 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   return e.cause !== undefined && isDatabaseUnavailable(e.cause, depth + 1);
 }
 
+/**
+ * No pool connection in time while the database itself answers: node-postgres's pool wait
+ * (connectionTimeoutMillis, GLIMPSE_DB_POOL_WAIT_MS) or Prisma's interactive-transaction wait (P2028).
+ */
+export function isPoolExhausted(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown };
+  if (e.code === 'P2028' && typeof e.message === 'string' && /Unable to start a transaction in the given time/i.test(e.message))
+    return true;
+  if (typeof e.message === 'string' && /timeout exceeded when trying to connect/i.test(e.message)) return true;
+  return e.cause !== undefined && isPoolExhausted(e.cause, depth + 1);
+}
+
 export interface RetryOptions {
   /** give up (rethrow) after this long, default 10 minutes */
   maxMs?: number;

@@ -1,10 +1,12 @@
 // The `caption` job: pending requests arrive in batches; those for one model with the same decoding
 // settings are decoded together by one captionBatch call. Each token is stored (CaptionToken, index
 // from 0) and announced as it is decoded; then SUCCEEDED with the caption, or FAILED with the error.
-// An unreadable image fails only its own request (ImageError message), never the batch.
+// An unreadable image fails only its own request (ImageError message), never the batch. The writes are
+// per batch, not per request (./caption-writes.ts): RUNNING, each step's tokens, the results.
 import { CaptionStatus, DecodeMethod, type CaptionRequest, type Model, TRANSACTION_OPTIONS } from '../db/client.ts';
+import { markRunning, storeResults, TokenWriter } from './caption-writes.ts';
 import { notify } from '../events/index.ts';
-import { ImageError, type CaptionResult, type Captioner, type DecodeOptions, type TokenEvent } from '../ml/index.ts';
+import { ImageError, type CaptionResult, type Captioner, type DecodeOptions } from '../ml/index.ts';
 import { openModel } from './artifacts.ts';
 import type { CaptionerCache } from './captioner-cache.ts';
 import { errorMessage, type JobHelpers } from './helpers.ts';
@@ -53,14 +55,12 @@ export async function captionJob(payloads: JobData['caption'][], helpers: Captio
       await Promise.all(group.map((r) => fail(r, `model ${model.id} could not be loaded: ${errorMessage(error)}`, helpers)));
       continue;
     }
-    const startedAt = new Date();
-    await prisma.$transaction(async (tx) => {
-      await tx.captionRequest.updateMany({
-        where: { id: { in: group.map((r) => r.id) } },
-        data: { status: CaptionStatus.RUNNING, gridSize: captioner.gridSize, workerId, startedAt },
-      });
-      for (const r of group) await notify(tx, 'caption_request', r.id);
-    }, TRANSACTION_OPTIONS);
+    await markRunning(
+      prisma,
+      group.map((r) => r.id),
+      captioner.gridSize,
+      workerId,
+    );
     await decodeGroup(group, captioner, helpers);
   }
 }
@@ -82,60 +82,39 @@ async function decodeGroup(group: Pending[], captioner: Captioner, helpers: Capt
 }
 
 async function decodeTogether(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<void> {
-  const { prisma } = helpers;
+  const { prisma, config } = helpers;
   const started = performance.now();
   const startedAt = Date.now();
   const images = group.map((r) => (r.imageBytes ? Buffer.from(r.imageBytes) : r.imagePath!));
-  // onToken is synchronous: writes are chained so tokens are stored and announced in order
-  let writes: Promise<void> = Promise.resolve();
-  const onToken = (i: number, event: TokenEvent) => {
-    writes = writes.then(() => storeTokens(group[i]!.id, [event], helpers));
-  };
+  // onToken is synchronous: the writer stores and announces tokens in order, a step's worth per statement
+  const tokens = new TokenWriter(prisma);
   let results: CaptionResult[];
   try {
-    results = await captioner.captionBatch(images, decodeOptions(group[0]!), onToken);
+    results = await captioner.captionBatch(images, decodeOptions(group[0]!), (i, event) => tokens.add(group[i]!.id, [event]));
   } finally {
-    await writes;
+    await tokens.done();
   }
   const decodeMs = performance.now() - started;
-  await Promise.all(
-    group.map(async (r, i) => {
-      const result = results[i]!;
-      // tokens not streamed by the decoder (beam search picks its words at the end) are stored here
-      await storeTokens(r.id, result.tokens, helpers);
-      await prisma.$transaction(async (tx) => {
-        await tx.captionRequest.update({
-          where: { id: r.id },
-          data: {
-            status: CaptionStatus.SUCCEEDED,
-            ...endedImage(helpers),
-            caption: result.caption,
-            finishedAt: new Date(),
-            timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
-          },
-        });
-        await notify(tx, 'caption_request', r.id);
-      }, TRANSACTION_OPTIONS);
-      const queueMs = startedAt - r.createdAt.getTime();
-      helpers.log.info(
-        `caption ${r.id}: ${result.caption ? result.caption.split(' ').length : 0} words in ${(Date.now() - r.createdAt.getTime()).toFixed(0)} ms ` +
-          `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
-      );
-    }),
+  // tokens not streamed by the decoder (beam search picks its words at the end) are stored before the results
+  group.forEach((r, i) => tokens.add(r.id, results[i]!.tokens));
+  await tokens.done();
+  const finishedAt = Date.now();
+  await storeResults(
+    prisma,
+    group.map((r, i) => ({
+      id: r.id,
+      caption: results[i]!.caption,
+      timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
+    })),
+    config.keepCaptionImages,
   );
-}
-
-async function storeTokens(requestId: string, tokens: readonly TokenEvent[], { prisma }: JobHelpers): Promise<void> {
-  if (tokens.length === 0) return;
-  await prisma.$transaction(async (tx) => {
-    for (const t of tokens) {
-      await tx.$executeRaw`
-        INSERT INTO "CaptionToken" ("requestId", "index", "token", "attention", "logProb")
-        VALUES (${requestId}, ${t.index}, ${t.token}, ${Array.from(t.attention)}::double precision[], ${t.logProb})
-        ON CONFLICT DO NOTHING`;
-    }
-    await notify(tx, 'caption_request', requestId);
-  }, TRANSACTION_OPTIONS);
+  group.forEach((r, i) => {
+    const caption = results[i]!.caption;
+    helpers.log.info(
+      `caption ${r.id}: ${caption ? caption.split(' ').length : 0} words in ${(finishedAt - r.createdAt.getTime()).toFixed(0)} ms ` +
+        `(queued ${(startedAt - r.createdAt.getTime()).toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
+    );
+  });
 }
 
 /**

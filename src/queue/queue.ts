@@ -184,10 +184,17 @@ class PgBossQueue implements JobQueue {
     this.assertStarted();
     // listen before the first fetch: a job committed in between is fetched by it, later ones wake it
     const wakeUps = this.options.wakeOnNotify === false ? undefined : (await this.eventBus()).subscribe('job', name);
-    const workerId = await this.boss.work<JobData[N]>(
+    const batchSize = options.batchSize ?? 1;
+    let workerId: string | undefined;
+    workerId = await this.boss.work<JobData[N]>(
       name,
-      { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
-      (jobs) => handler(jobs.map((j) => ({ id: j.id, name, data: j.data }))),
+      { batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+      async (jobs) => {
+        await handler(jobs.map((j) => ({ id: j.id, name, data: j.data })));
+        // a full batch (of a batching queue: captions): more are likely waiting, a burst whose wake-ups all
+        // arrived before this fetch; fetch again at once instead of sleeping out the rest of the polling interval
+        if (batchSize > 1 && jobs.length >= batchSize && workerId !== undefined) this.boss.notifyWorker(workerId);
+      },
     );
     if (wakeUps) {
       this.wakeUps.set(name, [...(this.wakeUps.get(name) ?? []), wakeUps]);

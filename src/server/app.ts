@@ -102,6 +102,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     limits: {
       maxImageBytes,
       maxImagePixels: config.maxImagePixels,
+      captionQueueLimit: config.captionQueueLimit,
       maxSyntheticImages: config.maxSyntheticImages,
       maxDatasetUploadBytes: config.maxDatasetUploadBytes,
       maxTrainingMemory: config.workerMaxMemory,
@@ -126,7 +127,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   httpServer.on('request', app);
   const limits = config.queryLimits;
   const rules = limitRules(limits);
-  const guard = createOperationGuard({ schema, limits, mutationsPerMinute: config.mutationsPerMinute });
+  const guard = createOperationGuard({
+    schema,
+    limits,
+    mutationsPerMinute: config.mutationsPerMinute,
+    mutationsPerMinutePerKey: config.mutationsPerMinutePerKey,
+  });
   // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
   const maxBodyBytes = Math.ceil(maxImageBytes * 1.5) + 1024 * 1024;
   const context = contextFactory(shared, apiLog);

@@ -7,13 +7,14 @@
 // the seconds before the database watcher (src/db/watch.ts) notices the outage is no internal error: it is
 // answered SERVICE_UNAVAILABLE (retryable), with the words of ServiceUnavailableError and never the driver's
 // message (which names the database's address and port); the log has the detail, under the request id.
+// Nor is no pool connection in time (load, not a bug): SERVICE_OVERLOADED, retryable, with its retry hint.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { isDatabaseUnavailable, isPoolExhausted } from '../db/unavailable.ts';
 import { errFields } from '../log.ts';
 import { clip } from '../sources/client-text.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
-import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
+import { ServiceOverloadedError, ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
 
 /** The request an internal error happened in: the id the client was shown, and the request's logger. */
 export type FailedRequest = Pick<ApiContext, 'requestId' | 'log'>;
@@ -58,6 +59,25 @@ export function maskedError(error: GraphQLError, requestId: string): GraphQLForm
     ...(error.path ? { path: error.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
   };
+}
+
+/** an internal error that is the pool's wait running out: the request met load, not a bug */
+function isOverload(error: GraphQLError): boolean {
+  return isInternal(error) && isPoolExhausted(error.originalError);
+}
+
+export function overloadedError(error: GraphQLError): GraphQLFormattedError {
+  const typed = new ServiceOverloadedError('DATABASE_BUSY', 'no database connection free in time (GLIMPSE_DB_POOL_WAIT_MS)');
+  return {
+    message: typed.message,
+    ...(error.locations ? { locations: error.locations } : {}),
+    ...(error.path ? { path: error.path } : {}),
+    extensions: typed.extensions,
+  };
+}
+
+function logOverload(request: FailedRequest): void {
+  request.log.warn('no database connection free in time: answered SERVICE_OVERLOADED');
 }
 
 /** a quoted string in a message, or a string in extensions, longer than this is clipped (to 64 characters + "…") */
@@ -119,6 +139,10 @@ export function boundClientText(formatted: GraphQLFormattedError): GraphQLFormat
 export function formatErrors(errors: readonly GraphQLError[], request: FailedRequest, log: InternalErrorLogger): GraphQLFormattedError[] {
   return errors.map((error) => {
     if (!isInternal(error)) return boundClientText(error.toJSON());
+    if (isOverload(error)) {
+      logOverload(request);
+      return overloadedError(error);
+    }
     if (isOutage(error)) {
       logOutage(request, error.originalError);
       return outageError(error, request.requestId);
@@ -138,6 +162,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
 } {
   const requestIds = new WeakMap<GraphQLError, string>();
   const outages = new WeakSet<GraphQLError>();
+  const overloads = new WeakSet<GraphQLError>();
   return {
     plugin: {
       async requestDidStart() {
@@ -145,6 +170,11 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
           async didEncounterErrors({ errors, contextValue }) {
             for (const error of errors) {
               if (!isInternal(error)) continue;
+              if (isOverload(error)) {
+                overloads.add(error);
+                logOverload(contextValue);
+                continue;
+              }
               requestIds.set(error, contextValue.requestId);
               if (isOutage(error)) {
                 outages.add(error);
@@ -156,6 +186,7 @@ export function apolloErrorMasking(log: InternalErrorLogger): {
       },
     },
     formatError(formatted, error) {
+      if (error instanceof GraphQLError && overloads.has(error)) return overloadedError(error);
       const requestId = error instanceof GraphQLError ? requestIds.get(error) : undefined;
       if (requestId === undefined) return boundClientText(formatted);
       return outages.has(error as GraphQLError)

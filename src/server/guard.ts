@@ -3,8 +3,10 @@
 //     (an operation that only introspects the schema stays open, so the IDE can show the docs);
 //   - the cost budget (./limits.ts);
 //   - the per-client mutation rate (rate-limiter-flexible, in memory: per API process), keyed by the
-//     caller's API key when it presented a valid one, else by its IP address; charged one point per
-//     mutation field that will execute (./mutation-count.ts: fragments expanded, aliases counted).
+//     caller's API key when it presented a valid one (its own budget, GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY:
+//     a proxy's many users behind one address are one key, not one address), else by its IP address
+//     (GLIMPSE_MUTATIONS_PER_MINUTE); charged one point per mutation field that will execute
+//     (./mutation-count.ts: fragments expanded, aliases counted).
 import type { ApolloServerPlugin } from '@apollo/server';
 import { createHash } from 'node:crypto';
 import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
@@ -18,8 +20,10 @@ import { executedMutationFields } from './mutation-count.ts';
 export interface GuardOptions {
   schema: GraphQLSchema;
   limits: QueryLimits;
-  /** mutations per client per minute; 0 = unlimited */
+  /** mutations per IP address per minute (callers without a valid key); 0 = unlimited */
   mutationsPerMinute: number;
+  /** mutations per valid API key per minute, whatever its address; 0 = unlimited (default: mutationsPerMinute) */
+  mutationsPerMinutePerKey?: number;
 }
 
 export interface OperationToCheck {
@@ -44,26 +48,31 @@ export function readRefused(): GraphQLError {
   );
 }
 
-export function rateLimited(retryAfterSeconds: number, perMinute: number): GraphQLError {
+export function rateLimited(retryAfterSeconds: number, perMinute: number, per: 'key' | 'address' = 'address'): GraphQLError {
+  const variable = per === 'key' ? 'GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY' : 'GLIMPSE_MUTATIONS_PER_MINUTE';
+  const who = per === 'key' ? 'this API key' : 'this client';
   return new GraphQLError(
-    `too many mutations from this client (limit ${perMinute} per minute, GLIMPSE_MUTATIONS_PER_MINUTE); retry after ${retryAfterSeconds} s`,
+    `too many mutations from ${who} (limit ${perMinute} per minute, ${variable}); retry after ${retryAfterSeconds} s`,
     {
-      extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute },
+      extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute, per },
     },
   );
 }
 
 /** The rate-limit bucket: a digest of a valid API key, else the IP address. */
-function clientBucket(context: ApiContext): string {
+function clientBucket(context: ApiContext): { per: 'key' | 'address'; key: string } {
   if (context.apiKey !== null && context.apiKeys.length > 0 && isKeyHolder(context)) {
-    return `key:${createHash('sha256').update(context.apiKey).digest('hex').slice(0, 32)}`;
+    return { per: 'key', key: `key:${createHash('sha256').update(context.apiKey).digest('hex').slice(0, 32)}` };
   }
-  return `ip:${context.clientAddress}`;
+  return { per: 'address', key: `ip:${context.clientAddress}` };
 }
+
+const perMinute = (points: number) => (points > 0 ? new RateLimiterMemory({ points, duration: 60 }) : undefined);
 
 export function createOperationGuard(options: GuardOptions): OperationGuard {
   const { schema, limits, mutationsPerMinute } = options;
-  const limiter = mutationsPerMinute > 0 ? new RateLimiterMemory({ points: mutationsPerMinute, duration: 60 }) : undefined;
+  const budgets = { address: mutationsPerMinute, key: options.mutationsPerMinutePerKey ?? mutationsPerMinute };
+  const limiters = { address: perMinute(budgets.address), key: perMinute(budgets.key) };
 
   return async ({ document, variables, operationName, context }) => {
     const operation = getOperationAST(document, operationName ?? undefined);
@@ -75,15 +84,17 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
     const tooCostly = checkCost(schema, document, variables, operationName, limits);
     if (tooCostly) return tooCostly;
 
-    if (operation.operation === 'mutation' && limiter) {
+    const bucket = operation.operation === 'mutation' ? clientBucket(context) : undefined;
+    const limiter = bucket && limiters[bucket.per];
+    if (bucket && limiter) {
       try {
         // at least one point per mutation operation, so one that executes nothing (every field skipped, bad
         // variables) is not free to repeat
         const points = Math.max(1, executedMutationFields(schema, document, operation, variables));
-        await limiter.consume(clientBucket(context), points);
+        await limiter.consume(bucket.key, points);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), mutationsPerMinute);
+        return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), budgets[bucket.per], bucket.per);
       }
     }
     return undefined;

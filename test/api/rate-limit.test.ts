@@ -1,13 +1,18 @@
-// GLIMPSE_MUTATIONS_PER_MINUTE: mutations per client (a valid API key, else the IP address) per minute;
-// over it a mutation gets RATE_LIMITED (HTTP 429 with Retry-After) and writes nothing, over HTTP and
-// graphql-ws alike, while other clients and reads go on. Each test spends its own keys' budgets (and only
-// the third one the IP address's), so the tests hold in any order.
+// GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: mutations per valid API key per minute, GLIMPSE_MUTATIONS_PER_MINUTE per
+// IP address for callers without one; over it a mutation gets RATE_LIMITED (HTTP 429 with Retry-After) and
+// writes nothing, over HTTP and graphql-ws alike, while other clients and reads go on. Each test spends its own
+// keys' budgets (and only the third one the IP address's, which the keys' mutations from the same address did
+// not touch), so the tests hold in any order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, collect, startTestApi, type TestApi } from './harness.ts';
 
 let t: TestApi;
 beforeAll(async () => {
-  t = await startTestApi({ GLIMPSE_API_KEYS: 'key-a,key-b,key-c,key-d', GLIMPSE_MUTATIONS_PER_MINUTE: '3' });
+  t = await startTestApi({
+    GLIMPSE_API_KEYS: 'key-a,key-b,key-c,key-d',
+    GLIMPSE_MUTATIONS_PER_MINUTE: '2',
+    GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: '3',
+  });
 });
 afterAll(() => t?.close());
 
@@ -23,7 +28,8 @@ describe('mutation rate limit', () => {
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused.json.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: retryAfter, limit: 3 });
+    expect(refused.json.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: retryAfter, limit: 3, per: 'key' });
+    expect(refused.json.errors![0]!.message).toMatch(/GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY/);
     expect(await t.db.prisma.dataset.count({ where: { name: 'a-4' } })).toBe(0);
     // another key has its own budget; reads are not counted
     expect((await t.post(body('b-1'), 'key-b')).json.errors).toBeUndefined();
@@ -44,10 +50,12 @@ describe('mutation rate limit', () => {
     expect(await t.db.prisma.dataset.count({ where: { name: { in: ['c-2', 'c-3', 'c-4', 'd-ws'] } } })).toBe(0);
   });
 
-  it('buckets callers without a valid key by IP address', async () => {
-    // anonymous mutations are refused anyway (UNAUTHENTICATED) but still count: a flood gets RATE_LIMITED
+  it('buckets callers without a valid key by IP address, with its own budget', async () => {
+    // anonymous mutations are refused anyway (UNAUTHENTICATED) but still count: a flood gets RATE_LIMITED; the
+    // keys' mutations above came from this same address and were charged to the keys alone
     const results = [];
-    for (let i = 0; i < 4; i++) results.push(codes(await t.gql(`mutation { deleteModel(id: "x") }`, {}, `wrong-${i}`)));
-    expect(results).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['RATE_LIMITED']]);
+    for (let i = 0; i < 3; i++) results.push(await t.gql(`mutation { deleteModel(id: "x") }`, {}, `wrong-${i}`));
+    expect(results.map(codes)).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED'], ['RATE_LIMITED']]);
+    expect(results[2]!.errors![0]!.extensions).toMatchObject({ limit: 2, per: 'address' });
   });
 });

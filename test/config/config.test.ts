@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     expect(c.paths.postgres).toBe(join(process.cwd(), '.glimpse', 'postgres'));
     expect(c.apiKeys).toEqual([]);
     expect(c.backend).toBeUndefined();
-    expect(c.captionBatchSize).toBe(16);
+    expect(c.captionBatchSize).toBe(64);
     expect(c.logLevel).toBe('info');
     expect(c.embeddedPgPort).toBe(5433);
   });

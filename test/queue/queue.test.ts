@@ -1,5 +1,5 @@
 // The job queue on the app database: enqueued inside the caller's transaction, caption batches and
-// their retry, jobs split between workers, the queues' policies. Waits are polled conditions
+// their retry, a burst drained batch after batch, jobs split between workers, the queues' policies. Waits are polled conditions
 // (test/helpers/until.ts) with generous limits: they decide nothing but "it never happened".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, datasetExpirySeconds, type Job, type JobQueue } from '../../src/queue/queue.ts';
@@ -99,6 +99,29 @@ describe('job queue (pg-boss on the app database)', () => {
       expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0 });
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('drains a burst in full batches back to back, not one batch per polling interval', async () => {
+    const model = await db.prisma.model.create({ data: { name: 'burst', path: '/b', vocabSize: 10, config: {} } });
+    await db.prisma.$transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) {
+        const req = await tx.captionRequest.create({ data: { modelId: model.id, imageHash: `b${i}` } });
+        await api.enqueueCaption(tx, { requestId: req.id, modelId: model.id });
+      }
+    });
+    // no wake-ups and a 60 s tick: only the refetch after a full batch can take the rest within the wait
+    const worker = await createQueue(db.url, { max: 2, wakeOnNotify: false });
+    await worker.start();
+    try {
+      const batches: number[] = [];
+      await worker.work('caption', { batchSize: 4, pollingIntervalSeconds: 60 }, async (jobs) => {
+        batches.push(jobs.length);
+      });
+      await until(() => batches.reduce((a, b) => a + b, 0) === 10, 20_000);
+      expect(batches).toEqual([4, 4, 2]);
+    } finally {
+      await worker.stop({ graceful: false });
     }
   });
 

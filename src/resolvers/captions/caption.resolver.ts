@@ -17,9 +17,10 @@ import { RequestCaptionInput } from './caption.input.ts';
 import { captionStream } from './caption.stream.ts';
 import { CaptionRequest, CaptionStreamEvent, CaptionToken } from './caption.type.ts';
 import type { ApiContext } from '../shared/api-context.ts';
-import { NotFoundError } from '../shared/api-errors.ts';
+import { NotFoundError, ServiceOverloadedError } from '../shared/api-errors.ts';
 import { decodeBase64, readUpload, sniffImage } from './image-bytes.ts';
-import { findModel } from '../models/model.mapper.ts';
+import { pgPoolOf } from '../../db/client.ts';
+import { admitCaption } from '../../queue/caption-admission.ts';
 import { exactlyOne } from '../shared/validate.ts';
 import { CAPTION_SETTINGS, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
 import { settingsFrom } from '../shared/setting-field.ts';
@@ -48,7 +49,8 @@ export class CaptionResolver {
   @Mutation(() => CaptionRequest, {
     description:
       'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
-      'NOT_FOUND: no such model. Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
+      'NOT_FOUND: no such model; SERVICE_OVERLOADED (retryable, extensions.retryAfterSeconds): too many requests waiting. ' +
+      'Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
   })
   async requestCaption(
     @Arg('input', () => RequestCaptionInput) input: RequestCaptionInput,
@@ -58,24 +60,28 @@ export class CaptionResolver {
     const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
     const field = input.image ? 'input.image' : 'input.imageBase64';
     const mimeType = sniffImage(field, bytes, ctx.limits.maxImagePixels);
-    const model = await findModel(ctx, input.modelId);
-    const row = await ctx.prisma.$transaction(async (tx) => {
-      // FOR SHARE: a deleteModel committing meanwhile (it locks the row FOR UPDATE) is seen as NOT_FOUND
-      const [locked] = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Model" WHERE "id" = ${model.id} FOR SHARE`;
-      if (locked === undefined) throw new NotFoundError('Model', model.id);
-      const request = await tx.captionRequest.create({
-        data: {
-          modelId: model.id,
-          imageBytes: new Uint8Array(bytes),
-          imageHash: createHash('sha256').update(bytes).digest('hex'),
-          mimeType,
-          ...parameters,
-        },
+    const pool = pgPoolOf(ctx.prisma);
+    if (!pool) throw new Error('requestCaption needs a Prisma client made by createPrisma (its pool runs the statement)');
+    // one statement: the model checked FOR SHARE, the queue's depth, the row and its job (src/queue/caption-admission.ts)
+    const admission = await admitCaption(
+      pool,
+      {
+        modelId: input.modelId,
+        imageBytes: bytes,
+        imageHash: createHash('sha256').update(bytes).digest('hex'),
+        mimeType,
+        ...parameters,
+      },
+      ctx.limits.captionQueueLimit,
+    );
+    if (admission.outcome === 'no-model') throw new NotFoundError('Model', input.modelId);
+    if (admission.outcome === 'queue-full') {
+      const limit = ctx.limits.captionQueueLimit;
+      throw new ServiceOverloadedError('CAPTION_QUEUE_FULL', `${limit} caption requests are waiting (GLIMPSE_CAPTION_QUEUE_LIMIT)`, {
+        limit,
       });
-      await ctx.queue.enqueueCaption(tx, { requestId: request.id, modelId: model.id });
-      return request;
-    });
-    return toCaptionRequest(row);
+    }
+    return admission.request as CaptionRequest;
   }
 
   @Query(() => CaptionRequest, { description: 'NOT_FOUND for an unknown id' })

@@ -13,6 +13,8 @@ export interface ApiLimits {
   maxTrainingMemory: number;
   /** largest caption image in pixels (width × height, read from the header before any decoding) */
   maxImagePixels: number;
+  /** GLIMPSE_CAPTION_QUEUE_LIMIT: caption jobs waiting beyond which requestCaption answers SERVICE_OVERLOADED */
+  captionQueueLimit: number;
   /** largest synthetic dataset createDataset accepts (GLIMPSE_MAX_SYNTHETIC_IMAGES) */
   maxSyntheticImages: number;
   /** largest zip createDataset(archive) accepts (GLIMPSE_MAX_DATASET_UPLOAD_BYTES) */

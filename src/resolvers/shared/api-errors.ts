@@ -5,7 +5,14 @@
 import { GraphQLError } from 'graphql';
 import { clip } from '../../sources/client-text.ts';
 
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED' | 'SERVICE_UNAVAILABLE';
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAUTHENTICATED'
+  | 'CAPTION_FAILED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'SERVICE_OVERLOADED';
 
 export abstract class ApiError extends GraphQLError {
   abstract readonly code: ErrorCode;
@@ -61,6 +68,27 @@ export const DATABASE_UNREACHABLE = 'database unreachable';
 export class ServiceUnavailableError extends codedError('SERVICE_UNAVAILABLE') {
   constructor(what = 'try again shortly') {
     super(`${DATABASE_UNREACHABLE}: ${what}`, { retryable: true, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  }
+}
+
+/** seconds a client is told to wait after SERVICE_OVERLOADED: a batch or two of decoding, or the pool's queue draining */
+export const OVERLOAD_RETRY_SECONDS = 2;
+
+export type OverloadReason = 'CAPTION_QUEUE_FULL' | 'DATABASE_BUSY';
+
+/**
+ * The server is working but has no room for this request now: retryable, nothing was written. `reason`:
+ * CAPTION_QUEUE_FULL (more caption jobs waiting than GLIMPSE_CAPTION_QUEUE_LIMIT; `limit` says how many) or
+ * DATABASE_BUSY (no pool connection within GLIMPSE_DB_POOL_WAIT_MS).
+ */
+export class ServiceOverloadedError extends codedError('SERVICE_OVERLOADED') {
+  constructor(reason: OverloadReason, message: string, extra: Record<string, unknown> = {}) {
+    super(`server overloaded: ${message}; retry after ${OVERLOAD_RETRY_SECONDS} s`, {
+      ...extra,
+      reason,
+      retryable: true,
+      retryAfterSeconds: OVERLOAD_RETRY_SECONDS,
+    });
   }
 }
 
