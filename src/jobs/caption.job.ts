@@ -98,6 +98,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
     await writes;
   }
   const decodeMs = performance.now() - started;
+  helpers.metrics?.batch(group.length);
   await Promise.all(
     group.map(async (r, i) => {
       const result = results[i]!;
@@ -117,6 +118,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
         await notify(tx, 'caption_request', r.id);
       }, TRANSACTION_OPTIONS);
       const queueMs = startedAt - r.createdAt.getTime();
+      helpers.metrics?.caption(r.model.name, 'succeeded', { queueMs, decodeMs, latencyMs: Date.now() - r.createdAt.getTime() });
       helpers.log.info(
         `caption ${r.id}: ${result.caption ? result.caption.split(' ').length : 0} words in ${(Date.now() - r.createdAt.getTime()).toFixed(0)} ms ` +
           `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
@@ -165,5 +167,6 @@ async function fail(r: Pending, message: string, helpers: JobHelpers): Promise<v
     });
     await notify(tx, 'caption_request', r.id);
   }, TRANSACTION_OPTIONS);
+  helpers.metrics?.caption(r.model.name, 'failed');
   log.info(`caption ${r.id}: FAILED: ${message}`);
 }

@@ -3,6 +3,7 @@
 import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
+import type { WorkerMetrics } from './metrics.ts';
 import type { MlRuntimeGuard } from './ml-runtime.ts';
 import { publicErrorMessage } from './public-error.ts';
 import type { JobQueue } from '../queue/queue.ts';
@@ -44,6 +45,8 @@ export interface JobHelpers {
   shutdown: AbortSignal;
   /** the ML runtime's health: `beforeWork()` before ML work, `failed(error)` when a job fails */
   runtime?: MlRuntimeGuard;
+  /** this process's metrics (src/jobs/metrics.ts); none: nothing is counted */
+  metrics?: WorkerMetrics;
 }
 
 export class JobError extends Error {

@@ -24,6 +24,7 @@ import type { JobQueue, QueueName } from '../queue/queue.ts';
 import { startReaper } from '../queue/reaper.ts';
 import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
+import type { WorkerMetrics } from './metrics.ts';
 
 export interface WorkerOptions {
   config: Config;
@@ -44,6 +45,8 @@ export interface WorkerOptions {
    * replaces it. Default: log it (an in-process worker stays stopped).
    */
   onRuntimeBroken?: (error: Error) => void;
+  /** where the jobs count captions and training steps (src/jobs/metrics.ts); default: not counted */
+  metrics?: WorkerMetrics;
 }
 
 export interface RunningWorker {
@@ -105,7 +108,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     log.error('the ML runtime is broken: this worker takes no more jobs', error);
     void leave().then(() => (options.onRuntimeBroken ?? (() => undefined))(error));
   }, config.testWasmFault);
-  const helpers: JobHelpers = { config, prisma, queue, workerId: id, log, shutdown: shutdown.signal, runtime };
+  const helpers: JobHelpers = {
+    config,
+    prisma,
+    queue,
+    workerId: id,
+    log,
+    shutdown: shutdown.signal,
+    runtime,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  };
   const active = new Set<Promise<void>>();
   /** a running handler, tracked so a graceful stop can wait for it */
   const track = async (running: Promise<void>) => {
