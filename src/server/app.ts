@@ -145,6 +145,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     guard,
     maxPayload: maxBodyBytes,
     connections: config.webSocketLimits,
+    metrics,
     ...(options.database ? { database: options.database } : {}),
   });
   const masking = apolloErrorMasking(logInternal);

@@ -33,8 +33,10 @@ export interface ApiMetrics {
   readonly registry: Registry;
   /** counts and times every GraphQL operation over HTTP */
   plugin: ApolloServerPlugin<ApiContext>;
-  /** a refusal before Apollo (the query's size, depth, aliases …): counted by its code */
+  /** errors answered outside Apollo (a refusal of the query's size, depth …; graphql-ws): counted by code */
   refused(codes: readonly unknown[]): void;
+  /** an operation started over graphql-ws (counted, not timed: a subscription lasts as long as the client wants) */
+  webSocketOperation(type: string, name: string | undefined): void;
   text(): Promise<{ contentType: string; text: string }>;
 }
 
@@ -76,8 +78,8 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   const codes = new BoundedLabel(100);
   const operations = new Counter({
     name: METRIC.graphqlOperations,
-    help: 'GraphQL operations answered over HTTP, by type (query, mutation, subscription; unknown when it never parsed) and operation name (anonymous, or other past the cap)',
-    labelNames: ['type', 'name'],
+    help: 'GraphQL operations, by transport (http, ws), type (query, mutation, subscription; unknown when it never parsed) and operation name (anonymous, or other past the cap)',
+    labelNames: ['transport', 'type', 'name'],
     registers,
   });
   const duration = new Histogram({
@@ -154,6 +156,7 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   return {
     registry,
     refused: countErrors,
+    webSocketOperation: (type, name) => operations.inc({ transport: 'ws', type, name: names.value(name ?? 'anonymous') }),
     plugin: {
       async requestDidStart() {
         const started = performance.now();
@@ -166,7 +169,7 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
             countErrors(list.map((e) => e.extensions?.code));
           },
           async willSendResponse() {
-            operations.inc(labels);
+            operations.inc({ transport: 'http', ...labels });
             duration.observe(labels, (performance.now() - started) / 1000);
           },
         };

@@ -18,7 +18,7 @@ import { saveTinyModel } from '../cli/tiny-model.ts';
 import { countOf, labelValues, samples, scrapeMetrics, sampleValue, type Scrape } from '../helpers/metrics.ts';
 import { until } from '../helpers/until.ts';
 import { quietLog } from '../helpers/worker.ts';
-import { startTestApi, type TestApi } from './harness.ts';
+import { collect, startTestApi, type TestApi } from './harness.ts';
 
 const MAX_NAMES = 10;
 let t: TestApi;
@@ -77,6 +77,9 @@ describe('/metrics', () => {
       (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
       60_000,
     );
+    // followed over graphql-ws: counted by transport (a subscription is not timed)
+    const follow = collect(t.ws(), `subscription Follow($id: ID!) { captionStream(requestId: $id) { done } }`, { id });
+    await follow.completed;
     const after = await scrapeMetrics(base);
     const delta = (read: (s: Scrape) => number) => read(after) - read(before);
     expect(delta((s) => sampleValue(s, 'glimpse_caption_requests_total', { model: 'tiny', status: 'succeeded' }))).toBe(1);
@@ -88,8 +91,10 @@ describe('/metrics', () => {
         histogram,
       ).toBe(1);
     }
-    const mutation = { type: 'mutation', name: 'RequestCaption' };
+    const mutation = { transport: 'http', type: 'mutation', name: 'RequestCaption' };
     expect(delta((s) => sampleValue(s, 'glimpse_graphql_operations_total', mutation))).toBe(1);
+    const subscription = { transport: 'ws', type: 'subscription', name: 'Follow' };
+    expect(delta((s) => sampleValue(s, 'glimpse_graphql_operations_total', subscription))).toBe(1);
     expect(samples(after, 'glimpse_graphql_operation_duration_seconds')).not.toEqual([]);
     // the worker's series carry its process label, the API's theirs
     expect(sampleValue(after, 'glimpse_caption_requests_total', { process: 'worker' })).toBe(
@@ -125,8 +130,8 @@ describe('/metrics', () => {
     const names = samples(scrape, 'glimpse_graphql_operations_total', { type: 'query' }).map((s) => s.labels!.name!);
     expect(names).toContain('other');
     expect(new Set(names).size).toBeLessThanOrEqual(MAX_NAMES + 1);
-    // RequestCaption took one of the ten places; the rest of the 200 went to `other`
-    expect(sampleValue(scrape, 'glimpse_graphql_operations_total', { type: 'query', name: 'other' })).toBe(200 - (MAX_NAMES - 1));
+    // RequestCaption and Follow took two of the ten places; the rest of the 200 went to `other`
+    expect(sampleValue(scrape, 'glimpse_graphql_operations_total', { type: 'query', name: 'other' })).toBe(200 - (MAX_NAMES - 2));
     for (const [label, values] of labelValues(scrape)) expect(values.size, label).toBeLessThanOrEqual(MAX_NAMES + 1);
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).not.toContain(modelId);
