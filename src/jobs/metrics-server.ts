@@ -15,6 +15,8 @@ export interface MetricsServerOptions {
   loop: EventLoopWatch;
   maxDelaySeconds: number;
   draining: () => boolean;
+  /** true once the worker takes jobs */
+  started: () => boolean;
   apiKeys: readonly string[];
   host: string;
   port: number;
@@ -35,7 +37,8 @@ export async function serveWorkerMetrics(options: MetricsServerOptions): Promise
     const answer = async () => {
       if (req.method !== 'GET') return json(405, { error: 'GET only' });
       if (path === '/livez') return probe(liveness(options.loop, options.maxDelaySeconds));
-      if (path === '/readyz') return probe(await readiness({ prisma: options.prisma, draining: options.draining }));
+      if (path === '/readyz')
+        return probe(await readiness({ prisma: options.prisma, draining: options.draining, started: options.started }));
       if (path !== '/metrics') return json(404, { error: 'not found: /metrics, /livez, /readyz' });
       if (options.apiKeys.length > 0 && !isAcceptedKey(bearer(req.headers.authorization), options.apiKeys)) {
         return { status: 401, type: 'text/plain', text: '/metrics needs "Authorization: Bearer <key>" (GLIMPSE_API_KEYS)\n' };

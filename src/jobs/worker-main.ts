@@ -80,6 +80,7 @@ export async function runWorkerProcess(): Promise<void> {
       life.onStop(() => queue.stop({ graceful: true }));
       // supervised: the parent's /metrics asks over IPC; standalone: its own port when GLIMPSE_METRICS_PORT is set
       const metrics = createWorkerMetrics({ maxModels: config.metrics.maxModels, cacheCounts: artifactCacheCounts });
+      let started = false;
       if (supervised) answerMetricsRequests(metrics.registry);
       else if (config.metrics.port > 0) {
         const loop = watchEventLoop();
@@ -89,6 +90,7 @@ export async function runWorkerProcess(): Promise<void> {
           loop,
           maxDelaySeconds: config.metrics.livezMaxDelaySeconds,
           draining: () => life.stopping,
+          started: () => started,
           apiKeys: config.apiKeys,
           host: config.host,
           port: config.metrics.port,
@@ -112,6 +114,7 @@ export async function runWorkerProcess(): Promise<void> {
         },
       });
       life.onStop(() => worker.stop({ graceful: true }));
+      started = true;
       keepRunningOnStrayErrors(log);
       log.info(`worker ${worker.id} ready (pid ${process.pid})`);
     },

@@ -2,9 +2,9 @@
 // worker's metrics port (src/jobs/metrics-server.ts):
 //   /livez   200 while the process runs and its event loop was not held past the bound lately
 //            (./event-loop.ts); it stays 200 through a drain, until the process exits;
-//   /readyz  503 from the first stop signal on (draining), while the database does not answer (the
-//            watcher's view, or this probe's own query within 2 s), or while a migration this code
-//            knows is not applied; 200 otherwise.
+//   /readyz  503 from the first stop signal on (draining), before a worker takes jobs (starting), while
+//            the database does not answer (the watcher's view, or this probe's own query within 2 s),
+//            or while a migration this code knows is not applied; 200 otherwise.
 import type { PrismaClient } from '../db/client.ts';
 import { readMigrations } from '../db/migrate.ts';
 import type { EventLoopWatch } from './event-loop.ts';
@@ -27,6 +27,8 @@ export interface ReadinessOptions {
   draining: () => boolean;
   /** the database watcher's view (src/db/watch.ts), where the process runs one */
   databaseUp?: () => boolean;
+  /** false until the process has started what it serves (a worker: until it takes jobs) */
+  started?: () => boolean;
   timeoutMs?: number;
 }
 
@@ -46,6 +48,7 @@ async function pendingMigrations(prisma: PrismaClient): Promise<number> {
 export async function readiness(options: ReadinessOptions): Promise<ProbeAnswer> {
   const unavailable = (why: Record<string, unknown>) => ({ status: 503, body: { status: 'unavailable', ...why } });
   if (options.draining()) return { status: 503, body: { status: 'draining' } };
+  if (options.started && !options.started()) return { status: 503, body: { status: 'starting' } };
   if (options.databaseUp && !options.databaseUp()) return unavailable({ database: 'down' });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
