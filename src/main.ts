@@ -6,8 +6,9 @@
 // (src/process/supervisor.ts) while the API keeps answering.
 //
 // One `npm start` per data dir (src/db/instance-lock.ts). Shutdown: the first SIGTERM/SIGINT
-// drains (the API stops accepting, the worker checkpoints a running training at the next batch
-// boundary and hands it back, then the embedded Postgres stops); copies of it that arrive within a
+// drains (the worker checkpoints a running training at the next batch
+// boundary and hands it back, then the API closes, then the embedded Postgres stops; /readyz answers
+// 503 from the signal on, /livez 200 until the API closes); copies of it that arrive within a
 // second (a signal to the whole process group reaches npm, tsx and this process) are ignored; a
 // later one exits at once. Database lost: the API answers 503 and exits non-zero (69) after
 // GLIMPSE_DB_GRACE_SECONDS unless it comes back (src/db/watch.ts).
@@ -27,7 +28,7 @@ import { errFields, log as rootLog, setLogLevel } from './log.ts';
 import { EXIT_DATABASE_LOST, EXIT_FAILURE } from './process/exit-codes.ts';
 import { runProcess } from './process/lifecycle.ts';
 import { superviseWorker, type SupervisedWorker } from './process/supervisor.ts';
-import { startApi } from './server/app.ts';
+import { startApi, type RunningApi } from './server/app.ts';
 import { mountWeb } from './server/web.ts';
 
 type Mode = 'all' | 'api' | 'worker';
@@ -87,6 +88,10 @@ async function main(): Promise<void> {
       await queue.start();
       life.onStop(() => queue.stop({ graceful: true }));
 
+      // The API closes after the workers have drained (stop steps run last registered first): from the
+      // first signal /readyz answers 503 while GraphQL, /livez and /metrics go on answering until then
+      let api: RunningApi | undefined;
+      life.onStop(async () => api?.close());
       if (mode === 'all') {
         for (const role of workerRoles(config)) {
           const child = superviseWorker({
@@ -105,8 +110,16 @@ async function main(): Promise<void> {
         const demo = await registerDemoDataset(prisma, queue);
         if (demo) log.info(`registered the synthetic dataset "${demo.name}" (${demo.id})`);
       }
-      const api = await startApi({ config, prisma, events, queue, mountWeb, database: health });
-      life.onStop(() => api.close());
+      api = await startApi({
+        config,
+        prisma,
+        events,
+        queue,
+        mountWeb,
+        database: health,
+        draining: () => life.stopping,
+        metricsSources: workers.map((w) => () => w.metrics()),
+      });
       log.info(
         { listen: api.listening.text },
         `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`,

@@ -97,8 +97,21 @@ export interface Config {
   datasetChecks: DatasetChecks;
   /** GLIMPSE_MAX_IMAGE_PIXELS: largest caption image in pixels (width × height, read from its header) */
   maxImagePixels: number;
+  /** Prometheus metrics and health probes (src/process/metrics.ts, src/server/health.ts) */
+  metrics: MetricsSettings;
   /** GLIMPSE_TEST_WASM_FAULT, tests only: a file whose presence makes the next training job hit a real wasm trap */
   testWasmFault?: string;
+}
+
+export interface MetricsSettings {
+  /** GLIMPSE_METRICS_PORT: a standalone worker serves /metrics, /livez and /readyz on this port; 0 = not served */
+  port: number;
+  /** GLIMPSE_METRICS_MAX_OPERATION_NAMES: distinct GraphQL operation names an API process labels; later ones count as `other` */
+  maxOperationNames: number;
+  /** GLIMPSE_METRICS_MAX_MODELS: distinct model names a worker labels caption counts with; later ones count as `other` */
+  maxModels: number;
+  /** GLIMPSE_LIVEZ_MAX_DELAY_SECONDS: /livez fails once the event loop was held this long within the last 5–10 s */
+  livezMaxDelaySeconds: number;
 }
 
 export interface QueryLimits {

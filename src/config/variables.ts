@@ -178,6 +178,30 @@ export const VARIABLES = {
     doc: '`npm start` runs a second worker process for captions only',
     parse: boolean(true),
   }),
+  GLIMPSE_METRICS_PORT: fills('metrics.port', {
+    section: 'server',
+    default: '`0` (off)',
+    doc: "port of a standalone worker's /metrics, /livez and /readyz",
+    parse: integer(0, 0, 65535),
+  }),
+  GLIMPSE_METRICS_MAX_OPERATION_NAMES: fills('metrics.maxOperationNames', {
+    section: 'server',
+    default: '`50`',
+    doc: 'distinct GraphQL operation names labelled in /metrics; the rest count as `other`',
+    parse: integer(50, 1, 1000),
+  }),
+  GLIMPSE_METRICS_MAX_MODELS: fills('metrics.maxModels', {
+    section: 'server',
+    default: '`20`',
+    doc: 'distinct model names labelled in caption metrics; the rest count as `other`',
+    parse: integer(20, 1, 1000),
+  }),
+  GLIMPSE_LIVEZ_MAX_DELAY_SECONDS: fills('metrics.livezMaxDelaySeconds', {
+    section: 'server',
+    default: '`10`',
+    doc: '/livez fails once the event loop was held this long',
+    parse: integer(10, 1, 3600),
+  }),
   GLIMPSE_DEBUG: { section: 'tools', default: 'unset', doc: 'the CLI prints stack traces with its errors', parse: presence },
   GLIMPSE_TORCH_PYTHON: {
     section: 'tools',

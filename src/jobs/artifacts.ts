@@ -39,6 +39,17 @@ export function artifactCache({ config, prisma, log }: Pick<JobHelpers, 'config'
   return cache;
 }
 
+/** hits and misses of this process's caches so far (src/jobs/metrics.ts) */
+export function artifactCacheCounts(): { hits: number; misses: number } {
+  let hits = 0;
+  let misses = 0;
+  for (const cache of caches.values()) {
+    hits += cache.counts.hits;
+    misses += cache.counts.misses;
+  }
+  return { hits, misses };
+}
+
 /** a folder that stays where it is (a row from before the store) */
 export const inPlace = (dir: string): CachedDir => ({ dir, release: () => undefined });
 

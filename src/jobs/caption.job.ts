@@ -98,6 +98,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
   // tokens not streamed by the decoder (beam search picks its words at the end) are stored before the results
   group.forEach((r, i) => tokens.add(r.id, results[i]!.tokens));
   await tokens.done();
+  helpers.metrics?.batch(group.length);
   const finishedAt = Date.now();
   await storeResults(
     prisma,
@@ -110,9 +111,11 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
   );
   group.forEach((r, i) => {
     const caption = results[i]!.caption;
+    const queueMs = startedAt - r.createdAt.getTime();
+    helpers.metrics?.caption(r.model.name, 'succeeded', { queueMs, decodeMs, latencyMs: finishedAt - r.createdAt.getTime() });
     helpers.log.info(
       `caption ${r.id}: ${caption ? caption.split(' ').length : 0} words in ${(finishedAt - r.createdAt.getTime()).toFixed(0)} ms ` +
-        `(queued ${(startedAt - r.createdAt.getTime()).toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
+        `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
     );
   });
 }
@@ -144,5 +147,6 @@ async function fail(r: Pending, message: string, helpers: JobHelpers): Promise<v
     });
     await notify(tx, 'caption_request', r.id);
   }, TRANSACTION_OPTIONS);
+  helpers.metrics?.caption(r.model.name, 'failed');
   log.info(`caption ${r.id}: FAILED: ${message}`);
 }

@@ -3,6 +3,7 @@
 import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { errFields, type Logger } from '../log.ts';
+import type { WorkerMetrics } from './metrics.ts';
 import type { MlRuntimeGuard } from './ml-runtime.ts';
 import { publicErrorMessage } from './public-error.ts';
 import type { JobQueue } from '../queue/queue.ts';
@@ -46,6 +47,8 @@ export interface JobHelpers {
   runtime?: MlRuntimeGuard;
   /** a job found the data disk full (ENOSPC): the worker measures it again at once (src/jobs/disk-space.ts) */
   onDiskFull?: () => void;
+  /** this process's metrics (src/jobs/metrics.ts); none: nothing is counted */
+  metrics?: WorkerMetrics;
 }
 
 export class JobError extends Error {

@@ -117,6 +117,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
 
     helpers.runtime?.beforeWork();
     steps.start();
+    let epochStarted = performance.now();
     const result = await train({
       images,
       checkpointDir: join(config.paths.checkpoints, runId),
@@ -128,6 +129,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       backboneAccess: backboneAccess(config),
       onBatchEnd: steps.timed((e) => {
         progress.batch(e);
+        helpers.metrics?.step(e.examplesPerSec);
         if (!firstStepLogged) log.info(`training ${runId}: first step computed on this worker: ${e.step}`);
         firstStepLogged = true;
         divergedWhy ??= divergence.observe(e.step, e.loss);
@@ -136,6 +138,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       }),
       onEpochEnd: steps.timed((e) => {
         progress.epoch(e);
+        helpers.metrics?.epoch((performance.now() - epochStarted) / 1000);
+        epochStarted = performance.now();
         return leased(async (tx) => {
           await recordEpochSummary(tx, runId, { ...e, objectF1: e.objects?.f1 ?? null, exactRate: e.objects?.exactRate ?? null });
           if (epochEnd) await recordCheckpoint(tx, runId, epochEnd);

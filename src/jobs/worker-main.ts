@@ -22,6 +22,11 @@ import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_ML_RUNTIME_BROKEN } from '../proce
 import { runProcess } from '../process/lifecycle.ts';
 import { createQueue } from '../queue/queue.ts';
 import { startWorker } from './worker.ts';
+import { artifactCacheCounts } from './artifacts.ts';
+import { createWorkerMetrics } from './metrics.ts';
+import { serveWorkerMetrics } from './metrics-server.ts';
+import { watchEventLoop } from '../process/event-loop.ts';
+import { answerMetricsRequests } from '../process/metrics-ipc.ts';
 
 /**
  * TF.js's wasm backend (Emscripten) installs process handlers that turn any unhandled rejection
@@ -73,17 +78,43 @@ export async function runWorkerProcess(): Promise<void> {
       queue.onError((e) => log.warn(errFields(e), 'queue'));
       await queue.start();
       life.onStop(() => queue.stop({ graceful: true }));
+      // supervised: the parent's /metrics asks over IPC; standalone: its own port when GLIMPSE_METRICS_PORT is set
+      const metrics = createWorkerMetrics({ maxModels: config.metrics.maxModels, cacheCounts: artifactCacheCounts });
+      let started = false;
+      if (supervised) answerMetricsRequests(metrics.registry);
+      else if (config.metrics.port > 0) {
+        const loop = watchEventLoop();
+        const server = await serveWorkerMetrics({
+          registry: metrics.registry,
+          prisma,
+          loop,
+          maxDelaySeconds: config.metrics.livezMaxDelaySeconds,
+          draining: () => life.stopping,
+          started: () => started,
+          apiKeys: config.apiKeys,
+          host: config.host,
+          port: config.metrics.port,
+        });
+        // registered before the worker's stop: the probes answer until the worker has drained
+        life.onStop(async () => {
+          loop.stop();
+          await server.close();
+        });
+        log.info(`metrics and probes on ${config.host}:${server.port} (/metrics, /livez, /readyz)`);
+      }
       const worker = await startWorker({
         config,
         prisma,
         queue,
         workerId,
+        metrics,
         onRuntimeBroken: () => {
           log.fatal(`exiting with status ${EXIT_ML_RUNTIME_BROKEN} so that a fresh ML runtime replaces this one`);
           void worker.stop({ graceful: false }).finally(() => process.exit(EXIT_ML_RUNTIME_BROKEN));
         },
       });
       life.onStop(() => worker.stop({ graceful: true }));
+      started = true;
       keepRunningOnStrayErrors(log);
       log.info(`worker ${worker.id} ready (pid ${process.pid})`);
     },

@@ -25,6 +25,7 @@ import type { JobQueue, QueueName } from '../queue/queue.ts';
 import { startReaper } from '../queue/reaper.ts';
 import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
+import type { WorkerMetrics } from './metrics.ts';
 
 export interface WorkerOptions {
   config: Config;
@@ -45,6 +46,8 @@ export interface WorkerOptions {
    * replaces it. Default: log it (an in-process worker stays stopped).
    */
   onRuntimeBroken?: (error: Error) => void;
+  /** where the jobs count captions and training steps (src/jobs/metrics.ts); default: not counted */
+  metrics?: WorkerMetrics;
 }
 
 export interface RunningWorker {
@@ -125,6 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     shutdown: shutdown.signal,
     runtime,
     onDiskFull: () => void disk.check().then(gateTraining).then(seen).catch(dbError('worker heartbeat')),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   };
   const active = new Set<Promise<void>>();
   /** a running handler, tracked so a graceful stop can wait for it */

@@ -16,6 +16,8 @@ export interface ProcessLife {
   drain(reason: string): void;
   /** runs the shutdown and exits with `code` (e.g. the database stayed away); ignored once stopping */
   exitAfterShutdown(code: number): void;
+  /** true from the first stop signal (or drain, or exitAfterShutdown) on: /readyz answers 503 */
+  readonly stopping: boolean;
 }
 
 export interface ProcessOptions {
@@ -67,6 +69,9 @@ export async function runProcess({ log, exitNowCode, beforeExitNow, start }: Pro
       if (stopping) return;
       stopping = true;
       void shutdown().finally(() => process.exit(code));
+    },
+    get stopping() {
+      return stopping;
     },
   };
   startup = start(life);

@@ -11,6 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { childEnvironment } from '../config/index.ts';
 import { EXIT_ML_RUNTIME_BROKEN } from './exit-codes.ts';
 import type { Logger } from '../log.ts';
+import { withLabel, type MetricsJson } from './metrics.ts';
+import { requestMetrics } from './metrics-ipc.ts';
+
+/** how long a scrape waits for a child's metrics (a training step may hold the child's event loop) */
+export const CHILD_METRICS_TIMEOUT_MS = 3000;
 
 // worker-main in the form this module runs in: `.ts` from the sources (tsx's loader reaches the child
 // through process.execArgv), `.js` in the compiled build (plain node, empty execArgv)
@@ -40,6 +45,8 @@ export interface SupervisedWorker {
   stop(): Promise<void>;
   /** SIGKILL, no drain (the second stop request) */
   kill(): void;
+  /** the child's metrics (src/process/metrics-ipc.ts), labelled `process: <label>`; undefined when it does not answer */
+  metrics(): Promise<MetricsJson | undefined>;
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -121,6 +128,11 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
       stopping = true;
       clearTimeout(restartTimer);
       if (alive()) child!.kill('SIGKILL');
+    },
+    async metrics() {
+      if (!alive()) return undefined;
+      const metrics = await requestMetrics(child!, CHILD_METRICS_TIMEOUT_MS);
+      return metrics && withLabel(metrics, 'process', label.replace(/\s+/g, '-'));
     },
   };
 }

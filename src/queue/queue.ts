@@ -66,6 +66,8 @@ export interface JobQueue {
    * in pg-boss until a worker fetches and drops it, but is not counted.
    */
   depth(): Promise<Record<QueueName, number>>;
+  /** the same jobs per queue, with the age in seconds of the one waiting longest (0 when none waits) */
+  waiting(): Promise<Record<QueueName, { depth: number; oldestAgeSeconds: number }>>;
   /** pg-boss errors (maintenance, fetch); without a listener they are dropped */
   onError(listener: (error: Error) => void): void;
 }
@@ -102,7 +104,8 @@ const QUEUES: Record<QueueName, PgBoss.Queue> = {
 // rows waiting for a job before `active` (created, retry): a resumed run's stale job and its new one count
 // once (app tables on the search_path)
 const LIVE_DEPTH_SQL = `
-  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId')) AS count FROM ${QUEUE_SCHEMA}.job j
+  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId')) AS count,
+    extract(epoch FROM now() - min(greatest(j.created_on, j.start_after))) AS oldest FROM ${QUEUE_SCHEMA}.job j
   WHERE j.state < 'active' AND (
     (j.name = 'training' AND EXISTS (SELECT 1 FROM "TrainingRun" r WHERE r.id = j.data->>'runId' AND r.status = 'QUEUED'))
     OR (j.name = 'caption' AND EXISTS (SELECT 1 FROM "CaptionRequest" c WHERE c.id = j.data->>'requestId' AND c.status IN ('QUEUED', 'RUNNING')))
@@ -211,11 +214,19 @@ class PgBossQueue implements JobQueue {
   }
 
   async depth(): Promise<Record<QueueName, number>> {
+    const waiting = await this.waiting();
+    return { training: waiting.training.depth, caption: waiting.caption.depth, dataset: waiting.dataset.depth };
+  }
+
+  async waiting(): Promise<Record<QueueName, { depth: number; oldestAgeSeconds: number }>> {
     this.assertStarted();
     const { rows } = await this.boss.getDb().executeSql(LIVE_DEPTH_SQL, []);
-    const depth: Record<QueueName, number> = { training: 0, caption: 0, dataset: 0 };
-    for (const row of rows as { name: QueueName; count: string }[]) depth[row.name] = Number(row.count);
-    return depth;
+    const none = { depth: 0, oldestAgeSeconds: 0 };
+    const waiting: Record<QueueName, { depth: number; oldestAgeSeconds: number }> = { training: none, caption: none, dataset: none };
+    for (const row of rows as { name: QueueName; count: string; oldest: string | null }[]) {
+      waiting[row.name] = { depth: Number(row.count), oldestAgeSeconds: Math.max(0, Number(row.oldest ?? 0)) };
+    }
+    return waiting;
   }
 
   onError(listener: (error: Error) => void): void {

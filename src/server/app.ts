@@ -1,5 +1,5 @@
 // The API process's HTTP side: express + Apollo Server on /graphql (POST, GET, multipart uploads),
-// graphql-ws on the same port and path, /healthz, and graceful close.
+// graphql-ws on the same port and path, /healthz, /livez, /readyz, /metrics, and graceful close.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -20,7 +20,10 @@ import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, typ
 import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
-import { databaseGate, mountHealth, type DatabaseState } from './health.ts';
+import { databaseGate, mountHealth, mountProbes, type DatabaseState } from './health.ts';
+import { createApiMetrics, mountMetrics } from './metrics.ts';
+import { watchEventLoop } from '../process/event-loop.ts';
+import type { MetricsSource } from '../process/metrics.ts';
 import { attachWebSocket } from './websocket.ts';
 import { processRequestIn } from './multipart.ts';
 import { openProcessTemp } from '../storage/temp.ts';
@@ -53,6 +56,10 @@ export interface StartApiOptions {
   logInternalError?: InternalErrorLogger;
   /** the database watcher (src/db/watch.ts): while it sees the database down, GraphQL answers 503 */
   database?: DatabaseState;
+  /** true from the process's first stop signal on: /readyz answers 503 (src/process/lifecycle.ts) */
+  draining?: () => boolean;
+  /** other processes' metrics in each /metrics scrape (npm start's worker children) */
+  metricsSources?: readonly MetricsSource[];
 }
 
 export interface RunningApi {
@@ -122,6 +129,15 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     workerTimeoutMs: 3 * config.heartbeatSeconds * 1000,
   };
 
+  const metrics = createApiMetrics({
+    prisma,
+    queue: options.queue,
+    workerTimeoutMs: shared.workerTimeoutMs,
+    maxOperationNames: config.metrics.maxOperationNames,
+    database: options.database,
+    ...(options.metricsSources ? { sources: options.metricsSources } : {}),
+  });
+  const loop = watchEventLoop();
   const schema = await buildApiSchema();
   const app = express();
   httpServer.on('request', app);
@@ -146,6 +162,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     guard,
     maxPayload: maxBodyBytes,
     connections: config.webSocketLimits,
+    metrics,
     ...(options.database ? { database: options.database } : {}),
   });
   const masking = apolloErrorMasking(logInternal);
@@ -160,6 +177,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     parseOptions: parseOptions(limits),
     validationRules: rules,
     plugins: [
+      metrics.plugin,
       operationNameLogPlugin,
       masking.plugin,
       guardPlugin(guard),
@@ -181,6 +199,14 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
 
   app.disable('x-powered-by');
   mountHealth(app, prisma, shared.workerTimeoutMs, config.apiKeys, options.database);
+  mountProbes(app, {
+    prisma,
+    loop,
+    maxDelaySeconds: config.metrics.livezMaxDelaySeconds,
+    draining: options.draining ?? (() => false),
+    database: options.database,
+  });
+  mountMetrics(app, metrics, config.apiKeys);
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,
@@ -197,6 +223,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
       const { errors } = precheck(schema, query, limits, rules);
       if (!errors) return next();
+      metrics.refused(errors.map((e) => e.extensions.code));
       res.status(400).json({
         errors: errors.map((e) => ({ message: e.message, ...(e.locations ? { locations: e.locations } : {}), extensions: e.extensions })),
       });
@@ -223,6 +250,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       httpServer.listen(requestedPort, requestedHost, () => resolve());
     });
   } catch (error) {
+    loop.stop();
     await ws.close().catch(() => {});
     await apollo.stop().catch(() => {});
     await shared.imageChecks.close();
@@ -245,6 +273,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     app,
     httpServer,
     close: async () => {
+      loop.stop();
       await apollo.stop();
       await shared.imageChecks.close();
       await temp.remove();

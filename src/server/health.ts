@@ -1,4 +1,4 @@
-// GET /healthz and the database gate. /healthz answers 200 `{ status: "ok", database: "up",
+// GET /livez and /readyz (the answers: src/process/probes.ts), GET /healthz and the database gate. /healthz answers 200 `{ status: "ok", database: "up",
 // workers: N }` while the database answers (N: live workers, as serverInfo.workers counts them:
 // a worker whose ML runtime broke leaves that count; `workersDiskFull: M` added while M of them have
 // a full data disk and take no training jobs, src/jobs/disk-space.ts), 503 `{ status: "unavailable", database:
@@ -8,8 +8,10 @@
 // What a caller is told about an outage is "database unreachable" and nothing more: the driver's
 // message names the database's address and port ("connect ECONNREFUSED 10.0.3.7:5432"), which is for
 // operators — the log, and callers presenting a valid API key (`error` / `extensions.detail`).
-import type { Express, Request, RequestHandler } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { PrismaClient } from '../db/client.ts';
+import type { EventLoopWatch } from '../process/event-loop.ts';
+import { liveness, readiness, type ProbeAnswer } from '../process/probes.ts';
 import { DATABASE_UNREACHABLE, RETRY_AFTER_SECONDS } from '../resolvers/shared/api-errors.ts';
 import { isAcceptedKey } from '../resolvers/shared/auth.ts';
 import { bearerToken } from './request-context.ts';
@@ -54,6 +56,29 @@ export function mountHealth(
       const detail = detailFor(req, apiKeys, e instanceof Error ? e.message : String(e));
       res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detail) });
     }
+  });
+}
+
+export interface ProbeOptions {
+  prisma: PrismaClient;
+  loop: EventLoopWatch;
+  maxDelaySeconds: number;
+  /** true from the first stop signal on (src/process/lifecycle.ts) */
+  draining: () => boolean;
+  database?: DatabaseState | undefined;
+}
+
+const send = (res: Response, { status, body }: ProbeAnswer) => res.status(status).set('cache-control', 'no-store').json(body);
+
+/** GET /livez and /readyz: open to every caller, like /healthz (their bodies name no address) */
+export function mountProbes(app: Express, options: ProbeOptions): void {
+  const { database } = options;
+  app.get('/livez', (_req, res) => send(res, liveness(options.loop, options.maxDelaySeconds)));
+  app.get('/readyz', async (_req, res) => {
+    send(
+      res,
+      await readiness({ prisma: options.prisma, draining: options.draining, ...(database ? { databaseUp: () => database.up } : {}) }),
+    );
   });
 }
 

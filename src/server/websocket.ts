@@ -19,6 +19,7 @@ import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
 import type { Logger } from '../log.ts';
 import { limitRules, parseOptions, precheck } from './limits.ts';
+import type { ApiMetrics } from './metrics.ts';
 
 export interface WebSocketEndpoint {
   /** closes every socket (ending their subscriptions) and the server */
@@ -41,6 +42,8 @@ export interface WebSocketOptions {
   connections: WebSocketLimits;
   /** the database watcher (src/db/watch.ts): while it sees the database down, operations get SERVICE_UNAVAILABLE */
   database?: DatabaseState;
+  /** counts operations and error codes (./metrics.ts) */
+  metrics?: Pick<ApiMetrics, 'webSocketOperation' | 'refused'>;
 }
 
 function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
@@ -101,46 +104,56 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     }) as typeof socket.emit;
   });
 
+  type Subscribe = NonNullable<Parameters<typeof useServer<Record<string, unknown> | undefined>>[0]['onSubscribe']>;
+  const subscribe: Subscribe = async (ctx, _id, payload) => {
+    // graphql-ws has registered this operation already: it counts itself
+    const crowded = tooManyOperations(Object.keys(ctx.subscriptions).length, options.connections.subscriptionsPerConnection);
+    if (crowded) return [crowded];
+    if (database && !database.up) return [new ServiceUnavailableError()];
+    // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
+    const checked = precheck(schema, payload.query, limits, ownRules);
+    if (checked.errors) return [...checked.errors];
+    let document: DocumentNode;
+    try {
+      document = checked.document ?? parse(payload.query, parseOptions(limits));
+    } catch (error) {
+      return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
+    }
+    const invalid = validate(schema, document, specifiedRules);
+    if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+    const contextValue = options.context(
+      {
+        // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
+        // sends over graphql-ws with the Headers tab)
+        apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
+        requestId: randomUUID(),
+        clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+      },
+      getOperationAST(document, payload.operationName)?.name?.value,
+    );
+    const refused = await guard({
+      document,
+      variables: payload.variables ?? undefined,
+      operationName: payload.operationName,
+      context: contextValue,
+    });
+    if (refused) return [refused];
+    return { schema, document, contextValue, variableValues: payload.variables, operationName: payload.operationName };
+  };
   const handle = useServer<Record<string, unknown> | undefined>(
     {
       schema,
-      onSubscribe: async (ctx, _id, payload) => {
-        // graphql-ws has registered this operation already: it counts itself
-        const crowded = tooManyOperations(Object.keys(ctx.subscriptions).length, options.connections.subscriptionsPerConnection);
-        if (crowded) return [crowded];
-        if (database && !database.up) return [new ServiceUnavailableError()];
-        // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
-        const checked = precheck(schema, payload.query, limits, ownRules);
-        if (checked.errors) return [...checked.errors];
-        let document: DocumentNode;
-        try {
-          document = checked.document ?? parse(payload.query, parseOptions(limits));
-        } catch (error) {
-          return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
-        }
-        const invalid = validate(schema, document, specifiedRules);
-        if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-        const contextValue = options.context(
-          {
-            // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
-            // sends over graphql-ws with the Headers tab)
-            apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
-            requestId: randomUUID(),
-            clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
-          },
-          getOperationAST(document, payload.operationName)?.name?.value,
-        );
-        const refused = await guard({
-          document,
-          variables: payload.variables ?? undefined,
-          operationName: payload.operationName,
-          context: contextValue,
-        });
-        if (refused) return [refused];
-        return { schema, document, contextValue, variableValues: payload.variables, operationName: payload.operationName };
+      onSubscribe: async (ctx, id, payload) => {
+        const result = await subscribe(ctx, id, payload);
+        if (result && 'document' in result) {
+          const operation = getOperationAST(result.document, result.operationName);
+          options.metrics?.webSocketOperation(operation?.operation ?? 'unknown', operation?.name?.value);
+        } else if (result) options.metrics?.refused(result.map((e) => e.extensions?.code));
+        return result;
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return;
+        options.metrics?.refused(result.errors.map((e) => e.extensions?.code));
         return { ...result, errors: formatErrors(result.errors, args.contextValue as ApiContext, logInternal) };
       },
     },

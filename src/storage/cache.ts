@@ -34,6 +34,8 @@ async function folderBytes(dir: string): Promise<number> {
 export class ArtifactCache {
   private readonly pins = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** open() calls that found the folder (hits) or had to materialise it (misses), for the worker's metrics */
+  readonly counts = { hits: 0, misses: 0 };
 
   constructor(
     /** the client blobs are read with (replaceable: in-process workers sharing a data dir each have their own) */
@@ -62,6 +64,7 @@ export class ArtifactCache {
         () => true,
         () => false,
       );
+      this.counts[hit ? 'hits' : 'misses']++;
       if (!hit) await this.materialise(id, dir);
       return { dir, release };
     } catch (error) {

@@ -1,7 +1,7 @@
 // The worker against a real Postgres and queue, no API: datasets (synthetic, a COCO set with a missing
 // image), training with encoder overrides, cancel at a batch boundary and resume from the checkpoint,
 // caption requests decoded together per model, an unreadable image failing only its request, the
-// Worker row, and the captioner cache.
+// Worker row, the captioner cache, and the training series of the worker's metrics (src/jobs/metrics.ts).
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,10 @@ import { CaptionerCache } from '../../src/jobs/captioner-cache.ts';
 import { createQueue, type JobQueue } from '../../src/queue/queue.ts';
 import { reapStaleRuns } from '../../src/queue/reaper.ts';
 import { startWorker, type RunningWorker } from '../../src/jobs/worker.ts';
+import { artifactCacheCounts } from '../../src/jobs/artifacts.ts';
+import { createWorkerMetrics } from '../../src/jobs/metrics.ts';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { countOf, sampleValue } from '../helpers/metrics.ts';
 import { loadCaptioner } from '../../src/ml/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/until.ts';
@@ -25,6 +29,8 @@ let db: TestDatabase;
 let queue: JobQueue;
 let worker: RunningWorker;
 let dataDir: string;
+const metrics = createWorkerMetrics({ maxModels: 5, cacheCounts: artifactCacheCounts });
+const scrape = async () => parsePrometheusTextFormat(await metrics.registry.metrics());
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'glimpse-worker-'));
@@ -32,7 +38,7 @@ beforeAll(async () => {
   queue = await createQueue(db.url);
   await queue.start();
   const config = loadConfig({ GLIMPSE_DATA_DIR: dataDir, GLIMPSE_HEARTBEAT_SECONDS: '1' });
-  worker = await startWorker({ config, prisma: db.prisma, queue, workerId: 'w-test', pollingIntervalSeconds: 0.5, log: quiet });
+  worker = await startWorker({ config, prisma: db.prisma, queue, workerId: 'w-test', pollingIntervalSeconds: 0.5, log: quiet, metrics });
 });
 afterAll(async () => {
   await worker?.stop({ graceful: true });
@@ -136,6 +142,7 @@ describe('worker', () => {
   });
 
   it('trains with imageSize/channels overrides and saves a Model linked to the run', async () => {
+    const before = await scrape();
     const runId = await startRun(datasetId, TINY);
     const run = await until(
       () => runRow(runId),
@@ -144,6 +151,13 @@ describe('worker', () => {
     expect(run.error).toBeNull();
     expect(run).toMatchObject({ status: 'SUCCEEDED', workerId: 'w-test', heartbeatAt: null });
     expect(await steps(runId)).toEqual(oneTo(run.totalSteps!));
+    // one step counted per stored step, one epoch time per epoch, the speed of the last step
+    const after = await scrape();
+    expect(sampleValue(after, 'glimpse_training_steps_total') - sampleValue(before, 'glimpse_training_steps_total')).toBe(run.totalSteps);
+    expect(countOf(after, 'glimpse_training_epoch_duration_seconds') - countOf(before, 'glimpse_training_epoch_duration_seconds')).toBe(
+      TINY.epochs,
+    );
+    expect(sampleValue(after, 'glimpse_training_examples_per_second')).toBeGreaterThan(0);
     const model = await db.prisma.model.findUniqueOrThrow({ where: { runId } });
     expect(model.config).toMatchObject({ encoder: { kind: 'cnn', imageSize: 32, channels: [8, 16] }, units: 32, embeddingDim: 16 });
     expect(model.metrics).toMatchObject({ valLoss: expect.any(Number), bleu4: expect.any(Number) });

@@ -38,7 +38,7 @@ export interface ApiContext {
   /** wake-ups only: the rows themselves are read from the database */
   events: EventBus;
   /** jobs are enqueued in the transaction that writes their rows */
-  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'depth'>;
+  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'depth' | 'waiting'>;
   limits: ApiLimits;
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;

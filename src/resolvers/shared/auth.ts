@@ -2,22 +2,12 @@
 // subscriptions need one too unless GLIMPSE_PUBLIC_READ=true (enforced per operation by src/server/guard.ts);
 // fields that reveal the server (paths, host names, pids) carry @UseMiddleware(KeyHoldersOnly) and read
 // null for callers without a key. Without keys configured the service is open and every caller is a key holder.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthCheckerFn, MiddlewareFn } from 'type-graphql';
+import { isAcceptedKey } from '../../process/api-keys.ts';
 import type { ApiContext } from './api-context.ts';
 import { UnauthenticatedError } from './api-errors.ts';
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** Constant-time membership test (digests have equal length, so timingSafeEqual applies). */
-export function isAcceptedKey(presented: string | null, keys: readonly string[]): boolean {
-  if (keys.length === 0) return true;
-  if (presented === null) return false;
-  const candidate = digest(presented);
-  return keys.reduce((found, key) => timingSafeEqual(digest(key), candidate) || found, false);
-}
+export { isAcceptedKey };
 
 const holders = new WeakMap<object, boolean>();
 
