@@ -22,6 +22,8 @@ const EVERY_MUTATION: Record<string, string> = {
   deleteModel: `mutation { deleteModel(id: "x") }`,
   deleteDataset: `mutation { deleteDataset(id: "x") }`,
   renameModel: `mutation { renameModel(id: "x", name: "y") { id } }`,
+  createApiKey: `mutation { createApiKey(input: { name: "x", scopes: [READ] }) { secret } }`,
+  revokeApiKey: `mutation { revokeApiKey(name: "x") { name } }`,
 };
 
 describe('API keys', () => {

@@ -5,7 +5,14 @@
 import { GraphQLError } from 'graphql';
 import { clip } from '../../sources/client-text.ts';
 
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'CAPTION_FAILED' | 'SERVICE_UNAVAILABLE';
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CAPTION_FAILED'
+  | 'SERVICE_UNAVAILABLE';
 
 export abstract class ApiError extends GraphQLError {
   abstract readonly code: ErrorCode;
@@ -42,6 +49,13 @@ export class ConflictError extends codedError('CONFLICT') {}
 export class UnauthenticatedError extends codedError('UNAUTHENTICATED') {
   constructor() {
     super('this operation requires an API key: send "Authorization: Bearer <key>"');
+  }
+}
+
+/** A valid key without the scope an operation needs; `extensions.requiredScope` names it. */
+export class ForbiddenError extends codedError('FORBIDDEN') {
+  constructor(requiredScope: string, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { ...extensions, requiredScope });
   }
 }
 
