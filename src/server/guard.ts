@@ -78,7 +78,8 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
 
     const executed = executedRootFields(schema, document, operation, variables);
     const refused = scopeRefusal(context.caller, operation.operation, executed.fields);
-    if (refused) return refused;
+    // a refused mutation still counts against its client's rate (a flood of wrong keys gets RATE_LIMITED)
+    if (refused && operation.operation !== 'mutation') return refused;
     const tooCostly = checkCost(schema, document, variables, operationName, limits);
     if (tooCostly) return tooCostly;
 
@@ -93,7 +94,7 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
         return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), mutationsPerMinute);
       }
     }
-    return undefined;
+    return refused;
   };
 }
 

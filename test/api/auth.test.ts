@@ -58,7 +58,8 @@ describe('API keys', () => {
           { next: resolve, error: reject, complete: () => {} },
         );
       });
-    expect(codes((await run()) as never)).toEqual(['UNAUTHENTICATED']);
+    // refused before anything executes, as an error message on the operation (as reads are)
+    await expect(run()).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
     const accepted = await run('key-two');
     expect(accepted.errors).toBeUndefined();
     expect(accepted.data.createDataset.id).toEqual(expect.any(String));
