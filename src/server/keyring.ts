@@ -112,14 +112,16 @@ export class KeyRing {
     return this.now() - at < this.options.cacheMs;
   }
 
-  /** keys are required when GLIMPSE_API_KEYS is set or one managed key is not revoked */
+  /**
+   * keys are required when GLIMPSE_API_KEYS is set or a managed key exists, revoked ones included: revoking
+   * the last key must not open the service to everyone
+   */
   private async keysRequired(): Promise<boolean> {
     if (this.envDigests.length > 0) return true;
     if (this.required && this.fresh(this.required.at)) return this.required.value;
     const generation = this.generation;
     const at = this.now();
-    const active = await this.options.prisma.apiKey.findFirst({ where: { revokedAt: null }, select: { id: true } });
-    const value = active !== null;
+    const value = (await this.options.prisma.apiKey.findFirst({ select: { id: true } })) !== null;
     if (generation === this.generation) this.required = { value, at };
     return value;
   }

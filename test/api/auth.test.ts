@@ -64,4 +64,17 @@ describe('API keys', () => {
     expect(accepted.errors).toBeUndefined();
     expect(accepted.data.createDataset.id).toEqual(expect.any(String));
   });
+
+  it('treats GLIMPSE_API_KEYS keys as admin keys: one creates a managed key, which works beside it', async () => {
+    const created = await t.gql(
+      `mutation { createApiKey(input: { name: "ci", scopes: [READ, CAPTION] }) { secret key { createdBy scopes } } }`,
+      {},
+      'key-one',
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data!.createApiKey.key).toEqual({ createdBy: expect.stringMatching(/^env:[0-9a-f]{8}$/), scopes: ['READ', 'CAPTION'] });
+    const secret = created.data!.createApiKey.secret;
+    expect((await t.gql(`{ datasets { name } }`, {}, secret)).errors).toBeUndefined();
+    expect(codes(await t.gql(CREATE, { name: 'by-ci' }, secret))).toEqual(['FORBIDDEN']);
+  });
 });
