@@ -7,6 +7,7 @@
 // lastUsedAt is written at most once per LAST_USED_EVERY_MS per process, never awaited by the request.
 // Tokens are never logged or kept: only their digests.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { MAX_BEARER_TOKEN } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../events/index.ts';
 import { type Caller, type Scope, SCOPES } from '../keys/scopes.ts';
@@ -75,7 +76,8 @@ export class KeyRing {
   /** The caller a bearer token (or none) stands for. Throws when the database cannot be asked. */
   async identify(token: string | null): Promise<Caller> {
     if (!(await this.keysRequired())) return this.open;
-    if (token === null) return this.anonymous;
+    // no key is longer: a 16 MB token from graphql-ws connectionParams is not hashed, it is nobody's
+    if (token === null || token.length > MAX_BEARER_TOKEN) return this.anonymous;
     const env = this.envKey(token);
     if (env !== undefined) return { keyName: env, scopes: new Set(['admin']), keysRequired: true };
     const key = await this.managedKey(hashSecret(token));
@@ -89,7 +91,7 @@ export class KeyRing {
    * database (it answers while the database is down, for the outage's detail: src/server/health.ts).
    */
   async holdsKey(token: string | null): Promise<boolean> {
-    if (token === null) return false;
+    if (token === null || token.length > MAX_BEARER_TOKEN) return false;
     if (this.envKey(token) !== undefined) return true;
     const cached = this.cache.get(hashSecret(token));
     return cached !== undefined && cached.key !== null && this.fresh(cached.at);

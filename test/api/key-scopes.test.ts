@@ -98,6 +98,8 @@ describe('the key ring without notifications', () => {
       expect(legacy.keyName).toMatch(/^env:[0-9a-f]{8}$/);
       expect([...legacy.scopes]).toEqual(['admin']);
       expect([...(await env.identify(null)).scopes]).toEqual(['read']);
+      // a token longer than any key is nobody's, whatever it starts with
+      expect((await env.identify(`legacy-key${'x'.repeat(2000)}`)).keyName).toBeNull();
     } finally {
       await open.close();
       await env.close();
