@@ -4,6 +4,7 @@
 // throttled, and secrets in no log line (pino output captured), no error and no GraphQL answer but the one
 // that creates them.
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/client.ts';
@@ -172,6 +173,21 @@ describe('managed API keys', () => {
     // admin may delete any key's objects
     expect((await onB(deleteRun, { id: runId }, admin)).data!.deleteTrainingRun).toBe(runId);
     expect((await onB(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: datasetId }, ownerKey)).errors).toBeUndefined();
+  });
+
+  it('records the key that requested a caption', async () => {
+    const model = await a.db.prisma.model.create({ data: { name: 'm', path: '/models/m', vocabSize: 20, config: { units: 8 } } });
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+      .png()
+      .toBuffer();
+    const caption = `mutation($m: ID!, $img: String!) { requestCaption(input: { modelId: $m, imageBase64: $img }) { id createdByKey } }`;
+    const res = await onB(caption, { m: model.id, img: png.toString('base64') }, secrets[2]); // page-1: CAPTION only
+    expect(res.errors).toBeUndefined();
+    expect((await a.db.prisma.captionRequest.findUniqueOrThrow({ where: { id: res.data!.requestCaption.id } })).createdByKey).toBe(
+      'page-1',
+    );
+    // the answer shows it too: createdByKey is for key holders, and a caption-only key is one
+    expect(res.data!.requestCaption.createdByKey).toBe('page-1');
   });
 
   it('a revoked key is refused by the other API process within 5 s, without a restart', async () => {
