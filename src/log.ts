@@ -33,6 +33,12 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
     // the root logger exists before the config is loaded: GLIMPSE_LOG_LEVEL read on its own
     level: setup.level ?? logLevelFromEnv(),
     serializers: { err: pino.stdSerializers.err },
+    // no code logs these; should a header object or a created key ever be logged whole, its secret is not
+    // (API keys: src/keys, docs/security.md)
+    redact: {
+      paths: ['authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', 'secret', '*.secret'],
+      censor: '[redacted]',
+    },
   };
   const pretty = setup.pretty ?? process.stdout.isTTY === true;
   const destination = setup.destination ?? (pretty ? prettyStream() : undefined) ?? pino.destination({ dest: 1, sync: true });

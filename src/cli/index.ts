@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { captionCommand } from './commands/caption.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { evalCommand } from './commands/eval.ts';
+import { keysCommand } from './commands/keys.ts';
 import { modelCommand } from './commands/model.ts';
 import { modelsCommand } from './commands/models.ts';
 import { trainCommand } from './commands/train.ts';
@@ -21,6 +22,7 @@ const program = new Command('glimpse')
   .addCommand(captionCommand())
   .addCommand(evalCommand())
   .addCommand(modelsCommand())
-  .addCommand(modelCommand());
+  .addCommand(modelCommand())
+  .addCommand(keysCommand());
 
 program.parseAsync(process.argv).catch(reportError);

@@ -20,7 +20,7 @@ export type {
   WorkerJob,
 } from './types.ts';
 export { LOG_LEVELS } from './types.ts';
-export { DEFAULT_BACKBONE_HOSTS } from './values.ts';
+export { DEFAULT_BACKBONE_HOSTS, MAX_BEARER_TOKEN } from './values.ts';
 export { type Section, VARIABLES, type Variable, type VariableName, type VariableValue } from './variables.ts';
 
 const ENTRIES = Object.entries(VARIABLES) as [VariableName, Variable][];

@@ -31,8 +31,10 @@ export interface Config {
   dataDir: string;
   /** folders under dataDir */
   paths: DataPaths;
-  /** GLIMPSE_API_KEYS; empty → mutations are open */
+  /** GLIMPSE_API_KEYS: admin keys; empty and no managed key (src/keys) → everything is open */
   apiKeys: readonly string[];
+  /** GLIMPSE_API_KEY_CACHE_SECONDS: how long an API process caches a key lookup (revocations also NOTIFY) */
+  apiKeyCacheSeconds: number;
   /** GLIMPSE_BACKEND; unset → the ML layer picks the best available */
   backend?: Backend;
   /** GLIMPSE_MAX_IMAGE_BYTES: largest image requestCaption accepts (upload or base64) */

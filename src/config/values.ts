@@ -10,12 +10,16 @@ import { commaList, ConfigError, type Parser, read, url } from './parse.ts';
 /** a postgresql:// URL, unset → undefined (the embedded Postgres) */
 export const databaseUrl = url(['postgresql:', 'postgres:'], 'a postgresql://');
 
-/** comma-separated bearer keys, unset → none */
+/** the longest bearer token the API looks at (src/server/keyring.ts); managed keys have 47 characters */
+export const MAX_BEARER_TOKEN = 1024;
+
+/** comma-separated bearer keys (each at most MAX_BEARER_TOKEN characters), unset → none */
 export const apiKeys: Parser<readonly string[]> = (raw, name) => {
   if (raw === undefined) return [];
   const keys = commaList(raw);
   if (keys.some((k) => k === '')) throw new ConfigError(name, 'empty key in the comma-separated list');
   if (keys.some((k) => /\s/.test(k))) throw new ConfigError(name, 'keys must not contain whitespace');
+  if (keys.some((k) => k.length > MAX_BEARER_TOKEN)) throw new ConfigError(name, `keys must be at most ${MAX_BEARER_TOKEN} characters`);
   return keys;
 };
 

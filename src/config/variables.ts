@@ -35,7 +35,18 @@ export const VARIABLES = {
     doc: "embedded Postgres, a worker's scratch and cache",
     parse: dataDir,
   }),
-  GLIMPSE_API_KEYS: fills('apiKeys', { section: 'server', default: 'unset (open)', doc: 'comma-separated bearer keys', parse: apiKeys }),
+  GLIMPSE_API_KEYS: fills('apiKeys', {
+    section: 'server',
+    default: 'unset (open)',
+    doc: 'comma-separated bearer keys, each with every scope (admin)',
+    parse: apiKeys,
+  }),
+  GLIMPSE_API_KEY_CACHE_SECONDS: fills('apiKeyCacheSeconds', {
+    section: 'server',
+    default: '`5`',
+    doc: 'how long an API process trusts a managed key it looked up without a revocation notice',
+    parse: integer(5, 1, 300),
+  }),
   GLIMPSE_BACKEND: fills('backend', {
     section: 'ml',
     default: 'best available',

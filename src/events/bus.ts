@@ -3,13 +3,13 @@
 // because notifications sent while disconnected are gone (readers re-read the stored rows).
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { channelOf, checkKey, EventError, type KeyedTopic, type Topic, TOPICS, topicOf } from './topics.ts';
+import { channelOf, checkKey, EventError, type KeyedTopic, type Topic, TOPICS, topicOf, type UnkeyedTopic } from './topics.ts';
 import { WakeUps } from './wake-up.ts';
 
 export interface EventBus {
   /** Subscribe before reading stored rows: a wake-up arriving in between is kept, not lost. */
   subscribe(topic: KeyedTopic, key: string): AsyncIterableIterator<void>;
-  subscribe(topic: 'worker'): AsyncIterableIterator<void>;
+  subscribe(topic: UnkeyedTopic): AsyncIterableIterator<void>;
   /** ends every subscription and the listening connection */
   close(): Promise<void>;
 }

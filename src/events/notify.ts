@@ -1,6 +1,6 @@
 // Publishes a wake-up. Write the rows first, then notify in the same transaction: Postgres
 // delivers the notification only when that transaction commits (and never if it rolls back).
-import { channelOf, checkKey, type KeyedTopic } from './topics.ts';
+import { channelOf, checkKey, type KeyedTopic, type UnkeyedTopic } from './topics.ts';
 
 /** a Prisma client or interactive transaction (`tx`) */
 export interface RawExecutor {
@@ -15,8 +15,8 @@ export interface PgQueryable {
 export type Notifier = RawExecutor | PgQueryable;
 
 export async function notify(db: Notifier, topic: KeyedTopic, key: string): Promise<void>;
-export async function notify(db: Notifier, topic: 'worker'): Promise<void>;
-export async function notify(db: Notifier, topic: KeyedTopic | 'worker', key = ''): Promise<void> {
+export async function notify(db: Notifier, topic: UnkeyedTopic): Promise<void>;
+export async function notify(db: Notifier, topic: KeyedTopic | UnkeyedTopic, key = ''): Promise<void> {
   const channel = channelOf(topic);
   const payload = checkKey(key);
   if ('$executeRaw' in db) {

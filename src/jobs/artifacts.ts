@@ -154,8 +154,14 @@ export async function recordModel(
 ): Promise<string> {
   const blobId = await commitBlob(tx, pending);
   const before = await tx.model.findUnique({ where: { runId }, select: { blobId: true } });
+  // the model belongs to the key that started its run
+  const run = await tx.trainingRun.findUnique({ where: { id: runId }, select: { createdByKey: true } });
   const { name, ...rest } = fields;
-  await tx.model.upsert({ where: { runId }, create: { name, runId, blobId, ...rest }, update: { blobId, path: null, ...rest } });
+  await tx.model.upsert({
+    where: { runId },
+    create: { name, runId, blobId, createdByKey: run?.createdByKey ?? null, ...rest },
+    update: { blobId, path: null, ...rest },
+  });
   if (before?.blobId && before.blobId !== blobId) await deleteUnreferenced(tx, [before.blobId]);
   return blobId;
 }

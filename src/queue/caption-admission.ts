@@ -19,6 +19,8 @@ export interface NewCaptionRequest {
   beamWidth: number;
   maxLength: number | null;
   temperature: number;
+  /** the name of the API key that asked (null: no key) */
+  createdByKey: string | null;
 }
 
 /** the CaptionRequest row as written (its image bytes left out) */
@@ -32,6 +34,7 @@ export interface AdmittedCaptionRequest {
   temperature: number;
   imageHash: string;
   mimeType: string | null;
+  createdByKey: string | null;
   caption: string | null;
   gridSize: number | null;
   error: string | null;
@@ -62,12 +65,12 @@ const ADMIT_SQL = `
     ) w
   ), request AS (
     INSERT INTO "CaptionRequest"
-      ("id", "modelId", "imageBytes", "imageHash", "mimeType", "method", "beamWidth", "maxLength", "temperature", "createdAt")
-    SELECT $3, model."id", $4, $5, $6, $7::"DecodeMethod", $8, $9, $10, now() AT TIME ZONE 'UTC'
+      ("id", "modelId", "imageBytes", "imageHash", "mimeType", "method", "beamWidth", "maxLength", "temperature", "createdByKey", "createdAt")
+    SELECT $3, model."id", $4, $5, $6, $7::"DecodeMethod", $8, $9, $10, $12::text, now() AT TIME ZONE 'UTC'
     FROM model, waiting, ${QUEUE_SCHEMA}.queue q
     WHERE waiting.n < $2 AND q.name = 'caption'
     RETURNING "id", "modelId", "status"::text, "method"::text, "beamWidth", "maxLength", "temperature", "imageHash",
-      "mimeType", "caption", "gridSize", "error", "timings", "createdAt" AT TIME ZONE 'UTC' AS "createdAt",
+      "mimeType", "createdByKey", "caption", "gridSize", "error", "timings", "createdAt" AT TIME ZONE 'UTC' AS "createdAt",
       "startedAt" AT TIME ZONE 'UTC' AS "startedAt", "finishedAt" AT TIME ZONE 'UTC' AS "finishedAt"
   ), job AS (
     INSERT INTO ${QUEUE_SCHEMA}.job
@@ -103,6 +106,7 @@ export async function admitCaption(db: SqlQueryable, input: NewCaptionRequest, q
     input.maxLength,
     input.temperature,
     channelOf('job'),
+    input.createdByKey,
   ]);
   const { modelFound, waiting, jobs, ...request } = rows[0]! as { modelFound: number; waiting: number; jobs: number } & Record<
     string,

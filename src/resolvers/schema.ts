@@ -2,9 +2,9 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
-import { authChecker } from './shared/auth.ts';
 import { CaptionResolver } from './captions/caption.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
+import { ApiKeyResolver } from './keys/api-key.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
@@ -12,8 +12,15 @@ import { TrainingRunResolver } from './training/training-run.resolver.ts';
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [DatasetResolver, TrainingRunResolver, TrainingProgressResolver, ModelResolver, CaptionResolver, ServerInfoResolver],
-    authChecker,
+    resolvers: [
+      DatasetResolver,
+      TrainingRunResolver,
+      TrainingProgressResolver,
+      ModelResolver,
+      CaptionResolver,
+      ServerInfoResolver,
+      ApiKeyResolver,
+    ],
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`
     // (database replay + LISTEN/NOTIFY wake-ups), so nothing is ever published to this one

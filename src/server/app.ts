@@ -14,8 +14,9 @@ import type { EventBus } from '../events/index.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { buildApiSchema } from '../resolvers/schema.ts';
 import { createImageCheckPool } from '../sources/image-check-pool.ts';
-import { isAcceptedKey } from '../resolvers/shared/auth.ts';
+import { hasScope } from '../keys/scopes.ts';
 import { log as rootLog, type Logger } from '../log.ts';
+import { KeyRing } from './keyring.ts';
 import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
 import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
@@ -123,8 +124,6 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       hosts: config.backboneDownloads.hosts,
       allowPrivate: config.backboneDownloads.allowPrivate,
     },
-    apiKeys: config.apiKeys,
-    publicRead: config.publicRead,
     // the worker beats every heartbeatSeconds; three missed beats and it no longer counts
     workerTimeoutMs: 3 * config.heartbeatSeconds * 1000,
   };
@@ -151,7 +150,21 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   // base64 images travel inside JSON: leave room for the encoding, the size check itself is typed
   const maxBodyBytes = Math.ceil(maxImageBytes * 1.5) + 1024 * 1024;
-  const context = contextFactory(shared, apiLog);
+  const keys = new KeyRing({
+    prisma,
+    events: options.events,
+    envKeys: config.apiKeys,
+    publicRead: config.publicRead,
+    cacheMs: config.apiKeyCacheSeconds * 1000,
+    log: apiLog,
+  });
+  const holdsKey = (token: string | null) => keys.holdsKey(token);
+  // /metrics: key holders, or everyone when no key is configured
+  const mayScrape = async (token: string | null) => {
+    const caller = await keys.identify(token);
+    return !caller.keysRequired || caller.keyName !== null;
+  };
+  const context = contextFactory(shared, apiLog, (token) => keys.identify(token));
   const ws = attachWebSocket(httpServer, {
     path: GRAPHQL_PATH,
     schema,
@@ -198,7 +211,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
 
   app.disable('x-powered-by');
-  mountHealth(app, prisma, shared.workerTimeoutMs, config.apiKeys, options.database);
+  mountHealth(app, prisma, shared.workerTimeoutMs, holdsKey, options.database);
   mountProbes(app, {
     prisma,
     loop,
@@ -206,17 +219,21 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     draining: options.draining ?? (() => false),
     database: options.database,
   });
-  mountMetrics(app, metrics, config.apiKeys);
+  mountMetrics(app, metrics, mayScrape);
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,
-    databaseGate(options.database, config.apiKeys),
+    databaseGate(options.database, holdsKey),
     express.json({ limit: maxBodyBytes }),
-    // one file per request, cut past the image limit, or for key holders (who alone may create datasets) past
-    // the larger of the image and dataset-zip limits; each field checks its own while it streams (caption
-    // images: readUpload, dataset zips: src/resolvers/datasets/dataset-upload.ts)
-    (req, res, next) =>
-      (isAcceptedKey(bearerToken(req.headers.authorization), config.apiKeys) ? keyHolderUploads : imageUploads)(req, res, next),
+    // one file per request, cut past the image limit, or for callers with the `train` scope (who alone may
+    // create datasets) past the larger of the image and dataset-zip limits; each field checks its own while it
+    // streams (caption images: readUpload, dataset zips: src/resolvers/datasets/dataset-upload.ts)
+    (req, res, next) => {
+      keys.identify(bearerToken(req.headers.authorization)).then(
+        (caller) => (hasScope(caller, 'train') ? keyHolderUploads : imageUploads)(req, res, next),
+        () => imageUploads(req, res, next),
+      );
+    },
     // the query's length, tokens, depth, aliases and directives, before Apollo's full validation (GET: ?query=…,
     // POST: JSON or multipart operations)
     (req, res, next) => {
@@ -233,7 +250,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
         const requestId = requestIdFrom(req.headers['x-request-id']);
         res.setHeader('x-request-id', requestId);
         return context({
-          apiKey: bearerToken(req.headers.authorization),
+          token: bearerToken(req.headers.authorization),
           requestId,
           clientAddress: req.socket.remoteAddress ?? 'unknown',
         });
@@ -255,16 +272,22 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     await apollo.stop().catch(() => {});
     await shared.imageChecks.close();
     await temp.remove();
+    await keys.close();
     throw listenError(error, requestedHost, requestedPort);
   }
   const listening = listeningOn(httpServer.address() as AddressInfo);
   const host = listening.everyInterface ? '127.0.0.1' : listening.host;
-  const warnings =
-    !listening.loopback && config.apiKeys.length === 0
-      ? [
-          `listening on ${listening.text} without API keys: anyone who can reach this address can start training runs and delete data; set GLIMPSE_API_KEYS (or HOST=127.0.0.1)`,
-        ]
-      : [];
+  const open =
+    !listening.loopback &&
+    !(await keys.identify(null).then(
+      (caller) => caller.keysRequired,
+      () => true,
+    ));
+  const warnings = open
+    ? [
+        `listening on ${listening.text} without API keys: anyone who can reach this address can start training runs and delete data; create one (\`glimpse keys create --name admin --scopes admin\`) or set GLIMPSE_API_KEYS (or HOST=127.0.0.1)`,
+      ]
+    : [];
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}${GRAPHQL_PATH}`,
     port: listening.port,
@@ -277,6 +300,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       await apollo.stop();
       await shared.imageChecks.close();
       await temp.remove();
+      await keys.close();
     },
   };
 }

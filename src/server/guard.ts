@@ -1,21 +1,25 @@
 // What runs once an operation is parsed and validated, for HTTP (an Apollo plugin) and graphql-ws alike:
-//   - read access: with API keys set, queries and subscriptions need a key unless GLIMPSE_PUBLIC_READ=true
-//     (an operation that only introspects the schema stays open, so the IDE can show the docs);
+//   - scopes: every root field the operation will execute (fragments expanded, @skip/@include applied) needs
+//     its scope (src/resolvers/shared/field-scopes.ts); a caller without a valid key gets UNAUTHENTICATED
+//     (HTTP 401), a key without the scope FORBIDDEN (403) naming it. Callers without a key have `read` with
+//     GLIMPSE_PUBLIC_READ=true, nothing otherwise; with no key configured everyone has every scope. An
+//     operation that only introspects the schema needs nothing, so the IDE can show the docs;
 //   - the cost budget (./limits.ts);
 //   - the per-client mutation rate (rate-limiter-flexible, in memory: per API process), keyed by the
-//     caller's API key when it presented a valid one (its own budget, GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY:
-//     a proxy's many users behind one address are one key, not one address), else by its IP address
+//     caller's API key name when it presented a valid one (its own budget, GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY:
+//     a proxy's many users behind one address are one key each, not one address), else by its IP address
 //     (GLIMPSE_MUTATIONS_PER_MINUTE); charged one point per mutation field that will execute
 //     (./mutation-count.ts: fragments expanded, aliases counted).
 import type { ApolloServerPlugin } from '@apollo/server';
-import { createHash } from 'node:crypto';
-import { getOperationAST, GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { QueryLimits } from '../config/index.ts';
-import { isKeyHolder } from '../resolvers/shared/auth.ts';
+import { type Caller, hasScope } from '../keys/scopes.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { ForbiddenError, UnauthenticatedError } from '../resolvers/shared/api-errors.ts';
+import { requiredScope, type RootType } from '../resolvers/shared/field-scopes.ts';
 import { checkCost } from './limits.ts';
-import { executedMutationFields } from './mutation-count.ts';
+import { executedRootFields } from './mutation-count.ts';
 
 export interface GuardOptions {
   schema: GraphQLSchema;
@@ -35,12 +39,6 @@ export interface OperationToCheck {
 
 export type OperationGuard = (operation: OperationToCheck) => Promise<GraphQLError | undefined>;
 
-const INTROSPECTION = new Set(['__schema', '__type', '__typename']);
-
-function onlyIntrospection(operation: OperationDefinitionNode): boolean {
-  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && INTROSPECTION.has(s.name.value));
-}
-
 export function readRefused(): GraphQLError {
   return new GraphQLError(
     'this server requires an API key for queries and subscriptions too: send "Authorization: Bearer <key>" (graphql-ws: connectionParams.authorization)',
@@ -59,12 +57,22 @@ export function rateLimited(retryAfterSeconds: number, perMinute: number, per: '
   );
 }
 
-/** The rate-limit bucket: a digest of a valid API key, else the IP address. */
-function clientBucket(context: ApiContext): { per: 'key' | 'address'; key: string } {
-  if (context.apiKey !== null && context.apiKeys.length > 0 && isKeyHolder(context)) {
-    return { per: 'key', key: `key:${createHash('sha256').update(context.apiKey).digest('hex').slice(0, 32)}` };
+/** The first root field the caller may not execute, as the refusal to send; undefined when it may execute them all. */
+export function scopeRefusal(caller: Caller, type: RootType, fields: Iterable<string>): GraphQLError | undefined {
+  for (const field of fields) {
+    const scope = requiredScope(type, field);
+    if (hasScope(caller, scope)) continue;
+    if (caller.keyName === null) return type === 'mutation' ? new UnauthenticatedError() : readRefused();
+    const held = [...caller.scopes].join(', ') || 'none';
+    return new ForbiddenError(scope, `this API key lacks the "${scope}" scope that ${field} needs (it has: ${held})`, { field });
   }
-  return { per: 'address', key: `ip:${context.clientAddress}` };
+  return undefined;
+}
+
+/** The rate-limit bucket: a valid API key's name, else the IP address. */
+function clientBucket(context: ApiContext): { per: 'key' | 'address'; key: string } {
+  const { keyName } = context.caller;
+  return keyName !== null ? { per: 'key', key: `key:${keyName}` } : { per: 'address', key: `ip:${context.clientAddress}` };
 }
 
 const perMinute = (points: number) => (points > 0 ? new RateLimiterMemory({ points, duration: 60 }) : undefined);
@@ -78,9 +86,10 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
     const operation = getOperationAST(document, operationName ?? undefined);
     if (!operation) return undefined; // graphql-js reports the missing/ambiguous operation itself
 
-    if (operation.operation !== 'mutation' && !context.publicRead && !isKeyHolder(context) && !onlyIntrospection(operation)) {
-      return readRefused();
-    }
+    const executed = executedRootFields(schema, document, operation, variables);
+    const refused = scopeRefusal(context.caller, operation.operation, executed.fields);
+    // a refused mutation still counts against its client's rate (a flood of wrong keys gets RATE_LIMITED)
+    if (refused && operation.operation !== 'mutation') return refused;
     const tooCostly = checkCost(schema, document, variables, operationName, limits);
     if (tooCostly) return tooCostly;
 
@@ -90,20 +99,20 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
       try {
         // at least one point per mutation operation, so one that executes nothing (every field skipped, bad
         // variables) is not free to repeat
-        const points = Math.max(1, executedMutationFields(schema, document, operation, variables));
+        const points = Math.max(1, executed.responseKeys);
         await limiter.consume(bucket.key, points);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), budgets[bucket.per], bucket.per);
       }
     }
-    return undefined;
+    return refused;
   };
 }
 
-const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
+const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
 
-/** The guard as an Apollo plugin: a refusal becomes the response (401 / 429 with Retry-After / 400). */
+/** The guard as an Apollo plugin: a refusal becomes the response (401 / 403 / 429 with Retry-After / 400). */
 export function guardPlugin(guard: OperationGuard): ApolloServerPlugin<ApiContext> {
   return {
     async requestDidStart() {

@@ -13,7 +13,6 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventLoopWatch } from '../process/event-loop.ts';
 import { liveness, readiness, type ProbeAnswer } from '../process/probes.ts';
 import { DATABASE_UNREACHABLE, RETRY_AFTER_SECONDS } from '../resolvers/shared/api-errors.ts';
-import { isAcceptedKey } from '../resolvers/shared/auth.ts';
 import { bearerToken } from './request-context.ts';
 
 export interface DatabaseState {
@@ -21,13 +20,16 @@ export interface DatabaseState {
   readonly lastError?: string | undefined;
 }
 
+/** True for a valid API key (./keyring.ts: GLIMPSE_API_KEYS always; managed keys while cached or readable). */
+export type KeyCheck = (token: string | null) => Promise<boolean>;
+
 /**
  * The outage's detail for a caller presenting a valid key; undefined for anyone else, and for everyone when
  * no keys are set (an open server may still listen beyond loopback: the log has the detail).
  */
-function detailFor(req: Request, apiKeys: readonly string[], detail: string | undefined): string | undefined {
-  const holder = apiKeys.length > 0 && isAcceptedKey(bearerToken(req.headers.authorization), apiKeys);
-  return holder && detail !== undefined ? detail : undefined;
+async function detailFor(req: Request, holdsKey: KeyCheck, detail: string | undefined): Promise<string | undefined> {
+  if (detail === undefined) return undefined;
+  return (await holdsKey(bearerToken(req.headers.authorization))) ? detail : undefined;
 }
 
 const errorText = (detail: string | undefined) => (detail ? `${DATABASE_UNREACHABLE}: ${detail}` : DATABASE_UNREACHABLE);
@@ -36,12 +38,14 @@ export function mountHealth(
   app: Express,
   prisma: PrismaClient,
   workerTimeoutMs: number,
-  apiKeys: readonly string[],
+  holdsKey: KeyCheck,
   database?: DatabaseState,
 ): void {
   app.get('/healthz', async (req, res) => {
     if (database && !database.up) {
-      res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detailFor(req, apiKeys, database.lastError)) });
+      res
+        .status(503)
+        .json({ status: 'unavailable', database: 'down', error: errorText(await detailFor(req, holdsKey, database.lastError)) });
       return;
     }
     try {
@@ -53,7 +57,7 @@ export function mountHealth(
       // workersDiskFull: live workers whose data disk is full (they take no training jobs until there is space)
       res.json({ status: 'ok', database: 'up', workers, ...(diskFull > 0 ? { workersDiskFull: diskFull } : {}) });
     } catch (e) {
-      const detail = detailFor(req, apiKeys, e instanceof Error ? e.message : String(e));
+      const detail = await detailFor(req, holdsKey, e instanceof Error ? e.message : String(e));
       res.status(503).json({ status: 'unavailable', database: 'down', error: errorText(detail) });
     }
   });
@@ -82,10 +86,10 @@ export function mountProbes(app: Express, options: ProbeOptions): void {
   });
 }
 
-export function databaseGate(database: DatabaseState | undefined, apiKeys: readonly string[]): RequestHandler {
-  return (req, res, next) => {
+export function databaseGate(database: DatabaseState | undefined, holdsKey: KeyCheck): RequestHandler {
+  return async (req, res, next) => {
     if (!database || database.up) return next();
-    const detail = detailFor(req, apiKeys, database.lastError);
+    const detail = await detailFor(req, holdsKey, database.lastError);
     res
       .status(503)
       .set('retry-after', String(RETRY_AFTER_SECONDS))

@@ -14,7 +14,7 @@ import { RunStatus } from '../db/client.ts';
 import { BoundedLabel, METRIC, processRegistry, scrape, type MetricsSource } from '../process/metrics.ts';
 import { QUEUE_NAMES, type JobQueue } from '../queue/queue.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
-import { isAcceptedKey } from '../resolvers/shared/auth.ts';
+import type { KeyCheck } from './health.ts';
 import type { DatabaseState } from './health.ts';
 import { bearerToken } from './request-context.ts';
 
@@ -182,15 +182,18 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   };
 }
 
-/** GET /metrics: the Prometheus text format; with API keys set, for key holders only */
-export function mountMetrics(app: Express, metrics: ApiMetrics, apiKeys: readonly string[]): void {
+/**
+ * GET /metrics: the Prometheus text format; with API keys set (GLIMPSE_API_KEYS or managed keys), for key holders
+ * only. `mayScrape`: true for a valid key, and for every caller when no key is configured.
+ */
+export function mountMetrics(app: Express, metrics: ApiMetrics, mayScrape: KeyCheck): void {
   app.get('/metrics', async (req, res) => {
-    if (apiKeys.length > 0 && !isAcceptedKey(bearerToken(req.headers.authorization), apiKeys)) {
+    if (!(await mayScrape(bearerToken(req.headers.authorization)))) {
       res
         .status(401)
         .set('www-authenticate', 'Bearer')
         .type('text')
-        .send('/metrics needs "Authorization: Bearer <key>" (GLIMPSE_API_KEYS)\n');
+        .send('/metrics needs "Authorization: Bearer <key>" (an API key: GLIMPSE_API_KEYS or glimpse keys create)\n');
       return;
     }
     const { contentType, text } = await metrics.text();

@@ -16,6 +16,38 @@ import {
 import { collectFields } from 'graphql/execution/collectFields.js';
 
 /**
+ * The root fields `operation` executes with `variables`, each once however many aliases name it (the scope
+ * check, ./guard.ts), `__typename` & co. left out; none for variables that do not coerce (graphql-js then
+ * executes nothing).
+ */
+export function executedRootFields(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+): { fields: Set<string>; responseKeys: number } {
+  const rootType = schema.getRootType(operation.operation);
+  const none = { fields: new Set<string>(), responseKeys: 0 };
+  if (!rootType) return none;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
+  if (coerced.errors) return none;
+  const fragments: Record<string, FragmentDefinitionNode> = Object.create(null);
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const collected = collectFields(schema, fragments, coerced.coerced, rootType, operation.selectionSet);
+  const fields = new Set<string>();
+  let responseKeys = 0;
+  for (const nodes of collected.values()) {
+    const name = nodes[0]!.name.value;
+    if (name.startsWith('__')) continue;
+    fields.add(name);
+    responseKeys++;
+  }
+  return { fields, responseKeys };
+}
+
+/**
  * The top-level mutation fields `operation` executes with `variables`: 0 for a query or subscription, and
  * for variables that do not coerce (graphql-js then executes nothing). `__typename` is not a mutation.
  */
@@ -25,16 +57,6 @@ export function executedMutationFields(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> | undefined,
 ): number {
-  const mutationType = schema.getMutationType();
-  if (operation.operation !== 'mutation' || !mutationType) return 0;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
-  if (coerced.errors) return 0;
-  const fragments: Record<string, FragmentDefinitionNode> = Object.create(null);
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-  }
-  const fields = collectFields(schema, fragments, coerced.coerced, mutationType, operation.selectionSet);
-  let count = 0;
-  for (const nodes of fields.values()) if (!nodes[0]!.name.value.startsWith('__')) count++;
-  return count;
+  if (operation.operation !== 'mutation') return 0;
+  return executedRootFields(schema, document, operation, variables).responseKeys;
 }

@@ -1,17 +1,19 @@
 // Per-request ApiContext for HTTP requests and graphql-ws operations, with the request's own logger.
 import { randomUUID } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { Caller } from '../keys/scopes.ts';
 import type { Logger } from '../log.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
+import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
 
-/** What the context takes from the request. */
-export type RequestPart = Pick<ApiContext, 'apiKey' | 'requestId' | 'clientAddress'>;
+/** What the context takes from the request: the bearer token becomes the caller and is not kept. */
+export type RequestPart = Pick<ApiContext, 'requestId' | 'clientAddress'> & { token: string | null };
 
 /** Everything in the context that does not depend on the request. */
-export type SharedContext = Omit<ApiContext, keyof RequestPart | 'log'>;
+export type SharedContext = Omit<ApiContext, 'caller' | 'requestId' | 'clientAddress' | 'log'>;
 
 /** Builds one request's context; `operationName` when it is known before execution (graphql-ws). */
-export type ContextFactory = (request: RequestPart, operationName?: string) => ApiContext;
+export type ContextFactory = (request: RequestPart, operationName?: string) => Promise<ApiContext>;
 
 /** The token of an `Authorization: Bearer <token>` value, or null. */
 export function bearerToken(header: unknown): string | null {
@@ -31,17 +33,24 @@ export function requestIdFrom(header: unknown): string {
 }
 
 /**
- * Contexts over `shared`, each with a child of `apiLog` that carries the request's ids as fields, so
- * resolvers and server code log through `ctx.log` and never add them by hand.
+ * Contexts over `shared`, each with a child of `apiLog` that carries the request's ids (and the name of the
+ * key it presented) as fields, so resolvers and server code log through `ctx.log` and never add them by
+ * hand. `identify` turns the token into the caller (./keyring.ts); when it cannot ask the database the
+ * request gets SERVICE_UNAVAILABLE.
  */
-export function contextFactory(shared: SharedContext, apiLog: Logger): ContextFactory {
-  return (request, operationName) => {
+export function contextFactory(shared: SharedContext, apiLog: Logger, identify: (token: string | null) => Promise<Caller>): ContextFactory {
+  return async ({ token, requestId, clientAddress }, operationName) => {
+    const caller = await identify(token).catch((error: unknown) => {
+      apiLog.warn({ requestId, error: String(error) }, 'could not look up an API key');
+      throw new ServiceUnavailableError();
+    });
     const log = apiLog.child({
-      requestId: request.requestId,
-      clientAddress: request.clientAddress,
+      requestId,
+      clientAddress,
+      ...(caller.keyName !== null ? { key: caller.keyName } : {}),
       ...(operationName ? { operation: operationName } : {}),
     });
-    return { ...shared, ...request, log };
+    return { ...shared, requestId, clientAddress, caller, log };
   };
 }
 

@@ -121,16 +121,21 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     }
     const invalid = validate(schema, document, specifiedRules);
     if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-    const contextValue = options.context(
-      {
-        // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
-        // sends over graphql-ws with the Headers tab)
-        apiKey: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
-        requestId: randomUUID(),
-        clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
-      },
-      getOperationAST(document, payload.operationName)?.name?.value,
-    );
+    let contextValue: ApiContext;
+    try {
+      contextValue = await options.context(
+        {
+          // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
+          // sends over graphql-ws with the Headers tab)
+          token: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
+          requestId: randomUUID(),
+          clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+        },
+        getOperationAST(document, payload.operationName)?.name?.value,
+      );
+    } catch (error) {
+      return [error instanceof GraphQLError ? error : new ServiceUnavailableError()];
+    }
     const refused = await guard({
       document,
       variables: payload.variables ?? undefined,

@@ -22,6 +22,8 @@ const EVERY_MUTATION: Record<string, string> = {
   deleteModel: `mutation { deleteModel(id: "x") }`,
   deleteDataset: `mutation { deleteDataset(id: "x") }`,
   renameModel: `mutation { renameModel(id: "x", name: "y") { id } }`,
+  createApiKey: `mutation { createApiKey(input: { name: "x", scopes: [READ] }) { secret } }`,
+  revokeApiKey: `mutation { revokeApiKey(name: "x") { name } }`,
 };
 
 describe('API keys', () => {
@@ -56,9 +58,23 @@ describe('API keys', () => {
           { next: resolve, error: reject, complete: () => {} },
         );
       });
-    expect(codes((await run()) as never)).toEqual(['UNAUTHENTICATED']);
+    // refused before anything executes, as an error message on the operation (as reads are)
+    await expect(run()).rejects.toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
     const accepted = await run('key-two');
     expect(accepted.errors).toBeUndefined();
     expect(accepted.data.createDataset.id).toEqual(expect.any(String));
+  });
+
+  it('treats GLIMPSE_API_KEYS keys as admin keys: one creates a managed key, which works beside it', async () => {
+    const created = await t.gql(
+      `mutation { createApiKey(input: { name: "ci", scopes: [READ, CAPTION] }) { secret key { createdBy scopes } } }`,
+      {},
+      'key-one',
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data!.createApiKey.key).toEqual({ createdBy: expect.stringMatching(/^env:[0-9a-f]{8}$/), scopes: ['READ', 'CAPTION'] });
+    const secret = created.data!.createApiKey.secret;
+    expect((await t.gql(`{ datasets { name } }`, {}, secret)).errors).toBeUndefined();
+    expect(codes(await t.gql(CREATE, { name: 'by-ci' }, secret))).toEqual(['FORBIDDEN']);
   });
 });

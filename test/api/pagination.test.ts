@@ -22,7 +22,9 @@ beforeAll(async () => {
   // Prisma's pg adapter sends every statement outside transactions through pool.query
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    if (counting) statements.push(String((args[0] as { text?: string }).text ?? args[0]));
+    const text = String((args[0] as { text?: string }).text ?? args[0]);
+    // the key ring's lookup (src/server/keyring.ts: at most one per cache period, whatever the page) is not the list's
+    if (counting && !text.includes('"ApiKey"')) statements.push(text);
     return query(...args);
   };
   const started = performance.now();

@@ -78,6 +78,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ GLIMPSE_BACKEND: 'cuda' }, 'GLIMPSE_BACKEND'],
     [{ GLIMPSE_API_KEYS: 'a,,b' }, 'GLIMPSE_API_KEYS'],
+    [{ GLIMPSE_API_KEYS: 'k'.repeat(1025) }, 'GLIMPSE_API_KEYS'],
     [{ GLIMPSE_CAPTION_BATCH_SIZE: '0' }, 'GLIMPSE_CAPTION_BATCH_SIZE'],
     [{ GLIMPSE_CAPTION_BATCH_SIZE: '1.5' }, 'GLIMPSE_CAPTION_BATCH_SIZE'],
     [{ GLIMPSE_LOG_LEVEL: 'loud' }, 'GLIMPSE_LOG_LEVEL'],

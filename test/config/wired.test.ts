@@ -27,6 +27,7 @@ const SAMPLES: Record<string, string> = {
   DATABASE_URL: 'postgresql://u@db.example:5432/x',
   GLIMPSE_DATA_DIR: '/srv/glimpse',
   GLIMPSE_API_KEYS: 'k1,k2',
+  GLIMPSE_API_KEY_CACHE_SECONDS: '30',
   GLIMPSE_BACKEND: 'cpu',
   GLIMPSE_MAX_IMAGE_BYTES: '2048',
   GLIMPSE_WASM_THREADS: '2',

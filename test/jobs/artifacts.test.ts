@@ -1,12 +1,14 @@
 // The jobs' side of the artifact store on a real Postgres: a resume opens the latest checkpoint it
 // can (a corrupt one is logged and the previous one used), checkpoints beyond the latest 2 are pruned
-// with their blobs in the transaction that records a new one, abandoned uploads are swept.
+// with their blobs in the transaction that records a new one, abandoned uploads are swept; a run's model
+// belongs to the API key that started the run.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { KEEP_CHECKPOINTS, openLatestCheckpoint, recordCheckpoint, uploadCheckpoint } from '../../src/jobs/checkpoints.ts';
+import { recordModel, uploadModel } from '../../src/jobs/artifacts.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
 import { putBlob, sweepPendingBlobs } from '../../src/storage/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -72,5 +74,13 @@ describe('checkpoints in the store', () => {
     await db.prisma.$executeRaw`UPDATE "Blob" SET "createdAt" = "createdAt" - interval '2 hours' WHERE "id" = ${pending.pendingId}`;
     expect(await sweepPendingBlobs(db.prisma, 3600)).toBe(1);
     expect(await db.prisma.blobChunk.count({ where: { blobId: pending.pendingId } })).toBe(0);
+  });
+
+  it("records a run's model as the API key's that started the run", async () => {
+    const dataset = await db.prisma.dataset.create({ data: { name: 'owned', kind: 'SYNTHETIC', status: 'READY' } });
+    const run = await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {}, createdByKey: 'ci' } });
+    const pending = await uploadModel(db.prisma, await checkpointFolder(50));
+    await db.prisma.$transaction((tx) => recordModel(tx, run.id, pending, { name: 'm', vocabSize: 10, config: {}, metrics: {} }));
+    expect((await db.prisma.model.findUniqueOrThrow({ where: { runId: run.id } })).createdByKey).toBe('ci');
   });
 });

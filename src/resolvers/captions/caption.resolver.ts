@@ -1,17 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  Arg,
-  Authorized,
-  Ctx,
-  FieldResolver,
-  ID,
-  Mutation,
-  Query,
-  Resolver,
-  Root,
-  Subscription,
-  type SubscribeResolverData,
-} from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DecodeMethod, type CaptionRequest as CaptionRequestRow } from '../../db/client.ts';
 import { RequestCaptionInput } from './caption.input.ts';
 import { captionStream } from './caption.stream.ts';
@@ -45,7 +33,6 @@ async function imageBytes(input: RequestCaptionInput, maxBytes: number): Promise
 
 @Resolver(() => CaptionRequest)
 export class CaptionResolver {
-  @Authorized()
   @Mutation(() => CaptionRequest, {
     description:
       'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
@@ -70,6 +57,7 @@ export class CaptionResolver {
         imageBytes: bytes,
         imageHash: createHash('sha256').update(bytes).digest('hex'),
         mimeType,
+        createdByKey: ctx.caller.keyName,
         ...parameters,
       },
       ctx.limits.captionQueueLimit,

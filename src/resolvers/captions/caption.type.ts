@@ -1,4 +1,5 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
+import { KeyHoldersOnly } from '../shared/auth.ts';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { CaptionStatus, DecodeMethod } from '../shared/enums.ts';
 
@@ -57,6 +58,14 @@ export class CaptionRequest {
 
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'e.g. {queueMs, decodeMs, batchSize}' })
   timings!: Record<string, unknown> | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'name of the API key that created it (null: created before keys, on an open server or by the CLI); null for callers without a key',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  createdByKey!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;

@@ -58,6 +58,14 @@ export class Dataset {
   @Field(() => String, { nullable: true, description: 'why the dataset FAILED' })
   error!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'name of the API key that created it (null: created before keys, on an open server or by the CLI); null for callers without a key',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  createdByKey!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 }

@@ -1,7 +1,8 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { deleteUnreferenced } from '../../storage/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
+import { checkOwner } from '../shared/auth.ts';
 import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
 import { CaptionStatus } from '../shared/enums.ts';
 import { loadDatasetVocabulary } from './model.batch.ts';
@@ -65,7 +66,6 @@ export class ModelResolver {
     return findModel(ctx, id);
   }
 
-  @Authorized()
   @Mutation(() => Model, {
     description: `Rename a model: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name`,
   })
@@ -82,7 +82,12 @@ export class ModelResolver {
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
       // a concurrent requestCaption's insert waits for this transaction
-      const model = await lockForDelete<{ path: string | null; blobId: string | null }>(tx, 'Model', id, ['path', 'blobId']);
+      const model = await lockForDelete<{ path: string | null; blobId: string | null; createdByKey: string | null }>(tx, 'Model', id, [
+        'path',
+        'blobId',
+        'createdByKey',
+      ]);
+      checkOwner(ctx, model.createdByKey, `model ${id}`, 'deleting');
       refuseWhileUsed(
         await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } }),
         'activeCaptionRequests',

@@ -37,6 +37,14 @@ export class Model {
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'evaluation metrics, e.g. {bleu4, valLoss}' })
   metrics!: Record<string, unknown> | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'name of the API key that created it (null: created before keys, on an open server or by the CLI); null for callers without a key',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  createdByKey!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 }

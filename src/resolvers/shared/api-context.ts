@@ -2,6 +2,7 @@
 import type { DataPaths, DatasetChecks } from '../../config/index.ts';
 import type { PrismaClient } from '../../db/client.ts';
 import type { EventBus } from '../../events/index.ts';
+import type { Caller } from '../../keys/scopes.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../queue/queue.ts';
 import type { ImageCheckPool } from '../../sources/image-check-pool.ts';
@@ -47,14 +48,13 @@ export interface ApiContext {
   tempDir: () => string;
   /** the API process's threads that read and decode uploaded images (one pool for every request) */
   imageChecks: ImageCheckPool;
-  /** GLIMPSE_API_KEYS; empty → everything is open (every caller counts as a key holder) */
-  apiKeys: readonly string[];
-  /** GLIMPSE_PUBLIC_READ: with keys set, queries and subscriptions stay open to callers without one */
-  publicRead: boolean;
   /** workers whose lastSeenAt is older than this are not counted as live */
   workerTimeoutMs: number;
-  /** bearer token presented by the client (HTTP Authorization header or graphql-ws connectionParams) */
-  apiKey: string | null;
+  /**
+   * who presented which key (src/server/keyring.ts): its name and scopes; no key configured anywhere → every
+   * caller may do everything. The token itself is not kept.
+   */
+  caller: Caller;
   /** id echoed in masked internal errors and in the server log */
   requestId: string;
   /** the client's IP address (the socket's peer; proxies' X-Forwarded-For is not trusted) */

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
   | 'CAPTION_FAILED'
   | 'SERVICE_UNAVAILABLE'
   | 'SERVICE_OVERLOADED';
@@ -49,6 +50,13 @@ export class ConflictError extends codedError('CONFLICT') {}
 export class UnauthenticatedError extends codedError('UNAUTHENTICATED') {
   constructor() {
     super('this operation requires an API key: send "Authorization: Bearer <key>"');
+  }
+}
+
+/** A valid key without the scope an operation needs; `extensions.requiredScope` names it. */
+export class ForbiddenError extends codedError('FORBIDDEN') {
+  constructor(requiredScope: string, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { ...extensions, requiredScope });
   }
 }
 

@@ -1,27 +1,28 @@
-// Who may do what. With GLIMPSE_API_KEYS set: mutations carry @Authorized() and need a key; queries and
-// subscriptions need one too unless GLIMPSE_PUBLIC_READ=true (enforced per operation by src/server/guard.ts);
-// fields that reveal the server (paths, host names, pids) carry @UseMiddleware(KeyHoldersOnly) and read
-// null for callers without a key. Without keys configured the service is open and every caller is a key holder.
-import type { AuthCheckerFn, MiddlewareFn } from 'type-graphql';
-import { isAcceptedKey } from '../../process/api-keys.ts';
+// Who may do what. Every root field needs one scope (./field-scopes.ts, enforced per operation by
+// src/server/guard.ts before anything executes). Fields that reveal the server (paths, host names, pids)
+// carry @UseMiddleware(KeyHoldersOnly) and read null for callers without a valid key. Deleting or cancelling
+// an object another key created needs `admin` (checkOwner). Without any key configured the service is open:
+// every caller has every scope.
+import type { MiddlewareFn } from 'type-graphql';
+import { hasScope } from '../../keys/scopes.ts';
 import type { ApiContext } from './api-context.ts';
-import { UnauthenticatedError } from './api-errors.ts';
+import { ForbiddenError } from './api-errors.ts';
 
-export { isAcceptedKey };
-
-const holders = new WeakMap<object, boolean>();
-
-/** True when the caller presented a configured key, or when no keys are configured (memoised per context). */
-export function isKeyHolder(context: Pick<ApiContext, 'apiKey' | 'apiKeys'>): boolean {
-  let known = holders.get(context);
-  if (known === undefined) holders.set(context, (known = isAcceptedKey(context.apiKey, context.apiKeys)));
-  return known;
+/** True when the caller presented a valid key, or when no keys are configured. */
+export function isKeyHolder(context: Pick<ApiContext, 'caller'>): boolean {
+  return !context.caller.keysRequired || context.caller.keyName !== null;
 }
 
-export const authChecker: AuthCheckerFn<ApiContext> = ({ context }) => {
-  if (!isKeyHolder(context)) throw new UnauthenticatedError();
-  return true;
-};
+/**
+ * FORBIDDEN unless the caller created the object (its `createdByKey`) or has `admin`; an object with no
+ * recorded key (made before keys, on an open server, by the CLI) is admin's.
+ */
+export function checkOwner(context: Pick<ApiContext, 'caller'>, createdByKey: string | null, what: string, action: string): void {
+  const { caller } = context;
+  if (hasScope(caller, 'admin')) return;
+  if (caller.keyName !== null && createdByKey === caller.keyName) return;
+  throw new ForbiddenError('admin', `${what} was not created by this key: ${action} it needs the "admin" scope`);
+}
 
 /** Field middleware: the field's value for key holders, null for everyone else (the field must be nullable). */
 export const KeyHoldersOnly: MiddlewareFn<ApiContext> = async ({ context }, next) => (isKeyHolder(context) ? next() : null);

@@ -7,19 +7,17 @@
 // copies lazily (LRU). Only rows from before the store have folders here to remove.
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { Authorized, ID, Mutation } from 'type-graphql';
+import { ID, Mutation } from 'type-graphql';
 import { Prisma, type TransactionClient } from '../../db/client.ts';
 import type { Logger } from '../../log.ts';
 import { ConflictError, NotFoundError } from './api-errors.ts';
 
-/** A delete mutation: for key holders only (when keys are set), takes the row's id and returns it. */
+/**
+ * A delete mutation: takes the row's id and returns it. Its scope is in ./field-scopes.ts; deleting another
+ * key's row needs `admin` (checkOwner in ./auth.ts).
+ */
 export function DeleteMutation(description: string): MethodDecorator {
-  const mutation = Mutation(() => ID, { description });
-  const authorized = Authorized();
-  return (target, key, descriptor) => {
-    mutation(target, key, descriptor);
-    authorized(target, key, descriptor);
-  };
+  return Mutation(() => ID, { description });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DatasetStatus, RunStatus } from '../../db/client.ts';
 import { cancelRun, createRun, deleteRun, fromStatuses, resumeRun } from '../../runs/index.ts';
 import { deleteUnreferenced } from '../../storage/index.ts';
@@ -8,6 +8,7 @@ import { datasetOf } from '../datasets/dataset.batch.ts';
 import { findDataset } from '../datasets/dataset.resolver.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
 import { ConflictError, NotFoundError } from '../shared/api-errors.ts';
+import { checkOwner } from '../shared/auth.ts';
 import { lossCurve } from './loss-curve.ts';
 import { loadModelOfRun } from '../models/model.batch.ts';
 import { Model } from '../models/model.type.ts';
@@ -32,8 +33,16 @@ async function findRun(ctx: ApiContext, id: string): Promise<TrainingRun> {
   return toTrainingRun(row);
 }
 
+/** NOT_FOUND, or FORBIDDEN when the run is another key's and the caller is no admin (the owner never changes). */
+async function checkRunOwner(ctx: ApiContext, id: string, action: string): Promise<void> {
+  const row = await ctx.prisma.trainingRun.findUnique({ where: { id }, select: { createdByKey: true } });
+  if (row === null) throw new NotFoundError('TrainingRun', id);
+  checkOwner(ctx, row.createdByKey, `run ${id}`, action);
+}
+
 /** Applies a status change (src/runs), or refuses with the run as it is: "only runs in `from` can be `what`". */
 async function transition(ctx: ApiContext, id: string, change: () => Promise<boolean>, from: string, what: string): Promise<TrainingRun> {
+  if (what === 'cancelled') await checkRunOwner(ctx, id, 'cancelling');
   await findRun(ctx, id);
   const applied = await change();
   const run = await findRun(ctx, id);
@@ -66,7 +75,6 @@ export class TrainingRunResolver {
     return findRun(ctx, id);
   }
 
-  @Authorized()
   @Mutation(() => TrainingRun, {
     description: 'Queue a training run on a READY dataset (NOT_FOUND: no such dataset, CONFLICT: not READY)',
   })
@@ -87,12 +95,16 @@ export class TrainingRunResolver {
     // an estimate from the dataset's counts; the worker stores the exact figure when it starts
     const totalSteps = estimateTotalSteps(run, dataset);
     const row = await ctx.prisma.$transaction((tx) =>
-      createRun(tx, ctx.queue, { datasetId: dataset.id, config: { ...run, ...(notes.length > 0 ? { notes } : {}) }, totalSteps }),
+      createRun(tx, ctx.queue, {
+        datasetId: dataset.id,
+        config: { ...run, ...(notes.length > 0 ? { notes } : {}) },
+        totalSteps,
+        createdByKey: ctx.caller.keyName,
+      }),
     );
     return toTrainingRun(row);
   }
 
-  @Authorized()
   @Mutation(() => TrainingRun, {
     description: 'QUEUED → CANCELLED at once; RUNNING → cancelRequested, the worker stops at the next batch',
   })
@@ -100,7 +112,6 @@ export class TrainingRunResolver {
     return transition(ctx, id, () => cancelRun(ctx.prisma, id), fromStatuses('cancelQueued', 'requestCancel'), 'cancelled');
   }
 
-  @Authorized()
   @Mutation(() => TrainingRun, { description: 'Re-queue a FAILED or CANCELLED run; it continues from its last checkpoint' })
   resumeTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
     return transition(ctx, id, () => resumeRun(ctx.prisma, ctx.queue, id), fromStatuses('resume'), 'resumed');
@@ -110,6 +121,7 @@ export class TrainingRunResolver {
     'Delete a SUCCEEDED, FAILED or CANCELLED training run with its loss points, epochs, checkpoints and checkpoint folder; its model is kept (model.run becomes null). NOT_FOUND: no such run; CONFLICT: QUEUED or RUNNING (cancel it first)',
   )
   async deleteTrainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
+    await checkRunOwner(ctx, id, 'deleting');
     await ctx.prisma.$transaction(async (tx) => {
       // the run is locked first: a concurrent resumeTraining / worker write waits for this transaction (src/runs)
       const run = await deleteRun(tx, id);

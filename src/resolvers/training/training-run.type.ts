@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
-import { RedactServerPaths } from '../shared/auth.ts';
+import { KeyHoldersOnly, RedactServerPaths } from '../shared/auth.ts';
 import { RunStatus } from '../shared/enums.ts';
 import { PageInfo } from '../shared/pagination.ts';
 
@@ -132,6 +132,14 @@ export class TrainingRun {
 
   @Field(() => Boolean)
   cancelRequested!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'name of the API key that created it (null: created before keys, on an open server or by the CLI); null for callers without a key',
+  })
+  @UseMiddleware(KeyHoldersOnly)
+  createdByKey!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;
