@@ -1,10 +1,11 @@
 // Per-request ApiContext for HTTP requests and graphql-ws operations, with the request's own logger.
 import { randomUUID } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { isPoolExhausted } from '../db/unavailable.ts';
 import type { Caller } from '../keys/scopes.ts';
 import type { Logger } from '../log.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
-import { ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
+import { ServiceOverloadedError, ServiceUnavailableError } from '../resolvers/shared/api-errors.ts';
 
 /** What the context takes from the request: the bearer token becomes the caller and is not kept. */
 export type RequestPart = Pick<ApiContext, 'requestId' | 'clientAddress'> & { token: string | null };
@@ -36,11 +37,16 @@ export function requestIdFrom(header: unknown): string {
  * Contexts over `shared`, each with a child of `apiLog` that carries the request's ids (and the name of the
  * key it presented) as fields, so resolvers and server code log through `ctx.log` and never add them by
  * hand. `identify` turns the token into the caller (./keyring.ts); when it cannot ask the database the
- * request gets SERVICE_UNAVAILABLE.
+ * request gets SERVICE_UNAVAILABLE (SERVICE_OVERLOADED when no pool connection came free in time).
  */
 export function contextFactory(shared: SharedContext, apiLog: Logger, identify: (token: string | null) => Promise<Caller>): ContextFactory {
   return async ({ token, requestId, clientAddress }, operationName) => {
     const caller = await identify(token).catch((error: unknown) => {
+      // no pool connection in time is load (SERVICE_OVERLOADED, as for any query), anything else an outage
+      if (isPoolExhausted(error)) {
+        apiLog.warn({ requestId }, 'no database connection free in time to look up an API key: answered SERVICE_OVERLOADED');
+        throw new ServiceOverloadedError('DATABASE_BUSY', 'no database connection free in time (GLIMPSE_DB_POOL_WAIT_MS)');
+      }
       apiLog.warn({ requestId, error: String(error) }, 'could not look up an API key');
       throw new ServiceUnavailableError();
     });

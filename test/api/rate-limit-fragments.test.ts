@@ -13,6 +13,7 @@ beforeAll(async () => {
   t = await startTestApi({
     GLIMPSE_API_KEYS: 'k1,k2,k3,k4,k5',
     GLIMPSE_MUTATIONS_PER_MINUTE: String(LIMIT),
+    GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: String(LIMIT),
     // room for 20 aliases in one operation: the alias limit is not what is tested here
     GLIMPSE_MAX_QUERY_ALIASES: '40',
   });
