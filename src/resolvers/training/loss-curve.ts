@@ -1,28 +1,87 @@
-// A run's loss curve after `sinceStep`: every point, or for long runs `maxPoints` buckets of
-// consecutive steps (mean loss and throughput, labelled with the bucket's last step/epoch/batch).
+// A run's loss curve after `sinceStep`: every point, or for long runs at most `maxPoints` of them
+// chosen by min/max decimation, so spikes stay: the range is cut into ≤ (maxPoints − 2) / 2 equal
+// slices of steps and each slice gives its lowest and highest point, plus the range's first and last.
+// The slices are read from the LossBucket pyramid (prisma/migrations/20261207170000_loss_buckets),
+// not from the points: a level whose buckets are half a slice to a slice wide, and for the head of the range
+// that is not aligned on that level, the few smaller buckets that tile it exactly. The cost follows
+// maxPoints, not the run's length (bench/loss-curve.ts: 3,000 vs 300,000 points).
 import type { PrismaClient } from '../../db/client.ts';
 import type { LossPoint } from './training-history.type.ts';
 
-export async function lossCurve(prisma: PrismaClient, runId: string, sinceStep: number, maxPoints: number): Promise<LossPoint[]> {
-  const where = { runId, step: { gt: sinceStep } };
-  const count = await prisma.lossPoint.count({ where });
-  if (count <= maxPoints) {
-    return prisma.lossPoint.findMany({
-      where,
-      orderBy: { step: 'asc' },
-      select: { step: true, epoch: true, batch: true, loss: true, examplesPerSec: true },
-    });
+/** the pyramid's levels: a bucket of level L holds 2^L steps (step >> L) */
+export const FIRST_LEVEL = 2;
+export const LAST_LEVEL = 20;
+
+/** a stretch of steps with its lowest and highest loss: one bucket, or one point */
+interface Piece {
+  firstStep: number;
+  minLoss: number;
+  minStep: number;
+  maxLoss: number;
+  maxStep: number;
+}
+
+/** Aligned buckets (level < `level`) and single steps that tile lo..end exactly, end + 1 aligned on 2^level. */
+export function tileHead(lo: number, end: number, level: number): { buckets: [number, number][]; steps: number[] } {
+  const buckets: [number, number][] = [];
+  const steps: number[] = [];
+  let s = lo;
+  while (s <= end) {
+    let k = level - 1;
+    while (k >= FIRST_LEVEL && (s % 2 ** k !== 0 || s + 2 ** k - 1 > end)) k--;
+    if (k < FIRST_LEVEL) {
+      steps.push(s);
+      s += 1;
+    } else {
+      buckets.push([k, s / 2 ** k]);
+      s += 2 ** k;
+    }
   }
-  return prisma.$queryRaw<LossPoint[]>`
-    SELECT max(step)::int AS step,
-           (array_agg(epoch ORDER BY step DESC))[1]::int AS epoch,
-           (array_agg(batch ORDER BY step DESC))[1]::int AS batch,
-           avg(loss)::float8 AS loss,
-           avg("examplesPerSec")::float8 AS "examplesPerSec"
-    FROM (
-      SELECT step, epoch, batch, loss, "examplesPerSec", ntile(${maxPoints}::int) OVER (ORDER BY step) AS bucket
-      FROM "LossPoint" WHERE "runId" = ${runId} AND step > ${sinceStep}::int
-    ) AS buckets
-    GROUP BY bucket
-    ORDER BY bucket`;
+  return { buckets, steps };
+}
+
+export async function lossCurve(prisma: PrismaClient, runId: string, sinceStep: number, maxPoints: number): Promise<LossPoint[]> {
+  const [range] = await prisma.$queryRaw<{ lo: number | null; hi: number | null }[]>`
+    SELECT min(step)::int AS lo, max(step)::int AS hi FROM "LossPoint" WHERE "runId" = ${runId} AND step > ${sinceStep}::int`;
+  const { lo, hi } = range ?? { lo: null, hi: null };
+  if (lo === null || hi === null) return [];
+  const select = { step: true, epoch: true, batch: true, loss: true, examplesPerSec: true } as const;
+  // steps are unique: a range no longer than maxPoints holds at most maxPoints points
+  if (hi - lo + 1 <= maxPoints) {
+    return prisma.lossPoint.findMany({ where: { runId, step: { gt: sinceStep } }, orderBy: { step: 'asc' }, select });
+  }
+  const slices = Math.max(1, Math.floor((maxPoints - 2) / 2));
+  const width = (hi - lo + 1) / slices;
+  // the widest buckets no wider than a slice: each slice gets one or two of them
+  let level = FIRST_LEVEL;
+  while (level < LAST_LEVEL && 2 ** (level + 1) <= width) level++;
+  const firstFull = lo % 2 ** level === 0 ? lo >> level : (lo >> level) + 1;
+  const head = tileHead(lo, Math.min(hi, firstFull * 2 ** level - 1), level);
+  const pieces = await prisma.$queryRaw<Piece[]>`
+    SELECT "firstStep", "minLoss", "minStep", "maxLoss", "maxStep" FROM "LossBucket"
+    WHERE "runId" = ${runId} AND "level" = ${level}::int AND "bucket" BETWEEN ${firstFull}::int AND ${hi >> level}::int
+    UNION ALL
+    SELECT b."firstStep", b."minLoss", b."minStep", b."maxLoss", b."maxStep"
+    FROM unnest(${head.buckets.map(([l]) => l)}::int[], ${head.buckets.map(([, b]) => b)}::int[]) AS h(level, bucket)
+    JOIN "LossBucket" b ON b."runId" = ${runId} AND b."level" = h.level AND b."bucket" = h.bucket
+    UNION ALL
+    SELECT step, loss, step, loss, step FROM "LossPoint" WHERE "runId" = ${runId} AND step = ANY(${head.steps}::int[])`;
+
+  // the lowest and highest point of each slice, and the range's ends
+  const lowest = new Map<number, Piece>();
+  const highest = new Map<number, Piece>();
+  for (const piece of pieces) {
+    const slice = Math.min(slices - 1, Math.floor((piece.firstStep - lo) / width));
+    const low = lowest.get(slice);
+    if (!low || piece.minLoss < low.minLoss || (piece.minLoss === low.minLoss && piece.minStep < low.minStep)) lowest.set(slice, piece);
+    const high = highest.get(slice);
+    if (!high || piece.maxLoss > high.maxLoss || (piece.maxLoss === high.maxLoss && piece.maxStep < high.maxStep))
+      highest.set(slice, piece);
+  }
+  const steps = new Set([lo, hi]);
+  for (const piece of lowest.values()) steps.add(piece.minStep);
+  for (const piece of highest.values()) steps.add(piece.maxStep);
+  // maxPoints < 4: the newest points
+  const chosen = [...steps].sort((a, b) => a - b).slice(-maxPoints);
+  return prisma.lossPoint.findMany({ where: { runId, step: { in: chosen } }, orderBy: { step: 'asc' }, select });
 }
