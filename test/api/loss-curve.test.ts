@@ -124,7 +124,7 @@ describe('lossCurve on long runs', () => {
 
   it('keeps the same buckets from one-row writes (and rewrites of stored steps) as from one bulk insert', async () => {
     const prisma = t.db.prisma;
-    const bulk = await insertLongRun(prisma, 700);
+    const bulk = await insertLongRun(prisma, 300);
     const dataset = await prisma.dataset.create({ data: { name: 'one-by-one', kind: 'SYNTHETIC', status: 'READY' } });
     const { id: single } = await prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
     // the bulk run's points, one statement each
@@ -132,13 +132,15 @@ describe('lossCurve on long runs', () => {
       INSERT INTO "LossPoint" ("runId", step, epoch, batch, loss, "examplesPerSec")
       SELECT ${single}, step, epoch, batch, loss, "examplesPerSec" FROM "LossPoint" WHERE "runId" = ${bulk} AND step = ${step}
       ON CONFLICT DO NOTHING`;
-    for (let step = 1; step <= 400; step++) await write(step);
-    for (let step = 390; step <= 700; step++) await write(step); // a resumed run writes steps 390–400 again
+    for (let step = 1; step <= 200; step++) await write(step);
+    for (let step = 190; step <= 300; step++) await write(step); // a resumed run writes steps 190–200 again
     const buckets = (runId: string) =>
       prisma.lossBucket.findMany({ where: { runId }, orderBy: [{ level: 'asc' }, { bucket: 'asc' }], omit: { runId: true } });
     const written = await buckets(single);
     expect(written).toEqual(await buckets(bulk));
-    expect(written.filter((b) => b.level === LAST_LEVEL)).toMatchObject([{ count: 700, firstStep: 1, lastStep: 700, maxLoss: 40 }]);
+    expect(written.filter((b) => b.level === LAST_LEVEL)).toMatchObject([
+      { count: 300, firstStep: 1, lastStep: 300, maxLoss: 40, maxStep: spikeStep(0.25, 300) },
+    ]);
 
     await prisma.trainingRun.delete({ where: { id: single } });
     expect(await prisma.lossBucket.count({ where: { runId: single } })).toBe(0);

@@ -26,7 +26,7 @@ export async function insertLongRun(prisma: PrismaClient, steps: number, status:
   const dataset = await prisma.dataset.create({ data: { name: `long-${steps}-${Date.now()}`, kind: 'SYNTHETIC', status: 'READY' } });
   const epoch = Math.ceil(steps / EPOCH_BATCHES);
   const run = await prisma.trainingRun.create({
-    data: { datasetId: dataset.id, status, config: { epochs: epoch }, step: steps, epoch, totalSteps: steps },
+    data: { datasetId: dataset.id, status, config: {}, step: steps, epoch, totalSteps: steps },
   });
   const [a, b, c] = SPIKES.map((s) => spikeStep(s.at, steps));
   await prisma.$executeRaw`

@@ -1,7 +1,8 @@
 -- The loss curve pre-aggregated (issue 19: lossCurve on a 300,000-step run). Level L (2–20) holds one
--- bucket per 2^L consecutive steps (bucket = step >> L) with the count, sum and last loss, and the
--- lowest and highest loss with their steps, so lossCurve reads at most ~maxPoints buckets whatever the
--- run's length and keeps every spike (src/resolvers/training/loss-curve.ts).
+-- bucket per 2^L consecutive steps (bucket = step >> L) with the count, sum and last loss, and its
+-- lowest and highest point (step, loss, epoch, batch, examples/s), so lossCurve reads about maxPoints
+-- buckets and nothing else whatever the run's length, and keeps every spike
+-- (src/resolvers/training/loss-curve.ts).
 
 -- CreateTable
 CREATE TABLE "LossBucket" (
@@ -15,8 +16,14 @@ CREATE TABLE "LossBucket" (
     "lastLoss" DOUBLE PRECISION NOT NULL,
     "minLoss" DOUBLE PRECISION NOT NULL,
     "minStep" INTEGER NOT NULL,
+    "minEpoch" INTEGER NOT NULL,
+    "minBatch" INTEGER NOT NULL,
+    "minExamplesPerSec" DOUBLE PRECISION NOT NULL,
     "maxLoss" DOUBLE PRECISION NOT NULL,
     "maxStep" INTEGER NOT NULL,
+    "maxEpoch" INTEGER NOT NULL,
+    "maxBatch" INTEGER NOT NULL,
+    "maxExamplesPerSec" DOUBLE PRECISION NOT NULL,
 
     CONSTRAINT "LossBucket_pkey" PRIMARY KEY ("runId","level","bucket")
 );
@@ -25,7 +32,7 @@ CREATE TABLE "LossBucket" (
 ALTER TABLE "LossBucket" ADD CONSTRAINT "LossBucket_runId_fkey" FOREIGN KEY ("runId") REFERENCES "TrainingRun"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- Recomputes the buckets of run `run_id` that cover steps lo..hi, level 2 from its LossPoints, each
--- higher level from the two buckets below it: ~2 rows read per step written, however many levels.
+-- higher level from the two buckets below it: each step is read once, each bucket once per level above.
 -- Runs of one run are serialized (advisory lock) so two writers never aggregate each other's half.
 CREATE FUNCTION "loss_buckets_refresh"(run_id TEXT, lo INTEGER, hi INTEGER) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -33,25 +40,37 @@ DECLARE
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('LossBucket:' || run_id));
   INSERT INTO "LossBucket" AS b ("runId", "level", "bucket", "count", "firstStep", "lastStep", "sumLoss", "lastLoss",
-                                 "minLoss", "minStep", "maxLoss", "maxStep")
+                                 "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
+                                 "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec")
   SELECT run_id, 2, p."step" >> 2, count(*)::int, min(p."step"), max(p."step"), sum(p."loss"),
          (array_agg(p."loss" ORDER BY p."step" DESC))[1],
          min(p."loss"), (array_agg(p."step" ORDER BY p."loss", p."step"))[1],
-         max(p."loss"), (array_agg(p."step" ORDER BY p."loss" DESC, p."step"))[1]
+         (array_agg(p."epoch" ORDER BY p."loss", p."step"))[1], (array_agg(p."batch" ORDER BY p."loss", p."step"))[1],
+         (array_agg(p."examplesPerSec" ORDER BY p."loss", p."step"))[1],
+         max(p."loss"), (array_agg(p."step" ORDER BY p."loss" DESC, p."step"))[1],
+         (array_agg(p."epoch" ORDER BY p."loss" DESC, p."step"))[1], (array_agg(p."batch" ORDER BY p."loss" DESC, p."step"))[1],
+         (array_agg(p."examplesPerSec" ORDER BY p."loss" DESC, p."step"))[1]
   FROM "LossPoint" p
   WHERE p."runId" = run_id AND p."step" BETWEEN (lo >> 2) << 2 AND ((hi >> 2) << 2) + 3
   GROUP BY p."step" >> 2
   ON CONFLICT ("runId", "level", "bucket") DO UPDATE SET
     "count" = EXCLUDED."count", "firstStep" = EXCLUDED."firstStep", "lastStep" = EXCLUDED."lastStep",
     "sumLoss" = EXCLUDED."sumLoss", "lastLoss" = EXCLUDED."lastLoss", "minLoss" = EXCLUDED."minLoss",
-    "minStep" = EXCLUDED."minStep", "maxLoss" = EXCLUDED."maxLoss", "maxStep" = EXCLUDED."maxStep";
+    "minStep" = EXCLUDED."minStep", "minEpoch" = EXCLUDED."minEpoch", "minBatch" = EXCLUDED."minBatch",
+    "minExamplesPerSec" = EXCLUDED."minExamplesPerSec", "maxLoss" = EXCLUDED."maxLoss", "maxStep" = EXCLUDED."maxStep",
+    "maxEpoch" = EXCLUDED."maxEpoch", "maxBatch" = EXCLUDED."maxBatch", "maxExamplesPerSec" = EXCLUDED."maxExamplesPerSec";
   FOR lvl IN 3..20 LOOP
     INSERT INTO "LossBucket" AS b ("runId", "level", "bucket", "count", "firstStep", "lastStep", "sumLoss", "lastLoss",
-                                   "minLoss", "minStep", "maxLoss", "maxStep")
+                                   "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
+                                   "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec")
     SELECT run_id, lvl, c."bucket" >> 1, sum(c."count")::int, min(c."firstStep"), max(c."lastStep"), sum(c."sumLoss"),
            (array_agg(c."lastLoss" ORDER BY c."lastStep" DESC))[1],
            min(c."minLoss"), (array_agg(c."minStep" ORDER BY c."minLoss", c."minStep"))[1],
-           max(c."maxLoss"), (array_agg(c."maxStep" ORDER BY c."maxLoss" DESC, c."maxStep"))[1]
+           (array_agg(c."minEpoch" ORDER BY c."minLoss", c."minStep"))[1], (array_agg(c."minBatch" ORDER BY c."minLoss", c."minStep"))[1],
+           (array_agg(c."minExamplesPerSec" ORDER BY c."minLoss", c."minStep"))[1],
+           max(c."maxLoss"), (array_agg(c."maxStep" ORDER BY c."maxLoss" DESC, c."maxStep"))[1],
+           (array_agg(c."maxEpoch" ORDER BY c."maxLoss" DESC, c."maxStep"))[1], (array_agg(c."maxBatch" ORDER BY c."maxLoss" DESC, c."maxStep"))[1],
+           (array_agg(c."maxExamplesPerSec" ORDER BY c."maxLoss" DESC, c."maxStep"))[1]
     FROM "LossBucket" c
     WHERE c."runId" = run_id AND c."level" = lvl - 1
       AND c."bucket" BETWEEN (lo >> lvl) << 1 AND ((hi >> lvl) << 1) + 1
@@ -59,7 +78,9 @@ BEGIN
     ON CONFLICT ("runId", "level", "bucket") DO UPDATE SET
       "count" = EXCLUDED."count", "firstStep" = EXCLUDED."firstStep", "lastStep" = EXCLUDED."lastStep",
       "sumLoss" = EXCLUDED."sumLoss", "lastLoss" = EXCLUDED."lastLoss", "minLoss" = EXCLUDED."minLoss",
-      "minStep" = EXCLUDED."minStep", "maxLoss" = EXCLUDED."maxLoss", "maxStep" = EXCLUDED."maxStep";
+      "minStep" = EXCLUDED."minStep", "minEpoch" = EXCLUDED."minEpoch", "minBatch" = EXCLUDED."minBatch",
+      "minExamplesPerSec" = EXCLUDED."minExamplesPerSec", "maxLoss" = EXCLUDED."maxLoss", "maxStep" = EXCLUDED."maxStep",
+      "maxEpoch" = EXCLUDED."maxEpoch", "maxBatch" = EXCLUDED."maxBatch", "maxExamplesPerSec" = EXCLUDED."maxExamplesPerSec";
   END LOOP;
 END $$;
 

@@ -12,14 +12,35 @@ import type { LossPoint } from './training-history.type.ts';
 export const FIRST_LEVEL = 2;
 export const LAST_LEVEL = 20;
 
-/** a stretch of steps with its lowest and highest loss: one bucket, or one point */
+/** a stretch of steps with its lowest and highest point: one bucket, or one point (both the same) */
 interface Piece {
   firstStep: number;
   minLoss: number;
   minStep: number;
+  minEpoch: number;
+  minBatch: number;
+  minExamplesPerSec: number;
   maxLoss: number;
   maxStep: number;
+  maxEpoch: number;
+  maxBatch: number;
+  maxExamplesPerSec: number;
 }
+
+const lowPoint = (p: Piece): LossPoint => ({
+  step: p.minStep,
+  epoch: p.minEpoch,
+  batch: p.minBatch,
+  loss: p.minLoss,
+  examplesPerSec: p.minExamplesPerSec,
+});
+const highPoint = (p: Piece): LossPoint => ({
+  step: p.maxStep,
+  epoch: p.maxEpoch,
+  batch: p.maxBatch,
+  loss: p.maxLoss,
+  examplesPerSec: p.maxExamplesPerSec,
+});
 
 /** Aligned buckets (level < `level`) and single steps that tile lo..end exactly, end + 1 aligned on 2^level. */
 export function tileHead(lo: number, end: number, level: number): { buckets: [number, number][]; steps: number[] } {
@@ -57,20 +78,28 @@ export async function lossCurve(prisma: PrismaClient, runId: string, sinceStep: 
   while (level < LAST_LEVEL && 2 ** (level + 1) <= width) level++;
   const firstFull = lo % 2 ** level === 0 ? lo >> level : (lo >> level) + 1;
   const head = tileHead(lo, Math.min(hi, firstFull * 2 ** level - 1), level);
+  // the range's first and last point, and the head's few single steps, from LossPoint
+  const single = [lo, ...head.steps, hi];
   const pieces = await prisma.$queryRaw<Piece[]>`
-    SELECT "firstStep", "minLoss", "minStep", "maxLoss", "maxStep" FROM "LossBucket"
+    SELECT "firstStep", "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
+           "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec"
+    FROM "LossBucket"
     WHERE "runId" = ${runId} AND "level" = ${level}::int AND "bucket" BETWEEN ${firstFull}::int AND ${hi >> level}::int
     UNION ALL
-    SELECT b."firstStep", b."minLoss", b."minStep", b."maxLoss", b."maxStep"
+    SELECT b."firstStep", b."minLoss", b."minStep", b."minEpoch", b."minBatch", b."minExamplesPerSec",
+           b."maxLoss", b."maxStep", b."maxEpoch", b."maxBatch", b."maxExamplesPerSec"
     FROM unnest(${head.buckets.map(([l]) => l)}::int[], ${head.buckets.map(([, b]) => b)}::int[]) AS h(level, bucket)
     JOIN "LossBucket" b ON b."runId" = ${runId} AND b."level" = h.level AND b."bucket" = h.bucket
     UNION ALL
-    SELECT step, loss, step, loss, step FROM "LossPoint" WHERE "runId" = ${runId} AND step = ANY(${head.steps}::int[])`;
+    SELECT p.step, p.loss, p.step, p.epoch, p.batch, p."examplesPerSec", p.loss, p.step, p.epoch, p.batch, p."examplesPerSec"
+    FROM unnest(${single}::int[]) AS s(step) JOIN "LossPoint" p ON p."runId" = ${runId} AND p.step = s.step`;
 
   // the lowest and highest point of each slice, and the range's ends
   const lowest = new Map<number, Piece>();
   const highest = new Map<number, Piece>();
+  const points = new Map<number, LossPoint>();
   for (const piece of pieces) {
+    if (piece.minStep === lo || piece.minStep === hi) points.set(piece.minStep, lowPoint(piece));
     const slice = Math.min(slices - 1, Math.floor((piece.firstStep - lo) / width));
     const low = lowest.get(slice);
     if (!low || piece.minLoss < low.minLoss || (piece.minLoss === low.minLoss && piece.minStep < low.minStep)) lowest.set(slice, piece);
@@ -78,10 +107,8 @@ export async function lossCurve(prisma: PrismaClient, runId: string, sinceStep: 
     if (!high || piece.maxLoss > high.maxLoss || (piece.maxLoss === high.maxLoss && piece.maxStep < high.maxStep))
       highest.set(slice, piece);
   }
-  const steps = new Set([lo, hi]);
-  for (const piece of lowest.values()) steps.add(piece.minStep);
-  for (const piece of highest.values()) steps.add(piece.maxStep);
+  for (const piece of lowest.values()) points.set(piece.minStep, lowPoint(piece));
+  for (const piece of highest.values()) points.set(piece.maxStep, highPoint(piece));
   // maxPoints < 4: the newest points
-  const chosen = [...steps].sort((a, b) => a - b).slice(-maxPoints);
-  return prisma.lossPoint.findMany({ where: { runId, step: { in: chosen } }, orderBy: { step: 'asc' }, select });
+  return [...points.values()].sort((a, b) => a.step - b.step).slice(-maxPoints);
 }
