@@ -1,7 +1,9 @@
 // lossCurve on short and long runs (issue 19): a run of 3,000 and one of 300,000 loss points (inserted
 // in one statement each, through the LossBucket trigger), then `trainingRun(id) { lossCurve(maxPoints) }`
 // over HTTP through the real API, p50/p95 per size and maxPoints; beside it, for reference, the
-// curve as the API computed it before the pyramid (ntile buckets over every point, one SQL statement).
+// curve as the API computed it before the pyramid (ntile buckets over every point, one SQL statement),
+// the same request for the run's id alone (the floor: HTTP, GraphQL, one row), and what the trigger
+// costs a worker's one-row LossPoint write (with it, and with triggers off for the session).
 //
 //   npx tsx bench/loss-curve.ts [--runs 30]
 // Needs a Postgres server: BENCH_DATABASE_URL (an admin connection), default postgresql://postgres@127.0.0.1:5432/postgres;
@@ -41,6 +43,27 @@ const ntileCurve = (prisma: PrismaClient, runId: string, maxPoints: number) => p
     SELECT step, loss, ntile(${maxPoints}::int) OVER (ORDER BY step) AS bucket FROM "LossPoint" WHERE "runId" = ${runId} AND step > 0
   ) AS buckets GROUP BY bucket ORDER BY bucket`;
 
+/** one-row inserts after the run's last step (as the worker writes a batch), with and without the trigger: [p50, p95] */
+async function oneRowWrites(url: string, runId: string): Promise<{ with: string[]; without: string[] }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let step = 1_000_000;
+  const write = async () =>
+    void (await client.query(
+      'INSERT INTO "LossPoint" ("runId", step, epoch, batch, loss, "examplesPerSec") VALUES ($1, $2, 1, 1, 1.5, 50)',
+      [runId, ++step],
+    ));
+  try {
+    const withTrigger = await timed(RUNS, write);
+    await client.query('SET session_replication_role = replica'); // no triggers in this session (superuser)
+    const without = await timed(RUNS, write);
+    const cells = (xs: number[]) => [percentile(xs, 50), percentile(xs, 95)].map((v) => v.toFixed(1));
+    return { with: cells(withTrigger), without: cells(without) };
+  } finally {
+    await client.end();
+  }
+}
+
 async function main(): Promise<void> {
   const admin = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
   const name = `glimpse_bench_${process.pid}`;
@@ -71,6 +94,17 @@ async function main(): Promise<void> {
       );
     }
     await prisma.$executeRawUnsafe('ANALYZE');
+    const floor = await timed(RUNS, async () => {
+      const res = await fetch(api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'query($id: ID!) { trainingRun(id: $id) { id } } ', variables: { id: runs.get(300_000) } }),
+      });
+      await res.json();
+    });
+    console.log(
+      `floor, trainingRun(id) { id } over HTTP: p50 ${percentile(floor, 50).toFixed(1)} ms, p95 ${percentile(floor, 95).toFixed(1)} ms`,
+    );
     console.log('| points | maxPoints | lossCurve over HTTP p50 ms | p95 ms | points answered | before (ntile SQL) p50 ms | p95 ms |');
     console.log('|---:|---:|---:|---:|---:|---:|---:|');
     for (const steps of SIZES) {
@@ -96,6 +130,12 @@ async function main(): Promise<void> {
         console.log(`| ${steps.toLocaleString('en')} | ${maxPoints} | ${cells.join(' | ')} | ${answered} | ${old.join(' | ')} |`);
       }
     }
+    // last: these points land after the 300,000-step run's end
+    const writes = await oneRowWrites(url.toString(), runs.get(300_000)!);
+    console.log(
+      `one-row LossPoint insert after 300,000 points: with the bucket trigger p50 ${writes.with[0]} ms, p95 ${writes.with[1]} ms; ` +
+        `triggers off p50 ${writes.without[0]} ms, p95 ${writes.without[1]} ms`,
+    );
   } finally {
     await api.close();
     await queue.stop({ graceful: false });

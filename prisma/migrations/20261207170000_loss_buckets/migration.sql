@@ -85,10 +85,46 @@ BEGIN
 END $$;
 
 -- Once per INSERT statement, over the rows it inserted (a resumed run's ON CONFLICT DO NOTHING
--- rewrites insert none): one call per run and level however many rows the statement wrote.
+-- rewrites insert none). A few rows (a worker's batch): merged into their bucket of every level in
+-- one statement. Many (a bulk insert): each run's range recomputed level by level, which reads each
+-- point once instead of once per level.
 CREATE FUNCTION "loss_buckets_after_insert"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM "loss_buckets_refresh"(i."runId", min(i."step"), max(i."step")) FROM inserted i GROUP BY i."runId";
+  IF (SELECT count(*) FROM inserted) > 64 THEN
+    PERFORM "loss_buckets_refresh"(i."runId", min(i."step"), max(i."step")) FROM inserted i GROUP BY i."runId";
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('LossBucket:' || r."runId")) FROM (SELECT DISTINCT "runId" FROM inserted ORDER BY 1) AS r;
+  INSERT INTO "LossBucket" AS b ("runId", "level", "bucket", "count", "firstStep", "lastStep", "sumLoss", "lastLoss",
+                                 "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
+                                 "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec")
+  SELECT p."runId", l.level, p."step" >> l.level, count(*)::int, min(p."step"), max(p."step"), sum(p."loss"),
+         (array_agg(p."loss" ORDER BY p."step" DESC))[1],
+         min(p."loss"), (array_agg(p."step" ORDER BY p."loss", p."step"))[1],
+         (array_agg(p."epoch" ORDER BY p."loss", p."step"))[1], (array_agg(p."batch" ORDER BY p."loss", p."step"))[1],
+         (array_agg(p."examplesPerSec" ORDER BY p."loss", p."step"))[1],
+         max(p."loss"), (array_agg(p."step" ORDER BY p."loss" DESC, p."step"))[1],
+         (array_agg(p."epoch" ORDER BY p."loss" DESC, p."step"))[1], (array_agg(p."batch" ORDER BY p."loss" DESC, p."step"))[1],
+         (array_agg(p."examplesPerSec" ORDER BY p."loss" DESC, p."step"))[1]
+  FROM inserted p CROSS JOIN generate_series(2, 20) AS l(level)
+  GROUP BY p."runId", l.level, p."step" >> l.level
+  ON CONFLICT ("runId", "level", "bucket") DO UPDATE SET
+    "count" = b."count" + EXCLUDED."count",
+    "firstStep" = LEAST(b."firstStep", EXCLUDED."firstStep"),
+    "lastStep" = GREATEST(b."lastStep", EXCLUDED."lastStep"),
+    "sumLoss" = b."sumLoss" + EXCLUDED."sumLoss",
+    "lastLoss" = CASE WHEN EXCLUDED."lastStep" > b."lastStep" THEN EXCLUDED."lastLoss" ELSE b."lastLoss" END,
+    -- the new rows' lowest point wins when lower, or as low at an earlier step (as in the refresh)
+    ("minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec") =
+      (SELECT CASE WHEN w THEN EXCLUDED."minLoss" ELSE b."minLoss" END, CASE WHEN w THEN EXCLUDED."minStep" ELSE b."minStep" END,
+              CASE WHEN w THEN EXCLUDED."minEpoch" ELSE b."minEpoch" END, CASE WHEN w THEN EXCLUDED."minBatch" ELSE b."minBatch" END,
+              CASE WHEN w THEN EXCLUDED."minExamplesPerSec" ELSE b."minExamplesPerSec" END
+       FROM (SELECT (EXCLUDED."minLoss", EXCLUDED."minStep") < (b."minLoss", b."minStep") AS w) AS lower),
+    ("maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec") =
+      (SELECT CASE WHEN w THEN EXCLUDED."maxLoss" ELSE b."maxLoss" END, CASE WHEN w THEN EXCLUDED."maxStep" ELSE b."maxStep" END,
+              CASE WHEN w THEN EXCLUDED."maxEpoch" ELSE b."maxEpoch" END, CASE WHEN w THEN EXCLUDED."maxBatch" ELSE b."maxBatch" END,
+              CASE WHEN w THEN EXCLUDED."maxExamplesPerSec" ELSE b."maxExamplesPerSec" END
+       FROM (SELECT EXCLUDED."maxLoss" > b."maxLoss" OR (EXCLUDED."maxLoss" = b."maxLoss" AND EXCLUDED."maxStep" < b."maxStep") AS w) AS higher);
   RETURN NULL;
 END $$;
 
