@@ -80,19 +80,22 @@ export async function lossCurve(prisma: PrismaClient, runId: string, sinceStep: 
   const head = tileHead(lo, Math.min(hi, firstFull * 2 ** level - 1), level);
   // the range's first and last point, and the head's few single steps, from LossPoint
   const single = [lo, ...head.steps, hi];
-  const pieces = await prisma.$queryRaw<Piece[]>`
-    SELECT "firstStep", "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
-           "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec"
-    FROM "LossBucket"
-    WHERE "runId" = ${runId} AND "level" = ${level}::int AND "bucket" BETWEEN ${firstFull}::int AND ${hi >> level}::int
-    UNION ALL
-    SELECT b."firstStep", b."minLoss", b."minStep", b."minEpoch", b."minBatch", b."minExamplesPerSec",
-           b."maxLoss", b."maxStep", b."maxEpoch", b."maxBatch", b."maxExamplesPerSec"
-    FROM unnest(${head.buckets.map(([l]) => l)}::int[], ${head.buckets.map(([, b]) => b)}::int[]) AS h(level, bucket)
-    JOIN "LossBucket" b ON b."runId" = ${runId} AND b."level" = h.level AND b."bucket" = h.bucket
-    UNION ALL
-    SELECT p.step, p.loss, p.step, p.epoch, p.batch, p."examplesPerSec", p.loss, p.step, p.epoch, p.batch, p."examplesPerSec"
-    FROM unnest(${single}::int[]) AS s(step) JOIN "LossPoint" p ON p."runId" = ${runId} AND p.step = s.step`;
+  // one JSON value rather than a row per piece: decoding ~maxPoints rows field by field costs more than the query
+  const [{ pieces }] = await prisma.$queryRaw<[{ pieces: Piece[] }]>`
+    SELECT coalesce(json_agg(x), '[]') AS pieces FROM (
+      SELECT "firstStep", "minLoss", "minStep", "minEpoch", "minBatch", "minExamplesPerSec",
+             "maxLoss", "maxStep", "maxEpoch", "maxBatch", "maxExamplesPerSec"
+      FROM "LossBucket"
+      WHERE "runId" = ${runId} AND "level" = ${level}::int AND "bucket" BETWEEN ${firstFull}::int AND ${hi >> level}::int
+      UNION ALL
+      SELECT b."firstStep", b."minLoss", b."minStep", b."minEpoch", b."minBatch", b."minExamplesPerSec",
+             b."maxLoss", b."maxStep", b."maxEpoch", b."maxBatch", b."maxExamplesPerSec"
+      FROM unnest(${head.buckets.map(([l]) => l)}::int[], ${head.buckets.map(([, b]) => b)}::int[]) AS h(level, bucket)
+      JOIN "LossBucket" b ON b."runId" = ${runId} AND b."level" = h.level AND b."bucket" = h.bucket
+      UNION ALL
+      SELECT p.step, p.loss, p.step, p.epoch, p.batch, p."examplesPerSec", p.loss, p.step, p.epoch, p.batch, p."examplesPerSec"
+      FROM unnest(${single}::int[]) AS s(step) JOIN "LossPoint" p ON p."runId" = ${runId} AND p.step = s.step
+    ) AS x`;
 
   // the lowest and highest point of each slice, and the range's ends
   const lowest = new Map<number, Piece>();
