@@ -68,9 +68,14 @@ describe.skipIf(browserMissing)('the run page on a 300,000-step run', () => {
     await expect.poll(() => page.locator('h1').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     const started = Date.now();
     await page.goto(`${origin()}/#/runs/${runId}`);
-    await expect.poll(lastStep, { timeout: 3_000, interval: 50 }).toBe(STEPS);
-    const drawMs = Date.now() - started;
-    console.log(`run page with ${STEPS} stored points: chart drawn ${drawMs} ms after navigation`);
+    await expect.poll(lastStep, { timeout: 10_000, interval: 50 }).toBe(STEPS);
+    const seenMs = Date.now() - started;
+    // the page's own clock: from opening the run page to its stored curve on the canvas (the test's polling
+    // through Playwright, seenMs, adds its own delays on a loaded machine)
+    const drawMs = await page.evaluate(() => performance.getEntriesByName('glimpse:run-history')[0]?.duration ?? Number.NaN);
+    console.log(
+      `run page with ${STEPS} stored points: chart drawn ${drawMs.toFixed(0)} ms after the page opened (seen by the test after ${seenMs} ms)`,
+    );
     expect(drawMs).toBeLessThanOrEqual(3_000);
     const history = await pointsHeld();
     expect(history).toBeGreaterThan(500);

@@ -40,6 +40,7 @@ const DELETE = `mutation Delete($id: ID!) { deleteTrainingRun(id: $id) }`;
 
 /** Renders the page; returns a function that stops its subscription. */
 export function renderRunPage(root: HTMLElement, runId: string): () => void {
+  const opened = performance.now();
   const series: LossSeries = { batches: [], validation: [] };
   const status = h('span', { class: 'status' }, '…');
   const stepText = h('span', {}, '');
@@ -131,6 +132,9 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     const { trainingRun: run } = await query<{ trainingRun: History }>(HISTORY, { id: runId });
     for (const p of run.lossCurve) addBatch(p.step, p.epoch, p.loss, p.examplesPerSec);
     addEpochs(run.epochs);
+    draw();
+    // the page opened → its stored curve on the canvas (DevTools timeline; test/e2e/dashboard-long-run.test.ts)
+    performance.measure('glimpse:run-history', { start: opened });
   };
   /** the summaries again once the stream runs: one written between the history's reads and the stream's start */
   const recheckEpochs = () =>
