@@ -64,8 +64,9 @@ async function writeBatch(step: number): Promise<void> {
 
 describe.skipIf(browserMissing)('the run page on a 300,000-step run', () => {
   it('draws the downsampled history within 3 s, then follows from its last step', async () => {
-    await page.goto(`${origin()}/`); // the dashboard's script loaded (and bundled) before the clock starts
-    await expect.poll(() => page.locator('h1').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    // the dashboard bundled (at its first request) before the page opens, and no other page's requests beside it
+    const html = await (await fetch(`${origin()}/`)).text();
+    await fetch(origin() + /<script type="module" src="([^"]+)">/.exec(html)![1]!);
     const started = Date.now();
     await page.goto(`${origin()}/#/runs/${runId}`);
     await expect.poll(lastStep, { timeout: 10_000, interval: 50 }).toBe(STEPS);
@@ -79,7 +80,7 @@ describe.skipIf(browserMissing)('the run page on a 300,000-step run', () => {
     expect(drawMs).toBeLessThanOrEqual(3_000);
     const history = await pointsHeld();
     expect(history).toBeGreaterThan(500);
-    expect(history).toBeLessThanOrEqual(2_000);
+    expect(history).toBeLessThanOrEqual(1_200);
     // the live stream starts where the history ends (one step back, for an epoch summary on that step)
     await expect.poll(() => subscribes.length, { timeout: 10_000 }).toBe(1);
     expect(subscribes[0]!.sinceStep).toBe(STEPS - 1);
