@@ -2,9 +2,11 @@
 import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly } from '../shared/auth.ts';
 
-@ObjectType({ description: 'Loss of one batch, or the mean over a bucket of batches in a downsampled curve' })
+@ObjectType({
+  description: 'Loss of one batch (a downsampled curve is made of real batches: the lowest and highest of each slice of steps)',
+})
 export class LossPoint {
-  @Field(() => Int, { description: 'global step (the last one of the bucket when downsampled)' })
+  @Field(() => Int, { description: 'global step' })
   step!: number;
 
   @Field(() => Int)

@@ -146,7 +146,9 @@ export class TrainingRunResolver {
   }
 
   @FieldResolver(() => [LossPoint], {
-    description: `losses after sinceStep in step order; when more than maxPoints (≤ ${MAX_CURVE_POINTS}) exist, means over equal runs of steps`,
+    description:
+      `losses after sinceStep in step order; when more than maxPoints (≤ ${MAX_CURVE_POINTS}) steps exist, at most maxPoints real ` +
+      'points: the first, the last, and the lowest and highest of each of (maxPoints − 2) / 2 equal slices of steps (spikes stay)',
   })
   lossCurve(
     @Root() run: TrainingRun,

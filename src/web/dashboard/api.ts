@@ -51,15 +51,27 @@ function wsClient(): Client {
   return client;
 }
 
-/** Calls onEvent for every result; returns the unsubscribe function. */
+/**
+ * Calls onEvent for every result; returns the unsubscribe function. Variables given as a function are
+ * read each time the subscription is sent: graphql-ws sends it again after it reconnects a dropped
+ * socket, so a stream can resume where the page stands (trainingProgress's sinceStep) instead of
+ * from where it first started.
+ */
 export function subscribe<T>(
   document: string,
-  variables: Record<string, unknown>,
+  variables: Record<string, unknown> | (() => Record<string, unknown>),
   onEvent: (data: T) => void,
   onError: (error: Error) => void,
 ): () => void {
+  const read = typeof variables === 'function' ? variables : () => variables;
   return wsClient().subscribe<T>(
-    { query: document, variables },
+    // a getter: graphql-ws serializes the payload anew for every (re)subscription
+    {
+      query: document,
+      get variables() {
+        return read();
+      },
+    },
     {
       next: (result) => {
         const error = result.errors?.[0];

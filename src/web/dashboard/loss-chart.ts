@@ -1,6 +1,8 @@
 // The loss curve on a canvas: batch losses as a line (optionally exponentially smoothed), validation
 // losses per epoch as dots, with axis titles (training step; cross-entropy loss per token) and a
-// legend. Redrawn whole on each change; fine for thousands of points.
+// legend. Redrawn whole on each change, safe for any number of points: extents by plain loops (no
+// spread of a large array into Math.min), the line decimated to the canvas's pixel columns (each
+// column its first, lowest, highest and last point), nothing per point in the DOM.
 
 export interface LossSeries {
   /** [step, loss] per batch, in step order */
@@ -20,24 +22,64 @@ export function smooth(points: [number, number][], beta: number): [number, numbe
   });
 }
 
+/** The smallest and largest x and y over the series, by loops: any length. */
+export function extent(...series: [number, number][][]): { x0: number; x1: number; y0: number; y1: number } {
+  let [x0, x1, y0, y1] = [0, 1, 0, Number.NEGATIVE_INFINITY];
+  for (const points of series) {
+    for (const [x, y] of points) {
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  return { x0, x1, y0, y1: y1 * 1.05 || 1 };
+}
+
+/**
+ * The polyline to draw for points already in pixels, at most 4 vertices per pixel column: where the
+ * column is entered, its lowest and highest y, where it is left. Spikes stay, whatever the count.
+ */
+export function pixelColumns(points: Iterable<[number, number]>): [number, number][] {
+  const out: [number, number][] = [];
+  let column = Number.NaN;
+  let [low, high, last] = [0, 0, 0];
+  const flush = () => {
+    if (Number.isNaN(column)) return;
+    out.push([column, low], [column, high], [column, last]);
+  };
+  for (const [x, y] of points) {
+    const c = Math.round(x);
+    if (c !== column) {
+      flush();
+      out.push([c, y]);
+      [column, low, high, last] = [c, y, y, y];
+    } else {
+      if (y < low) low = y;
+      if (y > high) high = y;
+      last = y;
+    }
+  }
+  flush();
+  return out;
+}
+
 export function drawLossChart(canvas: HTMLCanvasElement, series: LossSeries, smoothing: boolean): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const { width, height } = canvas;
   ctx.clearRect(0, 0, width, height);
   const line = smoothing ? smooth(series.batches, 0.9) : series.batches;
-  const all = [...series.batches, ...series.validation];
+  // what the page charts, for tests and the curious: the points held and the newest step
   canvas.dataset.points = String(series.batches.length);
-  if (all.length === 0) {
+  canvas.dataset.lastStep = String(series.batches.at(-1)?.[0] ?? 0);
+  if (series.batches.length === 0 && series.validation.length === 0) {
     ctx.fillStyle = '#888';
     ctx.font = '14px sans-serif';
     ctx.fillText('waiting for the first batch…', PAD.left, height / 2);
     return;
   }
-  const xs = all.map(([x]) => x);
-  const ys = all.map(([, y]) => y);
-  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
-  const [y0, y1] = [Math.min(...ys, 0), Math.max(...ys) * 1.05 || 1];
+  const { x0, x1, y0, y1 } = extent(series.batches, series.validation);
   const px = (x: number) => PAD.left + ((x - x0) / (x1 - x0)) * (width - PAD.left - PAD.right);
   const py = (y: number) => height - PAD.bottom - ((y - y0) / (y1 - y0)) * (height - PAD.top - PAD.bottom);
 
@@ -72,7 +114,7 @@ export function drawLossChart(canvas: HTMLCanvasElement, series: LossSeries, smo
   ctx.strokeStyle = '#2563eb';
   ctx.lineWidth = 2;
   ctx.beginPath();
-  line.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(px(x), py(y)) : ctx.lineTo(px(x), py(y))));
+  pixelColumns(line.map(([x, y]) => [px(x), py(y)])).forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
   ctx.stroke();
   const last = line.at(-1);
   ctx.fillStyle = '#2563eb';

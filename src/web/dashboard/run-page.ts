@@ -1,9 +1,14 @@
-// "#/runs/<id>": one run with its live loss chart, fed by the trainingProgress subscription, its
-// numbers (epoch, step, examples/s, elapsed, ETA) and a row per finished epoch (run-stats.ts).
+// "#/runs/<id>": one run with its live loss chart, its numbers (epoch, step, examples/s, elapsed, ETA)
+// and a row per finished epoch (run-stats.ts). The chart starts from the stored history, downsampled
+// by the API (lossCurve: at most CURVE_POINTS points however long the run, spikes kept) with the epoch
+// summaries, then follows trainingProgress from the last step it has; a dropped socket resumes from
+// the step the chart stands at, never from 0, and a step is charted once. (The stream restarts one
+// step back: an epoch's summary comes after its last batch, so one that ended on that step is not lost;
+// that batch is dropped as already charted.)
 import { query, subscribe } from './api.ts';
 import { h } from './dom.ts';
 import { drawLossChart, type LossSeries } from './loss-chart.ts';
-import { runStats } from './run-stats.ts';
+import { type EpochRow, runStats } from './run-stats.ts';
 
 interface ProgressEvent {
   kind: 'BATCH' | 'EPOCH' | 'STATUS';
@@ -20,6 +25,10 @@ interface ProgressEvent {
 }
 
 const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss examplesPerSec bleu4 objectF1 exactRate status error } }`;
+const CURVE_POINTS = 1200; // the lowest and highest of a slice about 1.4 pixel columns wide (812 px plot)
+const EPOCH_FIELDS = 'epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate }';
+const HISTORY = `query History($id: ID!) { trainingRun(id: $id) { lossCurve(maxPoints: ${CURVE_POINTS}) { step epoch loss examplesPerSec } ${EPOCH_FIELDS} } }`;
+const EPOCHS = `query Epochs($id: ID!) { trainingRun(id: $id) { ${EPOCH_FIELDS} } }`;
 const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone } model { id } } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
@@ -31,6 +40,7 @@ const DELETE = `mutation Delete($id: ID!) { deleteTrainingRun(id: $id) }`;
 
 /** Renders the page; returns a function that stops its subscription. */
 export function renderRunPage(root: HTMLElement, runId: string): () => void {
+  const opened = performance.now();
   const series: LossSeries = { batches: [], validation: [] };
   const status = h('span', { class: 'status' }, '…');
   const stepText = h('span', {}, '');
@@ -83,7 +93,6 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
       ...(run.model ? [' · ', h('a', { href: `#/caption/${run.model.id}`, class: 'model-link' }, 'caption with its model →')] : []),
     );
   };
-  describe().catch((error: Error) => (message.textContent = error.message));
   let shown = '';
   const showStatus = (runStatus: string, error: string | null) => {
     if (runStatus === 'SUCCEEDED' && shown !== runStatus) describe().catch((e: Error) => (message.textContent = e.message));
@@ -95,21 +104,58 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
     resume.disabled = !RESUMABLE.has(runStatus);
     remove.disabled = !DELETABLE.has(runStatus);
   };
+  /** the newest step charted: the stream (re)starts after it */
   let lastStep = 0;
+  const epochsShown = new Set<number>();
+  const addEpoch = (row: EpochRow) => {
+    if (epochsShown.has(row.epoch)) return;
+    epochsShown.add(row.epoch);
+    if (row.valLoss !== null) series.validation.push([row.step, row.valLoss]);
+    stats.epoch(row);
+  };
+  const addBatch = (step: number, epoch: number, loss: number | null, examplesPerSec: number | null) => {
+    if (step <= lastStep) return; // never two points for one step
+    lastStep = step;
+    if (loss !== null) series.batches.push([step, loss]);
+    stats.batch(epoch, step, examplesPerSec);
+    stepText.textContent = String(step);
+  };
+  type Summary = Omit<EpochRow, 'loss'> & { trainLoss: number | null };
+  const addEpochs = (epochs: Summary[]) => {
+    for (const e of epochs) addEpoch({ ...e, loss: e.trainLoss });
+    redraw();
+  };
+  /** the stored curve, downsampled by the API, and the epoch summaries */
+  const loadHistory = async () => {
+    type History = { lossCurve: { step: number; epoch: number; loss: number; examplesPerSec: number }[]; epochs: Summary[] };
+    const { trainingRun: run } = await query<{ trainingRun: History }>(HISTORY, { id: runId });
+    for (const p of run.lossCurve) addBatch(p.step, p.epoch, p.loss, p.examplesPerSec);
+    addEpochs(run.epochs);
+    draw();
+    // the page opened → its stored curve on the canvas (DevTools timeline; test/e2e/dashboard-long-run.test.ts)
+    performance.measure('glimpse:run-history', { start: opened });
+  };
+  /** the summaries again once the stream runs: one written between the history's reads and the stream's start */
+  const recheckEpochs = () =>
+    query<{ trainingRun: { epochs: Summary[] } }>(EPOCHS, { id: runId })
+      .then(({ trainingRun: run }) => addEpochs(run.epochs))
+      .catch((error: Error) => (message.textContent = error.message));
+  let closed = false;
   let unsubscribe = () => {};
-  /** history after `sinceStep`, then live events; the stream completes when the run ends */
-  const follow = (sinceStep: number) => {
+  /** events after the last step charted (read again when graphql-ws resubscribes after a drop); the stream completes when the run ends */
+  const follow = () => {
     unsubscribe();
+    if (closed) return;
+    let first = true;
     unsubscribe = subscribe<{ trainingProgress: ProgressEvent }>(
       PROGRESS,
-      { runId, sinceStep },
+      () => ({ runId, sinceStep: Math.max(0, lastStep - 1) }),
       ({ trainingProgress: e }) => {
-        if (e.kind === 'BATCH' && e.loss !== null) series.batches.push([e.step, e.loss]);
-        if (e.kind === 'EPOCH' && e.valLoss !== null) series.validation.push([e.step, e.valLoss]);
-        if (e.kind === 'BATCH') lastStep = e.step;
-        if (e.kind === 'BATCH') stats.batch(e.epoch, e.step, e.examplesPerSec);
+        if (first) void recheckEpochs();
+        first = false;
+        if (e.kind === 'BATCH') addBatch(e.step, e.epoch, e.loss, e.examplesPerSec);
         if (e.kind === 'EPOCH')
-          stats.epoch({
+          addEpoch({
             epoch: e.epoch,
             step: e.step,
             loss: e.loss,
@@ -119,7 +165,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
             exactRate: e.exactRate,
           });
         showStatus(e.status, e.error);
-        stepText.textContent = String(e.step);
+        if (e.kind !== 'BATCH') stepText.textContent = String(e.step);
         redraw();
       },
       (error) => {
@@ -153,8 +199,17 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   // a resumed run's stream had completed: follow it again from where the chart stands
   resume.addEventListener(
     'click',
-    act(RESUME, (runStatus) => (showStatus(runStatus, null), follow(lastStep))),
+    act(RESUME, (runStatus) => (showStatus(runStatus, null), follow())),
   );
-  follow(0);
-  return () => unsubscribe();
+  // the curve first: the dataset and settings (describe) after it, not competing with it
+  loadHistory()
+    .catch((error: Error) => (message.textContent = error.message))
+    .finally(() => {
+      follow();
+      describe().catch((error: Error) => (message.textContent = error.message));
+    });
+  return () => {
+    closed = true;
+    unsubscribe();
+  };
 }
