@@ -6,7 +6,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Config } from '../config/index.ts';
 import type { PrismaClient } from '../db/client.ts';
@@ -26,6 +26,7 @@ import { createApiMetrics, mountMetrics } from './metrics.ts';
 import { watchEventLoop } from '../process/event-loop.ts';
 import type { MetricsSource } from '../process/metrics.ts';
 import { attachWebSocket } from './websocket.ts';
+import { bodyErrors } from './body-errors.ts';
 import { processRequestIn } from './multipart.ts';
 import { openProcessTemp } from '../storage/temp.ts';
 import { listenError, listeningOn, type ListenAddress } from './listen.ts';
@@ -75,21 +76,6 @@ export interface RunningApi {
   httpServer: Server;
   /** stops accepting, ends subscriptions, drains in-flight requests */
   close(): Promise<void>;
-}
-
-/** Body parsers' errors (e.g. a JSON body over the limit) as GraphQL-shaped JSON. */
-function bodyErrors(maxImageBytes: number): ErrorRequestHandler {
-  return (error, _req, res, next) => {
-    const status = typeof error?.status === 'number' ? error.status : 500;
-    if (status >= 500) return next(error);
-    if (status === 413) {
-      // the only large thing a request legitimately carries is a caption image (base64 or upload)
-      const message = `the request body exceeds ${error.limit ?? 'the limit of'} bytes: caption images may be at most ${maxImageBytes} bytes (GLIMPSE_MAX_IMAGE_BYTES)`;
-      res.status(413).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT', field: 'body', limit: maxImageBytes } }] });
-      return;
-    }
-    res.status(status).json({ errors: [{ message: error.message, extensions: { code: 'BAD_REQUEST' } }] });
-  };
 }
 
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
@@ -159,11 +145,6 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     log: apiLog,
   });
   const holdsKey = (token: string | null) => keys.holdsKey(token);
-  // /metrics: key holders, or everyone when no key is configured
-  const mayScrape = async (token: string | null) => {
-    const caller = await keys.identify(token);
-    return !caller.keysRequired || caller.keyName !== null;
-  };
   const context = contextFactory(shared, apiLog, (token) => keys.identify(token));
   const ws = attachWebSocket(httpServer, {
     path: GRAPHQL_PATH,
@@ -219,7 +200,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     draining: options.draining ?? (() => false),
     database: options.database,
   });
-  mountMetrics(app, metrics, mayScrape);
+  mountMetrics(app, metrics, (token) => keys.admits(token));
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,

@@ -97,6 +97,12 @@ export class KeyRing {
     return cached !== undefined && cached.key !== null && this.fresh(cached.at);
   }
 
+  /** True for a valid key, and for every caller when no key is configured (who may scrape /metrics). */
+  async admits(token: string | null): Promise<boolean> {
+    const caller = await this.identify(token);
+    return !caller.keysRequired || caller.keyName !== null;
+  }
+
   async close(): Promise<void> {
     await this.wakeUps.return?.();
     await Promise.all([...this.writes]);

@@ -26,9 +26,9 @@ interface ProgressEvent {
 
 const PROGRESS = `subscription Progress($runId: ID!, $sinceStep: Int) { trainingProgress(runId: $runId, sinceStep: $sinceStep) { kind step epoch loss valLoss examplesPerSec bleu4 objectF1 exactRate status error } }`;
 const CURVE_POINTS = 1200; // the lowest and highest of a slice about 1.4 pixel columns wide (812 px plot)
-const EPOCH_FIELDS = 'epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate }';
-const HISTORY = `query History($id: ID!) { trainingRun(id: $id) { lossCurve(maxPoints: ${CURVE_POINTS}) { step epoch loss examplesPerSec } ${EPOCH_FIELDS} } }`;
-const EPOCHS = `query Epochs($id: ID!) { trainingRun(id: $id) { ${EPOCH_FIELDS} } }`;
+// (the operations spell their fields out: test/web/operations.test.ts validates each text against the schema)
+const HISTORY = `query History($id: ID!, $points: Int!) { trainingRun(id: $id) { lossCurve(maxPoints: $points) { step epoch loss examplesPerSec } epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate } } }`;
+const EPOCHS = `query Epochs($id: ID!) { trainingRun(id: $id) { epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate } } }`;
 const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone } model { id } } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
@@ -128,7 +128,7 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
   /** the stored curve, downsampled by the API, and the epoch summaries */
   const loadHistory = async () => {
     type History = { lossCurve: { step: number; epoch: number; loss: number; examplesPerSec: number }[]; epochs: Summary[] };
-    const { trainingRun: run } = await query<{ trainingRun: History }>(HISTORY, { id: runId });
+    const { trainingRun: run } = await query<{ trainingRun: History }>(HISTORY, { id: runId, points: CURVE_POINTS });
     for (const p of run.lossCurve) addBatch(p.step, p.epoch, p.loss, p.examplesPerSec);
     addEpochs(run.epochs);
     draw();
