@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/client.ts';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
 import { createKey } from '../../src/keys/store.ts';
+import { createLogger } from '../../src/log.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
 import { until } from '../helpers/until.ts';
 import { codes, type GraphQLResponse, startTestApi, type TestApi } from './harness.ts';
@@ -19,11 +20,12 @@ let bPrisma: PrismaClient;
 let admin: string;
 
 beforeAll(async () => {
-  a = await startTestApi(ENV);
+  const log = createLogger({ level: 'warn', pretty: false });
+  a = await startTestApi(ENV, { log });
   bEvents = await createEventBus(a.db.url);
   bPrisma = createPrisma(a.db.url, { max: 4 });
   const config = loadConfig({ GLIMPSE_DATA_DIR: '/tmp/glimpse-api-test', ...ENV });
-  b = await startApi({ config, prisma: bPrisma, events: bEvents, queue: a.queue, port: 0, host: '127.0.0.1' });
+  b = await startApi({ config, prisma: bPrisma, events: bEvents, queue: a.queue, port: 0, host: '127.0.0.1', log });
   // the admin's own mutations must not run out in this file: unlimited
   admin = (await createKey(a.db.prisma, { name: 'root', scopes: ['admin'], createdBy: 'cli:test', mutationsPerMinute: 0 })).secret;
 });
