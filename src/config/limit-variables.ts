@@ -109,7 +109,7 @@ export const LIMIT_VARIABLES = {
   GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY: fills('mutationsPerMinutePerKey', {
     section: 'limits',
     default: '`1200`',
-    doc: 'mutations per valid API key per minute, whatever address they come from; 0 = unlimited',
+    doc: 'mutations per valid API key per minute, whatever address they come from, for keys without a budget of their own (setApiKeyBudget); 0 = unlimited',
     parse: integer(1200, 0, 1_000_000),
   }),
   // admission by queue depth (src/queue/caption-admission.ts): 500 waiting is ~35 s of decoding at the demo

@@ -1,6 +1,6 @@
 // Event topics: one Postgres channel each; the payload is the key of the row that changed.
 // `job`: a job was enqueued (key: the queue name): wakes that queue's workers at once instead of
-// at their next polling tick (src/queue/queue.ts). `api_key`: a key was created or revoked: every API
+// at their next polling tick (src/queue/queue.ts). `api_key`: a key was created, revoked or re-budgeted: every API
 // process drops its cache of keys (src/server/keyring.ts).
 export const TOPICS = ['training_run', 'caption_request', 'worker', 'job', 'api_key'] as const;
 export type Topic = (typeof TOPICS)[number];

@@ -42,6 +42,11 @@ export interface Caller {
   scopes: ReadonlySet<Scope>;
   /** false: no key configured at all, the service is open and every caller may do everything */
   keysRequired: boolean;
+  /**
+   * a managed key's own mutation budget per minute (0 = unlimited); null or absent: the server's default
+   * (GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY for a key, GLIMPSE_MUTATIONS_PER_MINUTE for no key)
+   */
+  mutationsPerMinute?: number | null;
 }
 
 /** True when the caller's scopes include `scope`, or `admin`. */

@@ -6,15 +6,20 @@
 //     operation that only introspects the schema needs nothing, so the IDE can show the docs;
 //   - the cost budget (./limits.ts);
 //   - the per-client mutation rate (rate-limiter-flexible, in memory: per API process), keyed by the
-//     caller's API key name when it presented a valid one (its own budget, GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY:
-//     a proxy's many users behind one address are one key each, not one address), else by its IP address
-//     (GLIMPSE_MUTATIONS_PER_MINUTE); charged one point per mutation field that will execute
-//     (./mutation-count.ts: fragments expanded, aliases counted).
+//     caller's API key name when it presented a valid one (its own bucket: a proxy's many users behind one
+//     address are one key each, not one address), else by its IP address (GLIMPSE_MUTATIONS_PER_MINUTE);
+//     charged one point per mutation field that will execute (./mutation-count.ts: fragments expanded,
+//     aliases counted). A key's budget is its own when an admin set one (ApiKey.mutationsPerMinute, carried
+//     by the Caller), else GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY. The keys share one limiter that counts
+//     their points up to the largest budget a key may have; each key's count is compared with its own budget,
+//     so a budget changed on the fly applies to the minute already counted, and there is one counter per key
+//     whatever the number of distinct budgets.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { QueryLimits } from '../config/index.ts';
 import { type Caller, hasScope } from '../keys/scopes.ts';
+import { MAX_KEY_MUTATIONS_PER_MINUTE } from '../keys/store.ts';
 import type { ApiContext } from '../resolvers/shared/api-context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../resolvers/shared/api-errors.ts';
 import { requiredScope, type RootType } from '../resolvers/shared/field-scopes.ts';
@@ -26,7 +31,10 @@ export interface GuardOptions {
   limits: QueryLimits;
   /** mutations per IP address per minute (callers without a valid key); 0 = unlimited */
   mutationsPerMinute: number;
-  /** mutations per valid API key per minute, whatever its address; 0 = unlimited (default: mutationsPerMinute) */
+  /**
+   * mutations per valid API key per minute, whatever its address, for keys without a budget of their own;
+   * 0 = unlimited (default: mutationsPerMinute)
+   */
   mutationsPerMinutePerKey?: number;
 }
 
@@ -46,15 +54,14 @@ export function readRefused(): GraphQLError {
   );
 }
 
-export function rateLimited(retryAfterSeconds: number, perMinute: number, per: 'key' | 'address' = 'address'): GraphQLError {
+/** `per`: whose bucket; `own`: the limit is the key's own budget (setApiKeyBudget), not the server's default */
+export function rateLimited(retryAfterSeconds: number, perMinute: number, per: 'key' | 'address' = 'address', own = false): GraphQLError {
   const variable = per === 'key' ? 'GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY' : 'GLIMPSE_MUTATIONS_PER_MINUTE';
+  const source = own ? "this key's own budget, set by an admin" : variable;
   const who = per === 'key' ? 'this API key' : 'this client';
-  return new GraphQLError(
-    `too many mutations from ${who} (limit ${perMinute} per minute, ${variable}); retry after ${retryAfterSeconds} s`,
-    {
-      extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute, per },
-    },
-  );
+  return new GraphQLError(`too many mutations from ${who} (limit ${perMinute} per minute, ${source}); retry after ${retryAfterSeconds} s`, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds, limit: perMinute, per },
+  });
 }
 
 /** The first root field the caller may not execute, as the refusal to send; undefined when it may execute them all. */
@@ -69,18 +76,33 @@ export function scopeRefusal(caller: Caller, type: RootType, fields: Iterable<st
   return undefined;
 }
 
-/** The rate-limit bucket: a valid API key's name, else the IP address. */
-function clientBucket(context: ApiContext): { per: 'key' | 'address'; key: string } {
-  const { keyName } = context.caller;
-  return keyName !== null ? { per: 'key', key: `key:${keyName}` } : { per: 'address', key: `ip:${context.clientAddress}` };
+interface Bucket {
+  per: 'key' | 'address';
+  key: string;
+  /** mutations per minute; 0 = unlimited */
+  budget: number;
+  /** the key's own budget, not a server default */
+  own: boolean;
 }
 
-const perMinute = (points: number) => (points > 0 ? new RateLimiterMemory({ points, duration: 60 }) : undefined);
+/** The rate-limit bucket: a valid API key's name (with its own budget, if it has one), else the IP address. */
+function clientBucket(context: ApiContext, defaults: { address: number; key: number }): Bucket {
+  const { keyName, mutationsPerMinute } = context.caller;
+  if (keyName === null) return { per: 'address', key: `ip:${context.clientAddress}`, budget: defaults.address, own: false };
+  const own = mutationsPerMinute != null;
+  return { per: 'key', key: `key:${keyName}`, budget: own ? mutationsPerMinute : defaults.key, own };
+}
+
+const perMinute = (points: number) => new RateLimiterMemory({ points, duration: 60 });
 
 export function createOperationGuard(options: GuardOptions): OperationGuard {
   const { schema, limits, mutationsPerMinute } = options;
-  const budgets = { address: mutationsPerMinute, key: options.mutationsPerMinutePerKey ?? mutationsPerMinute };
-  const limiters = { address: perMinute(budgets.address), key: perMinute(budgets.key) };
+  const defaults = { address: mutationsPerMinute, key: options.mutationsPerMinutePerKey ?? mutationsPerMinute };
+  // the address limiter refuses past its budget itself; the keys' one counts up to any key's budget
+  const limiters = {
+    address: perMinute(Math.max(1, defaults.address)),
+    key: perMinute(Math.max(MAX_KEY_MUTATIONS_PER_MINUTE, defaults.key)),
+  };
 
   return async ({ document, variables, operationName, context }) => {
     const operation = getOperationAST(document, operationName ?? undefined);
@@ -93,17 +115,20 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
     const tooCostly = checkCost(schema, document, variables, operationName, limits);
     if (tooCostly) return tooCostly;
 
-    const bucket = operation.operation === 'mutation' ? clientBucket(context) : undefined;
-    const limiter = bucket && limiters[bucket.per];
-    if (bucket && limiter) {
+    const bucket = operation.operation === 'mutation' ? clientBucket(context, defaults) : undefined;
+    if (bucket && bucket.budget > 0) {
+      // at least one point per mutation operation, so one that executes nothing (every field skipped, bad
+      // variables) is not free to repeat
+      const points = Math.max(1, executed.responseKeys);
+      let counted: RateLimiterRes;
       try {
-        // at least one point per mutation operation, so one that executes nothing (every field skipped, bad
-        // variables) is not free to repeat
-        const points = Math.max(1, executed.responseKeys);
-        await limiter.consume(bucket.key, points);
+        counted = await limiters[bucket.per].consume(bucket.key, points);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        return rateLimited(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), budgets[bucket.per], bucket.per);
+        counted = rejection;
+      }
+      if (counted.consumedPoints > bucket.budget) {
+        return rateLimited(Math.max(1, Math.ceil(counted.msBeforeNext / 1000)), bucket.budget, bucket.per, bucket.own);
       }
     }
     return refused;

@@ -1,8 +1,8 @@
 // Who a bearer token belongs to, for every request of this API process: a GLIMPSE_API_KEYS key (an admin
 // key named `env:<first 8 hex digits of its sha256>`), a managed key (src/keys: looked up by the sha256 of
-// the token), or nobody. Lookups are cached for GLIMPSE_API_KEY_CACHE_SECONDS, unknown tokens included (so
-// a flood of made-up keys costs one query per token and period, in a bounded map); a key created or revoked
-// on any process NOTIFYs `api_key` and every process drops its cache at once, the period being the fallback
+// the token; it carries its scopes and its own mutation budget), or nobody. Lookups are cached for GLIMPSE_API_KEY_CACHE_SECONDS, unknown tokens included (so
+// a flood of made-up keys costs one query per token and period, in a bounded map); a key created, revoked or
+// re-budgeted on any process NOTIFYs `api_key` and every process drops its cache at once, the period being the fallback
 // when a notification is lost (the event bus also wakes its subscribers after a reconnect). A key's
 // lastUsedAt is written at most once per LAST_USED_EVERY_MS per process, never awaited by the request.
 // Tokens are never logged or kept: only their digests.
@@ -36,6 +36,7 @@ interface KnownKey {
   id: string;
   name: string;
   scopes: ReadonlySet<Scope>;
+  mutationsPerMinute: number | null;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -66,7 +67,7 @@ export class KeyRing {
     })();
   }
 
-  /** drops every cached lookup (a key was created or revoked somewhere) */
+  /** drops every cached lookup (a key was created, revoked or re-budgeted somewhere) */
   forget(): void {
     this.generation++;
     this.cache.clear();
@@ -83,7 +84,7 @@ export class KeyRing {
     const key = await this.managedKey(hashSecret(token));
     if (key === null) return this.anonymous;
     this.touch(key);
-    return { keyName: key.name, scopes: key.scopes, keysRequired: true };
+    return { keyName: key.name, scopes: key.scopes, keysRequired: true, mutationsPerMinute: key.mutationsPerMinute };
   }
 
   /**
@@ -141,12 +142,17 @@ export class KeyRing {
     const at = this.now();
     const row = await this.options.prisma.apiKey.findUnique({
       where: { hash },
-      select: { id: true, name: true, scopes: true, revokedAt: true },
+      select: { id: true, name: true, scopes: true, revokedAt: true, mutationsPerMinute: true },
     });
     const key =
       row === null || row.revokedAt !== null
         ? null
-        : { id: row.id, name: row.name, scopes: new Set(SCOPES.filter((s) => row.scopes.includes(s))) };
+        : {
+            id: row.id,
+            name: row.name,
+            scopes: new Set(SCOPES.filter((s) => row.scopes.includes(s))),
+            mutationsPerMinute: row.mutationsPerMinute,
+          };
     if (generation === this.generation) {
       if (this.cache.size >= MAX_CACHED) this.cache.clear();
       this.cache.set(hash, { key, at });

@@ -24,6 +24,7 @@ const EVERY_MUTATION: Record<string, string> = {
   renameModel: `mutation { renameModel(id: "x", name: "y") { id } }`,
   createApiKey: `mutation { createApiKey(input: { name: "x", scopes: [READ] }) { secret } }`,
   revokeApiKey: `mutation { revokeApiKey(name: "x") { name } }`,
+  setApiKeyBudget: `mutation { setApiKeyBudget(name: "x", mutationsPerMinute: 5) { name } }`,
 };
 
 describe('API keys', () => {

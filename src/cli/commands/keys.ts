@@ -1,13 +1,21 @@
-// `glimpse keys create --name ci --scopes read,caption`, `glimpse keys list`, `glimpse keys revoke <name>`:
-// the service's managed API keys (DATABASE_URL; src/keys). The secret is printed once, alone on stdout (so
+// `glimpse keys create --name ci --scopes read,caption [--mutations-per-minute N]`, `glimpse keys list`,
+// `glimpse keys revoke <name>`, `glimpse keys budget <name> <N|default>`: the service's managed API keys (DATABASE_URL; src/keys). The secret is printed once, alone on stdout (so
 // `$(glimpse keys create …)` captures it), and never stored: only its sha256. Revoking reaches every API
-// process within seconds (NOTIFY; GLIMPSE_API_KEY_CACHE_SECONDS at most), no restart needed.
+// process within seconds (NOTIFY; GLIMPSE_API_KEY_CACHE_SECONDS at most), no restart needed; so does a budget.
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { parseScopes, SCOPE_DOCS, SCOPES } from '../../keys/scopes.ts';
-import { type ApiKeyInfo, createKey, listKeys, revokeKey } from '../../keys/store.ts';
+import {
+  type ApiKeyInfo,
+  checkKeyBudget,
+  createKey,
+  listKeys,
+  MAX_KEY_MUTATIONS_PER_MINUTE,
+  revokeKey,
+  setKeyBudget,
+} from '../../keys/store.ts';
 import { CliError } from '../cli-errors.ts';
 import { formatTable } from '../table.ts';
 
@@ -37,12 +45,22 @@ function who(): string {
   }
 }
 
-async function create(opts: { name: string; scopes: string }): Promise<void> {
+/** `default` → null; a whole number 0..1,000,000 → itself; KeyError INVALID_BUDGET otherwise */
+function parseBudget(text: string): number | null {
+  const word = text.trim().toLowerCase();
+  if (word === 'default') return null;
+  return checkKeyBudget(/^\d{1,7}$/.test(word) ? Number(word) : Number.NaN);
+}
+
+const budgetText = (perMinute: number | null) => (perMinute === null ? 'default' : perMinute === 0 ? 'unlimited' : `${perMinute}/min`);
+
+async function create(opts: { name: string; scopes: string; mutationsPerMinute?: string }): Promise<void> {
   const scopes = parseScopes(opts.scopes);
+  const mutationsPerMinute = opts.mutationsPerMinute === undefined ? null : parseBudget(opts.mutationsPerMinute);
   await withDatabase(async (prisma) => {
-    const { key, secret } = await createKey(prisma, { name: opts.name, scopes, createdBy: who() });
+    const { key, secret } = await createKey(prisma, { name: opts.name, scopes, createdBy: who(), mutationsPerMinute });
     process.stderr.write(
-      `created API key "${key.name}" (${key.scopes.join(', ')}), shown in lists as ${key.prefix}…\n` +
+      `created API key "${key.name}" (${key.scopes.join(', ')}; mutations: ${budgetText(key.mutationsPerMinute)}), shown in lists as ${key.prefix}…\n` +
         'its secret follows, shown this once (only its sha256 is stored): send it as "Authorization: Bearer <secret>"\n',
     );
     console.log(secret);
@@ -61,8 +79,17 @@ async function list(opts: { json?: boolean }): Promise<void> {
   }
   console.log(
     formatTable(
-      ['name', 'prefix', 'scopes', 'created', 'created by', 'last used', 'revoked'],
-      keys.map((k) => [k.name, k.prefix, k.scopes.join(','), when(k.createdAt), k.createdBy, when(k.lastUsedAt), when(k.revokedAt)]),
+      ['name', 'prefix', 'scopes', 'mutations', 'created', 'created by', 'last used', 'revoked'],
+      keys.map((k) => [
+        k.name,
+        k.prefix,
+        k.scopes.join(','),
+        budgetText(k.mutationsPerMinute),
+        when(k.createdAt),
+        k.createdBy,
+        when(k.lastUsedAt),
+        when(k.revokedAt),
+      ]),
     ),
   );
 }
@@ -72,8 +99,14 @@ async function revoke(name: string): Promise<void> {
   console.log(`revoked API key "${key.name}" (${key.prefix}…) at ${key.revokedAt?.toISOString()}: API processes refuse it within seconds`);
 }
 
+async function budget(name: string, perMinute: string): Promise<void> {
+  const mutationsPerMinute = parseBudget(perMinute);
+  const key = await withDatabase((prisma) => setKeyBudget(prisma, name, mutationsPerMinute));
+  console.log(`API key "${key.name}": mutations ${budgetText(key.mutationsPerMinute)}; API processes apply it within seconds`);
+}
+
 export function keysCommand(): Command {
-  const keys = new Command('keys').description("the service's API keys (needs DATABASE_URL): create, list, revoke");
+  const keys = new Command('keys').description("the service's API keys (needs DATABASE_URL): create, list, revoke, budget");
   keys
     .command('create')
     .description('create a key and print its secret, once')
@@ -82,12 +115,24 @@ export function keysCommand(): Command {
       '--scopes <list>',
       `comma-separated, of ${SCOPES.join(', ')}: ${SCOPES.map((s) => `${s} = ${SCOPE_DOCS[s]}`).join('; ')}`,
     )
+    .option(
+      '--mutations-per-minute <n>',
+      `its own mutation budget, 0 (unlimited) to ${MAX_KEY_MUTATIONS_PER_MINUTE}, or "default" (GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY)`,
+    )
     .action(create);
   keys
     .command('list')
-    .description('every key, newest first: name, prefix, scopes, last use; never a secret')
+    .description('every key, newest first: name, prefix, scopes, mutation budget, last use; never a secret')
     .option('--json', 'print JSON')
     .action(list);
   keys.command('revoke').description('revoke a key by name (it stays listed, as revoked)').argument('<name>').action(revoke);
+  keys
+    .command('budget')
+    .description(
+      `set a key's own mutations per minute: 0 (unlimited) to ${MAX_KEY_MUTATIONS_PER_MINUTE}, or "default" (GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY)`,
+    )
+    .argument('<name>')
+    .argument('<perMinute>')
+    .action(budget);
   return keys;
 }

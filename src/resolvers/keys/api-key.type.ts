@@ -2,7 +2,7 @@
 // the answer to createApiKey; nothing else can read it, and the stored hash is never exposed.
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { SCOPE_DOCS, type Scope } from '../../keys/scopes.ts';
-import { MAX_KEY_NAME } from '../../keys/store.ts';
+import { MAX_KEY_MUTATIONS_PER_MINUTE, MAX_KEY_NAME } from '../../keys/store.ts';
 import { PageInfo } from '../shared/pagination.ts';
 
 /** GraphQL's names for the scopes; the values are the stored ones */
@@ -49,6 +49,13 @@ export class ApiKey {
 
   @Field(() => Date, { nullable: true, description: 'last request with the key (recorded at most once a minute per API process)' })
   lastUsedAt!: Date | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'its own mutation budget per minute (0 = unlimited); null: the server default, GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY. Set by createApiKey or setApiKeyBudget',
+  })
+  mutationsPerMinute!: number | null;
 }
 
 @ObjectType({ description: 'A new key and its secret. The secret is shown this once: store it now' })
@@ -67,6 +74,12 @@ export class CreateApiKeyInput {
 
   @Field(() => [ApiKeyScope], { description: 'at least one' })
   scopes!: ApiKeyScope[];
+
+  @Field(() => Int, {
+    nullable: true,
+    description: `its own mutation budget per minute, 0 (unlimited) to ${MAX_KEY_MUTATIONS_PER_MINUTE}; absent or null: the server default (GLIMPSE_MUTATIONS_PER_MINUTE_PER_KEY)`,
+  })
+  mutationsPerMinute?: number | null;
 }
 
 @ObjectType()

@@ -32,6 +32,7 @@ export const FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string, Sco
     deleteModel: 'train',
     createApiKey: 'admin',
     revokeApiKey: 'admin',
+    setApiKeyBudget: 'admin',
   },
   subscription: {
     captionStream: 'read',
