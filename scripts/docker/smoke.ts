@@ -113,8 +113,20 @@ async function caption(modelId: string): Promise<string> {
 
 const RUN = 'query($id: ID!) { trainingRun(id: $id) { status error step totalSteps model { id } } }';
 
+/** both workers (training + dataset, caption) have registered: the stack is up end to end */
+async function workersLive(): Promise<void> {
+  const { serverInfo } = await until(
+    'two live workers',
+    () => gql('{ serverInfo { workers backend } }'),
+    (d) => d.serverInfo.workers >= 2 && d.serverInfo.backend !== null,
+    180,
+  );
+  say(`${serverInfo.workers} workers live, backend ${serverInfo.backend}`);
+}
+
 if (mode === 'train') {
   await pages();
+  await workersLive();
   const { createDataset } = await gql('mutation { createDataset(input: { name: "smoke", synthetic: { images: 24, seed: 4 } }) { id } }');
   await until(
     'the synthetic set READY',
@@ -148,6 +160,7 @@ if (mode === 'train') {
   writeFileSync(stateFile, JSON.stringify({ runId: startTraining.id, modelId: run.model.id }));
 } else {
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { runId: string; modelId: string };
+  await workersLive();
   const run = (await gql(RUN, { id: state.runId })).trainingRun;
   if (run.status !== 'SUCCEEDED' || run.model?.id !== state.modelId)
     fail(`after the restart the run is ${JSON.stringify(run)}, expected SUCCEEDED with model ${state.modelId}`);
