@@ -36,8 +36,7 @@ RUN if [ -f /usr/local/share/build-extra-ca.pem ]; then export NODE_EXTRA_CA_CER
 
 FROM devdeps AS build
 COPY tsconfig.json tsconfig.build.json ./
-COPY prisma prisma
-COPY scripts scripts
+COPY scripts/build.ts scripts/
 COPY src src
 # the Prisma client (src/db/generated, compiled into dist/), the native addon (strict: a compile error fails the
 # build), then src/ → dist/ and the prebuilt browser files (docs/deployment.md "The production build")
