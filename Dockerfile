@@ -58,7 +58,8 @@ COPY --from=build /app/dist dist
 ENV HOST=0.0.0.0 PORT=4000 GLIMPSE_DATA_DIR=/data NODE_OPTIONS=--enable-source-maps
 USER node
 EXPOSE 4000
-VOLUME /data
+# /data is no VOLUME here (an API container, whose data dir stays empty with DATABASE_URL, would leave an anonymous
+# volume behind at each removal): mount one where a cache should outlive the container (compose.yaml's workers)
 # readiness of the API (a worker's check is its process: it has no port); the path is the one line to change
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "scripts/docker/healthcheck.mjs", "/healthz"]
 ENTRYPOINT ["node", "dist/main.js"]
