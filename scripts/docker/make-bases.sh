@@ -9,7 +9,7 @@
 # Use them with NODE_IMAGE=glimpse-local/node:20-bookworm-slim POSTGRES_IMAGE=glimpse-local/postgres:15-bookworm
 # (docs/deployment.md "Deploy with Docker"). Prints those two assignments on its last lines.
 #
-# Cached: the debootstrap tree as a tar under $GLIMPSE_BASES_CACHE/<hash of this script and its entrypoint>
+# Cached: the debootstrap tree as a tar under $BASES_CACHE_DIR/<hash of this script and its entrypoint>
 # (default /var/cache/glimpse-bases), the npm tarballs beside it; images whose label glimpse.bases matches the
 # hash are kept as they are. A second run with the images present takes about a second.
 # Needs root, docker (a running daemon) and debootstrap (apt-get install debootstrap).
@@ -23,7 +23,7 @@ POSTGRES_TAG=glimpse-local/postgres:15-bookworm
 
 here="$(cd "$(dirname "$0")" && pwd)"
 hash="$(cat "$0" "$here/postgres-entrypoint.sh" | sha256sum | cut -c1-16)"
-cache="${GLIMPSE_BASES_CACHE:-/var/cache/glimpse-bases}/$hash"
+cache="${BASES_CACHE_DIR:-/var/cache/glimpse-bases}/$hash"
 base_tag="glimpse-local/bookworm:$hash"
 say() { echo "[make-bases] $*" >&2; }
 
