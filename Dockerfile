@@ -61,6 +61,6 @@ EXPOSE 4000
 # /data is no VOLUME here (an API container, whose data dir stays empty with DATABASE_URL, would leave an anonymous
 # volume behind at each removal): mount one where a cache should outlive the container (compose.yaml's workers)
 # readiness of the API (a worker's check is its process: it has no port); the path is the one line to change
-HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "scripts/docker/healthcheck.mjs", "/healthz"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "scripts/docker/healthcheck.mjs", "/readyz"]
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["all"]
