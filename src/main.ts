@@ -120,6 +120,9 @@ async function main(): Promise<void> {
         draining: () => life.stopping,
         metricsSources: workers.map((w) => () => w.metrics()),
       });
+      // registered last, so the first stop step: /readyz already answers 503, everything else goes on serving
+      const drainDelayMs = config.metrics.drainDelaySeconds * 1000;
+      if (drainDelayMs > 0) life.onStop(() => new Promise((resolve) => setTimeout(resolve, drainDelayMs)));
       log.info(
         { listen: api.listening.text },
         `listening on ${api.listening.text}: GraphQL API and IDE at ${api.url} (subscriptions: ${api.url.replace(/^http/, 'ws')})`,

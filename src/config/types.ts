@@ -114,6 +114,8 @@ export interface MetricsSettings {
   maxModels: number;
   /** GLIMPSE_LIVEZ_MAX_DELAY_SECONDS: /livez fails once the event loop was held this long within the last 5–10 s */
   livezMaxDelaySeconds: number;
+  /** GLIMPSE_DRAIN_DELAY_SECONDS: after the first stop signal the API goes on serving (with /readyz 503) this long before the drain */
+  drainDelaySeconds: number;
 }
 
 export interface QueryLimits {

@@ -213,6 +213,12 @@ export const VARIABLES = {
     doc: '/livez fails once the event loop was held this long',
     parse: integer(10, 1, 3600),
   }),
+  GLIMPSE_DRAIN_DELAY_SECONDS: fills('metrics.drainDelaySeconds', {
+    section: 'server',
+    default: '`0`',
+    doc: 'after the first stop signal the API answers /readyz 503 and goes on serving this long before the drain starts',
+    parse: integer(0, 0, 600),
+  }),
   GLIMPSE_DEBUG: { section: 'tools', default: 'unset', doc: 'the CLI prints stack traces with its errors', parse: presence },
   GLIMPSE_TORCH_PYTHON: {
     section: 'tools',

@@ -58,7 +58,8 @@ const status = async (base: string, path: string) => (await probe(base, path)).s
 
 describe('npm start: probes and one scrape for the whole process tree', () => {
   it('merges the children’s metrics, follows Postgres, and drains with /readyz 503 and /livez 200', async () => {
-    const i = launch({ DATABASE_URL: db!.url, GLIMPSE_DATA_DIR: appDir, GLIMPSE_DB_GRACE_SECONDS: '0' });
+    // a drain delay, as behind a load balancer: without one an idle process stops listening within milliseconds
+    const i = launch({ DATABASE_URL: db!.url, GLIMPSE_DATA_DIR: appDir, GLIMPSE_DB_GRACE_SECONDS: '0', GLIMPSE_DRAIN_DELAY_SECONDS: '1' });
     instances.push(i);
     const url = await i.ready;
     expect(url, i.output()).toBeDefined();
@@ -99,7 +100,8 @@ describe('npm start: probes and one scrape for the whole process tree', () => {
       200,
     );
 
-    // SIGTERM: every probe from 100 ms on says draining; /livez answers 200 until the API stops listening
+    // SIGTERM: every probe from 100 ms on says draining (for the drain delay, then the drain); /livez answers 200
+    // until the API stops listening
     const sentTerm = performance.now();
     process.kill(i.child.pid!, 'SIGTERM');
     const probes: Probe[] = [];
