@@ -33,7 +33,10 @@ export function createPrisma(url: string, options: PrismaOptions = {}): PrismaCl
   // the pool is Prisma's (ended by $disconnect); the artifact store also streams blob chunks over it
   // directly (src/storage/blobs.ts): Prisma's raw queries copy bytea parameters several times
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.waitMs ?? 0 });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  // every interactive transaction waits for a connection as long as the pool does (GLIMPSE_DB_POOL_WAIT_MS in the
+  // API; then SERVICE_OVERLOADED), not Prisma's 2 s default, which failed the first mutations under load (P2028)
+  const maxWait = options.waitMs && options.waitMs > 0 ? options.waitMs : TRANSACTION_OPTIONS.maxWait;
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }), transactionOptions: { maxWait } });
   pools.set(prisma, pool);
   return prisma;
 }

@@ -4,7 +4,7 @@
 // (no death through TF.js-wasm's process handlers); when Postgres is back the API serves again and
 // the worker finishes the training it was running, every step stored once. Down for longer than
 // GLIMPSE_DB_GRACE_SECONDS, the process exits 69 (stopping its worker).
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database } from '../../src/db/database.ts';
 import { collect } from '../api/harness.ts';
-import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
+import { freePort, ownPostgresDir, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 import {
   alive,
@@ -50,8 +50,7 @@ async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[]
 }
 
 beforeAll(async () => {
-  pgDir = await mkdtemp(join(tmpdir(), 'glimpse-outage-pg-'));
-  await chmod(pgDir, 0o755); // as root the server runs as `postgres`, which must reach its folder
+  pgDir = await ownPostgresDir('glimpse-outage-pg-');
   appDir = await mkdtemp(join(tmpdir(), 'glimpse-outage-app-'));
   port = await freePort();
   await startPostgres();

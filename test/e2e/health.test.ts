@@ -4,13 +4,13 @@
 //     SIGTERM → /readyz 503 within 100 ms while /livez answers 200 until the process stops listening,
 //     and it exits 0;
 //   - a standalone worker with GLIMPSE_METRICS_PORT serves its own /metrics, /livez and /readyz.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { samples, scrapeMetrics, sampleValue } from '../helpers/metrics.ts';
-import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
+import { freePort, ownPostgresDir, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 import { alive, allWorkerPids, launch, type Instance } from './process-tree.ts';
 
@@ -21,8 +21,7 @@ let db: Database | undefined;
 const instances: Instance[] = [];
 
 beforeAll(async () => {
-  pgDir = await mkdtemp(join(tmpdir(), 'glimpse-health-pg-'));
-  await chmod(pgDir, 0o755); // as root the server runs as `postgres`, which must reach its folder
+  pgDir = await ownPostgresDir('glimpse-health-pg-');
   appDir = await mkdtemp(join(tmpdir(), 'glimpse-health-app-'));
   pgPort = await freePort();
   db = await startOwnPostgres(pgDir, pgPort);

@@ -4,9 +4,7 @@
 // yet (it pings once a minute): pooled connections cut by the shutdown and fresh ones refused both answer the
 // typed, retryable SERVICE_UNAVAILABLE over HTTP and graphql-ws, never INTERNAL_SERVER_ERROR, and no caller
 // reads the database's address. Back up, the same queries answer.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -17,9 +15,8 @@ import { type Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { type DatabaseHealth, watchDatabase } from '../../src/db/watch.ts';
 import { createEventBus, type EventBus } from '../../src/events/index.ts';
-import type { ApiContext } from '../../src/resolvers/shared/api-context.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
-import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
+import { freePort, NO_QUEUE, ownPostgresDir, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 
 const KEY = 'k1';
@@ -34,16 +31,8 @@ let health: DatabaseHealth;
 let api: RunningApi;
 let client: Client | undefined;
 
-const noQueue = {
-  enqueueTraining: () => Promise.reject(new Error('not in this test')),
-  enqueueCaption: () => Promise.reject(new Error('not in this test')),
-  enqueueDataset: () => Promise.reject(new Error('not in this test')),
-  depth: async () => 0,
-} as unknown as ApiContext['queue'];
-
 beforeAll(async () => {
-  pgDir = await mkdtemp(join(tmpdir(), 'glimpse-query-outage-'));
-  await chmod(pgDir, 0o755); // as root the server runs as `postgres`, which must reach its folder
+  pgDir = await ownPostgresDir('glimpse-query-outage-');
   port = await freePort();
   db = await startOwnPostgres(pgDir, port);
   await migrate(db.url);
@@ -52,7 +41,7 @@ beforeAll(async () => {
   // the first ping is a minute away: every query below runs before the watcher could notice
   health = watchDatabase(db.url, { log: silent, graceSeconds: 0, onGraceExceeded: () => {}, intervalMs: 60_000 });
   const config = loadConfig({ GLIMPSE_DATA_DIR: pgDir, GLIMPSE_API_KEYS: KEY, GLIMPSE_PUBLIC_READ: 'true' });
-  api = await startApi({ config, prisma, events, queue: noQueue, port: 0, host: '127.0.0.1', database: health, log: silent });
+  api = await startApi({ config, prisma, events, queue: NO_QUEUE, port: 0, host: '127.0.0.1', database: health, log: silent });
 });
 afterAll(async () => {
   await client?.dispose();

@@ -6,9 +6,7 @@
 // SERVICE_UNAVAILABLE (retryable), subscribe again once the database is back, and get what is stored and
 // then the rest: every token and step once, one final event. Callers without a key read "database
 // unreachable" and no address; key holders get the detail.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -19,11 +17,10 @@ import { type Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { type DatabaseHealth, watchDatabase } from '../../src/db/watch.ts';
 import { createEventBus, type EventBus, notify } from '../../src/events/index.ts';
-import type { ApiContext } from '../../src/resolvers/shared/api-context.ts';
 import { ServiceUnavailableError } from '../../src/resolvers/shared/api-errors.ts';
 import { followRows, type ReadResult } from '../../src/resolvers/shared/follow-rows.ts';
 import { startApi, type RunningApi } from '../../src/server/app.ts';
-import { freePort, startOwnPostgres } from '../helpers/own-postgres.ts';
+import { freePort, NO_QUEUE, ownPostgresDir, startOwnPostgres } from '../helpers/own-postgres.ts';
 import { until } from '../helpers/until.ts';
 import { collect, type GraphQLResponse } from '../api/harness.ts';
 
@@ -44,17 +41,8 @@ const startPostgres = async () => {
   return db;
 };
 
-/** nothing is enqueued here: the test writes what the worker would */
-const noQueue = {
-  enqueueTraining: () => Promise.reject(new Error('not in this test')),
-  enqueueCaption: () => Promise.reject(new Error('not in this test')),
-  enqueueDataset: () => Promise.reject(new Error('not in this test')),
-  depth: async () => 0,
-} as unknown as ApiContext['queue'];
-
 beforeAll(async () => {
-  pgDir = await mkdtemp(join(tmpdir(), 'glimpse-stream-outage-'));
-  await chmod(pgDir, 0o755); // as root the server runs as `postgres`, which must reach its folder
+  pgDir = await ownPostgresDir('glimpse-stream-outage-');
   port = await freePort();
   await startPostgres();
   await migrate(db!.url);
@@ -62,7 +50,7 @@ beforeAll(async () => {
   events = await createEventBus(db!.url, { onError: () => {} });
   health = watchDatabase(db!.url, { log: silent, graceSeconds: 0, onGraceExceeded: () => {}, intervalMs: 200 });
   const config = loadConfig({ GLIMPSE_DATA_DIR: pgDir, GLIMPSE_API_KEYS: `${KEY},k2`, GLIMPSE_PUBLIC_READ: 'true' });
-  api = await startApi({ config, prisma, events, queue: noQueue, port: 0, host: '127.0.0.1', database: health, log: silent });
+  api = await startApi({ config, prisma, events, queue: NO_QUEUE, port: 0, host: '127.0.0.1', database: health, log: silent });
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));

@@ -1,8 +1,27 @@
 // A Postgres of a test's own (embedded, on a port of its own) that the test may stop and start again on the same
 // data dir and port: for outage tests, which must not stop the shared test server.
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
 import { startDatabase, type Database } from '../../src/db/database.ts';
+import type { ApiContext } from '../../src/resolvers/shared/api-context.ts';
+
+/** a fresh folder for an own Postgres's data, reachable by the `postgres` user the server runs as under root */
+export async function ownPostgresDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+/** an API queue for tests that enqueue nothing: the test writes what the worker would */
+export const NO_QUEUE = {
+  enqueueTraining: () => Promise.reject(new Error('not in this test')),
+  enqueueCaption: () => Promise.reject(new Error('not in this test')),
+  enqueueDataset: () => Promise.reject(new Error('not in this test')),
+  depth: async () => 0,
+} as unknown as ApiContext['queue'];
 
 /** a TCP port free on 127.0.0.1 now */
 export function freePort(): Promise<number> {
