@@ -8,22 +8,21 @@ import type { ApiContext } from '../shared/api-context.ts';
 import { CaptionStatus as Status, isTerminalCaption } from '../shared/enums.ts';
 import { CaptionFailedError, NotFoundError } from '../shared/api-errors.ts';
 import { openStream, type ReadResult } from '../shared/follow-rows.ts';
+import { captionReader } from './caption-reads.ts';
 
 const PAGE = 500;
 
 export async function captionStream(ctx: ApiContext, requestId: string): Promise<AsyncIterableIterator<CaptionStreamEvent | Error>> {
   const wakeUps = ctx.events.subscribe('caption_request', requestId);
-  const select = { status: true, caption: true, gridSize: true, error: true } as const;
+  const reader = captionReader(ctx.prisma, PAGE);
 
   let next = 0;
   async function read(): Promise<ReadResult<CaptionStreamEvent | Error>> {
-    // status first: once it reads terminal, every token written before it is visible below
-    const request = await ctx.prisma.captionRequest.findUniqueOrThrow({ where: { id: requestId }, select });
-    const tokens = await ctx.prisma.captionToken.findMany({
-      where: { requestId, index: { gte: next } },
-      orderBy: { index: 'asc' },
-      take: PAGE,
-    });
+    // the request's status and its new tokens in one statement (one snapshot: a request read as ended shows every
+    // token written before it ended), batched with the other streams woken at the same time (./caption-reads.ts)
+    const request = await reader.read({ requestId, next });
+    if (!request) throw new NotFoundError('CaptionRequest', requestId);
+    const tokens = request.tokens;
     const events: (CaptionStreamEvent | Error)[] = tokens.map((t) => ({
       index: t.index,
       token: t.token,
@@ -42,7 +41,8 @@ export async function captionStream(ctx: ApiContext, requestId: string): Promise
 
   return openStream(
     wakeUps,
-    async () => (await ctx.prisma.captionRequest.count({ where: { id: requestId } })) > 0,
+    // batched too: a burst of new streams checks its requests in one statement (no token is past the last index)
+    async () => (await reader.read({ requestId, next: 2 ** 31 - 1 })) !== null,
     () => new NotFoundError('CaptionRequest', requestId),
     read,
   );
