@@ -14,6 +14,7 @@
 //       model at the API defaults for --epochs, then runs the rounds
 //   npx tsx bench/caption-load.ts --url http://127.0.0.1:4000/graphql --model <id> [--key <api key>]
 //       against a running server and model
+//   --cpu-prof DIR   (first form) writes a CPU profile of the API process (npm start's main process) into DIR
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,7 +94,9 @@ async function startServer(key: string): Promise<{ url: string; stop: () => Prom
   dbUrl.pathname = `/${name}`;
   const dir = await mkdtemp(join(tmpdir(), 'glimpse-load-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // --cpu-prof DIR: a CPU profile of the API process (npm start's main process), written when it stops
+  const profile = option('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', option('cpu-prof')!] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: dbUrl.toString(),

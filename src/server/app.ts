@@ -20,6 +20,7 @@ import { KeyRing } from './keyring.ts';
 import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
 import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
+import { DocumentCache } from './document-cache.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, mountProbes, type DatabaseState } from './health.ts';
 import { createApiMetrics, mountMetrics } from './metrics.ts';
@@ -128,6 +129,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   httpServer.on('request', app);
   const limits = config.queryLimits;
   const rules = limitRules(limits);
+  // texts that passed the limit rules (Apollo keeps its own cache of fully validated documents)
+  const passedLimits = new DocumentCache();
   const guard = createOperationGuard({
     schema,
     limits,
@@ -219,7 +222,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     // POST: JSON or multipart operations)
     (req, res, next) => {
       const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
-      const { errors } = precheck(schema, query, limits, rules);
+      const { errors } = precheck(schema, query, limits, rules, passedLimits);
       if (!errors) return next();
       metrics.refused(errors.map((e) => e.extensions.code));
       res.status(400).json({

@@ -25,6 +25,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { QueryLimits } from '../config/index.ts';
+import type { DocumentCache } from './document-cache.ts';
 
 export type LimitCode = 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'TOO_MANY_ALIASES' | 'TOO_MANY_DIRECTIVES' | 'QUERY_TOO_COSTLY';
 
@@ -153,17 +154,21 @@ export function restoreLimitCode(formatted: GraphQLFormattedError, error: unknow
  * Steps 1–3 on their own, before the full validation: graphql-js's specified rules cost time in proportion to
  * the document (hundreds of ms for 1,000 aliases), so the cheap limit rules run first and alone. Returns the
  * parsed document, or the limit errors; a document that does not parse is left to the server's own parse
- * (same error either way).
+ * (same error either way). With `passed`, a text that passed before is answered from it (./document-cache.ts).
  */
 export function precheck(
   schema: GraphQLSchema,
   query: unknown,
   limits: QueryLimits,
   rules: readonly ValidationRule[] = limitRules(limits),
+  passed?: DocumentCache,
 ): { document?: DocumentNode; errors?: readonly GraphQLError[] } {
   const tooLarge = checkQueryText(query, limits);
   if (tooLarge) return { errors: [tooLarge] };
   if (typeof query !== 'string') return {};
+  // a text that passed the limits before passes them again (the rules and schema are fixed)
+  const known = passed?.get(query);
+  if (known) return { document: known };
   let document: DocumentNode;
   try {
     document = parse(query, parseOptions(limits));
@@ -171,5 +176,7 @@ export function precheck(
     return {};
   }
   const errors = validate(schema, document, rules);
-  return errors.length > 0 ? { document, errors } : { document };
+  if (errors.length > 0) return { document, errors };
+  passed?.add(query, document);
+  return { document };
 }

@@ -6,7 +6,7 @@
 // operation gets SERVICE_UNAVAILABLE at once, as HTTP requests get 503 (./health.ts).
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { QueryLimits, WebSocketLimits } from '../config/index.ts';
@@ -18,6 +18,7 @@ import { connectionParamsToken, type ContextFactory } from './request-context.ts
 import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
 import type { Logger } from '../log.ts';
+import { DocumentCache } from './document-cache.ts';
 import { limitRules, parseOptions, precheck } from './limits.ts';
 import type { ApiMetrics } from './metrics.ts';
 
@@ -104,23 +105,29 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     }) as typeof socket.emit;
   });
 
+  // subscription texts that passed the limits and graphql-js's rules (./document-cache.ts)
+  const passed = new DocumentCache();
   type Subscribe = NonNullable<Parameters<typeof useServer<Record<string, unknown> | undefined>>[0]['onSubscribe']>;
   const subscribe: Subscribe = async (ctx, _id, payload) => {
     // graphql-ws has registered this operation already: it counts itself
     const crowded = tooManyOperations(Object.keys(ctx.subscriptions).length, options.connections.subscriptionsPerConnection);
     if (crowded) return [crowded];
     if (database && !database.up) return [new ServiceUnavailableError()];
-    // the limits first and alone (cheap), then graphql-js's own rules; codes as Apollo gives them over HTTP
-    const checked = precheck(schema, payload.query, limits, ownRules);
-    if (checked.errors) return [...checked.errors];
-    let document: DocumentNode;
-    try {
-      document = checked.document ?? parse(payload.query, parseOptions(limits));
-    } catch (error) {
-      return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
+    // a text that passed every rule before passes again; else the limits first and alone (cheap), then
+    // graphql-js's own rules; codes as Apollo gives them over HTTP
+    let document = passed.get(payload.query);
+    if (!document) {
+      const checked = precheck(schema, payload.query, limits, ownRules);
+      if (checked.errors) return [...checked.errors];
+      try {
+        document = checked.document ?? parse(payload.query, parseOptions(limits));
+      } catch (error) {
+        return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), 'GRAPHQL_PARSE_FAILED')];
+      }
+      const invalid = validate(schema, document, specifiedRules);
+      if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+      passed.add(payload.query, document);
     }
-    const invalid = validate(schema, document, specifiedRules);
-    if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
     let contextValue: ApiContext;
     try {
       contextValue = await options.context(

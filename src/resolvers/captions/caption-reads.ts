@@ -36,9 +36,13 @@ interface Row {
   error: string | null;
   index: number | null;
   token: string | null;
-  attention: number[] | null;
+  /** the weights as text, "0.5,0.25,…": split and Number() are several times faster than the driver's array parser */
+  attention: string | null;
   logProb: number | null;
 }
+
+/** float8 text as Postgres writes it (shortest exact form; NaN, Infinity, -Infinity) back to numbers */
+const numbers = (text: string): number[] => (text === '' ? [] : text.split(',').map(Number));
 
 interface Waiting extends CaptionRead {
   resolve: (result: CaptionReadResult | null) => void;
@@ -87,7 +91,7 @@ export class CaptionReader {
     try {
       rows = await this.prisma.$queryRawUnsafe<Row[]>(
         `SELECT q."ord"::int AS "ord", r."status"::text AS "status", r."caption", r."gridSize", r."error",
-                t."index", t."token", t."attention", t."logProb"
+                t."index", t."token", array_to_string(t."attention", ',') AS "attention", t."logProb"
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS q("requestId", "next", "ord")
          JOIN "CaptionRequest" r ON r."id" = q."requestId"
          LEFT JOIN LATERAL (
@@ -113,7 +117,7 @@ export class CaptionReader {
         results.set(k, result);
       }
       if (row.index !== null)
-        result.tokens.push({ index: row.index, token: row.token!, attention: row.attention!, logProb: Number(row.logProb) });
+        result.tokens.push({ index: row.index, token: row.token!, attention: numbers(row.attention!), logProb: Number(row.logProb) });
     }
     for (const w of batch) w.resolve(results.get(key(w)) ?? null);
   }
