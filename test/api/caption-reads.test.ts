@@ -1,7 +1,8 @@
 // captionStream's reads batched across streams (src/resolvers/captions/caption-reads.ts) on a real Postgres: reads
 // asked for in one turn go out as one statement, each gets its own request's status and tokens from its position
 // (two streams of one request at two positions, a page limit, a request with no tokens, a missing request), and a
-// failed statement rejects the reads of its batch.
+// failed statement rejects the reads of its batch. The API's own reader (captionReader) runs on its pg pool:
+// the stream tests (subscriptions.test.ts) go through it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeTokens } from '../../src/jobs/caption-writes.ts';
 import { CaptionReader } from '../../src/resolvers/captions/caption-reads.ts';
@@ -26,20 +27,14 @@ const words = (requestId: string, list: string[], logProb = -0.25) =>
     event: { index, token, attention: Float32Array.from([0.5, 0.25, 0.125, 0.125]), logProb },
   }));
 
-/** the reader on a client whose raw statements are counted */
+/** the reader on the test database's client, its statements counted */
 function countingReader(page: number): { reader: CaptionReader; statements: () => number } {
   let statements = 0;
-  const counted = new Proxy(db.prisma, {
-    get(target, prop, receiver) {
-      if (prop === '$queryRawUnsafe')
-        return (...args: Parameters<typeof target.$queryRawUnsafe>) => {
-          statements++;
-          return target.$queryRawUnsafe(...args);
-        };
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-  return { reader: new CaptionReader(counted, page), statements: () => statements };
+  const query = <T>(text: string, values: unknown[]) => {
+    statements++;
+    return db.prisma.$queryRawUnsafe<T[]>(text, ...values);
+  };
+  return { reader: new CaptionReader(query, page), statements: () => statements };
 }
 
 describe('captionStream reads, batched', () => {

@@ -3,7 +3,10 @@
 // send 128 queries (the request's status, then its new tokens). Reads asked for in the same turn of the event loop
 // now go out as ONE statement: each request's status with its tokens from the stream's position on. One statement
 // reads one snapshot, so a request read as ended shows every token written before it ended.
-import type { CaptionStatus, PrismaClient } from '../../db/client.ts';
+import { type CaptionStatus, type PrismaClient, pgPoolOf } from '../../db/client.ts';
+
+/** runs one statement: the API's node-postgres pool (no Prisma layer on the hot path), else Prisma's raw query */
+export type RunQuery = <T>(text: string, values: unknown[]) => Promise<T[]>;
 
 /** what one stream asks for: its request and the first token index it has not delivered */
 export interface CaptionRead {
@@ -61,7 +64,7 @@ export class CaptionReader {
   private scheduled = false;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly query: RunQuery,
     private readonly page: number,
   ) {}
 
@@ -89,7 +92,7 @@ export class CaptionReader {
     const unique = [...new Map(batch.map((w) => [key(w), w])).values()];
     let rows: Row[];
     try {
-      rows = await this.prisma.$queryRawUnsafe<Row[]>(
+      rows = await this.query<Row>(
         `SELECT q."ord"::int AS "ord", r."status"::text AS "status", r."caption", r."gridSize", r."error",
                 t."index", t."token", array_to_string(t."attention", ',') AS "attention", t."logProb"
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS q("requestId", "next", "ord")
@@ -100,9 +103,7 @@ export class CaptionReader {
            ORDER BY "index" LIMIT $3
          ) t ON true
          ORDER BY q."ord", t."index"`,
-        unique.map((w) => w.requestId),
-        unique.map((w) => w.next),
-        this.page,
+        [unique.map((w) => w.requestId), unique.map((w) => w.next), this.page],
       );
     } catch (error) {
       for (const w of batch) w.reject(error);
@@ -128,6 +129,12 @@ const readers = new WeakMap<PrismaClient, CaptionReader>();
 /** the process's reader for this client */
 export function captionReader(prisma: PrismaClient, page: number): CaptionReader {
   let reader = readers.get(prisma);
-  if (!reader) readers.set(prisma, (reader = new CaptionReader(prisma, page)));
+  if (!reader) {
+    const pool = pgPoolOf(prisma);
+    const query: RunQuery = pool
+      ? async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows as T[]
+      : <T>(text: string, values: unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...values);
+    readers.set(prisma, (reader = new CaptionReader(query, page)));
+  }
   return reader;
 }

@@ -7,7 +7,7 @@
 // internal error: the subject (a caption request, a run) has not failed and may still finish, and a
 // subscriber that opens the stream again once the database is back gets what is stored, then the rest.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnavailable } from '../../db/unavailable.ts';
+import { isDatabaseUnavailable, isPoolExhausted } from '../../db/unavailable.ts';
 import { ServiceUnavailableError } from './api-errors.ts';
 
 /**
@@ -95,7 +95,8 @@ export function followRows<T>(
       try {
         return await read();
       } catch (error) {
-        if (!isDatabaseUnavailable(error)) return error instanceof Error ? error : new Error(String(error));
+        // a pool with no free connection in GLIMPSE_DB_POOL_WAIT_MS (a burst) is waited out the same way
+        if (!isDatabaseUnavailable(error) && !isPoolExhausted(error)) return error instanceof Error ? error : new Error(String(error));
         if (Date.now() >= giveUpAt) return unavailable();
       }
       try {
