@@ -51,3 +51,13 @@ export function pgPoolOf(prisma: PrismaClient): pg.Pool | undefined {
  * runs, so Prisma's 2 s default wait for a connection can pass before the transaction even starts.
  */
 export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
+/**
+ * One statement on the client's node-postgres pool, without Prisma's layer (for hot paths: the caption worker's
+ * batch writes, captionStream's batched reads); a client not made by createPrisma runs it as a raw query.
+ */
+export function sqlOf(prisma: PrismaClient): <T>(text: string, values: readonly unknown[]) => Promise<T[]> {
+  const pool = pgPoolOf(prisma);
+  if (pool) return async <T>(text: string, values: readonly unknown[]) => (await pool.query(text, [...values])).rows as T[];
+  return <T>(text: string, values: readonly unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...values);
+}

@@ -2,7 +2,7 @@
 // commit): the batch marked RUNNING, the tokens of a decoding step for every request in it, and the results.
 // One statement per request and per token (a transaction each) was ~16 × 10 round trips per batch of 16, which
 // the API's readers then queued behind; now a batch costs a statement per step.
-import { CaptionStatus, type PrismaClient } from '../db/client.ts';
+import { CaptionStatus, type PrismaClient, sqlOf } from '../db/client.ts';
 import { channelOf } from '../events/topics.ts';
 import type { TokenEvent } from '../ml/index.ts';
 
@@ -10,18 +10,14 @@ const CAPTION_CHANNEL = channelOf('caption_request');
 
 /** The batch's requests RUNNING on this worker, with the grid size its tokens will have. */
 export async function markRunning(prisma: PrismaClient, ids: readonly string[], gridSize: number, workerId: string): Promise<void> {
-  await prisma.$executeRawUnsafe(
+  await sqlOf(prisma)(
     `WITH running AS (
        UPDATE "CaptionRequest" SET "status" = $2::"CaptionStatus", "gridSize" = $3, "workerId" = $4,
          "startedAt" = now() AT TIME ZONE 'UTC'
        WHERE "id" = ANY($1::text[]) RETURNING "id"
      )
      SELECT count(pg_notify($5, "id")::text) FROM running`,
-    [...ids],
-    CaptionStatus.RUNNING,
-    gridSize,
-    workerId,
-    CAPTION_CHANNEL,
+    [[...ids], CaptionStatus.RUNNING, gridSize, workerId, CAPTION_CHANNEL],
   );
 }
 
@@ -37,7 +33,7 @@ const float8Array = (values: Iterable<number>) => `{${Array.from(values, String)
 /** Stores tokens of any requests (a token already stored is kept) and wakes each request's streams once. */
 export async function storeTokens(prisma: PrismaClient, tokens: readonly StoredToken[]): Promise<void> {
   if (tokens.length === 0) return;
-  await prisma.$executeRawUnsafe(
+  await sqlOf(prisma)(
     `WITH stored AS (
        INSERT INTO "CaptionToken" ("requestId", "index", "token", "attention", "logProb")
        SELECT t."requestId", t."index", t."token", t."attention"::double precision[], t."logProb"::double precision
@@ -46,12 +42,14 @@ export async function storeTokens(prisma: PrismaClient, tokens: readonly StoredT
        ON CONFLICT DO NOTHING RETURNING 1
      )
      SELECT count(pg_notify($6, r)::text) FROM (SELECT DISTINCT unnest($1::text[]) AS r) requests`,
-    tokens.map((t) => t.requestId),
-    tokens.map((t) => t.event.index),
-    tokens.map((t) => t.event.token),
-    tokens.map((t) => float8Array(t.event.attention)),
-    tokens.map((t) => String(t.event.logProb)), // as text: a JSON number array would turn -Infinity into null
-    CAPTION_CHANNEL,
+    [
+      tokens.map((t) => t.requestId),
+      tokens.map((t) => t.event.index),
+      tokens.map((t) => t.event.token),
+      tokens.map((t) => float8Array(t.event.attention)),
+      tokens.map((t) => String(t.event.logProb)), // as text: a JSON number array would turn -Infinity into null
+      CAPTION_CHANNEL,
+    ],
   );
 }
 
@@ -64,7 +62,7 @@ export interface CaptionOutcome {
 /** The batch's results SUCCEEDED at once (the image deleted unless `keepImages`), each request woken. */
 export async function storeResults(prisma: PrismaClient, results: readonly CaptionOutcome[], keepImages: boolean): Promise<void> {
   if (results.length === 0) return;
-  await prisma.$executeRawUnsafe(
+  await sqlOf(prisma)(
     `WITH outcome AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS o("id", "caption", "timings")
      ), ended AS (
@@ -73,12 +71,14 @@ export async function storeResults(prisma: PrismaClient, results: readonly Capti
        FROM outcome o WHERE c."id" = o."id" RETURNING c."id"
      )
      SELECT count(pg_notify($6, "id")::text) FROM ended`,
-    results.map((r) => r.id),
-    results.map((r) => r.caption),
-    results.map((r) => JSON.stringify(r.timings)),
-    CaptionStatus.SUCCEEDED,
-    keepImages,
-    CAPTION_CHANNEL,
+    [
+      results.map((r) => r.id),
+      results.map((r) => r.caption),
+      results.map((r) => JSON.stringify(r.timings)),
+      CaptionStatus.SUCCEEDED,
+      keepImages,
+      CAPTION_CHANNEL,
+    ],
   );
 }
 

@@ -30,7 +30,7 @@ const words = (requestId: string, list: string[], logProb = -0.25) =>
 /** the reader on the test database's client, its statements counted */
 function countingReader(page: number): { reader: CaptionReader; statements: () => number } {
   let statements = 0;
-  const query = <T>(text: string, values: unknown[]) => {
+  const query = <T>(text: string, values: readonly unknown[]) => {
     statements++;
     return db.prisma.$queryRawUnsafe<T[]>(text, ...values);
   };

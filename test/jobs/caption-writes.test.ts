@@ -59,8 +59,8 @@ describe('caption batch writes', () => {
     let statements = 0;
     const counted = new Proxy(db.prisma, {
       get: (target, key) =>
-        key === '$executeRawUnsafe'
-          ? (...args: Parameters<typeof target.$executeRawUnsafe>) => (statements++, target.$executeRawUnsafe(...args))
+        key === '$queryRawUnsafe'
+          ? (...args: Parameters<typeof target.$queryRawUnsafe>) => (statements++, target.$queryRawUnsafe(...args))
           : Reflect.get(target, key),
     });
     const writer = new TokenWriter(counted);

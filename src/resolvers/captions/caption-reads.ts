@@ -3,10 +3,10 @@
 // send 128 queries (the request's status, then its new tokens). Reads asked for in the same turn of the event loop
 // now go out as ONE statement: each request's status with its tokens from the stream's position on. One statement
 // reads one snapshot, so a request read as ended shows every token written before it ended.
-import { type CaptionStatus, type PrismaClient, pgPoolOf } from '../../db/client.ts';
+import { type CaptionStatus, type PrismaClient, sqlOf } from '../../db/client.ts';
 
-/** runs one statement: the API's node-postgres pool (no Prisma layer on the hot path), else Prisma's raw query */
-export type RunQuery = <T>(text: string, values: unknown[]) => Promise<T[]>;
+/** runs one statement (sqlOf: the API's node-postgres pool, no Prisma layer on the hot path) */
+export type RunQuery = <T>(text: string, values: readonly unknown[]) => Promise<T[]>;
 
 /** what one stream asks for: its request and the first token index it has not delivered */
 export interface CaptionRead {
@@ -129,12 +129,6 @@ const readers = new WeakMap<PrismaClient, CaptionReader>();
 /** the process's reader for this client */
 export function captionReader(prisma: PrismaClient, page: number): CaptionReader {
   let reader = readers.get(prisma);
-  if (!reader) {
-    const pool = pgPoolOf(prisma);
-    const query: RunQuery = pool
-      ? async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows as T[]
-      : <T>(text: string, values: unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...values);
-    readers.set(prisma, (reader = new CaptionReader(query, page)));
-  }
+  if (!reader) readers.set(prisma, (reader = new CaptionReader(sqlOf(prisma), page)));
   return reader;
 }
