@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 2
+#define KERNELS_ABI_VERSION 3
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -89,6 +89,14 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)
+
+// ---- OpenBLAS threads per call (threads.c) ------------------------------------------------------
+// setThreads(threads, parallelMin): a product of m·n·k ≥ parallelMin multiply-adds runs on `threads`
+// OpenBLAS threads, a smaller one on one (threading a small product costs more than it gains; the
+// threshold is measured by bench/blas-threads.ts). Call blas_threads_for(work) before each OpenBLAS call.
+void blas_set_policy(int threads, double parallel_min);
+int blas_policy_threads(void);
+void blas_threads_for(double work);
 
 // ---- vectorisation --------------------------------------------------------------------------
 // one build for every x86-64 CPU, the widest vectors picked at load time

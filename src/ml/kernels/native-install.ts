@@ -41,7 +41,7 @@ export function useNativeKernels(options: NativeInstallOptions, notes: string[])
   }
   setNativeKernels(true);
   notes.push(
-    `matrix products, Tanh, Exp, Sum, conv gradients, Adam and attention scores on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)`,
+    `matrix products, Tanh, Exp, Sum, conv gradients, Adam and attention scores on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
     ...(options.notes ?? []),
   );
   return '+openblas';
