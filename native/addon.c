@@ -1,5 +1,5 @@
 // The glimpse_kernels addon: float32 kernels on tfjs-backend-wasm's heap (gemm.c, elementwise.c,
-// optim.c, attention.c, conv.c) over the system OpenBLAS, and the module's own functions:
+// optim.c, attention.c, gru.c, conv.c) over the system OpenBLAS, and the module's own functions:
 //   abiVersion() → KERNELS_ABI_VERSION (kernels.h), checked by src/ml/kernels/native-addon.ts
 //   layout() → { entry point: [parameter names in order] }, from kernels.h's lists
 //   setThreads(n, parallelMin), getThreads(), config(): OpenBLAS's threads (per call by size, threads.c)

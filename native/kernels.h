@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 3
+#define KERNELS_ABI_VERSION 4
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -51,6 +51,12 @@
 #define ATTN_GRAD_PARAMS(X)                                                                               \
   X(ATTN_GRAD, hiddenOff) X(ATTN_GRAD, vOff) X(ATTN_GRAD, dsOff) X(ATTN_GRAD, dkeysOff) X(ATTN_GRAD, dqOff) \
       X(ATTN_GRAD, dvOff) X(ATTN_GRAD, B) X(ATTN_GRAD, L) X(ATTN_GRAD, U)
+// gruCell: the GRU cell fused, see gru.c
+#define GRU_PARAMS(X) X(GRU, xOff) X(GRU, rOff) X(GRU, hOff) X(GRU, hNewOff) X(GRU, gatesOff) X(GRU, B) X(GRU, U)
+// gruCellGrad: the gradients of x, r and h
+#define GRU_GRAD_PARAMS(X)                                                                                \
+  X(GRU_GRAD, gatesOff) X(GRU_GRAD, rOff) X(GRU_GRAD, hOff) X(GRU_GRAD, dyOff) X(GRU_GRAD, dxOff)         \
+      X(GRU_GRAD, drOff) X(GRU_GRAD, dhOff) X(GRU_GRAD, B) X(GRU_GRAD, U)
 // convFilterGrad: dK of a 2-D convolution, see conv.c
 #define CONV_FILTER_PARAMS(X)                                                                             \
   X(CONV_FILTER, xOff) X(CONV_FILTER, dyOff) X(CONV_FILTER, dkOff) X(CONV_FILTER, B) X(CONV_FILTER, H)    \
@@ -71,6 +77,8 @@ enum SumSquaresParam { SUM_SQUARES_PARAMS(PARAM_INDEX) SUM_SQUARES_NPARAMS };
 enum AdamParam { ADAM_PARAMS(PARAM_INDEX) ADAM_NPARAMS };
 enum AttnParam { ATTN_PARAMS(PARAM_INDEX) ATTN_NPARAMS };
 enum AttnGradParam { ATTN_GRAD_PARAMS(PARAM_INDEX) ATTN_GRAD_NPARAMS };
+enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
+enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
 
@@ -84,6 +92,8 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
   X(adam, Adam, ADAM_PARAMS)                                                                              \
   X(attnScores, AttnScores, ATTN_PARAMS)                                                                  \
   X(attnScoresGrad, AttnScoresGrad, ATTN_GRAD_PARAMS)                                                     \
+  X(gruCell, GruCell, GRU_PARAMS)                                                                         \
+  X(gruCellGrad, GruCellGrad, GRU_GRAD_PARAMS)                                                            \
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \
   X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)
 
