@@ -1,5 +1,5 @@
 // `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm|wasm:2|wasm+openblas[:W[:B]]|cpu]
-//   [--off gru,attention,…]`: one real
+//   [--off gru,attention-softmax,…]`: one real
 // training step (or one 20-token caption decode of the bench's reference model) under tf.profile,
 // kernels aggregated by name and by name+input shapes (top 25).
 // Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels. --off switches native
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     off: { type: 'string', default: '' },
   },
 });
-const PARTS: NativePart[] = ['conv', 'optimizer', 'attention', 'gru'];
+const PARTS: NativePart[] = ['conv', 'optimizer', 'attention', 'attention-softmax', 'gru'];
 for (const part of values.off.split(',').filter((p) => p !== '')) {
   if (!(PARTS as string[]).includes(part)) throw new Error(`--off takes ${PARTS.join(', ')}, got ${part}`);
   setNativePart(part as NativePart, false);

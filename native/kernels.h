@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 4
+#define KERNELS_ABI_VERSION 5
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -51,6 +51,15 @@
 #define ATTN_GRAD_PARAMS(X)                                                                               \
   X(ATTN_GRAD, hiddenOff) X(ATTN_GRAD, vOff) X(ATTN_GRAD, dsOff) X(ATTN_GRAD, dkeysOff) X(ATTN_GRAD, dqOff) \
       X(ATTN_GRAD, dvOff) X(ATTN_GRAD, B) X(ATTN_GRAD, L) X(ATTN_GRAD, U)
+// attnSoftmax: α = softmax(tanh(keys + q)·v) over the cells, see attention.c
+#define ATTN_SOFTMAX_PARAMS(X)                                                                            \
+  X(ATTN_SOFTMAX, keysOff) X(ATTN_SOFTMAX, qOff) X(ATTN_SOFTMAX, vOff) X(ATTN_SOFTMAX, alphaOff)          \
+      X(ATTN_SOFTMAX, hiddenOff) X(ATTN_SOFTMAX, B) X(ATTN_SOFTMAX, L) X(ATTN_SOFTMAX, U)
+// attnSoftmaxGrad: the gradients of keys, q and v given dα
+#define ATTN_SOFTMAX_GRAD_PARAMS(X)                                                                       \
+  X(ATTN_SOFTMAX_GRAD, hiddenOff) X(ATTN_SOFTMAX_GRAD, vOff) X(ATTN_SOFTMAX_GRAD, alphaOff)               \
+      X(ATTN_SOFTMAX_GRAD, dalphaOff) X(ATTN_SOFTMAX_GRAD, dkeysOff) X(ATTN_SOFTMAX_GRAD, dqOff)          \
+          X(ATTN_SOFTMAX_GRAD, dvOff) X(ATTN_SOFTMAX_GRAD, B) X(ATTN_SOFTMAX_GRAD, L) X(ATTN_SOFTMAX_GRAD, U)
 // gruCell: the GRU cell fused, see gru.c
 #define GRU_PARAMS(X) X(GRU, xOff) X(GRU, rOff) X(GRU, hOff) X(GRU, hNewOff) X(GRU, gatesOff) X(GRU, B) X(GRU, U)
 // gruCellGrad: the gradients of x, r and h
@@ -77,6 +86,8 @@ enum SumSquaresParam { SUM_SQUARES_PARAMS(PARAM_INDEX) SUM_SQUARES_NPARAMS };
 enum AdamParam { ADAM_PARAMS(PARAM_INDEX) ADAM_NPARAMS };
 enum AttnParam { ATTN_PARAMS(PARAM_INDEX) ATTN_NPARAMS };
 enum AttnGradParam { ATTN_GRAD_PARAMS(PARAM_INDEX) ATTN_GRAD_NPARAMS };
+enum AttnSoftmaxParam { ATTN_SOFTMAX_PARAMS(PARAM_INDEX) ATTN_SOFTMAX_NPARAMS };
+enum AttnSoftmaxGradParam { ATTN_SOFTMAX_GRAD_PARAMS(PARAM_INDEX) ATTN_SOFTMAX_GRAD_NPARAMS };
 enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
 enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
@@ -92,6 +103,8 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
   X(adam, Adam, ADAM_PARAMS)                                                                              \
   X(attnScores, AttnScores, ATTN_PARAMS)                                                                  \
   X(attnScoresGrad, AttnScoresGrad, ATTN_GRAD_PARAMS)                                                     \
+  X(attnSoftmax, AttnSoftmax, ATTN_SOFTMAX_PARAMS)                                                        \
+  X(attnSoftmaxGrad, AttnSoftmaxGrad, ATTN_SOFTMAX_GRAD_PARAMS)                                           \
   X(gruCell, GruCell, GRU_PARAMS)                                                                         \
   X(gruCellGrad, GruCellGrad, GRU_GRAD_PARAMS)                                                            \
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \

@@ -2,6 +2,7 @@
 // that the kernels they defer to are ours): every declared native kernel, registered in one loop.
 import { loadNativeKernels } from './native-addon.ts';
 import { NATIVE_ATTENTION_KERNELS } from './native-attention.ts';
+import { NATIVE_ATTENTION_SOFTMAX_KERNELS } from './native-attention-softmax.ts';
 import { NATIVE_CONV_KERNELS } from './native-conv.ts';
 import { NATIVE_ELEMENTWISE_KERNELS } from './native-elementwise.ts';
 import { NATIVE_GRU_KERNELS } from './native-gru.ts';
@@ -14,6 +15,7 @@ const NATIVE_KERNELS = [
   ...NATIVE_ELEMENTWISE_KERNELS,
   ...NATIVE_CONV_KERNELS,
   ...NATIVE_ATTENTION_KERNELS,
+  ...NATIVE_ATTENTION_SOFTMAX_KERNELS,
   ...NATIVE_GRU_KERNELS,
 ];
 
@@ -48,7 +50,7 @@ export function useNativeKernels(options: NativeInstallOptions, notes: string[])
   }
   setNativeKernels(true);
   notes.push(
-    `matrix products, Tanh, Exp, Sum, conv gradients, Adam, attention scores and the GRU cell on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
+    `matrix products, Tanh, Exp, Sum, conv gradients, Adam, attention weights and the GRU cell on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
     ...(options.notes ?? []),
   );
   return '+openblas';
