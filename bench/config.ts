@@ -1,5 +1,10 @@
 // A bench backend configuration: `<backend>[+openblas][:wasmThreads[:blasThreads]]`, e.g. `wasm`
 // (XNNPACK products only), `wasm:2`, `wasm+openblas` (the native kernels), `wasm+openblas:2:1`.
+// Threads not named are a training worker's defaults on this machine (src/process/cpu-budget.ts,
+// GLIMPSE_CPUS and the thread variables honoured as a worker honours them): plain `wasm+openblas`
+// is what a worker runs with no variable set.
+import { loadConfig } from '../src/config/index.ts';
+import { workerThreads } from '../src/jobs/threads.ts';
 import type { BackendOptions } from '../src/ml/backend.ts';
 
 export interface BenchConfig {
@@ -13,7 +18,15 @@ export function parseBenchConfig(config: string): BenchConfig {
   const [name, wasmThreads, blasThreads] = config.split(':');
   const native = name.endsWith('+openblas');
   const backend = native ? name.slice(0, -'+openblas'.length) : name;
-  const options: BackendOptions = { wasmThreads: wasmThreads ? Number(wasmThreads) : 1, nativeKernels: native };
-  if (blasThreads) options.blasThreads = Number(blasThreads);
+  const env = loadConfig();
+  const defaults = workerThreads({
+    ...env,
+    workerJobs: ['training'],
+    nativeKernels: native,
+    wasmThreads: wasmThreads ? Number(wasmThreads) : env.wasmThreads,
+    blasThreads: blasThreads ? Number(blasThreads) : env.blasThreads,
+  });
+  const options: BackendOptions = { wasmThreads: defaults.wasmThreads, nativeKernels: native };
+  if (native) options.blasThreads = defaults.blasThreads;
   return { backend, expectName: name, options };
 }

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_DATASET } from '../src/queue/demo-dataset.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
+import { workerThreads } from '../src/jobs/threads.ts';
+import { splitCpus, usableCpus } from '../src/process/cpu-budget.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { InputCache } from '../src/ml/batches.ts';
 import { loadCocoCaptions } from '../src/ml/data/coco.ts';
@@ -41,9 +44,15 @@ const settingValues: SettingValues = {
   ...resolveSettings(ENCODER_SETTINGS, pick(Object.keys(ENCODER_SETTINGS))),
 };
 
+// the threads of `npm start`'s training worker on this machine (its share of the CPUs beside the caption worker)
+const config = loadConfig();
+const share = splitCpus(config.cpus ?? usableCpus().cpus, config.captionWorker && config.workerJobs.includes('caption'));
+const threads = workerThreads({ ...config, workerJobs: ['training'], cpus: share.training });
+console.error(threads.note);
 const backend = await initBackend(process.env.GLIMPSE_BACKEND, {
-  wasmThreads: Number(process.env.GLIMPSE_WASM_THREADS ?? 1),
   ...nativeBackendOptions(),
+  wasmThreads: threads.wasmThreads,
+  blasThreads: threads.blasThreads,
 });
 const dir = await mkdtemp(path.join(os.tmpdir(), 'glimpse-first-hour-'));
 try {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
-import { loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
+import { DEFAULT_BLAS_PARALLEL_MIN, loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
 import { setNativeKernels, setNativePart } from '../src/ml/kernels/native-kernel.ts';
 import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
@@ -35,13 +35,15 @@ const native = loadNativeKernels();
 if (!('kernels' in native)) throw new Error(native.reason);
 const { addon } = native.kernels;
 const withAdam =
-  (adam: boolean, attention = false, stepProducts = false) =>
+  (adam: boolean, attention = false, stepProducts = false, gru = false, softmax = false) =>
   () => {
     setNativeKernels(true);
     setStepProducts(stepProducts);
     addon.setThreads(1);
     setNativePart('optimizer', adam); // off: the optimiser is tfjs'
     setNativePart('attention', attention); // off: attend() uses the tfjs ops
+    setNativePart('gru', gru); // off: gruCell() uses the tfjs ops
+    setNativePart('attention-softmax', softmax); // off: tf.softmax after the scores
   };
 const variants: { name: string; set: () => void }[] =
   values.variants === 'step'
@@ -50,11 +52,17 @@ const variants: { name: string; set: () => void }[] =
         { name: 'native, native Adam', set: withAdam(true) },
         { name: '+ fused attention', set: withAdam(true, true) },
         { name: '+ step products', set: withAdam(true, true, true) },
+        { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
+        { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
       ]
     : [
         { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
         { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
         { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+        {
+          name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+          set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+        },
       ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);

@@ -1,11 +1,14 @@
-// `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm|wasm:2|wasm+openblas[:W[:B]]|cpu]`: one real
+// `npx tsx bench/profile.ts [--what train|greedy|beam] [--batch 16] [--backend wasm|wasm:2|wasm+openblas[:W[:B]]|cpu]
+//   [--off gru,attention-softmax,…]`: one real
 // training step (or one 20-token caption decode of the bench's reference model) under tf.profile,
 // kernels aggregated by name and by name+input shapes (top 25).
-// Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels.
+// Nested ops (fusedMatMul__op around _FusedMatMul) are counted at both levels. --off switches native
+// parts off (src/ml/kernels/native-kernel.ts NativePart), to count the kernels a fused one replaces.
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
+import { type NativePart, setNativePart } from '../src/ml/kernels/native-kernel.ts';
 import { CaptionModel, decodeBatch, freezeStepWeights, Vocabulary } from '../src/ml/index.ts';
 import { Adam } from '../src/ml/optimizer.ts';
 import { parseBenchConfig } from './config.ts';
@@ -16,8 +19,14 @@ const { values } = parseArgs({
     what: { type: 'string', default: 'train' },
     batch: { type: 'string', default: '16' },
     backend: { type: 'string', default: 'wasm' },
+    off: { type: 'string', default: '' },
   },
 });
+const PARTS: NativePart[] = ['conv', 'optimizer', 'attention', 'attention-softmax', 'gru'];
+for (const part of values.off.split(',').filter((p) => p !== '')) {
+  if (!(PARTS as string[]).includes(part)) throw new Error(`--off takes ${PARTS.join(', ')}, got ${part}`);
+  setNativePart(part as NativePart, false);
+}
 if (!['train', 'greedy', 'beam'].includes(values.what)) throw new Error(`--what must be train, greedy or beam, got ${values.what}`);
 const bench = parseBenchConfig(values.backend); // wasm:N = N XNNPACK threads; wasm+openblas = native kernels
 const info = await initBackend(bench.backend, { ...nativeBackendOptions(), ...bench.options });
@@ -82,7 +91,7 @@ function top(key: (k: (typeof profile.kernels)[number]) => string, n: number): s
 const kernelMs = profile.kernels.reduce((sum, k) => sum + Number(k.kernelTimeMs), 0);
 console.log(
   `${info.name} (${info.threads} thread(s)), ${values.what} batch ${batch}: ${wall.toFixed(1)} ms wall, ${profile.kernels.length} kernels, ` +
-    `${kernelMs.toFixed(1)} ms in kernels (nested ops counted twice)`,
+    `${kernelMs.toFixed(1)} ms in kernels (nested ops counted twice)${values.off ? `; native parts off: ${values.off}` : ''}`,
 );
 console.log(`\nby kernel:\n${top((k) => k.name, 15).join('\n')}`);
 console.log(`\nby kernel and input shapes:\n${top((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`, 25).join('\n')}`);

@@ -1,26 +1,30 @@
 // The glimpse_kernels addon: float32 kernels on tfjs-backend-wasm's heap (gemm.c, elementwise.c,
-// optim.c, attention.c, conv.c) over the system OpenBLAS, and the module's own functions:
+// optim.c, attention.c, gru.c, conv.c) over the system OpenBLAS, and the module's own functions:
 //   abiVersion() → KERNELS_ABI_VERSION (kernels.h), checked by src/ml/kernels/native-addon.ts
 //   layout() → { entry point: [parameter names in order] }, from kernels.h's lists
-//   setThreads(n), getThreads(), config(): OpenBLAS's threads and build
+//   setThreads(n, parallelMin), getThreads(), config(): OpenBLAS's threads (per call by size, threads.c)
+//   and build
 #include <cblas.h>
 
 #include "kernels.h"
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   int32_t n = 0;
+  double min = 0;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 64)
     return fail(env, "setThreads: an integer in 1..64 expected");
-  openblas_set_num_threads(n);
+  if (argc >= 2 && (napi_get_value_double(env, argv[1], &min) != napi_ok || !(min >= 0)))
+    return fail(env, "setThreads: parallelMin must be a number ≥ 0");
+  blas_set_policy(n, min);
   return NULL;
 }
 
 static napi_value GetThreads(napi_env env, napi_callback_info info) {
   napi_value out;
-  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &out));
+  CHECK(env, napi_create_int32(env, blas_policy_threads(), &out));
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Bahdanau attention's score layer fused, on the wasm heap (src/ml/kernels/native-attention.ts):
+// Bahdanau attention's score layer fused, and with the softmax (attnSoftmax, at the end), on the wasm
+// heap (src/ml/kernels/native-attention.ts, native-attention-softmax.ts):
 // one pass over [B, L, U] instead of an Add, a Tanh and a matrix–vector product forward and
 // ~6 kernels backward. Checks: kernels.h (outputs overlap no input nor each other).
 //
@@ -107,5 +108,97 @@ napi_value AttnScoresGrad(napi_env env, napi_callback_info info) {
   if (!check_regions(env, "attnScoresGrad", &h, specs, 6, r)) return NULL;
   scores_grad_f32((const float*)(h.base + r[0].off), (const float*)(h.base + r[1].off), (const float*)(h.base + r[2].off),
                   (float*)(h.base + r[3].off), (float*)(h.base + r[4].off), (float*)(h.base + r[5].off), B, L, U);
+  return NULL;
+}
+
+// ---- the attention weights fused: scores and softmax ----------------------------------------
+// attnSoftmax(heap, ATTN_SOFTMAX_PARAMS [keysOff, qOff, vOff, alphaOff, hiddenOff, B, L, U])
+//   scores as attnScores (hidden stored unless hiddenOff < 0); α[b] = softmax(scores[b]) over L
+// attnSoftmaxGrad(heap, ATTN_SOFTMAX_GRAD_PARAMS [hiddenOff, vOff, alphaOff, dalphaOff, dkeysOff, dqOff, dvOff, B, L, U])
+//   ds[b, l] = α[b, l]·(dα[b, l] − Σ_l' α[b, l']·dα[b, l']), then dkeys, dq, dv from ds as attnScoresGrad
+// (The context Σ_l α·features stays a matrix product on OpenBLAS: a kernel with a second output would
+// make tfjs fill a zero gradient of the stored tanh values at every step.)
+VECTORISED static void softmax_f32(const float* restrict keys, const float* restrict q, const float* restrict v,
+                                   float* restrict alpha, float* restrict hidden, int64_t B, int64_t L, int64_t U) {
+  for (int64_t b = 0; b < B; b++) {
+    float* a = alpha + b * L;
+    float top = -INFINITY;
+    for (int64_t l = 0; l < L; l++) {
+      const float* k = keys + (b * L + l) * U;
+      a[l] = hidden != NULL ? score_row(k, q + b * U, v, hidden + (b * L + l) * U, U, 1)
+                            : score_row(k, q + b * U, v, NULL, U, 0);
+      top = a[l] > top ? a[l] : top;
+    }
+    float sum = 0;
+    for (int64_t l = 0; l < L; l++) {
+      a[l] = exp_one(a[l] - top);
+      sum += a[l];
+    }
+    for (int64_t l = 0; l < L; l++) a[l] /= sum;
+  }
+}
+
+VECTORISED static void softmax_grad_f32(const float* restrict hidden, const float* restrict v,
+                                        const float* restrict alpha, const float* restrict dalpha,
+                                        float* restrict dkeys, float* restrict dq, float* restrict dv, int64_t B,
+                                        int64_t L, int64_t U) {
+  memset(dv, 0, (size_t)U * sizeof(float));
+  for (int64_t b = 0; b < B; b++) {
+    const float *a = alpha + b * L, *da = dalpha + b * L;
+    float dot = 0;
+    for (int64_t l = 0; l < L; l++) dot += a[l] * da[l];
+    float* dqb = dq + b * U;
+    memset(dqb, 0, (size_t)U * sizeof(float));
+    for (int64_t l = 0; l < L; l++) {
+      const float d = a[l] * (da[l] - dot);
+      const float* h = hidden + (b * L + l) * U;
+      float* dk = dkeys + (b * L + l) * U;
+      for (int64_t u = 0; u < U; u++) {
+        const float t = h[u];
+        const float g = d * v[u] * (1.0f - t * t);
+        dk[u] = g;
+        dqb[u] += g;
+        dv[u] += t * d;
+      }
+    }
+  }
+}
+
+napi_value AttnSoftmax(napi_env env, napi_callback_info info) {
+  Heap h;
+  if (!heap_args(env, info, ATTN_SOFTMAX_NPARAMS, &h)) return NULL;
+  int64_t B, L, U;
+  if (!dims(h.params, ATTN_SOFTMAX_B, &B, &L, &U))
+    return fail(env, "attnSoftmax: B, L, U must be integers ≥ 1 (B·L·U < 2^31)");
+  const RegionSpec specs[] = {
+      {ATTN_SOFTMAX_keysOff, B * L * U, "keys", IN}, {ATTN_SOFTMAX_qOff, B * U, "q", IN},
+      {ATTN_SOFTMAX_vOff, U, "v", IN},               {ATTN_SOFTMAX_alphaOff, B * L, "alpha", OUT},
+      {ATTN_SOFTMAX_hiddenOff, B * L * U, "hidden", OUT | OPTIONAL},
+  };
+  Region r[REGION_COUNT(specs)];
+  if (!check_regions(env, "attnSoftmax", &h, specs, REGION_COUNT(specs), r)) return NULL;
+  const int store = h.params[ATTN_SOFTMAX_hiddenOff] >= 0;
+  softmax_f32((const float*)(h.base + r[0].off), (const float*)(h.base + r[1].off), (const float*)(h.base + r[2].off),
+              (float*)(h.base + r[3].off), store ? (float*)(h.base + r[4].off) : NULL, B, L, U);
+  return NULL;
+}
+
+napi_value AttnSoftmaxGrad(napi_env env, napi_callback_info info) {
+  Heap h;
+  if (!heap_args(env, info, ATTN_SOFTMAX_GRAD_NPARAMS, &h)) return NULL;
+  int64_t B, L, U;
+  if (!dims(h.params, ATTN_SOFTMAX_GRAD_B, &B, &L, &U))
+    return fail(env, "attnSoftmaxGrad: B, L, U must be integers ≥ 1 (B·L·U < 2^31)");
+  const RegionSpec specs[] = {
+      {ATTN_SOFTMAX_GRAD_hiddenOff, B * L * U, "hidden", IN}, {ATTN_SOFTMAX_GRAD_vOff, U, "v", IN},
+      {ATTN_SOFTMAX_GRAD_alphaOff, B * L, "alpha", IN},       {ATTN_SOFTMAX_GRAD_dalphaOff, B * L, "dalpha", IN},
+      {ATTN_SOFTMAX_GRAD_dkeysOff, B * L * U, "dkeys", OUT},  {ATTN_SOFTMAX_GRAD_dqOff, B * U, "dq", OUT},
+      {ATTN_SOFTMAX_GRAD_dvOff, U, "dv", OUT},
+  };
+  Region r[REGION_COUNT(specs)];
+  if (!check_regions(env, "attnSoftmaxGrad", &h, specs, REGION_COUNT(specs), r)) return NULL;
+  softmax_grad_f32((const float*)(h.base + r[0].off), (const float*)(h.base + r[1].off),
+                   (const float*)(h.base + r[2].off), (const float*)(h.base + r[3].off), (float*)(h.base + r[4].off),
+                   (float*)(h.base + r[5].off), (float*)(h.base + r[6].off), B, L, U);
   return NULL;
 }

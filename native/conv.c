@@ -80,6 +80,7 @@ napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
       col_row(x, col + i * taps, b, oh, ow, H, W, C, FH, FW, sh, sw, dh, dw, pt, pl);
     }
     // dK[taps, CO] (+)= colᵀ [taps, n] · dy[n, CO]
+    blas_threads_for((double)taps * CO * n);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)taps, (int)CO, (int)n, 1.0f, col, (int)taps,
                 dy + r0 * CO, (int)CO, r0 == 0 ? 0.0f : 1.0f, dk, (int)CO);
   }

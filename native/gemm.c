@@ -19,6 +19,7 @@
 
 // y = op(A)·op(B) for one product, y already holding the bias (beta = 1) or zeros.
 static void product(int ta, int tb, int M, int N, int K, const float* a, const float* b, float* c) {
+  blas_threads_for((double)M * N * K);
   if (M == 1) {
     // c[N] = op(B)ᵀ·a; op(A) is a contiguous K-vector either way
     if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, b, K, a, 1, 1.0f, c, 1);

@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 2
+#define KERNELS_ABI_VERSION 5
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -51,6 +51,21 @@
 #define ATTN_GRAD_PARAMS(X)                                                                               \
   X(ATTN_GRAD, hiddenOff) X(ATTN_GRAD, vOff) X(ATTN_GRAD, dsOff) X(ATTN_GRAD, dkeysOff) X(ATTN_GRAD, dqOff) \
       X(ATTN_GRAD, dvOff) X(ATTN_GRAD, B) X(ATTN_GRAD, L) X(ATTN_GRAD, U)
+// attnSoftmax: α = softmax(tanh(keys + q)·v) over the cells, see attention.c
+#define ATTN_SOFTMAX_PARAMS(X)                                                                            \
+  X(ATTN_SOFTMAX, keysOff) X(ATTN_SOFTMAX, qOff) X(ATTN_SOFTMAX, vOff) X(ATTN_SOFTMAX, alphaOff)          \
+      X(ATTN_SOFTMAX, hiddenOff) X(ATTN_SOFTMAX, B) X(ATTN_SOFTMAX, L) X(ATTN_SOFTMAX, U)
+// attnSoftmaxGrad: the gradients of keys, q and v given dα
+#define ATTN_SOFTMAX_GRAD_PARAMS(X)                                                                       \
+  X(ATTN_SOFTMAX_GRAD, hiddenOff) X(ATTN_SOFTMAX_GRAD, vOff) X(ATTN_SOFTMAX_GRAD, alphaOff)               \
+      X(ATTN_SOFTMAX_GRAD, dalphaOff) X(ATTN_SOFTMAX_GRAD, dkeysOff) X(ATTN_SOFTMAX_GRAD, dqOff)          \
+          X(ATTN_SOFTMAX_GRAD, dvOff) X(ATTN_SOFTMAX_GRAD, B) X(ATTN_SOFTMAX_GRAD, L) X(ATTN_SOFTMAX_GRAD, U)
+// gruCell: the GRU cell fused, see gru.c
+#define GRU_PARAMS(X) X(GRU, xOff) X(GRU, rOff) X(GRU, hOff) X(GRU, hNewOff) X(GRU, gatesOff) X(GRU, B) X(GRU, U)
+// gruCellGrad: the gradients of x, r and h
+#define GRU_GRAD_PARAMS(X)                                                                                \
+  X(GRU_GRAD, gatesOff) X(GRU_GRAD, rOff) X(GRU_GRAD, hOff) X(GRU_GRAD, dyOff) X(GRU_GRAD, dxOff)         \
+      X(GRU_GRAD, drOff) X(GRU_GRAD, dhOff) X(GRU_GRAD, B) X(GRU_GRAD, U)
 // convFilterGrad: dK of a 2-D convolution, see conv.c
 #define CONV_FILTER_PARAMS(X)                                                                             \
   X(CONV_FILTER, xOff) X(CONV_FILTER, dyOff) X(CONV_FILTER, dkOff) X(CONV_FILTER, B) X(CONV_FILTER, H)    \
@@ -71,6 +86,10 @@ enum SumSquaresParam { SUM_SQUARES_PARAMS(PARAM_INDEX) SUM_SQUARES_NPARAMS };
 enum AdamParam { ADAM_PARAMS(PARAM_INDEX) ADAM_NPARAMS };
 enum AttnParam { ATTN_PARAMS(PARAM_INDEX) ATTN_NPARAMS };
 enum AttnGradParam { ATTN_GRAD_PARAMS(PARAM_INDEX) ATTN_GRAD_NPARAMS };
+enum AttnSoftmaxParam { ATTN_SOFTMAX_PARAMS(PARAM_INDEX) ATTN_SOFTMAX_NPARAMS };
+enum AttnSoftmaxGradParam { ATTN_SOFTMAX_GRAD_PARAMS(PARAM_INDEX) ATTN_SOFTMAX_GRAD_NPARAMS };
+enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
+enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
 
@@ -84,11 +103,23 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
   X(adam, Adam, ADAM_PARAMS)                                                                              \
   X(attnScores, AttnScores, ATTN_PARAMS)                                                                  \
   X(attnScoresGrad, AttnScoresGrad, ATTN_GRAD_PARAMS)                                                     \
+  X(attnSoftmax, AttnSoftmax, ATTN_SOFTMAX_PARAMS)                                                        \
+  X(attnSoftmaxGrad, AttnSoftmaxGrad, ATTN_SOFTMAX_GRAD_PARAMS)                                           \
+  X(gruCell, GruCell, GRU_PARAMS)                                                                         \
+  X(gruCellGrad, GruCellGrad, GRU_GRAD_PARAMS)                                                            \
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \
   X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)
+
+// ---- OpenBLAS threads per call (threads.c) ------------------------------------------------------
+// setThreads(threads, parallelMin): a product of m·n·k ≥ parallelMin multiply-adds runs on `threads`
+// OpenBLAS threads, a smaller one on one (threading a small product costs more than it gains; the
+// threshold is measured by bench/blas-threads.ts). Call blas_threads_for(work) before each OpenBLAS call.
+void blas_set_policy(int threads, double parallel_min);
+int blas_policy_threads(void);
+void blas_threads_for(double work);
 
 // ---- vectorisation --------------------------------------------------------------------------
 // one build for every x86-64 CPU, the widest vectors picked at load time

@@ -26,6 +26,7 @@ import { createQueue } from './queue/queue.ts';
 import { releaseDeadWorker } from './queue/reaper.ts';
 import { errFields, log as rootLog, setLogLevel } from './log.ts';
 import { EXIT_DATABASE_LOST, EXIT_FAILURE } from './process/exit-codes.ts';
+import { splitCpus, usableCpus } from './process/cpu-budget.ts';
 import { runProcess } from './process/lifecycle.ts';
 import { superviseWorker, type SupervisedWorker } from './process/supervisor.ts';
 import { startApi, type RunningApi } from './server/app.ts';
@@ -141,9 +142,20 @@ function workerRoles(config: Config): { label: string; env?: Record<string, stri
   const separate = config.captionWorker && config.workerJobs.includes('caption');
   if (!separate) return [{ label: 'worker' }];
   const mainJobs = config.workerJobs.filter((j) => j !== 'caption');
+  // the CPUs split between the two (GLIMPSE_CPUS of each), so that their threads never outnumber them
+  const share = splitCpus(config.cpus ?? usableCpus().cpus, true);
   return [
-    ...(mainJobs.length > 0 ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(',') } }] : []),
-    { label: 'caption worker', env: { GLIMPSE_WORKER_JOBS: 'caption', GLIMPSE_DATA_DIR: join(config.dataDir, 'caption-worker') } },
+    ...(mainJobs.length > 0
+      ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(','), GLIMPSE_CPUS: String(share.training) } }]
+      : []),
+    {
+      label: 'caption worker',
+      env: {
+        GLIMPSE_WORKER_JOBS: 'caption',
+        GLIMPSE_DATA_DIR: join(config.dataDir, 'caption-worker'),
+        GLIMPSE_CPUS: String(share.caption),
+      },
+    },
   ];
 }
 

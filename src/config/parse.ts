@@ -35,6 +35,12 @@ export function integer(fallback: number, min: number, max: number): Parser<numb
   };
 }
 
+/** a whole number in [min, max]; unset → undefined (a default computed elsewhere) */
+export function optionalInteger(min: number, max: number): Parser<number | undefined> {
+  const parse = integer(0, min, max);
+  return (raw, name, env) => (raw === undefined ? undefined : parse(raw, name, env));
+}
+
 /** one of `allowed`; unset → `fallback` (undefined without one) */
 export function oneOf<T extends string>(allowed: readonly T[]): Parser<T | undefined>;
 export function oneOf<T extends string>(allowed: readonly T[], fallback: T): Parser<T>;

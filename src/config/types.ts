@@ -39,11 +39,13 @@ export interface Config {
   backend?: Backend;
   /** GLIMPSE_MAX_IMAGE_BYTES: largest image requestCaption accepts (upload or base64) */
   maxImageBytes: number;
-  /** GLIMPSE_WASM_THREADS: XNNPACK threads of the wasm backend (threaded build at ≥ 2) */
-  wasmThreads: number;
+  /** GLIMPSE_CPUS: CPUs a worker's threads may use; unset → detected (src/process/cpu-budget.ts) */
+  cpus?: number;
+  /** GLIMPSE_WASM_THREADS: XNNPACK threads of the wasm backend (threaded build at ≥ 2); unset → from the CPUs */
+  wasmThreads?: number;
   /** GLIMPSE_NATIVE_KERNELS (or its deprecated alias GLIMPSE_NATIVE_GEMM): wasm's kernels on the native addon when built */
   nativeKernels: boolean;
-  /** OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or OMP_NUM_THREADS: the native kernels' OpenBLAS threads; unset → src/ml's default */
+  /** OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or OMP_NUM_THREADS: the native kernels' OpenBLAS threads; unset → from the CPUs */
   blasThreads?: number;
   /** OPENBLAS_CORETYPE as the environment set it; unset → prepareNativeEnvironment chooses one from the CPU */
   openBlasCore?: string;

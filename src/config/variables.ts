@@ -3,7 +3,7 @@
 // GLIMPSE_* names, readVariable and the documentation check (test/config/wired.test.ts) all read this
 // table; nothing else lists the variables.
 import { BACKEND_NAMES } from '../ml/settings/backends.ts';
-import { boolean, byteSize, integer, oneOf, onOff, presence, text, threadCount, url } from './parse.ts';
+import { boolean, byteSize, integer, oneOf, onOff, optionalInteger, presence, text, threadCount, url } from './parse.ts';
 import { LIMIT_VARIABLES } from './limit-variables.ts';
 import { type FieldPath, LOG_LEVELS } from './types.ts';
 import { fills, GiB, MiB, type Variable } from './variable.ts';
@@ -53,11 +53,17 @@ export const VARIABLES = {
     doc: `TensorFlow.js backend: ${BACKEND_NAMES.join(', ')}`,
     parse: oneOf(BACKEND_NAMES),
   }),
+  GLIMPSE_CPUS: fills('cpus', {
+    section: 'ml',
+    default: "the usable CPUs (cgroup CPU quota, the process's CPU affinity)",
+    doc: "CPUs a worker's threads may use; `npm start` splits them between its workers",
+    parse: optionalInteger(1, 1024),
+  }),
   GLIMPSE_WASM_THREADS: fills('wasmThreads', {
     section: 'ml',
-    default: '`1`',
+    default: 'from the CPUs',
     doc: 'XNNPACK threads of the wasm backend',
-    parse: integer(1, 1, 8),
+    parse: optionalInteger(1, 8),
   }),
   GLIMPSE_NATIVE_KERNELS: fills('nativeKernels', {
     section: 'ml',
@@ -68,7 +74,7 @@ export const VARIABLES = {
   }),
   OPENBLAS_NUM_THREADS: fills('blasThreads', {
     section: 'ml',
-    default: '1',
+    default: 'from the CPUs',
     doc: "OpenBLAS threads of the native kernels (OpenBLAS's own variables; a value that is not a positive integer is ignored)",
     parse: threadCount,
     aliases: ['GOTO_NUM_THREADS', 'OMP_NUM_THREADS'],

@@ -13,6 +13,7 @@ import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { notify } from '../events/index.ts';
 import { initBackend, loadCaptioner } from '../ml/index.ts';
 import { nativeBackendOptionsFor } from './native-env.ts';
+import { workerThreads } from './threads.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
 import { captionJob, purgeEndedCaptionImages } from './caption.job.ts';
 import { CaptionerCache } from './captioner-cache.ts';
@@ -59,8 +60,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { config, prisma, queue } = options;
   const id = options.workerId ?? randomUUID();
   const log = options.log ?? jobLogger(rootLog.child({ role: 'worker', workerId: id }));
-  const backend = await initBackend(config.backend, { wasmThreads: config.wasmThreads, ...nativeBackendOptionsFor(config) });
+  const threads = workerThreads(config);
+  const backend = await initBackend(config.backend, {
+    ...nativeBackendOptionsFor(config),
+    wasmThreads: threads.wasmThreads,
+    blasThreads: threads.blasThreads,
+  });
   log.info(`backend ${backend.name} (${backend.threads} threads)`);
+  log.info(threads.note);
   for (const note of backend.notes) log.info(note);
 
   // the data dir's free space, measured each beat: below GLIMPSE_MIN_FREE_DISK no training jobs are taken

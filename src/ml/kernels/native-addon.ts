@@ -14,7 +14,7 @@ import { NATIVE_PARAMS, type NativeEntry } from './native-params.ts';
  * The ABI this code expects (native/kernels.h, KERNELS_ABI_VERSION): an addon built from other
  * sources is refused ("out of date"), never called with a layout it does not have.
  */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 5;
 
 /** One entry point: validates every region against `heap`, writes only its outputs (native/kernels.h). */
 export type HeapFn = (heap: Uint8Array, params: Float64Array) => void;
@@ -26,7 +26,8 @@ export type NativeAddon = Record<Exclude<NativeEntry, 'sumSquares'>, HeapFn> & {
   abiVersion(): number;
   /** each entry point's parameter names, in order */
   layout(): Record<string, string[]>;
-  setThreads(threads: number): void;
+  /** `threads` OpenBLAS threads for products of ≥ `parallelMin` multiply-adds (m·n·k), one below (default 0: all) */
+  setThreads(threads: number, parallelMin?: number): void;
   getThreads(): number;
   config(): string;
 };
@@ -35,17 +36,26 @@ export interface NativeKernels {
   addon: NativeAddon;
   /** e.g. "OpenBLAS 0.3.21 … SkylakeX MAX_THREADS=64 (core SkylakeX)" */
   config: string;
-  /** OpenBLAS threads in use */
+  /** OpenBLAS threads of the large products */
   threads: number;
+  /** the smallest product (m·n·k multiply-adds) that runs on `threads` threads; smaller ones run on one */
+  parallelMin: number;
 }
 
 export type NativeLoad = { kernels: NativeKernels } | { reason: string };
 
 /**
- * OpenBLAS threads when the caller names none: measured on the 2-core machine (bench/README,
- * "Native GEMM threads"): one OpenBLAS thread per product.
+ * OpenBLAS threads when the caller names none (src/process/cpu-budget.ts gives the worker's, from
+ * its CPUs): one.
  */
 export const DEFAULT_BLAS_THREADS = 1;
+
+/**
+ * The smallest product, in multiply-adds m·n·k, that runs on more than one OpenBLAS thread: a
+ * smaller one stays on one thread, where a second costs more than it gains. Measured with
+ * `npx tsx bench/blas-threads.ts` (bench/README.md, "OpenBLAS threads per product").
+ */
+export const DEFAULT_BLAS_PARALLEL_MIN = 2 ** 25;
 
 // the repository's native/ folder (not a module import: a file the addon build writes)
 export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/glimpse_kernels.node', import.meta.url));
@@ -89,7 +99,7 @@ function checked(raw: Record<string, unknown>): NativeAddon | string {
 }
 
 /** Opens an addon file (no caching): the kernels, or why not. Sets the OpenBLAS threads. */
-export function openNativeKernels(file: string, threads = DEFAULT_BLAS_THREADS): NativeLoad {
+export function openNativeKernels(file: string, threads = DEFAULT_BLAS_THREADS, parallelMin = DEFAULT_BLAS_PARALLEL_MIN): NativeLoad {
   if (!existsSync(file)) {
     return existsSync(OLD_ADDON_PATH) && file === ADDON_PATH
       ? { reason: `${OUT_OF_DATE} (only glimpse_blas.node, from before the rename, is built)` }
@@ -98,8 +108,8 @@ export function openNativeKernels(file: string, threads = DEFAULT_BLAS_THREADS):
   try {
     const addon = checked(require(file) as Record<string, unknown>);
     if (typeof addon === 'string') return { reason: addon };
-    addon.setThreads(threads);
-    return { kernels: { addon, config: addon.config(), threads: addon.getThreads() } };
+    addon.setThreads(threads, parallelMin);
+    return { kernels: { addon, config: addon.config(), threads: addon.getThreads(), parallelMin } };
   } catch (err) {
     return { reason: `native kernels failed to load: ${(err as Error).message.split('\n')[0]}` };
   }
@@ -108,15 +118,17 @@ export function openNativeKernels(file: string, threads = DEFAULT_BLAS_THREADS):
 let loaded: NativeLoad | null = null;
 
 /**
- * The addon at ADDON_PATH, loaded once per process. `threads`: OpenBLAS threads (default
- * DEFAULT_BLAS_THREADS); a later call with `threads` changes them.
+ * The addon at ADDON_PATH, loaded once per process. `threads`: OpenBLAS threads of the products of
+ * at least `parallelMin` multiply-adds (defaults DEFAULT_BLAS_THREADS, DEFAULT_BLAS_PARALLEL_MIN); a
+ * later call with `threads` changes them.
  */
-export function loadNativeKernels(threads?: number): NativeLoad {
+export function loadNativeKernels(threads?: number, parallelMin = DEFAULT_BLAS_PARALLEL_MIN): NativeLoad {
   if (loaded == null) {
-    loaded = openNativeKernels(ADDON_PATH, threads);
+    loaded = openNativeKernels(ADDON_PATH, threads, parallelMin);
   } else if ('kernels' in loaded && threads != null) {
-    loaded.kernels.addon.setThreads(threads);
+    loaded.kernels.addon.setThreads(threads, parallelMin);
     loaded.kernels.threads = loaded.kernels.addon.getThreads();
+    loaded.kernels.parallelMin = parallelMin;
   }
   return loaded;
 }

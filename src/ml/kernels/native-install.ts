@@ -2,13 +2,22 @@
 // that the kernels they defer to are ours): every declared native kernel, registered in one loop.
 import { loadNativeKernels } from './native-addon.ts';
 import { NATIVE_ATTENTION_KERNELS } from './native-attention.ts';
+import { NATIVE_ATTENTION_SOFTMAX_KERNELS } from './native-attention-softmax.ts';
 import { NATIVE_CONV_KERNELS } from './native-conv.ts';
 import { NATIVE_ELEMENTWISE_KERNELS } from './native-elementwise.ts';
+import { NATIVE_GRU_KERNELS } from './native-gru.ts';
 import { setInstalledNativeKernels, setNativeKernels } from './native-kernel.ts';
 import { NATIVE_MATMUL_KERNELS } from './native-matmul.ts';
 import { registerKernels } from './registry.ts';
 
-const NATIVE_KERNELS = [...NATIVE_MATMUL_KERNELS, ...NATIVE_ELEMENTWISE_KERNELS, ...NATIVE_CONV_KERNELS, ...NATIVE_ATTENTION_KERNELS];
+const NATIVE_KERNELS = [
+  ...NATIVE_MATMUL_KERNELS,
+  ...NATIVE_ELEMENTWISE_KERNELS,
+  ...NATIVE_CONV_KERNELS,
+  ...NATIVE_ATTENTION_KERNELS,
+  ...NATIVE_ATTENTION_SOFTMAX_KERNELS,
+  ...NATIVE_GRU_KERNELS,
+];
 
 export interface NativeInstallOptions {
   /** false: wasm keeps its own kernels even where the addon is built */
@@ -41,7 +50,7 @@ export function useNativeKernels(options: NativeInstallOptions, notes: string[])
   }
   setNativeKernels(true);
   notes.push(
-    `matrix products, Tanh, Exp, Sum, conv gradients, Adam and attention scores on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)`,
+    `matrix products, Tanh, Exp, Sum, conv gradients, Adam, attention weights and the GRU cell on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
     ...(options.notes ?? []),
   );
   return '+openblas';

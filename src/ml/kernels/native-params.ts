@@ -47,6 +47,10 @@ export const NATIVE_PARAMS = {
   ],
   attnScores: ['keysOff', 'qOff', 'vOff', 'scoresOff', 'hiddenOff', 'B', 'L', 'U'],
   attnScoresGrad: ['hiddenOff', 'vOff', 'dsOff', 'dkeysOff', 'dqOff', 'dvOff', 'B', 'L', 'U'],
+  attnSoftmax: ['keysOff', 'qOff', 'vOff', 'alphaOff', 'hiddenOff', 'B', 'L', 'U'],
+  attnSoftmaxGrad: ['hiddenOff', 'vOff', 'alphaOff', 'dalphaOff', 'dkeysOff', 'dqOff', 'dvOff', 'B', 'L', 'U'],
+  gruCell: ['xOff', 'rOff', 'hOff', 'hNewOff', 'gatesOff', 'B', 'U'],
+  gruCellGrad: ['gatesOff', 'rOff', 'hOff', 'dyOff', 'dxOff', 'drOff', 'dhOff', 'B', 'U'],
   convFilterGrad: [
     'xOff',
     'dyOff',

@@ -2,6 +2,7 @@
 // W1 · features (the keys) is computed once per batch; only W2 · hidden changes per step.
 import * as tf from '@tensorflow/tfjs';
 import { nativeAttentionScores } from '../kernels/native-attention.ts';
+import { nativeAttentionWeights } from '../kernels/native-attention-softmax.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** features [B, L, E] → keys W1·features + b1 [B, L, U] (once per batch) */
@@ -23,11 +24,12 @@ export function attend(
   query: tf.Tensor2D, // [B, U]
 ): { context: tf.Tensor2D; alpha: tf.Tensor2D } {
   const [B, L, U] = keys.shape;
-  // one native kernel (and one for its gradient) on wasm+openblas, else the tfjs ops
-  const scores =
+  // scores and softmax in one native kernel (and one for their gradient) on wasm+openblas; else the
+  // scores alone natively (the 'attention-softmax' part off), else the tfjs ops
+  const scores = () =>
     nativeAttentionScores(keys, query, v) ??
     tf.matMul(tf.tanh(tf.add(keys, query.reshape([B, 1, U]))).reshape([B * L, U]), v).reshape([B, L]); // [B, L]
-  const alpha = tf.softmax(scores) as tf.Tensor2D; // [B, L]
+  const alpha = nativeAttentionWeights(keys, query, v) ?? (tf.softmax(scores()) as tf.Tensor2D); // [B, L]
   const context = tf.matMul(alpha.reshape([B, 1, L]), features).reshape([B, features.shape[2]]) as tf.Tensor2D; // [B, E]
   return { context, alpha };
 }

@@ -119,6 +119,7 @@ describe.skipIf(native == null)('native addon: bounds', () => {
     expect(() => addon.gemm(heap, Float32Array.from(params()) as unknown as Float64Array)).toThrow(RangeError);
     expect(() => (addon.gemm as (...args: unknown[]) => void)(heap)).toThrow(RangeError);
     expect(() => addon.setThreads(0)).toThrow(RangeError);
+    expect(() => addon.setThreads(2, -1)).toThrow(RangeError); // parallelMin below 0
   });
 
   it("reports this code's ABI version and the parameter layout of native-params.ts", () => {

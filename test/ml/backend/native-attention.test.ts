@@ -29,9 +29,14 @@ describe.skipIf(native == null)('native attention scores', () => {
   beforeAll(async () => {
     await initBackend('wasm', { nativeKernels: true });
   });
-  afterEach(() => setNativeKernels(true));
+  afterEach(() => {
+    setNativeKernels(true);
+    setNativePart('attention-softmax', true);
+  });
 
   it('attend() and its gradients equal the tfjs ops (relative error ≤ 1e-5)', () => {
+    // the scores kernel alone, with tf.softmax (the fused weights: native-attention-softmax.test.ts)
+    setNativePart('attention-softmax', false);
     const before = tf.memory().numTensors;
     for (const [B, L, U, E] of SHAPES) {
       const keys = tf.randomNormal([B, L, U], 0, 1, 'float32', 11) as tf.Tensor3D;
