@@ -53,6 +53,7 @@ export const DATABASE = [
   'test/queue/demo-dataset.test.ts',
   'test/queue/queue-wake.test.ts',
   'test/queue/queue.test.ts',
+  'test/runs/evaluation-writes.test.ts',
   'test/runs/run-writes.test.ts',
   'test/storage/store.test.ts',
 ] as const;

@@ -86,7 +86,10 @@ export function defaultWorkerMemory(): number {
   return Math.min(Math.floor(totalmem() / 2), WASM_HEAP_BUDGET);
 }
 
-/** a comma-separated subset of the queues, in QUEUE_NAMES order; default all */
+/**
+ * a comma-separated subset of the queues, in QUEUE_NAMES order; default all. A worker that takes training
+ * also takes evaluation (the same kind of work on the same hosts), whether `evaluation` is listed or not.
+ */
 export const workerJobs: Parser<readonly QueueName[]> = (raw, name) => {
   if (raw === undefined) return [...QUEUE_NAMES];
   const names = commaList(raw).filter((n) => n !== '');
@@ -94,5 +97,6 @@ export const workerJobs: Parser<readonly QueueName[]> = (raw, name) => {
   if (unknown.length > 0 || names.length === 0) {
     throw new ConfigError(name, `expected a comma-separated list of ${QUEUE_NAMES.join(', ')}, got "${raw}"`);
   }
+  if (names.includes('training')) names.push('evaluation');
   return QUEUE_NAMES.filter((j) => names.includes(j));
 };

@@ -185,8 +185,8 @@ export const VARIABLES = {
   }),
   GLIMPSE_WORKER_JOBS: fills('workerJobs', {
     section: 'worker',
-    default: '`training,caption,dataset`',
-    doc: 'the queues a worker takes jobs from',
+    default: '`training,caption,dataset,evaluation`',
+    doc: 'the queues a worker takes jobs from (`training` implies `evaluation`)',
     parse: workerJobs,
   }),
   GLIMPSE_CAPTION_WORKER: fills('captionWorker', {

@@ -10,12 +10,13 @@ export type {
   Checkpoint,
   Dataset,
   EpochSummary,
+  Evaluation,
   LossPoint,
   Model,
   TrainingRun,
   Worker,
 } from './generated/client.ts';
-export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, RunStatus } from './generated/enums.ts';
+export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus } from './generated/enums.ts';
 
 /** An interactive-transaction client, as handed to `prisma.$transaction(async (tx) => …)`. */
 export type TransactionClient = Prisma.TransactionClient;

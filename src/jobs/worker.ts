@@ -1,5 +1,5 @@
 // A worker: the ML backend, a Worker row refreshed every heartbeat (serverInfo), the reaper, and
-// handlers for the `training` (one run at a time), `caption` (batched per model) and `dataset` queues.
+// handlers for the `training` (one run at a time), `caption` (batched per model), `dataset` and `evaluation` queues.
 //
 // stop({ graceful: true }) (first SIGTERM): stop taking jobs, abort a running training at the
 // next batch boundary (it checkpoints and is handed back to the queue), wait for the handlers.
@@ -26,6 +26,7 @@ import type { JobQueue, QueueName } from '../queue/queue.ts';
 import { startReaper } from '../queue/reaper.ts';
 import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
+import { evaluateJob } from './evaluate.job.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 export interface WorkerOptions {
@@ -195,6 +196,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         captionJob(
           jobs.map((j) => j.data),
           { ...helpers, captioners },
+        ),
+      ),
+    );
+  if (names.includes('evaluation'))
+    await queue.work('evaluation', { batchSize: 1, ...polling }, (jobs) =>
+      track(
+        oneByOne(
+          jobs.map((j) => j.data),
+          (data, h) => evaluateJob(data, { ...h, queue, captioners, log: withFields(log, { evaluationId: data.evaluationId }) }),
         ),
       ),
     );

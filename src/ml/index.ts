@@ -27,6 +27,15 @@ export { stepsPerEpoch } from './steps.ts';
 export { DivergenceWatch, type DivergenceOptions } from './divergence.ts';
 export { createInputSource, type EncoderInputSource } from './encoder-inputs.ts';
 export type { BackboneAccess, BackboneFetch } from './model/backbone.ts';
+export {
+  EVAL_BATCH_SIZE,
+  scoreEvaluation,
+  splitImages,
+  vocabularyCoverage,
+  type CaptionExample,
+  type EvalSplit,
+  type EvaluationScores,
+} from './evaluation-report.ts';
 export { attentionByWordClass, attentionOnObjects, captionBleu, captionImages, validationLoss, type AttentionShare } from './evaluate.ts';
 
 // inference

@@ -15,7 +15,7 @@
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
 import { createEventBus, notify, type EventBus } from '../events/index.ts';
-import type { QueueName } from './names.ts';
+import { QUEUE_NAMES, type QueueName } from './names.ts';
 
 export { QUEUE_NAMES, type QueueName } from './names.ts';
 
@@ -27,6 +27,7 @@ export interface JobData extends Record<QueueName, object> {
   caption: { requestId: string; modelId: string };
   /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
   dataset: { datasetId: string; images?: number };
+  evaluation: { evaluationId: string };
 }
 
 export interface Job<N extends QueueName> {
@@ -56,6 +57,7 @@ export interface JobQueue {
   enqueueTraining(tx: TransactionClient, data: JobData['training'], options?: { startAfterSeconds?: number }): Promise<string>;
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
   enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string>;
+  enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string>;
   /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
   /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
@@ -99,17 +101,20 @@ const QUEUES: Record<QueueName, PgBoss.Queue> = {
   // the handler records FAILED itself; a job whose worker died is retried once its expiry passes,
   // which each job sets from its work (datasetExpirySeconds): checking a COCO set takes seconds
   dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
+  // like training: the Evaluation row's heartbeat and the reaper handle dead workers (src/runs/evaluation-state.ts)
+  evaluation: { name: 'evaluation', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
 };
 
 // rows waiting for a job before `active` (created, retry): a resumed run's stale job and its new one count
 // once (app tables on the search_path)
 const LIVE_DEPTH_SQL = `
-  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId')) AS count,
+  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId', j.data->>'evaluationId')) AS count,
     extract(epoch FROM now() - min(greatest(j.created_on, j.start_after))) AS oldest FROM ${QUEUE_SCHEMA}.job j
   WHERE j.state < 'active' AND (
     (j.name = 'training' AND EXISTS (SELECT 1 FROM "TrainingRun" r WHERE r.id = j.data->>'runId' AND r.status = 'QUEUED'))
     OR (j.name = 'caption' AND EXISTS (SELECT 1 FROM "CaptionRequest" c WHERE c.id = j.data->>'requestId' AND c.status IN ('QUEUED', 'RUNNING')))
     OR (j.name = 'dataset' AND EXISTS (SELECT 1 FROM "Dataset" d WHERE d.id = j.data->>'datasetId' AND d.status = 'PENDING'))
+    OR (j.name = 'evaluation' AND EXISTS (SELECT 1 FROM "Evaluation" e WHERE e.id = j.data->>'evaluationId' AND e.status = 'QUEUED'))
   )
   GROUP BY j.name`;
 
@@ -183,6 +188,10 @@ class PgBossQueue implements JobQueue {
     return this.send(tx, 'dataset', data, { expireInSeconds: datasetExpirySeconds(data.images) });
   }
 
+  enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string> {
+    return this.send(tx, 'evaluation', data);
+  }
+
   async work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
     this.assertStarted();
     // listen before the first fetch: a job committed in between is fetched by it, later ones wake it
@@ -215,14 +224,17 @@ class PgBossQueue implements JobQueue {
 
   async depth(): Promise<Record<QueueName, number>> {
     const waiting = await this.waiting();
-    return { training: waiting.training.depth, caption: waiting.caption.depth, dataset: waiting.dataset.depth };
+    return Object.fromEntries(Object.entries(waiting).map(([name, w]) => [name, w.depth])) as Record<QueueName, number>;
   }
 
   async waiting(): Promise<Record<QueueName, { depth: number; oldestAgeSeconds: number }>> {
     this.assertStarted();
     const { rows } = await this.boss.getDb().executeSql(LIVE_DEPTH_SQL, []);
     const none = { depth: 0, oldestAgeSeconds: 0 };
-    const waiting: Record<QueueName, { depth: number; oldestAgeSeconds: number }> = { training: none, caption: none, dataset: none };
+    const waiting = Object.fromEntries(QUEUE_NAMES.map((name) => [name, none])) as Record<
+      QueueName,
+      { depth: number; oldestAgeSeconds: number }
+    >;
     for (const row of rows as { name: QueueName; count: string; oldest: string | null }[]) {
       waiting[row.name] = { depth: Number(row.count), oldestAgeSeconds: Math.max(0, Number(row.oldest ?? 0)) };
     }

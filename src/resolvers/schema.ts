@@ -4,6 +4,8 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { CaptionResolver } from './captions/caption.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
+import { EvaluationResolver } from './evaluations/evaluation.resolver.ts';
+import { ModelEvaluationsResolver } from './evaluations/model-evaluations.resolver.ts';
 import { ApiKeyResolver } from './keys/api-key.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
@@ -17,6 +19,8 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
       TrainingRunResolver,
       TrainingProgressResolver,
       ModelResolver,
+      EvaluationResolver,
+      ModelEvaluationsResolver,
       CaptionResolver,
       ServerInfoResolver,
       ApiKeyResolver,

@@ -19,3 +19,17 @@ export {
   type RunTransition,
   type RunTransitionName,
 } from './transitions.ts';
+export {
+  beatEvaluation,
+  cancelEvaluation,
+  claimEvaluation,
+  createEvaluation,
+  endEvaluation,
+  EVALUATION_TRANSITIONS,
+  takeBackEvaluations,
+  TERMINAL_EVALUATION_STATUSES,
+  type EvaluationEnd,
+  type EvaluationLease,
+  type EvaluationLeaseState,
+  type ReapedEvaluation,
+} from './evaluation-state.ts';

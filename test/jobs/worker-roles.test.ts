@@ -47,8 +47,10 @@ afterAll(async () => {
 describe('worker roles', { timeout: 240_000 }, () => {
   it('GLIMPSE_WORKER_JOBS refuses unknown roles', () => {
     expect(() => loadConfig({ GLIMPSE_WORKER_JOBS: 'training,gpu' })).toThrow(/GLIMPSE_WORKER_JOBS/);
-    expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption, training' }).workerJobs).toEqual(['training', 'caption']);
-    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset']);
+    // training implies evaluation
+    expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption, training' }).workerJobs).toEqual(['training', 'caption', 'evaluation']);
+    expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption,evaluation' }).workerJobs).toEqual(['caption', 'evaluation']);
+    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset', 'evaluation']);
   });
 
   it('a caption-only worker takes no dataset or training job; a training-only worker no caption', async () => {
@@ -90,7 +92,7 @@ describe('worker roles', { timeout: 240_000 }, () => {
     expect(info).toEqual(
       expect.arrayContaining([
         { id: 'C', roles: ['caption'], runningTrainingRuns: [], runningCaptionRequests: 0 },
-        { id: 'T', roles: ['training', 'dataset'], runningTrainingRuns: [runId], runningCaptionRequests: 0 },
+        { id: 'T', roles: ['training', 'dataset', 'evaluation'], runningTrainingRuns: [runId], runningCaptionRequests: 0 },
       ]),
     );
     const run = await until(

@@ -8,6 +8,7 @@
 
 import { Command } from 'commander';
 import {
+  EVAL_BATCH_SIZE,
   evaluateCaptions,
   imagesDigest,
   readTrainingData,
@@ -135,7 +136,7 @@ export function evalCommand(): Command {
       .option('--split <split>', 'val, train or all', oneOf<Split>(['val', 'train', 'all']), 'val')
       .option('--seed <n>', 'split seed (default: the one the model records)', nonNegativeInt)
       .option('--val-fraction <f>', "held-out share (default: the run's)", fraction)
-      .option('--batch-size <n>', 'images decoded together', positiveInt, 32)
+      .option('--batch-size <n>', 'images decoded together', positiveInt, EVAL_BATCH_SIZE)
       .option('--limit <n>', 'evaluate only the first N images of the split', positiveInt),
   ).action(evaluate);
 }

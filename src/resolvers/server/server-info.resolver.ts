@@ -33,7 +33,7 @@ export class ServerInfoResolver {
       version: VERSION,
       backend: backends.length > 0 ? backends.join(', ') : null,
       workers: liveWorkers.length,
-      queueDepth: queue.training + queue.caption,
+      queueDepth: queue.training + queue.caption + queue.evaluation,
       queue,
       liveWorkers: workers,
     };

@@ -20,7 +20,7 @@ export class WorkerInfo {
   @Field(() => Int)
   threads!: number;
 
-  @Field(() => [String], { description: 'the queues it takes jobs from (GLIMPSE_WORKER_JOBS): training, caption, dataset' })
+  @Field(() => [String], { description: 'the queues it takes jobs from (GLIMPSE_WORKER_JOBS): training, caption, dataset, evaluation' })
   roles!: string[];
 
   @Field(() => [ID], { description: 'the training runs it is running now' })
@@ -51,6 +51,9 @@ export class QueueDepth {
 
   @Field(() => Int, { description: 'caption jobs waiting to be picked up' })
   caption!: number;
+
+  @Field(() => Int, { description: 'evaluation jobs waiting to be picked up (QUEUED evaluations)' })
+  evaluation!: number;
 }
 
 @ObjectType()

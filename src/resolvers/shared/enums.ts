@@ -1,13 +1,18 @@
 // GraphQL enums, registered from the Prisma enums so the two can never drift apart.
 import { registerEnumType } from 'type-graphql';
-import { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, RunStatus } from '../../db/client.ts';
+import { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus } from '../../db/client.ts';
 
-export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, RunStatus };
+export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus };
 
 registerEnumType(DatasetKind, { name: 'DatasetKind' });
 registerEnumType(DatasetStatus, { name: 'DatasetStatus' });
 registerEnumType(RunStatus, { name: 'RunStatus' });
 registerEnumType(CaptionStatus, { name: 'CaptionStatus' });
+registerEnumType(EvaluationSplit, {
+  name: 'EvaluationSplit',
+  description:
+    "VALIDATION: the held-out images of the split the model's run trained with (its seed and validation fraction, as `glimpse eval --split val`); TRAIN: the rest; ALL: every image",
+});
 registerEnumType(DecodeMethod, { name: 'DecodeMethod', description: 'GREEDY (argmax), BEAM (beam search), SAMPLE' });
 
 // statuses after which a training run changes no more (unless resumed): src/runs owns the run's states

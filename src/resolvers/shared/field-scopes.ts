@@ -10,6 +10,8 @@ export const FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string, Sco
   query: {
     captionRequest: 'read',
     dataset: 'read',
+    evaluation: 'read',
+    evaluationsConnection: 'read',
     datasets: 'read',
     datasetsConnection: 'read',
     model: 'read',
@@ -30,12 +32,15 @@ export const FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string, Sco
     deleteTrainingRun: 'train',
     renameModel: 'train',
     deleteModel: 'train',
+    evaluateModel: 'train',
+    cancelEvaluation: 'train',
     createApiKey: 'admin',
     revokeApiKey: 'admin',
     setApiKeyBudget: 'admin',
   },
   subscription: {
     captionStream: 'read',
+    evaluationProgress: 'read',
     trainingProgress: 'read',
   },
 };

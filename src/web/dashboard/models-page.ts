@@ -1,8 +1,10 @@
 // "#/models": trained models, newest first, a page at a time, filtered by name and by the dataset they
 // were trained on, with their evaluation metrics, their vocabulary (the model's tokens, special ones
-// included, and the dataset's distinct words), a rename button and a link to caption with each.
+// included, and the dataset's distinct words), a rename button and a link to caption with each; under them
+// the evaluations (./model-evaluations.ts): queue one, a model's list, two models side by side.
 import { type Connection, PAGE_FIELDS, query } from './api.ts';
 import { h } from './dom.ts';
+import { evaluationsPanel } from './model-evaluations.ts';
 import { type PageRequest, pagedList } from './paged-list.ts';
 import { type Choice, searchSelect } from './search-select.ts';
 
@@ -95,7 +97,17 @@ export function renderModelsPage(root: HTMLElement): () => void {
     });
     return button;
   };
+  const evaluations = evaluationsPanel(fail);
   const actions = (model: ModelRow) => [
+    act(
+      h('button', { class: 'show-evaluations', title: "the model's evaluations, and a form to evaluate it" }, 'evaluations'),
+      async () => {
+        evaluations.showModel(model.id);
+        evaluations.element.scrollIntoView();
+        return false;
+      },
+    ),
+    ' ',
     act(h('button', { class: 'rename', title: 'give the model a name' }, 'rename'), async () => {
       const name = prompt(`New name for ${model.name}`, model.name);
       if (name === null) return false;
@@ -125,6 +137,7 @@ export function renderModelsPage(root: HTMLElement): () => void {
     h('p', { class: 'filters' }, h('label', {}, 'name ', nameFilter), ' ', h('label', {}, 'dataset ', dataset.search, ' ', dataset.select)),
     message,
     list.element,
+    evaluations.element,
   );
   void dataset.refresh();
   void list.reload();
@@ -132,5 +145,6 @@ export function renderModelsPage(root: HTMLElement): () => void {
     clearTimeout(typing);
     dataset.stop();
     list.stop();
+    evaluations.stop();
   };
 }

@@ -24,7 +24,8 @@ const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
 #   { "Authorization": "Bearer <your key>" }
 # (the mutation tabs carry a placeholder to replace).
 #
-# The other tabs: startTraining → trainingProgress, requestCaption → captionStream.
+# The other tabs: startTraining → trainingProgress, requestCaption → captionStream,
+# evaluateModel → evaluationProgress.
 #
 # Lists come a page at a time, newest first: pass a page's pageInfo.endCursor as
 # \`after\` for the next one. Filters: nameContains (models, datasets), status
@@ -136,6 +137,44 @@ subscription CaptionStream($requestId: ID!) {
 }
 `;
 
+const evaluateModel = `# Score a model on a split of a READY dataset (VALIDATION: the images its run held
+# out; TRAIN; ALL) with GREEDY or BEAM decoding, as a worker job: BLEU-1..4, CIDEr-D,
+# the object metric on synthetic sets and the worst captions. Same numbers as
+# \`glimpse eval\`. Follow it with the evaluationProgress tab; cancelEvaluation(id) stops it.
+mutation EvaluateModel($input: EvaluateModelInput!) {
+  evaluateModel(input: $input) {
+    id
+    status
+    split
+    method
+  }
+}
+`;
+
+const evaluationProgress = `# The evaluation now and on every change (images done of total), then its scores;
+# completes when it ends. Two models compare on the same images when their
+# splitDigest is equal (query { model(id) { evaluations { … } } } lists a model's).
+subscription EvaluationProgress($id: ID!) {
+  evaluationProgress(id: $id) {
+    status
+    done
+    total
+    splitDigest
+    bleu1
+    bleu4
+    ciderD
+    objectF1
+    examples {
+      image
+      hypothesis
+      references
+      score
+    }
+    error
+  }
+}
+`;
+
 export const EXAMPLE_TABS: readonly ExampleTab[] = [
   { query: overview },
   {
@@ -150,4 +189,10 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
     headers: AUTH_HEADERS,
   },
   { query: captionStream, variables: json({ requestId: 'CAPTION_REQUEST_ID' }) },
+  {
+    query: evaluateModel,
+    variables: json({ input: { modelId: 'MODEL_ID', datasetId: 'DATASET_ID', split: 'VALIDATION', method: 'GREEDY' } }),
+    headers: AUTH_HEADERS,
+  },
+  { query: evaluationProgress, variables: json({ id: 'EVALUATION_ID' }) },
 ];

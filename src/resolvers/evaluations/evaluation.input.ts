@@ -1,0 +1,31 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { CAPTION_SETTINGS as C } from '../../ml/settings/index.ts';
+import { DecodeMethod, EvaluationSplit } from '../shared/enums.ts';
+import { SettingField } from '../shared/setting-field.ts';
+
+/** the most images one evaluation may be limited to (a bound, not a default: absent means the whole split) */
+export const MAX_EVALUATION_IMAGES = 1_000_000;
+
+@InputType()
+export class EvaluateModelInput {
+  @Field(() => ID)
+  modelId!: string;
+
+  @Field(() => ID, { description: 'a READY dataset' })
+  datasetId!: string;
+
+  @Field(() => EvaluationSplit, { defaultValue: EvaluationSplit.VALIDATION })
+  split!: EvaluationSplit;
+
+  @Field(() => DecodeMethod, { defaultValue: DecodeMethod.GREEDY, description: 'GREEDY or BEAM (SAMPLE is random: BAD_USER_INPUT)' })
+  method!: DecodeMethod;
+
+  @SettingField(C.beamWidth)
+  beamWidth?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: `only the first maxImages images of the split, 1..${MAX_EVALUATION_IMAGES} (absent: all)`,
+  })
+  maxImages?: number | null;
+}
