@@ -4,9 +4,12 @@
 import {
   ARCHITECTURE_SETTINGS,
   ENCODER_ARCHITECTURE,
+  ENCODER_SETTINGS,
   inheritArchitecture,
   parentArchitectureOf,
   SettingError,
+  TRAINING_SETTINGS,
+  type Setting,
   type SettingValues,
 } from '../../ml/settings/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
@@ -15,12 +18,19 @@ import type { StartTrainingInput } from './training-run.input.ts';
 
 const fieldOf = (key: string) => (ENCODER_ARCHITECTURE.has(key) ? `input.encoder.${key}` : `input.${key}`);
 
-/** The architecture settings the client gave (not defaulted). */
+/**
+ * The architecture settings the client gave. GraphQL fills in a fixed default (deepOutput true,
+ * gridSize 8) before the resolver sees the input, so a value equal to the schema's default counts
+ * as left out: the model's value applies.
+ */
 function givenNames(input: StartTrainingInput): Set<string> {
   const given = new Set<string>();
   for (const key of ARCHITECTURE_SETTINGS) {
-    const from = (ENCODER_ARCHITECTURE.has(key) ? input.encoder : input) as Record<string, unknown> | null | undefined;
-    if (from?.[key] != null) given.add(key);
+    const encoder = ENCODER_ARCHITECTURE.has(key);
+    const value = ((encoder ? input.encoder : input) as Record<string, unknown> | null | undefined)?.[key];
+    const setting = (encoder ? ENCODER_SETTINGS : TRAINING_SETTINGS) as Record<string, Setting | undefined>;
+    const fixedDefault = setting[key]?.default ?? null;
+    if (value != null && (fixedDefault === null || value !== fixedDefault)) given.add(key);
   }
   return given;
 }
