@@ -89,23 +89,25 @@ describe('warm start', () => {
     expect(added).toContain('crimson');
     expect(warm.vocab.words.slice(V)).toEqual(added);
     expect(warm.config.vocabSize).toBe(V + added.length);
-    const mine = new Map(warm.model.weights.entries());
-    for (const [name, value] of parent.model.weights.entries()) {
-      const ours = mine.get(name)!;
-      if (name === 'decoder/embedding') expect(Array.from(ours.slice([0, 0], [V, -1]).dataSync())).toEqual(Array.from(value.dataSync()));
-      else if (name === 'decoder/fc2/kernel')
-        expect(Array.from(ours.slice([0, 0], [-1, V]).dataSync())).toEqual(Array.from(value.dataSync()));
-      else if (name === 'decoder/fc2/bias') expect(Array.from(ours.slice([0], [V]).dataSync())).toEqual(Array.from(value.dataSync()));
-      else expect(Array.from(ours.dataSync())).toEqual(Array.from(value.dataSync()));
-    }
-    // the new word's embedding row is freshly initialised (uniform ±0.05), not zeros
-    const row = Array.from(
-      mine
-        .get('decoder/embedding')!
-        .slice([warm.vocab.idOf('crimson'), 0], [1, -1])
-        .dataSync(),
-    );
-    expect(row.some((x) => x !== 0) && row.every((x) => Math.abs(x) <= 0.05)).toBe(true);
+    tf.tidy(() => {
+      const mine = new Map(warm.model.weights.entries());
+      for (const [name, value] of parent.model.weights.entries()) {
+        const ours = mine.get(name)!;
+        if (name === 'decoder/embedding') expect(Array.from(ours.slice([0, 0], [V, -1]).dataSync())).toEqual(Array.from(value.dataSync()));
+        else if (name === 'decoder/fc2/kernel')
+          expect(Array.from(ours.slice([0, 0], [-1, V]).dataSync())).toEqual(Array.from(value.dataSync()));
+        else if (name === 'decoder/fc2/bias') expect(Array.from(ours.slice([0], [V]).dataSync())).toEqual(Array.from(value.dataSync()));
+        else expect(Array.from(ours.dataSync())).toEqual(Array.from(value.dataSync()));
+      }
+      // the new word's embedding row is freshly initialised (uniform ±0.05), not zeros
+      const row = Array.from(
+        mine
+          .get('decoder/embedding')!
+          .slice([warm.vocab.idOf('crimson'), 0], [1, -1])
+          .dataSync(),
+      );
+      expect(row.some((x) => x !== 0) && row.every((x) => Math.abs(x) <= 0.05)).toBe(true);
+    });
     warm.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
     parent.model.dispose();
