@@ -163,7 +163,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     if (position.batch >= batchesPerEpoch) Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 });
     const epochs: EpochEvent[] = [];
-    let stopReason = `all ${trainConfig.epochs} epochs`;
+    let stopReason = `all ${trainConfig.epochs} epoch${trainConfig.epochs === 1 ? '' : 's'}`;
     for (; position.epoch < trainConfig.epochs; Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 })) {
       // checked before an epoch, so a run resumed from the checkpoint of the epoch it stopped at stops there again
       const early = earlyStop(trainConfig.patience, bestWeights.best, position.epoch);
