@@ -1,14 +1,16 @@
 // Epochs that follow the data: when a run does not give `epochs`, it trains for a budget of steps rather
-// than a fixed number of passes, so a small set gets more passes and a large one fewer. Measured
-// (bench/epochs.ts, README "Training settings"): the demo set (20,000 captions, 563 steps an epoch at
-// batch 32) was still improving at its 5th epoch, 2,815 steps; small sets keep improving for about as many
-// steps, then their validation loss flattens. Early stopping (`patience`) ends a run sooner once the
-// validation loss stops improving. No imports: the API and the browser may load this file.
+// than a fixed number of passes, so a small set gets more passes and a large one fewer. Measured (README
+// "Training settings", docs/benchmarks.md): the demo set (20,000 captions, 563 steps an epoch at batch 32)
+// was still improving at its 5th and last epoch, 2,815 steps (bench/first-hour.ts); a 300-image set (1,500
+// captions, 43 steps an epoch) reached its lowest validation loss at epoch 18 and none lower in epochs
+// 19–40 (bench/epochs.ts), a 600-image set still improved slowly at epoch 25: hence at most 25 epochs.
+// Early stopping (`patience`) ends a run sooner once the validation loss stops improving.
+// No imports: the API and the browser may load this file.
 
 /** Training steps a run gets when `epochs` is not given (the demo set: 5 epochs). */
 export const EPOCH_STEP_BUDGET = 2_800;
 /** The most epochs the step budget gives (a tiny set would otherwise get hundreds of passes). */
-export const MAX_AUTO_EPOCHS = 60;
+export const MAX_AUTO_EPOCHS = 25;
 /** What the budget gives when the dataset's size is not known (a row from before the rule: its stored epochs). */
 export const EPOCHS_WHEN_UNKNOWN = 5;
 
@@ -28,4 +30,4 @@ export function epochsFor(captions: number | null, valFraction: number, batchSiz
 }
 
 /** The rule in words (the settings' `auto` text, the README table). */
-export const EPOCHS_RULE = `a budget of ${EPOCH_STEP_BUDGET.toLocaleString('en')} steps: ceil(${EPOCH_STEP_BUDGET.toLocaleString('en')} / steps per epoch), 1..${MAX_AUTO_EPOCHS} (the demo set's 20,000 captions at batch 32: 5)`;
+export const EPOCHS_RULE = `by the dataset's size, a budget of ${EPOCH_STEP_BUDGET.toLocaleString('en')} steps: ceil(${EPOCH_STEP_BUDGET.toLocaleString('en')} / steps per epoch), 1..${MAX_AUTO_EPOCHS} (the demo set: 5)`;
