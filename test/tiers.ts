@@ -33,6 +33,7 @@ export const SLOW = [
   'test/ml/model/decode.test.ts',
   'test/ml/model/learning.test.ts',
   'test/ml/model/train.test.ts',
+  'test/ml/model/warm-start.test.ts',
   'test/queue/queue-reaper.test.ts',
   'test/settings-follow.test.ts',
   'test/storage/memory.test.ts',

@@ -39,6 +39,7 @@ import { claimRun, heartbeat, recordEpochSummary, recordStep, setTotalSteps, suc
 import { collectGarbageSoon } from './release-memory.ts';
 import { trainingLeaseSeconds } from './run-lease.ts';
 import { mlSettings, parseRunConfig } from './train-config.ts';
+import { openParentModel } from './warm-start.ts';
 import { checkMemoryBudget, finishAborted, StepClock, type StopReason } from './train-run.ts';
 
 export async function trainJob({ runId }: JobData['training'], helpers: JobHelpers): Promise<void> {
@@ -99,6 +100,9 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const resume = await openLatestCheckpoint(helpers, runId);
     if (resume) opened.push(resume.folder);
     const latest = resume?.checkpoint ?? null;
+    // warm start (initFrom): the parent model's weights, unless a checkpoint already holds the run's own
+    const parent = latest ? null : await openParentModel(helpers, run);
+    if (parent) opened.push(parent);
     // the predecessor's best epoch, on this worker: the model may end with its weights
     const bestStep = latest ? await bestEpochStep(prisma, runId) : null;
     const bestRow = bestStep === null ? null : await prisma.checkpoint.findUnique({ where: { runId_step: { runId, step: bestStep } } });
@@ -124,6 +128,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       model: settings.model,
       train: settings.train,
       ...(resume ? { resumeFrom: resume.folder.dir } : {}),
+      ...(parent ? { initFrom: parent.dir } : {}),
       ...(bestFolder ? { bestCheckpointDir: bestFolder.dir } : {}),
       signal: stop.signal,
       backboneAccess: backboneAccess(config),
@@ -203,10 +208,10 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
         config: modelConfig,
         metrics,
       });
-      await succeedRun(tx, { runId, workerId });
+      await succeedRun(tx, { runId, workerId }, result.stopReason);
     });
     await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));
-    log.info(`training ${runId}: SUCCEEDED at step ${result.step}`);
+    log.info(`training ${runId}: SUCCEEDED at step ${result.step} (${result.stopReason})`);
   } catch (error) {
     await finishAborted(
       runId,

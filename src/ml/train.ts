@@ -1,11 +1,10 @@
 // Training loop: teacher forcing, masked cross-entropy, Adam with global-norm clipping, seeded
-// per-epoch data order, checkpoints (every N batches, every M minutes, at each epoch end and on abort)
-// and resume.
-import { createHash } from 'node:crypto';
+// per-epoch data order, checkpoints (every N batches, every M minutes, at each epoch end and on abort),
+// resume and warm start (src/ml/setup.ts), early stopping on validation loss (`patience`).
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildExamples, batchExamples, captionMatrix, epochOrder, InputCache } from './batches.ts';
-import { readCheckpoint, readCheckpointConfig, writeCheckpoint, type CheckpointMeta, type TrainPosition } from './checkpoint.ts';
+import { readCheckpointConfig, writeCheckpoint, type CheckpointMeta } from './checkpoint.ts';
 import { splitByImage } from './data/coco.ts';
 import { BestWeights, type BestEpoch } from './best.ts';
 import { COLORS, SHAPES } from './data/shapes/scene.ts';
@@ -14,12 +13,13 @@ import { objectScores } from './metrics/objects.ts';
 import { createInputSource } from './encoder-inputs.ts';
 import type { BackboneAccess } from './model/backbone.ts';
 import { CaptionModel, type EncoderInput } from './model/captionModel.ts';
-import { DEFAULT_MODEL_CONFIG, DEFAULT_TRAIN_CONFIG } from './model/config.ts';
+import { DEFAULT_MODEL_CONFIG } from './model/config.ts';
 import { ModelError } from './model/model-error.ts';
-import { Adam } from './optimizer.ts';
+import type { Adam } from './optimizer.ts';
 import { learningRateAt } from './schedule.ts';
+import { dataKey, setUp } from './setup.ts';
 import type { BatchEvent, CaptionedImage, CheckpointEvent, EpochEvent, ModelConfig, TrainConfig } from './types.ts';
-import { Vocabulary } from './vocab.ts';
+import type { Vocabulary } from './vocab.ts';
 
 export interface TrainOptions {
   /** every image with its captions; split by image into train/val (valFraction, seed) */
@@ -31,6 +31,8 @@ export interface TrainOptions {
   train?: Partial<TrainConfig>;
   /** a checkpoint directory to continue from (its model config, vocabulary and data order) */
   resumeFrom?: string;
+  /** a saved model's folder whose weights the run starts from (warm start; not used when resuming) */
+  initFrom?: string;
   /**
    * checked between batches; on abort a checkpoint is written and TrainingAbortedError thrown. Also
    * stops a backbone download: TrainingAbortedError without a checkpoint
@@ -63,6 +65,14 @@ export interface TrainResult {
   lastCheckpoint: CheckpointEvent | null;
   /** the epoch whose weights `model` has (the lowest validation loss; null: none measured, the last weights) */
   bestEpoch: BestEpoch | null;
+  /** why training ended: every epoch done, or early stopping (`patience`) */
+  stopReason: string;
+}
+
+/** Early stopping: the reason to stop before the next epoch, when the best is `patience` epochs behind. */
+function earlyStop(patience: number | undefined, best: BestEpoch | null, epochsDone: number): string | null {
+  if (!patience || !best || epochsDone - best.epoch < patience) return null;
+  return `early stopping after epoch ${epochsDone}: the validation loss had not improved for ${patience} epoch${patience === 1 ? '' : 's'} (best: epoch ${best.epoch}, ${best.valLoss.toFixed(4)})`;
 }
 
 export class TrainingAbortedError extends Error {
@@ -75,15 +85,6 @@ export class TrainingAbortedError extends Error {
     );
     this.name = 'TrainingAbortedError';
   }
-}
-
-/** Settings that fix the data order and split: a resume must keep them. */
-const ORDER_KEYS = ['batchSize', 'seed', 'valFraction', 'vocabSize', 'maxLength'] as const;
-
-function dataKey(train: readonly CaptionedImage[]): string {
-  const hash = createHash('sha256');
-  for (const img of train) hash.update(`${img.id}\n${img.captions.length}\n`);
-  return hash.digest('hex').slice(0, 16);
 }
 
 /** One optimisation step; returns the batch loss. */
@@ -101,57 +102,6 @@ function trainStep(model: CaptionModel, adam: Adam, input: EncoderInput, caption
   loss.dispose();
   if (!Number.isFinite(value)) throw new ModelError('INVALID_CONFIG', `loss became ${value}; lower the learning rate`);
   return value;
-}
-
-interface Setup {
-  config: ModelConfig;
-  trainConfig: TrainConfig;
-  vocab: Vocabulary;
-  model: CaptionModel;
-  adam: Adam;
-  position: TrainPosition;
-  /** the best epoch before a resume */
-  best?: BestEpoch;
-}
-
-async function setUp(opts: TrainOptions, split: (tc: TrainConfig) => { train: CaptionedImage[] }, channels?: number): Promise<Setup> {
-  if (opts.resumeFrom) {
-    const ck = await readCheckpoint(opts.resumeFrom);
-    try {
-      const trainConfig = { ...ck.meta.trainConfig, ...opts.train };
-      for (const key of ORDER_KEYS) {
-        if (trainConfig[key] !== ck.meta.trainConfig[key]) {
-          throw new ModelError('INCOMPATIBLE_CHECKPOINT', `resume: ${key} differs from the checkpoint's (${ck.meta.trainConfig[key]})`);
-        }
-      }
-      if (dataKey(split(trainConfig).train) !== ck.meta.dataKey) {
-        throw new ModelError('INCOMPATIBLE_CHECKPOINT', 'resume: the training images differ from the checkpoint run');
-      }
-      const model = CaptionModel.fromTensors(ck.config, ck.meta.channels, ck.weights);
-      const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
-      await adam.load(ck.optimizer);
-      return {
-        config: ck.config,
-        trainConfig,
-        vocab: Vocabulary.fromJSON(ck.vocab),
-        model,
-        adam,
-        position: ck.meta.position,
-        ...(ck.meta.best ? { best: ck.meta.best } : {}),
-      };
-    } finally {
-      tf.dispose([...ck.weights.values(), ...ck.optimizer.values()]);
-    }
-  }
-  const trainConfig: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...opts.train };
-  const vocab = Vocabulary.build(
-    split(trainConfig).train.flatMap((img) => img.captions),
-    { topK: trainConfig.vocabSize, maxLength: trainConfig.maxLength },
-  );
-  const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.model, vocabSize: vocab.size, maxLength: vocab.maxLength };
-  const model = CaptionModel.create(config, trainConfig.seed, channels);
-  const adam = new Adam(model.weights.names, model.weights.list(), trainConfig.learningRate);
-  return { config, trainConfig, vocab, model, adam, position: { step: 0, epoch: 0, batch: 0, epochLossSum: 0 } };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -213,7 +163,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     if (position.batch >= batchesPerEpoch) Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 });
     const epochs: EpochEvent[] = [];
+    let stopReason = `all ${trainConfig.epochs} epoch${trainConfig.epochs === 1 ? '' : 's'}`;
     for (; position.epoch < trainConfig.epochs; Object.assign(position, { epoch: position.epoch + 1, batch: 0, epochLossSum: 0 })) {
+      // checked before an epoch, so a run resumed from the checkpoint of the epoch it stopped at stops there again
+      const early = earlyStop(trainConfig.patience, bestWeights.best, position.epoch);
+      if (early) {
+        stopReason = early;
+        break;
+      }
       const order = epochOrder(examples.length, trainConfig.seed, position.epoch);
       for (; position.batch < batchesPerEpoch; ) {
         await new Promise((resolveFn) => setImmediate(resolveFn));
@@ -274,7 +231,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     adam.dispose();
     const bestEpoch = opts.keepBest === false ? null : await bestWeights.restore(model, position.epoch);
-    return { model, vocab, config, trainConfig, step: position.step, epochs, lastCheckpoint, bestEpoch };
+    return { model, vocab, config, trainConfig, step: position.step, epochs, lastCheckpoint, bestEpoch, stopReason };
   } catch (err) {
     adam.dispose();
     model.dispose();

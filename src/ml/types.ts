@@ -70,6 +70,8 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** also checkpoint once this many minutes have passed since the last one (0 or absent = off) */
   checkpointMinutes?: number;
+  /** early stopping: stop once the validation loss has not improved for this many epochs (0 or absent = off) */
+  patience?: number;
 }
 
 export interface BatchEvent {

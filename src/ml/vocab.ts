@@ -63,6 +63,16 @@ export class Vocabulary {
     return new Vocabulary([...SPECIALS, ...ranked], Math.max(3, Math.min(longest, cap)));
   }
 
+  /**
+   * Warm start's rule: the parent's words keep their ids, and the words of `built` (the new data's
+   * top-k vocabulary) that the parent lacks follow at the end, in `built`'s order (most frequent first);
+   * the caption cap is `built`'s.
+   */
+  static extend(parent: Vocabulary, built: Vocabulary): Vocabulary {
+    const added = built.words.filter((word) => !parent.index.has(word));
+    return new Vocabulary([...parent.words, ...added], built.maxLength);
+  }
+
   static fromJSON(json: VocabularyJSON): Vocabulary {
     const ok =
       Array.isArray(json.words) &&

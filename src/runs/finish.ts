@@ -27,10 +27,10 @@ function owned({ runId, workerId }: RunLease, transition: RunTransitionName): Pr
 const ended = () => ({ heartbeatAt: null, finishedAt: new Date() });
 
 /** RUNNING → SUCCEEDED, inside writeLeased's transaction (after the Model row) */
-export async function succeedRun(tx: TransactionClient, lease: RunLease): Promise<void> {
+export async function succeedRun(tx: TransactionClient, lease: RunLease, stopReason: string | null = null): Promise<void> {
   const { count } = await tx.trainingRun.updateMany({
     where: owned(lease, 'succeed'),
-    data: { status: RUN_TRANSITIONS.succeed.to, error: null, ...ended() },
+    data: { status: RUN_TRANSITIONS.succeed.to, error: null, stopReason, ...ended() },
   });
   // writeLeased's beat holds the row: only a run that is not this worker's gets here
   if (count !== 1) throw new LeaseLostError(lease.runId);

@@ -167,6 +167,38 @@ describe('worker', () => {
     modelPath = join(dataDir, 'cache', model.blobId!);
   });
 
+  it("warm-starts a run from that model's weights (initFrom) and says why it stopped; a deleted parent fails the run", async () => {
+    const parentFirstLoss = (
+      await db.prisma.lossPoint.findFirstOrThrow({ where: { run: { model: { id: modelId } } }, orderBy: { step: 'asc' } })
+    ).loss;
+    const create = (config: Prisma.InputJsonObject, parentModelId: string | null) =>
+      db.prisma.$transaction(async (tx) => {
+        const run = await tx.trainingRun.create({ data: { datasetId, config, parentModelId } });
+        await queue.enqueueTraining(tx, { runId: run.id });
+        return run.id;
+      });
+    const runId = await create({ ...TINY, epochs: 1, initFrom: modelId }, modelId);
+    const run = await until(
+      () => runRow(runId),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
+    expect(run.error).toBeNull();
+    expect(run).toMatchObject({ status: 'SUCCEEDED', parentModelId: modelId, stopReason: 'all 1 epoch' });
+    // its first batch already has the parent's weights: far below the parent's own first loss (random weights)
+    const firstLoss = (await db.prisma.lossPoint.findUniqueOrThrow({ where: { runId_step: { runId, step: 1 } } })).loss;
+    expect(firstLoss).toBeLessThan(parentFirstLoss * 0.8);
+    const child = await db.prisma.model.findUniqueOrThrow({ where: { runId } });
+    expect(child.config).toMatchObject({ encoder: { kind: 'cnn', imageSize: 32, channels: [8, 16] }, units: 32, embeddingDim: 16 });
+
+    const orphan = await create({ ...TINY, epochs: 1, initFrom: 'a-deleted-model' }, null);
+    const failed = await until(
+      () => runRow(orphan),
+      (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED',
+    );
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/model a-deleted-model, which the run starts from \(initFrom\), was deleted/);
+  });
+
   it('cancels at a batch boundary with a checkpoint, then resumes from it without repeating a step', async () => {
     const runId = await startRun(datasetId, { ...TINY, epochs: 4, seed: 9 });
     await until(

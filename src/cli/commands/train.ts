@@ -80,7 +80,7 @@ async function decideForData(given: Partial<SettingValues>, images: readonly Cap
     throw error;
   }
   process.stderr.write(
-    `settings: batch ${run.batchSize}, units ${run.units}, embedding ${run.embeddingDim}, features ${run.encoderDim}, ` +
+    `settings: ${run.epochs} epochs, batch ${run.batchSize}, units ${run.units}, embedding ${run.embeddingDim}, features ${run.encoderDim}, ` +
       `${run.backbone ? `backbone ${run.backbone}` : `CNN [${run.channels!.join(', ')}]`} at ${run.imageSize} px, grid ${run.gridSize}\n`,
   );
   return run;

@@ -5,6 +5,7 @@ import {
   DEFAULT_BACKBONE_IMAGE_SIZE,
   cnnChannelsFor,
   DEFAULT_BATCH_SIZE,
+  EPOCHS_WHEN_UNKNOWN,
   MODEL_SIZES,
   DEFAULT_CNN_IMAGE_SIZE,
   defaultsOf,
@@ -58,7 +59,8 @@ export const BABY_MODEL_CONFIG: ModelConfig = {
 };
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: training.epochs,
+  epochs: training.epochs ?? EPOCHS_WHEN_UNKNOWN,
+  patience: training.patience,
   batchSize: DEFAULT_BATCH_SIZE,
   learningRate: MODEL_SIZES.seed.learningRate,
   learningRateEnd: training.learningRateEnd,
@@ -126,6 +128,7 @@ export function mlConfigs(run: Partial<RunSettings> | Partial<SettingValues>, fe
     'valFraction',
     'checkpointEvery',
     'checkpointMinutes',
+    'patience',
   ]);
   const cnn = DEFAULT_CNN_ENCODER as Extract<EncoderConfig, { kind: 'cnn' }>;
   if (run.backbone) {

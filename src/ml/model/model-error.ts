@@ -1,6 +1,12 @@
 // Typed errors of the model library; callers switch on `code`.
 
-export type ModelErrorCode = 'INVALID_CONFIG' | 'EMPTY_DATASET' | 'INVALID_ARTIFACT' | 'INCOMPATIBLE_CHECKPOINT' | 'BACKBONE_LOAD_FAILED';
+export type ModelErrorCode =
+  | 'INVALID_CONFIG'
+  | 'EMPTY_DATASET'
+  | 'INVALID_ARTIFACT'
+  | 'INCOMPATIBLE_CHECKPOINT'
+  | 'INCOMPATIBLE_MODEL'
+  | 'BACKBONE_LOAD_FAILED';
 
 export class ModelError extends Error {
   readonly code: ModelErrorCode;

@@ -5,3 +5,5 @@ export * from './training.ts';
 export * from './caption.ts';
 export * from './memory.ts';
 export * from './plan.ts';
+export * from './epochs.ts';
+export * from './warm-start.ts';

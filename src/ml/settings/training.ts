@@ -2,12 +2,16 @@
 // The GraphQL input (StartTrainingInput, EncoderInput) with its defaults and validation, the job that
 // runs it, `glimpse train`'s options and --help, and the dashboard's form (through introspection) are
 // derived from these tables; src/ml's DEFAULT_* configs read their defaults from here.
-// No imports beyond ./spec.ts: the API and the browser may load this file.
+// No imports beyond ./spec.ts and ./epochs.ts: the API and the browser may load this file.
+import { EPOCHS_RULE, epochsFor } from './epochs.ts';
 import type { IntListSetting, NumberSetting, SettingTable } from './spec.ts';
 
 /** Hyper-parameters of a run (what the API stores as TrainingRun.config, with the encoder's below). */
 export interface TrainingSettings {
-  epochs: number;
+  /** null: by the dataset's size (epochsFor, a step budget) */
+  epochs: number | null;
+  /** early stopping: stop once the validation loss has not improved for this many epochs (0: off) */
+  patience: number;
   /** null: DEFAULT_BATCH_SIZE, or the largest the worker's memory budget admits (planRun) */
   batchSize: number | null;
   /** null: by the dataset's size (MODEL_SIZES) */
@@ -91,7 +95,13 @@ const float = (min: number, max: number, dflt: number | null, description: strin
 });
 
 export const TRAINING_SETTINGS: SettingTable<TrainingSettings> = {
-  epochs: int(1, 200, 5, 'passes over the training images (the model kept is the best epoch)'),
+  epochs: int(1, 200, null, 'passes over the training images (the model kept is the best epoch)', { auto: EPOCHS_RULE }),
+  patience: int(
+    0,
+    200,
+    0,
+    "early stopping: end the run once the validation loss has not improved for this many epochs; the model keeps the best epoch's weights (0: off)",
+  ),
   batchSize: int(1, 256, null, 'captions per training step', {
     auto: `${DEFAULT_BATCH_SIZE}, or the largest multiple of 4 below it that the worker's memory budget admits (down to 8, then smaller model sizes, then 4, 2, 1)`,
   }),
@@ -169,8 +179,9 @@ export type SettingValues = TrainingSettings &
 
 /** What the API stores as TrainingRun.config: every setting decided (only maxLength may stay null: from the data). */
 export interface RunSettings
-  extends Omit<TrainingSettings, 'batchSize' | 'units' | 'embeddingDim' | 'learningRate'>,
+  extends Omit<TrainingSettings, 'epochs' | 'batchSize' | 'units' | 'embeddingDim' | 'learningRate'>,
     Omit<EncoderSettings, 'imageSize' | 'encoderDim'> {
+  epochs: number;
   batchSize: number;
   units: number;
   embeddingDim: number;
@@ -240,7 +251,7 @@ export function sizeTierOf(data: DataFacts): keyof typeof MODEL_SIZES {
 }
 
 /**
- * Decides every automatic setting for a dataset: the model sizes by its caption count (unknown: the
+ * Decides every automatic setting for a dataset: the epochs by its caption count (epochs.ts), the model sizes by its caption count (unknown: the
  * seed's; `tier` overrides), the CNN's input size by its images (no upsampling), its channels by the
  * pooling stages, the batch DEFAULT_BATCH_SIZE. Without a memory budget: planRun (plan.ts) applies the
  * budget on top, and is what the API and the worker call.
@@ -250,9 +261,11 @@ export function resolveRun(values: SettingValues, data: DataFacts, tierName = si
   const { backbone, backboneLayer, ...rest } = values;
   const imageSize = values.imageSize ?? (backbone ? DEFAULT_BACKBONE_IMAGE_SIZE : cnnImageSizeFor(data.imageSide, values.gridSize));
   const channels = backbone ? null : (values.channels ?? cnnChannelsFor(cnnStages(imageSize, values.gridSize) ?? 1, tier.cnnWidth));
+  const batchSize = values.batchSize ?? DEFAULT_BATCH_SIZE;
   return {
     ...rest,
-    batchSize: values.batchSize ?? DEFAULT_BATCH_SIZE,
+    epochs: values.epochs ?? epochsFor(data.captions, values.valFraction, batchSize),
+    batchSize,
     learningRate: values.learningRate ?? tier.learningRate,
     units: values.units ?? tier.units,
     embeddingDim: values.embeddingDim ?? tier.embeddingDim,

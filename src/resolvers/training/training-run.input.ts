@@ -49,8 +49,20 @@ export class StartTrainingInput {
   @Field(() => ID)
   datasetId!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "warm start: a model id whose weights the run starts from. The architecture settings left out (units, embeddingDim, deepOutput, encoder) are the model's; " +
+      "one given that differs is BAD_USER_INPUT naming it (a value equal to the field's default, as GraphQL fills it in, counts as left out). The vocabulary keeps the model's words and ids and appends the dataset's words it lacks " +
+      '(their embedding rows and output columns freshly initialised). NOT_FOUND: no such model',
+  })
+  initFrom?: string | null;
+
   @SettingField(T.epochs)
   epochs?: number | null;
+
+  @SettingField(T.patience)
+  patience?: number | null;
 
   @SettingField(T.batchSize)
   batchSize?: number | null;
@@ -129,8 +141,7 @@ export function settingValuesOf(input: StartTrainingInput): SettingValues {
  * dataset (model sizes by its captions, the CNN's input by its images), before the worker's memory
  * budget is applied (admitTraining); errors name the field.
  */
-export function resolveTrainingConfig(input: StartTrainingInput, dataset: DatasetFacts): RunSettings {
-  const values = settingValuesOf(input);
+export function resolveTrainingConfig(input: StartTrainingInput, dataset: DatasetFacts, values = settingValuesOf(input)): RunSettings {
   const run = resolveRun(values, { captions: dataset?.captionCount ?? null, imageSide: dataset?.imageSide ?? null });
   // without the dataset the automatic size is not known yet: the geometry is checked once it is
   if (run.channels && (dataset || values.imageSize !== null)) {

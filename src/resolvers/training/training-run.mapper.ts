@@ -23,7 +23,8 @@ function readConfig(json: unknown): TrainingConfig {
       ...(typeof stored.backboneLayer === 'string' ? { backboneLayer: stored.backboneLayer } : {}),
     };
     const notes = Array.isArray(stored.notes) ? stored.notes.filter((n): n is string => typeof n === 'string') : null;
-    return { ...resolveRun(values, { captions: null, imageSide: null }), notes } as unknown as TrainingConfig;
+    const initFrom = typeof stored.initFrom === 'string' ? stored.initFrom : null;
+    return { ...resolveRun(values, { captions: null, imageSide: null }), notes, initFrom } as unknown as TrainingConfig;
   } catch {
     return stored as unknown as TrainingConfig; // out of today's bounds: shown as stored (the worker refuses it)
   }

@@ -10,7 +10,7 @@ import { Dataset } from '../datasets/dataset.type.ts';
 import { ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
 import { lossCurve } from './loss-curve.ts';
-import { loadModelOfRun } from '../models/model.batch.ts';
+import { loadModelById, loadModelOfRun } from '../models/model.batch.ts';
 import { Model } from '../models/model.type.ts';
 import { connection, DEFAULT_PAGE, MAX_PAGE, NEWEST_FIRST } from '../shared/pagination.ts';
 import { Checkpoint, EpochSummary, LossPoint } from './training-history.type.ts';
@@ -20,6 +20,7 @@ import { loadCheckpoints, loadEpochs } from './training-run.batch.ts';
 import { estimateTotalSteps } from '../../ml/settings/index.ts';
 import { resolveTrainingConfig, settingValuesOf, StartTrainingInput } from './training-run.input.ts';
 import { toTrainingRun } from './training-run.mapper.ts';
+import { withParentModel } from './training-warm-start.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
 import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
@@ -76,14 +77,17 @@ export class TrainingRunResolver {
   }
 
   @Mutation(() => TrainingRun, {
-    description: 'Queue a training run on a READY dataset (NOT_FOUND: no such dataset, CONFLICT: not READY)',
+    description:
+      'Queue a training run on a READY dataset, from random weights or from a model (initFrom) (NOT_FOUND: no such dataset or model, CONFLICT: not READY, BAD_USER_INPUT: a setting out of bounds or differing from the initFrom model)',
   })
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
     // input errors first (BAD_USER_INPUT before NOT_FOUND); the defaults that follow the data come after
     const checked = resolveTrainingConfig(input, null);
     if (checked.backbone) await checkBackboneSource('input.encoder.backbone', checked.backbone, ctx.sources);
     const dataset = await findDataset(ctx, input.datasetId);
-    resolveTrainingConfig(input, dataset);
+    // warm start: the model's architecture where the input leaves it out (NOT_FOUND, BAD_USER_INPUT on a conflict)
+    const { values, parentModelId } = await withParentModel(ctx, input, settingValuesOf(input));
+    resolveTrainingConfig(input, dataset, values);
     if (dataset.status !== DatasetStatus.READY) {
       throw new ConflictError(`dataset ${dataset.id} is ${dataset.status}, training needs a READY dataset`, {
         field: 'input.datasetId',
@@ -91,15 +95,16 @@ export class TrainingRunResolver {
       });
     }
     // the automatic settings the worker's memory budget admits; what was shrunk is in the config's notes
-    const { run, notes } = admitTraining(settingValuesOf(input), dataset, ctx.limits.maxTrainingMemory);
+    const { run, notes } = admitTraining(values, dataset, ctx.limits.maxTrainingMemory);
     // an estimate from the dataset's counts; the worker stores the exact figure when it starts
     const totalSteps = estimateTotalSteps(run, dataset);
     const row = await ctx.prisma.$transaction((tx) =>
       createRun(tx, ctx.queue, {
         datasetId: dataset.id,
-        config: { ...run, ...(notes.length > 0 ? { notes } : {}) },
+        config: { ...run, ...(notes.length > 0 ? { notes } : {}), ...(parentModelId ? { initFrom: parentModelId } : {}) },
         totalSteps,
         createdByKey: ctx.caller.keyName,
+        parentModelId,
       }),
     );
     return toTrainingRun(row);
@@ -191,5 +196,14 @@ export class TrainingRunResolver {
   @FieldResolver(() => Model, { nullable: true, description: 'the model, once the run SUCCEEDED' })
   model(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Model | null> {
     return loadModelOfRun(ctx, run.id);
+  }
+
+  @FieldResolver(() => Model, {
+    nullable: true,
+    description:
+      'warm start: the model whose weights the run started from (initFrom); null: random weights, or that model was deleted since',
+  })
+  parentModel(@Root() run: TrainingRun, @Ctx() ctx: ApiContext): Promise<Model | null> {
+    return run.parentModelId ? loadModelById(ctx, run.parentModelId) : Promise.resolve(null);
   }
 }

@@ -72,6 +72,19 @@ export class TrainingConfig {
   @Field(() => Float, { nullable: true, description: 'attention regularisation λ; null: a run from before the setting (0)' })
   attentionLambda?: number | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: 'early stopping: epochs without a better validation loss before the run ends (0: off; a run from before the setting: 0)',
+  })
+  patience?: number | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'warm start: the id of the model whose weights the run started from (kept after that model is deleted); null: random weights',
+  })
+  initFrom?: string | null;
+
   // encoder: absent from the stored JSON (null here) for the default CNN
 
   @Field(() => String, {
@@ -140,6 +153,15 @@ export class TrainingRun {
   })
   @UseMiddleware(KeyHoldersOnly)
   createdByKey!: string | null;
+
+  /** warm start: the model the run started from (TrainingRun.parentModel resolves it) */
+  parentModelId!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'why training ended, once SUCCEEDED: "all N epochs", or early stopping with the epochs\' numbers; null otherwise',
+  })
+  stopReason!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;

@@ -29,7 +29,7 @@ const CURVE_POINTS = 1200; // the lowest and highest of a slice about 1.4 pixel 
 // (the operations spell their fields out: test/web/operations.test.ts validates each text against the schema)
 const HISTORY = `query History($id: ID!, $points: Int!) { trainingRun(id: $id) { lossCurve(maxPoints: $points) { step epoch loss examplesPerSec } epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate } } }`;
 const EPOCHS = `query Epochs($id: ID!) { trainingRun(id: $id) { epochs { epoch step trainLoss valLoss bleu4 objectF1 exactRate } } }`;
-const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone } model { id } } }`;
+const RUN = `query Run($id: ID!) { trainingRun(id: $id) { dataset { name } config { epochs batchSize units embeddingDim vocabSize learningRate backbone patience } model { id } parentModel { id name } stopReason } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { status } }`;
 const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { status } }`;
 
@@ -83,13 +83,22 @@ export function renderRunPage(root: HTMLElement, runId: string): () => void {
 
   /** dataset and hyper-parameters; once the run SUCCEEDED, a link to caption with its model */
   const describe = async () => {
-    type Run = { dataset: { name: string }; config: Record<string, number> & { backbone: string | null }; model: { id: string } | null };
+    type Run = {
+      dataset: { name: string };
+      config: Record<string, number> & { backbone: string | null };
+      model: { id: string } | null;
+      parentModel: { id: string; name: string } | null;
+      stopReason: string | null;
+    };
     const { trainingRun: run } = await query<{ trainingRun: Run }>(RUN, { id: runId });
-    const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate, backbone } = run.config;
+    const { epochs, batchSize, units, embeddingDim, vocabSize, learningRate, backbone, patience } = run.config;
     stats.setEpochs(epochs);
     about.replaceChildren(
       `${run.dataset.name} · ${epochs} epochs · batch ${batchSize} · GRU ${units} · embedding ${embeddingDim} · vocabulary ${vocabSize} · lr ${learningRate}` +
-        (backbone ? ` · backbone ${backbone}` : ''),
+        (backbone ? ` · backbone ${backbone}` : '') +
+        (patience ? ` · early stopping after ${patience} epochs without a better validation loss` : '') +
+        (run.parentModel ? ` · fine-tuned from ${run.parentModel.name}` : '') +
+        (run.stopReason ? ` · stopped: ${run.stopReason}` : ''),
       ...(run.model ? [' · ', h('a', { href: `#/caption/${run.model.id}`, class: 'model-link' }, 'caption with its model →')] : []),
     );
   };

@@ -24,8 +24,8 @@ const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
 #   { "Authorization": "Bearer <your key>" }
 # (the mutation tabs carry a placeholder to replace).
 #
-# The other tabs: startTraining → trainingProgress, requestCaption → captionStream,
-# evaluateModel → evaluationProgress.
+# The other tabs: startTraining (or fineTune from a model) → trainingProgress,
+# requestCaption → captionStream, evaluateModel → evaluationProgress.
 #
 # Lists come a page at a time, newest first: pass a page's pageInfo.endCursor as
 # \`after\` for the next one. Filters: nameContains (models, datasets), status
@@ -86,6 +86,30 @@ mutation StartTraining($input: StartTrainingInput!) {
       batchSize
       units
       embeddingDim
+    }
+  }
+}
+`;
+
+const fineTune = `# Warm start: a run on another dataset that starts from a model's weights
+# (initFrom: a model id, see the Overview tab). Its architecture (units, embeddingDim,
+# deepOutput, encoder) is the model's; the vocabulary keeps the model's words and
+# appends the new set's. epochs left out: a step budget by the dataset's size;
+# patience: stop once validation loss has not improved for that many epochs.
+mutation FineTune($input: StartTrainingInput!) {
+  startTraining(input: $input) {
+    id
+    status
+    totalSteps
+    parentModel {
+      id
+      name
+    }
+    config {
+      epochs
+      patience
+      units
+      initFrom
     }
   }
 }
@@ -180,6 +204,11 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
   {
     query: startTraining,
     variables: json({ input: { datasetId: 'DATASET_ID', epochs: 2, batchSize: 16, units: 64, embeddingDim: 32 } }),
+    headers: AUTH_HEADERS,
+  },
+  {
+    query: fineTune,
+    variables: json({ input: { datasetId: 'DATASET_ID', initFrom: 'MODEL_ID', patience: 2 } }),
     headers: AUTH_HEADERS,
   },
   { query: trainingProgress, variables: json({ runId: 'RUN_ID', sinceStep: 0 }) },

@@ -49,6 +49,7 @@ describe('best epoch', () => {
     const before = tf.memory().numTensors;
     const result = await train(options('full', { onCheckpoint: (c) => void checkpoints.set(c.epoch, c.path) }));
     epochs = result.epochs;
+    expect(result.stopReason).toBe('all 8 epochs');
     const losses = epochs.map((e) => e.valLoss!);
     bestEpoch = losses.indexOf(Math.min(...losses)) + 1;
     expect(bestEpoch).toBeLessThan(epochs.length); // the setup does overfit: the last epoch is worse
@@ -56,6 +57,24 @@ describe('best epoch', () => {
     await expectWeightsOf(result, checkpoints.get(bestEpoch)!);
     result.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops early once the validation loss has not improved for `patience` epochs, with the best weights', async () => {
+    const stopped = new Map<number, string>();
+    const result = await train(
+      options('early', {
+        train: { ...options('x').train, patience: 1 },
+        onCheckpoint: (c) => void stopped.set(c.epoch, c.path),
+      }),
+    );
+    const losses = result.epochs.map((e) => e.valLoss!);
+    const best = losses.indexOf(Math.min(...losses)) + 1;
+    expect(result.epochs.length).toBe(best + 1); // the first epoch after the best that did not beat it
+    expect(result.epochs.length).toBeLessThan(8);
+    expect(result.bestEpoch?.epoch).toBe(best);
+    expect(result.stopReason).toMatch(new RegExp(`^early stopping after epoch ${best + 1}: .* for 1 epoch \\(best: epoch ${best},`));
+    await expectWeightsOf(result, stopped.get(best)!);
+    result.model.dispose();
   });
 
   it('keeps the last weights with keepBest: false', async () => {
