@@ -6,6 +6,7 @@ import { CaptionResolver } from './captions/caption.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
 import { ApiKeyResolver } from './keys/api-key.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
+import { ModelRegistryResolver } from './models/model-registry.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
 import { TrainingRunResolver } from './training/training-run.resolver.ts';
@@ -17,6 +18,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
       TrainingRunResolver,
       TrainingProgressResolver,
       ModelResolver,
+      ModelRegistryResolver,
       CaptionResolver,
       ServerInfoResolver,
       ApiKeyResolver,

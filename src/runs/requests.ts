@@ -12,7 +12,13 @@ type Queue = Pick<JobQueue, 'enqueueTraining'>;
 export async function createRun(
   tx: TransactionClient,
   queue: Queue,
-  data: { datasetId: string; config: Prisma.InputJsonObject; totalSteps: number | null; createdByKey: string | null },
+  data: {
+    datasetId: string;
+    config: Prisma.InputJsonObject;
+    totalSteps: number | null;
+    modelName: string | null;
+    createdByKey: string | null;
+  },
 ): Promise<TrainingRun> {
   const run = await tx.trainingRun.create({ data: { ...data, status: RUN_TRANSITIONS.create.to } });
   await queue.enqueueTraining(tx, { runId: run.id });

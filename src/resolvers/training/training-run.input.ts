@@ -49,6 +49,13 @@ export class StartTrainingInput {
   @Field(() => ID)
   datasetId!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'the name the model is registered under, as its next version (1 to 100 printable characters); default: "<dataset name>, run <first 8 characters of the run id>"',
+  })
+  modelName?: string | null;
+
   @SettingField(T.epochs)
   epochs?: number | null;
 
