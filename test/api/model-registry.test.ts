@@ -67,6 +67,30 @@ describe('model names and versions', () => {
   });
 });
 
+describe('startTraining modelName', () => {
+  it("records the name the run's model will be registered under; a bad one is BAD_USER_INPUT", async () => {
+    const dataset = await t.db.prisma.dataset.create({
+      data: {
+        name: 'named-runs',
+        kind: 'SYNTHETIC',
+        status: 'READY',
+        imageCount: 8,
+        captionCount: 40,
+        maxCaptionTokens: 8,
+        vocabularyWords: 12,
+        imageSide: 64,
+      },
+    });
+    const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id modelName } }`;
+    const started = await gql(START, { input: { datasetId: dataset.id, modelName: '  captioner ' } });
+    expect(started.errors).toBeUndefined();
+    expect(started.data!.startTraining.modelName).toBe('captioner');
+    const unnamed = await gql(START, { input: { datasetId: dataset.id } });
+    expect(unnamed.data!.startTraining.modelName).toBeNull();
+    expect(codes(await gql(START, { input: { datasetId: dataset.id, modelName: 'x'.repeat(101) } }))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
 describe('aliases', () => {
   it('captions through an alias, and the next request after a move uses the new version; history records both', async () => {
     const v1 = await register('shapes');
