@@ -77,7 +77,7 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
     const tabs = page.locator('.graphiql-tab');
     await expect
       .poll(() => tabs.allInnerTexts())
-      .toEqual(['Overview', 'StartTraining', 'TrainingProgress', 'RequestCaption', 'CaptionStream']);
+      .toEqual(['Overview', 'StartTraining', 'TrainingProgress', 'SetModelAlias', 'RequestCaption', 'CaptionStream']);
     await page.locator('.graphiql-execute-button').click();
     await waitForResponse(new RegExp(`"version": "${packageVersion.replace(/\./g, '\\.')}"`));
   });
