@@ -178,5 +178,13 @@ describe('aliases', () => {
       const res = await gql(query, variables);
       expect(codes(res), `${query} ${JSON.stringify(variables).slice(0, 120)}`).toEqual(code ? [code] : []);
     }
+
+    // at most 20 aliases per name: a 21st is CONFLICT, moving one of the 20 is not
+    await register('typed');
+    for (let i = 0; i < 20; i++) expect((await gql(SET, { name: 'typed', alias: `a${i}`, version: 1 })).errors).toBeUndefined();
+    const over = await gql(SET, { name: 'typed', alias: 'a20', version: 1 });
+    expect(codes(over)).toEqual(['CONFLICT']);
+    expect(over.errors![0]!.extensions).toMatchObject({ field: 'alias', limit: 20 });
+    expect((await gql(SET, { name: 'typed', alias: 'a0', version: 2 })).data!.setModelAlias.version).toBe(2);
   });
 });
