@@ -1,8 +1,8 @@
 // The dependency direction, checked on the sources' import statements. A folder is a process role:
 //   API process:    src/server, src/resolvers, src/web (the browser bundle)
 //   worker process: src/jobs (the job handlers and the worker entry), src/ml (the ML library)
-//   both:           src/config, src/db, src/events, src/keys, src/queue, src/runs, src/storage, src/sources, src/process,
-//                   src/log.ts
+//   both:           src/config, src/db, src/events, src/keys, src/queue, src/registry, src/runs, src/storage, src/sources,
+//                   src/process, src/log.ts
 // src/ml is a library that knows nothing of the app; the API never loads worker code or the ML stack
 // (the pure settings schema and heatmap maths excepted); the worker never loads API code; shared code
 // loads neither (the pure settings schema excepted). src/main.ts is the entry of every role and src/cli the
@@ -54,7 +54,7 @@ describe('dependency direction', () => {
     );
     expect(apiImportsWorker).toEqual([]);
     expect(offending('jobs', (s) => api.test(s))).toEqual([]);
-    const shared = ['config', 'db', 'events', 'keys', 'queue', 'runs', 'storage', 'sources', 'process'];
+    const shared = ['config', 'db', 'events', 'keys', 'queue', 'registry', 'runs', 'storage', 'sources', 'process'];
     // the pure settings schema excepted (the config validates GLIMPSE_BACKEND against src/ml/settings/backends.ts)
     const workerCode = (s: string) => worker.test(s) && !/^ml\/settings\//.test(s);
     expect(shared.flatMap((dir) => offending(dir, (s) => workerCode(s) || api.test(s) || s === 'main.ts'))).toEqual([]);

@@ -145,6 +145,11 @@ export function uploadModel(prisma: PrismaClient, dir: string): Promise<PendingB
   return putDir(prisma, dir);
 }
 
+/** The name a run's model is registered under when startTraining named none. */
+export function defaultModelName(datasetName: string, runId: string): string {
+  return `${datasetName}, run ${runId.slice(0, 8)}`.slice(0, 100);
+}
+
 /** In the caller's transaction: the model's blob, then the run's Model row on it (a replaced blob collected). Returns the blob id. */
 export async function recordModel(
   tx: TransactionClient,

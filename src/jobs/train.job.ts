@@ -21,7 +21,7 @@ import {
   train,
   type CheckpointEvent,
 } from '../ml/index.ts';
-import { modelStored, openDataset, recordModel, uploadModel } from './artifacts.ts';
+import { defaultModelName, modelStored, openDataset, recordModel, uploadModel } from './artifacts.ts';
 import {
   bestEpochStep,
   openCheckpoint,
@@ -203,7 +203,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     const modelBlob = await uploadModel(prisma, modelDir);
     await leased(async (tx) => {
       await recordModel(tx, runId, modelBlob, {
-        name: `${dataset.name}, run ${runId.slice(0, 8)}`,
+        name: run.modelName ?? defaultModelName(dataset.name, runId),
         vocabSize: result.vocab.size,
         config: modelConfig,
         metrics,

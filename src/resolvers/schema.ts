@@ -8,6 +8,7 @@ import { EvaluationResolver } from './evaluations/evaluation.resolver.ts';
 import { ModelEvaluationsResolver } from './evaluations/model-evaluations.resolver.ts';
 import { ApiKeyResolver } from './keys/api-key.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
+import { ModelRegistryResolver } from './models/model-registry.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
 import { TrainingRunResolver } from './training/training-run.resolver.ts';
@@ -21,6 +22,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
       ModelResolver,
       EvaluationResolver,
       ModelEvaluationsResolver,
+      ModelRegistryResolver,
       CaptionResolver,
       ServerInfoResolver,
       ApiKeyResolver,

@@ -16,6 +16,7 @@ export async function createRun(
     datasetId: string;
     config: Prisma.InputJsonObject;
     totalSteps: number | null;
+    modelName: string | null;
     createdByKey: string | null;
     /** warm start: the model whose weights the run starts from */
     parentModelId?: string | null;

@@ -78,7 +78,13 @@ const SIZE_ARGUMENTS = ['first', 'last', 'limit', 'maxPoints'];
 /** Items assumed for a list without a size argument (all datasets, a run's checkpoints, …). */
 export const UNBOUNDED_LIST_SIZE = 100;
 /** Lists whose size a parent field already priced: a connection's edges are `first` of them. */
-const PRICED_BY_PARENT = new Set(['TrainingRunConnection.edges', 'ModelConnection.edges', 'DatasetConnection.edges']);
+const PRICED_BY_PARENT = new Set([
+  'TrainingRunConnection.edges',
+  'ModelConnection.edges',
+  'DatasetConnection.edges',
+  'RegisteredModelConnection.edges',
+  'ModelAliasEventConnection.edges',
+]);
 
 /**
  * Cost ≈ rows the server reads and returns: 1 per object (scalars are part of their row), times the list's

@@ -22,6 +22,8 @@ const EVERY_MUTATION: Record<string, string> = {
   deleteModel: `mutation { deleteModel(id: "x") }`,
   deleteDataset: `mutation { deleteDataset(id: "x") }`,
   renameModel: `mutation { renameModel(id: "x", name: "y") { id } }`,
+  setModelAlias: `mutation { setModelAlias(name: "x", alias: "production", version: 1) { alias } }`,
+  deleteModelAlias: `mutation { deleteModelAlias(name: "x", alias: "production") { alias } }`,
   createApiKey: `mutation { createApiKey(input: { name: "x", scopes: [READ] }) { secret } }`,
   revokeApiKey: `mutation { revokeApiKey(name: "x") { name } }`,
   setApiKeyBudget: `mutation { setApiKeyBudget(name: "x", mutationsPerMinute: 5) { name } }`,

@@ -31,13 +31,20 @@ describe('glimpse models', () => {
     const listed = await runCli(['models'], { DATABASE_URL: db.url });
     expect(listed.code).toBe(0);
     const [header, , row] = listed.stdout.trim().split('\n');
-    expect(header!.split(/\s{2,}/)).toEqual(['id', 'name', 'dataset', 'created', 'BLEU-4', 'val loss', 'folder']);
+    expect(header!.split(/\s{2,}/)).toEqual(['id', 'name', 'version', 'dataset', 'created', 'BLEU-4', 'val loss', 'folder']);
     expect(row).toContain(model.id);
-    expect(row).toMatch(/small shapes\s+shapes-demo\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+0\.5123\s+0\.4000\s+\/data\/models\/abc$/);
+    expect(row).toMatch(/small shapes\s+1\s+shapes-demo\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+0\.5123\s+0\.4000\s+\/data\/models\/abc$/);
 
     const json = await runCli(['models', '--json'], { DATABASE_URL: db.url });
     expect(JSON.parse(json.stdout)).toEqual([
-      expect.objectContaining({ id: model.id, name: 'small shapes', dataset: 'shapes-demo', path: '/data/models/abc', vocabSize: 27 }),
+      expect.objectContaining({
+        id: model.id,
+        name: 'small shapes',
+        version: 1,
+        dataset: 'shapes-demo',
+        path: '/data/models/abc',
+        vocabSize: 27,
+      }),
     ]);
   });
 

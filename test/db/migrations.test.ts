@@ -126,6 +126,55 @@ describe('migrations', () => {
     expect(await migrate(migrated.url)).toEqual({ applied: [] });
   });
 
+  it('number the models that exist before the registry per name, in order of creation (20261207200100_model_registry)', async () => {
+    const registry = '20261207200100_model_registry';
+    const before = join(process.cwd(), 'test', '.tmp', `migrations-before-registry-${process.pid}`);
+    try {
+      for (const { name } of (await readMigrations()).filter((m) => m.name < registry)) {
+        await mkdir(join(before, name), { recursive: true });
+        await writeFile(join(before, name, 'migration.sql'), await readFile(join(MIGRATIONS_DIR, name, 'migration.sql')));
+      }
+      await withScratchDatabase(async (url) => {
+        await migrate(url, before);
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          // created out of order: the versions follow createdAt, not insertion
+          const rows: [string, string, string][] = [
+            ['b', 'captioner', '2026-01-03'],
+            ['a', 'captioner', '2026-01-01'],
+            ['c', 'other', '2026-01-02'],
+            ['d', 'captioner', '2026-01-02'],
+          ];
+          for (const [id, name, createdAt] of rows) {
+            await client.query(`INSERT INTO "Model" (id, name, "vocabSize", config, "createdAt") VALUES ($1, $2, 10, '{}', $3)`, [
+              id,
+              name,
+              createdAt,
+            ]);
+          }
+          expect((await migrate(url)).applied).toContain(registry);
+          const versions = await client.query(`SELECT id, version FROM "Model" ORDER BY id`);
+          expect(versions.rows).toEqual([
+            { id: 'a', version: 1 },
+            { id: 'b', version: 3 },
+            { id: 'c', version: 1 },
+            { id: 'd', version: 2 },
+          ]);
+          // the next registration continues each name's count
+          const next = await client.query(
+            `INSERT INTO "Model" (id, name, "vocabSize", config) VALUES ('e', 'captioner', 10, '{}') RETURNING version`,
+          );
+          expect(next.rows[0].version).toBe(4);
+        } finally {
+          await client.end();
+        }
+      });
+    } finally {
+      await rm(before, { recursive: true, force: true });
+    }
+  });
+
   describe('with a migrations folder of their own', () => {
     const dir = join(process.cwd(), 'test', '.tmp', `migrations-${process.pid}`);
     const write = async (name: string, sql: string) => {

@@ -1,7 +1,8 @@
 // The dashboard's lists at 5,000 rows in headless Chromium, offline (issue 19, point 4): the Models page
 // shows a page, pages forward and back, and filters by name and by dataset; the caption page finds a
 // model by name (typeahead over the paginated query) and opens one named in its URL however old; the
-// Runs page reaches older runs and filters by status; the Datasets page pages too.
+// Runs page reaches older runs and filters by status; the Datasets page pages too. Last (issue 22), the Models
+// page shows versions and sets and moves an alias, and the caption page offers `name@alias`.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountWeb } from '../../src/server/web.ts';
@@ -97,10 +98,10 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     await page.goto(`${origin()}/#/caption`);
     const options = page.locator('select[name=model] option');
     await expect.poll(() => options.count(), { timeout: 20_000 }).toBe(20);
-    expect(await options.first().innerText()).toBe('model-00001');
+    expect(await options.first().innerText()).toBe('model-00001:1');
 
     await page.locator('input[name=model-search]').pressSequentially('odel-04242', { delay: 30 });
-    await expect.poll(() => options.allInnerTexts(), { timeout: 10_000 }).toEqual(['model-04242']);
+    await expect.poll(() => options.allInnerTexts(), { timeout: 10_000 }).toEqual(['model-04242:1']);
     const wanted = await t.db.prisma.model.findFirstOrThrow({ where: { name: 'model-04242' } });
     expect(await page.locator('select[name=model]').inputValue()).toBe(wanted.id);
     await page.locator('input[name=model-search]').fill('nothing like it');
@@ -111,7 +112,7 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     const oldest = await t.db.prisma.model.findFirstOrThrow({ where: { name: 'model-05000' } });
     await page.goto(`${origin()}/#/caption/${oldest.id}`);
     await expect.poll(() => page.locator('select[name=model]').inputValue(), { timeout: 10_000 }).toBe(oldest.id);
-    expect(await page.locator('select[name=model] option:checked').innerText()).toBe('model-05000');
+    expect(await page.locator('select[name=model] option:checked').innerText()).toBe('model-05000:1');
     expect(sent.every((body) => !/[{\s]models\s*[{(]/.test(JSON.parse(body).query))).toBe(true);
     expect(b.external).toEqual([]);
   });
@@ -142,6 +143,42 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     await expect.poll(range, { timeout: 10_000 }).toBe('1–20 of 500 datasets');
     await page.locator('input[name=name-filter]').fill('set-0499');
     await expect.poll(names, { timeout: 10_000 }).toEqual(['set-04990']);
+    expect(b.external).toEqual([]);
+  });
+
+  it('Models: versions and aliases; an alias set on one version and moved to the next; Caption offers name@alias', async () => {
+    const create = () => t.db.prisma.model.create({ data: { name: 'captioner', path: '/m', vocabSize: 20, config: {} } });
+    const v1 = await create();
+    const v2 = await create();
+    await page.goto(`${origin()}/#/models`);
+    await page.locator('input[name=name-filter]').fill('captioner');
+    const versions = () => page.locator('tr[data-model] td.version').allInnerTexts();
+    await expect.poll(versions, { timeout: 20_000 }).toEqual(['2', '1']);
+    const aliasesOf = (id: string) => page.locator(`tr[data-model="${id}"] td.aliases`).innerText();
+
+    page.once('dialog', (dialog) => void dialog.accept('production'));
+    await page.locator(`tr[data-model="${v1.id}"] button.set-alias`).click();
+    await expect.poll(() => aliasesOf(v1.id), { timeout: 10_000 }).toBe('@production');
+    page.once('dialog', (dialog) => void dialog.accept('production'));
+    await page.locator(`tr[data-model="${v2.id}"] button.set-alias`).click();
+    await expect.poll(() => aliasesOf(v2.id), { timeout: 10_000 }).toBe('@production');
+    expect(await aliasesOf(v1.id)).toBe('');
+    const history = await t.db.prisma.modelAliasEvent.findMany({ where: { name: 'captioner' }, orderBy: { createdAt: 'asc' } });
+    expect(history.map((e) => [e.fromVersion, e.toVersion])).toEqual([
+      [null, 1],
+      [1, 2],
+    ]);
+
+    await page.goto(`${origin()}/#/caption`);
+    await page.locator('input[name=model-search]').fill('captioner');
+    const options = page.locator('select[name=model] option');
+    await expect
+      .poll(() => options.allInnerTexts(), { timeout: 10_000 })
+      .toEqual(['captioner@production (now :2)', 'captioner:2', 'captioner:1']);
+    expect(await page.locator('select[name=model]').inputValue()).toBe('captioner@production');
+    // a URL may name the alias: it stays the alias, resolved again for every image
+    await page.goto(`${origin()}/#/caption/captioner@production`);
+    await expect.poll(() => page.locator('select[name=model]').inputValue(), { timeout: 10_000 }).toBe('captioner@production');
     expect(b.external).toEqual([]);
   });
 });

@@ -82,6 +82,7 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
         'StartTraining',
         'FineTune',
         'TrainingProgress',
+        'SetModelAlias',
         'RequestCaption',
         'CaptionStream',
         'EvaluateModel',

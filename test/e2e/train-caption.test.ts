@@ -61,7 +61,17 @@ describe('train and caption through the API and a worker', () => {
 
   it('trains: a loss for every batch in order, epoch summaries, SUCCEEDED with a Model', async () => {
     const started = await t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`, {
-      input: { datasetId, epochs: 2, batchSize: 8, units: 32, embeddingDim: 16, vocabSize: 50, seed: 7, valFraction: 0.1 },
+      input: {
+        datasetId,
+        modelName: 'e2e-captioner',
+        epochs: 2,
+        batchSize: 8,
+        units: 32,
+        embeddingDim: 16,
+        vocabSize: 50,
+        seed: 7,
+        valFraction: 0.1,
+      },
     });
     expect(started.errors).toBeUndefined();
     runId = started.data!.startTraining.id;
@@ -84,6 +94,8 @@ describe('train and caption through the API and a worker', () => {
 
     expect(run.model).not.toBeNull();
     modelId = run.model!.id;
+    // registered under the run's modelName as its first version
+    expect(run.model).toMatchObject({ name: 'e2e-captioner', version: 1 });
     expect(run.model!.metrics).toMatchObject({ valLoss: epochs[1]!.valLoss });
     expect(run.model!.vocabSize).toBeGreaterThan(4);
     expect(await t.db.prisma.checkpoint.count({ where: { runId } })).toBeGreaterThanOrEqual(2);
@@ -97,14 +109,18 @@ describe('train and caption through the API and a worker', () => {
     expect(progressOf(late.results).at(-1)).toMatchObject({ kind: 'STATUS', status: 'SUCCEEDED' });
   });
 
-  it('captions a PNG: tokens with attention over gridSize² cells summing to 1, then the caption', async () => {
+  it('captions a PNG through an alias: tokens with attention over gridSize² cells summing to 1, then the caption', async () => {
     const images = await syntheticImagesDir(t.db.prisma, dataDir, datasetId);
     const file = join(images, (await readdir(images))[0]!);
     const png = await readFile(file);
-    const requested = await t.gql(`mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id status } }`, {
-      input: { modelId, imageBase64: png.toString('base64') },
-    });
+    const alias = await t.gql(`mutation { setModelAlias(name: "e2e-captioner", alias: "production", version: 1) { modelId } }`);
+    expect(alias.data!.setModelAlias.modelId).toBe(modelId);
+    const requested = await t.gql(
+      `mutation($input: RequestCaptionInput!) { requestCaption(input: $input) { id status modelId model { name version } } }`,
+      { input: { model: 'e2e-captioner@production', imageBase64: png.toString('base64') } },
+    );
     expect(requested.errors).toBeUndefined();
+    expect(requested.data!.requestCaption).toMatchObject({ modelId, model: { name: 'e2e-captioner', version: 1 } });
     const requestId = requested.data!.requestCaption.id;
     const live = collect<{ captionStream: CaptionEvent }>(t.ws(), CAPTION_STREAM, { id: requestId });
     await live.completed;

@@ -68,7 +68,7 @@ async function importModel(dir: string, opts: { name?: string }, cmd: Command): 
           },
         });
       });
-      console.log(`imported ${folder} as model ${model.id} (${model.name}); request captions with modelId ${model.id}`);
+      console.log(`imported ${folder} as model ${model.id} (${model.name}:${model.version}); request captions with modelId ${model.id}`);
     } catch (error) {
       await discardBlob(prisma, pending);
       throw error;

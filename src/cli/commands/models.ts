@@ -34,6 +34,7 @@ async function listModels(opts: ModelsCliOptions): Promise<void> {
       const out = rows.map((m) => ({
         id: m.id,
         name: m.name,
+        version: m.version,
         dataset: m.run?.dataset.name ?? null,
         path: m.path,
         vocabSize: m.vocabSize,
@@ -49,10 +50,11 @@ async function listModels(opts: ModelsCliOptions): Promise<void> {
     }
     console.log(
       formatTable(
-        ['id', 'name', 'dataset', 'created', 'BLEU-4', 'val loss', 'folder'],
+        ['id', 'name', 'version', 'dataset', 'created', 'BLEU-4', 'val loss', 'folder'],
         rows.map((m) => [
           m.id,
           m.name,
+          String(m.version),
           m.run?.dataset.name ?? '-',
           m.createdAt.toISOString().slice(0, 16).replace('T', ' '),
           metric(m.metrics, 'bleu4'),

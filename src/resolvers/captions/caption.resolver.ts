@@ -12,6 +12,9 @@ import { admitCaption } from '../../queue/caption-admission.ts';
 import { exactlyOne } from '../shared/validate.ts';
 import { CAPTION_SETTINGS, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
 import { settingsFrom } from '../shared/setting-field.ts';
+import { findModelByRef } from '../models/model.mapper.ts';
+import { loadModel } from '../models/model-registry.batch.ts';
+import { Model } from '../models/model.type.ts';
 
 function toCaptionRequest({ imageBytes: _bytes, ...row }: CaptionRequestRow): CaptionRequest {
   return { ...row, timings: row.timings as Record<string, unknown> | null };
@@ -36,7 +39,8 @@ export class CaptionResolver {
   @Mutation(() => CaptionRequest, {
     description:
       'Queue an image for captioning; follow it with captionStream. BAD_USER_INPUT: oversize or not JPEG/PNG/WebP; ' +
-      'NOT_FOUND: no such model; SERVICE_OVERLOADED (retryable, extensions.retryAfterSeconds): too many requests waiting. ' +
+      'The model by `modelId` or by `model` ("name@alias", "name:version" or an id, resolved when the request is made: the request records that exact version). ' +
+      'BAD_USER_INPUT: not exactly one of modelId and model, a bad reference; NOT_FOUND: no such model; SERVICE_OVERLOADED (retryable, extensions.retryAfterSeconds): too many requests waiting. ' +
       'Multipart uploads need an `apollo-require-preflight: true` header (CSRF prevention).',
   })
   async requestCaption(
@@ -44,16 +48,19 @@ export class CaptionResolver {
     @Ctx() ctx: ApiContext,
   ): Promise<CaptionRequest> {
     const parameters = decodingParameters(input);
+    const by = exactlyOne('input', { modelId: input.modelId, model: input.model });
     const bytes = await imageBytes(input, ctx.limits.maxImageBytes);
     const field = input.image ? 'input.image' : 'input.imageBase64';
     const mimeType = sniffImage(field, bytes, ctx.limits.maxImagePixels);
+    // input errors first; then the reference, resolved now: the request records the exact version
+    const modelId = by === 'modelId' ? input.modelId! : (await findModelByRef(ctx, 'input.model', input.model!)).id;
     const pool = pgPoolOf(ctx.prisma);
     if (!pool) throw new Error('requestCaption needs a Prisma client made by createPrisma (its pool runs the statement)');
     // one statement: the model checked FOR SHARE, the queue's depth, the row and its job (src/queue/caption-admission.ts)
     const admission = await admitCaption(
       pool,
       {
-        modelId: input.modelId,
+        modelId,
         imageBytes: bytes,
         imageHash: createHash('sha256').update(bytes).digest('hex'),
         mimeType,
@@ -62,7 +69,7 @@ export class CaptionResolver {
       },
       ctx.limits.captionQueueLimit,
     );
-    if (admission.outcome === 'no-model') throw new NotFoundError('Model', input.modelId);
+    if (admission.outcome === 'no-model') throw new NotFoundError('Model', input.model ?? modelId);
     if (admission.outcome === 'queue-full') {
       const limit = ctx.limits.captionQueueLimit;
       throw new ServiceOverloadedError('CAPTION_QUEUE_FULL', `${limit} caption requests are waiting (GLIMPSE_CAPTION_QUEUE_LIMIT)`, {
@@ -77,6 +84,15 @@ export class CaptionResolver {
     const row = await ctx.prisma.captionRequest.findUnique({ where: { id } });
     if (row === null) throw new NotFoundError('CaptionRequest', id);
     return toCaptionRequest(row);
+  }
+
+  @FieldResolver(() => Model, {
+    description: 'the exact model version that answers it (name, version), whatever alias it was requested through',
+  })
+  async model(@Root() request: CaptionRequest, @Ctx() ctx: ApiContext): Promise<Model> {
+    const model = await loadModel(ctx, request.modelId);
+    if (model === null) throw new NotFoundError('Model', request.modelId);
+    return model;
   }
 
   @FieldResolver(() => [CaptionToken])

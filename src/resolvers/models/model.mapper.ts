@@ -1,8 +1,35 @@
-// Prisma Model row → GraphQL Model, and the NOT_FOUND lookup mutations share.
+// Prisma Model row → GraphQL Model, and the lookups (by id, by reference) and name checks the mutations share.
 import type { Model as ModelRow } from '../../db/client.ts';
+import { checkedModelName, ModelRefSyntaxError } from '../../registry/model-ref.ts';
+import { type ResolvedModel, resolveModelRef } from '../../registry/resolve.ts';
 import type { ApiContext } from '../shared/api-context.ts';
-import { NotFoundError } from '../shared/api-errors.ts';
+import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import type { Model } from './model.type.ts';
+
+/** the trimmed name, or BAD_USER_INPUT naming `field` (1 to 100 printable characters: src/registry/model-ref.ts) */
+export function checkModelName(field: string, name: string): string {
+  const checked = checkedModelName(name);
+  if ('problem' in checked) throw new BadUserInputError(field, checked.problem);
+  return checked.name;
+}
+
+/**
+ * The model a reference names now ("name@alias", "name:version" or an id; src/registry/model-ref.ts), read at
+ * this moment (no cache). BAD_USER_INPUT naming `field` for text that is not a reference, NOT_FOUND for one
+ * that names nothing. For every mutation that takes a model reference (requestCaption's `model`, and evaluation,
+ * warm start and bulk captions to come).
+ */
+export async function findModelByRef(ctx: Pick<ApiContext, 'prisma'>, field: string, ref: string): Promise<ResolvedModel> {
+  let resolved: ResolvedModel | null;
+  try {
+    resolved = await resolveModelRef(ctx.prisma, ref);
+  } catch (error) {
+    if (error instanceof ModelRefSyntaxError) throw new BadUserInputError(field, error.message);
+    throw error;
+  }
+  if (resolved === null) throw new NotFoundError('Model', ref.trim());
+  return resolved;
+}
 
 export function toModel(row: ModelRow): Model {
   return {

@@ -1,32 +1,22 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { deleteUnreferenced } from '../../storage/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
-import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
+import { ConflictError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
 import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from '../shared/deletion.ts';
 import { CaptionStatus } from '../shared/enums.ts';
 import { loadDatasetVocabulary } from './model.batch.ts';
-import { findModel, toModel } from './model.mapper.ts';
+import { checkModelName, findModel, toModel } from './model.mapper.ts';
+import { loadAliasesOfModel } from './model-registry.batch.ts';
+import { aliasesOf } from '../../registry/aliases.ts';
+import { MAX_MODEL_NAME } from '../../registry/model-ref.ts';
 import { Model, ModelConnection } from './model.type.ts';
 import { loadRunRow } from '../training/training-run.batch.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
 import { connection, DEFAULT_PAGE, MAX_NAME_FILTER, MAX_PAGE, NEWEST_FIRST, nameContains } from '../shared/pagination.ts';
 
-export const MAX_MODEL_NAME = 100;
-
 const ACTIVE_CAPTION_STATUSES: readonly CaptionStatus[] = [CaptionStatus.QUEUED, CaptionStatus.RUNNING];
-
-/** the trimmed name, or BAD_USER_INPUT naming the argument */
-export function checkModelName(name: string): string {
-  const trimmed = name.trim();
-  if (trimmed.length === 0) throw new BadUserInputError('name', 'must not be empty');
-  if ([...trimmed].length > MAX_MODEL_NAME) throw new BadUserInputError('name', `must be at most ${MAX_MODEL_NAME} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed))
-    throw new BadUserInputError('name', 'must not contain control characters or line breaks');
-  return trimmed;
-}
 
 @Resolver(() => Model)
 export class ModelResolver {
@@ -50,8 +40,19 @@ export class ModelResolver {
     })
     name?: string | null,
     @Arg('datasetId', () => ID, { nullable: true, description: 'only models trained on this dataset' }) datasetId?: string | null,
+    @Arg('name', () => String, {
+      nullable: true,
+      description: 'only the versions of this exact name (newest first, so the latest version leads); combines with nameContains',
+    })
+    exactName?: string | null,
   ): Promise<ModelConnection> {
-    const where = { ...nameContains('nameContains', name), ...(datasetId ? { run: { is: { datasetId } } } : {}) };
+    const where = {
+      AND: [
+        nameContains('nameContains', name),
+        exactName == null ? {} : { name: checkModelName('name', exactName) },
+        datasetId ? { run: { is: { datasetId } } } : {},
+      ],
+    };
     return connection(
       first,
       after,
@@ -67,17 +68,28 @@ export class ModelResolver {
   }
 
   @Mutation(() => Model, {
-    description: `Rename a model: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name`,
+    description: `Move a model to another name, where it becomes that name's next version (its old version number is not reused). The name: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters; the same name is a no-op. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name; CONFLICT: an alias points at it (move or delete the alias first)`,
   })
   async renameModel(@Arg('id', () => ID) id: string, @Arg('name', () => String) name: string, @Ctx() ctx: ApiContext): Promise<Model> {
-    const trimmed = checkModelName(name);
-    const { count } = await ctx.prisma.model.updateMany({ where: { id }, data: { name: trimmed } });
-    if (count === 0) throw new NotFoundError('Model', id);
+    const trimmed = checkModelName('name', name);
+    await ctx.prisma.$transaction(async (tx) => {
+      // locked: a setModelAlias on this version waits, then no longer finds it under the old name
+      const model = await lockForDelete<{ name: string }>(tx, 'Model', id, ['name']);
+      if (model.name === trimmed) return;
+      const aliases = await aliasesOf(tx, id);
+      if (aliases.length > 0)
+        throw new ConflictError(`model ${id} is ${aliases.join(', ')}: move or delete the alias before renaming it`, {
+          field: 'id',
+          aliases,
+        });
+      // the trigger model_version gives it the next version of the new name
+      await tx.model.update({ where: { id }, data: { name: trimmed } });
+    });
     return findModel(ctx, id);
   }
 
   @DeleteMutation(
-    'Delete a model with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests',
+    'Delete a model (a version) with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests, or an alias points at it (extensions.aliases names them: move or delete them first)',
   )
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
@@ -88,6 +100,13 @@ export class ModelResolver {
         'createdByKey',
       ]);
       checkOwner(ctx, model.createdByKey, `model ${id}`, 'deleting');
+      // a setModelAlias on it holds the row FOR SHARE until it commits: its alias is seen here
+      const aliases = await aliasesOf(tx, id);
+      if (aliases.length > 0)
+        throw new ConflictError(`model ${id} is ${aliases.join(', ')}: move or delete the alias before deleting it`, {
+          field: 'id',
+          aliases,
+        });
       refuseWhileUsed(
         await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } }),
         'activeCaptionRequests',
@@ -111,6 +130,11 @@ export class ModelResolver {
   datasetVocabularyWords(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<number | null> {
     // one batched read for a whole page of models
     return model.runId === null ? Promise.resolve(null) : loadDatasetVocabulary(ctx, model.runId);
+  }
+
+  @FieldResolver(() => [String], { description: 'the aliases of its name that point at this version (e.g. ["production"])' })
+  async aliases(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<string[]> {
+    return (await loadAliasesOfModel(ctx, model.id)).map((a) => a.alias);
   }
 
   @FieldResolver(() => TrainingRun, { nullable: true })

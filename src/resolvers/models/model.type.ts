@@ -8,8 +8,16 @@ export class Model {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { description: 'a display name (renameModel changes it)' })
+  @Field(() => String, {
+    description:
+      'the registered name its versions share (startTraining modelName; renameModel moves it to another name, as that name’s next version)',
+  })
   name!: string;
+
+  @Field(() => Int, {
+    description: 'its version under `name`: 1, 2, … in order of registration, never reused; refer to it as "name:version"',
+  })
+  version!: number;
 
   @Field(() => ID, { nullable: true, description: 'the training run that produced it' })
   runId!: string | null;

@@ -57,6 +57,12 @@ export class StartTrainingInput {
       '(their embedding rows and output columns freshly initialised). NOT_FOUND: no such model',
   })
   initFrom?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'the name the model is registered under, as its next version (1 to 100 printable characters); default: "<dataset name>, run <first 8 characters of the run id>"',
+  })
+  modelName?: string | null;
 
   @SettingField(T.epochs)
   epochs?: number | null;

@@ -24,6 +24,7 @@ import { withParentModel } from './training-warm-start.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
 import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
+import { checkModelName } from '../models/model.mapper.ts';
 import { TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
 
 const MAX_CURVE_POINTS = 10_000;
@@ -83,6 +84,7 @@ export class TrainingRunResolver {
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
     // input errors first (BAD_USER_INPUT before NOT_FOUND); the defaults that follow the data come after
     const checked = resolveTrainingConfig(input, null);
+    const modelName = input.modelName == null ? null : checkModelName('input.modelName', input.modelName);
     if (checked.backbone) await checkBackboneSource('input.encoder.backbone', checked.backbone, ctx.sources);
     const dataset = await findDataset(ctx, input.datasetId);
     // warm start: the model's architecture where the input leaves it out (NOT_FOUND, BAD_USER_INPUT on a conflict)
@@ -103,6 +105,7 @@ export class TrainingRunResolver {
         datasetId: dataset.id,
         config: { ...run, ...(notes.length > 0 ? { notes } : {}), ...(parentModelId ? { initFrom: parentModelId } : {}) },
         totalSteps,
+        modelName,
         createdByKey: ctx.caller.keyName,
         parentModelId,
       }),

@@ -119,6 +119,12 @@ export class TrainingRun {
   @Field(() => ID)
   datasetId!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'the name its model is registered under (startTraining modelName); null: "<dataset name>, run <id prefix>"',
+  })
+  modelName!: string | null;
+
   @Field(() => RunStatus)
   status!: RunStatus;
 

@@ -1,5 +1,6 @@
-// "#/caption[/<modelId>]": find a model by name, drop or pick an image, watch the caption arrive word
-// by word over captionStream, and hover or step through the words (←/→) to see where the model looked.
+// "#/caption[/<model reference>]": find a model by name (a version, or an alias `name@alias` that is resolved
+// again for every image), drop or pick an image, watch the caption arrive word by word over captionStream, and
+// hover or step through the words (←/→) to see where the model looked.
 // The words live in caption-words.ts, the API calls in caption-request.ts.
 import { ApiRequestError, type Connection, query } from './api.ts';
 import { loadPicture } from './attention-canvas.ts';
@@ -13,21 +14,37 @@ const TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 interface ModelChoice {
   id: string;
   name: string;
+  version: number;
   metrics: { valLoss?: number | null } | null;
 }
 
-/** the newest models whose name holds the text: what the model choice offers */
-const FIND = `query FindModels($name: String) { modelsConnection(first: 20, nameContains: $name) { edges { node { id name metrics } } } }`;
-const ONE = `query Model($id: ID!) { model(id: $id) { id name metrics } }`;
+interface NameChoice {
+  name: string;
+  aliases: { alias: string; version: number }[];
+}
+
+/** the aliases of the names, then the newest models, whose name holds the text: what the model choice offers */
+const FIND = `query FindModels($name: String) {
+  modelNamesConnection(first: 10, nameContains: $name) { edges { node { name aliases { alias version } } } }
+  modelsConnection(first: 20, nameContains: $name) { edges { node { id name version metrics } } } }`;
+const ONE = `query Model($ref: String!) { modelByRef(ref: $ref) { id name version metrics } }`;
 
 const choice = (m: ModelChoice): Choice => [
   m.id,
-  typeof m.metrics?.valLoss === 'number' ? `${m.name} · val loss ${m.metrics.valLoss.toFixed(3)}` : m.name,
+  `${m.name}:${m.version}${typeof m.metrics?.valLoss === 'number' ? ` · val loss ${m.metrics.valLoss.toFixed(3)}` : ''}`,
 ];
 
+/** `name@alias`: the value is the reference itself, so each request goes to the version it points at then */
+const aliasChoice = (name: string, alias: string, version: number): Choice => [`${name}@${alias}`, `${name}@${alias} (now :${version})`];
+
 async function findModels(text: string): Promise<Choice[]> {
-  const { modelsConnection } = await query<{ modelsConnection: Connection<ModelChoice> }>(FIND, { name: text || null });
-  return modelsConnection.edges.map(({ node }) => choice(node));
+  const found = await query<{ modelNamesConnection: Connection<NameChoice>; modelsConnection: Connection<ModelChoice> }>(FIND, {
+    name: text || null,
+  });
+  const aliases = found.modelNamesConnection.edges.flatMap(({ node }) =>
+    node.aliases.map((a) => aliasChoice(node.name, a.alias, a.version)),
+  );
+  return [...aliases, ...found.modelsConnection.edges.map(({ node }) => choice(node))];
 }
 
 /** The page's elements, in place under root. */
@@ -86,22 +103,26 @@ function onImageChosen(dropzone: HTMLElement, fileInput: HTMLInputElement, onFil
   });
 }
 
-/** Fills the model choice with the newest models, then chooses modelId (wherever it is in the list); problems go to message. */
-async function listModels(models: SearchSelect, message: HTMLElement, modelId?: string): Promise<void> {
+/**
+ * Fills the model choice with the aliases and newest models, then chooses `ref` (a model id, "name:version" or
+ * "name@alias", wherever it is in the list); problems go to message.
+ */
+async function listModels(models: SearchSelect, message: HTMLElement, ref?: string): Promise<void> {
   const found = await models.refresh();
   if (found === 0) message.textContent = 'No models yet: a training run that succeeds registers one.';
-  if (!modelId) return;
+  if (!ref) return;
   try {
-    const { model } = await query<{ model: ModelChoice }>(ONE, { id: modelId });
-    models.choose(choice(model));
+    const { modelByRef: model } = await query<{ modelByRef: ModelChoice }>(ONE, { ref });
+    const alias = /@([a-z][a-z0-9_-]{0,31})$/.exec(ref);
+    models.choose(alias ? aliasChoice(model.name, alias[1]!, model.version) : choice(model));
   } catch (error) {
-    if (!(error instanceof ApiRequestError && error.code === 'NOT_FOUND')) throw error;
-    message.textContent = `no model ${modelId}; choose another`;
+    if (!(error instanceof ApiRequestError && (error.code === 'NOT_FOUND' || error.code === 'BAD_USER_INPUT'))) throw error;
+    message.textContent = `no model ${ref}; choose another`;
   }
 }
 
 /** Renders the page; returns a function that stops its subscription and key handler. */
-export function renderCaptionPage(root: HTMLElement, modelId?: string): () => void {
+export function renderCaptionPage(root: HTMLElement, modelRef?: string): () => void {
   const words = wordList();
   const fail = (text: string) => void (message.textContent = text);
   const models = searchSelect({
@@ -158,7 +179,7 @@ export function renderCaptionPage(root: HTMLElement, modelId?: string): () => vo
   };
 
   onImageChosen(dropzone, fileInput, (file) => void caption(file));
-  listModels(models, message, modelId).catch((error: Error) => fail(error.message));
+  listModels(models, message, modelRef).catch((error: Error) => fail(error.message));
 
   return () => {
     latest++; // an upload still in flight does not subscribe after the page is left

@@ -20,9 +20,9 @@ const readAsDataUrl = (file: Blob): Promise<string> =>
     reader.readAsDataURL(file);
   });
 
-/** Uploads the image; resolves to the caption request's id. */
-export async function requestCaption(file: Blob, modelId: string, method: string): Promise<string> {
-  const input = { modelId, method, imageBase64: await readAsDataUrl(file) };
+/** Uploads the image for `model` (a model id or a reference such as "name@alias"); resolves to the caption request's id. */
+export async function requestCaption(file: Blob, model: string, method: string): Promise<string> {
+  const input = { model, method, imageBase64: await readAsDataUrl(file) };
   return (await query<{ requestCaption: { id: string } }>(REQUEST, { input })).requestCaption.id;
 }
 

@@ -1,7 +1,8 @@
 // "#/models": trained models, newest first, a page at a time, filtered by name and by the dataset they
-// were trained on, with their evaluation metrics, their vocabulary (the model's tokens, special ones
-// included, and the dataset's distinct words), a rename button and a link to caption with each; under them
-// the evaluations (./model-evaluations.ts): queue one, a model's list, two models side by side.
+// were trained on, with their name, version and aliases, their evaluation metrics, their vocabulary (the
+// model's tokens, special ones included, and the dataset's distinct words), rename and alias buttons (an
+// alias is set on, or moved to, the row's version) and a link to caption with each; under them the
+// evaluations (./model-evaluations.ts): queue one, a model's list, two models side by side.
 import { type Connection, PAGE_FIELDS, query } from './api.ts';
 import { h } from './dom.ts';
 import { evaluationsPanel } from './model-evaluations.ts';
@@ -11,6 +12,8 @@ import { type Choice, searchSelect } from './search-select.ts';
 export interface ModelRow {
   id: string;
   name: string;
+  version: number;
+  aliases: string[];
   runId: string | null;
   vocabSize: number;
   datasetVocabularyWords?: number | null;
@@ -20,11 +23,13 @@ export interface ModelRow {
 
 const MODELS = `query Models($first: Int!, $after: String, $name: String, $datasetId: ID) {
   modelsConnection(first: $first, after: $after, nameContains: $name, datasetId: $datasetId) {
-    ${PAGE_FIELDS} edges { node { id name runId vocabSize datasetVocabularyWords createdAt metrics } }
+    ${PAGE_FIELDS} edges { node { id name version aliases runId vocabSize datasetVocabularyWords createdAt metrics } }
   } }`;
 const DATASET_NAMES = `query DatasetNames($name: String) { datasetsConnection(first: 20, nameContains: $name) { edges { node { id name } } } }`;
 const DELETE = `mutation Delete($id: ID!) { deleteModel(id: $id) }`;
 const RENAME = `mutation Rename($id: ID!, $name: String!) { renameModel(id: $id, name: $name) { id name } }`;
+const SET_ALIAS = `mutation SetAlias($name: String!, $alias: String!, $version: Int!) {
+  setModelAlias(name: $name, alias: $alias, version: $version) { alias version } }`;
 
 /** "27 tokens · 23 words in its dataset": the model's vocabulary counts <pad>, <start>, <end>, <unk> */
 export function vocabularyText(model: Pick<ModelRow, 'vocabSize' | 'datasetVocabularyWords'>): string {
@@ -57,6 +62,8 @@ function modelsTable(models: ModelRow[], filtered: boolean, actions: (model: Mod
       'tr',
       { 'data-model': model.id },
       h('td', { class: 'name', title: model.name }, model.name),
+      h('td', { class: 'num version' }, String(model.version)),
+      h('td', { class: 'aliases' }, model.aliases.map((a) => `@${a}`).join(' ')),
       h('td', {}, model.runId ? h('a', { href: `#/runs/${model.runId}` }, model.runId.slice(0, 8)) : '–'),
       h('td', { class: 'num' }, String(model.metrics?.step ?? '–')),
       h('td', { class: 'num train-loss' }, number(model.metrics?.trainLoss, 3)),
@@ -68,7 +75,7 @@ function modelsTable(models: ModelRow[], filtered: boolean, actions: (model: Mod
       h('td', {}, ...actions(model)),
     ),
   );
-  const headings = ['model', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', '', ''];
+  const headings = ['model', 'version', 'aliases', 'run', 'steps', 'train loss', 'val loss', 'BLEU-4', 'vocabulary', 'created', '', ''];
   return h('table', { class: 'runs models' }, h('thead', {}, h('tr', {}, ...headings.map((c) => h('th', {}, c)))), h('tbody', {}, ...rows));
 }
 
@@ -112,6 +119,16 @@ export function renderModelsPage(root: HTMLElement): () => void {
       const name = prompt(`New name for ${model.name}`, model.name);
       if (name === null) return false;
       await query(RENAME, { id: model.id, name });
+      return true;
+    }),
+    ' ',
+    act(h('button', { class: 'set-alias', title: 'point an alias of this name (e.g. production) at this version' }, 'alias'), async () => {
+      const alias = prompt(
+        `Alias to point at ${model.name}:${model.version} (set or moved; e.g. production)`,
+        model.aliases[0] ?? 'production',
+      );
+      if (alias === null) return false;
+      await query(SET_ALIAS, { name: model.name, alias: alias.trim(), version: model.version });
       return true;
     }),
     ' ',

@@ -25,11 +25,12 @@ const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
 # (the mutation tabs carry a placeholder to replace).
 #
 # The other tabs: startTraining (or fineTune from a model) → trainingProgress,
-# requestCaption → captionStream, evaluateModel → evaluationProgress.
+# setModelAlias (the registry), requestCaption → captionStream,
+# evaluateModel → evaluationProgress.
 #
 # Lists come a page at a time, newest first: pass a page's pageInfo.endCursor as
-# \`after\` for the next one. Filters: nameContains (models, datasets), status
-# (datasets, runs), datasetId (models, runs).
+# \`after\` for the next one. Filters: nameContains (models, model names, datasets),
+# name (a model name's versions), status (datasets, runs), datasetId (models, runs).
 query Overview {
   serverInfo {
     version
@@ -68,7 +69,21 @@ query Overview {
       node {
         id
         name
+        version
+        aliases
         metrics
+      }
+    }
+  }
+  modelNamesConnection(first: 5) {
+    edges {
+      node {
+        name
+        versionCount
+        aliases {
+          alias
+          version
+        }
       }
     }
   }
@@ -134,14 +149,38 @@ subscription TrainingProgress($runId: ID!, $sinceStep: Int) {
 }
 `;
 
+const setModelAlias = `# The model registry: models share a name (startTraining's modelName, or
+# renameModel) with versions 1, 2, …; an alias such as "production" points at one
+# version and is moved by setting it again. requestCaption(input: { model:
+# "captioner@production" }) then uses whatever version it points at when the
+# request is made, on every API process, with no restart. Every move is in
+# modelAliasHistory(name) (who, when, from and to which version); the Overview tab
+# lists the names with their aliases. A version an alias points at cannot be
+# deleted (CONFLICT).
+mutation SetModelAlias($name: String!, $alias: String!, $version: Int!) {
+  setModelAlias(name: $name, alias: $alias, version: $version) {
+    name
+    alias
+    version
+    modelId
+  }
+}
+`;
+
 const requestCaption = `# Caption an image: imageBase64 takes JPEG, PNG or WebP bytes in base64
-# (a data: URL is fine). Follow the request with the captionStream tab.
+# (a data: URL is fine). The model: \`model\` takes "name@alias", "name:version" or
+# an id (or give \`modelId\`); model { name version } is the exact version that
+# answers. Follow the request with the captionStream tab.
 mutation RequestCaption($input: RequestCaptionInput!) {
   requestCaption(input: $input) {
     id
     status
     method
     modelId
+    model {
+      name
+      version
+    }
   }
 }
 `;
@@ -213,8 +252,13 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
   },
   { query: trainingProgress, variables: json({ runId: 'RUN_ID', sinceStep: 0 }) },
   {
+    query: setModelAlias,
+    variables: json({ name: 'captioner', alias: 'production', version: 1 }),
+    headers: AUTH_HEADERS,
+  },
+  {
     query: requestCaption,
-    variables: json({ input: { modelId: 'MODEL_ID', imageBase64: 'data:image/png;base64,…', method: 'BEAM', beamWidth: 3 } }),
+    variables: json({ input: { model: 'captioner@production', imageBase64: 'data:image/png;base64,…', method: 'BEAM', beamWidth: 3 } }),
     headers: AUTH_HEADERS,
   },
   { query: captionStream, variables: json({ requestId: 'CAPTION_REQUEST_ID' }) },
