@@ -41,6 +41,8 @@ interface Outcome {
   kind: 'completed' | 'typed' | 'internal' | 'other';
   code?: string;
   ms?: number;
+  /** requestCaption answered (ms after the client started) */
+  acceptedMs?: number;
   endedAt?: number;
   id?: string;
 }
@@ -152,10 +154,12 @@ async function trainDemoModel(gql: ReturnType<typeof graphql>): Promise<string> 
 async function client(gql: ReturnType<typeof graphql>, ws: Client, modelId: string, imageBase64: string): Promise<Outcome> {
   const t0 = performance.now();
   let id: string;
+  let acceptedMs = 0;
   try {
     const res = await gql(`mutation($i: RequestCaptionInput!) { requestCaption(input: $i) { id } }`, { i: { modelId, imageBase64 } });
     if (res.errors) return classify(res.errors);
     id = res.data.requestCaption.id;
+    acceptedMs = performance.now() - t0;
   } catch (error) {
     return { kind: 'other', code: (error as Error).message };
   }
@@ -172,7 +176,7 @@ async function client(gql: ReturnType<typeof graphql>, ws: Client, modelId: stri
         next: (r) => {
           if (r.errors) outcome ??= classify(r.errors);
           else if (r.data?.captionStream.done)
-            outcome ??= { kind: 'completed', ms: performance.now() - t0, endedAt: performance.now(), id };
+            outcome ??= { kind: 'completed', ms: performance.now() - t0, acceptedMs, endedAt: performance.now(), id };
         },
         error: (e) => finish(Array.isArray(e) ? classify(e) : { kind: 'other', code: 'SOCKET' }),
         complete: () => finish(outcome ?? { kind: 'other', code: 'NO_FINAL_EVENT' }),
@@ -183,8 +187,9 @@ async function client(gql: ReturnType<typeof graphql>, ws: Client, modelId: stri
 }
 
 /** the worker's batched decode rate over the batches that served `ids` (captions/s while decoding) */
-async function decodeRate(gql: ReturnType<typeof graphql>, ids: string[]): Promise<{ rate: number; meanBatch: number }> {
+async function decodeRate(gql: ReturnType<typeof graphql>, ids: string[]): Promise<{ rate: number; meanBatch: number; queueMs: number[] }> {
   const batches = new Map<string, { size: number; ms: number }>();
+  const queueMs: number[] = [];
   for (let i = 0; i < ids.length; i += 10) {
     const page = await Promise.all(
       ids.slice(i, i + 10).map((id) => gql(`query($id: ID!) { captionRequest(id: $id) { startedAt timings } }`, { id })),
@@ -192,14 +197,18 @@ async function decodeRate(gql: ReturnType<typeof graphql>, ids: string[]): Promi
     for (const r of page) {
       if (r.errors) throw new Error(`reading timings: ${r.errors[0]!.message}`);
       const c = r.data!.captionRequest;
-      const t = c.timings as { decodeMs: number; batchSize: number };
+      const t = c.timings as { decodeMs: number; batchSize: number; queueMs: number };
+      queueMs.push(t.queueMs);
       batches.set(`${c.startedAt}|${t.decodeMs}`, { size: t.batchSize, ms: t.decodeMs });
     }
   }
   const all = [...batches.values()];
   const size = all.reduce((s, b) => s + b.size, 0);
-  return { rate: size / (all.reduce((s, b) => s + b.ms, 0) / 1000), meanBatch: size / all.length };
+  return { rate: size / (all.reduce((s, b) => s + b.ms, 0) / 1000), meanBatch: size / all.length, queueMs: queueMs.sort((a, b) => a - b) };
 }
+
+/** one line per round: where its time went */
+const phases: string[] = [];
 
 async function round(url: string, key: string | undefined, modelId: string, image: string, n: number): Promise<string> {
   const gql = graphql(url, key);
@@ -229,8 +238,15 @@ async function round(url: string, key: string | undefined, modelId: string, imag
         gql,
         done.map((o) => o.id!),
       )
-    : { rate: Number.NaN, meanBatch: Number.NaN };
+    : { rate: Number.NaN, meanBatch: Number.NaN, queueMs: [] };
   const share = (100 * perSecond) / decode.rate;
+  // where the time went, for the completed clients: requestCaption answered, then (the worker's timings) the wait
+  // from the row's commit to its batch's start
+  const accepted = done.map((o) => o.acceptedMs!).sort((a, b) => a - b);
+  phases.push(
+    `N = ${n}: requestCaption answered p50/p95 ${seconds(percentile(accepted, 50))}/${seconds(percentile(accepted, 95))} s; ` +
+      `queue wait p50/p95 ${seconds(percentile(decode.queueMs, 50))}/${seconds(percentile(decode.queueMs, 95))} s`,
+  );
   return `| ${n} | ${done.length} | ${tally('typed')} | ${outcomes.filter((o) => o.kind === 'internal').length} | ${tally('other')} | ${seconds(percentile(ms, 50))} | ${seconds(percentile(ms, 95))} | ${seconds(ms.at(-1) ?? Number.NaN)} | ${perSecond.toFixed(1)} | ${decode.rate.toFixed(1)} | ${share.toFixed(0)} % | ${decode.meanBatch.toFixed(1)} |`;
 }
 
@@ -270,6 +286,8 @@ async function main(): Promise<void> {
     );
     console.log('|--:|--:|---|--:|---|--:|--:|--:|--:|--:|--:|--:|');
     for (const row of rows) console.log(row);
+    console.log('');
+    for (const line of phases.slice(1)) console.log(line); // the warm-up round left out
   } finally {
     await server.stop();
   }
