@@ -52,7 +52,8 @@ export class StartTrainingInput {
   @Field(() => ID, {
     nullable: true,
     description:
-      "warm start: a model id whose weights the run starts from. The architecture settings left out (units, embeddingDim, deepOutput, encoder) are the model's; " +
+      'warm start: the model whose weights the run starts from, as a reference ("captioner@production", "captioner:3" or a model id; read when the run is queued, which records the exact version). ' +
+      "The architecture settings left out (units, embeddingDim, deepOutput, encoder) are the model's; " +
       "one given that differs is BAD_USER_INPUT naming it (a value equal to the field's default, as GraphQL fills it in, counts as left out). The vocabulary keeps the model's words and ids and appends the dataset's words it lacks " +
       '(their embedding rows and output columns freshly initialised). NOT_FOUND: no such model',
   })
