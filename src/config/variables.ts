@@ -179,7 +179,7 @@ export const VARIABLES = {
   }),
   GLIMPSE_WORKER_JOBS: fills('workerJobs', {
     section: 'worker',
-    default: '`training,caption,dataset`',
+    default: '`training,caption,dataset,bulk-caption`',
     doc: 'the queues a worker takes jobs from',
     parse: workerJobs,
   }),

@@ -18,6 +18,6 @@ describe('schema.graphql', () => {
     expect(fields(schema.getQueryType())).toEqual(
       expect.arrayContaining(['datasets', 'trainingRuns', 'trainingRun', 'models', 'model', 'captionRequest', 'serverInfo']),
     );
-    expect(fields(schema.getSubscriptionType()).sort()).toEqual(['captionStream', 'trainingProgress'].sort());
+    expect(fields(schema.getSubscriptionType()).sort()).toEqual(['bulkCaptionProgress', 'captionStream', 'trainingProgress'].sort());
   });
 });

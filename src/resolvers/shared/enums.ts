@@ -1,13 +1,19 @@
 // GraphQL enums, registered from the Prisma enums so the two can never drift apart.
 import { registerEnumType } from 'type-graphql';
-import { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, RunStatus } from '../../db/client.ts';
+import { BulkCaptionStatus, CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, JobPriority, RunStatus } from '../../db/client.ts';
 
-export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, RunStatus };
+export { BulkCaptionStatus, CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, JobPriority, RunStatus };
 
 registerEnumType(DatasetKind, { name: 'DatasetKind' });
 registerEnumType(DatasetStatus, { name: 'DatasetStatus' });
 registerEnumType(RunStatus, { name: 'RunStatus' });
 registerEnumType(CaptionStatus, { name: 'CaptionStatus' });
+registerEnumType(BulkCaptionStatus, { name: 'BulkCaptionStatus' });
+registerEnumType(JobPriority, {
+  name: 'JobPriority',
+  description:
+    "a job's place in its queue: HIGH jobs are taken first, then NORMAL, then LOW (each in creation order); caption requests have their own queue",
+});
 registerEnumType(DecodeMethod, { name: 'DecodeMethod', description: 'GREEDY (argmax), BEAM (beam search), SAMPLE' });
 
 // statuses after which a training run changes no more (unless resumed): src/runs owns the run's states

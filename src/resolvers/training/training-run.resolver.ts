@@ -23,7 +23,7 @@ import { toTrainingRun } from './training-run.mapper.ts';
 import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
 import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
-import { TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
+import { JobPriority, TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
 
 const MAX_CURVE_POINTS = 10_000;
 
@@ -100,6 +100,7 @@ export class TrainingRunResolver {
         config: { ...run, ...(notes.length > 0 ? { notes } : {}) },
         totalSteps,
         createdByKey: ctx.caller.keyName,
+        priority: input.priority ?? JobPriority.NORMAL,
       }),
     );
     return toTrainingRun(row);
