@@ -48,7 +48,7 @@ describe('worker roles', { timeout: 240_000 }, () => {
   it('GLIMPSE_WORKER_JOBS refuses unknown roles', () => {
     expect(() => loadConfig({ GLIMPSE_WORKER_JOBS: 'training,gpu' })).toThrow(/GLIMPSE_WORKER_JOBS/);
     expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption, training' }).workerJobs).toEqual(['training', 'caption']);
-    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset']);
+    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset', 'bulk-caption']);
   });
 
   it('a caption-only worker takes no dataset or training job; a training-only worker no caption', async () => {
