@@ -1,6 +1,6 @@
 // captionDataset: every image of a READY dataset captioned by one model as one `bulk-caption` job (the row and
 // its job in one transaction); its progress (bulkCaptionProgress), cancel, paginated results, and the job list.
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { BulkCaptionStatus, DatasetStatus } from '../../db/client.ts';
 import { notify } from '../../events/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
@@ -9,6 +9,10 @@ import { checkOwner } from '../shared/auth.ts';
 import { openStream } from '../shared/follow-rows.ts';
 import { connection, DEFAULT_PAGE, MAX_PAGE, NEWEST_FIRST } from '../shared/pagination.ts';
 import { checkRange } from '../shared/validate.ts';
+import { datasetOf } from '../datasets/dataset.batch.ts';
+import { Dataset } from '../datasets/dataset.type.ts';
+import { loadModel } from '../models/model.batch.ts';
+import { Model } from '../models/model.type.ts';
 import { bulkDecoding, CaptionDatasetInput } from './bulk-caption.input.ts';
 import { decodeIndexCursor, encodeIndexCursor, isTerminalBulk, toBulkCaptionJob } from './bulk-caption.mapper.ts';
 import { BulkCaptionJob, BulkCaptionJobConnection, BulkCaptionResultConnection } from './bulk-caption.type.ts';
@@ -112,6 +116,18 @@ export class BulkCaptionResolver {
     ]);
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeIndexCursor(node.index), node }));
     return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
+  }
+
+  @FieldResolver(() => Model, { description: 'the model captioning (batched per page)' })
+  async model(@Root() job: BulkCaptionJob, @Ctx() ctx: ApiContext): Promise<Model> {
+    const model = await loadModel(ctx, job.modelId);
+    if (model === null) throw new NotFoundError('Model', job.modelId);
+    return model;
+  }
+
+  @FieldResolver(() => Dataset, { description: 'the dataset captioned (batched per page)' })
+  dataset(@Root() job: BulkCaptionJob, @Ctx() ctx: ApiContext): Promise<Dataset> {
+    return datasetOf(ctx, job.datasetId);
   }
 
   @Subscription(() => BulkCaptionJob, {

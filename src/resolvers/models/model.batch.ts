@@ -12,6 +12,14 @@ export function loadModelOfRun(ctx: ApiContext, runId: string): Promise<Model | 
   return load(ctx, modelsByRunId, runId);
 }
 
+const modelsById: BatchQuery<string, Model> = async (ctx, ids) =>
+  byKey((await ctx.prisma.model.findMany({ where: { id: { in: [...ids] } } })).map(toModel), (m) => m.id);
+
+/** the model `id` (batched with the request's other such loads), or null */
+export function loadModel(ctx: ApiContext, id: string): Promise<Model | null> {
+  return load(ctx, modelsById, id);
+}
+
 /** distinct words of the dataset each run trained on, by run id: one statement (Prisma would read runs, then datasets) */
 const vocabularyByRunId: BatchQuery<string, number | null> = async (ctx, runIds) => {
   const rows = await ctx.prisma.$queryRaw<{ id: string; vocabularyWords: number | null }[]>`
