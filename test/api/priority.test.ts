@@ -19,7 +19,7 @@ const jobPriorities = async (key: string, id: string) =>
     )
   ).map((j) => j.priority);
 
-it('gives every job of a HIGH run, and of a LOW bulk job, its priority; NORMAL by default', async () => {
+it('gives every job of a HIGH run, and of a LOW bulk job, its priority; NORMAL by default; a live bulk job keeps its model', async () => {
   const dataset = await t.db.prisma.dataset.create({ data: { name: 'p', kind: 'SYNTHETIC', status: 'READY', imageCount: 8 } });
   const start = (priority?: string) =>
     t.gql(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id priority } }`, {
@@ -42,6 +42,10 @@ it('gives every job of a HIGH run, and of a LOW bulk job, its priority; NORMAL b
   });
   expect(bulk.data!.captionDataset).toMatchObject({ priority: 'LOW', status: 'QUEUED' });
   expect(await jobPriorities('jobId', bulk.data!.captionDataset.id)).toEqual([PRIORITY_VALUES.LOW]);
+  // a model or dataset a live bulk job uses is not deleted under it
+  const del = await t.gql(`mutation($id: ID!) { deleteModel(id: $id) }`, { id: model.id });
+  expect(codes(del)).toEqual(['CONFLICT']);
+  expect(del.errors![0]!.extensions!.activeBulkCaptionJobs).toBe(1);
   const queues = await t.gql(`{ queues { name paused depth } }`);
   expect(queues.data!.queues).toEqual([
     { name: 'training', paused: false, depth: 2 },
