@@ -51,8 +51,9 @@ export function queueGate(options: QueueGateOptions): QueueGate {
         await options.start(name);
         if (reasons.has(name)) log.info(`taking ${name} jobs again`);
       }
-      if (kind === null) reasons.delete(name);
-      else reasons.set(name, kind);
+      // cleared once the queue is worked again (a queue waiting for its last handler keeps it, for the line above)
+      if (kind !== null) reasons.set(name, kind);
+      else if (working.has(name)) reasons.delete(name);
     }
   }
 
