@@ -77,7 +77,16 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
     const tabs = page.locator('.graphiql-tab');
     await expect
       .poll(() => tabs.allInnerTexts())
-      .toEqual(['Overview', 'StartTraining', 'TrainingProgress', 'RequestCaption', 'CaptionStream']);
+      .toEqual([
+        'Overview',
+        'StartTraining',
+        'TrainingProgress',
+        'RequestCaption',
+        'CaptionStream',
+        'CaptionDataset',
+        'BulkCaptionProgress',
+        'Queues',
+      ]);
     await page.locator('.graphiql-execute-button').click();
     await waitForResponse(new RegExp(`"version": "${packageVersion.replace(/\./g, '\\.')}"`));
   });
