@@ -15,6 +15,8 @@ export const SLOW = [
   'test/db/database.test.ts',
   'test/db/instance-lock.test.ts',
   'test/jobs/admission.test.ts',
+  // an in-process worker captions a 200-image set several times
+  'test/jobs/bulk-caption.test.ts',
   'test/jobs/checkpoint-lease.test.ts',
   'test/jobs/corrupt-blob.test.ts',
   'test/jobs/train-lease.test.ts',

@@ -185,7 +185,7 @@ export const VARIABLES = {
   }),
   GLIMPSE_WORKER_JOBS: fills('workerJobs', {
     section: 'worker',
-    default: '`training,caption,dataset,evaluation`',
+    default: '`training,caption,dataset,evaluation,bulk-caption`',
     doc: 'the queues a worker takes jobs from (`training` implies `evaluation`)',
     parse: workerJobs,
   }),

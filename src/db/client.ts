@@ -5,6 +5,8 @@ import { Prisma, PrismaClient } from './generated/client.ts';
 
 export { Prisma, PrismaClient } from './generated/client.ts';
 export type {
+  BulkCaptionJob,
+  BulkCaptionResult,
   CaptionRequest,
   CaptionToken,
   Checkpoint,
@@ -16,7 +18,16 @@ export type {
   TrainingRun,
   Worker,
 } from './generated/client.ts';
-export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus } from './generated/enums.ts';
+export {
+  BulkCaptionStatus,
+  CaptionStatus,
+  DatasetKind,
+  DatasetStatus,
+  DecodeMethod,
+  EvaluationSplit,
+  JobPriority,
+  RunStatus,
+} from './generated/enums.ts';
 
 /** An interactive-transaction client, as handed to `prisma.$transaction(async (tx) => …)`. */
 export type TransactionClient = Prisma.TransactionClient;

@@ -18,7 +18,7 @@ export interface CaptionHelpers extends JobHelpers {
 
 type Pending = CaptionRequest & { model: Model };
 
-const METHODS = { [DecodeMethod.GREEDY]: 'greedy', [DecodeMethod.BEAM]: 'beam', [DecodeMethod.SAMPLE]: 'sample' } as const;
+export const METHODS = { [DecodeMethod.GREEDY]: 'greedy', [DecodeMethod.BEAM]: 'beam', [DecodeMethod.SAMPLE]: 'sample' } as const;
 
 function decodeOptions(r: CaptionRequest): DecodeOptions {
   return {

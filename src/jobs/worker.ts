@@ -1,5 +1,6 @@
 // A worker: the ML backend, a Worker row refreshed every heartbeat (serverInfo), the reaper, and
-// handlers for the `training` (one run at a time), `caption` (batched per model), `dataset` and `evaluation` queues.
+// handlers for the `training` (one run at a time), `caption` (batched per model), `dataset`, `evaluation` and
+// `bulk-caption` queues, each fetched only while it is not paused (src/jobs/queue-gate.ts).
 //
 // stop({ graceful: true }) (first SIGTERM): stop taking jobs, abort a running training at the
 // next batch boundary (it checkpoints and is handed back to the queue), wait for the handlers.
@@ -27,6 +28,9 @@ import { startReaper } from '../queue/reaper.ts';
 import { sweepPendingBlobs } from '../storage/index.ts';
 import { trainJob } from './train.job.ts';
 import { evaluateJob } from './evaluate.job.ts';
+import { bulkCaptionJob } from './bulk-caption.job.ts';
+import { queueGate, type QueueGate } from './queue-gate.ts';
+import { pausedQueues } from '../queue/pause.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 export interface WorkerOptions {
@@ -106,6 +110,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (isDatabaseUnavailable(e)) lastOutageLine.set(what, now);
     log.error(`${what}${isDatabaseUnavailable(e) ? ' (database unavailable; retrying every beat)' : ''}`, e);
   };
+  /** set once the handlers exist; the beats re-check the disk through it */
+  let gate: QueueGate | undefined;
+  const gateTraining = (): Promise<void> => (stopped || left || !gate ? Promise.resolve() : gate.refresh());
   const beat = setInterval(
     () => disk.check().then(gateTraining).then(seen).catch(dbError('worker heartbeat')),
     config.heartbeatSeconds * 1000,
@@ -154,74 +161,100 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 };
   // GLIMPSE_WORKER_JOBS: only the queues of this worker's roles (e.g. caption-only CPU workers)
   const names: QueueName[] = [...config.workerJobs];
-  /** training jobs running (one at a time: a paused queue resumes only once the last has ended) */
-  let trainingJobs = 0;
-  const takeTraining = () =>
-    queue.work('training', { batchSize: 1, ...polling }, async (jobs) => {
-      trainingJobs++;
+  /** handlers running per queue: a queue stopped (paused, disk full) starts again only once its last has ended */
+  const running = new Map<QueueName, number>();
+  const counted =
+    <A extends unknown[]>(name: QueueName, handler: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      running.set(name, (running.get(name) ?? 0) + 1);
       try {
-        await track(
+        await track(handler(...args));
+      } finally {
+        running.set(name, (running.get(name) ?? 1) - 1);
+      }
+    };
+  const handlers: Record<QueueName, () => Promise<string>> = {
+    training: () =>
+      queue.work(
+        'training',
+        { batchSize: 1, ...polling },
+        counted('training', (jobs) =>
           oneByOne(
             jobs.map((j) => j.data),
             (data, h) => trainJob(data, { ...h, log: withFields(log, { runId: data.runId }) }),
           ),
-        );
-      } finally {
-        trainingJobs--;
-      }
-    });
-  /** whether the training queue is being worked: not while the disk is full (nor once stopped) */
-  let training = names.includes('training') && !disk.full;
-  if (training) await takeTraining();
-  else if (names.includes('training')) (log.warn ?? log.info)(diskFullLine());
-  /** stops or resumes taking training jobs as the free space crosses the floor */
-  async function gateTraining(): Promise<void> {
-    if (!names.includes('training') || stopped || left || training === !disk.full) return;
-    if (!disk.full && trainingJobs > 0) return; // the paused queue's last job still runs: the next beat resumes
-    training = !disk.full;
-    if (training) {
-      await takeTraining();
-      log.info(`the data disk has ${formatFree(disk.free)} free again: taking training jobs`);
-    } else {
-      await queue.offWork('training');
-      (log.warn ?? log.info)(diskFullLine());
-    }
-  }
-  function diskFullLine(): string {
-    return `the data disk is full (${formatFree(disk.free)} free, under GLIMPSE_MIN_FREE_DISK): this worker takes no training jobs until there is space`;
-  }
-  if (names.includes('caption'))
-    await queue.work('caption', { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling }, (jobs) =>
-      track(
-        captionJob(
-          jobs.map((j) => j.data),
-          { ...helpers, captioners },
         ),
       ),
-    );
-  if (names.includes('evaluation'))
-    await queue.work('evaluation', { batchSize: 1, ...polling }, (jobs) =>
-      track(
-        oneByOne(
-          jobs.map((j) => j.data),
-          (data, h) => evaluateJob(data, { ...h, queue, captioners, log: withFields(log, { evaluationId: data.evaluationId }) }),
+    caption: () =>
+      queue.work(
+        'caption',
+        { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling },
+        counted('caption', (jobs) =>
+          captionJob(
+            jobs.map((j) => j.data),
+            { ...helpers, captioners },
+          ),
         ),
       ),
-    );
-  if (names.includes('dataset'))
-    await queue.work('dataset', { batchSize: 1, ...polling }, (jobs) =>
-      track(
-        oneByOne(
-          jobs.map((j) => j.data),
-          datasetJob,
+    dataset: () =>
+      queue.work(
+        'dataset',
+        { batchSize: 1, ...polling },
+        counted('dataset', (jobs) =>
+          oneByOne(
+            jobs.map((j) => j.data),
+            datasetJob,
+          ),
         ),
       ),
-    );
+    evaluation: () =>
+      queue.work(
+        'evaluation',
+        { batchSize: 1, ...polling },
+        counted('evaluation', (jobs) =>
+          oneByOne(
+            jobs.map((j) => j.data),
+            (data, h) => evaluateJob(data, { ...h, queue, captioners, log: withFields(log, { evaluationId: data.evaluationId }) }),
+          ),
+        ),
+      ),
+    'bulk-caption': () =>
+      queue.work(
+        'bulk-caption',
+        { batchSize: 1, ...polling },
+        counted('bulk-caption', (jobs) =>
+          oneByOne(
+            jobs.map((j) => j.data),
+            (data, h) => bulkCaptionJob(data, { ...h, captioners, queue, log: withFields(log, { bulkCaptionJobId: data.jobId }) }),
+          ),
+        ),
+      ),
+  };
+  // paused queues (pauseQueue) and, below GLIMPSE_MIN_FREE_DISK, training: not fetched until that changes
+  gate = queueGate({
+    names,
+    start: (name) => handlers[name](),
+    stop: (name) => queue.offWork(name),
+    running: (name) => running.get(name) ?? 0,
+    held: (name) =>
+      name === 'training' && disk.full
+        ? `the data disk is full (${formatFree(disk.free)} free, under GLIMPSE_MIN_FREE_DISK): this worker takes no training jobs until there is space`
+        : null,
+    paused: () => pausedQueues(prisma),
+    log,
+  });
+  await gate.refresh();
+  /** the operator's pauses are read every polling interval: a paused queue is left within seconds */
+  const gateTimer = setInterval(() => {
+    if (!stopped && !left) gate?.refresh().catch(dbError('reading the paused queues'));
+  }, polling.pollingIntervalSeconds * 1000);
   log.info(`started (heartbeat ${config.heartbeatSeconds} s; jobs: ${names.join(', ')})`);
 
   /** stop taking jobs and leave the live workers (serverInfo.workers): the runtime cannot work */
   const leave = () =>
     (left ??= (async () => {
+      gate?.close();
+      clearInterval(gateTimer);
       await Promise.all(names.map((n) => queue.offWork(n)));
       clearInterval(beat);
       await prisma.worker.deleteMany({ where: { id } });
@@ -233,6 +266,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     async stop({ graceful = true } = {}) {
       if (stopped) return;
       stopped = true;
+      gate?.close();
+      clearInterval(gateTimer);
       await (left ?? Promise.all(names.map((n) => queue.offWork(n))));
       if (graceful) {
         shutdown.abort();

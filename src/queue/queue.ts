@@ -15,11 +15,14 @@
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
 import { createEventBus, notify, type EventBus } from '../events/index.ts';
+import { LIVE_DEPTH_SQL, QUEUE_SCHEMA } from './depth.ts';
 import { QUEUE_NAMES, type QueueName } from './names.ts';
+import { priorityOption } from './priority.ts';
+import type { JobPriority } from '../db/client.ts';
 
 export { QUEUE_NAMES, type QueueName } from './names.ts';
 
-export const QUEUE_SCHEMA = 'pgboss';
+export { QUEUE_SCHEMA } from './depth.ts';
 
 /** each queue's job payload: one entry per name of QUEUE_NAMES */
 export interface JobData extends Record<QueueName, object> {
@@ -28,6 +31,7 @@ export interface JobData extends Record<QueueName, object> {
   /** images: a synthetic set's size, which sets the job's expiry (unset for COCO indexing) */
   dataset: { datasetId: string; images?: number };
   evaluation: { evaluationId: string };
+  'bulk-caption': { jobId: string };
 }
 
 export interface Job<N extends QueueName> {
@@ -58,6 +62,8 @@ export interface JobQueue {
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string>;
   enqueueDataset(tx: TransactionClient, data: JobData['dataset']): Promise<string>;
   enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string>;
+  /** a BulkCaptionJob's job (its first, or the next slice of it) at the job's priority */
+  enqueueBulkCaption(tx: TransactionClient, data: JobData['bulk-caption'], priority: JobPriority): Promise<string>;
   /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
   work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
   /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
@@ -103,20 +109,10 @@ const QUEUES: Record<QueueName, PgBoss.Queue> = {
   dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
   // like training: the Evaluation row's heartbeat and the reaper handle dead workers (src/runs/evaluation-state.ts)
   evaluation: { name: 'evaluation', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
+  // a job works for at most BULK_SLICE_SECONDS, then queues its next slice (src/jobs/bulk-caption.job.ts): the expiry
+  // is 3× that, so a dead worker's job is retried (from its last stored result) within 15 minutes and a live one never
+  'bulk-caption': { name: 'bulk-caption', retryLimit: 5, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
 };
-
-// rows waiting for a job before `active` (created, retry): a resumed run's stale job and its new one count
-// once (app tables on the search_path)
-const LIVE_DEPTH_SQL = `
-  SELECT j.name, count(DISTINCT coalesce(j.data->>'runId', j.data->>'requestId', j.data->>'datasetId', j.data->>'evaluationId')) AS count,
-    extract(epoch FROM now() - min(greatest(j.created_on, j.start_after))) AS oldest FROM ${QUEUE_SCHEMA}.job j
-  WHERE j.state < 'active' AND (
-    (j.name = 'training' AND EXISTS (SELECT 1 FROM "TrainingRun" r WHERE r.id = j.data->>'runId' AND r.status = 'QUEUED'))
-    OR (j.name = 'caption' AND EXISTS (SELECT 1 FROM "CaptionRequest" c WHERE c.id = j.data->>'requestId' AND c.status IN ('QUEUED', 'RUNNING')))
-    OR (j.name = 'dataset' AND EXISTS (SELECT 1 FROM "Dataset" d WHERE d.id = j.data->>'datasetId' AND d.status = 'PENDING'))
-    OR (j.name = 'evaluation' AND EXISTS (SELECT 1 FROM "Evaluation" e WHERE e.id = j.data->>'evaluationId' AND e.status = 'QUEUED'))
-  )
-  GROUP BY j.name`;
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
 function transactionExecutor(tx: TransactionClient): PgBoss.Db {
@@ -176,8 +172,13 @@ class PgBossQueue implements JobQueue {
     await this.boss.stop({ graceful, wait: true, timeout: timeoutMs });
   }
 
-  enqueueTraining(tx: TransactionClient, data: JobData['training'], options: { startAfterSeconds?: number } = {}): Promise<string> {
-    return this.send(tx, 'training', data, options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {});
+  async enqueueTraining(tx: TransactionClient, data: JobData['training'], options: { startAfterSeconds?: number } = {}): Promise<string> {
+    // every job of a run (first, resumed, handed back, reaped) at the run's priority
+    const run = await tx.trainingRun.findUnique({ where: { id: data.runId }, select: { priority: true } });
+    return this.send(tx, 'training', data, {
+      ...priorityOption(run?.priority),
+      ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+    });
   }
 
   enqueueCaption(tx: TransactionClient, data: JobData['caption']): Promise<string> {
@@ -190,6 +191,10 @@ class PgBossQueue implements JobQueue {
 
   enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string> {
     return this.send(tx, 'evaluation', data);
+  }
+
+  enqueueBulkCaption(tx: TransactionClient, data: JobData['bulk-caption'], priority: JobPriority): Promise<string> {
+    return this.send(tx, 'bulk-caption', data, priorityOption(priority));
   }
 
   async work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
@@ -224,17 +229,14 @@ class PgBossQueue implements JobQueue {
 
   async depth(): Promise<Record<QueueName, number>> {
     const waiting = await this.waiting();
-    return Object.fromEntries(Object.entries(waiting).map(([name, w]) => [name, w.depth])) as Record<QueueName, number>;
+    return Object.fromEntries(QUEUE_NAMES.map((n) => [n, waiting[n].depth])) as Record<QueueName, number>;
   }
 
   async waiting(): Promise<Record<QueueName, { depth: number; oldestAgeSeconds: number }>> {
     this.assertStarted();
     const { rows } = await this.boss.getDb().executeSql(LIVE_DEPTH_SQL, []);
     const none = { depth: 0, oldestAgeSeconds: 0 };
-    const waiting = Object.fromEntries(QUEUE_NAMES.map((name) => [name, none])) as Record<
-      QueueName,
-      { depth: number; oldestAgeSeconds: number }
-    >;
+    const waiting = Object.fromEntries(QUEUE_NAMES.map((n) => [n, none])) as Record<QueueName, { depth: number; oldestAgeSeconds: number }>;
     for (const row of rows as { name: QueueName; count: string; oldest: string | null }[]) {
       waiting[row.name] = { depth: Number(row.count), oldestAgeSeconds: Math.max(0, Number(row.oldest ?? 0)) };
     }
@@ -264,7 +266,7 @@ class PgBossQueue implements JobQueue {
     tx: TransactionClient,
     name: N,
     data: JobData[N],
-    options: { expireInSeconds?: number; startAfter?: number } = {},
+    options: { expireInSeconds?: number; startAfter?: number; priority?: number } = {},
   ): Promise<string> {
     this.assertStarted();
     const id = await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });

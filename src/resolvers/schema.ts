@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
+import { BulkCaptionResolver } from './bulk/bulk-caption.resolver.ts';
 import { CaptionResolver } from './captions/caption.resolver.ts';
 import { DatasetResolver } from './datasets/dataset.resolver.ts';
 import { EvaluationResolver } from './evaluations/evaluation.resolver.ts';
@@ -9,6 +10,7 @@ import { ModelEvaluationsResolver } from './evaluations/model-evaluations.resolv
 import { ApiKeyResolver } from './keys/api-key.resolver.ts';
 import { ModelResolver } from './models/model.resolver.ts';
 import { ModelRegistryResolver } from './models/model-registry.resolver.ts';
+import { QueueResolver } from './queues/queue.resolver.ts';
 import { ServerInfoResolver } from './server/server-info.resolver.ts';
 import { TrainingProgressResolver } from './training/training-progress.resolver.ts';
 import { TrainingRunResolver } from './training/training-run.resolver.ts';
@@ -26,6 +28,8 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
       CaptionResolver,
       ServerInfoResolver,
       ApiKeyResolver,
+      BulkCaptionResolver,
+      QueueResolver,
     ],
     validate: false,
     // type-graphql insists on a pubSub when subscriptions exist; ours bring their own `subscribe`

@@ -1,7 +1,7 @@
 // What the API asks of a run (RUN_TRANSITIONS create, cancelQueued, requestCancel, resume) and its
 // deletion. Each change applies in one transaction with its job and its wake-up, or reports that the
 // run was not in a status it applies to (the resolver explains why, with the run as it is now).
-import type { Prisma, PrismaClient, RunStatus, TrainingRun, TransactionClient } from '../db/client.ts';
+import type { JobPriority, Prisma, PrismaClient, RunStatus, TrainingRun, TransactionClient } from '../db/client.ts';
 import { notify } from '../events/notify.ts';
 import type { JobQueue } from '../queue/queue.ts';
 import { isTerminalRun, RUN_TRANSITIONS, statusFor } from './transitions.ts';
@@ -20,6 +20,7 @@ export async function createRun(
     createdByKey: string | null;
     /** warm start: the model whose weights the run starts from */
     parentModelId?: string | null;
+    priority?: JobPriority;
   },
 ): Promise<TrainingRun> {
   const run = await tx.trainingRun.create({ data: { ...data, status: RUN_TRANSITIONS.create.to } });

@@ -6,6 +6,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import { mountBulkResults } from './bulk-results.ts';
 import express, { type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Config } from '../config/index.ts';
@@ -204,6 +205,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     database: options.database,
   });
   mountMetrics(app, metrics, (token) => keys.admits(token));
+  mountBulkResults(app, prisma, (token) => keys.identify(token));
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,

@@ -73,7 +73,7 @@ export function dashboardPage(scriptUrl: string, ideUrl: string): string {
   <body>
     <header>
       <strong>Glimpse</strong>
-      <a href="#/" data-section="runs">Training runs</a><a href="#/datasets" data-section="datasets">Datasets</a><a href="#/models" data-section="models">Models</a><a href="#/caption" data-section="caption">Caption</a>
+      <a href="#/" data-section="runs">Training runs</a><a href="#/datasets" data-section="datasets">Datasets</a><a href="#/models" data-section="models">Models</a><a href="#/caption" data-section="caption">Caption</a><a href="#/bulk" data-section="bulk">Bulk captions</a>
       <a href="${ideUrl}">GraphQL IDE</a>
       <label class="key">API key <input type="password" id="api-key" autocomplete="off" placeholder="for start / cancel / resume" /></label>
     </header>

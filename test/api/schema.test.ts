@@ -18,6 +18,8 @@ describe('schema.graphql', () => {
     expect(fields(schema.getQueryType())).toEqual(
       expect.arrayContaining(['datasets', 'trainingRuns', 'trainingRun', 'models', 'model', 'captionRequest', 'serverInfo']),
     );
-    expect(fields(schema.getSubscriptionType()).sort()).toEqual(['captionStream', 'evaluationProgress', 'trainingProgress'].sort());
+    expect(fields(schema.getSubscriptionType()).sort()).toEqual(
+      ['bulkCaptionProgress', 'captionStream', 'evaluationProgress', 'trainingProgress'].sort(),
+    );
   });
 });

@@ -87,6 +87,9 @@ describe.skipIf(browserMissing)('the IDE in Chromium, offline', () => {
         'CaptionStream',
         'EvaluateModel',
         'EvaluationProgress',
+        'CaptionDataset',
+        'BulkCaptionProgress',
+        'Queues',
       ]);
     await page.locator('.graphiql-execute-button').click();
     await waitForResponse(new RegExp(`"version": "${packageVersion.replace(/\./g, '\\.')}"`));

@@ -50,7 +50,7 @@ describe('worker roles', { timeout: 240_000 }, () => {
     // training implies evaluation
     expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption, training' }).workerJobs).toEqual(['training', 'caption', 'evaluation']);
     expect(loadConfig({ GLIMPSE_WORKER_JOBS: 'caption,evaluation' }).workerJobs).toEqual(['caption', 'evaluation']);
-    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset', 'evaluation']);
+    expect(loadConfig({}).workerJobs).toEqual(['training', 'caption', 'dataset', 'evaluation', 'bulk-caption']);
   });
 
   it('a caption-only worker takes no dataset or training job; a training-only worker no caption', async () => {

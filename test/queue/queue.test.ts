@@ -41,14 +41,14 @@ describe('job queue (pg-boss on the app database)', () => {
       }),
     ).rejects.toThrow('validation failed');
     expect(await db.prisma.trainingRun.count({ where: { datasetId: dataset.id } })).toBe(0);
-    expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0 });
+    expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0, 'bulk-caption': 0 });
 
     const run = await db.prisma.$transaction(async (tx) => {
       const created = await tx.trainingRun.create({ data: { datasetId: dataset.id, config: {} } });
       await api.enqueueTraining(tx, { runId: created.id });
       return created;
     });
-    expect(await api.depth()).toEqual({ training: 1, caption: 0, dataset: 0, evaluation: 0 });
+    expect(await api.depth()).toEqual({ training: 1, caption: 0, dataset: 0, evaluation: 0, 'bulk-caption': 0 });
 
     const worker = await createQueue(db.url, { max: 2 });
     await worker.start();
@@ -60,7 +60,7 @@ describe('job queue (pg-boss on the app database)', () => {
       await until(() => received.length === 1);
       expect(received[0]!.data).toEqual({ runId: run.id });
       expect(received[0]!.name).toBe('training');
-      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0 });
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0, 'bulk-caption': 0 });
     } finally {
       await worker.stop();
     }
@@ -96,7 +96,7 @@ describe('job queue (pg-boss on the app database)', () => {
       expect(batches[0]!.sort()).toEqual([...ids].sort()); // all three in one batch
       expect(batches[1]!.sort()).toEqual([...ids].sort()); // retried after the failure
       await until(() => batches.length === 2);
-      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0 });
+      expect(await api.depth()).toEqual({ training: 0, caption: 0, dataset: 0, evaluation: 0, 'bulk-caption': 0 });
     } finally {
       await worker.stop();
     }
@@ -178,6 +178,7 @@ describe('job queue (pg-boss on the app database)', () => {
     const queues = await db.prisma.$queryRaw<{ name: string; retry_limit: number; expire_seconds: number; retention_minutes: number }[]>`
       SELECT name, retry_limit, expire_seconds, retention_minutes FROM pgboss.queue ORDER BY name`;
     expect(queues).toEqual([
+      { name: 'bulk-caption', retry_limit: 5, expire_seconds: 900, retention_minutes: 10080 },
       { name: 'caption', retry_limit: 2, expire_seconds: 120, retention_minutes: 1440 },
       { name: 'dataset', retry_limit: 1, expire_seconds: 900, retention_minutes: 10080 },
       { name: 'evaluation', retry_limit: 0, expire_seconds: 82800, retention_minutes: 10080 },

@@ -159,7 +159,7 @@ export class DatasetResolver {
   }
 
   @DeleteMutation(
-    "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). A PENDING set is cancelled: the worker generating or indexing it stops at its next progress write and removes what it wrote. NOT_FOUND: no such dataset; CONFLICT: training runs still use it (delete them first)",
+    "Delete a dataset that no training run uses; a SYNTHETIC set's generated folder goes with it (a COCO set's files are never touched, only the feature cache Glimpse wrote for it). A PENDING set is cancelled: the worker generating or indexing it stops at its next progress write and removes what it wrote. NOT_FOUND: no such dataset; CONFLICT: training runs still use it (delete them first), or a QUEUED or RUNNING bulk caption job (its ended bulk jobs go with it)",
   )
   async deleteDataset(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const deleted = await ctx.prisma.$transaction(async (tx) => {
@@ -177,6 +177,11 @@ export class DatasetResolver {
         await tx.trainingRun.count({ where: { datasetId: id } }),
         'runCount',
         (runs) => `dataset ${id} is used by ${runs} training run(s): delete those runs first`,
+      );
+      refuseWhileUsed(
+        await tx.bulkCaptionJob.count({ where: { datasetId: id, status: { in: ['QUEUED', 'RUNNING'] } } }),
+        'activeBulkCaptionJobs',
+        (active) => `dataset ${id} is being captioned by ${active} bulk caption job(s): cancel them or wait for them to finish`,
       );
       await tx.dataset.delete({ where: { id } });
       await deleteUnreferenced(tx, [dataset.blobId]);

@@ -89,7 +89,7 @@ export class ModelResolver {
   }
 
   @DeleteMutation(
-    'Delete a model (a version) with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests, or an alias points at it (extensions.aliases names them: move or delete them first)',
+    'Delete a model (a version) with its caption requests and its artifact folder. NOT_FOUND: no such model; CONFLICT: it has QUEUED or RUNNING caption requests or bulk caption jobs (its ended bulk jobs go with it), or an alias points at it (extensions.aliases names them: move or delete them first)',
   )
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
@@ -111,6 +111,11 @@ export class ModelResolver {
         await tx.captionRequest.count({ where: { modelId: id, status: { in: [...ACTIVE_CAPTION_STATUSES] } } }),
         'activeCaptionRequests',
         (active) => `model ${id} has ${active} queued or running caption request(s): wait for them to finish`,
+      );
+      refuseWhileUsed(
+        await tx.bulkCaptionJob.count({ where: { modelId: id, status: { in: ['QUEUED', 'RUNNING'] } } }),
+        'activeBulkCaptionJobs',
+        (active) => `model ${id} has ${active} queued or running bulk caption job(s): cancel them or wait for them to finish`,
       );
       await tx.captionRequest.deleteMany({ where: { modelId: id } });
       await tx.model.delete({ where: { id } });

@@ -20,7 +20,9 @@ export class WorkerInfo {
   @Field(() => Int)
   threads!: number;
 
-  @Field(() => [String], { description: 'the queues it takes jobs from (GLIMPSE_WORKER_JOBS): training, caption, dataset, evaluation' })
+  @Field(() => [String], {
+    description: 'the queues it takes jobs from (GLIMPSE_WORKER_JOBS): training, caption, dataset, evaluation, bulk-caption',
+  })
   roles!: string[];
 
   @Field(() => [ID], { description: 'the training runs it is running now' })

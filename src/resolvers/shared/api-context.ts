@@ -39,7 +39,10 @@ export interface ApiContext {
   /** wake-ups only: the rows themselves are read from the database */
   events: EventBus;
   /** jobs are enqueued in the transaction that writes their rows */
-  queue: Pick<JobQueue, 'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'enqueueEvaluation' | 'depth' | 'waiting'>;
+  queue: Pick<
+    JobQueue,
+    'enqueueTraining' | 'enqueueCaption' | 'enqueueDataset' | 'enqueueEvaluation' | 'enqueueBulkCaption' | 'depth' | 'waiting'
+  >;
   limits: ApiLimits;
   /** the data folders (config.paths) whose per-row subfolders the delete mutations remove */
   paths: Pick<DataPaths, 'datasets' | 'checkpoints' | 'models'>;

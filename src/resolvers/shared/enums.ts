@@ -1,8 +1,17 @@
 // GraphQL enums, registered from the Prisma enums so the two can never drift apart.
 import { registerEnumType } from 'type-graphql';
-import { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus } from '../../db/client.ts';
+import {
+  BulkCaptionStatus,
+  CaptionStatus,
+  DatasetKind,
+  DatasetStatus,
+  DecodeMethod,
+  EvaluationSplit,
+  JobPriority,
+  RunStatus,
+} from '../../db/client.ts';
 
-export { CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, RunStatus };
+export { BulkCaptionStatus, CaptionStatus, DatasetKind, DatasetStatus, DecodeMethod, EvaluationSplit, JobPriority, RunStatus };
 
 registerEnumType(DatasetKind, { name: 'DatasetKind' });
 registerEnumType(DatasetStatus, { name: 'DatasetStatus' });
@@ -12,6 +21,12 @@ registerEnumType(EvaluationSplit, {
   name: 'EvaluationSplit',
   description:
     "VALIDATION: the held-out images of the split the model's run trained with (its seed and validation fraction, as `glimpse eval --split val`); TRAIN: the rest; ALL: every image",
+});
+registerEnumType(BulkCaptionStatus, { name: 'BulkCaptionStatus' });
+registerEnumType(JobPriority, {
+  name: 'JobPriority',
+  description:
+    "a job's place in its queue: HIGH jobs are taken first, then NORMAL, then LOW (each in creation order); caption requests have their own queue",
 });
 registerEnumType(DecodeMethod, { name: 'DecodeMethod', description: 'GREEDY (argmax), BEAM (beam search), SAMPLE' });
 

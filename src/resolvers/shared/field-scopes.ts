@@ -24,6 +24,10 @@ export const FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string, Sco
     trainingRun: 'read',
     trainingRuns: 'read',
     apiKeys: 'admin',
+    bulkCaptionJob: 'read',
+    bulkCaptionJobsConnection: 'read',
+    bulkCaptionResults: 'read',
+    queues: 'read',
   },
   mutation: {
     requestCaption: 'caption',
@@ -42,11 +46,16 @@ export const FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string, Sco
     createApiKey: 'admin',
     revokeApiKey: 'admin',
     setApiKeyBudget: 'admin',
+    captionDataset: 'caption',
+    cancelBulkCaption: 'caption',
+    pauseQueue: 'admin',
+    resumeQueue: 'admin',
   },
   subscription: {
     captionStream: 'read',
     evaluationProgress: 'read',
     trainingProgress: 'read',
+    bulkCaptionProgress: 'read',
   },
 };
 

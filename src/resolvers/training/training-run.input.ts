@@ -2,6 +2,7 @@
 // settings schema (src/ml/settings/training.ts); this file only adds the GraphQL shape and the encoder's
 // cross-field rules (backbone vs CNN geometry).
 import { Field, ID, InputType } from 'type-graphql';
+import { JobPriority } from '../shared/enums.ts';
 import {
   cnnGeometryProblem,
   ENCODER_SETTINGS as E,
@@ -115,6 +116,9 @@ export class StartTrainingInput {
 
   @SettingField(T.checkpointMinutes)
   checkpointMinutes?: number | null;
+
+  @Field(() => JobPriority, { nullable: true, defaultValue: JobPriority.NORMAL, description: 'its place in the training queue' })
+  priority?: JobPriority | null;
 
   @Field(() => EncoderInput, { nullable: true, description: "default: the CNN encoder, its input size following the dataset's images" })
   encoder?: EncoderInput | null;

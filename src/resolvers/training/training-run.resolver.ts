@@ -25,7 +25,7 @@ import { TrainingRun, TrainingRunConnection } from './training-run.type.ts';
 import { checkBackboneSource, checkRange } from '../shared/validate.ts';
 import { DeleteMutation, removeDataFolder } from '../shared/deletion.ts';
 import { checkModelName } from '../models/model.mapper.ts';
-import { TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
+import { JobPriority, TERMINAL_RUN_STATUSES } from '../shared/enums.ts';
 
 const MAX_CURVE_POINTS = 10_000;
 
@@ -108,6 +108,7 @@ export class TrainingRunResolver {
         modelName,
         createdByKey: ctx.caller.keyName,
         parentModelId,
+        priority: input.priority ?? JobPriority.NORMAL,
       }),
     );
     return toTrainingRun(row);

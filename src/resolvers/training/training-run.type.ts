@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly, RedactServerPaths } from '../shared/auth.ts';
-import { RunStatus } from '../shared/enums.ts';
+import { JobPriority, RunStatus } from '../shared/enums.ts';
 import { PageInfo } from '../shared/pagination.ts';
 
 @ObjectType({ description: 'Hyper-parameters of a run after defaults (stored as TrainingRun.config)' })
@@ -151,6 +151,9 @@ export class TrainingRun {
 
   @Field(() => Boolean)
   cancelRequested!: boolean;
+
+  @Field(() => JobPriority, { description: 'its place in the training queue (kept when it is resumed or handed back)' })
+  priority!: JobPriority;
 
   @Field(() => String, {
     nullable: true,

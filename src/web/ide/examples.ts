@@ -26,7 +26,9 @@ const overview = `# Glimpse GraphQL IDE (served by this API, works offline).
 #
 # The other tabs: startTraining (or fineTune from a model) → trainingProgress,
 # setModelAlias (the registry), requestCaption → captionStream,
-# evaluateModel → evaluationProgress.
+# evaluateModel → evaluationProgress, captionDataset → bulkCaptionProgress
+# (results: bulkCaptionResults, or GET resultsUrl), queues and pauseQueue /
+# resumeQueue (admin).
 #
 # Lists come a page at a time, newest first: pass a page's pageInfo.endCursor as
 # \`after\` for the next one. Filters: nameContains (models, model names, datasets),
@@ -238,6 +240,42 @@ subscription EvaluationProgress($id: ID!) {
 }
 `;
 
+const captionDataset = `# Caption every image of a READY dataset as one job (queue bulk-caption).
+# Follow it with bulkCaptionProgress; read the results page by page with
+# bulkCaptionResults, or download resultsUrl (COCO-style results JSON).
+mutation CaptionDataset($input: CaptionDatasetInput!) {
+  captionDataset(input: $input) {
+    id
+    status
+    total
+    priority
+    resultsUrl
+  }
+}
+`;
+
+const bulkCaptionProgress = `subscription BulkCaptionProgress($id: ID!) {
+  bulkCaptionProgress(id: $id) {
+    status
+    done
+    total
+    failed
+    error
+  }
+}
+`;
+
+const queues = `# The job queues; pauseQueue / resumeQueue (admin) stop and restart a queue:
+# its jobs stay queued meanwhile.
+query Queues {
+  queues {
+    name
+    paused
+    depth
+  }
+}
+`;
+
 export const EXAMPLE_TABS: readonly ExampleTab[] = [
   { query: overview },
   {
@@ -268,4 +306,11 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
     headers: AUTH_HEADERS,
   },
   { query: evaluationProgress, variables: json({ id: 'EVALUATION_ID' }) },
+  {
+    query: captionDataset,
+    variables: json({ input: { modelId: 'MODEL_ID', datasetId: 'DATASET_ID', method: 'GREEDY', priority: 'NORMAL' } }),
+    headers: AUTH_HEADERS,
+  },
+  { query: bulkCaptionProgress, variables: json({ id: 'BULK_CAPTION_JOB_ID' }) },
+  { query: queues },
 ];
