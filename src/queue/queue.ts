@@ -189,8 +189,10 @@ class PgBossQueue implements JobQueue {
     return this.send(tx, 'dataset', data, { expireInSeconds: datasetExpirySeconds(data.images) });
   }
 
-  enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string> {
-    return this.send(tx, 'evaluation', data);
+  async enqueueEvaluation(tx: TransactionClient, data: JobData['evaluation']): Promise<string> {
+    // every job of an evaluation (first, handed back, reaped) at its priority
+    const row = await tx.evaluation.findUnique({ where: { id: data.evaluationId }, select: { priority: true } });
+    return this.send(tx, 'evaluation', data, priorityOption(row?.priority));
   }
 
   enqueueBulkCaption(tx: TransactionClient, data: JobData['bulk-caption'], priority: JobPriority): Promise<string> {

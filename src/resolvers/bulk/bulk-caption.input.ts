@@ -6,7 +6,7 @@ import { SettingField, settingsFrom } from '../shared/setting-field.ts';
 
 @InputType({ description: 'Caption every image of a READY dataset with one model' })
 export class CaptionDatasetInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the model: a reference, "captioner@production", "captioner:3" or a model id (read now)' })
   modelId!: string;
 
   @Field(() => ID)

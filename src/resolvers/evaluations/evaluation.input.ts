@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { CAPTION_SETTINGS as C } from '../../ml/settings/index.ts';
-import { DecodeMethod, EvaluationSplit } from '../shared/enums.ts';
+import { DecodeMethod, EvaluationSplit, JobPriority } from '../shared/enums.ts';
 import { SettingField } from '../shared/setting-field.ts';
 
 /** the most images one evaluation may be limited to (a bound, not a default: absent means the whole split) */
@@ -8,7 +8,10 @@ export const MAX_EVALUATION_IMAGES = 1_000_000;
 
 @InputType()
 export class EvaluateModelInput {
-  @Field(() => ID)
+  @Field(() => ID, {
+    description:
+      'the model: a reference, "captioner@production", "captioner:3" or a model id (read now: the evaluation records the exact version)',
+  })
   modelId!: string;
 
   @Field(() => ID, { description: 'a READY dataset' })
@@ -28,4 +31,7 @@ export class EvaluateModelInput {
     description: `only the first maxImages images of the split, 1..${MAX_EVALUATION_IMAGES} (absent: all)`,
   })
   maxImages?: number | null;
+
+  @Field(() => JobPriority, { nullable: true, defaultValue: JobPriority.NORMAL, description: 'its place in the evaluation queue' })
+  priority?: JobPriority | null;
 }

@@ -7,6 +7,8 @@ import { cancelEvaluation, createEvaluation } from '../../runs/index.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
+import { JobPriority } from '../shared/enums.ts';
+import { findModelByRef } from '../models/model.mapper.ts';
 import { datasetOf } from '../datasets/dataset.batch.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
 import { connection, DEFAULT_PAGE, MAX_PAGE, NEWEST_FIRST } from '../shared/pagination.ts';
@@ -43,8 +45,7 @@ export class EvaluationResolver {
   })
   async evaluateModel(@Arg('input', () => EvaluateModelInput) input: EvaluateModelInput, @Ctx() ctx: ApiContext): Promise<Evaluation> {
     const { beamWidth, maxImages } = checkInput(input);
-    const model = await ctx.prisma.model.findUnique({ where: { id: input.modelId }, select: { id: true } });
-    if (model === null) throw new NotFoundError('Model', input.modelId);
+    const model = await findModelByRef(ctx, 'input.modelId', input.modelId);
     const dataset = await ctx.prisma.dataset.findUnique({ where: { id: input.datasetId }, select: { id: true, status: true } });
     if (dataset === null) throw new NotFoundError('Dataset', input.datasetId);
     if (dataset.status !== DatasetStatus.READY) {
@@ -58,6 +59,7 @@ export class EvaluationResolver {
         method: input.method,
         beamWidth,
         maxImages,
+        priority: input.priority ?? JobPriority.NORMAL,
         createdByKey: ctx.caller.keyName,
       }),
     );

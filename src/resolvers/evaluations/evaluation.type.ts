@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType, UseMiddleware } from 'type-graphql';
 import { KeyHoldersOnly } from '../shared/auth.ts';
-import { DecodeMethod, EvaluationSplit, RunStatus } from '../shared/enums.ts';
+import { DecodeMethod, EvaluationSplit, JobPriority, RunStatus } from '../shared/enums.ts';
 import { PageInfo } from '../shared/pagination.ts';
 
 @ObjectType({ description: 'One of the lowest-scoring captions of an evaluation' })
@@ -44,6 +44,9 @@ export class Evaluation {
 
   @Field(() => Int, { nullable: true, description: 'only the first maxImages images of the split (null: all)' })
   maxImages!: number | null;
+
+  @Field(() => JobPriority, { description: 'its place in the evaluation queue' })
+  priority!: JobPriority;
 
   @Field(() => RunStatus, {
     description:
