@@ -51,6 +51,7 @@ it('gives every job of a HIGH run, and of a LOW bulk job, its priority; NORMAL b
     { name: 'training', paused: false, depth: 2 },
     { name: 'caption', paused: false, depth: 0 },
     { name: 'dataset', paused: false, depth: 0 },
+    { name: 'evaluation', paused: false, depth: 0 },
     { name: 'bulk-caption', paused: false, depth: 1 },
   ]);
 });

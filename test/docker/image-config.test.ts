@@ -61,7 +61,7 @@ describe('the image and compose environment', () => {
 
   it('finds the Glimpse services and their variables', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'caption-worker', 'training-worker']);
-    expect(services['training-worker']).toMatchObject({ GLIMPSE_WORKER_JOBS: 'training,dataset,bulk-caption' });
+    expect(services['training-worker']).toMatchObject({ GLIMPSE_WORKER_JOBS: 'training,dataset,evaluation,bulk-caption' });
     expect(imageEnv()).toMatchObject({ HOST: '0.0.0.0', GLIMPSE_DATA_DIR: '/data' });
   });
 
@@ -77,6 +77,6 @@ describe('the image and compose environment', () => {
     expect(config.databaseUrl).toBe('postgresql://postgres:s3cret@postgres:5432/glimpse');
     expect(config.apiKeys).toEqual(['k1']);
     if (name === 'caption-worker') expect(config.workerJobs).toEqual(['caption']);
-    if (name === 'training-worker') expect([...config.workerJobs].sort()).toEqual(['bulk-caption', 'dataset', 'training']);
+    if (name === 'training-worker') expect([...config.workerJobs].sort()).toEqual(['bulk-caption', 'dataset', 'evaluation', 'training']);
   });
 });

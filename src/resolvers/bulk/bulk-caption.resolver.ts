@@ -12,7 +12,7 @@ import { checkRange } from '../shared/validate.ts';
 import { datasetOf } from '../datasets/dataset.batch.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
 import { loadModelById } from '../models/model.batch.ts';
-import { findModelByRef } from '../models/model.mapper.ts';
+import { findModelByIdOrRef } from '../models/model.mapper.ts';
 import { Model } from '../models/model.type.ts';
 import { bulkDecoding, CaptionDatasetInput } from './bulk-caption.input.ts';
 import { decodeIndexCursor, encodeIndexCursor, isTerminalBulk, toBulkCaptionJob } from './bulk-caption.mapper.ts';
@@ -37,7 +37,7 @@ export class BulkCaptionResolver {
   ): Promise<BulkCaptionJob> {
     const decoding = bulkDecoding(input);
     // a reference ("captioner@production", "captioner:3" or an id), read now: the job records the exact version
-    const model = await findModelByRef(ctx, 'input.modelId', input.modelId);
+    const model = await findModelByIdOrRef(ctx, 'input.modelId', input.modelId);
     const dataset = await ctx.prisma.dataset.findUnique({ where: { id: input.datasetId } });
     if (dataset === null) throw new NotFoundError('Dataset', input.datasetId);
     if (dataset.status !== DatasetStatus.READY) {

@@ -8,7 +8,7 @@ import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, ConflictError, NotFoundError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
 import { JobPriority } from '../shared/enums.ts';
-import { findModelByRef } from '../models/model.mapper.ts';
+import { findModelByIdOrRef } from '../models/model.mapper.ts';
 import { datasetOf } from '../datasets/dataset.batch.ts';
 import { Dataset } from '../datasets/dataset.type.ts';
 import { connection, DEFAULT_PAGE, MAX_PAGE, NEWEST_FIRST } from '../shared/pagination.ts';
@@ -45,7 +45,7 @@ export class EvaluationResolver {
   })
   async evaluateModel(@Arg('input', () => EvaluateModelInput) input: EvaluateModelInput, @Ctx() ctx: ApiContext): Promise<Evaluation> {
     const { beamWidth, maxImages } = checkInput(input);
-    const model = await findModelByRef(ctx, 'input.modelId', input.modelId);
+    const model = await findModelByIdOrRef(ctx, 'input.modelId', input.modelId);
     const dataset = await ctx.prisma.dataset.findUnique({ where: { id: input.datasetId }, select: { id: true, status: true } });
     if (dataset === null) throw new NotFoundError('Dataset', input.datasetId);
     if (dataset.status !== DatasetStatus.READY) {

@@ -31,6 +31,18 @@ export async function findModelByRef(ctx: Pick<ApiContext, 'prisma'>, field: str
   return resolved;
 }
 
+/**
+ * A field that took a model id and now takes a reference too (evaluateModel's and captionDataset's `modelId`,
+ * startTraining's `initFrom`): text with `@` or `:` is a reference (findModelByRef); anything else an id, NOT_FOUND
+ * when there is no such model, whatever its shape (as before references).
+ */
+export async function findModelByIdOrRef(ctx: Pick<ApiContext, 'prisma'>, field: string, text: string): Promise<{ id: string }> {
+  if (/[@:]/.test(text)) return findModelByRef(ctx, field, text);
+  const row = await ctx.prisma.model.findUnique({ where: { id: text }, select: { id: true } });
+  if (row === null) throw new NotFoundError('Model', text);
+  return row;
+}
+
 export function toModel(row: ModelRow): Model {
   return {
     ...row,

@@ -15,7 +15,7 @@ import {
 import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import type { StartTrainingInput } from './training-run.input.ts';
-import { findModelByRef } from '../models/model.mapper.ts';
+import { findModelByIdOrRef } from '../models/model.mapper.ts';
 
 const fieldOf = (key: string) => (ENCODER_ARCHITECTURE.has(key) ? `input.encoder.${key}` : `input.${key}`);
 
@@ -45,7 +45,7 @@ export async function withParentModel(
   if (input.initFrom == null) return { values, parentModelId: null };
   // a model reference: "name@alias", "name:version" or an id (src/registry/model-ref.ts), read now: the run records
   // the exact version it starts from
-  const { id } = await findModelByRef(ctx, 'input.initFrom', input.initFrom);
+  const { id } = await findModelByIdOrRef(ctx, 'input.initFrom', input.initFrom);
   const parent = await ctx.prisma.model.findUnique({ where: { id }, select: { id: true, config: true } });
   if (parent === null) throw new NotFoundError('Model', input.initFrom);
   const architecture = parentArchitectureOf(parent.config);
