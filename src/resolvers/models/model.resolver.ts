@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { deleteUnreferenced } from '../../storage/index.ts';
+import { modelWebPath, servedOnDevice } from '../../storage/model-web.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
@@ -7,7 +8,7 @@ import { DeleteMutation, lockForDelete, refuseWhileUsed, removeDataFolder } from
 import { CaptionStatus } from '../shared/enums.ts';
 import { loadDatasetVocabulary } from './model.batch.ts';
 import { findModel, toModel } from './model.mapper.ts';
-import { Model, ModelConnection } from './model.type.ts';
+import { Model, ModelConnection, ModelWebFiles } from './model.type.ts';
 import { loadRunRow } from '../training/training-run.batch.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
@@ -117,5 +118,15 @@ export class ModelResolver {
   async run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
     const row = model.runId === null ? null : await loadRunRow(ctx, model.runId);
     return row && toTrainingRun(row);
+  }
+
+  @FieldResolver(() => ModelWebFiles, {
+    nullable: true,
+    description:
+      'its files for captioning on the user\'s device (the dashboard\'s "on this device", glimpse model export --web); null for a model with a pretrained backbone (not yet available in the browser) or one from before the artifact store',
+  })
+  webFiles(@Root() model: Model): ModelWebFiles | null {
+    const row = { blobId: model.blobId ?? null, config: model.config };
+    return servedOnDevice(row) ? { modelJson: modelWebPath(model.id, row.blobId) } : null;
   }
 }
