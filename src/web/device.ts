@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashedAsset, type Asset } from './asset.ts';
+import { hashedAsset, once, type Asset } from './asset.ts';
+import { COMPILED, prebuiltAsset } from './prebuilt.ts';
 
 /** the entry, by path: src/web bundles it but never imports it (the API process loads no ML stack) */
 const ENTRY = fileURLToPath(new URL('../ml/browser/index.ts', import.meta.url));
@@ -39,4 +40,29 @@ export async function bundleDevice(): Promise<Record<string, Asset>> {
     assets[`wasm:${file}`] = await hashedAsset(stem, 'wasm', 'application/wasm', await readFile(join(dist, file)));
   }
   return assets;
+}
+
+/** The device bundle and the wasm files by role, read from the build or bundled once per process. */
+export const deviceAssets = once(
+  async (): Promise<Record<string, Asset>> =>
+    COMPILED
+      ? Object.fromEntries(
+          await Promise.all(
+            ['device', ...WASM_FILES.map((f) => `wasm:${f}`)].map(async (role) => [role, await prebuiltAsset(role)] as const),
+          ),
+        )
+      : bundleDevice(),
+);
+
+/** What a page needs to load the bundle: its URL and the URL of each wasm file (under `base`, e.g. "/assets/"). */
+export interface DeviceManifest {
+  script: string;
+  wasmFiles: Record<string, string>;
+}
+
+export function deviceManifest(assets: Record<string, Asset>, base: string): DeviceManifest {
+  return {
+    script: base + assets.device!.name,
+    wasmFiles: Object.fromEntries(WASM_FILES.map((f) => [f, base + assets[`wasm:${f}`]!.name])),
+  };
 }
