@@ -1,5 +1,6 @@
 // A trained model's files for browsers that caption on the device (src/ml/browser):
 //   GET /models/<id>/web/<hash>/<file>   model.json, its weight shards and its vocabulary
+//   GET /models/<id>/web/<hash>/glimpse-web-export.zip   the static export (src/web/static-export.ts) as a zip
 // <hash> is the model blob's content hash (src/storage/model-web.ts), so the answer never changes:
 // `Cache-Control: private, max-age=31536000, immutable` (private: it may need a key). Readable by whoever may
 // read models over GraphQL: with API keys set, a key with the `read` scope (or GLIMPSE_PUBLIC_READ=true), sent
@@ -10,13 +11,12 @@ import type { Express, Request, Response } from 'express';
 import type { PrismaClient } from '../db/client.ts';
 import { type Caller, hasScope } from '../keys/scopes.ts';
 import { errFields, log } from '../log.ts';
-import { readModelWebFiles, servedOnDevice, webHash } from '../storage/model-web.ts';
+import { EXPORT_ZIP, MAX_WEB_MODEL_BYTES, readModelWebFiles, servedOnDevice, webHash } from '../storage/model-web.ts';
+import { webExportFiles, webExportZip } from '../web/static-export.ts';
 import { bearerToken, requestIdFrom } from './request-context.ts';
 
 export const MODEL_FILES_PATH = '/models/:id/web/:hash/:file';
 
-/** the largest model folder read into memory to serve it (the demo model is ~1 MB, the seed's sizes ~60 MB) */
-const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 /** models whose files this process keeps in memory, the most recently served first */
 const CACHED_MODELS = 4;
 
@@ -32,7 +32,7 @@ export function mountModelFiles(app: Express, { prisma, identify }: ModelFilesOp
   const filesOf = (blobId: string) => {
     let files = cache.get(blobId);
     if (files) cache.delete(blobId);
-    else files = readModelWebFiles(prisma, blobId, MAX_MODEL_BYTES);
+    else files = readModelWebFiles(prisma, blobId, MAX_WEB_MODEL_BYTES);
     cache.set(blobId, files); // the most recent last
     files.catch(() => cache.delete(blobId));
     while (cache.size > CACHED_MODELS) cache.delete(cache.keys().next().value!);
@@ -58,6 +58,16 @@ export function mountModelFiles(app: Express, { prisma, identify }: ModelFilesOp
       if (!servedOnDevice(row)) return notFound(res, 'this model cannot caption in the browser (a pretrained backbone: not yet available)');
       const files = await filesOf(row.blobId);
       if (files === null) return notFound(res, 'this model has no model.json (saved before that format): not available in the browser');
+      if (file === EXPORT_ZIP) {
+        // the static export (glimpse model export --web), zipped under a folder named after the model
+        const folder = `glimpse-${id.slice(0, 8)}`;
+        const zip = webExportZip(await webExportFiles(files, `model ${id}`), folder);
+        res.set('cache-control', 'private, max-age=31536000, immutable');
+        res.type('application/zip').attachment(`${folder}.zip`);
+        zip.on('error', (error) => res.destroy(error));
+        zip.pipe(res);
+        return;
+      }
       const body = files.get(file);
       if (body === undefined) return notFound(res);
       res.set('cache-control', 'private, max-age=31536000, immutable');

@@ -7,10 +7,20 @@ import { once } from 'node:events';
 import tar from 'tar-stream';
 import { readBlob, type Db } from './blobs.ts';
 
+/** the largest model folder read into memory to serve or export it (the demo model is ~1 MB, the seed's sizes ~60 MB) */
+export const MAX_WEB_MODEL_BYTES = 512 * 1024 * 1024;
+
 /** the URL path of a model's model.json; the shards and the vocabulary sit beside it */
 export function modelWebPath(modelId: string, blobId: string): string {
   return `/models/${encodeURIComponent(modelId)}/web/${webHash(blobId)}/model.json`;
 }
+
+/** the URL path of the model's static export as a zip (src/web/static-export.ts) */
+export function modelExportZipPath(modelId: string, blobId: string): string {
+  return `/models/${encodeURIComponent(modelId)}/web/${webHash(blobId)}/${EXPORT_ZIP}`;
+}
+
+export const EXPORT_ZIP = 'glimpse-web-export.zip';
 
 /** the URL's content hash: the first 16 hex digits of the blob id (a sha256 of the tar) */
 export const webHash = (blobId: string): string => blobId.slice(0, 16);

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { deleteUnreferenced } from '../../storage/index.ts';
-import { modelWebPath, servedOnDevice } from '../../storage/model-web.ts';
+import { modelExportZipPath, modelWebPath, servedOnDevice } from '../../storage/model-web.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { BadUserInputError, NotFoundError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
@@ -127,6 +127,8 @@ export class ModelResolver {
   })
   webFiles(@Root() model: Model): ModelWebFiles | null {
     const row = { blobId: model.blobId ?? null, config: model.config };
-    return servedOnDevice(row) ? { modelJson: modelWebPath(model.id, row.blobId) } : null;
+    return servedOnDevice(row)
+      ? { modelJson: modelWebPath(model.id, row.blobId), exportZip: modelExportZipPath(model.id, row.blobId) }
+      : null;
   }
 }

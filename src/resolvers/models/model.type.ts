@@ -59,6 +59,12 @@ export class ModelWebFiles {
       'the URL path of model.json on this server (its weight shards and vocabulary beside it); fetch with the header "Authorization: Bearer <key>" when reads need a key',
   })
   modelJson!: string;
+
+  @Field(() => String, {
+    description:
+      'the URL path of a zip of a static web page that captions with this model in the browser, no server needed (the files of `glimpse model export <id> --web DIR`); same header',
+  })
+  exportZip!: string;
 }
 
 @ObjectType()
