@@ -67,7 +67,8 @@ export async function captionOnDevice(
   const words: string[] = [];
   const started = performance.now();
   let firstMs = 0;
-  const opts = method === 'BEAM' ? { method: 'beam', beamWidth: 3 } : { method: 'greedy' };
+  // the beam width is left to the caption settings' default (src/ml/settings/caption.ts), as on the server
+  const opts = { method: method === 'BEAM' ? 'beam' : 'greedy' };
   for await (const event of captioner.stream(image, opts)) {
     if (on.superseded()) return undefined;
     if (words.length === 0) firstMs = performance.now() - started;
