@@ -62,15 +62,15 @@ export function resizePixels(pixels: ArrayLike<number>, width: number, height: n
     }
   }
   const out = new Float32Array(size * size * 3); // [size, size, 3]
+  const row = new Float64Array(size * 3); // one output row, summed over its input rows in order
   for (let o = 0; o < size; o++) {
     const w = rows.weights[o]!;
-    for (let x = 0; x < size; x++) {
-      for (let c = 0; c < 3; c++) {
-        let v = 0;
-        for (let k = 0; k < w.length; k++) v += w[k]! * wide[((rows.first[o]! + k) * size + x) * 3 + c]!;
-        out[(o * size + x) * 3 + c] = v / 255;
-      }
+    row.fill(0);
+    for (let k = 0; k < w.length; k++) {
+      const base = (rows.first[o]! + k) * size * 3;
+      for (let j = 0; j < row.length; j++) row[j] = row[j]! + w[k]! * wide[base + j]!;
     }
+    for (let j = 0; j < row.length; j++) out[o * size * 3 + j] = row[j]! / 255;
   }
   return out;
 }
