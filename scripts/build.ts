@@ -5,7 +5,8 @@
 //     every module sits as deep under dist/ as under src/ and paths relative to a module resolve to the
 //     same repository files: prisma/migrations (src/db/migrate.ts), native/build (the addon),
 //     package.json (serverInfo.version). The worker entry follows the extension (src/process/supervisor.ts);
-//  3. the browser files: the dashboard bundled by esbuild and GraphiQL split into hashed files, with their
+//  3. the browser files: the dashboard and the on-device captioner (src/web/device.ts, with TF.js's wasm files)
+//     bundled by esbuild and GraphiQL split into hashed files, with their
 //     gzipped copies and a manifest, in dist/web/assets/ (src/web/prebuilt.ts reads them).
 // esbuild, tsx and TypeScript are needed here only: afterwards `npm prune --omit=dev` may remove them.
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { saveAssets } from '../src/web/asset.ts';
 import { bundleDashboard } from '../src/web/dashboard.ts';
+import { bundleDevice } from '../src/web/device.ts';
 import { buildIdeAssets, ideAssetsByRole } from '../src/web/ide/assets.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -39,5 +41,5 @@ if (!existsSync(join(ROOT, 'src/db/generated/client.ts'))) run('prisma generate'
 run('tsc', [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
 
 const started = Date.now();
-await saveAssets(ASSETS, { dashboard: await bundleDashboard(), ...ideAssetsByRole(await buildIdeAssets()) });
+await saveAssets(ASSETS, { dashboard: await bundleDashboard(), ...ideAssetsByRole(await buildIdeAssets()), ...(await bundleDevice()) });
 console.log(`[build] browser files in ${ASSETS}: ${Date.now() - started} ms`);

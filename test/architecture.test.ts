@@ -7,13 +7,39 @@
 // (the pure settings schema and heatmap maths excepted); the worker never loads API code; shared code
 // loads neither (the pure settings schema excepted). src/main.ts is the entry of every role and src/cli the
 // command line.
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importsOf, SRC, sources } from './helpers/sources.ts';
 
 const filesUnder = (dir: string) => sources(join(SRC, dir)).map((file) => ({ file: relative(SRC, file), imports: importsOf(file) }));
 const offending = (dir: string, bad: (specifier: string) => boolean) =>
   filesUnder(dir).flatMap(({ file, imports }) => imports.filter(bad).map((s) => `${file} → ${s}`));
+
+/**
+ * The modules a bundle of `entry` (a path under src) contains: its value imports followed through src, type-only
+ * imports (`import type …`, `export type … from`) left out since a bundler drops them; packages as named.
+ */
+function importClosure(entry: string): { files: string[]; packages: string[] } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(join(SRC, file), 'utf8');
+    const statements = text.matchAll(
+      /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'";]*?from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    );
+    for (const m of statements) {
+      if (m[2] !== undefined || (m[1] === 'export' && m[3] === undefined)) continue;
+      const specifier = (m[3] ?? m[4])!;
+      if (specifier.startsWith('.')) visit(relative(SRC, resolve(dirname(join(SRC, file)), specifier)));
+      else packages.add(specifier);
+    }
+  };
+  visit(entry);
+  return { files: [...files].sort(), packages: [...packages].sort() };
+}
 
 describe('dependency direction', () => {
   it('reads the imports it checks', () => {
@@ -63,5 +89,22 @@ describe('dependency direction', () => {
 
   it('src/runs, the owner of TrainingRun state, builds on the database, events and queue only', () => {
     expect(offending('runs', (s) => !/^(db|events|queue|runs)\//.test(s))).toEqual([]);
+  });
+
+  it('the browser entry (src/ml/browser/index.ts) loads no Node module, no native addon, no sharp, no tfjs-node', () => {
+    const { files, packages } = importClosure('ml/browser/index.ts');
+    // it does reach the model, the decoding and the resize the worker uses
+    expect(files).toEqual(expect.arrayContaining(['ml/model/captionModel.ts', 'ml/decode/index.ts', 'ml/data/resize.ts']));
+    expect(files.filter((f) => !f.startsWith('ml/'))).toEqual([]);
+    const node = /^node:|^(fs|path|os|crypto|module|url|buffer|worker_threads|child_process|zlib|util)$|^sharp$|^@tensorflow\/tfjs-node/;
+    expect(packages.filter((p) => node.test(p))).toEqual([]);
+    // the addon's loader and the Node-side file readers are not in it
+    expect(
+      files.filter(
+        (f) =>
+          /kernels\/native-addon|kernels\/native-install|data\/images|weightsFile|modelJson\.ts|backend\.ts$/.test(f) &&
+          f !== 'ml/browser/backend.ts',
+      ),
+    ).toEqual([]);
   });
 });

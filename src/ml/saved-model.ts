@@ -4,12 +4,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CaptionModel } from './model/captionModel.ts';
-import { ModelError } from './model/model-error.ts';
+import { assembleModel } from './model/assemble.ts';
+import type { CaptionModel } from './model/captionModel.ts';
 import { readModelFiles, writeModelFiles } from './model/modelJson.ts';
 import { readJsonIfPresent } from './model/weightsFile.ts';
 import type { ModelConfig } from './types.ts';
-import { Vocabulary } from './vocab.ts';
+import type { Vocabulary } from './vocab.ts';
 
 export type ModelMetrics = Record<string, number | string | null>;
 
@@ -40,15 +40,8 @@ export async function saveModel(dir: string, parts: { model: CaptionModel; vocab
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const { config, vocab: vocabJson, weights } = await readModelFiles(dir);
   try {
-    const vocab = Vocabulary.fromJSON(vocabJson);
     const metrics = (await readJsonIfPresent<ModelMetrics>(dir, 'metrics.json')) ?? {};
-    if (config.vocabSize !== vocab.size) {
-      throw new ModelError('INVALID_ARTIFACT', `${dir}: config vocabSize ${config.vocabSize} ≠ vocabulary size ${vocab.size}`);
-    }
-    // the raw feature depth C is the projection's input size
-    const channels = weights.get('encoder/proj/kernel')?.shape[0];
-    if (!channels) throw new ModelError('INVALID_ARTIFACT', `${dir}: no encoder/proj/kernel weight`);
-    return { model: CaptionModel.fromTensors(config, channels, weights), vocab, config, metrics };
+    return { ...assembleModel({ config, vocab: vocabJson, weights }, dir), config, metrics };
   } finally {
     tf.dispose([...weights.values()]);
   }

@@ -18,6 +18,7 @@ import { createImageCheckPool } from '../sources/image-check-pool.ts';
 import { hasScope } from '../keys/scopes.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { KeyRing } from './keyring.ts';
+import { mountModelFiles } from './model-files.ts';
 import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
 import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
 import { createOperationGuard, guardPlugin } from './guard.ts';
@@ -206,6 +207,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   });
   mountMetrics(app, metrics, (token) => keys.admits(token));
   mountBulkResults(app, prisma, (token) => keys.identify(token));
+  mountModelFiles(app, { prisma, identify: (token) => keys.identify(token) });
   options.mountWeb?.(app);
   app.use(
     GRAPHQL_PATH,

@@ -6,6 +6,7 @@ import type { Express, NextFunction, Request, RequestHandler, Response } from 'e
 import { errFields, log } from '../log.ts';
 import type { Asset } from '../web/asset.ts';
 import { dashboardPage, dashboardScript } from '../web/dashboard.ts';
+import { deviceAssets, deviceManifest } from '../web/device.ts';
 import { ideAssets } from '../web/ide/assets.ts';
 import { idePage } from '../web/ide/page.ts';
 import { COMPILED, prebuiltAsset } from '../web/prebuilt.ts';
@@ -14,6 +15,8 @@ import { requestIdFrom } from './request-context.ts';
 
 export const IDE_ASSET_PATH = '/ide/';
 export const DASHBOARD_ASSET_PATH = '/assets/';
+/** the URLs of the on-device captioning bundle and its wasm files (src/web/device.ts), as JSON; built on first use */
+export const DEVICE_MANIFEST_PATH = `${DASHBOARD_ASSET_PATH}device-manifest.json`;
 
 /** A browser navigating to the endpoint, not a GraphQL GET request (which has ?query= and wants JSON). */
 function wantsIde(req: Request): boolean {
@@ -75,10 +78,24 @@ export function mountWeb(app: Express): void {
     }),
   );
   app.get(
+    DEVICE_MANIFEST_PATH,
+    route(async (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.json(deviceManifest(await deviceAssets(), DASHBOARD_ASSET_PATH));
+    }),
+  );
+  app.get(
     `${DASHBOARD_ASSET_PATH}:name`,
     route<{ name: string }>(async (req, res) => {
       const script = await dashboardScript();
-      sendAsset(req, res, req.params.name === script.name ? script : undefined);
+      if (req.params.name === script.name) return sendAsset(req, res, script);
+      // the device bundle only once a page asked for it (the manifest): a dashboard visit never builds it
+      if (!/^(device|tfjs-backend-wasm)/.test(req.params.name)) return sendAsset(req, res, undefined);
+      sendAsset(
+        req,
+        res,
+        Object.values(await deviceAssets()).find((a) => a.name === req.params.name),
+      );
     }),
   );
   app.get(

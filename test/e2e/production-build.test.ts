@@ -131,6 +131,22 @@ describe('the production build from a clean clone, dev dependencies pruned', () 
     expect(body).toBe(readFileSync(join(app, 'dist/web/assets', script!.slice('/assets/'.length)), 'utf8'));
   });
 
+  it('serves the prebuilt on-device captioner and its wasm files', async () => {
+    const base = origin((await instance!.ready)!);
+    const manifest = (await (await fetch(`${base}/assets/device-manifest.json`)).json()) as {
+      script: string;
+      wasmFiles: Record<string, string>;
+    };
+    expect(manifest.script).toMatch(/^\/assets\/device\.[0-9a-f]{12}\.js$/);
+    for (const file of [manifest.script, ...Object.values(manifest.wasmFiles)]) {
+      const res = await fetch(base + file, { headers: { 'accept-encoding': 'identity' } });
+      expect(res.status, file).toBe(200);
+      // the very file the build wrote (Buffer.equals: toEqual walks a megabyte for seconds, past the socket's keep-alive)
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.equals(readFileSync(join(app, 'dist/web/assets', file.slice('/assets/'.length)))), file).toBe(true);
+    }
+  });
+
   it('serves the GraphQL IDE and its files', async () => {
     const url = (await instance!.ready)!;
     const html = await (await fetch(url, { headers: { accept: 'text/html' } })).text();

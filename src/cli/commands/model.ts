@@ -2,6 +2,8 @@
 // between the service's artifact store (DATABASE_URL) and plain folders, the ones `caption --model`
 // and `eval --model` take. An export is verified against its hash before it appears under DIR; an
 // import is loaded first (a folder that is not a model is refused) and stored as one blob.
+// `glimpse model export <modelId> --web DIR` writes a static export instead: a folder that captions in the
+// browser from any static file server (src/web/static-export.ts).
 import { cp, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -9,6 +11,8 @@ import { loadConfig } from '../../config/index.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { loadModel, portableConfig } from '../../ml/index.ts';
 import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';
+import { MAX_WEB_MODEL_BYTES, readModelWebFiles } from '../../storage/model-web.ts';
+import { webExportFiles, writeWebExport } from '../../web/static-export.ts';
 import { startBackend } from '../start-backend.ts';
 import { CliError } from '../cli-errors.ts';
 
@@ -30,9 +34,11 @@ const exists = (path: string) =>
     () => false,
   );
 
-async function exportModel(modelId: string, opts: { out: string }): Promise<void> {
-  const out = resolve(opts.out);
+async function exportModel(modelId: string, opts: { out?: string; web?: string }): Promise<void> {
+  if ((opts.out === undefined) === (opts.web === undefined)) throw new CliError('INVALID_OPTION', 'give one of --out DIR and --web DIR');
+  const out = resolve((opts.out ?? opts.web)!);
   if (await exists(out)) throw new CliError('INVALID_OPTION', `${out} already exists: give a new folder`);
+  if (opts.web !== undefined) return exportForWeb(modelId, out);
   await withDatabase('export its models', async (prisma) => {
     const model = await prisma.model.findUnique({ where: { id: modelId } });
     if (!model) throw new CliError('MISSING_DATA', `no model ${modelId} (see \`glimpse models\`)`);
@@ -41,6 +47,24 @@ async function exportModel(modelId: string, opts: { out: string }): Promise<void
     else
       throw new CliError('MISSING_DATA', `model ${modelId} is a folder on another host (saved before the artifact store): ${model.path}`);
     console.log(`model ${modelId} (${model.name}) written to ${out}`);
+  });
+}
+
+async function exportForWeb(modelId: string, out: string): Promise<void> {
+  await withDatabase('export its models', async (prisma) => {
+    const model = await prisma.model.findUnique({ where: { id: modelId } });
+    if (!model) throw new CliError('MISSING_DATA', `no model ${modelId} (see \`glimpse models\`)`);
+    const files = model.blobId ? await readModelWebFiles(prisma, model.blobId, MAX_WEB_MODEL_BYTES) : null;
+    if (!files) {
+      throw new CliError(
+        'INVALID_OPTION',
+        `model ${modelId} cannot caption in the browser (a pretrained backbone, or saved before model.json / the artifact store): not yet available`,
+      );
+    }
+    await writeWebExport(out, await webExportFiles(files, model.name));
+    console.log(
+      `model ${modelId} (${model.name}) written to ${out} for the browser: serve the folder with any static file server, open index.html`,
+    );
   });
 }
 
@@ -80,9 +104,12 @@ export function modelCommand(): Command {
   const model = new Command('model').description('move models between the service (DATABASE_URL) and folders');
   model
     .command('export')
-    .description('write a service model to a new folder (for `caption --model DIR`, `eval --model DIR`)')
+    .description(
+      'write a service model to a new folder (for `caption --model DIR`, `eval --model DIR`), or a static web page that captions in the browser',
+    )
     .argument('<modelId>', 'the model id (see `glimpse models`)')
-    .requiredOption('--out <dir>', 'a folder that does not exist yet')
+    .option('--out <dir>', 'the model folder: a folder that does not exist yet')
+    .option('--web <dir>', 'a static export instead (index.html, the code, the model): a folder that does not exist yet')
     .action(exportModel);
   model
     .command('import')

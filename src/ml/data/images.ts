@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { ImageError } from './data-errors.ts';
+import { resizePixels } from './resize.ts';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
@@ -93,8 +94,9 @@ export async function imageInfo(source: string | Buffer, opts: { maxPixels?: num
 }
 
 /**
- * Decodes an image to RGB, applies its EXIF orientation, flattens alpha onto black, stretches it
- * to size×size and scales to 0..1. Returns HWC floats: [size, size, 3] in row-major order.
+ * Decodes an image to 8-bit sRGB RGB, applies its EXIF orientation, flattens alpha onto black, stretches it
+ * to size×size with resizePixels (./resize.ts) and scales to 0..1. Returns HWC floats: [size, size, 3] in
+ * row-major order.
  */
 export async function loadImage(source: string | Buffer, opts: LoadImageOptions): Promise<Float32Array> {
   const { size } = opts;
@@ -104,24 +106,26 @@ export async function loadImage(source: string | Buffer, opts: LoadImageOptions)
   const bytes = await readSource(source, name);
   const info = await inspect(bytes, name, maxPixels);
   let pixels: Buffer;
+  let width: number;
+  let height: number;
   try {
-    pixels = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels })
+    // decoded at full size; the resize is ./resize.ts's, the one the browser runs too
+    const { data, info: raw } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels })
       .autoOrient()
       .flatten({ background: { r: 0, g: 0, b: 0 } })
-      .resize(size, size, { fit: 'fill' })
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
-      .toBuffer();
+      .toBuffer({ resolveWithObject: true });
+    pixels = data;
+    ({ width, height } = raw);
   } catch (err) {
     throw new ImageError('CORRUPT_IMAGE', name, `cannot decode ${info.format}: ${(err as Error).message}`, { cause: err });
   }
-  if (pixels.length !== size * size * 3) {
-    throw new ImageError('CORRUPT_IMAGE', name, `decoded ${pixels.length} bytes, expected ${size * size * 3}`);
+  if (pixels.length !== width * height * 3) {
+    throw new ImageError('CORRUPT_IMAGE', name, `decoded ${pixels.length} bytes, expected ${width * height * 3}`);
   }
-  const out = new Float32Array(pixels.length); // [size, size, 3]
-  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! / 255;
-  return out;
+  return resizePixels(pixels, width, height, 3, size); // [size, size, 3]
 }
 
 /** Hex SHA-256 of the image bytes (for feature caches keyed by content). */

@@ -60,7 +60,10 @@ export function prepare(model: CaptionModel, input: EncoderInput, frozen?: Froze
   };
 }
 
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolveFn) => setImmediate(resolveFn));
+/** Node's setImmediate; a browser has none, and a zero timeout lets its event loop turn as well */
+const nextTurn: (fn: () => void) => unknown = typeof setImmediate === 'function' ? setImmediate : (fn) => setTimeout(fn, 0);
+
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolveFn) => nextTurn(resolveFn));
 
 /** One batched step: previous tokens → log-probabilities [N·V], attention [N·L], new state. */
 export function runStep(

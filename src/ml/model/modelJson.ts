@@ -1,6 +1,6 @@
-// The files of a saved model (and of the model part of a checkpoint): model.json, a TF.js ModelJSON
-// whose modelTopology names the Glimpse architecture, its config and its vocabulary file, and whose
-// weightsManifest lists every weight in weights.bin; vocab.json beside it. tf.io reads the weights
+// The files of a saved model (and of the model part of a checkpoint) in a folder: model.json, a TF.js
+// ModelJSON whose modelTopology names the Glimpse architecture, its config and its vocabulary file, and
+// whose weightsManifest lists every weight in weights.bin (the format: ./modelFormat.ts); vocab.json beside it. tf.io reads the weights
 // (getWeightSpecs + decodeWeights, or an IOHandler's load); TF.js cannot build the network from the
 // topology (it is no Keras layer graph): CaptionModel does.
 // Folders written before (config.json + weights.json/weights.bin, `glimpse-tensors/1`) still load.
@@ -10,29 +10,18 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../types.ts';
 import type { VocabularyJSON } from '../vocab.ts';
 import { ModelError } from './model-error.ts';
-import { legacyWeights, readJsonIfPresent, readWeights, writeWeights, type WithWeights } from './weightsFile.ts';
+import { ARCHITECTURE, checkModelJson, type GlimpseModelJSON, MODEL_FORMAT, MODEL_JSON, VOCAB_JSON, WEIGHTS_BIN } from './modelFormat.ts';
+import { legacyWeights, readJsonIfPresent, readWeights, writeWeights } from './weightsFile.ts';
 
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
-export const VOCAB_JSON = 'vocab.json';
-/** ModelJSON.format of a Glimpse model */
-export const MODEL_FORMAT = 'glimpse-caption-model';
-/** modelTopology.architecture: Show, Attend and Tell (CNN or backbone grid → attention → GRU) */
-export const ARCHITECTURE = 'glimpse/show-attend-tell';
-
-export interface GlimpseTopology {
-  architecture: typeof ARCHITECTURE;
-  config: ModelConfig;
-  /** the vocabulary file, beside model.json */
-  vocabulary: string;
-}
-
-export interface GlimpseModelJSON extends WithWeights {
-  format: typeof MODEL_FORMAT;
-  generatedBy: string;
-  convertedBy: null;
-  modelTopology: GlimpseTopology;
-}
+export {
+  ARCHITECTURE,
+  type GlimpseModelJSON,
+  type GlimpseTopology,
+  MODEL_FORMAT,
+  MODEL_JSON,
+  VOCAB_JSON,
+  WEIGHTS_BIN,
+} from './modelFormat.ts';
 
 export interface ModelFiles {
   config: ModelConfig;
@@ -70,18 +59,7 @@ async function readModelJson(dir: string): Promise<GlimpseModelJSON | undefined>
     if ((await readJsonIfPresent(dir, 'config.json')) !== undefined) return undefined;
     throw new ModelError('INVALID_ARTIFACT', `${dir}: no ${MODEL_JSON} (not a Glimpse model or checkpoint folder)`);
   }
-  const topology = modelJson.modelTopology as Partial<GlimpseTopology> | undefined;
-  if (modelJson.format !== MODEL_FORMAT || topology?.architecture !== ARCHITECTURE || typeof topology.config !== 'object') {
-    throw new ModelError(
-      'INVALID_ARTIFACT',
-      `${path.join(dir, MODEL_JSON)}: not a Glimpse caption model (format ${String(modelJson.format)}, ` +
-        `architecture ${String(topology?.architecture)}); a pretrained encoder belongs in the encoder's backbone setting`,
-    );
-  }
-  if (typeof topology.vocabulary !== 'string' || path.basename(topology.vocabulary) !== topology.vocabulary) {
-    throw new ModelError('INVALID_ARTIFACT', `${path.join(dir, MODEL_JSON)}: the vocabulary must be a file name beside it`);
-  }
-  return modelJson;
+  return checkModelJson(modelJson, path.join(dir, MODEL_JSON));
 }
 
 /** The model config of a model or checkpoint folder, without reading its weights. */

@@ -7,14 +7,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './model-error.ts';
+import { decodeWeightData, shardPaths, type WithWeights } from './weightsDecode.ts';
+
+export type { WithWeights } from './weightsDecode.ts';
 
 /** TF.js's { name, tensor } pair (tfjs-core does not export its NamedTensor type). */
 export type NamedTensor = Parameters<tf.Optimizer['setWeights']>[0][number];
-
-/** A JSON document with a TF.js weights manifest (the shard paths are relative to its folder). */
-export interface WithWeights {
-  weightsManifest: tf.io.WeightsManifestConfig;
-}
 
 /**
  * Writes `tensors` to `<dir>/<shard>` and `fields` plus their weights manifest to `<dir>/<jsonFile>`.
@@ -35,12 +33,10 @@ export async function writeWeights(
 /** The shards of a manifest (paths relative to dir), concatenated in manifest order. */
 export async function readShards(dir: string, manifest: tf.io.WeightsManifestConfig): Promise<ArrayBuffer> {
   const buffers = await Promise.all(
-    manifest
-      .flatMap((group) => group.paths)
-      .map(async (p) => {
-        const bytes = await readFile(path.join(dir, p));
-        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-      }),
+    shardPaths(manifest).map(async (p) => {
+      const bytes = await readFile(path.join(dir, p));
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    }),
   );
   return tf.io.concatenateArrayBuffers(buffers);
 }
@@ -54,13 +50,7 @@ export async function readWeights(dir: string, document: WithWeights, what: stri
   } catch (cause) {
     throw new ModelError('INVALID_ARTIFACT', `${what}: cannot read its weight shards`, { cause });
   }
-  try {
-    // in a tidy: the tensors decoded before a mismatch is found are disposed with the error
-    const tensors = tf.tidy(() => tf.io.decodeWeights(data, tf.io.getWeightSpecs(document.weightsManifest)));
-    return new Map(Object.entries(tensors));
-  } catch (cause) {
-    throw new ModelError('INVALID_ARTIFACT', `${what}: the weight shards do not match the manifest`, { cause });
-  }
+  return decodeWeightData(data, document, what);
 }
 
 /** The JSON of `<dir>/<file>`, or undefined when there is no such file. */

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { deleteUnreferenced } from '../../storage/index.ts';
+import { modelExportZipPath, modelWebPath, servedOnDevice } from '../../storage/model-web.ts';
 import type { ApiContext } from '../shared/api-context.ts';
 import { ConflictError } from '../shared/api-errors.ts';
 import { checkOwner } from '../shared/auth.ts';
@@ -10,7 +11,7 @@ import { checkModelName, findModel, toModel } from './model.mapper.ts';
 import { loadAliasesOfModel } from './model-registry.batch.ts';
 import { aliasesOf } from '../../registry/aliases.ts';
 import { MAX_MODEL_NAME } from '../../registry/model-ref.ts';
-import { Model, ModelConnection } from './model.type.ts';
+import { Model, ModelConnection, ModelWebFiles } from './model.type.ts';
 import { loadRunRow } from '../training/training-run.batch.ts';
 import { toTrainingRun } from '../training/training-run.mapper.ts';
 import { TrainingRun } from '../training/training-run.type.ts';
@@ -146,5 +147,17 @@ export class ModelResolver {
   async run(@Root() model: Model, @Ctx() ctx: ApiContext): Promise<TrainingRun | null> {
     const row = model.runId === null ? null : await loadRunRow(ctx, model.runId);
     return row && toTrainingRun(row);
+  }
+
+  @FieldResolver(() => ModelWebFiles, {
+    nullable: true,
+    description:
+      'its files for captioning on the user\'s device (the dashboard\'s "on this device", glimpse model export --web); null for a model with a pretrained backbone (not yet available in the browser) or one from before the artifact store',
+  })
+  webFiles(@Root() model: Model): ModelWebFiles | null {
+    const row = { blobId: model.blobId ?? null, config: model.config };
+    return servedOnDevice(row)
+      ? { modelJson: modelWebPath(model.id, row.blobId), exportZip: modelExportZipPath(model.id, row.blobId) }
+      : null;
   }
 }

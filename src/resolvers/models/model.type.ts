@@ -55,6 +55,24 @@ export class Model {
 
   @Field(() => Date)
   createdAt!: Date;
+
+  /** the model folder's blob in the artifact store (not a field: Model.webFiles derives its URL from it) */
+  blobId?: string | null;
+}
+
+@ObjectType({ description: "A model's files for captioning in the browser, at URLs that never change (content-hashed)" })
+export class ModelWebFiles {
+  @Field(() => String, {
+    description:
+      'the URL path of model.json on this server (its weight shards and vocabulary beside it); fetch with the header "Authorization: Bearer <key>" when reads need a key',
+  })
+  modelJson!: string;
+
+  @Field(() => String, {
+    description:
+      'the URL path of a zip of a static web page that captions with this model in the browser, no server needed (the files of `glimpse model export <id> --web DIR`); same header',
+  })
+  exportZip!: string;
 }
 
 @ObjectType()

@@ -1,11 +1,13 @@
 // "#/caption[/<model reference>]": find a model by name (a version, or an alias `name@alias` that is resolved
 // again for every image), drop or pick an image, watch the caption arrive word by word over captionStream, and
 // hover or step through the words (←/→) to see where the model looked.
+// "on this device" runs the model in this browser instead (device-caption.ts), no upload.
 // The words live in caption-words.ts, the API calls in caption-request.ts.
 import { ApiRequestError, type Connection, query } from './api.ts';
 import { loadPicture } from './attention-canvas.ts';
 import { followCaption, requestCaption } from './caption-request.ts';
 import { wordList, type WordList } from './caption-words.ts';
+import { captionOnDevice } from './device-caption.ts';
 import { h, select } from './dom.ts';
 import { type Choice, type SearchSelect, searchSelect } from './search-select.ts';
 
@@ -54,6 +56,10 @@ function layout(root: HTMLElement, words: WordList, models: SearchSelect) {
     ['GREEDY', 'greedy'],
     ['BEAM', 'beam search'],
   ]);
+  const whereSelect = select('where', [
+    ['server', 'on the server'],
+    ['device', 'on this device'],
+  ]);
   const fileInput = h('input', { type: 'file', accept: [...TYPES].join(','), class: 'file' }) as HTMLInputElement;
   const dropzone = h(
     'div',
@@ -75,13 +81,15 @@ function layout(root: HTMLElement, words: WordList, models: SearchSelect) {
       h('label', {}, 'model ', models.search, ' ', modelSelect),
       ' ',
       h('label', {}, 'decoding ', methodSelect),
+      ' ',
+      h('label', {}, 'run ', whereSelect),
     ),
     dropzone,
     message,
     status,
     view,
   );
-  return { modelSelect, methodSelect, fileInput, dropzone, status, message, canvas, final, view };
+  return { modelSelect, methodSelect, whereSelect, fileInput, dropzone, status, message, canvas, final, view };
 }
 
 /** Calls onFile with each image picked in fileInput or dropped on dropzone. */
@@ -131,7 +139,7 @@ export function renderCaptionPage(root: HTMLElement, modelRef?: string): () => v
     find: findModels,
     onError: (error) => fail(error.message),
   });
-  const { modelSelect, methodSelect, fileInput, dropzone, status, message, canvas, final, view } = layout(root, words, models);
+  const { modelSelect, methodSelect, whereSelect, fileInput, dropzone, status, message, canvas, final, view } = layout(root, words, models);
   let unsubscribe = () => {};
   /** the newest image's number: an older one still loading or uploading stops at its next step */
   let latest = 0;
@@ -152,6 +160,21 @@ export function renderCaptionPage(root: HTMLElement, modelRef?: string): () => v
       view.hidden = false;
     } catch {
       return superseded() ? undefined : fail(`${file.name}: this browser cannot decode the image`);
+    }
+    if (whereSelect.value === 'device') {
+      try {
+        const text = await captionOnDevice(modelSelect.value, file, methodSelect.value, {
+          word: (word) => words.add(word),
+          status: (text) => void (status.textContent = text),
+          superseded,
+        });
+        if (text !== undefined) final.textContent = text;
+      } catch (error) {
+        if (superseded()) return;
+        status.textContent = '';
+        fail((error as Error).message);
+      }
+      return;
     }
     status.textContent = 'uploading…';
     let requestId: string;
