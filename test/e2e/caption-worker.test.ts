@@ -46,7 +46,7 @@ describe('npm start with a caption worker beside the training worker', () => {
       (w) => w.length === 2,
       90_000,
     );
-    expect(workers.map((w) => w.roles.join(',')).sort()).toEqual(['caption', 'training,dataset,bulk-caption']);
+    expect(workers.map((w) => w.roles.join(',')).sort()).toEqual(['caption', 'training,dataset,evaluation,bulk-caption']);
     const trainer = workers.find((w) => w.roles.includes('training'))!;
     const captioner = workers.find((w) => w.roles.includes('caption'))!;
     expect(

@@ -39,7 +39,8 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
 
   const origin = () => new URL(t.api.url).origin;
   const modelNames = () => page.locator('tr[data-model] td.name').allInnerTexts();
-  const range = () => page.locator('.pager .range').innerText();
+  // the page's own list (the Models page has a second pager under it: the evaluations)
+  const range = () => page.locator('.pager .range').first().innerText();
   const numbered = (from: number, to: number, prefix = 'model-') =>
     Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${String(from + i).padStart(5, '0')}`);
 
