@@ -54,25 +54,25 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     // 12.4 s when the page loaded every model (issue 19, machine load 2–9); ~1 s here at a load of 12, 3.3 s at 24
     expect(ms).toBeLessThan(5000);
     expect(await range()).toBe('1–20 of 5,000 models');
-    expect(await page.locator('button.previous').isDisabled()).toBe(true);
+    expect(await page.locator('button.previous').first().isDisabled()).toBe(true);
 
-    await page.locator('button.next').click();
+    await page.locator('button.next').first().click();
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(numbered(21, 40));
     expect(await range()).toBe('21–40 of 5,000 models');
-    await page.locator('button.next').click();
+    await page.locator('button.next').first().click();
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(numbered(41, 60));
-    await page.locator('button.previous').click();
+    await page.locator('button.previous').first().click();
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(numbered(21, 40));
-    await page.locator('button.previous').click();
+    await page.locator('button.previous').first().click();
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(numbered(1, 20));
 
     // a name filter starts from its first page; ten match, one page
     await page.locator('input[name=name-filter]').fill('MODEL-0421');
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(numbered(4210, 4219));
     expect(await range()).toBe('1–10 of 10 models');
-    expect(await page.locator('button.next').isDisabled()).toBe(true);
+    expect(await page.locator('button.next').first().isDisabled()).toBe(true);
     await page.locator('input[name=name-filter]').fill('no such model');
-    await expect.poll(() => page.locator('.page-rows').innerText(), { timeout: 10_000 }).toBe('No model matches these filters.');
+    await expect.poll(() => page.locator('.page-rows').first().innerText(), { timeout: 10_000 }).toBe('No model matches these filters.');
     await page.locator('input[name=name-filter]').fill('');
 
     // the dataset filter: find the set by name, choose it; its 50 models come 20 at a time
@@ -84,11 +84,11 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     const onSet = Array.from({ length: ROWS / TRAINED_ON }, (_, k) => `model-${String(2 + 100 * k).padStart(5, '0')}`);
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(onSet.slice(0, 20));
     expect(await range()).toBe('1–20 of 50 models');
-    await page.locator('button.next').click();
-    await page.locator('button.next').click({ timeout: 10_000 });
+    await page.locator('button.next').first().click();
+    await page.locator('button.next').first().click({ timeout: 10_000 });
     await expect.poll(modelNames, { timeout: 10_000 }).toEqual(onSet.slice(40));
     expect(await range()).toBe('41–50 of 50 models');
-    expect(await page.locator('button.next').isDisabled()).toBe(true);
+    expect(await page.locator('button.next').first().isDisabled()).toBe(true);
 
     expect(sent.some((body) => /[{\s](models|datasets)\s*[{(]/.test(JSON.parse(body).query))).toBe(false);
     expect(b.external).toEqual([]);
@@ -125,11 +125,11 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     expect(await range()).toBe('1–20 of 5,000 runs');
     // run i was trained on set i % 100 + 1: the first row is run 1 (set-00002), the 21st run 21 (set-00022)
     expect(await runs.first().locator('td').nth(1).innerText()).toBe('set-00002');
-    await page.locator('button.next').click();
+    await page.locator('button.next').first().click();
     await expect.poll(() => range(), { timeout: 10_000 }).toBe('21–40 of 5,000 runs');
     expect(await runs.first().locator('td').nth(1).innerText()).toBe('set-00022');
     await page.locator('select[name=status-filter]').selectOption('QUEUED');
-    await expect.poll(() => page.locator('.page-rows').innerText(), { timeout: 10_000 }).toBe('No run has this status.');
+    await expect.poll(() => page.locator('.page-rows').first().innerText(), { timeout: 10_000 }).toBe('No run has this status.');
     await page.locator('select[name=status-filter]').selectOption('SUCCEEDED');
     await expect.poll(() => range(), { timeout: 10_000 }).toBe('1–20 of 5,000 runs');
   });
@@ -138,7 +138,7 @@ describe.skipIf(browserMissing)('lists of 5,000 in Chromium, offline', () => {
     await page.goto(`${origin()}/#/datasets`);
     const names = () => page.locator('table.datasets tr[data-dataset] td:first-child').allInnerTexts();
     await expect.poll(names, { timeout: 20_000 }).toEqual(numbered(1, 20, 'set-'));
-    await page.locator('button.next').click();
+    await page.locator('button.next').first().click();
     await expect.poll(names, { timeout: 10_000 }).toEqual(numbered(21, 40, 'set-'));
     await page.locator('select[name=status-filter]').selectOption('PENDING');
     await expect.poll(range, { timeout: 10_000 }).toBe('1–20 of 500 datasets');
