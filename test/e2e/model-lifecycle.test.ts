@@ -240,5 +240,7 @@ describe("a model's life through GraphQL: train, evaluate, promote, move, fine-t
     const coco = (await download.json()) as { image_id: number | string; caption: string }[];
     expect(coco).toHaveLength(200);
     expect(coco.map((c) => [String(c.image_id), c.caption])).toEqual(rows.map((r) => [r.imageId, r.caption]));
+    // an id no job can have (a NUL byte reaches no query) is an unknown job, not an error
+    expect((await fetch(new URL('/bulk-captions/%00x/results.json', t.api.url))).status).toBe(404);
   });
 });
