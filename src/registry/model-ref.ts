@@ -41,6 +41,8 @@ export function parseModelRef(text: string): ModelRef {
   const ref = text.trim();
   if (ref === '') throw new ModelRefSyntaxError(`must not be empty: ${EXPECTED}`);
   if ([...ref].length > MAX_MODEL_REF) throw new ModelRefSyntaxError(`must be at most ${MAX_MODEL_REF} characters`);
+  // no model name holds NUL (Postgres text cannot), and the lookup must not send one
+  if (ref.includes('\u0000')) throw new ModelRefSyntaxError('must not contain a NUL character');
   if (UUID.test(ref)) return { kind: 'id', id: ref.toLowerCase() };
   const at = Math.max(ref.lastIndexOf('@'), ref.lastIndexOf(':'));
   if (at <= 0) throw new ModelRefSyntaxError(EXPECTED);

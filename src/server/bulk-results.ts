@@ -8,6 +8,9 @@ import type { PrismaClient } from '../db/client.ts';
 import { hasScope, type Caller } from '../keys/scopes.ts';
 import { bearerToken } from './request-context.ts';
 
+/** a job id (BulkCaptionJob.id is a UUID) */
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** results read per query */
 const PAGE = 1000;
 
@@ -29,7 +32,8 @@ export function mountBulkResults(app: Express, prisma: PrismaClient, identify: (
         return;
       }
       const id = req.params.id;
-      const job = await prisma.bulkCaptionJob.findUnique({ where: { id }, select: { id: true } });
+      // job ids are UUIDs: anything else (a NUL byte, which Postgres refuses, included) names no job
+      const job = JOB_ID.test(id) ? await prisma.bulkCaptionJob.findUnique({ where: { id }, select: { id: true } }) : null;
       if (job === null) {
         res.status(404).json({ error: 'no such bulk caption job' });
         return;

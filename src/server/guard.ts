@@ -14,6 +14,7 @@
 //     their points up to the largest budget a key may have; each key's count is compared with its own budget,
 //     so a budget changed on the fly applies to the minute already counted, and there is one counter per key
 //     whatever the number of distinct budgets.
+//   - last, no NUL byte in any client string (./nul-bytes.ts: Postgres cannot store one): BAD_USER_INPUT.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
@@ -25,6 +26,7 @@ import { ForbiddenError, UnauthenticatedError } from '../resolvers/shared/api-er
 import { requiredScope, type RootType } from '../resolvers/shared/field-scopes.ts';
 import { checkCost } from './limits.ts';
 import { executedRootFields } from './mutation-count.ts';
+import { nulRefusal } from './nul-bytes.ts';
 
 export interface GuardOptions {
   schema: GraphQLSchema;
@@ -131,7 +133,7 @@ export function createOperationGuard(options: GuardOptions): OperationGuard {
         return rateLimited(Math.max(1, Math.ceil(counted.msBeforeNext / 1000)), bucket.budget, bucket.per, bucket.own);
       }
     }
-    return refused;
+    return refused ?? nulRefusal(document, variables);
   };
 }
 

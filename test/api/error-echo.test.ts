@@ -58,6 +58,26 @@ describe('client input in errors', () => {
   });
 });
 
+// Issue 22's end-to-end test found a NUL byte (which Postgres text cannot hold) in an id, a name or a filter
+// answered as a masked INTERNAL_SERVER_ERROR: now BAD_USER_INPUT naming where, before any query runs.
+describe('a NUL byte in client input', () => {
+  it('is BAD_USER_INPUT naming the variable or the literal, over HTTP', async () => {
+    const byVariable = await anonymous({ query: 'query($id: ID!) { trainingRun(id: $id) { id } }', variables: { id: 'x\u0000' } });
+    expect(byVariable.json.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: '$id' });
+    const inFilter = await anonymous({ query: '{ datasetsConnection(nameContains: "a\\u0000") { totalCount } }' });
+    expect(inFilter.json.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'document' });
+  });
+
+  it('and over graphql-ws', async () => {
+    const sub = collect(t.ws(), 'subscription($id: ID!) { evaluationProgress(id: $id) { status } }', { id: '\u0000' });
+    const refusal = await sub.completed.then(
+      () => sub.results[0]!.errors,
+      (errors: unknown) => errors as GraphQLResponse['errors'],
+    );
+    expect(refusal![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: '$id' });
+  });
+});
+
 describe('boundClientText', () => {
   it('clips long quoted strings (escaped quotes inside skipped), long extension strings and long messages', () => {
     const long = 'b'.repeat(500);

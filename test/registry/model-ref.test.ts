@@ -31,6 +31,9 @@ describe('parseModelRef', () => {
       'c:1.5',
       'c:99999999999',
       `${'x'.repeat(MAX_MODEL_REF)}:1`,
+      // NUL: no model name holds it (Postgres text cannot), and the lookup must not send it
+      'cap\u0000tioner@production',
+      'captioner:1\u0000',
     ]) {
       expect(() => parseModelRef(bad), JSON.stringify(bad)).toThrow(ModelRefSyntaxError);
     }
