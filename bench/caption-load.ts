@@ -187,24 +187,54 @@ async function client(gql: ReturnType<typeof graphql>, ws: Client, modelId: stri
 }
 
 /** the worker's batched decode rate over the batches that served `ids` (captions/s while decoding) */
-async function decodeRate(gql: ReturnType<typeof graphql>, ids: string[]): Promise<{ rate: number; meanBatch: number; queueMs: number[] }> {
-  const batches = new Map<string, { size: number; ms: number }>();
+async function decodeRate(
+  gql: ReturnType<typeof graphql>,
+  ids: string[],
+): Promise<{ rate: number; meanBatch: number; queueMs: number[]; batches: { size: number; ms: number; start: number }[] }> {
+  const batches = new Map<string, { size: number; ms: number; start: number }>();
   const queueMs: number[] = [];
   for (let i = 0; i < ids.length; i += 10) {
     const page = await Promise.all(
-      ids.slice(i, i + 10).map((id) => gql(`query($id: ID!) { captionRequest(id: $id) { startedAt timings } }`, { id })),
+      ids.slice(i, i + 10).map((id) => gql(`query($id: ID!) { captionRequest(id: $id) { createdAt startedAt timings } }`, { id })),
     );
     for (const r of page) {
       if (r.errors) throw new Error(`reading timings: ${r.errors[0]!.message}`);
       const c = r.data!.captionRequest;
       const t = c.timings as { decodeMs: number; batchSize: number; queueMs: number };
       queueMs.push(t.queueMs);
-      batches.set(`${c.startedAt}|${t.decodeMs}`, { size: t.batchSize, ms: t.decodeMs });
+      // the batch's start on the worker's clock: the row's creation + its queue wait (both epoch ms, one machine)
+      const start = Date.parse(c.createdAt as string) + t.queueMs;
+      batches.set(`${c.startedAt}|${t.decodeMs}`, { size: t.batchSize, ms: t.decodeMs, start });
     }
   }
   const all = [...batches.values()];
   const size = all.reduce((s, b) => s + b.size, 0);
-  return { rate: size / (all.reduce((s, b) => s + b.ms, 0) / 1000), meanBatch: size / all.length, queueMs: queueMs.sort((a, b) => a - b) };
+  return {
+    rate: size / (all.reduce((s, b) => s + b.ms, 0) / 1000),
+    meanBatch: size / all.length,
+    queueMs: queueMs.sort((a, b) => a - b),
+    batches: all,
+  };
+}
+
+/**
+ * The round's wall time split on the worker's timeline (epoch ms): lead-in (first request sent → first batch
+ * starts), decoding (the batches' union), gaps between batches, tail (last batch ends → last final event).
+ */
+function timeline(t0: number, lastEvent: number, batches: { ms: number; start: number }[]): string {
+  const spans = batches.map((b) => [b.start, b.start + b.ms] as const).sort((a, b) => a[0] - b[0]);
+  if (spans.length === 0) return '';
+  let busy = 0;
+  let end = spans[0]![0];
+  for (const [s, e] of spans) {
+    if (e <= end) continue;
+    busy += e - Math.max(s, end);
+    end = e;
+  }
+  const first = spans[0]![0];
+  const gaps = end - first - busy;
+  const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return `lead-in ${f(first - t0)}, decoding ${f(busy)} in ${spans.length} batches, gaps ${f(gaps)}, tail ${f(lastEvent - end)}`;
 }
 
 /** one line per round: where its time went */
@@ -238,14 +268,15 @@ async function round(url: string, key: string | undefined, modelId: string, imag
         gql,
         done.map((o) => o.id!),
       )
-    : { rate: Number.NaN, meanBatch: Number.NaN, queueMs: [] };
+    : { rate: Number.NaN, meanBatch: Number.NaN, queueMs: [], batches: [] };
   const share = (100 * perSecond) / decode.rate;
   // where the time went, for the completed clients: requestCaption answered, then (the worker's timings) the wait
   // from the row's commit to its batch's start
   const accepted = done.map((o) => o.acceptedMs!).sort((a, b) => a - b);
   phases.push(
     `N = ${n}: requestCaption answered p50/p95 ${seconds(percentile(accepted, 50))}/${seconds(percentile(accepted, 95))} s; ` +
-      `queue wait p50/p95 ${seconds(percentile(decode.queueMs, 50))}/${seconds(percentile(decode.queueMs, 95))} s`,
+      `queue wait p50/p95 ${seconds(percentile(decode.queueMs, 50))}/${seconds(percentile(decode.queueMs, 95))} s; ` +
+      timeline(performance.timeOrigin + t0, performance.timeOrigin + t0 + wall, decode.batches),
   );
   return `| ${n} | ${done.length} | ${tally('typed')} | ${outcomes.filter((o) => o.kind === 'internal').length} | ${tally('other')} | ${seconds(percentile(ms, 50))} | ${seconds(percentile(ms, 95))} | ${seconds(ms.at(-1) ?? Number.NaN)} | ${perSecond.toFixed(1)} | ${decode.rate.toFixed(1)} | ${share.toFixed(0)} % | ${decode.meanBatch.toFixed(1)} |`;
 }

@@ -8,9 +8,13 @@
 //   --full-cpu          also run the training and batch-16 rows on `cpu` (tens of seconds each)
 //   --no-torch          skip the PyTorch side
 //   --min               fastest run per row (both sides) instead of the median: for a busy machine
+//   --cpus N            the whole bench (ours and torch) pinned to the first N CPUs (taskset): the scaling
+//                       table's rows; the worker's defaults follow the affinity (src/process/cpu-budget.ts)
+//   --busy N            N other processes each keep one core busy (a spinning loop) while it measures: the
+//                       loaded-machine check
 //   Both sides use the same OpenBLAS kernels: OPENBLAS_CORETYPE, where unset, is set from the CPU
 //   flags for every child (Debian's OpenBLAS 0.3.21 otherwise runs its slowest kernels on new CPUs).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +34,36 @@ const { values } = parseArgs({
     'full-cpu': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
     min: { type: 'boolean', default: false },
+    cpus: { type: 'string' },
+    busy: { type: 'string' },
   },
 });
+
+// --cpus: run this same command again under taskset (every child inherits the affinity)
+if (values.cpus !== undefined && process.env.BENCH_PINNED_CPUS === undefined) {
+  const n = Number(values.cpus);
+  if (!Number.isInteger(n) || n < 1 || n > os.availableParallelism()) {
+    console.error(`--cpus must be a whole number from 1 to ${os.availableParallelism()}`);
+    process.exit(2);
+  }
+  const cpuList = n === 1 ? '0' : `0-${n - 1}`;
+  console.error(`pinned to CPUs ${cpuList} (taskset)`);
+  const pinned = spawnSync('taskset', ['-c', cpuList, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED_CPUS: cpuList },
+  });
+  process.exit(pinned.status ?? 1);
+}
+
+// --busy: spinning processes for the loaded-machine rows, stopped when the bench ends
+const spinners = Array.from({ length: Number(values.busy ?? 0) }, () =>
+  spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
+);
+const stopSpinners = () => {
+  for (const s of spinners) s.kill('SIGKILL');
+};
+process.on('exit', stopSpinners);
+if (spinners.length > 0) console.error(`${spinners.length} busy process(es) spinning while it measures`);
 
 function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
   const child = spawnSync(
@@ -101,6 +133,10 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
+console.log(
+  `CPUs: ${process.env.BENCH_PINNED_CPUS ? `pinned to ${process.env.BENCH_PINNED_CPUS}` : 'all'}; busy processes: ${spinners.length}`,
+);
+stopSpinners();
 console.log(
   `${values.min ? 'fastest' : 'median'} of ${runs} runs per training row, ${runs * 2} per decoding row; OpenBLAS core: ${process.env.OPENBLAS_CORETYPE ?? 'default'}`,
 );
