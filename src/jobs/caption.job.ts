@@ -34,7 +34,12 @@ function groupKey(r: Pending): string {
   return JSON.stringify([r.modelId, decodeOptions(r)]);
 }
 
-export async function captionJob(payloads: JobData['caption'][], helpers: CaptionHelpers): Promise<void> {
+/**
+ * Decodes a batch: resolves once every request's caption is decoded and its tokens are stored, with `stored`, the
+ * batch's results being written (SUCCEEDED, or FAILED for the requests that failed). The next batch may decode
+ * while `stored` is pending (src/jobs/caption-loop.ts); `stored` rejects only when even recording a failure failed.
+ */
+export async function decodeCaptions(payloads: JobData['caption'][], helpers: CaptionHelpers): Promise<{ stored: Promise<void> }> {
   const { prisma, workerId } = helpers;
   const ids = [...new Set(payloads.map((p) => p.requestId))];
   // QUEUED, or RUNNING left behind by a worker that died (its stored tokens are kept)
@@ -45,6 +50,7 @@ export async function captionJob(payloads: JobData['caption'][], helpers: Captio
   });
   const groups = new Map<string, Pending[]>();
   for (const r of pending) groups.set(groupKey(r), [...(groups.get(groupKey(r)) ?? []), r]);
+  const stores: Promise<void>[] = [];
   for (const group of groups.values()) {
     const model = group[0]!.model;
     let captioner: Captioner;
@@ -61,63 +67,101 @@ export async function captionJob(payloads: JobData['caption'][], helpers: Captio
       captioner.gridSize,
       workerId,
     );
-    await decodeGroup(group, captioner, helpers);
+    stores.push((await decodeGroup(group, captioner, helpers)).stored);
   }
+  return { stored: settledLater(Promise.all(stores).then(() => undefined)) };
 }
 
-/** Decodes the group in one batch; if an image is unreadable, each request on its own. */
-async function decodeGroup(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<void> {
+/** The `caption` job for one batch: decoded, then its results written. */
+export async function captionJob(payloads: JobData['caption'][], helpers: CaptionHelpers): Promise<void> {
+  await (await decodeCaptions(payloads, helpers)).stored;
+}
+
+/** a promise awaited later (after the next batch's decode): its rejection is handled then, not reported as unhandled */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * Decodes the group in one batch; if an image is unreadable, each request on its own. Resolves when decoded, with
+ * the promise of the results written; a request whose decode or write failed is recorded FAILED with the error.
+ */
+async function decodeGroup(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<{ stored: Promise<void> }> {
+  const failAll = async (error: unknown) => {
+    await Promise.all(group.map((r) => fail(r, errorMessage(error), helpers)));
+    helpers.runtime?.failed(error);
+  };
   try {
-    await decodeTogether(group, captioner, helpers);
+    const { stored } = await decodeTogether(group, captioner, helpers);
+    return { stored: settledLater(stored.catch(failAll)) };
   } catch (error) {
     if (!(error instanceof ImageError) || group.length === 1) {
-      await Promise.all(group.map((r) => fail(r, errorMessage(error), helpers)));
-      helpers.runtime?.failed(error);
-      return;
+      await failAll(error);
+      return { stored: Promise.resolve() };
     }
+    const stores: Promise<void>[] = [];
     for (const r of group) {
-      await decodeTogether([r], captioner, helpers).catch((e: unknown) => fail(r, errorMessage(e), helpers));
+      const failOne = (e: unknown) => fail(r, errorMessage(e), helpers);
+      try {
+        stores.push(settledLater((await decodeTogether([r], captioner, helpers)).stored.catch(failOne)));
+      } catch (e) {
+        await failOne(e);
+      }
     }
+    return { stored: settledLater(Promise.all(stores).then(() => undefined)) };
   }
 }
 
-async function decodeTogether(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<void> {
+/** Decodes the group together; resolves when its tokens are stored, with the promise of its results written. */
+async function decodeTogether(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<{ stored: Promise<void> }> {
   const { prisma, config } = helpers;
   const started = performance.now();
   const startedAt = Date.now();
   const images = group.map((r) => (r.imageBytes ? Buffer.from(r.imageBytes) : r.imagePath!));
   // onToken is synchronous: the writer stores and announces tokens in order, a step's worth per statement
   const tokens = new TokenWriter(prisma);
+  /** per request, how many of its tokens the decoder announced (in order, from index 0) and the writer stored */
+  const streamed = group.map(() => 0);
   let results: CaptionResult[];
   try {
-    results = await captioner.captionBatch(images, decodeOptions(group[0]!), (i, event) => tokens.add(group[i]!.id, [event]));
+    results = await captioner.captionBatch(images, decodeOptions(group[0]!), (i, event) => {
+      streamed[i]! += 1;
+      tokens.add(group[i]!.id, [event]);
+    });
   } finally {
     await tokens.done();
   }
   const decodeMs = performance.now() - started;
-  // tokens not streamed by the decoder (beam search picks its words at the end) are stored before the results
-  group.forEach((r, i) => tokens.add(r.id, results[i]!.tokens));
+  // tokens the decoder did not announce are stored before the results; those it announced are not sent again
+  // (re-sending them, ignored by ON CONFLICT, cost a batch of 64 ~0.1–0.2 s of text formatting and parsing)
+  group.forEach((r, i) => tokens.add(r.id, results[i]!.tokens.slice(streamed[i])));
   await tokens.done();
   helpers.metrics?.batch(group.length);
   const finishedAt = Date.now();
-  await storeResults(
-    prisma,
-    group.map((r, i) => ({
-      id: r.id,
-      caption: results[i]!.caption,
-      timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
-    })),
-    config.keepCaptionImages,
+  const stored = settledLater(
+    (async () => {
+      await storeResults(
+        prisma,
+        group.map((r, i) => ({
+          id: r.id,
+          caption: results[i]!.caption,
+          timings: { queueMs: startedAt - r.createdAt.getTime(), decodeMs, batchSize: group.length },
+        })),
+        config.keepCaptionImages,
+      );
+      group.forEach((r, i) => {
+        const caption = results[i]!.caption;
+        const queueMs = startedAt - r.createdAt.getTime();
+        helpers.metrics?.caption(r.model.name, 'succeeded', { queueMs, decodeMs, latencyMs: finishedAt - r.createdAt.getTime() });
+        helpers.log.info(
+          `caption ${r.id}: ${caption ? caption.split(' ').length : 0} words in ${(finishedAt - r.createdAt.getTime()).toFixed(0)} ms ` +
+            `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
+        );
+      });
+    })(),
   );
-  group.forEach((r, i) => {
-    const caption = results[i]!.caption;
-    const queueMs = startedAt - r.createdAt.getTime();
-    helpers.metrics?.caption(r.model.name, 'succeeded', { queueMs, decodeMs, latencyMs: finishedAt - r.createdAt.getTime() });
-    helpers.log.info(
-      `caption ${r.id}: ${caption ? caption.split(' ').length : 0} words in ${(finishedAt - r.createdAt.getTime()).toFixed(0)} ms ` +
-        `(queued ${queueMs.toFixed(0)} ms, decode ${decodeMs.toFixed(0)} ms, batch of ${group.length}, model ${r.modelId})`,
-    );
-  });
+  return { stored };
 }
 
 /**

@@ -16,7 +16,8 @@ import { initBackend, loadCaptioner } from '../ml/index.ts';
 import { nativeBackendOptionsFor } from './native-env.ts';
 import { workerThreads } from './threads.ts';
 import { backboneAccess } from '../sources/backbone-access.ts';
-import { captionJob, purgeEndedCaptionImages } from './caption.job.ts';
+import { purgeEndedCaptionImages } from './caption.job.ts';
+import { captionLoop } from './caption-loop.ts';
 import { CaptionerCache } from './captioner-cache.ts';
 import { datasetJob } from './dataset.job.ts';
 import { diskState, formatFree } from './disk-space.ts';
@@ -189,11 +190,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       queue.work(
         'caption',
         { batchSize: options.captionBatchSize ?? config.captionBatchSize, ...polling },
-        counted('caption', (jobs) =>
-          captionJob(
-            jobs.map((j) => j.data),
-            { ...helpers, captioners },
-          ),
+        counted('caption', (jobs, context) =>
+          captionLoop(jobs, context, { ...helpers, captioners }, options.captionBatchSize ?? config.captionBatchSize),
         ),
       ),
     dataset: () =>

@@ -15,6 +15,8 @@
 import PgBoss from 'pg-boss';
 import type { TransactionClient } from '../db/client.ts';
 import { createEventBus, notify, type EventBus } from '../events/index.ts';
+import { type WorkContext, workContext } from './work-context.ts';
+import { datasetExpirySeconds, QUEUES } from './policies.ts';
 import { LIVE_DEPTH_SQL, QUEUE_SCHEMA } from './depth.ts';
 import { QUEUE_NAMES, type QueueName } from './names.ts';
 import { priorityOption } from './priority.ts';
@@ -65,7 +67,11 @@ export interface JobQueue {
   /** a BulkCaptionJob's job (its first, or the next slice of it) at the job's priority */
   enqueueBulkCaption(tx: TransactionClient, data: JobData['bulk-caption'], priority: JobPriority): Promise<string>;
   /** Handlers get arrays of jobs; a throw fails (and retries, for captions) all of them. Returns the worker id. */
-  work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string>;
+  work<N extends QueueName>(
+    name: N,
+    options: WorkOptions,
+    handler: (jobs: Job<N>[], context: WorkContext<Job<N>>) => Promise<void>,
+  ): Promise<string>;
   /** stops fetching for `name` on this queue instance; handlers already running are not awaited */
   offWork(name: QueueName): Promise<void>;
   /**
@@ -89,6 +95,9 @@ export interface QueueOptions {
   wakeOnNotify?: boolean;
 }
 
+export type { WorkContext } from './work-context.ts';
+export { datasetExpirySeconds } from './policies.ts';
+
 export class QueueError extends Error {
   constructor(
     readonly code: 'QUEUE_NOT_STARTED' | 'QUEUE_ENQUEUE_FAILED',
@@ -98,21 +107,6 @@ export class QueueError extends Error {
     this.name = 'QueueError';
   }
 }
-
-// Per-queue policies. Training: the run lease handles dead workers, so no pg-boss retries and
-// the longest expiry pg-boss allows (its handler race must never cut a long run short).
-const QUEUES: Record<QueueName, PgBoss.Queue> = {
-  training: { name: 'training', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
-  caption: { name: 'caption', retryLimit: 2, retryDelay: 1, expireInSeconds: 120, retentionMinutes: 24 * 60 },
-  // the handler records FAILED itself; a job whose worker died is retried once its expiry passes,
-  // which each job sets from its work (datasetExpirySeconds): checking a COCO set takes seconds
-  dataset: { name: 'dataset', retryLimit: 1, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
-  // like training: the Evaluation row's heartbeat and the reaper handle dead workers (src/runs/evaluation-state.ts)
-  evaluation: { name: 'evaluation', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 7 * 24 * 60 },
-  // a job works for at most BULK_SLICE_SECONDS, then queues its next slice (src/jobs/bulk-caption.job.ts): the expiry
-  // is 3× that, so a dead worker's job is retried (from its last stored result) within 15 minutes and a live one never
-  'bulk-caption': { name: 'bulk-caption', retryLimit: 5, retryDelay: 5, expireInSeconds: 900, retentionMinutes: 7 * 24 * 60 },
-};
 
 /** pg-boss `db` option backed by a Prisma interactive transaction */
 function transactionExecutor(tx: TransactionClient): PgBoss.Db {
@@ -134,6 +128,8 @@ class PgBossQueue implements JobQueue {
   private bus: Promise<EventBus> | undefined;
   private readonly wakeUps = new Map<QueueName, AsyncIterableIterator<void>[]>();
   private readonly errorListeners: ((error: Error) => void)[] = [];
+  /** queues whose work was stopped (offWork): their handlers' `more` fetches nothing */
+  private readonly stoppedWork = new Set<QueueName>();
 
   constructor(
     private readonly url: string,
@@ -199,8 +195,14 @@ class PgBossQueue implements JobQueue {
     return this.send(tx, 'bulk-caption', data, priorityOption(priority));
   }
 
-  async work<N extends QueueName>(name: N, options: WorkOptions, handler: (jobs: Job<N>[]) => Promise<void>): Promise<string> {
+  async work<N extends QueueName>(
+    name: N,
+    options: WorkOptions,
+    handler: (jobs: Job<N>[], context: WorkContext<Job<N>>) => Promise<void>,
+  ): Promise<string> {
     this.assertStarted();
+    this.stoppedWork.delete(name);
+    const context = workContext<N, JobData[N]>(this.boss, name, () => !this.started || this.stoppedWork.has(name));
     // listen before the first fetch: a job committed in between is fetched by it, later ones wake it
     const wakeUps = this.options.wakeOnNotify === false ? undefined : (await this.eventBus()).subscribe('job', name);
     const batchSize = options.batchSize ?? 1;
@@ -209,7 +211,10 @@ class PgBossQueue implements JobQueue {
       name,
       { batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
       async (jobs) => {
-        await handler(jobs.map((j) => ({ id: j.id, name, data: j.data })));
+        await handler(
+          jobs.map((j) => ({ id: j.id, name, data: j.data })),
+          context,
+        );
         // a full batch (of a batching queue: captions): more are likely waiting, a burst whose wake-ups all
         // arrived before this fetch; fetch again at once instead of sleeping out the rest of the polling interval
         if (batchSize > 1 && jobs.length >= batchSize && workerId !== undefined) this.boss.notifyWorker(workerId);
@@ -225,6 +230,7 @@ class PgBossQueue implements JobQueue {
   }
 
   offWork(name: QueueName): Promise<void> {
+    this.stoppedWork.add(name);
     this.endWakeUps(name);
     return this.boss.offWork(name);
   }
@@ -284,17 +290,6 @@ class PgBossQueue implements JobQueue {
 }
 
 /** Creates the queue; call start() (installs/updates the pgboss schema and the queues) before use. */
-/**
- * How long a dataset job may run before pg-boss fails it (and retries it once, e.g. after its worker
- * died): 15 minutes for checking a COCO set; for generating a synthetic set, 2 minutes plus 20 ms per
- * image (about 4× the measured generation time on a slow machine), so a dead worker's set is taken
- * up again soon, and a large set is never cut short.
- */
-export function datasetExpirySeconds(syntheticImages?: number): number {
-  if (syntheticImages === undefined) return QUEUES.dataset.expireInSeconds!;
-  return Math.min(120 + Math.ceil(syntheticImages * 0.02), 23 * 3600);
-}
-
 export async function createQueue(url: string, options: QueueOptions = {}): Promise<JobQueue> {
   return new PgBossQueue(url, options);
 }

@@ -248,6 +248,49 @@ describe('worker', () => {
     }
   });
 
+  it('decodes requests queued while it decodes (fetched by the running handler) and completes every job', async () => {
+    const first = await requestCaptions(modelId, pngs.slice(0, 3));
+    const later = await requestCaptions(modelId, pngs.slice(0, 3));
+    const rows = await finished([...first, ...later]);
+    expect(rows.map((r) => [r.status, r.error])).toEqual(Array(6).fill(['SUCCEEDED', null]));
+    // every job settled by the handler (a job left active would be decoded again after its expiry)
+    const states = await until(
+      () =>
+        db.prisma.$queryRawUnsafe<{ state: string }[]>(
+          `SELECT state::text FROM pgboss.job WHERE name = 'caption' AND data->>'requestId' = ANY($1::text[])`,
+          [...first, ...later],
+        ),
+      (r) => r.length === 6 && r.every((j) => j.state === 'completed'),
+    );
+    expect(states).toHaveLength(6);
+  });
+
+  it('stores every token of a beam search (announced at the end) once, from index 0', async () => {
+    const ids = await db.prisma.$transaction(async (tx) => {
+      const made: string[] = [];
+      for (const bytes of pngs.slice(0, 2)) {
+        const r = await tx.captionRequest.create({
+          data: { modelId, imageHash: `beam${made.length}`, imageBytes: new Uint8Array(bytes), method: 'BEAM', beamWidth: 3 },
+        });
+        await queue.enqueueCaption(tx, { requestId: r.id, modelId });
+        made.push(r.id);
+      }
+      return made;
+    });
+    for (const r of await finished(ids)) {
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.tokens.length).toBeGreaterThan(0);
+      expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
+      expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
+      expect(r.caption).toBe(
+        r.tokens
+          .map((t) => t.token)
+          .filter((w) => !/^<.*>$/.test(w))
+          .join(' '),
+      );
+    }
+  });
+
   it('fails only the request whose image cannot be decoded, with the image error', async () => {
     const broken = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(40, 1)]);
     const [good, bad] = await finished(await requestCaptions(modelId, [pngs[3]!, broken]));

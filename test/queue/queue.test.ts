@@ -125,6 +125,42 @@ describe('job queue (pg-boss on the app database)', () => {
     }
   });
 
+  it('lets a running handler take the jobs queued meanwhile and settle them itself, none once its work stops', async () => {
+    const model = await db.prisma.model.create({ data: { name: 'more', path: '/more', vocabSize: 10, config: {} } });
+    const enqueue = (n: number, tag: string) =>
+      db.prisma.$transaction(async (tx) => {
+        for (let i = 0; i < n; i++) {
+          const req = await tx.captionRequest.create({ data: { modelId: model.id, imageHash: `${tag}${i}` } });
+          await api.enqueueCaption(tx, { requestId: req.id, modelId: model.id });
+        }
+      });
+    await enqueue(3, 'more');
+    const worker = await createQueue(db.url, { max: 2, wakeOnNotify: false });
+    await worker.start();
+    try {
+      const seen: number[] = [];
+      let afterStop: number | undefined;
+      await worker.work('caption', { batchSize: 2, pollingIntervalSeconds: 60 }, async (jobs, context) => {
+        if (seen.length > 0) return;
+        seen.push(jobs.length);
+        const more = await context.more(5);
+        seen.push(more.length);
+        await context.complete([more[0]!.id]);
+        expect((await api.depth()).caption).toBe(0); // the handler's own two are active until it returns
+        await context.fail([more[0]!.id], new Error('already completed: no effect'));
+        await worker.offWork('caption');
+        await enqueue(1, 'late');
+        afterStop = (await context.more(5)).length;
+      });
+      await until(() => afterStop !== undefined);
+      expect(seen).toEqual([2, 1]);
+      expect(afterStop).toBe(0);
+      expect((await api.depth()).caption).toBe(1); // the late job waits for a worker
+    } finally {
+      await worker.stop({ graceful: false });
+    }
+  });
+
   it('splits jobs between two workers, each job handled once', async () => {
     const dataset = await newDataset('queue-split');
     const ids = await db.prisma.$transaction(async (tx) => {
