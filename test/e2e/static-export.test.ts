@@ -80,7 +80,7 @@ describe.skipIf(browserMissing)('the static export', () => {
     const site = path.join(dir, 'unzipped', folder!);
 
     // the CLI's folder (glimpse model export --web) holds the same files
-    const files = await readModelWebFiles(api.db.prisma, blobId, MAX_WEB_MODEL_BYTES);
+    const files = await readModelWebFiles(api.db.prisma, { blobId }, MAX_WEB_MODEL_BYTES);
     await writeWebExport(path.join(dir, 'cli'), await webExportFiles(files!, 'exported'));
     expect(await listFiles(path.join(dir, 'cli'))).toEqual(await listFiles(site));
     expect((await listFiles(site)).filter((f) => f.startsWith('model/'))).toEqual([

@@ -11,7 +11,7 @@ import { loadConfig } from '../../config/index.ts';
 import { createPrisma, type PrismaClient } from '../../db/client.ts';
 import { loadModel, portableConfig } from '../../ml/index.ts';
 import { commitBlob, discardBlob, exportDir, putDir } from '../../storage/index.ts';
-import { MAX_WEB_MODEL_BYTES, readModelWebFiles } from '../../storage/model-web.ts';
+import { MAX_WEB_MODEL_BYTES, notServedReason, readModelWebFiles } from '../../storage/model-web.ts';
 import { webExportFiles, writeWebExport } from '../../web/static-export.ts';
 import { startBackend } from '../start-backend.ts';
 import { CliError } from '../cli-errors.ts';
@@ -54,11 +54,13 @@ async function exportForWeb(modelId: string, out: string): Promise<void> {
   await withDatabase('export its models', async (prisma) => {
     const model = await prisma.model.findUnique({ where: { id: modelId } });
     if (!model) throw new CliError('MISSING_DATA', `no model ${modelId} (see \`glimpse models\`)`);
-    const files = model.blobId ? await readModelWebFiles(prisma, model.blobId, MAX_WEB_MODEL_BYTES) : null;
+    const reason = notServedReason(model);
+    if (reason !== null) throw new CliError('INVALID_OPTION', `model ${modelId}: ${reason}`);
+    const files = await readModelWebFiles(prisma, { blobId: model.blobId!, backboneBlobId: model.backboneBlobId }, MAX_WEB_MODEL_BYTES);
     if (!files) {
       throw new CliError(
         'INVALID_OPTION',
-        `model ${modelId} cannot caption in the browser (a pretrained backbone, or saved before model.json / the artifact store): not yet available`,
+        `model ${modelId} cannot caption in the browser (saved before model.json, or its stored backbone is no TF.js model)`,
       );
     }
     await writeWebExport(out, await webExportFiles(files, model.name));

@@ -58,6 +58,8 @@ export class Model {
 
   /** the model folder's blob in the artifact store (not a field: Model.webFiles derives its URL from it) */
   blobId?: string | null;
+  /** its backbone's blob (not a field: Model.webFiles is null for a backbone model without one) */
+  backboneBlobId?: string | null;
 }
 
 @ObjectType({ description: "A model's files for captioning in the browser, at URLs that never change (content-hashed)" })
