@@ -66,7 +66,7 @@ export class Model {
 export class ModelWebFiles {
   @Field(() => String, {
     description:
-      'the URL path of model.json on this server (its weight shards and vocabulary beside it); fetch with the header "Authorization: Bearer <key>" when reads need a key',
+      'the URL path of model.json on this server (its weight shards and vocabulary beside it, and for a backbone model its backbone\'s files under the relative URL its encoder names); fetch with the header "Authorization: Bearer <key>" when reads need a key',
   })
   modelJson!: string;
 
