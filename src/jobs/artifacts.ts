@@ -150,24 +150,32 @@ export function defaultModelName(datasetName: string, runId: string): string {
   return `${datasetName}, run ${runId.slice(0, 8)}`.slice(0, 100);
 }
 
-/** In the caller's transaction: the model's blob, then the run's Model row on it (a replaced blob collected). Returns the blob id. */
+/**
+ * In the caller's transaction: the model's blob (and its backbone's, for a pretrained encoder), then the run's
+ * Model row on them (replaced blobs collected). Returns the model blob's id.
+ */
 export async function recordModel(
   tx: TransactionClient,
   runId: string,
   pending: PendingBlob,
   fields: { name: string; vocabSize: number; config: object; metrics: object },
+  backbone: PendingBlob | null = null,
 ): Promise<string> {
   const blobId = await commitBlob(tx, pending);
-  const before = await tx.model.findUnique({ where: { runId }, select: { blobId: true } });
+  const backboneBlobId = backbone ? await commitBlob(tx, backbone) : null;
+  const before = await tx.model.findUnique({ where: { runId }, select: { blobId: true, backboneBlobId: true } });
   // the model belongs to the key that started its run
   const run = await tx.trainingRun.findUnique({ where: { id: runId }, select: { createdByKey: true } });
   const { name, ...rest } = fields;
   await tx.model.upsert({
     where: { runId },
-    create: { name, runId, blobId, createdByKey: run?.createdByKey ?? null, ...rest },
-    update: { blobId, path: null, ...rest },
+    create: { name, runId, blobId, backboneBlobId, createdByKey: run?.createdByKey ?? null, ...rest },
+    update: { blobId, backboneBlobId, path: null, ...rest },
   });
-  if (before?.blobId && before.blobId !== blobId) await deleteUnreferenced(tx, [before.blobId]);
+  await deleteUnreferenced(
+    tx,
+    [before?.blobId, before?.backboneBlobId].filter((id) => id && id !== blobId && id !== backboneBlobId),
+  );
   return blobId;
 }
 

@@ -21,6 +21,7 @@ import {
   train,
   type CheckpointEvent,
 } from '../ml/index.ts';
+import { BackboneFiles, uploadBackbone } from '../storage/backbone-blob.ts';
 import { defaultModelName, modelStored, openDataset, recordModel, uploadModel } from './artifacts.ts';
 import {
   bestEpochStep,
@@ -115,6 +116,7 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     await leased((tx) => setTotalSteps(tx, runId, runSettings.epochs * perEpoch));
     // An epoch-end checkpoint is recorded with its EpochSummary, in one transaction: a resume never
     // starts after an epoch whose summary was not stored (it would not be emitted again).
+    const backboneFiles = new BackboneFiles();
     let epochEnd: UploadedCheckpoint | null = null;
     let firstStepLogged = false;
     log.info(`training ${runId}: ${images.length} images${latest ? `, resuming from step ${latest.step}` : ''}`);
@@ -131,7 +133,8 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
       ...(parent ? { initFrom: parent.dir } : {}),
       ...(bestFolder ? { bestCheckpointDir: bestFolder.dir } : {}),
       signal: stop.signal,
-      backboneAccess: backboneAccess(config),
+      // the backbone's files as read, stored with the model for browsers (src/storage/model-web.ts)
+      backboneAccess: { ...backboneAccess(config), onFile: backboneFiles.onFile },
       onBatchEnd: steps.timed((e) => {
         progress.batch(e);
         helpers.metrics?.step(e.examplesPerSec);
@@ -201,13 +204,25 @@ export async function trainJob({ runId }: JobData['training'], helpers: JobHelpe
     }
     const modelConfig = { ...portableConfig(result.config) }; // as saved in config.json
     const modelBlob = await uploadModel(prisma, modelDir);
+    const backboneBlob =
+      modelConfig.encoder.kind === 'pretrained' ? await uploadBackbone(prisma, backboneFiles, config.paths.models) : null;
+    if (modelConfig.encoder.kind === 'pretrained' && backboneBlob === null)
+      log.warn?.(
+        `training ${runId}: the backbone's files were not stored (a weight file outside its folder): the model will not caption in browsers`,
+      );
     await leased(async (tx) => {
-      await recordModel(tx, runId, modelBlob, {
-        name: run.modelName ?? defaultModelName(dataset.name, runId),
-        vocabSize: result.vocab.size,
-        config: modelConfig,
-        metrics,
-      });
+      await recordModel(
+        tx,
+        runId,
+        modelBlob,
+        {
+          name: run.modelName ?? defaultModelName(dataset.name, runId),
+          vocabSize: result.vocab.size,
+          config: modelConfig,
+          metrics,
+        },
+        backboneBlob,
+      );
       await succeedRun(tx, { runId, workerId }, result.stopReason);
     });
     await modelStored(helpers, modelBlob, modelDir, join(config.paths.checkpoints, runId));

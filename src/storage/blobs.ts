@@ -199,6 +199,7 @@ export async function deleteUnreferenced(tx: TransactionClient, ids: Iterable<st
       DELETE FROM "Blob" b WHERE b."id" = ${id}
         AND NOT EXISTS (SELECT 1 FROM "Checkpoint" c WHERE c."blobId" = b."id")
         AND NOT EXISTS (SELECT 1 FROM "Model" m WHERE m."blobId" = b."id")
+        AND NOT EXISTS (SELECT 1 FROM "Model" m WHERE m."backboneBlobId" = b."id")
         AND NOT EXISTS (SELECT 1 FROM "Dataset" d WHERE d."blobId" = b."id")`;
   }
   return deleted;

@@ -1,7 +1,8 @@
 // startTraining with encoder.backbone through the API and a real in-process worker: a tiny TF.js
 // LayersModel served over HTTP (127.0.0.1) is the encoder; the run SUCCEEDS, its features are cached
 // under <data>/datasets/<id>/features, and the saved model captions a PNG (the captioner downloads
-// the backbone again) with attention over gridSize² cells.
+// the backbone again) with attention over gridSize² cells. The job stores the backbone's files it read as one
+// blob shared by the models on it, and the API serves them to browsers beside the model (no host name).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -31,11 +32,12 @@ let dataDir: string;
 let fixtures: string;
 let server: Server;
 let backboneUrl: string;
+let www: string;
 const requests: string[] = [];
 
 beforeAll(async () => {
   fixtures = await mkdtemp(join(tmpdir(), 'glimpse-e2e-backbone-'));
-  const www = join(fixtures, 'www');
+  www = join(fixtures, 'www');
   await initBackend(undefined, testBackendOptions());
   const network = tf.sequential({
     layers: [
@@ -93,6 +95,7 @@ async function trainToEnd(input: Record<string, unknown>) {
 describe('train with a pretrained backbone through the API and a worker', () => {
   let datasetId: string;
   let modelId: string;
+  let backboneBlobId: string;
 
   it('trains on the backbone features, cached under the dataset, and SUCCEEDS with a Model', async () => {
     const created = await t.gql(`mutation { createDataset(input: { name: "shapes-bb", synthetic: { images: 12, seed: 5 } }) { id } }`);
@@ -121,6 +124,9 @@ describe('train with a pretrained backbone through the API and a worker', () => 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.model).not.toBeNull();
     modelId = run.model!.id;
+    // the backbone's files, as the worker read them, stored with the model
+    expect(run.model!.backboneBlobId).toMatch(/^[0-9a-f]{64}$/);
+    backboneBlobId = run.model!.backboneBlobId!;
     // the worker downloaded the backbone and trained on it: the saved model's encoder is that backbone
     expect(requests).toContain('/backbone/model.json');
     expect(requests).toContain('/backbone/weights.bin');
@@ -154,6 +160,26 @@ describe('train with a pretrained backbone through the API and a worker', () => 
     });
     expect(run.status).toBe('SUCCEEDED');
     expect(await cachedFeatures(datasetId)).toEqual(before);
+    // one stored backbone for both models
+    expect(run.model!.backboneBlobId).toBe(backboneBlobId);
+  });
+
+  it('serves the model to browsers with the backbone bytes the worker read, by relative URL, no host name', async () => {
+    const { data, errors } = await t.gql(`query($id: ID!) { model(id: $id) { webFiles { modelJson } } }`, { id: modelId });
+    expect(errors).toBeUndefined();
+    const modelJsonUrl = new URL(data!.model.webFiles.modelJson, t.api.url);
+    const served = await fetch(modelJsonUrl);
+    expect(served.status).toBe(200);
+    const text = await served.text();
+    expect(text).not.toContain(new URL(backboneUrl).host);
+    expect(text).not.toContain('127.0.0.1');
+    const backboneJson = new URL(JSON.parse(text).modelTopology.config.encoder.url, modelJsonUrl);
+    expect(backboneJson.pathname.startsWith(modelJsonUrl.pathname.replace(/model\.json$/, 'backbone/'))).toBe(true);
+    for (const name of ['model.json', 'weights.bin']) {
+      const res = await fetch(new URL(name, backboneJson));
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(await readFile(join(www, 'backbone', name)));
+    }
   });
 
   it('fails the run, naming the backbone, when its URL does not serve a model', async () => {

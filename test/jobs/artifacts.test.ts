@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { KEEP_CHECKPOINTS, openLatestCheckpoint, recordCheckpoint, uploadCheckpoint } from '../../src/jobs/checkpoints.ts';
 import { recordModel, uploadModel } from '../../src/jobs/artifacts.ts';
 import type { JobHelpers } from '../../src/jobs/helpers.ts';
+import { BackboneFiles, uploadBackbone } from '../../src/storage/backbone-blob.ts';
 import { putBlob, sweepPendingBlobs } from '../../src/storage/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -82,5 +83,42 @@ describe('checkpoints in the store', () => {
     const pending = await uploadModel(db.prisma, await checkpointFolder(50));
     await db.prisma.$transaction((tx) => recordModel(tx, run.id, pending, { name: 'm', vocabSize: 10, config: {}, metrics: {} }));
     expect((await db.prisma.model.findUniqueOrThrow({ where: { runId: run.id } })).createdByKey).toBe('ci');
+  });
+
+  it('stores a backbone with the model, shared by models on it, and collects a replaced one that no model uses', async () => {
+    const dataset = await db.prisma.dataset.create({ data: { name: 'bb', kind: 'SYNTHETIC', status: 'READY' } });
+    const backbone = (weights: number[]) => {
+      const files = new BackboneFiles();
+      files.onFile(null, new TextEncoder().encode('{"weightsManifest":[{"paths":["w.bin"]}]}').buffer as ArrayBuffer);
+      files.onFile('w.bin', new Float32Array(weights).buffer);
+      return uploadBackbone(db.prisma, files, dir);
+    };
+    const record = async (runId: string, weights: number[]) => {
+      const pending = await uploadModel(db.prisma, await checkpointFolder(60));
+      const pendingBackbone = await backbone(weights);
+      await db.prisma.$transaction((tx) =>
+        recordModel(tx, runId, pending, { name: 'm', vocabSize: 10, config: {}, metrics: {} }, pendingBackbone),
+      );
+      return (await db.prisma.model.findUniqueOrThrow({ where: { runId } })).backboneBlobId!;
+    };
+    const [a, b] = [
+      await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {} } }),
+      await db.prisma.trainingRun.create({ data: { datasetId: dataset.id, config: {} } }),
+    ];
+    const first = await record(a.id, [1, 2]);
+    expect(await record(b.id, [1, 2])).toBe(first);
+    // run a's model recorded again on another backbone: the first stays (run b's model uses it) …
+    const second = await record(a.id, [3, 4]);
+    expect(second).not.toBe(first);
+    expect(await db.prisma.blob.count({ where: { id: first } })).toBe(1);
+    // … and once run b's model moves too, nothing references it: collected
+    await record(b.id, [3, 4]);
+    expect(await db.prisma.blob.count({ where: { id: first } })).toBe(0);
+    expect(await db.prisma.blob.count({ where: { id: second } })).toBe(1);
+    // a weight file that is no plain name beside model.json: nothing stored
+    const outside = new BackboneFiles();
+    outside.onFile(null, new ArrayBuffer(2));
+    outside.onFile('../w.bin', new ArrayBuffer(4));
+    expect(await uploadBackbone(db.prisma, outside, dir)).toBeNull();
   });
 });

@@ -18,7 +18,8 @@ export interface FetchedModel {
   bytes: number;
 }
 
-async function fetchOk(url: URL, headers: Record<string, string>): Promise<Response> {
+/** fetch that answers only a 2xx response, else a ModelError naming the URL */
+export async function fetchOk(url: URL, headers: Record<string, string>): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { headers });

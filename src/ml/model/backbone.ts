@@ -5,12 +5,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { loadImage } from '../data/images.ts';
-import type { EncoderConfig } from '../types.ts';
+import {
+  BackboneSourceError as SourceFailure,
+  DEFAULT_INPUT_RANGE,
+  type FeatureFn,
+  featureGrid,
+  loadFeatureFn as networkOf,
+  type PretrainedEncoder,
+  probeFeatureMap,
+} from './backbone-features.ts';
 import { ModelError } from './model-error.ts';
-
-type PretrainedEncoder = Extract<EncoderConfig, { kind: 'pretrained' }>;
 
 /** fetch as TF.js and src/ml call it (the global fetch by default) */
 export type BackboneFetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -25,6 +30,11 @@ export interface BackboneAccess {
   fetch?: BackboneFetch;
   /** model.json and weight files on disk; default: fs.readFile */
   readFile?: (file: string) => Promise<Uint8Array>;
+  /**
+   * told each file as it was read: model.json (name null), then each weight file by its manifest path; the
+   * worker stores these bytes with the model so browsers get exactly what it loaded (src/jobs/artifacts.ts)
+   */
+  onFile?: (name: string | null, bytes: ArrayBuffer) => void;
 }
 
 export interface BackboneLoadOptions {
@@ -34,9 +44,6 @@ export interface BackboneLoadOptions {
   /** stops the download (the load then fails with a "cancelled" ModelError) */
   signal?: AbortSignal;
 }
-
-/** a failure whose message is safe to report (our own words, or the access functions') */
-class SourceFailure extends Error {}
 
 const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
 
@@ -50,6 +57,15 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 
 /** Reads model.json and the weight files it names, through `access` (relative to model.json). */
 function fileReader(url: string, access: BackboneAccess, signal: AbortSignal | undefined) {
+  const read = rawReader(url, access, signal);
+  return async (name: string | null): Promise<ArrayBuffer> => {
+    const bytes = await read(name);
+    access.onFile?.(name, bytes);
+    return bytes;
+  };
+}
+
+function rawReader(url: string, access: BackboneAccess, signal: AbortSignal | undefined) {
   const safely = async <T>(read: () => Promise<T>): Promise<T> => {
     try {
       return await read();
@@ -80,49 +96,12 @@ function fileReader(url: string, access: BackboneAccess, signal: AbortSignal | u
   };
 }
 
-/** IOHandler over the weight reader (tfjs' own http handler would bypass `access.fetch` checks on redirects) */
-function handler(modelJson: tf.io.ModelJSON, readWeights: (name: string) => Promise<ArrayBuffer>): tf.io.IOHandler {
-  return {
-    load: () =>
-      tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-        const buffers: ArrayBuffer[] = [];
-        for (const name of manifest.flatMap((group) => group.paths)) buffers.push(await readWeights(name));
-        return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
-      }),
-  };
-}
-
-/** pixels [1, S, S, 3] → feature map [1, h, w, C] */
-type FeatureFn = (x: tf.Tensor4D) => tf.Tensor4D;
-
 async function loadFeatureFn(
   encoder: PretrainedEncoder,
   access: BackboneAccess,
   signal?: AbortSignal,
 ): Promise<{ run: FeatureFn; dispose: () => void }> {
-  const read = fileReader(encoder.url, access, signal);
-  let modelJson: tf.io.ModelJSON;
-  try {
-    modelJson = JSON.parse(new TextDecoder().decode(await read(null))) as tf.io.ModelJSON;
-  } catch (error) {
-    if (error instanceof SourceFailure) throw error;
-    throw new SourceFailure('model.json is not valid JSON', { cause: error });
-  }
-  const source = handler(modelJson, read);
-  if (modelJson.format === 'graph-model') {
-    const graph = await tf.loadGraphModel(source);
-    return {
-      run: (x) => (encoder.layer ? graph.execute(x, encoder.layer) : graph.execute(x)) as tf.Tensor4D,
-      dispose: () => graph.dispose(),
-    };
-  }
-  const layers = await tf.loadLayersModel(source);
-  if (encoder.layer && !layers.layers.some((l) => l.name === encoder.layer)) {
-    layers.dispose();
-    throw new SourceFailure(`the model has no layer named ${JSON.stringify(encoder.layer)}`);
-  }
-  const model = encoder.layer ? tf.model({ inputs: layers.inputs, outputs: layers.getLayer(encoder.layer).output }) : layers;
-  return { run: (x) => model.predict(x) as tf.Tensor4D, dispose: () => layers.dispose() };
+  return networkOf(encoder, fileReader(encoder.url, access, signal));
 }
 
 /**
@@ -170,32 +149,24 @@ export class Backbone {
     } catch (cause) {
       throw loadFailure(encoder, cause, signal);
     }
-    let shape: number[];
-    try {
-      const probe = tf.tidy(() => fn.run(tf.zeros([1, encoder.imageSize, encoder.imageSize, 3])));
-      shape = probe.shape;
-      probe.dispose();
-    } catch (cause) {
+    const probe = probeFeatureMap(fn.run, encoder.imageSize);
+    if ('error' in probe) {
       fn.dispose();
       const what = encoder.layer ? `layer ${JSON.stringify(encoder.layer)}` : 'the model';
-      throw new ModelError(
-        'BACKBONE_LOAD_FAILED',
-        `backbone ${encoder.url}: ${what} cannot run on ${encoder.imageSize}×${encoder.imageSize} images`,
-        { cause },
-      );
+      const message =
+        probe.error === 'cannot run'
+          ? `backbone ${encoder.url}: ${what} cannot run on ${encoder.imageSize}×${encoder.imageSize} images`
+          : `backbone ${encoder.url}: ${probe.error}`;
+      throw new ModelError('BACKBONE_LOAD_FAILED', message, { cause: probe.cause });
     }
-    const [, h, w, channels] = shape;
-    if (!(h! >= 1 && w! >= 1 && channels! >= 1) || shape.length !== 4) {
-      fn.dispose();
-      throw new ModelError('BACKBONE_LOAD_FAILED', `backbone ${encoder.url}: output [${shape}] is not a [1, h, w, C] feature map`);
-    }
+    const { channels } = probe;
     const key = createHash('sha256')
-      .update(JSON.stringify([encoder.url, encoder.layer ?? '', encoder.imageSize, encoder.inputRange ?? [-1, 1], gridSize]))
+      .update(JSON.stringify([encoder.url, encoder.layer ?? '', encoder.imageSize, encoder.inputRange ?? DEFAULT_INPUT_RANGE, gridSize]))
       .digest('hex')
       .slice(0, 16);
     const cacheDir = diskCache ? (encoder.cacheDir ?? path.join(os.tmpdir(), 'glimpse-features')) : null;
     if (cacheDir !== null) await mkdir(path.join(cacheDir, key), { recursive: true });
-    return new Backbone(encoder, gridSize, fn.run, fn.dispose, channels!, cacheDir, key);
+    return new Backbone(encoder, gridSize, fn.run, fn.dispose, channels, cacheDir, key);
   }
 
   /** image (path or bytes) → features [L · C], from the disk cache when present (and enabled) */
@@ -228,19 +199,7 @@ export class Backbone {
   }
 
   private extract(pixels: Float32Array): Float32Array {
-    const { imageSize: S, inputRange = [-1, 1] } = this.encoder;
-    const G = this.gridSize;
-    return tf.tidy(() => {
-      const x = tf.tensor4d(pixels, [1, S, S, 3]); // [1, S, S, 3] in 0..1
-      const scaled = tf.add(tf.mul(x, inputRange[1] - inputRange[0]), inputRange[0]) as tf.Tensor4D;
-      const map = this.run(scaled); // [1, h, w, C]
-      const [, h, w] = map.shape;
-      const grid =
-        h % G === 0 && w % G === 0
-          ? tf.avgPool(map, [h / G, w / G], [h / G, w / G], 'valid') // [1, G, G, C]
-          : tf.image.resizeBilinear(map, [G, G]); // [1, G, G, C]
-      return grid.dataSync() as Float32Array;
-    });
+    return featureGrid(this.run, pixels, this.encoder, this.gridSize);
   }
 
   dispose(): void {

@@ -95,11 +95,12 @@ export class ModelResolver {
   async deleteModel(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<string> {
     const path = await ctx.prisma.$transaction(async (tx) => {
       // a concurrent requestCaption's insert waits for this transaction
-      const model = await lockForDelete<{ path: string | null; blobId: string | null; createdByKey: string | null }>(tx, 'Model', id, [
-        'path',
-        'blobId',
-        'createdByKey',
-      ]);
+      const model = await lockForDelete<{
+        path: string | null;
+        blobId: string | null;
+        backboneBlobId: string | null;
+        createdByKey: string | null;
+      }>(tx, 'Model', id, ['path', 'blobId', 'backboneBlobId', 'createdByKey']);
       checkOwner(ctx, model.createdByKey, `model ${id}`, 'deleting');
       // a setModelAlias on it holds the row FOR SHARE until it commits: its alias is seen here
       const aliases = await aliasesOf(tx, id);
@@ -120,7 +121,7 @@ export class ModelResolver {
       );
       await tx.captionRequest.deleteMany({ where: { modelId: id } });
       await tx.model.delete({ where: { id } });
-      await deleteUnreferenced(tx, [model.blobId]);
+      await deleteUnreferenced(tx, [model.blobId, model.backboneBlobId]);
       return model.path;
     });
     // a folder only for a model from before the artifact store
@@ -152,10 +153,10 @@ export class ModelResolver {
   @FieldResolver(() => ModelWebFiles, {
     nullable: true,
     description:
-      'its files for captioning on the user\'s device (the dashboard\'s "on this device", glimpse model export --web); null for a model with a pretrained backbone (not yet available in the browser) or one from before the artifact store',
+      'its files for captioning on the user\'s device (the dashboard\'s "on this device", glimpse model export --web); null for a model from before the artifact store, or one with a pretrained backbone saved before backbones were stored with models',
   })
   webFiles(@Root() model: Model): ModelWebFiles | null {
-    const row = { blobId: model.blobId ?? null, config: model.config };
+    const row = { blobId: model.blobId ?? null, backboneBlobId: model.backboneBlobId ?? null, config: model.config };
     return servedOnDevice(row)
       ? { modelJson: modelWebPath(model.id, row.blobId), exportZip: modelExportZipPath(model.id, row.blobId) }
       : null;

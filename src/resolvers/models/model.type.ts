@@ -58,13 +58,15 @@ export class Model {
 
   /** the model folder's blob in the artifact store (not a field: Model.webFiles derives its URL from it) */
   blobId?: string | null;
+  /** its backbone's blob (not a field: Model.webFiles is null for a backbone model without one) */
+  backboneBlobId?: string | null;
 }
 
 @ObjectType({ description: "A model's files for captioning in the browser, at URLs that never change (content-hashed)" })
 export class ModelWebFiles {
   @Field(() => String, {
     description:
-      'the URL path of model.json on this server (its weight shards and vocabulary beside it); fetch with the header "Authorization: Bearer <key>" when reads need a key',
+      'the URL path of model.json on this server (its weight shards and vocabulary beside it, and for a backbone model its backbone\'s files under the relative URL its encoder names); fetch with the header "Authorization: Bearer <key>" when reads need a key',
   })
   modelJson!: string;
 

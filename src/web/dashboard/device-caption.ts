@@ -28,7 +28,9 @@ let loaded: { ref: string; modelId: string; captioner: Promise<DeviceCaptioner> 
 
 async function load(model: { webFiles: { modelJson: string } | null }): Promise<DeviceCaptioner> {
   if (!model.webFiles)
-    throw new Error('this model cannot caption in the browser: a pretrained backbone on the device is not yet available');
+    throw new Error(
+      'this model cannot caption in the browser: saved before the artifact store, or a backbone model saved before backbones were stored with models (train it again)',
+    );
   const manifest = (await (await fetch('/assets/device-manifest.json')).json()) as { script: string; wasmFiles: Record<string, string> };
   const bundle = (await import(manifest.script)) as DeviceBundle;
   const key = apiKey.get();
