@@ -21,7 +21,7 @@ import { KeyRing } from './keyring.ts';
 import { mountModelFiles } from './model-files.ts';
 import { bearerToken, contextFactory, operationNameLogPlugin, requestIdFrom, type SharedContext } from './request-context.ts';
 import { apolloErrorMasking, logOnRequestLog, type InternalErrorLogger } from './error-masking.ts';
-import { createOperationGuard, guardPlugin } from './guard.ts';
+import { createOperationGuard, guardPlugin, retryAfterPlugin } from './guard.ts';
 import { DocumentCache } from './document-cache.ts';
 import { limitRules, parseOptions, precheck, restoreLimitCode } from './limits.ts';
 import { databaseGate, mountHealth, mountProbes, type DatabaseState } from './health.ts';
@@ -180,6 +180,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       operationNameLogPlugin,
       masking.plugin,
       guardPlugin(guard),
+      retryAfterPlugin,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.close() }) },

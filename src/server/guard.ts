@@ -158,3 +158,22 @@ export function guardPlugin(guard: OperationGuard): ApolloServerPlugin<ApiContex
     },
   };
 }
+
+/**
+ * A response refused for load (SERVICE_OVERLOADED, DATABASE_UNAVAILABLE: errors with extensions.retryAfterSeconds)
+ * carries the hint as an HTTP `Retry-After` header too, for proxies and HTTP clients that read headers, not bodies.
+ * The status stays 200: the body is a GraphQL result with its typed error.
+ */
+export const retryAfterPlugin: ApolloServerPlugin<ApiContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single' || response.http.headers.has('retry-after')) return;
+        const hints = (response.body.singleResult.errors ?? [])
+          .map((e) => e.extensions?.retryAfterSeconds)
+          .filter((s): s is number => typeof s === 'number' && Number.isFinite(s) && s >= 0);
+        if (hints.length > 0) response.http.headers.set('retry-after', String(Math.ceil(Math.max(...hints))));
+      },
+    };
+  },
+};

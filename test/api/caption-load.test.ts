@@ -106,6 +106,21 @@ describe('requestCaption under load', () => {
     }
     expect(await waitingJobs()).toBe(before + accepted.length);
     expect(await t.db.prisma.captionRequest.count()).toBe(before + accepted.length);
+    // the hint as an HTTP header too (proxies, plain HTTP clients); the body stays a GraphQL result
+    const raw = await fetch(api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: REQUEST, variables: { input: { modelId, imageBase64 } } }),
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('retry-after')).toBe('2');
+    expect(codes((await raw.json()) as GraphQLResponse)).toEqual(['SERVICE_OVERLOADED']);
+    const fine = await fetch(api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(fine.headers.get('retry-after')).toBeNull();
     // an unknown model is still NOT_FOUND when the queue is full: the model is checked first
     expect(codes(await post(api.url, REQUEST, { input: { modelId: 'nope', imageBase64 } }))).toEqual(['NOT_FOUND']);
   });
