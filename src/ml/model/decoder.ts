@@ -6,6 +6,7 @@
 // fc1/fc2 run once over all states, W2·h and the GRU's recurrent projection share one matMul.
 // Only attention and the GRU cell run per step. Decoding uses the same functions with T = 1.
 import * as tf from '@tensorflow/tfjs';
+import { nativeRecurrence, nativeRecurrenceOn } from '../kernels/native-recurrence.ts';
 import { attend, attentionKeys } from './attention.ts';
 import { gruCell } from './gru.ts';
 import { StepProducts } from './step-products.ts';
@@ -114,6 +115,8 @@ export function teacherForcedStates(
 ): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } {
   const [B, T] = inputs.shape;
   const weightsOfStep = stepWeights(weights);
+  const fused = nativeTeacherForcedStates(weights, weightsOfStep, images, inputs, keep);
+  if (fused) return fused;
   const products = new StepProducts([{ w: weightsOfStep.stateKernel, bias: weightsOfStep.stateBias }, { w: weightsOfStep.contextKernel }]);
   const step: StepWeights = { ...weightsOfStep, products };
   const U = step.stateKernel.shape[0];
@@ -135,6 +138,37 @@ export function teacherForcedStates(
     states: tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
     alphas: tf.stack(alphas, 1) as tf.Tensor3D, // [B, T, L]
     contexts: step.outputContextKernel ? (tf.stack(contexts, 1).reshape([B * T, E]) as tf.Tensor2D) : undefined, // [B·T, E]
+  };
+}
+
+/** teacherForcedStates in one native call over all steps (and one for its gradient), or null where not available. */
+function nativeTeacherForcedStates(
+  weights: ModelWeights,
+  step: StepWeights,
+  images: EncodedImages,
+  inputs: tf.Tensor2D,
+  keep?: tf.Tensor2D[],
+): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } | null {
+  if (!nativeRecurrenceOn()) return null;
+  const [B, T] = inputs.shape;
+  const [, L, U] = images.keys.shape;
+  const E = images.features.shape[2];
+  const xEmb = embedTokens(weights, step, inputs.reshape([B * T]) as tf.Tensor1D).reshape([B, T, 3 * U]) as tf.Tensor3D; // [B, T, 3U]
+  const out = nativeRecurrence({
+    keys: images.keys,
+    features: images.features,
+    xEmb,
+    stateKernel: step.stateKernel,
+    stateBias: step.stateBias,
+    contextKernel: step.contextKernel,
+    v: step.v,
+    ...(keep ? { keep: tf.stack(keep).reshape([T, B]) as tf.Tensor2D } : {}),
+  }); // [B, T, U + L + E]: (state | α | context)
+  if (out == null) return null;
+  return {
+    states: tf.slice(out, [0, 0, 0], [B, T, U]).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
+    alphas: tf.slice(out, [0, 0, U], [B, T, L]) as tf.Tensor3D, // [B, T, L]
+    contexts: step.outputContextKernel ? (tf.slice(out, [0, 0, U + L], [B, T, E]).reshape([B * T, E]) as tf.Tensor2D) : undefined, // [B·T, E]
   };
 }
 

@@ -1,0 +1,328 @@
+// The whole teacher-forced decoder recurrence (src/ml/model/decoder.ts, teacherForcedStates) in one
+// native call forward and one for its gradient, on the wasm heap (src/ml/kernels/native-recurrence.ts):
+// per time step the state projection h·[W2 | Wh] + b, the attention (scores, softmax, context), the
+// context share of the GRU input projection and the GRU cell; T steps per call instead of ~25 tfjs
+// kernels per step forward and ~35 backward. The weights' gradients are summed once over all steps
+// (two products over the B·T rows). Checks: kernels.h (every region inside the heap, outputs overlap
+// nothing).
+//
+// recurrence(heap, RECUR_PARAMS [keysOff, featuresOff, xEmbOff, wStateOff, bStateOff, wContextOff, vOff,
+//            keepOff, outOff, savedOff, B, T, L, U, E])
+//   keys [B, L, U] (W1·features + b1), features [B, L, E], xEmb [B, T, 3U] (the tokens' share of the GRU
+//   input projection, its bias included), wState [U, 4U] (W2 | GRU recurrent kernel), bState [4U],
+//   wContext [E, 3U] (the context rows of the GRU input kernel), v [U], keep [T, B] (context dropout's
+//   scale into the GRU; keepOff < 0: none). From h_0 = 0, for t = 0..T-1 (h = h_t, W = U + L + E):
+//     P = h·wState + bState [B, 4U]; q = P[:, :U], r = P[:, U:]
+//     α = softmax_l(Σ_u tanh(keys[b, l, u] + q[b, u])·v[u]); ctx = Σ_l α[b, l]·features[b, l, :]
+//     x = (ctx·keep[t, b])·wContext + xEmb[:, t]; h_{t+1} = GRU(x, r, h) (gru.c's cell)
+//   out [B, T, W]: row (b, t) = (h_{t+1} | α | ctx). saved [T, B·(L·U + 4U)] (savedOff < 0: not
+//   stored, no gradient to come): per step the tanh values [B, L, U], the gates (z, s, c) [B, 3U] and
+//   r_n [B, U].
+// recurrenceGrad(heap, RECUR_GRAD_PARAMS [featuresOff, wStateOff, wContextOff, vOff, keepOff, outOff,
+//            savedOff, dyOff, dkeysOff, dfeaturesOff, dxEmbOff, dwStateOff, dbStateOff, dwContextOff, dvOff,
+//            B, T, L, U, E])
+//   dy [B, T, W]: the gradient of out. Writes the gradients of keys, features, xEmb, wState, bState,
+//   wContext and v.
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastmath.h"
+#include "kernels.h"
+
+typedef struct {
+  int64_t B, T, L, U, E;
+  int64_t W; // U + L + E: one row of out
+  int64_t S; // B·(L·U + 4U): one step of saved
+} Dims;
+
+// B, T, L, U, E ≥ 1 from params[first..first+5), every region < 2^31 elements
+static int dims(const double* p, int first, Dims* d) {
+  int64_t v[5];
+  if (!counts(p, first, 5, 1, v)) return 0;
+  const int64_t B = v[0], T = v[1], L = v[2], U = v[3], E = v[4];
+  const int64_t W = U + L + E, LU4 = L * U + 4 * U; // each factor < 2^31: no overflow in int64
+  const int64_t sizes[][3] = {{B, T, W}, {B, L, U}, {B, L, E}, {B, T, 3 * U}, {U, 4 * U, 1}, {E, 3 * U, 1},
+                              {T, B, LU4}, {B, T, 4 * U}};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    int64_t n;
+    if (!product_of(3, sizes[i], &n) || n > (int64_t)MAX_DIM) return 0;
+  }
+  *d = (Dims){B, T, L, U, E, W, B * LU4};
+  return 1;
+}
+
+static inline float sigmoid_one(float v) { return 1.0f / (1.0f + exp_one(-v)); }
+
+static void sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float beta, float* c, int64_t ldc) {
+  blas_threads_for((double)M * N * K);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+              1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+// one sequence's attention at one step: α [L] and ctx [E] into its row of out, the tanh values into
+// hidden [L, U] (NULL: not kept)
+VECTORISED static void attend_row(const float* restrict keys, const float* restrict q, const float* restrict v,
+                                  const float* restrict features, float* restrict alpha, float* restrict ctx,
+                                  float* restrict hidden, int64_t L, int64_t U, int64_t E) {
+  float top = -INFINITY;
+  for (int64_t l = 0; l < L; l++) {
+    const float* k = keys + l * U;
+    float s;
+    if (hidden != NULL) {
+      float* hl = hidden + l * U;
+      LANE_SUM(s, U, u, (hl[u] = tanh_one(k[u] + q[u])) * v[u]);
+    } else {
+      LANE_SUM(s, U, u, tanh_one(k[u] + q[u]) * v[u]);
+    }
+    alpha[l] = s;
+    top = s > top ? s : top;
+  }
+  float sum = 0;
+  for (int64_t l = 0; l < L; l++) {
+    alpha[l] = exp_one(alpha[l] - top);
+    sum += alpha[l];
+  }
+  for (int64_t l = 0; l < L; l++) alpha[l] /= sum;
+  memset(ctx, 0, (size_t)E * sizeof(float));
+  for (int64_t l = 0; l < L; l++) {
+    const float a = alpha[l];
+    const float* f = features + l * E;
+    for (int64_t e = 0; e < E; e++) ctx[e] += a * f[e];
+  }
+}
+
+// the GRU cell of one sequence (gru.c's): x [3U], r [3U], h [U] (NULL: zeros) → hn [U]; gates (z, s, c)
+// [3U] and r_n [U] kept unless NULL
+VECTORISED static void gru_row(const float* restrict x, const float* restrict r, const float* restrict h,
+                               float* restrict hn, float* restrict gates, float* restrict rn, int64_t U) {
+  for (int64_t u = 0; u < U; u++) {
+    const float z = sigmoid_one(x[u] + r[u]);
+    const float s = sigmoid_one(x[U + u] + r[U + u]);
+    const float c = tanh_one(x[2 * U + u] + s * r[2 * U + u]);
+    const float hp = h != NULL ? h[u] : 0.0f;
+    hn[u] = c + z * (hp - c);
+    if (gates != NULL) gates[u] = z, gates[U + u] = s, gates[2 * U + u] = c, rn[u] = r[2 * U + u];
+  }
+}
+
+typedef struct {
+  const float *keys, *features, *xEmb, *wState, *bState, *wContext, *v, *keep;
+  float *out, *saved;
+} Forward;
+
+static int forward(const Forward* f, const Dims* d) {
+  const int64_t B = d->B, T = d->T, L = d->L, U = d->U, E = d->E, W = d->W;
+  float* P = malloc((size_t)(B * 4 * U) * sizeof(float));
+  float* G = malloc((size_t)(B * E) * sizeof(float));
+  float* X = malloc((size_t)(B * 3 * U) * sizeof(float));
+  if (P == NULL || G == NULL || X == NULL) {
+    free(P), free(G), free(X);
+    return 0;
+  }
+  for (int64_t t = 0; t < T; t++) {
+    for (int64_t b = 0; b < B; b++) memcpy(P + b * 4 * U, f->bState, (size_t)(4 * U) * sizeof(float));
+    // h_t of sequence b is row (b, t − 1) of out: stride T·W
+    if (t > 0) sgemm(0, 0, B, 4 * U, U, f->out + (t - 1) * W, T * W, f->wState, 4 * U, 1.0f, P, 4 * U);
+    float* saved = f->saved != NULL ? f->saved + t * d->S : NULL;
+    for (int64_t b = 0; b < B; b++) {
+      float* row = f->out + (b * T + t) * W;
+      attend_row(f->keys + b * L * U, P + b * 4 * U, f->v, f->features + b * L * E, row + U, row + U + L,
+                 saved != NULL ? saved + b * L * U : NULL, L, U, E);
+      const float k = f->keep != NULL ? f->keep[t * B + b] : 1.0f;
+      for (int64_t e = 0; e < E; e++) G[b * E + e] = row[U + L + e] * k;
+      memcpy(X + b * 3 * U, f->xEmb + (b * T + t) * 3 * U, (size_t)(3 * U) * sizeof(float));
+    }
+    sgemm(0, 0, B, 3 * U, E, G, E, f->wContext, 3 * U, 1.0f, X, 3 * U);
+    for (int64_t b = 0; b < B; b++) {
+      float* row = f->out + (b * T + t) * W;
+      float* gates = saved != NULL ? saved + B * L * U + b * 3 * U : NULL;
+      float* rn = saved != NULL ? saved + B * L * U + 3 * B * U + b * U : NULL;
+      gru_row(X + b * 3 * U, P + b * 4 * U + U, t > 0 ? row - W : NULL, row, gates, rn, U);
+    }
+  }
+  free(P), free(G), free(X);
+  return 1;
+}
+
+typedef struct {
+  const float *features, *wState, *wContext, *v, *keep, *out, *saved, *dy;
+  float *dkeys, *dfeatures, *dxEmb, *dwState, *dbState, *dwContext, *dv;
+} Backward;
+
+// the GRU cell's gradient for one sequence (gru.c's): g = dL/dh' [U] → dx [3U], the r part of dP [3U];
+// dh = g·z
+VECTORISED static void gru_grad_row(const float* restrict g, const float* restrict gates, const float* restrict rn,
+                                    const float* restrict h, float* restrict dx, float* restrict dr,
+                                    float* restrict dh, int64_t U) {
+  for (int64_t u = 0; u < U; u++) {
+    const float z = gates[u], s = gates[U + u], c = gates[2 * U + u];
+    const float hp = h != NULL ? h[u] : 0.0f;
+    const float dn = g[u] * (1.0f - z) * (1.0f - c * c);
+    const float dz = g[u] * (hp - c) * (z * (1.0f - z));
+    const float ds = dn * rn[u] * (s * (1.0f - s));
+    dx[u] = dz, dx[U + u] = ds, dx[2 * U + u] = dn;
+    dr[u] = dz, dr[U + u] = ds, dr[2 * U + u] = dn * s;
+    dh[u] = g[u] * z;
+  }
+}
+
+// the attention's gradient for one sequence at one step, given dctx [E] and the direct dα [L]:
+// accumulates dfeatures [L, E], dkeys [L, U], dv [U]; writes dq [U] (the q part of dP)
+VECTORISED static void attend_grad_row(const float* restrict features, const float* restrict alpha,
+                                       const float* restrict dalpha_in, const float* restrict hidden,
+                                       const float* restrict v, const float* restrict dctx, float* restrict da,
+                                       float* restrict dfeatures, float* restrict dkeys, float* restrict dq,
+                                       float* restrict dv, int64_t L, int64_t U, int64_t E) {
+  float dot = 0;
+  for (int64_t l = 0; l < L; l++) {
+    const float* f = features + l * E;
+    float s;
+    LANE_SUM(s, E, e, dctx[e] * f[e]);
+    da[l] = s + dalpha_in[l];
+    dot += alpha[l] * da[l];
+    float* df = dfeatures + l * E;
+    const float a = alpha[l];
+    for (int64_t e = 0; e < E; e++) df[e] += a * dctx[e];
+  }
+  memset(dq, 0, (size_t)U * sizeof(float));
+  for (int64_t l = 0; l < L; l++) {
+    const float ds = alpha[l] * (da[l] - dot);
+    const float* h = hidden + l * U;
+    float* dk = dkeys + l * U;
+    for (int64_t u = 0; u < U; u++) {
+      const float t = h[u];
+      const float g = ds * v[u] * (1.0f - t * t);
+      dk[u] += g;
+      dq[u] += g;
+      dv[u] += t * ds;
+    }
+  }
+}
+
+static int backward(const Backward* k, const Dims* d) {
+  const int64_t B = d->B, T = d->T, L = d->L, U = d->U, E = d->E, W = d->W;
+  float* dP = malloc((size_t)(B * T * 4 * U) * sizeof(float));            // [B, T, 4U]
+  float* dh = malloc((size_t)(B * U) * sizeof(float));                    // dL/dh_t from steps ≥ t
+  float* g = malloc((size_t)U * sizeof(float));                           // dL/dh_{t+1}, one sequence
+  float* dctx = malloc((size_t)(B * E) * sizeof(float));                  // [B, E]
+  float* da = malloc((size_t)L * sizeof(float));                          // dα, one sequence
+  const int64_t rows = B * T, wide = (U > E ? U : E);
+  float* A = malloc((size_t)(rows * wide) * sizeof(float));               // h_t, then ctx·keep, per row
+  if (dP == NULL || dh == NULL || g == NULL || dctx == NULL || da == NULL || A == NULL) {
+    free(dP), free(dh), free(g), free(dctx), free(da), free(A);
+    return 0;
+  }
+  memset(dh, 0, (size_t)(B * U) * sizeof(float));
+  memset(k->dkeys, 0, (size_t)(B * L * U) * sizeof(float));
+  memset(k->dfeatures, 0, (size_t)(B * L * E) * sizeof(float));
+  memset(k->dv, 0, (size_t)U * sizeof(float));
+  for (int64_t t = T - 1; t >= 0; t--) {
+    const float* saved = k->saved + t * d->S;
+    for (int64_t b = 0; b < B; b++) {
+      const float* dyrow = k->dy + (b * T + t) * W;
+      float* dhb = dh + b * U;
+      for (int64_t u = 0; u < U; u++) g[u] = dyrow[u] + dhb[u];
+      gru_grad_row(g, saved + B * L * U + b * 3 * U, saved + B * L * U + 3 * B * U + b * U,
+                   t > 0 ? k->out + (b * T + t - 1) * W : NULL, k->dxEmb + (b * T + t) * 3 * U,
+                   dP + (b * T + t) * 4 * U + U, dhb, U);
+    }
+    // d(ctx·keep) = dx·wContextᵀ
+    sgemm(0, 1, B, E, 3 * U, k->dxEmb + t * 3 * U, T * 3 * U, k->wContext, 3 * U, 0.0f, dctx, E);
+    for (int64_t b = 0; b < B; b++) {
+      const float* row = k->out + (b * T + t) * W;
+      const float* dyrow = k->dy + (b * T + t) * W;
+      const float keep = k->keep != NULL ? k->keep[t * B + b] : 1.0f;
+      float* dc = dctx + b * E;
+      for (int64_t e = 0; e < E; e++) dc[e] = dc[e] * keep + dyrow[U + L + e];
+      attend_grad_row(k->features + b * L * E, row + U, dyrow + U, saved + b * L * U, k->v, dc, da,
+                      k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, k->dv, L, U, E);
+    }
+    // h_t (t ≥ 1) also fed step t's projection: dh_t += dP_t·wStateᵀ (h_0 is the zero start)
+    if (t > 0) sgemm(0, 1, B, U, 4 * U, dP + t * 4 * U, T * 4 * U, k->wState, 4 * U, 1.0f, dh, U);
+  }
+  // dbState = Σ_rows dP; dwState = Σ_rows h_tᵀ·dP (rows of t = 0: h_0 = 0)
+  memset(k->dbState, 0, (size_t)(4 * U) * sizeof(float));
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < 4 * U; j++) k->dbState[j] += dP[i * 4 * U + j];
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t t = 0; t < T; t++) {
+      float* a = A + (b * T + t) * U;
+      if (t == 0) memset(a, 0, (size_t)U * sizeof(float));
+      else memcpy(a, k->out + (b * T + t - 1) * W, (size_t)U * sizeof(float));
+    }
+  sgemm(1, 0, U, 4 * U, rows, A, U, dP, 4 * U, 0.0f, k->dwState, 4 * U);
+  // dwContext = Σ_rows (ctx·keep)ᵀ·dx
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t t = 0; t < T; t++) {
+      const float keep = k->keep != NULL ? k->keep[t * B + b] : 1.0f;
+      const float* ctx = k->out + (b * T + t) * W + U + L;
+      float* a = A + (b * T + t) * E;
+      for (int64_t e = 0; e < E; e++) a[e] = ctx[e] * keep;
+    }
+  sgemm(1, 0, E, 3 * U, rows, A, E, k->dxEmb, 3 * U, 0.0f, k->dwContext, 3 * U);
+  free(dP), free(dh), free(g), free(dctx), free(da), free(A);
+  return 1;
+}
+
+#define F(i) ((const float*)(h.base + r[i].off))
+#define M(i) ((float*)(h.base + r[i].off))
+
+napi_value Recurrence(napi_env env, napi_callback_info info) {
+  Heap h;
+  if (!heap_args(env, info, RECUR_NPARAMS, &h)) return NULL;
+  Dims d;
+  if (!dims(h.params, RECUR_B, &d))
+    return fail(env, "recurrence: B, T, L, U, E must be integers ≥ 1 (every region < 2^31 elements)");
+  const RegionSpec specs[] = {
+      {RECUR_keysOff, d.B * d.L * d.U, "keys", IN},
+      {RECUR_featuresOff, d.B * d.L * d.E, "features", IN},
+      {RECUR_xEmbOff, d.B * d.T * 3 * d.U, "xEmb", IN},
+      {RECUR_wStateOff, 4 * d.U * d.U, "wState", IN},
+      {RECUR_bStateOff, 4 * d.U, "bState", IN},
+      {RECUR_wContextOff, 3 * d.U * d.E, "wContext", IN},
+      {RECUR_vOff, d.U, "v", IN},
+      {RECUR_keepOff, d.T * d.B, "keep", IN | OPTIONAL},
+      {RECUR_outOff, d.B * d.T * d.W, "out", OUT},
+      {RECUR_savedOff, d.T * d.S, "saved", OUT | OPTIONAL},
+  };
+  Region r[REGION_COUNT(specs)];
+  if (!check_regions(env, "recurrence", &h, specs, REGION_COUNT(specs), r)) return NULL;
+  const Forward f = {F(0), F(1), F(2), F(3), F(4), F(5), F(6), h.params[RECUR_keepOff] >= 0 ? F(7) : NULL, M(8),
+                     h.params[RECUR_savedOff] >= 0 ? M(9) : NULL};
+  if (!forward(&f, &d)) return fail(env, "recurrence: out of memory for the scratch buffers");
+  return NULL;
+}
+
+napi_value RecurrenceGrad(napi_env env, napi_callback_info info) {
+  Heap h;
+  if (!heap_args(env, info, RECUR_GRAD_NPARAMS, &h)) return NULL;
+  Dims d;
+  if (!dims(h.params, RECUR_GRAD_B, &d))
+    return fail(env, "recurrenceGrad: B, T, L, U, E must be integers ≥ 1 (every region < 2^31 elements)");
+  const RegionSpec specs[] = {
+      {RECUR_GRAD_featuresOff, d.B * d.L * d.E, "features", IN},
+      {RECUR_GRAD_wStateOff, 4 * d.U * d.U, "wState", IN},
+      {RECUR_GRAD_wContextOff, 3 * d.U * d.E, "wContext", IN},
+      {RECUR_GRAD_vOff, d.U, "v", IN},
+      {RECUR_GRAD_keepOff, d.T * d.B, "keep", IN | OPTIONAL},
+      {RECUR_GRAD_outOff, d.B * d.T * d.W, "out", IN},
+      {RECUR_GRAD_savedOff, d.T * d.S, "saved", IN},
+      {RECUR_GRAD_dyOff, d.B * d.T * d.W, "dy", IN},
+      {RECUR_GRAD_dkeysOff, d.B * d.L * d.U, "dkeys", OUT},
+      {RECUR_GRAD_dfeaturesOff, d.B * d.L * d.E, "dfeatures", OUT},
+      {RECUR_GRAD_dxEmbOff, d.B * d.T * 3 * d.U, "dxEmb", OUT},
+      {RECUR_GRAD_dwStateOff, 4 * d.U * d.U, "dwState", OUT},
+      {RECUR_GRAD_dbStateOff, 4 * d.U, "dbState", OUT},
+      {RECUR_GRAD_dwContextOff, 3 * d.U * d.E, "dwContext", OUT},
+      {RECUR_GRAD_dvOff, d.U, "dv", OUT},
+  };
+  Region r[REGION_COUNT(specs)];
+  if (!check_regions(env, "recurrenceGrad", &h, specs, REGION_COUNT(specs), r)) return NULL;
+  const Backward k = {F(0), F(1), F(2),  F(3),  h.params[RECUR_GRAD_keepOff] >= 0 ? F(4) : NULL,
+                      F(5), F(6), F(7),  M(8),  M(9),
+                      M(10), M(11), M(12), M(13), M(14)};
+  if (!backward(&k, &d)) return fail(env, "recurrenceGrad: out of memory for the scratch buffers");
+  return NULL;
+}
