@@ -61,6 +61,57 @@ static void sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, const float* 
               1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+// C[b, :] += A[b, :]·W for the few rows b < B of one step (B ≤ 64 in practice): W [K, N] (row stride
+// ldw) streams once per 4 rows, 64 columns at a time, with the 4 × 64 sums in registers. OpenBLAS
+// packs all of W (4 MB for the state projection) at every call, which cost more than the products
+// of 16 rows themselves.
+#define NB 64
+#define RB 4
+VECTORISED static void rows_times(int64_t B, int64_t N, int64_t K, const float* restrict A, int64_t lda,
+                                  const float* restrict W, int64_t ldw, float* restrict C, int64_t ldc) {
+  int64_t n0 = 0;
+  for (; n0 + NB <= N; n0 += NB) {
+    int64_t b = 0;
+    for (; b + RB <= B; b += RB) {
+      float acc[RB][NB];
+      for (int r = 0; r < RB; r++)
+        for (int j = 0; j < NB; j++) acc[r][j] = C[(b + r) * ldc + n0 + j];
+      for (int64_t k = 0; k < K; k++) {
+        const float* w = W + k * ldw + n0;
+        for (int r = 0; r < RB; r++) {
+          const float s = A[(b + r) * lda + k];
+          for (int j = 0; j < NB; j++) acc[r][j] += s * w[j];
+        }
+      }
+      for (int r = 0; r < RB; r++)
+        for (int j = 0; j < NB; j++) C[(b + r) * ldc + n0 + j] = acc[r][j];
+    }
+    for (; b < B; b++) {
+      float acc[NB];
+      for (int j = 0; j < NB; j++) acc[j] = C[b * ldc + n0 + j];
+      for (int64_t k = 0; k < K; k++) {
+        const float s = A[b * lda + k];
+        const float* w = W + k * ldw + n0;
+        for (int j = 0; j < NB; j++) acc[j] += s * w[j];
+      }
+      for (int j = 0; j < NB; j++) C[b * ldc + n0 + j] = acc[j];
+    }
+  }
+  if (n0 < N)
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t k = 0; k < K; k++) {
+        const float s = A[b * lda + k];
+        const float* w = W + k * ldw;
+        for (int64_t j = n0; j < N; j++) C[b * ldc + j] += s * w[j];
+      }
+}
+
+// out [cols, rows] = inᵀ for in [rows, cols]
+static void transpose(const float* restrict in, int64_t rows, int64_t cols, float* restrict out) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) out[j * rows + i] = in[i * cols + j];
+}
+
 // one sequence's attention at one step: α [L] and ctx [E] into its row of out, the tanh values into
 // hidden [L, U] (NULL: not kept)
 VECTORISED static void attend_row(const float* restrict keys, const float* restrict q, const float* restrict v,
@@ -124,7 +175,7 @@ static int forward(const Forward* f, const Dims* d) {
   for (int64_t t = 0; t < T; t++) {
     for (int64_t b = 0; b < B; b++) memcpy(P + b * 4 * U, f->bState, (size_t)(4 * U) * sizeof(float));
     // h_t of sequence b is row (b, t − 1) of out: stride T·W
-    if (t > 0) sgemm(0, 0, B, 4 * U, U, f->out + (t - 1) * W, T * W, f->wState, 4 * U, 1.0f, P, 4 * U);
+    if (t > 0) rows_times(B, 4 * U, U, f->out + (t - 1) * W, T * W, f->wState, 4 * U, P, 4 * U);
     float* saved = f->saved != NULL ? f->saved + t * d->S : NULL;
     for (int64_t b = 0; b < B; b++) {
       float* row = f->out + (b * T + t) * W;
@@ -134,7 +185,7 @@ static int forward(const Forward* f, const Dims* d) {
       for (int64_t e = 0; e < E; e++) G[b * E + e] = row[U + L + e] * k;
       memcpy(X + b * 3 * U, f->xEmb + (b * T + t) * 3 * U, (size_t)(3 * U) * sizeof(float));
     }
-    sgemm(0, 0, B, 3 * U, E, G, E, f->wContext, 3 * U, 1.0f, X, 3 * U);
+    rows_times(B, 3 * U, E, G, E, f->wContext, 3 * U, X, 3 * U);
     for (int64_t b = 0; b < B; b++) {
       float* row = f->out + (b * T + t) * W;
       float* gates = saved != NULL ? saved + B * L * U + b * 3 * U : NULL;
@@ -210,10 +261,14 @@ static int backward(const Backward* k, const Dims* d) {
   float* da = malloc((size_t)L * sizeof(float));                          // dα, one sequence
   const int64_t rows = B * T, wide = (U > E ? U : E);
   float* A = malloc((size_t)(rows * wide) * sizeof(float));               // h_t, then ctx·keep, per row
-  if (dP == NULL || dh == NULL || g == NULL || dctx == NULL || da == NULL || A == NULL) {
-    free(dP), free(dh), free(g), free(dctx), free(da), free(A);
+  float* wsT = malloc((size_t)(4 * U * U) * sizeof(float)); // wStateᵀ [4U, U]
+  float* wcT = malloc((size_t)(3 * U * E) * sizeof(float)); // wContextᵀ [3U, E]
+  if (dP == NULL || dh == NULL || g == NULL || dctx == NULL || da == NULL || A == NULL || wsT == NULL || wcT == NULL) {
+    free(dP), free(dh), free(g), free(dctx), free(da), free(A), free(wsT), free(wcT);
     return 0;
   }
+  transpose(k->wState, U, 4 * U, wsT);
+  transpose(k->wContext, E, 3 * U, wcT);
   memset(dh, 0, (size_t)(B * U) * sizeof(float));
   memset(k->dkeys, 0, (size_t)(B * L * U) * sizeof(float));
   memset(k->dfeatures, 0, (size_t)(B * L * E) * sizeof(float));
@@ -229,7 +284,8 @@ static int backward(const Backward* k, const Dims* d) {
                    dP + (b * T + t) * 4 * U + U, dhb, U);
     }
     // d(ctx·keep) = dx·wContextᵀ
-    sgemm(0, 1, B, E, 3 * U, k->dxEmb + t * 3 * U, T * 3 * U, k->wContext, 3 * U, 0.0f, dctx, E);
+    memset(dctx, 0, (size_t)(B * E) * sizeof(float));
+    rows_times(B, E, 3 * U, k->dxEmb + t * 3 * U, T * 3 * U, wcT, E, dctx, E);
     for (int64_t b = 0; b < B; b++) {
       const float* row = k->out + (b * T + t) * W;
       const float* dyrow = k->dy + (b * T + t) * W;
@@ -240,7 +296,7 @@ static int backward(const Backward* k, const Dims* d) {
                       k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, k->dv, L, U, E);
     }
     // h_t (t ≥ 1) also fed step t's projection: dh_t += dP_t·wStateᵀ (h_0 is the zero start)
-    if (t > 0) sgemm(0, 1, B, U, 4 * U, dP + t * 4 * U, T * 4 * U, k->wState, 4 * U, 1.0f, dh, U);
+    if (t > 0) rows_times(B, U, 4 * U, dP + t * 4 * U, T * 4 * U, wsT, U, dh, U);
   }
   // dbState = Σ_rows dP; dwState = Σ_rows h_tᵀ·dP (rows of t = 0: h_0 = 0)
   memset(k->dbState, 0, (size_t)(4 * U) * sizeof(float));
@@ -262,7 +318,7 @@ static int backward(const Backward* k, const Dims* d) {
       for (int64_t e = 0; e < E; e++) a[e] = ctx[e] * keep;
     }
   sgemm(1, 0, E, 3 * U, rows, A, E, k->dxEmb, 3 * U, 0.0f, k->dwContext, 3 * U);
-  free(dP), free(dh), free(g), free(dctx), free(da), free(A);
+  free(dP), free(dh), free(g), free(dctx), free(da), free(A), free(wsT), free(wcT);
   return 1;
 }
 
