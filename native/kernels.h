@@ -79,16 +79,17 @@
           X(MAX_POOL, sw) X(MAX_POOL, padTop) X(MAX_POOL, padLeft)
 // recurrence: the teacher-forced decoder recurrence over all steps, see recurrence.c
 #define RECUR_PARAMS(X)                                                                                   \
-  X(RECUR, keysOff) X(RECUR, featuresOff) X(RECUR, xEmbOff) X(RECUR, wStateOff) X(RECUR, bStateOff)       \
-      X(RECUR, wContextOff) X(RECUR, vOff) X(RECUR, keepOff) X(RECUR, outOff) X(RECUR, savedOff) X(RECUR, B) \
-          X(RECUR, T) X(RECUR, L) X(RECUR, U) X(RECUR, E)
+  X(RECUR, keysOff) X(RECUR, featuresOff) X(RECUR, xEmbOff) X(RECUR, wQueryOff) X(RECUR, bQueryOff)       \
+      X(RECUR, wRecOff) X(RECUR, bRecOff) X(RECUR, wContextOff) X(RECUR, vOff) X(RECUR, keepOff)          \
+          X(RECUR, outOff) X(RECUR, savedOff) X(RECUR, B) X(RECUR, T) X(RECUR, L) X(RECUR, U) X(RECUR, E)
 // recurrenceGrad: its gradients
 #define RECUR_GRAD_PARAMS(X)                                                                              \
-  X(RECUR_GRAD, featuresOff) X(RECUR_GRAD, wStateOff) X(RECUR_GRAD, wContextOff) X(RECUR_GRAD, vOff)      \
-      X(RECUR_GRAD, keepOff) X(RECUR_GRAD, outOff) X(RECUR_GRAD, savedOff) X(RECUR_GRAD, dyOff)           \
-          X(RECUR_GRAD, dkeysOff) X(RECUR_GRAD, dfeaturesOff) X(RECUR_GRAD, dxEmbOff) X(RECUR_GRAD, dwStateOff) \
-              X(RECUR_GRAD, dbStateOff) X(RECUR_GRAD, dwContextOff) X(RECUR_GRAD, dvOff) X(RECUR_GRAD, B)  \
-                  X(RECUR_GRAD, T) X(RECUR_GRAD, L) X(RECUR_GRAD, U) X(RECUR_GRAD, E)
+  X(RECUR_GRAD, featuresOff) X(RECUR_GRAD, wQueryOff) X(RECUR_GRAD, wRecOff) X(RECUR_GRAD, wContextOff)   \
+      X(RECUR_GRAD, vOff) X(RECUR_GRAD, keepOff) X(RECUR_GRAD, outOff) X(RECUR_GRAD, savedOff)            \
+          X(RECUR_GRAD, dyOff) X(RECUR_GRAD, dkeysOff) X(RECUR_GRAD, dfeaturesOff) X(RECUR_GRAD, dxEmbOff) \
+              X(RECUR_GRAD, dwQueryOff) X(RECUR_GRAD, dbQueryOff) X(RECUR_GRAD, dwRecOff)                 \
+                  X(RECUR_GRAD, dbRecOff) X(RECUR_GRAD, dwContextOff) X(RECUR_GRAD, dvOff) X(RECUR_GRAD, B) \
+                      X(RECUR_GRAD, T) X(RECUR_GRAD, L) X(RECUR_GRAD, U) X(RECUR_GRAD, E)
 
 #define PARAM_INDEX(prefix, name) prefix##_##name,
 enum GemmParam { GEMM_PARAMS(PARAM_INDEX) GEMM_NPARAMS };

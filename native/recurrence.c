@@ -6,23 +6,24 @@
 // (two products over the B·T rows). Checks: kernels.h (every region inside the heap, outputs overlap
 // nothing).
 //
-// recurrence(heap, RECUR_PARAMS [keysOff, featuresOff, xEmbOff, wStateOff, bStateOff, wContextOff, vOff,
-//            keepOff, outOff, savedOff, B, T, L, U, E])
+// recurrence(heap, RECUR_PARAMS [keysOff, featuresOff, xEmbOff, wQueryOff, bQueryOff, wRecOff, bRecOff,
+//            wContextOff, vOff, keepOff, outOff, savedOff, B, T, L, U, E])
 //   keys [B, L, U] (W1·features + b1), features [B, L, E], xEmb [B, T, 3U] (the tokens' share of the GRU
-//   input projection, its bias included), wState [U, 4U] (W2 | GRU recurrent kernel), bState [4U],
+//   input projection, its bias included), wQuery [U, U] and bQuery [U] (attention's W2), wRec [U, 3U]
+//   and bRec [3U] (the GRU's recurrent kernel and bias),
 //   wContext [E, 3U] (the context rows of the GRU input kernel), v [U], keep [T, B] (context dropout's
 //   scale into the GRU; keepOff < 0: none). From h_0 = 0, for t = 0..T-1 (h = h_t, W = U + L + E):
-//     P = h·wState + bState [B, 4U]; q = P[:, :U], r = P[:, U:]
+//     q = h·wQuery + bQuery [B, U], r = h·wRec + bRec [B, 3U] (P = (q | r) [B, 4U])
 //     α = softmax_l(Σ_u tanh(keys[b, l, u] + q[b, u])·v[u]); ctx = Σ_l α[b, l]·features[b, l, :]
 //     x = (ctx·keep[t, b])·wContext + xEmb[:, t]; h_{t+1} = GRU(x, r, h) (gru.c's cell)
 //   out [B, T, W]: row (b, t) = (h_{t+1} | α | ctx). saved [T, B·(L·U + 4U)] (savedOff < 0: not
 //   stored, no gradient to come): per step the tanh values [B, L, U], the gates (z, s, c) [B, 3U] and
 //   r_n [B, U].
-// recurrenceGrad(heap, RECUR_GRAD_PARAMS [featuresOff, wStateOff, wContextOff, vOff, keepOff, outOff,
-//            savedOff, dyOff, dkeysOff, dfeaturesOff, dxEmbOff, dwStateOff, dbStateOff, dwContextOff, dvOff,
-//            B, T, L, U, E])
-//   dy [B, T, W]: the gradient of out. Writes the gradients of keys, features, xEmb, wState, bState,
-//   wContext and v.
+// recurrenceGrad(heap, RECUR_GRAD_PARAMS [featuresOff, wQueryOff, wRecOff, wContextOff, vOff, keepOff,
+//            outOff, savedOff, dyOff, dkeysOff, dfeaturesOff, dxEmbOff, dwQueryOff, dbQueryOff, dwRecOff,
+//            dbRecOff, dwContextOff, dvOff, B, T, L, U, E])
+//   dy [B, T, W]: the gradient of out. Writes the gradients of keys, features, xEmb, wQuery, bQuery,
+//   wRec, bRec, wContext and v.
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,7 @@ VECTORISED static void gru_row(const float* restrict x, const float* restrict r,
 }
 
 typedef struct {
-  const float *keys, *features, *xEmb, *wState, *bState, *wContext, *v, *keep;
+  const float *keys, *features, *xEmb, *wQuery, *bQuery, *wRec, *bRec, *wContext, *v, *keep;
   float *out, *saved;
 } Forward;
 
@@ -173,9 +174,15 @@ static int forward(const Forward* f, const Dims* d) {
     return 0;
   }
   for (int64_t t = 0; t < T; t++) {
-    for (int64_t b = 0; b < B; b++) memcpy(P + b * 4 * U, f->bState, (size_t)(4 * U) * sizeof(float));
+    for (int64_t b = 0; b < B; b++) {
+      memcpy(P + b * 4 * U, f->bQuery, (size_t)U * sizeof(float));
+      memcpy(P + b * 4 * U + U, f->bRec, (size_t)(3 * U) * sizeof(float));
+    }
     // h_t of sequence b is row (b, t − 1) of out: stride T·W
-    if (t > 0) rows_times(B, 4 * U, U, f->out + (t - 1) * W, T * W, f->wState, 4 * U, P, 4 * U);
+    if (t > 0) {
+      rows_times(B, U, U, f->out + (t - 1) * W, T * W, f->wQuery, U, P, 4 * U);
+      rows_times(B, 3 * U, U, f->out + (t - 1) * W, T * W, f->wRec, 3 * U, P + U, 4 * U);
+    }
     float* saved = f->saved != NULL ? f->saved + t * d->S : NULL;
     for (int64_t b = 0; b < B; b++) {
       float* row = f->out + (b * T + t) * W;
@@ -198,8 +205,8 @@ static int forward(const Forward* f, const Dims* d) {
 }
 
 typedef struct {
-  const float *features, *wState, *wContext, *v, *keep, *out, *saved, *dy;
-  float *dkeys, *dfeatures, *dxEmb, *dwState, *dbState, *dwContext, *dv;
+  const float *features, *wQuery, *wRec, *wContext, *v, *keep, *out, *saved, *dy;
+  float *dkeys, *dfeatures, *dxEmb, *dwQuery, *dbQuery, *dwRec, *dbRec, *dwContext, *dv;
 } Backward;
 
 // the GRU cell's gradient for one sequence (gru.c's): g = dL/dh' [U] → dx [3U], the r part of dP [3U];
@@ -261,13 +268,14 @@ static int backward(const Backward* k, const Dims* d) {
   float* da = malloc((size_t)L * sizeof(float));                          // dα, one sequence
   const int64_t rows = B * T, wide = (U > E ? U : E);
   float* A = malloc((size_t)(rows * wide) * sizeof(float));               // h_t, then ctx·keep, per row
-  float* wsT = malloc((size_t)(4 * U * U) * sizeof(float)); // wStateᵀ [4U, U]
+  float* wsT = malloc((size_t)(4 * U * U) * sizeof(float)); // (wQuery | wRec)ᵀ [4U, U]
   float* wcT = malloc((size_t)(3 * U * E) * sizeof(float)); // wContextᵀ [3U, E]
   if (dP == NULL || dh == NULL || g == NULL || dctx == NULL || da == NULL || A == NULL || wsT == NULL || wcT == NULL) {
     free(dP), free(dh), free(g), free(dctx), free(da), free(A), free(wsT), free(wcT);
     return 0;
   }
-  transpose(k->wState, U, 4 * U, wsT);
+  transpose(k->wQuery, U, U, wsT);
+  transpose(k->wRec, U, 3 * U, wsT + U * U);
   transpose(k->wContext, E, 3 * U, wcT);
   memset(dh, 0, (size_t)(B * U) * sizeof(float));
   memset(k->dkeys, 0, (size_t)(B * L * U) * sizeof(float));
@@ -295,20 +303,24 @@ static int backward(const Backward* k, const Dims* d) {
       attend_grad_row(k->features + b * L * E, row + U, dyrow + U, saved + b * L * U, k->v, dc, da,
                       k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, k->dv, L, U, E);
     }
-    // h_t (t ≥ 1) also fed step t's projection: dh_t += dP_t·wStateᵀ (h_0 is the zero start)
+    // h_t (t ≥ 1) also fed step t's projections: dh_t += dP_t·(wQuery | wRec)ᵀ (h_0 is the zero start)
     if (t > 0) rows_times(B, U, 4 * U, dP + t * 4 * U, T * 4 * U, wsT, U, dh, U);
   }
-  // dbState = Σ_rows dP; dwState = Σ_rows h_tᵀ·dP (rows of t = 0: h_0 = 0)
-  memset(k->dbState, 0, (size_t)(4 * U) * sizeof(float));
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < 4 * U; j++) k->dbState[j] += dP[i * 4 * U + j];
+  // (dbQuery | dbRec) = Σ_rows dP; (dwQuery | dwRec) = Σ_rows h_tᵀ·dP (rows of t = 0: h_0 = 0)
+  memset(k->dbQuery, 0, (size_t)U * sizeof(float));
+  memset(k->dbRec, 0, (size_t)(3 * U) * sizeof(float));
+  for (int64_t i = 0; i < rows; i++) {
+    for (int64_t j = 0; j < U; j++) k->dbQuery[j] += dP[i * 4 * U + j];
+    for (int64_t j = 0; j < 3 * U; j++) k->dbRec[j] += dP[i * 4 * U + U + j];
+  }
   for (int64_t b = 0; b < B; b++)
     for (int64_t t = 0; t < T; t++) {
       float* a = A + (b * T + t) * U;
       if (t == 0) memset(a, 0, (size_t)U * sizeof(float));
       else memcpy(a, k->out + (b * T + t - 1) * W, (size_t)U * sizeof(float));
     }
-  sgemm(1, 0, U, 4 * U, rows, A, U, dP, 4 * U, 0.0f, k->dwState, 4 * U);
+  sgemm(1, 0, U, U, rows, A, U, dP, 4 * U, 0.0f, k->dwQuery, U);
+  sgemm(1, 0, U, 3 * U, rows, A, U, dP + U, 4 * U, 0.0f, k->dwRec, 3 * U);
   // dwContext = Σ_rows (ctx·keep)ᵀ·dx
   for (int64_t b = 0; b < B; b++)
     for (int64_t t = 0; t < T; t++) {
@@ -335,8 +347,10 @@ napi_value Recurrence(napi_env env, napi_callback_info info) {
       {RECUR_keysOff, d.B * d.L * d.U, "keys", IN},
       {RECUR_featuresOff, d.B * d.L * d.E, "features", IN},
       {RECUR_xEmbOff, d.B * d.T * 3 * d.U, "xEmb", IN},
-      {RECUR_wStateOff, 4 * d.U * d.U, "wState", IN},
-      {RECUR_bStateOff, 4 * d.U, "bState", IN},
+      {RECUR_wQueryOff, d.U * d.U, "wQuery", IN},
+      {RECUR_bQueryOff, d.U, "bQuery", IN},
+      {RECUR_wRecOff, 3 * d.U * d.U, "wRec", IN},
+      {RECUR_bRecOff, 3 * d.U, "bRec", IN},
       {RECUR_wContextOff, 3 * d.U * d.E, "wContext", IN},
       {RECUR_vOff, d.U, "v", IN},
       {RECUR_keepOff, d.T * d.B, "keep", IN | OPTIONAL},
@@ -345,8 +359,9 @@ napi_value Recurrence(napi_env env, napi_callback_info info) {
   };
   Region r[REGION_COUNT(specs)];
   if (!check_regions(env, "recurrence", &h, specs, REGION_COUNT(specs), r)) return NULL;
-  const Forward f = {F(0), F(1), F(2), F(3), F(4), F(5), F(6), h.params[RECUR_keepOff] >= 0 ? F(7) : NULL, M(8),
-                     h.params[RECUR_savedOff] >= 0 ? M(9) : NULL};
+  const Forward f = {F(0), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8),
+                     h.params[RECUR_keepOff] >= 0 ? F(9) : NULL, M(10),
+                     h.params[RECUR_savedOff] >= 0 ? M(11) : NULL};
   if (!forward(&f, &d)) return fail(env, "recurrence: out of memory for the scratch buffers");
   return NULL;
 }
@@ -359,7 +374,8 @@ napi_value RecurrenceGrad(napi_env env, napi_callback_info info) {
     return fail(env, "recurrenceGrad: B, T, L, U, E must be integers ≥ 1 (every region < 2^31 elements)");
   const RegionSpec specs[] = {
       {RECUR_GRAD_featuresOff, d.B * d.L * d.E, "features", IN},
-      {RECUR_GRAD_wStateOff, 4 * d.U * d.U, "wState", IN},
+      {RECUR_GRAD_wQueryOff, d.U * d.U, "wQuery", IN},
+      {RECUR_GRAD_wRecOff, 3 * d.U * d.U, "wRec", IN},
       {RECUR_GRAD_wContextOff, 3 * d.U * d.E, "wContext", IN},
       {RECUR_GRAD_vOff, d.U, "v", IN},
       {RECUR_GRAD_keepOff, d.T * d.B, "keep", IN | OPTIONAL},
@@ -369,16 +385,18 @@ napi_value RecurrenceGrad(napi_env env, napi_callback_info info) {
       {RECUR_GRAD_dkeysOff, d.B * d.L * d.U, "dkeys", OUT},
       {RECUR_GRAD_dfeaturesOff, d.B * d.L * d.E, "dfeatures", OUT},
       {RECUR_GRAD_dxEmbOff, d.B * d.T * 3 * d.U, "dxEmb", OUT},
-      {RECUR_GRAD_dwStateOff, 4 * d.U * d.U, "dwState", OUT},
-      {RECUR_GRAD_dbStateOff, 4 * d.U, "dbState", OUT},
+      {RECUR_GRAD_dwQueryOff, d.U * d.U, "dwQuery", OUT},
+      {RECUR_GRAD_dbQueryOff, d.U, "dbQuery", OUT},
+      {RECUR_GRAD_dwRecOff, 3 * d.U * d.U, "dwRec", OUT},
+      {RECUR_GRAD_dbRecOff, 3 * d.U, "dbRec", OUT},
       {RECUR_GRAD_dwContextOff, 3 * d.U * d.E, "dwContext", OUT},
       {RECUR_GRAD_dvOff, d.U, "dv", OUT},
   };
   Region r[REGION_COUNT(specs)];
   if (!check_regions(env, "recurrenceGrad", &h, specs, REGION_COUNT(specs), r)) return NULL;
-  const Backward k = {F(0), F(1), F(2),  F(3),  h.params[RECUR_GRAD_keepOff] >= 0 ? F(4) : NULL,
-                      F(5), F(6), F(7),  M(8),  M(9),
-                      M(10), M(11), M(12), M(13), M(14)};
+  const Backward k = {F(0),  F(1),  F(2),  F(3),  F(4),  h.params[RECUR_GRAD_keepOff] >= 0 ? F(5) : NULL,
+                      F(6),  F(7),  F(8),  M(9),  M(10), M(11),
+                      M(12), M(13), M(14), M(15), M(16), M(17)};
   if (!backward(&k, &d)) return fail(env, "recurrenceGrad: out of memory for the scratch buffers");
   return NULL;
 }

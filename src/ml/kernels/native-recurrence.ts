@@ -45,16 +45,20 @@ const forwardKernel = nativeKernel({
     const keys = required(inputs, 'keys');
     const features = required(inputs, 'features');
     const xEmb = required(inputs, 'xEmb');
-    const wState = required(inputs, 'wState');
-    const bState = required(inputs, 'bState');
+    const wQuery = required(inputs, 'wQuery');
+    const bQuery = required(inputs, 'bQuery');
+    const wRec = required(inputs, 'wRec');
+    const bRec = required(inputs, 'bRec');
     const wContext = required(inputs, 'wContext');
     const v = required(inputs, 'v');
     const keep = inputs.keep;
     float32(keys, [B, L, U], 'keys');
     float32(features, [B, L, E], 'features');
     float32(xEmb, [B, T, 3 * U], 'xEmb');
-    float32(wState, [U, 4 * U], 'wState');
-    float32(bState, [4 * U], 'bState');
+    float32(wQuery, [U, U], 'wQuery');
+    float32(bQuery, [U], 'bQuery');
+    float32(wRec, [U, 3 * U], 'wRec');
+    float32(bRec, [3 * U], 'bRec');
     float32(wContext, [E, 3 * U], 'wContext');
     float32(v, [U, 1], 'v');
     if (keep != null) float32(keep, [T, B], 'keep');
@@ -66,8 +70,10 @@ const forwardKernel = nativeKernel({
         keysOff: offset(keys),
         featuresOff: offset(features),
         xEmbOff: offset(xEmb),
-        wStateOff: offset(wState),
-        bStateOff: offset(bState),
+        wQueryOff: offset(wQuery),
+        bQueryOff: offset(bQuery),
+        wRecOff: offset(wRec),
+        bRecOff: offset(bRec),
         wContextOff: offset(wContext),
         vOff: offset(v),
         keepOff: keep != null ? offset(keep) : -1,
@@ -91,7 +97,8 @@ const gradKernel = nativeKernel({
   plan({ inputs }) {
     const { B, T, L, U, E } = sizes(inputs);
     const features = required(inputs, 'features');
-    const wState = required(inputs, 'wState');
+    const wQuery = required(inputs, 'wQuery');
+    const wRec = required(inputs, 'wRec');
     const wContext = required(inputs, 'wContext');
     const v = required(inputs, 'v');
     const keep = inputs.keep;
@@ -99,7 +106,8 @@ const gradKernel = nativeKernel({
     const saved = required(inputs, 'saved');
     const dy = required(inputs, 'dy');
     float32(features, [B, L, E], 'features');
-    float32(wState, [U, 4 * U], 'wState');
+    float32(wQuery, [U, U], 'wQuery');
+    float32(wRec, [U, 3 * U], 'wRec');
     float32(wContext, [E, 3 * U], 'wContext');
     float32(v, [U, 1], 'v');
     if (keep != null) float32(keep, [T, B], 'keep');
@@ -111,14 +119,17 @@ const gradKernel = nativeKernel({
         [B, L, U], // dkeys
         [B, L, E], // dfeatures
         [B, T, 3 * U], // dxEmb
-        [U, 4 * U], // dwState
-        [4 * U], // dbState
+        [U, U], // dwQuery
+        [U], // dbQuery
+        [U, 3 * U], // dwRec
+        [3 * U], // dbRec
         [E, 3 * U], // dwContext
         [U, 1], // dv
       ],
-      params: (offset, [dkeys, dfeatures, dxEmb, dwState, dbState, dwContext, dv]) => ({
+      params: (offset, [dkeys, dfeatures, dxEmb, dwQuery, dbQuery, dwRec, dbRec, dwContext, dv]) => ({
         featuresOff: offset(features),
-        wStateOff: offset(wState),
+        wQueryOff: offset(wQuery),
+        wRecOff: offset(wRec),
         wContextOff: offset(wContext),
         vOff: offset(v),
         keepOff: keep != null ? offset(keep) : -1,
@@ -128,8 +139,10 @@ const gradKernel = nativeKernel({
         dkeysOff: dkeys,
         dfeaturesOff: dfeatures,
         dxEmbOff: dxEmb,
-        dwStateOff: dwState,
-        dbStateOff: dbState,
+        dwQueryOff: dwQuery,
+        dbQueryOff: dbQuery,
+        dwRecOff: dwRec,
+        dbRecOff: dbRec,
         dwContextOff: dwContext,
         dvOff: dv,
         B,
@@ -150,9 +163,12 @@ export interface RecurrenceInputs {
   keys: tf.Tensor3D; // [B, L, U]
   features: tf.Tensor3D; // [B, L, E]
   xEmb: tf.Tensor3D; // [B, T, 3U]
-  /** [U, 4U]: W2 and the GRU recurrent kernel side by side */
-  stateKernel: tf.Tensor2D;
-  stateBias: tf.Tensor1D; // [4U]
+  /** attention's W2 [U, U] and b2 [U] */
+  queryKernel: tf.Tensor2D;
+  queryBias: tf.Tensor1D;
+  /** the GRU's recurrent kernel [U, 3U] and bias [3U] */
+  recurrentKernel: tf.Tensor2D;
+  recurrentBias: tf.Tensor1D;
   contextKernel: tf.Tensor2D; // [E, 3U]
   v: tf.Tensor2D; // [U, 1]
   /** [T, B]: context dropout's scale into the GRU (training only) */
@@ -162,19 +178,19 @@ export interface RecurrenceInputs {
 function withGrad(withKeep: boolean) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const [keys, features, xEmb, wState, bState, wContext, v, keep] = args as tf.Tensor[];
-    const inputs = { keys, features, xEmb, wState, bState, wContext, v, ...(withKeep ? { keep } : {}) };
+    const [keys, features, xEmb, wQuery, bQuery, wRec, bRec, wContext, v, keep] = args as tf.Tensor[];
+    const inputs = { keys, features, xEmb, wQuery, bQuery, wRec, bRec, wContext, v, ...(withKeep ? { keep } : {}) };
     const [out, saved] = tf.engine().runKernel(RECURRENCE, inputs, { store: true }) as tf.Tensor[];
-    save([features, wState, wContext, v, out, saved, ...(withKeep ? [keep] : [])]);
+    save([features, wQuery, wRec, wContext, v, out, saved, ...(withKeep ? [keep] : [])]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
-        const [f, ws, wc, vv, o, sv, k] = s;
+        const [f, wq, wr, wc, vv, o, sv, k] = s;
         const grads = tf
           .engine()
           .runKernel(
             RECURRENCE_GRAD,
-            { features: f, wState: ws, wContext: wc, v: vv, out: o, saved: sv, dy, ...(withKeep ? { keep: k } : {}) },
+            { features: f, wQuery: wq, wRec: wr, wContext: wc, v: vv, out: o, saved: sv, dy, ...(withKeep ? { keep: k } : {}) },
             {},
           ) as tf.Tensor[];
         return withKeep ? [...grads, tf.zerosLike(k)] : grads; // keep: data, not a parameter
@@ -203,16 +219,30 @@ export function nativeRecurrence(x: RecurrenceInputs): tf.Tensor3D | null {
   const [B, L, U] = x.keys.shape;
   const [, T, threeU] = x.xEmb.shape;
   const E = x.features.shape[2];
-  const all = [x.keys, x.features, x.xEmb, x.stateKernel, x.stateBias, x.contextKernel, x.v, ...(x.keep ? [x.keep] : [])];
+  const all = [
+    x.keys,
+    x.features,
+    x.xEmb,
+    x.queryKernel,
+    x.queryBias,
+    x.recurrentKernel,
+    x.recurrentBias,
+    x.contextKernel,
+    x.v,
+    ...(x.keep ? [x.keep] : []),
+  ];
   const shapesFit =
     B * T * L * U * E > 0 &&
     threeU === 3 * U &&
     x.features.shape[0] === B &&
     x.features.shape[1] === L &&
     x.xEmb.shape[0] === B &&
-    x.stateKernel.shape[0] === U &&
-    x.stateKernel.shape[1] === 4 * U &&
-    x.stateBias.shape[0] === 4 * U &&
+    x.queryKernel.shape[0] === U &&
+    x.queryKernel.shape[1] === U &&
+    x.queryBias.shape[0] === U &&
+    x.recurrentKernel.shape[0] === U &&
+    x.recurrentKernel.shape[1] === 3 * U &&
+    x.recurrentBias.shape[0] === 3 * U &&
     x.contextKernel.shape[0] === E &&
     x.contextKernel.shape[1] === 3 * U &&
     x.v.shape[0] === U &&
@@ -225,8 +255,10 @@ export function nativeRecurrence(x: RecurrenceInputs): tf.Tensor3D | null {
     keys: x.keys,
     features: x.features,
     xEmb: x.xEmb,
-    wState: x.stateKernel,
-    bState: x.stateBias,
+    wQuery: x.queryKernel,
+    bQuery: x.queryBias,
+    wRec: x.recurrentKernel,
+    bRec: x.recurrentBias,
     wContext: x.contextKernel,
     v: x.v,
     ...(x.keep ? { keep: x.keep } : {}),

@@ -124,55 +124,64 @@ describe.skipIf(native == null)('native teacher-forced recurrence', () => {
 
   it('the addon computes on a plain heap and refuses bad regions without writing', () => {
     const addon = native?.addon as NativeAddon;
-    // B 1, T 2, L 1, U 1, E 1: one cell, so α = 1 and ctx = the feature
-    // floats: keys 0, features 1, xEmb 2..7 [1, 2, 3], wState 8..11, bState 12..15, wContext 16..18, v 19,
-    // keep 20..21, out 24..29 [1, 2, 3], saved 32..(32 + 2·5)
+    // B 1, T 2, L 1, U 1, E 1: one cell, so α = 1 and ctx = the feature. Floats: keys 0, features 1,
+    // xEmb 2..7 [1, 2, 3], wQuery 8, bQuery 9, wRec 10..12, bRec 13..15, wContext 16..18, v 19, keep 20..21,
+    // out 24..29 [1, 2, 3], saved 32..41
     const heap = new Uint8Array(4096);
     const f = new Float32Array(heap.buffer);
     f.set([0.2], 0);
     f.set([0.8], 1);
     f.set([0.1, -0.2, 0.3, 0.05, 0.4, -0.1], 2);
-    f.set([0.3, 0.5, -0.6, 0.7], 8);
-    f.set([0.01, 0.02, -0.03, 0.04], 12);
+    f.set([0.3, 0.01], 8);
+    f.set([0.5, -0.6, 0.7, 0.02, -0.03, 0.04], 10);
     f.set([0.9, -0.4, 0.2], 16);
     f.set([1.5], 19);
     f.set([2, 0], 20);
-    const good = [0, 4, 8, 32, 48, 64, 76, 80, 96, 128, 1, 2, 1, 1, 1];
+    const good = [0, 4, 8, 32, 36, 40, 52, 64, 76, 80, 96, 128, 1, 2, 1, 1, 1];
     addon.recurrence(heap, Float64Array.from(good));
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
     let h = 0;
+    let last = { z: 0, s: 0, c: 0, rn: 0, hPrev: 0 };
     for (let t = 0; t < 2; t++) {
-      const P = [0, 1, 2, 3].map((j) => h * f[8 + j] + f[12 + j]);
+      const P = [h * f[8] + f[9], ...[0, 1, 2].map((j) => h * f[10 + j] + f[13 + j])];
       const g = 0.8 * f[20 + t];
       const x = [0, 1, 2].map((j) => g * f[16 + j] + f[2 + 3 * t + j]);
       const z = sigmoid(x[0] + P[1]);
       const s = sigmoid(x[1] + P[2]);
       const c = Math.tanh(x[2] + s * P[3]);
+      last = { z, s, c, rn: P[3], hPrev: h };
       h = c + z * (h - c);
       expect(f[24 + 3 * t], `h step ${t}`).toBeCloseTo(h, 6);
       expect(f[25 + 3 * t]).toBeCloseTo(1, 6);
       expect(f[26 + 3 * t]).toBeCloseTo(0.8, 6);
     }
-    const gradGood = [4, 32, 64, 76, 80, 96, 128, 256, 320, 336, 352, 384, 448, 464, 480, 1, 2, 1, 1, 1];
-    f.fill(0.5, 64, 70); // dy
+    // gradient: dy 64..69 (floats), dkeys 80, dfeatures 84, dxEmb 88..93, dwQuery 96, dbQuery 100,
+    // dwRec 104..106, dbRec 108..110, dwContext 116..118, dv 120
+    const gradGood = [4, 32, 40, 64, 76, 80, 96, 128, 256, 320, 336, 352, 384, 400, 416, 432, 464, 480, 1, 2, 1, 1, 1];
+    f.fill(0.5, 64, 70);
     addon.recurrenceGrad(heap, Float64Array.from(gradGood));
-    expect(Number.isFinite(f[96]) && f[84] !== 0).toBe(true); // dwState written
+    // the last step's x gradient is the GRU cell's alone: dy of its state only
+    const { z, s, c, rn, hPrev } = last;
+    const dn = 0.5 * (1 - z) * (1 - c * c);
+    const dz = 0.5 * (hPrev - c) * z * (1 - z);
+    const ds = dn * rn * s * (1 - s);
+    for (const [i, v] of [dz, ds, dn].entries()) expect(f[91 + i], `dx ${i}`).toBeCloseTo(v, 6);
     expectRefusals(addon.recurrence, heap, good, [
       [0, 4093], // keys past the end
       [1, 2], // misaligned
-      [8, 0], // out over keys
-      [9, 100], // saved over out
-      [10, 0], // B 0
-      [11, 2 ** 31], // too large
-      [14, 1.5],
+      [10, 0], // out over keys
+      [11, 100], // saved over out
+      [12, 0], // B 0
+      [13, 2 ** 31], // too large
+      [16, 1.5],
     ]);
     expectRefusals(addon.recurrenceGrad, heap, gradGood, [
-      [8, 64], // dkeys over wContext
-      [11, 352], // dwState over dxEmb
-      [14, 4094], // dv misaligned
-      [19, 0], // E 0
+      [9, 64], // dkeys over wContext
+      [14, 352], // dwRec over dxEmb
+      [17, 4094], // dv misaligned
+      [22, 0], // E 0
     ]);
-    expect(() => addon.recurrence(heap, new Float64Array(14))).toThrow(RangeError);
+    expect(() => addon.recurrence(heap, new Float64Array(16))).toThrow(RangeError);
   });
 
   it('is not used with the native kernels off, nor with its part (or the gru or attention-softmax part) off', () => {
