@@ -107,10 +107,16 @@ VECTORISED static void rows_times(int64_t B, int64_t N, int64_t K, const float* 
       }
 }
 
-// out [cols, rows] = inᵀ for in [rows, cols]
+// out [cols, rows] = inᵀ for in [rows, cols], in 16 × 16 tiles (element by element, the strided stores
+// missed the cache at every one: 85 % of the gradient's own time)
+#define TILE 16
 static void transpose(const float* restrict in, int64_t rows, int64_t cols, float* restrict out) {
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) out[j * rows + i] = in[i * cols + j];
+  for (int64_t i0 = 0; i0 < rows; i0 += TILE)
+    for (int64_t j0 = 0; j0 < cols; j0 += TILE) {
+      const int64_t i1 = i0 + TILE < rows ? i0 + TILE : rows, j1 = j0 + TILE < cols ? j0 + TILE : cols;
+      for (int64_t j = j0; j < j1; j++)
+        for (int64_t i = i0; i < i1; i++) out[j * rows + i] = in[i * cols + j];
+    }
 }
 
 // one sequence's attention at one step: α [L] and ctx [E] into its row of out, the tanh values into
