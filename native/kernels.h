@@ -84,7 +84,7 @@
           X(RECUR, outOff) X(RECUR, savedOff) X(RECUR, B) X(RECUR, T) X(RECUR, L) X(RECUR, U) X(RECUR, E)
 // recurrenceGrad: its gradients
 #define RECUR_GRAD_PARAMS(X)                                                                              \
-  X(RECUR_GRAD, featuresOff) X(RECUR_GRAD, wQueryOff) X(RECUR_GRAD, wRecOff) X(RECUR_GRAD, wContextOff)   \
+  X(RECUR_GRAD, keysOff) X(RECUR_GRAD, featuresOff) X(RECUR_GRAD, wQueryOff) X(RECUR_GRAD, wRecOff) X(RECUR_GRAD, wContextOff)   \
       X(RECUR_GRAD, vOff) X(RECUR_GRAD, keepOff) X(RECUR_GRAD, outOff) X(RECUR_GRAD, savedOff)            \
           X(RECUR_GRAD, dyOff) X(RECUR_GRAD, dkeysOff) X(RECUR_GRAD, dfeaturesOff) X(RECUR_GRAD, dxEmbOff) \
               X(RECUR_GRAD, dwQueryOff) X(RECUR_GRAD, dbQueryOff) X(RECUR_GRAD, dwRecOff)                 \

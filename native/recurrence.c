@@ -16,10 +16,11 @@
 //     q = h·wQuery + bQuery [B, U], r = h·wRec + bRec [B, 3U] (P = (q | r) [B, 4U])
 //     α = softmax_l(Σ_u tanh(keys[b, l, u] + q[b, u])·v[u]); ctx = Σ_l α[b, l]·features[b, l, :]
 //     x = (ctx·keep[t, b])·wContext + xEmb[:, t]; h_{t+1} = GRU(x, r, h) (gru.c's cell)
-//   out [B, T, W]: row (b, t) = (h_{t+1} | α | ctx). saved [T, B·(L·U + 4U)] (savedOff < 0: not
-//   stored, no gradient to come): per step the tanh values [B, L, U], the gates (z, s, c) [B, 3U] and
-//   r_n [B, U].
-// recurrenceGrad(heap, RECUR_GRAD_PARAMS [featuresOff, wQueryOff, wRecOff, wContextOff, vOff, keepOff,
+//   out [B, T, W]: row (b, t) = (h_{t+1} | α | ctx). saved [T, 5·B·U] (savedOff < 0: not stored, no
+//   gradient to come): per step q [B, U], the gates (z, s, c) [B, 3U] and r_n [B, U]. The attention's
+//   tanh values ([B, L, U] per step, 98 MB at batch 64) are recomputed by the gradient from keys and q,
+//   bit for bit the forward's.
+// recurrenceGrad(heap, RECUR_GRAD_PARAMS [keysOff, featuresOff, wQueryOff, wRecOff, wContextOff, vOff, keepOff,
 //            outOff, savedOff, dyOff, dkeysOff, dfeaturesOff, dxEmbOff, dwQueryOff, dbQueryOff, dwRecOff,
 //            dbRecOff, dwContextOff, dvOff, B, T, L, U, E])
 //   dy [B, T, W]: the gradient of out. Writes the gradients of keys, features, xEmb, wQuery, bQuery,
@@ -34,7 +35,7 @@
 typedef struct {
   int64_t B, T, L, U, E;
   int64_t W; // U + L + E: one row of out
-  int64_t S; // B·(L·U + 4U): one step of saved
+  int64_t S; // 5·B·U: one step of saved
 } Dims;
 
 // B, T, L, U, E ≥ 1 from params[first..first+5), every region < 2^31 elements
@@ -42,14 +43,14 @@ static int dims(const double* p, int first, Dims* d) {
   int64_t v[5];
   if (!counts(p, first, 5, 1, v)) return 0;
   const int64_t B = v[0], T = v[1], L = v[2], U = v[3], E = v[4];
-  const int64_t W = U + L + E, LU4 = L * U + 4 * U; // each factor < 2^31: no overflow in int64
+  const int64_t W = U + L + E; // each term < 2^31: no overflow in int64
   const int64_t sizes[][3] = {{B, T, W}, {B, L, U}, {B, L, E}, {B, T, 3 * U}, {U, 4 * U, 1}, {E, 3 * U, 1},
-                              {T, B, LU4}, {B, T, 4 * U}};
+                              {T, B, 5 * U}, {B, T, 4 * U}};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     int64_t n;
     if (!product_of(3, sizes[i], &n) || n > (int64_t)MAX_DIM) return 0;
   }
-  *d = (Dims){B, T, L, U, E, W, B * LU4};
+  *d = (Dims){B, T, L, U, E, W, 5 * B * U};
   return 1;
 }
 
@@ -119,21 +120,15 @@ static void transpose(const float* restrict in, int64_t rows, int64_t cols, floa
     }
 }
 
-// one sequence's attention at one step: α [L] and ctx [E] into its row of out, the tanh values into
-// hidden [L, U] (NULL: not kept)
+// one sequence's attention at one step: α [L] and ctx [E] into its row of out
 VECTORISED static void attend_row(const float* restrict keys, const float* restrict q, const float* restrict v,
-                                  const float* restrict features, float* restrict alpha, float* restrict ctx,
-                                  float* restrict hidden, int64_t L, int64_t U, int64_t E) {
+                                  const float* restrict features, float* restrict alpha, float* restrict ctx, int64_t L,
+                                  int64_t U, int64_t E) {
   float top = -INFINITY;
   for (int64_t l = 0; l < L; l++) {
     const float* k = keys + l * U;
     float s;
-    if (hidden != NULL) {
-      float* hl = hidden + l * U;
-      LANE_SUM(s, U, u, (hl[u] = tanh_one(k[u] + q[u])) * v[u]);
-    } else {
-      LANE_SUM(s, U, u, tanh_one(k[u] + q[u]) * v[u]);
-    }
+    LANE_SUM(s, U, u, tanh_one(k[u] + q[u]) * v[u]);
     alpha[l] = s;
     top = s > top ? s : top;
   }
@@ -192,8 +187,8 @@ static int forward(const Forward* f, const Dims* d) {
     float* saved = f->saved != NULL ? f->saved + t * d->S : NULL;
     for (int64_t b = 0; b < B; b++) {
       float* row = f->out + (b * T + t) * W;
-      attend_row(f->keys + b * L * U, P + b * 4 * U, f->v, f->features + b * L * E, row + U, row + U + L,
-                 saved != NULL ? saved + b * L * U : NULL, L, U, E);
+      attend_row(f->keys + b * L * U, P + b * 4 * U, f->v, f->features + b * L * E, row + U, row + U + L, L, U, E);
+      if (saved != NULL) memcpy(saved + b * U, P + b * 4 * U, (size_t)U * sizeof(float));
       const float k = f->keep != NULL ? f->keep[t * B + b] : 1.0f;
       for (int64_t e = 0; e < E; e++) G[b * E + e] = row[U + L + e] * k;
       memcpy(X + b * 3 * U, f->xEmb + (b * T + t) * 3 * U, (size_t)(3 * U) * sizeof(float));
@@ -201,8 +196,8 @@ static int forward(const Forward* f, const Dims* d) {
     rows_times(B, 3 * U, E, G, E, f->wContext, 3 * U, X, 3 * U);
     for (int64_t b = 0; b < B; b++) {
       float* row = f->out + (b * T + t) * W;
-      float* gates = saved != NULL ? saved + B * L * U + b * 3 * U : NULL;
-      float* rn = saved != NULL ? saved + B * L * U + 3 * B * U + b * U : NULL;
+      float* gates = saved != NULL ? saved + B * U + b * 3 * U : NULL;
+      float* rn = saved != NULL ? saved + 4 * B * U + b * U : NULL;
       gru_row(X + b * 3 * U, P + b * 4 * U + U, t > 0 ? row - W : NULL, row, gates, rn, U);
     }
   }
@@ -211,7 +206,7 @@ static int forward(const Forward* f, const Dims* d) {
 }
 
 typedef struct {
-  const float *features, *wQuery, *wRec, *wContext, *v, *keep, *out, *saved, *dy;
+  const float *keys, *features, *wQuery, *wRec, *wContext, *v, *keep, *out, *saved, *dy;
   float *dkeys, *dfeatures, *dxEmb, *dwQuery, *dbQuery, *dwRec, *dbRec, *dwContext, *dv;
 } Backward;
 
@@ -232,10 +227,12 @@ VECTORISED static void gru_grad_row(const float* restrict g, const float* restri
   }
 }
 
-// the attention's gradient for one sequence at one step, given dctx [E] and the direct dα [L]:
-// accumulates dfeatures [L, E], dkeys [L, U], dv [U]; writes dq [U] (the q part of dP)
+// the attention's gradient for one sequence at one step, given dctx [E] and the direct dα [L], the
+// tanh values recomputed from keys [L, U] and q [U]: accumulates dfeatures [L, E], dkeys [L, U], dv [U];
+// writes dq [U] (the q part of dP)
 VECTORISED static void attend_grad_row(const float* restrict features, const float* restrict alpha,
-                                       const float* restrict dalpha_in, const float* restrict hidden,
+                                       const float* restrict dalpha_in, const float* restrict keys,
+                                       const float* restrict q,
                                        const float* restrict v, const float* restrict dctx, float* restrict da,
                                        float* restrict dfeatures, float* restrict dkeys, float* restrict dq,
                                        float* restrict dv, int64_t L, int64_t U, int64_t E) {
@@ -253,10 +250,10 @@ VECTORISED static void attend_grad_row(const float* restrict features, const flo
   memset(dq, 0, (size_t)U * sizeof(float));
   for (int64_t l = 0; l < L; l++) {
     const float ds = alpha[l] * (da[l] - dot);
-    const float* h = hidden + l * U;
+    const float* kl = keys + l * U;
     float* dk = dkeys + l * U;
     for (int64_t u = 0; u < U; u++) {
-      const float t = h[u];
+      const float t = tanh_one(kl[u] + q[u]);
       const float g = ds * v[u] * (1.0f - t * t);
       dk[u] += g;
       dq[u] += g;
@@ -293,7 +290,7 @@ static int backward(const Backward* k, const Dims* d) {
       const float* dyrow = k->dy + (b * T + t) * W;
       float* dhb = dh + b * U;
       for (int64_t u = 0; u < U; u++) g[u] = dyrow[u] + dhb[u];
-      gru_grad_row(g, saved + B * L * U + b * 3 * U, saved + B * L * U + 3 * B * U + b * U,
+      gru_grad_row(g, saved + B * U + b * 3 * U, saved + 4 * B * U + b * U,
                    t > 0 ? k->out + (b * T + t - 1) * W : NULL, k->dxEmb + (b * T + t) * 3 * U,
                    dP + (b * T + t) * 4 * U + U, dhb, U);
     }
@@ -306,7 +303,7 @@ static int backward(const Backward* k, const Dims* d) {
       const float keep = k->keep != NULL ? k->keep[t * B + b] : 1.0f;
       float* dc = dctx + b * E;
       for (int64_t e = 0; e < E; e++) dc[e] = dc[e] * keep + dyrow[U + L + e];
-      attend_grad_row(k->features + b * L * E, row + U, dyrow + U, saved + b * L * U, k->v, dc, da,
+      attend_grad_row(k->features + b * L * E, row + U, dyrow + U, k->keys + b * L * U, saved + b * U, k->v, dc, da,
                       k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, k->dv, L, U, E);
     }
     // h_t (t ≥ 1) also fed step t's projections: dh_t += dP_t·(wQuery | wRec)ᵀ (h_0 is the zero start)
@@ -379,6 +376,7 @@ napi_value RecurrenceGrad(napi_env env, napi_callback_info info) {
   if (!dims(h.params, RECUR_GRAD_B, &d))
     return fail(env, "recurrenceGrad: B, T, L, U, E must be integers ≥ 1 (every region < 2^31 elements)");
   const RegionSpec specs[] = {
+      {RECUR_GRAD_keysOff, d.B * d.L * d.U, "keys", IN},
       {RECUR_GRAD_featuresOff, d.B * d.L * d.E, "features", IN},
       {RECUR_GRAD_wQueryOff, d.U * d.U, "wQuery", IN},
       {RECUR_GRAD_wRecOff, 3 * d.U * d.U, "wRec", IN},
@@ -400,9 +398,9 @@ napi_value RecurrenceGrad(napi_env env, napi_callback_info info) {
   };
   Region r[REGION_COUNT(specs)];
   if (!check_regions(env, "recurrenceGrad", &h, specs, REGION_COUNT(specs), r)) return NULL;
-  const Backward k = {F(0),  F(1),  F(2),  F(3),  F(4),  h.params[RECUR_GRAD_keepOff] >= 0 ? F(5) : NULL,
-                      F(6),  F(7),  F(8),  M(9),  M(10), M(11),
-                      M(12), M(13), M(14), M(15), M(16), M(17)};
+  const Backward k = {F(0),  F(1),  F(2),  F(3),  F(4),  F(5),  h.params[RECUR_GRAD_keepOff] >= 0 ? F(6) : NULL,
+                      F(7),  F(8),  F(9),  M(10), M(11), M(12), M(13),
+                      M(14), M(15), M(16), M(17), M(18)};
   if (!backward(&k, &d)) return fail(env, "recurrenceGrad: out of memory for the scratch buffers");
   return NULL;
 }

@@ -92,6 +92,7 @@ export const NATIVE_PARAMS = {
     'E',
   ],
   recurrenceGrad: [
+    'keysOff',
     'featuresOff',
     'wQueryOff',
     'wRecOff',

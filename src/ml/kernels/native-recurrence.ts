@@ -6,7 +6,8 @@
 //
 // The kernel's one differentiable output packs each row (b, t) as (h_{t+1} | α | context) [B, T,
 // U + L + E] (a custom gradient has one output); while a gradient tape records, the forward also
-// stores what the backward reads (the tanh values of the attention, the GRU gates). Used where the
+// stores what the backward reads besides its inputs (the attention queries, the GRU gates: the
+// attention's tanh values are recomputed from the keys and queries). Used where the
 // backend is wasm with the native kernels (and their 'recurrence', 'gru' and 'attention-softmax'
 // parts) on; else null and the caller runs the step by step ops.
 import * as tf from '@tensorflow/tfjs';
@@ -32,8 +33,8 @@ function sizes(inputs: tf.NamedTensorInfoMap): { B: number; T: number; L: number
   return { B, T: out.shape[1], L, U, E };
 }
 
-/** the per-step saved values: T·B·(L·U + 4U) */
-const savedSize = (B: number, T: number, L: number, U: number) => T * B * (L * U + 4 * U);
+/** the per-step saved values (q, the GRU gates, r_n): T·B·5U */
+const savedSize = (B: number, T: number, U: number) => T * B * 5 * U;
 
 const forwardKernel = nativeKernel({
   kernelName: RECURRENCE,
@@ -65,7 +66,7 @@ const forwardKernel = nativeKernel({
     const store = (attrs as { store?: boolean }).store === true;
     return {
       // out [B, T, U + L + E], and the saved values while recording
-      outputs: store ? [[B, T, U + L + E], [savedSize(B, T, L, U)]] : [[B, T, U + L + E]],
+      outputs: store ? [[B, T, U + L + E], [savedSize(B, T, U)]] : [[B, T, U + L + E]],
       params: (offset, [out, saved]) => ({
         keysOff: offset(keys),
         featuresOff: offset(features),
@@ -96,6 +97,7 @@ const gradKernel = nativeKernel({
   list: true,
   plan({ inputs }) {
     const { B, T, L, U, E } = sizes(inputs);
+    const keys = required(inputs, 'keys');
     const features = required(inputs, 'features');
     const wQuery = required(inputs, 'wQuery');
     const wRec = required(inputs, 'wRec');
@@ -105,6 +107,7 @@ const gradKernel = nativeKernel({
     const out = required(inputs, 'out');
     const saved = required(inputs, 'saved');
     const dy = required(inputs, 'dy');
+    float32(keys, [B, L, U], 'keys');
     float32(features, [B, L, E], 'features');
     float32(wQuery, [U, U], 'wQuery');
     float32(wRec, [U, 3 * U], 'wRec');
@@ -112,7 +115,7 @@ const gradKernel = nativeKernel({
     float32(v, [U, 1], 'v');
     if (keep != null) float32(keep, [T, B], 'keep');
     float32(out, [B, T, U + L + E], 'out');
-    float32(saved, [savedSize(B, T, L, U)], 'saved');
+    float32(saved, [savedSize(B, T, U)], 'saved');
     float32(dy, [B, T, U + L + E], 'dy');
     return {
       outputs: [
@@ -127,6 +130,7 @@ const gradKernel = nativeKernel({
         [U, 1], // dv
       ],
       params: (offset, [dkeys, dfeatures, dxEmb, dwQuery, dbQuery, dwRec, dbRec, dwContext, dv]) => ({
+        keysOff: offset(keys),
         featuresOff: offset(features),
         wQueryOff: offset(wQuery),
         wRecOff: offset(wRec),
@@ -181,16 +185,16 @@ function withGrad(withKeep: boolean) {
     const [keys, features, xEmb, wQuery, bQuery, wRec, bRec, wContext, v, keep] = args as tf.Tensor[];
     const inputs = { keys, features, xEmb, wQuery, bQuery, wRec, bRec, wContext, v, ...(withKeep ? { keep } : {}) };
     const [out, saved] = tf.engine().runKernel(RECURRENCE, inputs, { store: true }) as tf.Tensor[];
-    save([features, wQuery, wRec, wContext, v, out, saved, ...(withKeep ? [keep] : [])]);
+    save([keys, features, wQuery, wRec, wContext, v, out, saved, ...(withKeep ? [keep] : [])]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
-        const [f, wq, wr, wc, vv, o, sv, k] = s;
+        const [ks, f, wq, wr, wc, vv, o, sv, k] = s;
         const grads = tf
           .engine()
           .runKernel(
             RECURRENCE_GRAD,
-            { features: f, wQuery: wq, wRec: wr, wContext: wc, v: vv, out: o, saved: sv, dy, ...(withKeep ? { keep: k } : {}) },
+            { keys: ks, features: f, wQuery: wq, wRec: wr, wContext: wc, v: vv, out: o, saved: sv, dy, ...(withKeep ? { keep: k } : {}) },
             {},
           ) as tf.Tensor[];
         return withKeep ? [...grads, tf.zerosLike(k)] : grads; // keep: data, not a parameter

@@ -157,7 +157,7 @@ describe.skipIf(native == null)('native teacher-forced recurrence', () => {
     }
     // gradient: dy 64..69 (floats), dkeys 80, dfeatures 84, dxEmb 88..93, dwQuery 96, dbQuery 100,
     // dwRec 104..106, dbRec 108..110, dwContext 116..118, dv 120
-    const gradGood = [4, 32, 40, 64, 76, 80, 96, 128, 256, 320, 336, 352, 384, 400, 416, 432, 464, 480, 1, 2, 1, 1, 1];
+    const gradGood = [0, 4, 32, 40, 64, 76, 80, 96, 128, 256, 320, 336, 352, 384, 400, 416, 432, 464, 480, 1, 2, 1, 1, 1];
     f.fill(0.5, 64, 70);
     addon.recurrenceGrad(heap, Float64Array.from(gradGood));
     // the last step's x gradient is the GRU cell's alone: dy of its state only
@@ -176,10 +176,11 @@ describe.skipIf(native == null)('native teacher-forced recurrence', () => {
       [16, 1.5],
     ]);
     expectRefusals(addon.recurrenceGrad, heap, gradGood, [
-      [9, 64], // dkeys over wContext
-      [14, 352], // dwRec over dxEmb
-      [17, 4094], // dv misaligned
-      [22, 0], // E 0
+      [10, 64], // dkeys over wContext
+      [15, 352], // dwRec over dxEmb
+      [18, 4094], // dv misaligned
+      [23, 0], // E 0
+      [0, 4093], // keys past the end
     ]);
     expect(() => addon.recurrence(heap, new Float64Array(16))).toThrow(RangeError);
   });
