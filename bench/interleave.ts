@@ -8,7 +8,8 @@
 // per step), then with the native Adam, + the fused attention, + StepProducts, + the fused GRU cell,
 // + the fused attention weights, + the whole teacher-forced recurrence in one call, one by one.
 // `--variants recurrence`: the last two alone (the recurrence step by step with every fused kernel,
-// and in one native call).
+// and in one native call). `--variants recurrence-threads`: the whole recurrence on 1 thread, and with
+// its sequences split over 2 threads (the OpenBLAS products kept on 1).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -60,20 +61,29 @@ const variants: { name: string; set: () => void }[] =
         { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
         { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
       ]
-    : values.variants === 'recurrence'
+    : values.variants === 'recurrence-threads'
       ? [
-          { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
-          { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
-        ]
-      : [
-          { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-          { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
-          { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+          { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
           {
-            name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
-            set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+            // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
+            name: 'whole recurrence, sequences on 2 threads',
+            set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
           },
-        ];
+        ]
+      : values.variants === 'recurrence'
+        ? [
+            { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
+            { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
+          ]
+        : [
+            { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
+            { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+            { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+            {
+              name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+              set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+            },
+          ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(

@@ -165,44 +165,107 @@ typedef struct {
   float *out, *saved;
 } Forward;
 
-static int forward(const Forward* f, const Dims* d) {
-  const int64_t B = d->B, T = d->T, L = d->L, U = d->U, E = d->E, W = d->W;
-  float* P = malloc((size_t)(B * 4 * U) * sizeof(float));
-  float* G = malloc((size_t)(B * E) * sizeof(float));
-  float* X = malloc((size_t)(B * 3 * U) * sizeof(float));
-  if (P == NULL || G == NULL || X == NULL) {
-    free(P), free(G), free(X);
-    return 0;
+// ---- the sequences in parts ------------------------------------------------------------------
+// Every sequence's recurrence is its own: the B sequences split into parts that run on threads of
+// their own with no synchronisation until the end (the per-step products of each part on its own
+// rows). As many parts as the addon's OpenBLAS threads (blas_policy_threads: the worker's thread
+// budget for the native kernels, whose calls never overlap), at least RB rows each, and only for a
+// recurrence of ≥ 2^22 multiply-adds. Each row's arithmetic is the same whatever the split (and the
+// gradient of v is summed per sequence, then over them in order): results do not depend on it.
+#include <pthread.h>
+
+#define MAX_PARTS 16
+
+static int part_count(const Dims* d) {
+  const double work = (double)d->B * d->T * d->U * (4.0 * d->U + 3.0 * d->E);
+  int64_t n = blas_policy_threads();
+  if (n > d->B / RB) n = d->B / RB;
+  if (n > MAX_PARTS) n = MAX_PARTS;
+  return n < 1 || work < 4194304.0 ? 1 : (int)n;
+}
+
+// sequences [b0, b1) of part i of n: multiples of RB rows
+static void part_rows(int64_t B, int n, int i, int64_t* b0, int64_t* b1) {
+  const int64_t chunk = ((B + n - 1) / n + RB - 1) / RB * RB;
+  *b0 = i * chunk < B ? i * chunk : B;
+  *b1 = *b0 + chunk < B ? *b0 + chunk : B;
+}
+
+// runs fn on parts[0..n) (each `size` bytes): part 0 on this thread, the others on threads of their
+// own (one that cannot start runs here after part 0)
+static void run_parts(void* (*fn)(void*), void* parts, size_t size, int n) {
+  pthread_t threads[MAX_PARTS];
+  int started[MAX_PARTS] = {0};
+  for (int i = 1; i < n; i++) started[i] = pthread_create(&threads[i], NULL, fn, (char*)parts + i * size) == 0;
+  fn(parts);
+  for (int i = 1; i < n; i++) {
+    if (started[i]) pthread_join(threads[i], NULL);
+    else fn((char*)parts + i * size);
   }
-  for (int64_t t = 0; t < T; t++) {
-    for (int64_t b = 0; b < B; b++) {
-      memcpy(P + b * 4 * U, f->bQuery, (size_t)U * sizeof(float));
-      memcpy(P + b * 4 * U + U, f->bRec, (size_t)(3 * U) * sizeof(float));
+}
+
+static void* alloc_floats(int64_t n) { return malloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }
+
+typedef struct {
+  const Forward* f;
+  const Dims* d;
+  int64_t b0, b1;
+  int ok;
+} ForwardPart;
+
+static void* forward_part(void* arg) {
+  ForwardPart* p = arg;
+  const Forward* f = p->f;
+  const int64_t B = p->d->B, T = p->d->T, L = p->d->L, U = p->d->U, E = p->d->E, W = p->d->W;
+  const int64_t b0 = p->b0, n = p->b1 - p->b0;
+  float* P = alloc_floats(n * 4 * U);
+  float* G = alloc_floats(n * E);
+  float* X = alloc_floats(n * 3 * U);
+  p->ok = P != NULL && G != NULL && X != NULL;
+  for (int64_t t = 0; p->ok && t < T; t++) {
+    for (int64_t i = 0; i < n; i++) {
+      memcpy(P + i * 4 * U, f->bQuery, (size_t)U * sizeof(float));
+      memcpy(P + i * 4 * U + U, f->bRec, (size_t)(3 * U) * sizeof(float));
     }
     // h_t of sequence b is row (b, t − 1) of out: stride T·W
     if (t > 0) {
-      rows_times(B, U, U, f->out + (t - 1) * W, T * W, f->wQuery, U, P, 4 * U);
-      rows_times(B, 3 * U, U, f->out + (t - 1) * W, T * W, f->wRec, 3 * U, P + U, 4 * U);
+      rows_times(n, U, U, f->out + (b0 * T + t - 1) * W, T * W, f->wQuery, U, P, 4 * U);
+      rows_times(n, 3 * U, U, f->out + (b0 * T + t - 1) * W, T * W, f->wRec, 3 * U, P + U, 4 * U);
     }
-    float* saved = f->saved != NULL ? f->saved + t * d->S : NULL;
-    for (int64_t b = 0; b < B; b++) {
+    float* saved = f->saved != NULL ? f->saved + t * p->d->S : NULL;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t b = b0 + i;
       float* row = f->out + (b * T + t) * W;
-      attend_row(f->keys + b * L * U, P + b * 4 * U, f->v, f->features + b * L * E, row + U, row + U + L, L, U, E);
-      if (saved != NULL) memcpy(saved + b * U, P + b * 4 * U, (size_t)U * sizeof(float));
+      attend_row(f->keys + b * L * U, P + i * 4 * U, f->v, f->features + b * L * E, row + U, row + U + L, L, U, E);
+      if (saved != NULL) memcpy(saved + b * U, P + i * 4 * U, (size_t)U * sizeof(float));
       const float k = f->keep != NULL ? f->keep[t * B + b] : 1.0f;
-      for (int64_t e = 0; e < E; e++) G[b * E + e] = row[U + L + e] * k;
-      memcpy(X + b * 3 * U, f->xEmb + (b * T + t) * 3 * U, (size_t)(3 * U) * sizeof(float));
+      for (int64_t e = 0; e < E; e++) G[i * E + e] = row[U + L + e] * k;
+      memcpy(X + i * 3 * U, f->xEmb + (b * T + t) * 3 * U, (size_t)(3 * U) * sizeof(float));
     }
-    rows_times(B, 3 * U, E, G, E, f->wContext, 3 * U, X, 3 * U);
-    for (int64_t b = 0; b < B; b++) {
+    rows_times(n, 3 * U, E, G, E, f->wContext, 3 * U, X, 3 * U);
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t b = b0 + i;
       float* row = f->out + (b * T + t) * W;
       float* gates = saved != NULL ? saved + B * U + b * 3 * U : NULL;
       float* rn = saved != NULL ? saved + 4 * B * U + b * U : NULL;
-      gru_row(X + b * 3 * U, P + b * 4 * U + U, t > 0 ? row - W : NULL, row, gates, rn, U);
+      gru_row(X + i * 3 * U, P + i * 4 * U + U, t > 0 ? row - W : NULL, row, gates, rn, U);
     }
   }
   free(P), free(G), free(X);
-  return 1;
+  return NULL;
+}
+
+static int forward(const Forward* f, const Dims* d) {
+  const int n = part_count(d);
+  ForwardPart parts[MAX_PARTS];
+  for (int i = 0; i < n; i++) {
+    parts[i] = (ForwardPart){f, d, 0, 0, 0};
+    part_rows(d->B, n, i, &parts[i].b0, &parts[i].b1);
+  }
+  run_parts(forward_part, parts, sizeof parts[0], n);
+  int ok = 1;
+  for (int i = 0; i < n; i++) ok &= parts[i].ok;
+  return ok;
 }
 
 typedef struct {
@@ -262,53 +325,93 @@ VECTORISED static void attend_grad_row(const float* restrict features, const flo
   }
 }
 
-static int backward(const Backward* k, const Dims* d) {
-  const int64_t B = d->B, T = d->T, L = d->L, U = d->U, E = d->E, W = d->W;
-  float* dP = malloc((size_t)(B * T * 4 * U) * sizeof(float));            // [B, T, 4U]
-  float* dh = malloc((size_t)(B * U) * sizeof(float));                    // dL/dh_t from steps ≥ t
-  float* g = malloc((size_t)U * sizeof(float));                           // dL/dh_{t+1}, one sequence
-  float* dctx = malloc((size_t)(B * E) * sizeof(float));                  // [B, E]
-  float* da = malloc((size_t)L * sizeof(float));                          // dα, one sequence
-  const int64_t rows = B * T, wide = (U > E ? U : E);
-  float* A = malloc((size_t)(rows * wide) * sizeof(float));               // h_t, then ctx·keep, per row
-  float* wsT = malloc((size_t)(4 * U * U) * sizeof(float)); // (wQuery | wRec)ᵀ [4U, U]
-  float* wcT = malloc((size_t)(3 * U * E) * sizeof(float)); // wContextᵀ [3U, E]
-  if (dP == NULL || dh == NULL || g == NULL || dctx == NULL || da == NULL || A == NULL || wsT == NULL || wcT == NULL) {
-    free(dP), free(dh), free(g), free(dctx), free(da), free(A), free(wsT), free(wcT);
-    return 0;
-  }
-  transpose(k->wQuery, U, U, wsT);
-  transpose(k->wRec, U, 3 * U, wsT + U * U);
-  transpose(k->wContext, E, 3 * U, wcT);
-  memset(dh, 0, (size_t)(B * U) * sizeof(float));
-  memset(k->dkeys, 0, (size_t)(B * L * U) * sizeof(float));
-  memset(k->dfeatures, 0, (size_t)(B * L * E) * sizeof(float));
-  memset(k->dv, 0, (size_t)U * sizeof(float));
-  for (int64_t t = T - 1; t >= 0; t--) {
-    const float* saved = k->saved + t * d->S;
-    for (int64_t b = 0; b < B; b++) {
+typedef struct {
+  const Backward* k;
+  const Dims* d;
+  const float *wsT, *wcT;
+  float *dP, *dvB;
+  int64_t b0, b1;
+  int ok;
+} BackwardPart;
+
+static void* backward_part(void* arg) {
+  BackwardPart* p = arg;
+  const Backward* k = p->k;
+  const int64_t B = p->d->B, T = p->d->T, L = p->d->L, U = p->d->U, E = p->d->E, W = p->d->W;
+  const int64_t b0 = p->b0, n = p->b1 - p->b0;
+  float* dP = p->dP;
+  float* dh = alloc_floats(n * U);   // dL/dh_t from steps ≥ t
+  float* g = alloc_floats(U);        // dL/dh_{t+1}, one sequence
+  float* dctx = alloc_floats(n * E); // d(ctx·keep), then dctx
+  float* da = alloc_floats(L);       // dα, one sequence
+  p->ok = dh != NULL && g != NULL && dctx != NULL && da != NULL;
+  if (p->ok) memset(dh, 0, (size_t)(n * U) * sizeof(float));
+  for (int64_t t = T - 1; p->ok && t >= 0; t--) {
+    const float* saved = k->saved + t * p->d->S;
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t b = b0 + i;
       const float* dyrow = k->dy + (b * T + t) * W;
-      float* dhb = dh + b * U;
+      float* dhb = dh + i * U;
       for (int64_t u = 0; u < U; u++) g[u] = dyrow[u] + dhb[u];
       gru_grad_row(g, saved + B * U + b * 3 * U, saved + 4 * B * U + b * U,
                    t > 0 ? k->out + (b * T + t - 1) * W : NULL, k->dxEmb + (b * T + t) * 3 * U,
                    dP + (b * T + t) * 4 * U + U, dhb, U);
     }
     // d(ctx·keep) = dx·wContextᵀ
-    memset(dctx, 0, (size_t)(B * E) * sizeof(float));
-    rows_times(B, E, 3 * U, k->dxEmb + t * 3 * U, T * 3 * U, wcT, E, dctx, E);
-    for (int64_t b = 0; b < B; b++) {
+    memset(dctx, 0, (size_t)(n * E) * sizeof(float));
+    rows_times(n, E, 3 * U, k->dxEmb + (b0 * T + t) * 3 * U, T * 3 * U, p->wcT, E, dctx, E);
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t b = b0 + i;
       const float* row = k->out + (b * T + t) * W;
       const float* dyrow = k->dy + (b * T + t) * W;
       const float keep = k->keep != NULL ? k->keep[t * B + b] : 1.0f;
-      float* dc = dctx + b * E;
+      float* dc = dctx + i * E;
       for (int64_t e = 0; e < E; e++) dc[e] = dc[e] * keep + dyrow[U + L + e];
       attend_grad_row(k->features + b * L * E, row + U, dyrow + U, k->keys + b * L * U, saved + b * U, k->v, dc, da,
-                      k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, k->dv, L, U, E);
+                      k->dfeatures + b * L * E, k->dkeys + b * L * U, dP + (b * T + t) * 4 * U, p->dvB + b * U, L, U,
+                      E);
     }
     // h_t (t ≥ 1) also fed step t's projections: dh_t += dP_t·(wQuery | wRec)ᵀ (h_0 is the zero start)
-    if (t > 0) rows_times(B, U, 4 * U, dP + t * 4 * U, T * 4 * U, wsT, U, dh, U);
+    if (t > 0) rows_times(n, U, 4 * U, dP + (b0 * T + t) * 4 * U, T * 4 * U, p->wsT, U, dh, U);
   }
+  free(dh), free(g), free(dctx), free(da);
+  return NULL;
+}
+
+static int backward(const Backward* k, const Dims* d) {
+  const int64_t B = d->B, T = d->T, L = d->L, U = d->U, E = d->E, W = d->W;
+  const int64_t rows = B * T, wide = (U > E ? U : E);
+  float* dP = alloc_floats(rows * 4 * U); // [B, T, 4U]
+  float* dvB = alloc_floats(B * U);       // dv of each sequence
+  float* A = alloc_floats(rows * wide);   // h_t, then ctx·keep, per row
+  float* wsT = alloc_floats(4 * U * U);   // (wQuery | wRec)ᵀ [4U, U]
+  float* wcT = alloc_floats(3 * U * E);   // wContextᵀ [3U, E]
+  if (dP == NULL || dvB == NULL || A == NULL || wsT == NULL || wcT == NULL) {
+    free(dP), free(dvB), free(A), free(wsT), free(wcT);
+    return 0;
+  }
+  transpose(k->wQuery, U, U, wsT);
+  transpose(k->wRec, U, 3 * U, wsT + U * U);
+  transpose(k->wContext, E, 3 * U, wcT);
+  memset(k->dkeys, 0, (size_t)(B * L * U) * sizeof(float));
+  memset(k->dfeatures, 0, (size_t)(B * L * E) * sizeof(float));
+  memset(dvB, 0, (size_t)(B * U) * sizeof(float));
+  const int n = part_count(d);
+  BackwardPart parts[MAX_PARTS];
+  for (int i = 0; i < n; i++) {
+    parts[i] = (BackwardPart){k, d, wsT, wcT, dP, dvB, 0, 0, 0};
+    part_rows(B, n, i, &parts[i].b0, &parts[i].b1);
+  }
+  run_parts(backward_part, parts, sizeof parts[0], n);
+  int ok = 1;
+  for (int i = 0; i < n; i++) ok &= parts[i].ok;
+  if (!ok) {
+    free(dP), free(dvB), free(A), free(wsT), free(wcT);
+    return 0;
+  }
+  memset(k->dv, 0, (size_t)U * sizeof(float));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t u = 0; u < U; u++) k->dv[u] += dvB[b * U + u];
   // (dbQuery | dbRec) = Σ_rows dP; (dwQuery | dwRec) = Σ_rows h_tᵀ·dP (rows of t = 0: h_0 = 0)
   memset(k->dbQuery, 0, (size_t)U * sizeof(float));
   memset(k->dbRec, 0, (size_t)(3 * U) * sizeof(float));
@@ -333,7 +436,7 @@ static int backward(const Backward* k, const Dims* d) {
       for (int64_t e = 0; e < E; e++) a[e] = ctx[e] * keep;
     }
   sgemm(1, 0, E, 3 * U, rows, A, E, k->dxEmb, 3 * U, 0.0f, k->dwContext, 3 * U);
-  free(dP), free(dh), free(g), free(dctx), free(da), free(A), free(wsT), free(wcT);
+  free(dP), free(dvB), free(A), free(wsT), free(wcT);
   return 1;
 }
 

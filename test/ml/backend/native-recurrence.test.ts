@@ -101,6 +101,44 @@ describe.skipIf(native == null)('native teacher-forced recurrence', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('gives the same bits on 1 and on 2 OpenBLAS threads (the sequences split in parts), for exact resume', () => {
+    const addon = native?.addon as NativeAddon;
+    const threads = native?.threads ?? 1;
+    // B 16, T 4, U 256: 2e7 multiply-adds, above the split's threshold (2^22); B 10: parts of 8 and 2 rows
+    for (const [B, T, grid, U, E] of [
+      [16, 4, 4, 256, 64],
+      [10, 3, 3, 256, 40],
+    ]) {
+      const model = CaptionModel.create(config(grid, U, E), 4, E);
+      const features = tf.randomNormal([B, grid * grid, E], 0, 1, 'float32', 6) as tf.Tensor3D;
+      const inputs = tf.tensor2d(
+        Array.from({ length: B * T }, (_, i) => (i * 5 + 1) % 30),
+        [B, T],
+        'int32',
+      );
+      const run = (n: number) => {
+        addon.setThreads(n);
+        return tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const out = teacherForcedStates(model.weights, encodeForAttention(model.weights, features), inputs);
+            return tf.add(tf.sum(tf.square(out.states)), tf.sum(tf.mul(out.alphas, out.alphas))) as tf.Scalar;
+          }, model.weights.list());
+          return [value, ...Object.values(grads)].map((t) => t.dataSync() as Float32Array);
+        });
+      };
+      const one = run(1);
+      const two = run(2);
+      addon.setThreads(threads, native?.parallelMin);
+      expect(two.length).toBe(one.length);
+      for (const [i, a] of one.entries()) {
+        const differing = a.filter((v, j) => !Object.is(v, two[i][j])).length;
+        expect(differing, `tensor ${i} of ${one.length}`).toBe(0);
+      }
+      tf.dispose([features, inputs]);
+      model.dispose();
+    }
+  });
+
   it('runs one kernel forward and one backward for all steps, and stores nothing when not recording', async () => {
     const model = CaptionModel.create(config(2, 16, 8), 1, 8);
     const features = tf.randomNormal([2, 4, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
