@@ -3,8 +3,9 @@
 // per time step the state projection h·[W2 | Wh] + b, the attention (scores, softmax, context), the
 // context share of the GRU input projection and the GRU cell; T steps per call instead of ~25 tfjs
 // kernels per step forward and ~35 backward. The weights' gradients are summed once over all steps
-// (two products over the B·T rows). Checks: kernels.h (every region inside the heap, outputs overlap
-// nothing).
+// (three OpenBLAS products over the B·T rows); the per-step products of B rows run in registers
+// (rows_times); the sequences split over the addon's threads (below, "the sequences in parts").
+// Checks: kernels.h (every region inside the heap, outputs overlap nothing).
 //
 // recurrence(heap, RECUR_PARAMS [keysOff, featuresOff, xEmbOff, wQueryOff, bQueryOff, wRecOff, bRecOff,
 //            wContextOff, vOff, keepOff, outOff, savedOff, B, T, L, U, E])
@@ -18,7 +19,7 @@
 //     x = (ctx·keep[t, b])·wContext + xEmb[:, t]; h_{t+1} = GRU(x, r, h) (gru.c's cell)
 //   out [B, T, W]: row (b, t) = (h_{t+1} | α | ctx). saved [T, 5·B·U] (savedOff < 0: not stored, no
 //   gradient to come): per step q [B, U], the gates (z, s, c) [B, 3U] and r_n [B, U]. The attention's
-//   tanh values ([B, L, U] per step, 98 MB at batch 64) are recomputed by the gradient from keys and q,
+//   tanh values ([B, L, U] per step: 98 MB for the reference model's b64 step) are recomputed by the gradient from keys and q,
 //   bit for bit the forward's.
 // recurrenceGrad(heap, RECUR_GRAD_PARAMS [keysOff, featuresOff, wQueryOff, wRecOff, wContextOff, vOff, keepOff,
 //            outOff, savedOff, dyOff, dkeysOff, dfeaturesOff, dxEmbOff, dwQueryOff, dbQueryOff, dwRecOff,
