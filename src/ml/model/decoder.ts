@@ -5,6 +5,9 @@
 // the embedding lookup and its share of the GRU input projection run once over all time steps,
 // fc1/fc2 run once over all states, W2·h and the GRU's recurrent projection share one matMul.
 // Only attention and the GRU cell run per step. Decoding uses the same functions with T = 1.
+// On wasm with the native kernels, teacher forcing runs its whole recurrence (all T steps) in one
+// native call and its gradient in another (src/ml/kernels/native-recurrence.ts); the step-by-step
+// ops below remain the reference and the path everywhere else.
 import * as tf from '@tensorflow/tfjs';
 import { nativeRecurrence, nativeRecurrenceOn } from '../kernels/native-recurrence.ts';
 import { attend, attentionKeys } from './attention.ts';
