@@ -5,7 +5,11 @@
 // process (run once per --wasm-threads). This is how the default thread counts were chosen.
 // `--variants step`: the native kernels (1 OpenBLAS thread) with the optimiser, the attention scores
 // and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
-// per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
+// per step), then with the native Adam, + the fused attention, + StepProducts, + the fused GRU cell,
+// + the fused attention weights, + the whole teacher-forced recurrence in one call, one by one.
+// `--variants recurrence`: the last two alone (the recurrence step by step with every fused kernel,
+// and in one native call). `--variants recurrence-threads`: the whole recurrence on 1 thread, and with
+// its sequences split over 2 threads (the OpenBLAS products kept on 1).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -35,7 +39,7 @@ const native = loadNativeKernels();
 if (!('kernels' in native)) throw new Error(native.reason);
 const { addon } = native.kernels;
 const withAdam =
-  (adam: boolean, attention = false, stepProducts = false, gru = false, softmax = false) =>
+  (adam: boolean, attention = false, stepProducts = false, gru = false, softmax = false, recurrence = false) =>
   () => {
     setNativeKernels(true);
     setStepProducts(stepProducts);
@@ -44,6 +48,7 @@ const withAdam =
     setNativePart('attention', attention); // off: attend() uses the tfjs ops
     setNativePart('gru', gru); // off: gruCell() uses the tfjs ops
     setNativePart('attention-softmax', softmax); // off: tf.softmax after the scores
+    setNativePart('recurrence', recurrence); // off: the recurrence step by step
   };
 const variants: { name: string; set: () => void }[] =
   values.variants === 'step'
@@ -54,16 +59,31 @@ const variants: { name: string; set: () => void }[] =
         { name: '+ step products', set: withAdam(true, true, true) },
         { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
         { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
+        { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
       ]
-    : [
-        { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-        { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
-        { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
-        {
-          name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
-          set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
-        },
-      ];
+    : values.variants === 'recurrence-threads'
+      ? [
+          { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
+          {
+            // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
+            name: 'whole recurrence, sequences on 2 threads',
+            set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
+          },
+        ]
+      : values.variants === 'recurrence'
+        ? [
+            { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
+            { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
+          ]
+        : [
+            { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
+            { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+            { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+            {
+              name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+              set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+            },
+          ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(

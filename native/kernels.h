@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 5
+#define KERNELS_ABI_VERSION 6
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -77,6 +77,19 @@
   X(MAX_POOL, xOff) X(MAX_POOL, dyOff) X(MAX_POOL, dxOff) X(MAX_POOL, B) X(MAX_POOL, H) X(MAX_POOL, W)    \
       X(MAX_POOL, C) X(MAX_POOL, OH) X(MAX_POOL, OW) X(MAX_POOL, FH) X(MAX_POOL, FW) X(MAX_POOL, sh)      \
           X(MAX_POOL, sw) X(MAX_POOL, padTop) X(MAX_POOL, padLeft)
+// recurrence: the teacher-forced decoder recurrence over all steps, see recurrence.c
+#define RECUR_PARAMS(X)                                                                                   \
+  X(RECUR, keysOff) X(RECUR, featuresOff) X(RECUR, xEmbOff) X(RECUR, wQueryOff) X(RECUR, bQueryOff)       \
+      X(RECUR, wRecOff) X(RECUR, bRecOff) X(RECUR, wContextOff) X(RECUR, vOff) X(RECUR, keepOff)          \
+          X(RECUR, outOff) X(RECUR, savedOff) X(RECUR, B) X(RECUR, T) X(RECUR, L) X(RECUR, U) X(RECUR, E)
+// recurrenceGrad: its gradients
+#define RECUR_GRAD_PARAMS(X)                                                                              \
+  X(RECUR_GRAD, keysOff) X(RECUR_GRAD, featuresOff) X(RECUR_GRAD, wQueryOff) X(RECUR_GRAD, wRecOff) X(RECUR_GRAD, wContextOff)   \
+      X(RECUR_GRAD, vOff) X(RECUR_GRAD, keepOff) X(RECUR_GRAD, outOff) X(RECUR_GRAD, savedOff)            \
+          X(RECUR_GRAD, dyOff) X(RECUR_GRAD, dkeysOff) X(RECUR_GRAD, dfeaturesOff) X(RECUR_GRAD, dxEmbOff) \
+              X(RECUR_GRAD, dwQueryOff) X(RECUR_GRAD, dbQueryOff) X(RECUR_GRAD, dwRecOff)                 \
+                  X(RECUR_GRAD, dbRecOff) X(RECUR_GRAD, dwContextOff) X(RECUR_GRAD, dvOff) X(RECUR_GRAD, B) \
+                      X(RECUR_GRAD, T) X(RECUR_GRAD, L) X(RECUR_GRAD, U) X(RECUR_GRAD, E)
 
 #define PARAM_INDEX(prefix, name) prefix##_##name,
 enum GemmParam { GEMM_PARAMS(PARAM_INDEX) GEMM_NPARAMS };
@@ -92,6 +105,8 @@ enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
 enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
+enum RecurParam { RECUR_PARAMS(PARAM_INDEX) RECUR_NPARAMS };
+enum RecurGradParam { RECUR_GRAD_PARAMS(PARAM_INDEX) RECUR_GRAD_NPARAMS };
 
 // The entry points: X(name in JavaScript, C function, layout list)
 #define ENTRY_POINTS(X)                                                                                   \
@@ -108,7 +123,9 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
   X(gruCell, GruCell, GRU_PARAMS)                                                                         \
   X(gruCellGrad, GruCellGrad, GRU_GRAD_PARAMS)                                                            \
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \
-  X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)
+  X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)                                                            \
+  X(recurrence, Recurrence, RECUR_PARAMS)                                                                 \
+  X(recurrenceGrad, RecurrenceGrad, RECUR_GRAD_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)

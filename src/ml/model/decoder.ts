@@ -5,7 +5,11 @@
 // the embedding lookup and its share of the GRU input projection run once over all time steps,
 // fc1/fc2 run once over all states, W2·h and the GRU's recurrent projection share one matMul.
 // Only attention and the GRU cell run per step. Decoding uses the same functions with T = 1.
+// On wasm with the native kernels, teacher forcing runs its whole recurrence (all T steps) in one
+// native call and its gradient in another (src/ml/kernels/native-recurrence.ts); the step-by-step
+// ops below remain the reference and the path everywhere else.
 import * as tf from '@tensorflow/tfjs';
+import { nativeRecurrence, nativeRecurrenceOn } from '../kernels/native-recurrence.ts';
 import { attend, attentionKeys } from './attention.ts';
 import { gruCell } from './gru.ts';
 import { StepProducts } from './step-products.ts';
@@ -42,13 +46,12 @@ export interface EncodedImages {
   keys: tf.Tensor3D; // [B, L, U]
 }
 
-export function stepWeights(weights: ModelWeights): StepWeights {
+/** The step's weights other than the state projection (shared by the step-by-step and the native recurrence). */
+function inputWeights(weights: ModelWeights): Omit<StepWeights, 'stateKernel' | 'stateBias' | 'products'> {
   const gruKernel = weights.matrix('decoder/gru/kernel'); // [E + D, 3U]
   const E = weights.matrix('encoder/proj/kernel').shape[1];
   const [rows, threeU] = gruKernel.shape;
   return {
-    stateKernel: tf.concat([weights.matrix('attention/W2/kernel'), weights.matrix('decoder/gru/recurrent')], 1), // [U, 4U]
-    stateBias: tf.concat([weights.vector('attention/W2/bias'), weights.vector('decoder/gru/recurrent_bias')]), // [4U]
     contextKernel: gruKernel.slice([0, 0], [E, threeU]), // [E, 3U]
     embeddingKernel: gruKernel.slice([E, 0], [rows - E, threeU]), // [D, 3U]
     inputBias: weights.vector('decoder/gru/input_bias'), // [3U]
@@ -57,12 +60,24 @@ export function stepWeights(weights: ModelWeights): StepWeights {
   };
 }
 
+export function stepWeights(weights: ModelWeights): StepWeights {
+  return {
+    stateKernel: tf.concat([weights.matrix('attention/W2/kernel'), weights.matrix('decoder/gru/recurrent')], 1), // [U, 4U]
+    stateBias: tf.concat([weights.vector('attention/W2/bias'), weights.vector('decoder/gru/recurrent_bias')]), // [4U]
+    ...inputWeights(weights),
+  };
+}
+
 export function encodeForAttention(weights: ModelWeights, features: tf.Tensor3D): EncodedImages {
   return { features, keys: attentionKeys(weights, features) };
 }
 
 /** tokens [N] → embedding share of the GRU input projection, bias included [N, 3U] */
-export function embedTokens(weights: ModelWeights, step: StepWeights, tokens: tf.Tensor1D): tf.Tensor2D {
+export function embedTokens(
+  weights: ModelWeights,
+  step: Pick<StepWeights, 'embeddingKernel' | 'inputBias'>,
+  tokens: tf.Tensor1D,
+): tf.Tensor2D {
   const embedded = tf.gather(weights.matrix('decoder/embedding'), tokens) as tf.Tensor2D; // [N, D]
   return tf.fused.matMul({ a: embedded, b: step.embeddingKernel, bias: step.inputBias }) as tf.Tensor2D; // [N, 3U]
 }
@@ -112,6 +127,8 @@ export function teacherForcedStates(
   inputs: tf.Tensor2D,
   keep?: tf.Tensor2D[], // T × [B, 1]: context dropout into the GRU (training only)
 ): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } {
+  const fused = nativeTeacherForcedStates(weights, images, inputs, keep);
+  if (fused) return fused;
   const [B, T] = inputs.shape;
   const weightsOfStep = stepWeights(weights);
   const products = new StepProducts([{ w: weightsOfStep.stateKernel, bias: weightsOfStep.stateBias }, { w: weightsOfStep.contextKernel }]);
@@ -135,6 +152,39 @@ export function teacherForcedStates(
     states: tf.stack(states, 1).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
     alphas: tf.stack(alphas, 1) as tf.Tensor3D, // [B, T, L]
     contexts: step.outputContextKernel ? (tf.stack(contexts, 1).reshape([B * T, E]) as tf.Tensor2D) : undefined, // [B·T, E]
+  };
+}
+
+/** teacherForcedStates in one native call over all steps (and one for its gradient), or null where not available. */
+function nativeTeacherForcedStates(
+  weights: ModelWeights,
+  images: EncodedImages,
+  inputs: tf.Tensor2D,
+  keep?: tf.Tensor2D[],
+): { states: tf.Tensor2D; alphas: tf.Tensor3D; contexts: tf.Tensor2D | undefined } | null {
+  if (!nativeRecurrenceOn()) return null;
+  const [B, T] = inputs.shape;
+  const [, L, U] = images.keys.shape;
+  const E = images.features.shape[2];
+  const step = inputWeights(weights);
+  const xEmb = embedTokens(weights, step, inputs.reshape([B * T]) as tf.Tensor1D).reshape([B, T, 3 * U]) as tf.Tensor3D; // [B, T, 3U]
+  const out = nativeRecurrence({
+    keys: images.keys,
+    features: images.features,
+    xEmb,
+    queryKernel: weights.matrix('attention/W2/kernel'),
+    queryBias: weights.vector('attention/W2/bias'),
+    recurrentKernel: weights.matrix('decoder/gru/recurrent'),
+    recurrentBias: weights.vector('decoder/gru/recurrent_bias'),
+    contextKernel: step.contextKernel,
+    v: step.v,
+    ...(keep ? { keep: tf.stack(keep).reshape([T, B]) as tf.Tensor2D } : {}),
+  }); // [B, T, U + L + E]: (state | α | context)
+  if (out == null) return null;
+  return {
+    states: tf.slice(out, [0, 0, 0], [B, T, U]).reshape([B * T, U]) as tf.Tensor2D, // [B·T, U]
+    alphas: tf.slice(out, [0, 0, U], [B, T, L]) as tf.Tensor3D, // [B, T, L]
+    contexts: step.outputContextKernel ? (tf.slice(out, [0, 0, U + L], [B, T, E]).reshape([B * T, E]) as tf.Tensor2D) : undefined, // [B·T, E]
   };
 }
 
