@@ -162,6 +162,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     maxPayload: maxBodyBytes,
     connections: config.webSocketLimits,
     metrics,
+    keys: { identify: (token) => keys.identify(token), onChange: (l) => keys.onChange(l), everyMs: config.apiKeyCacheSeconds * 1000 },
     ...(options.database ? { database: options.database } : {}),
   });
   const masking = apolloErrorMasking(logInternal);

@@ -54,6 +54,7 @@ export class KeyRing {
   private readonly now: () => number;
   private readonly open: Caller = { keyName: null, scopes: new Set(SCOPES), keysRequired: false };
   private readonly anonymous: Caller;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(private readonly options: KeyRingOptions) {
     this.now = options.now ?? Date.now;
@@ -63,8 +64,17 @@ export class KeyRing {
     const wakeUps = options.events.subscribe('api_key');
     this.wakeUps = wakeUps;
     void (async () => {
-      for await (const _ of wakeUps) this.forget();
+      for await (const _ of wakeUps) {
+        this.forget();
+        for (const listener of this.changeListeners) listener();
+      }
     })();
+  }
+
+  /** calls `listener` after each change of keys announced by any process (created, revoked, re-budgeted); returns an unsubscribe */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** drops every cached lookup (a key was created, revoked or re-budgeted somewhere) */

@@ -19,6 +19,7 @@ import { formatErrors, type InternalErrorLogger } from './error-masking.ts';
 import type { OperationGuard } from './guard.ts';
 import type { Logger } from '../log.ts';
 import { DocumentCache } from './document-cache.ts';
+import { type KeyWatchOptions, keyWatch } from './key-watch.ts';
 import { limitRules, parseOptions, precheck } from './limits.ts';
 import type { ApiMetrics } from './metrics.ts';
 
@@ -45,6 +46,8 @@ export interface WebSocketOptions {
   database?: DatabaseState;
   /** counts operations and error codes (./metrics.ts) */
   metrics?: Pick<ApiMetrics, 'webSocketOperation' | 'refused'>;
+  /** re-checks the keys of open sockets when keys change: a revoked key's sockets are closed (./key-watch.ts) */
+  keys?: Omit<KeyWatchOptions, 'log'>;
 }
 
 function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
@@ -105,6 +108,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     }) as typeof socket.emit;
   });
 
+  const watch = options.keys ? keyWatch({ ...options.keys, log: options.log }) : undefined;
+
   // subscription texts that passed the limits and graphql-js's rules (./document-cache.ts)
   const passed = new DocumentCache();
   type Subscribe = NonNullable<Parameters<typeof useServer<Record<string, unknown> | undefined>>[0]['onSubscribe']>;
@@ -129,12 +134,13 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       passed.add(payload.query, document);
     }
     let contextValue: ApiContext;
+    // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
+    // sends over graphql-ws with the Headers tab)
+    const token = connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions));
     try {
       contextValue = await options.context(
         {
-          // the key from connectionParams, else from the operation's extensions.headers (what the GraphiQL IDE
-          // sends over graphql-ws with the Headers tab)
-          token: connectionParamsToken(ctx.connectionParams) ?? connectionParamsToken(operationHeaders(payload.extensions)),
+          token,
           requestId: randomUUID(),
           clientAddress: ctx.extra.request.socket.remoteAddress ?? 'unknown',
         },
@@ -150,6 +156,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       context: contextValue,
     });
     if (refused) return [refused];
+    const keyName = contextValue.caller.keyName;
+    if (watch && token !== null && keyName !== null) watch.track(ctx.extra.socket, token, keyName);
     return { schema, document, contextValue, variableValues: payload.variables, operationName: payload.operationName };
   };
   const handle = useServer<Record<string, unknown> | undefined>(
@@ -173,6 +181,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
   );
   return {
     async close() {
+      watch?.close();
       await handle.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

@@ -4,7 +4,9 @@
 // throttled, and secrets in no log line (pino output captured), no error and no GraphQL answer but the one
 // that creates them.
 import { createHash } from 'node:crypto';
+import { createClient } from 'graphql-ws';
 import sharp from 'sharp';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/client.ts';
@@ -241,5 +243,55 @@ describe('managed API keys', () => {
     const created = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'API key created' && line.apiKey === 'reader');
     expect(created).toMatchObject({ key: 'root', scopes: ['read'] });
     expect(log).toContain('API key revoked');
+  });
+  it('a revoked key ends the subscriptions it opened, on the other API process too (close 4403)', async () => {
+    const streaming = await newKey('streaming', ['READ']);
+    const other = await newKey('still-valid', ['READ']);
+    // an evaluation with no worker: evaluationProgress sends it now and then stays open
+    const dataset = await a.db.prisma.dataset.create({ data: { name: 'ws-revoke', kind: 'SYNTHETIC' } });
+    const model = await a.db.prisma.model.create({ data: { name: 'ws-revoke', path: '/ws', vocabSize: 10, config: {} } });
+    const evaluation = await a.db.prisma.evaluation.create({ data: { modelId: model.id, datasetId: dataset.id, split: 'VALIDATION' } });
+    const follow = (token: string) => {
+      const client = createClient({
+        url: b.url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+      });
+      const events: unknown[] = [];
+      const closes: { code: number; reason: string }[] = [];
+      client.on('closed', (event) => closes.push(event as { code: number; reason: string }));
+      const ended = new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query: 'subscription($id: ID!) { evaluationProgress(id: $id) { status } }', variables: { id: evaluation.id } },
+          { next: (e) => events.push(e), error: resolve, complete: () => resolve('complete') },
+        );
+      });
+      return { client, events, closes, ended };
+    };
+    const revoking = follow(streaming);
+    const staying = follow(other);
+    await until(
+      async () => revoking.events.length + staying.events.length,
+      (n) => n === 2,
+      10_000,
+      20,
+    );
+    expect(revoking.events[0]).toEqual({ data: { evaluationProgress: { status: 'QUEUED' } } });
+    const revoked = await onA(`mutation { revokeApiKey(name: "streaming") { name } }`, {}, admin);
+    expect(revoked.errors).toBeUndefined();
+    await until(
+      async () => revoking.closes.length,
+      (n) => n > 0,
+      5000,
+      20,
+    );
+    expect(revoking.closes[0]).toMatchObject({ code: 4403, reason: 'Forbidden: the API key was revoked' });
+    await revoking.ended;
+    // the other key's stream is untouched
+    await new Promise((r) => setTimeout(r, 200));
+    expect(staying.closes).toEqual([]);
+    await staying.client.dispose();
+    await revoking.client.dispose();
   });
 });
