@@ -167,6 +167,17 @@ describe('managed API keys', () => {
     expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', requiredScope: 'admin' });
     expect((await a.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('QUEUED');
     expect((await onA(cancel, { id: runId }, ownerKey)).data!.cancelTraining.status).toBe('CANCELLED');
+    // nor resume it, nor rename the models of its runs
+    const resumed = await onB(`mutation($id: ID!) { resumeTraining(id: $id) { status } }`, { id: runId }, otherKey);
+    expect(resumed.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', requiredScope: 'admin' });
+    expect((await a.db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('CANCELLED');
+    const model = await a.db.prisma.model.create({
+      data: { name: 'b-model', path: '/b-model', vocabSize: 10, config: {}, createdByKey: 'trainer-b' },
+    });
+    const rename = `mutation($id: ID!, $name: String!) { renameModel(id: $id, name: $name) { name } }`;
+    expect(codes(await onA(rename, { id: model.id, name: 'taken-over' }, otherKey))).toEqual(['FORBIDDEN']);
+    expect((await a.db.prisma.model.findUniqueOrThrow({ where: { id: model.id } })).name).toBe('b-model');
+    expect((await onA(rename, { id: model.id, name: 'b-model-2' }, ownerKey)).data!.renameModel.name).toBe('b-model-2');
 
     const deleteRun = `mutation($id: ID!) { deleteTrainingRun(id: $id) }`;
     expect(codes(await onB(deleteRun, { id: runId }, otherKey))).toEqual(['FORBIDDEN']);

@@ -69,13 +69,14 @@ export class ModelResolver {
   }
 
   @Mutation(() => Model, {
-    description: `Move a model to another name, where it becomes that name's next version (its old version number is not reused). The name: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters; the same name is a no-op. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name; CONFLICT: an alias points at it (move or delete the alias first)`,
+    description: `Move a model to another name, where it becomes that name's next version (its old version number is not reused). The name: 1 to ${MAX_MODEL_NAME} characters after trimming, no control characters; the same name is a no-op. NOT_FOUND: no such model; BAD_USER_INPUT: an empty, too long or unprintable name; CONFLICT: an alias points at it (move or delete the alias first); FORBIDDEN: another key's model (admin may rename any)`,
   })
   async renameModel(@Arg('id', () => ID) id: string, @Arg('name', () => String) name: string, @Ctx() ctx: ApiContext): Promise<Model> {
     const trimmed = checkModelName('name', name);
     await ctx.prisma.$transaction(async (tx) => {
       // locked: a setModelAlias on this version waits, then no longer finds it under the old name
-      const model = await lockForDelete<{ name: string }>(tx, 'Model', id, ['name']);
+      const model = await lockForDelete<{ name: string; createdByKey: string | null }>(tx, 'Model', id, ['name', 'createdByKey']);
+      checkOwner(ctx, model.createdByKey, `model ${id}`, 'renaming');
       if (model.name === trimmed) return;
       const aliases = await aliasesOf(tx, id);
       if (aliases.length > 0)

@@ -44,7 +44,7 @@ async function checkRunOwner(ctx: ApiContext, id: string, action: string): Promi
 
 /** Applies a status change (src/runs), or refuses with the run as it is: "only runs in `from` can be `what`". */
 async function transition(ctx: ApiContext, id: string, change: () => Promise<boolean>, from: string, what: string): Promise<TrainingRun> {
-  if (what === 'cancelled') await checkRunOwner(ctx, id, 'cancelling');
+  if (what === 'cancelled' || what === 'resumed') await checkRunOwner(ctx, id, what === 'cancelled' ? 'cancelling' : 'resuming');
   await findRun(ctx, id);
   const applied = await change();
   const run = await findRun(ctx, id);
@@ -121,7 +121,10 @@ export class TrainingRunResolver {
     return transition(ctx, id, () => cancelRun(ctx.prisma, id), fromStatuses('cancelQueued', 'requestCancel'), 'cancelled');
   }
 
-  @Mutation(() => TrainingRun, { description: 'Re-queue a FAILED or CANCELLED run; it continues from its last checkpoint' })
+  @Mutation(() => TrainingRun, {
+    description:
+      "Re-queue a FAILED or CANCELLED run; it continues from its last checkpoint. FORBIDDEN: another key's run (admin may resume any)",
+  })
   resumeTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<TrainingRun> {
     return transition(ctx, id, () => resumeRun(ctx.prisma, ctx.queue, id), fromStatuses('resume'), 'resumed');
   }
