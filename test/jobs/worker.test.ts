@@ -87,6 +87,18 @@ const finished = (ids: string[]) =>
     (rows) => rows.length === ids.length && rows.every((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED'),
   ).then((rows) => ids.map((id) => rows.find((r) => r.id === id)!));
 
+/** a caption's stored tokens: indices 0, 1, …, each with the 8×8 grid's attention, spelling the caption */
+function expectStoredInOrder(r: { caption: string | null; tokens: { index: number; token: string; attention: number[] }[] }): void {
+  expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
+  expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
+  expect(r.caption).toBe(
+    r.tokens
+      .map((t) => t.token)
+      .filter((w) => !/^<.*>$/.test(w))
+      .join(' '),
+  );
+}
+
 describe('worker', () => {
   let datasetId: string;
   let modelId: string;
@@ -236,14 +248,7 @@ describe('worker', () => {
       expect(r.status).toBe('SUCCEEDED');
       expect(r.timings).toMatchObject({ batchSize: 3 });
       expect(r.gridSize).toBe(8);
-      expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
-      expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
-      expect(r.caption).toBe(
-        r.tokens
-          .map((t) => t.token)
-          .filter((w) => !/^<.*>$/.test(w))
-          .join(' '),
-      );
+      expectStoredInOrder(r);
       expect(r.imageBytes).toBeNull(); // retention: the image goes when the caption is done
     }
   });
@@ -280,14 +285,7 @@ describe('worker', () => {
     for (const r of await finished(ids)) {
       expect(r.status).toBe('SUCCEEDED');
       expect(r.tokens.length).toBeGreaterThan(0);
-      expect(r.tokens.map((t) => t.index)).toEqual(r.tokens.map((_, i) => i));
-      expect(r.tokens.every((t) => t.attention.length === 64)).toBe(true);
-      expect(r.caption).toBe(
-        r.tokens
-          .map((t) => t.token)
-          .filter((w) => !/^<.*>$/.test(w))
-          .join(' '),
-      );
+      expectStoredInOrder(r);
     }
   });
 
