@@ -114,10 +114,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   /** set once the handlers exist; the beats re-check the disk through it */
   let gate: QueueGate | undefined;
   const gateTraining = (): Promise<void> => (stopped || left || !gate ? Promise.resolve() : gate.refresh());
-  const beat = setInterval(
-    () => disk.check().then(gateTraining).then(seen).catch(dbError('worker heartbeat')),
-    config.heartbeatSeconds * 1000,
-  );
+  // a beat in flight is awaited by stop(): its upsert must not bring back the row a graceful stop deletes
+  let beating: Promise<void> | undefined;
+  const beat = setInterval(() => {
+    beating ??= disk
+      .check()
+      .then(gateTraining)
+      .then(() => (stopped ? undefined : seen()))
+      .catch(dbError('worker heartbeat'))
+      .finally(() => {
+        beating = undefined;
+      });
+  }, config.heartbeatSeconds * 1000);
   const reaper = startReaper(prisma, queue, {
     heartbeatSeconds: config.heartbeatSeconds,
     ownWorkerId: id,
@@ -255,6 +263,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       clearInterval(gateTimer);
       await Promise.all(names.map((n) => queue.offWork(n)));
       clearInterval(beat);
+      await beating;
       await prisma.worker.deleteMany({ where: { id } });
       await notify(prisma, 'worker');
     })().catch((e: unknown) => log.error('leaving the live workers', e)));
@@ -272,6 +281,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         await Promise.allSettled([...active]);
       }
       clearInterval(beat);
+      await beating;
       await reaper.stop();
       await captioners.clear();
       if (graceful) {
