@@ -6,6 +6,8 @@
 // `--variants step`: the native kernels (1 OpenBLAS thread) with the optimiser, the attention scores
 // and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
 // per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
+// `--variants decode`: decoding with the fused GRU cell and attention weights (the step's other ops as
+// tfjs kernels), against the whole step as one native call (native/decode_step.c).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -45,25 +47,35 @@ const withAdam =
     setNativePart('gru', gru); // off: gruCell() uses the tfjs ops
     setNativePart('attention-softmax', softmax); // off: tf.softmax after the scores
   };
+const decodeStep = (on: boolean) => () => {
+  setNativeKernels(true);
+  addon.setThreads(1);
+  setNativePart('decode-step', on); // off: the step's ops as tfjs kernels (GRU cell, attention weights fused)
+};
 const variants: { name: string; set: () => void }[] =
-  values.variants === 'step'
+  values.variants === 'decode'
     ? [
-        { name: 'native, tfjs Adam', set: withAdam(false) },
-        { name: 'native, native Adam', set: withAdam(true) },
-        { name: '+ fused attention', set: withAdam(true, true) },
-        { name: '+ step products', set: withAdam(true, true, true) },
-        { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
-        { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
+        { name: 'step as tfjs kernels', set: decodeStep(false) },
+        { name: 'step as one native call', set: decodeStep(true) },
       ]
-    : [
-        { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-        { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
-        { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
-        {
-          name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
-          set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
-        },
-      ];
+    : values.variants === 'step'
+      ? [
+          { name: 'native, tfjs Adam', set: withAdam(false) },
+          { name: 'native, native Adam', set: withAdam(true) },
+          { name: '+ fused attention', set: withAdam(true, true) },
+          { name: '+ step products', set: withAdam(true, true, true) },
+          { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
+          { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
+        ]
+      : [
+          { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
+          { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+          { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+          {
+            name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+            set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+          },
+        ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(

@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 5
+#define KERNELS_ABI_VERSION 6
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -77,6 +77,18 @@
   X(MAX_POOL, xOff) X(MAX_POOL, dyOff) X(MAX_POOL, dxOff) X(MAX_POOL, B) X(MAX_POOL, H) X(MAX_POOL, W)    \
       X(MAX_POOL, C) X(MAX_POOL, OH) X(MAX_POOL, OW) X(MAX_POOL, FH) X(MAX_POOL, FW) X(MAX_POOL, sh)      \
           X(MAX_POOL, sw) X(MAX_POOL, padTop) X(MAX_POOL, padLeft)
+// decodeStep: one decoding step of the decoder, see decode_step.c
+#define DECODE_STEP_PARAMS(X)                                                                             \
+  X(DECODE_STEP, tokensOff) X(DECODE_STEP, embeddingOff) X(DECODE_STEP, stateKernelOff)                   \
+      X(DECODE_STEP, stateBiasOff) X(DECODE_STEP, keysOff) X(DECODE_STEP, featuresOff)                    \
+          X(DECODE_STEP, imageRowsOff) X(DECODE_STEP, stateRowsOff) X(DECODE_STEP, vOff)                  \
+              X(DECODE_STEP, gruKernelOff) X(DECODE_STEP, inputBiasOff) X(DECODE_STEP, fc1Off)            \
+                  X(DECODE_STEP, fc1BiasOff) X(DECODE_STEP, outContextOff) X(DECODE_STEP, fc2Off)         \
+                      X(DECODE_STEP, fc2BiasOff) X(DECODE_STEP, hOff) X(DECODE_STEP, logProbsOff)         \
+                          X(DECODE_STEP, alphaOff) X(DECODE_STEP, hNewOff) X(DECODE_STEP, N)              \
+                              X(DECODE_STEP, images) X(DECODE_STEP, states) X(DECODE_STEP, L)             \
+                                  X(DECODE_STEP, U) X(DECODE_STEP, E) X(DECODE_STEP, D) X(DECODE_STEP, F) \
+                                      X(DECODE_STEP, V)
 
 #define PARAM_INDEX(prefix, name) prefix##_##name,
 enum GemmParam { GEMM_PARAMS(PARAM_INDEX) GEMM_NPARAMS };
@@ -92,6 +104,7 @@ enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
 enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
+enum DecodeStepParam { DECODE_STEP_PARAMS(PARAM_INDEX) DECODE_STEP_NPARAMS };
 
 // The entry points: X(name in JavaScript, C function, layout list)
 #define ENTRY_POINTS(X)                                                                                   \
@@ -108,7 +121,8 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
   X(gruCell, GruCell, GRU_PARAMS)                                                                         \
   X(gruCellGrad, GruCellGrad, GRU_GRAD_PARAMS)                                                            \
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \
-  X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)
+  X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)                                                            \
+  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)

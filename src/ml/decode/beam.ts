@@ -4,7 +4,7 @@ import type { CaptionModel, EncoderInput } from '../model/captionModel.ts';
 import { initialState, type EncodedImages } from '../model/decoder.ts';
 import type { CaptionResult, TokenEvent } from '../types.ts';
 import type { Vocabulary } from '../vocab.ts';
-import { prepare, runStep, yieldToEventLoop } from './frozen.ts';
+import { prepare, runNativeStep, runStep, type StepOutput, yieldToEventLoop } from './frozen.ts';
 import type { Resolved } from './options.ts';
 
 /** Indices of the k largest values, best first: one pass with a sorted insertion list (k ≪ n). */
@@ -100,8 +100,9 @@ function gatherRows(x: tf.Tensor2D, rows: readonly number[]): tf.Tensor2D {
 
 /**
  * Beam search over a batch: one forward per step for every image's live beams (rows are each
- * image's beams in turn; features and keys are copied per row only when the layout changes,
- * the state is gathered by parent row). Each image's search is exactly the single-image search:
+ * image's beams in turn). The native decoding step reads each row's image and parent state by
+ * index; otherwise features and keys are copied per row only when the layout changes and the
+ * state is gathered by parent row. Each image's search is exactly the single-image search:
  * its own K slots, finished hypotheses, and end. Yields each image's result when its search ends.
  */
 export async function* beamSearch(
@@ -117,20 +118,31 @@ export async function* beamSearch(
   const prepared = prepare(model, input, opts.frozen);
   const rowImages = new RowImages(prepared.images);
   let h: tf.Tensor2D | null = initialState(B, model.config.units);
+  let stateRows: Int32Array | undefined; // native step: the row of h each row continues (absent: its own)
   const searches: ImageSearch[] = Array.from({ length: B }, (_, b) => ({
     alive: [{ tokens: [], events: [], logProb: 0, row: b }],
     done: [],
   }));
   try {
     for (let t = 0; t < opts.steps && h != null; t++) {
-      const images = rowImages.rows(searches.map((s) => s.alive.length));
       const tokens = Int32Array.from(
         searches.flatMap((s) => s.alive),
         (beam) => beam.tokens.at(-1) ?? vocab.startId,
       );
-      const out = runStep(model, prepared, images, tokens, h);
+      const out: StepOutput =
+        prepared.native != null
+          ? runNativeStep(
+              prepared.native,
+              prepared.images,
+              tokens,
+              h,
+              Int32Array.from(searches.flatMap((s, b) => s.alive.map(() => b))),
+              stateRows,
+            )
+          : runStep(model, prepared, rowImages.rows(searches.map((s) => s.alive.length)), tokens, h);
       h.dispose();
       h = null;
+      stateRows = undefined;
       const parents: number[] = []; // row of each next beam's parent, in next-row order
       const ended: number[] = [];
       searches.forEach((search, b) => {
@@ -168,8 +180,15 @@ export async function* beamSearch(
         search.alive = next;
         if (next.length === 0) ended.push(b);
       });
-      if (parents.length > 0 && t < opts.steps - 1) h = gatherRows(out.h, parents); // [N', U]
-      out.h.dispose();
+      if (parents.length > 0 && t < opts.steps - 1) {
+        if (prepared.native != null) {
+          h = out.h; // [N, U]: the next step reads its rows by parent
+          stateRows = Int32Array.from(parents);
+        } else {
+          h = gatherRows(out.h, parents); // [N', U]
+        }
+      }
+      if (h !== out.h) out.h.dispose();
       if (t === opts.steps - 1) {
         // out of steps: the live beams end here too (their length is their token count)
         searches.forEach((search, b) => {
