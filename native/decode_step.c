@@ -74,11 +74,12 @@ static inline __attribute__((always_inline)) void rows_block(const int R, const 
     }
 }
 
-// c [M, N] += a [M, K] (row stride lda) · w [K, N], row-major, in column panels of 64 (kept in L2
-// across the row blocks of 4)
+// c [M, N] += a [M, K] (row stride lda) · w [K, N], row-major, in column panels whose weights
+// (≈ 256 KiB) stay in L2 across the row blocks of 4
 VECTORISED static void few_rows(int64_t M, int64_t N, int64_t K, const float* restrict a, int64_t lda,
                                 const float* restrict w, float* restrict c) {
-  const int64_t panel = 64 * 8; // columns per pass over the rows: their weights (K × 2 KiB) stay in L2
+  const int64_t fit = (256 * 1024 / 4) / K / 64 * 64;
+  const int64_t panel = fit > 64 ? fit : 64; // columns per pass over the rows
   for (int64_t j0 = 0; j0 < N; j0 += panel) {
     const int64_t n = N - j0 < panel ? N - j0 : panel;
     int64_t i = 0;
