@@ -7,7 +7,8 @@
 // and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
 // per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
 // `--variants decode`: decoding with the fused GRU cell and attention weights (the step's other ops as
-// tfjs kernels), against the whole step as one native call (native/decode_step.c).
+// tfjs kernels), against the whole step as one native call (native/decode_step.c); also prints the
+// kernels one decode launches with each.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -104,9 +105,17 @@ for (const row of rows) {
       times[i].push(performance.now() - t0);
     }
   }
+  // decoding variants: the kernels one decode launches too (tf.profile, after the timed runs)
+  const kernels: string[] = [];
+  if (values.variants === 'decode') {
+    for (const v of variants) {
+      v.set();
+      kernels.push(` ${(await tf.profile(async () => void (await runner.run()))).kernels.length} kernels`);
+    }
+  }
   const cells = variants.map((v, i) => {
     const sorted = [...times[i]].sort((a, b) => a - b);
-    return `${v.name}: min ${sorted[0].toFixed(1)} median ${sorted[sorted.length >> 1].toFixed(1)}`;
+    return `${v.name}: min ${sorted[0].toFixed(1)} median ${sorted[sorted.length >> 1].toFixed(1)}${kernels[i] ?? ''}`;
   });
   console.log(`${row.padEnd(15)} ${cells.join(' | ')}   (load ${os.loadavg()[0].toFixed(1)})`);
   tf.dispose(runner.inputs);

@@ -7,17 +7,28 @@ import type { Vocabulary } from '../vocab.ts';
 import { prepare, runNativeStep, runStep, type StepOutput, yieldToEventLoop } from './frozen.ts';
 import type { Resolved } from './options.ts';
 
-/** Indices of the k largest values, best first: one pass with a sorted insertion list (k ≪ n). */
+/**
+ * Indices of the k largest values, best first: one pass with a sorted insertion list (k ≪ n); once k
+ * are kept, a value stops at one comparison with the k-th (≈ 4× faster than testing the list's length
+ * and reading its last value per element, bench/README.md "The decoding step as one native call").
+ */
 export function topK(values: Float32Array, k: number): number[] {
   const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === k) {
-      if (values[i] <= values[best[k - 1]]) continue;
-      best.pop();
-    }
+  const n = values.length;
+  const insert = (i: number) => {
     let at = best.length;
     while (at > 0 && values[best[at - 1]] < values[i]) at--; // ties keep the earlier index, as argMax
     best.splice(at, 0, i);
+  };
+  let i = 0;
+  for (; i < n && best.length < k; i++) insert(i);
+  if (best.length < k || k <= 0) return best;
+  let floor = values[best[k - 1]];
+  for (; i < n; i++) {
+    if (values[i] <= floor) continue;
+    best.pop();
+    insert(i);
+    floor = values[best[k - 1]];
   }
   return best;
 }
