@@ -120,10 +120,21 @@ static void fill_rows(float* c, const float* bias, int64_t rows, int64_t n) {
 
 static inline float sigmoid_one(float v) { return 1.0f / (1.0f + exp_one(-v)); }
 
-// tanh(k[u] + q[u])·v[u] summed in LANE_SUM's order (as attention.c's score_row)
+// tanh as (1 − e)/(1 + e), e = exp(−2|x|): one exp and one division where tanh_one (fastmath.h)
+// computes its rational form as well and picks one; its absolute error (≤ 2e-7, near 0 from the
+// cancellation in 1 − e) is what a score Σ_u tanh·v sees. The attention's tanh is most of the step's
+// element-wise work (N·L·U values).
+static inline float tanh_abs(float x) {
+  float a = fabsf(x);
+  a = a > 20.0f ? 20.0f : a;
+  const float e = exp_one(-2.0f * a);
+  return copysignf((1.0f - e) / (1.0f + e), x);
+}
+
+// Σ_u tanh(k[u] + q[u])·v[u] in LANE_SUM's order
 static inline float score_row(const float* restrict k, const float* restrict q, const float* restrict v, int64_t U) {
   float s;
-  LANE_SUM(s, U, u, tanh_one(k[u] + q[u]) * v[u]);
+  LANE_SUM(s, U, u, tanh_abs(k[u] + q[u]) * v[u]);
   return s;
 }
 
