@@ -39,68 +39,76 @@ typedef float v16 __attribute__((vector_size(64)));
 #define LOAD16(v, p) memcpy(&(v), (p), sizeof(v16))
 #define STORE16(p, v) memcpy((p), &(v), sizeof(v16))
 
-// c[r, q·16 .. q·16+16) += Σ_k a[r, k]·w[k, q·16 ..] for r < R ≤ 4, q < Q ≤ 4 (R, Q constants once inlined)
-static inline __attribute__((always_inline)) void block(const int R, const int Q, const float* restrict a, int64_t lda,
-                                                        const float* restrict w, int64_t ldw, float* restrict c,
-                                                        int64_t ldc, int64_t K) {
+// c_r[q·16 .. q·16+16) += Σ_k a_r[k]·w[k, q·16 ..] for rows r < R ≤ 4 (row pointers: a row may repeat,
+// its accumulators then load and store the same values), q < Q ≤ 4 (R, Q constants once inlined)
+static inline __attribute__((always_inline)) void block(const int R, const int Q, const float* const* a,
+                                                        const float* restrict w, int64_t ldw, float* const* c,
+                                                        int64_t K) {
   v16 acc[4][4];
   for (int r = 0; r < R; r++)
-    for (int q = 0; q < Q; q++) LOAD16(acc[r][q], c + r * ldc + 16 * q);
+    for (int q = 0; q < Q; q++) LOAD16(acc[r][q], c[r] + 16 * q);
   for (int64_t k = 0; k < K; k++) {
     const float* wk = w + k * ldw;
     v16 wv[4];
     for (int q = 0; q < Q; q++) LOAD16(wv[q], wk + 16 * q);
     for (int r = 0; r < R; r++) {
-      const float s = a[r * lda + k];
+      const float s = a[r][k];
       for (int q = 0; q < Q; q++) acc[r][q] += s * wv[q];
     }
   }
   for (int r = 0; r < R; r++)
-    for (int q = 0; q < Q; q++) STORE16(c + r * ldc + 16 * q, acc[r][q]);
+    for (int q = 0; q < Q; q++) STORE16(c[r] + 16 * q, acc[r][q]);
 }
 
-// the R rows from `a` against columns [0, N) of w: 64 columns at a time, then 16, then one by one
-static inline __attribute__((always_inline)) void rows_block(const int R, const float* restrict a, int64_t lda,
-                                                             const float* restrict w, int64_t N, float* restrict c,
-                                                             int64_t ldc, int64_t K) {
-  int64_t j = 0;
-  for (; j + 64 <= N; j += 64) block(R, 4, a, lda, w + j, N, c + j, ldc, K);
-  for (; j + 16 <= N; j += 16) block(R, 1, a, lda, w + j, N, c + j, ldc, K);
-  for (; j < N; j++)
+// rows a_r, c_r (r < R) against columns [j0, j0 + n) of w [K, N]: 64 columns at a time, then 16, then one by one
+static inline __attribute__((always_inline)) void rows_block(const int R, const float* const* a, const float* restrict w,
+                                                             int64_t N, int64_t j0, int64_t n, float* const* c,
+                                                             int64_t K) {
+  int64_t j = j0;
+  float* cj[4];
+  for (; j + 64 <= j0 + n; j += 64) {
+    for (int r = 0; r < R; r++) cj[r] = c[r] + j;
+    block(R, 4, a, w + j, N, cj, K);
+  }
+  for (; j + 16 <= j0 + n; j += 16) {
+    for (int r = 0; r < R; r++) cj[r] = c[r] + j;
+    block(R, 1, a, w + j, N, cj, K);
+  }
+  for (; j < j0 + n; j++) {
+    float s[4];
     for (int r = 0; r < R; r++) {
-      float s = 0;
-      for (int64_t k = 0; k < K; k++) s += a[r * lda + k] * w[k * N + j];
-      c[r * ldc + j] += s;
+      s[r] = 0;
+      for (int64_t k = 0; k < K; k++) s[r] += a[r][k] * w[k * N + j];
     }
+    for (int r = 0; r < R; r++) s[r] += c[r][j]; // every row read before any is written (rows may repeat)
+    for (int r = 0; r < R; r++) c[r][j] = s[r];
+  }
 }
 
 // c [M, N] += a [M, K] (row stride lda) · w [K, N], row-major, in column panels whose weights
-// (≈ 256 KiB) stay in L2 across the row blocks of 4
+// (≈ 256 KiB) stay in L2 across the row blocks: blocks of 4 rows (the last one repeating its last
+// row where 2 or 3 are left: 4 rows cost what 3 do), a single row alone
 VECTORISED static void few_rows(int64_t M, int64_t N, int64_t K, const float* restrict a, int64_t lda,
                                 const float* restrict w, float* restrict c) {
   const int64_t fit = (256 * 1024 / 4) / K / 64 * 64;
   const int64_t panel = fit > 64 ? fit : 64; // columns per pass over the rows
   for (int64_t j0 = 0; j0 < N; j0 += panel) {
     const int64_t n = N - j0 < panel ? N - j0 : panel;
-    int64_t i = 0;
-    for (; i + 4 <= M; i += 4) rows_block(4, a + i * lda, lda, w + j0, n, c + i * N + j0, N, K);
-    switch (M - i) {
-      case 3:
-        rows_block(3, a + i * lda, lda, w + j0, n, c + i * N + j0, N, K);
-        break;
-      case 2:
-        rows_block(2, a + i * lda, lda, w + j0, n, c + i * N + j0, N, K);
-        break;
-      case 1:
-        rows_block(1, a + i * lda, lda, w + j0, n, c + i * N + j0, N, K);
-        break;
-      default:
-        break;
+    for (int64_t i = 0; i < M; i += 4) {
+      const float* ar[4];
+      float* cr[4];
+      for (int r = 0; r < 4; r++) {
+        const int64_t row = i + r < M ? i + r : M - 1;
+        ar[r] = a + row * lda;
+        cr[r] = c + row * N;
+      }
+      if (M - i == 1) rows_block(1, ar, w, N, j0, n, cr, K);
+      else rows_block(4, ar, w, N, j0, n, cr, K);
     }
   }
 }
 
-// rows up to which few_rows beats OpenBLAS's packed sgemm (one thread)
+// rows up to which few_rows beats OpenBLAS's sgemm (one thread; a single row stays a matrix–vector product), bench/README.md
 #define FEW_ROWS_MAX 64
 
 // y (holding the bias, or zeros) += a [M, K] · b [K, N], row-major; one row: a matrix–vector product
