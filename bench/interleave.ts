@@ -2,7 +2,9 @@
 // on a busy machine, compares the products' paths in ONE process, alternating them step by step
 // so that they see the same load: XNNPACK (native off), the native kernels with 1 OpenBLAS thread,
 // and with 2. Prints the fastest and the median of each (ms). The wasm thread count is fixed per
-// process (run once per --wasm-threads). This is how the default thread counts were chosen.
+// process (run once per --wasm-threads). This is how the default thread counts were chosen. Also
+// prints the median CPU time of this process per run (user + system; with one wasm and one OpenBLAS
+// thread, the time on a core: less swayed by other processes than the wall time).
 // `--variants step`: the native kernels (1 OpenBLAS thread) with the optimiser, the attention scores
 // and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
 // per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
@@ -93,6 +95,7 @@ for (const row of rows) {
     ? trainStepRunner(model, adam, batch)
     : decodeRunner(decoder, vocab, batch, row.startsWith('greedy') ? 'greedy' : 'beam');
   const times = variants.map(() => [] as number[]);
+  const cpu = variants.map(() => [] as number[]); // this process's CPU ms (user + system): less swayed by load than wall time
   for (const v of variants) {
     v.set();
     await runner.run(); // warm-up per variant
@@ -101,8 +104,11 @@ for (const row of rows) {
     for (const [i, v] of variants.entries()) {
       v.set();
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await runner.run();
       times[i].push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[i].push((c.user + c.system) / 1000);
     }
   }
   // decoding variants: the kernels one decode launches too (tf.profile, after the timed runs)
@@ -115,7 +121,8 @@ for (const row of rows) {
   }
   const cells = variants.map((v, i) => {
     const sorted = [...times[i]].sort((a, b) => a - b);
-    return `${v.name}: min ${sorted[0].toFixed(1)} median ${sorted[sorted.length >> 1].toFixed(1)}${kernels[i] ?? ''}`;
+    const cpuMedian = [...cpu[i]].sort((a, b) => a - b)[cpu[i].length >> 1];
+    return `${v.name}: min ${sorted[0].toFixed(1)} median ${sorted[sorted.length >> 1].toFixed(1)} (CPU median ${cpuMedian.toFixed(1)})${kernels[i] ?? ''}`;
   });
   console.log(`${row.padEnd(15)} ${cells.join(' | ')}   (load ${os.loadavg()[0].toFixed(1)})`);
   tf.dispose(runner.inputs);
