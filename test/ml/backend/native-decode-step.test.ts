@@ -2,7 +2,7 @@
 // src/ml/kernels/native-decode-step.ts): its log-probabilities, attention weights and new state equal
 // the tfjs ops' (decoderStep and logSoftmax with the native kernels off: XNNPACK) to a relative error
 // ≤ 1e-5 over a sweep of shapes, with and without the deep output, with rows reading their image and
-// state by index; the addon refuses bad regions and indices without writing; greedy and beam search
+// state by index, and with 2 OpenBLAS threads; the addon refuses bad regions and indices without writing; greedy and beam search
 // decode the same tokens and attention as with the native kernels off and with the step unfused, in
 // one native call per step and no leaked tensors. Skipped where the addon is not built.
 import * as tf from '@tensorflow/tfjs';
@@ -115,6 +115,35 @@ describe.skipIf(native == null)('native decoding step', () => {
       model.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('gives the same outputs with 2 OpenBLAS threads (the products then on sgemm, not few_rows.h)', () => {
+    const shape = SWEEP[3];
+    const model = CaptionModel.create(config(shape), 8, CHANNELS);
+    const input = tf.randomNormal([3, shape.grid ** 2, CHANNELS], 0, 1, 'float32', 9) as tf.Tensor3D;
+    const prepared = prepare(model, input);
+    const h = tf.randomNormal([3, shape.U], 0, 0.5, 'float32', 10) as tf.Tensor2D;
+    const step = () => {
+      const out = nativeDecodeStep(prepared.native!, {
+        tokens: Int32Array.of(5, 6, 7),
+        keys: prepared.images.keys,
+        features: prepared.images.features,
+        h,
+      });
+      const values = [out!.logProbs, out!.alpha, out!.h].map((t) => t.dataSync().slice());
+      tf.dispose([out!.logProbs, out!.alpha, out!.h]);
+      return values;
+    };
+    const one = step();
+    try {
+      native!.addon.setThreads(2, 0);
+      step().forEach((v, k) => expect(relErr(v, one[k]), `output ${k}`).toBeLessThanOrEqual(1e-5));
+    } finally {
+      native!.addon.setThreads(native!.threads, native!.parallelMin);
+    }
+    tf.dispose([input, h]);
+    prepared.release();
+    model.dispose();
   });
 
   it('throws on a token or row index out of range, and on inconsistent shapes', () => {
