@@ -2,10 +2,11 @@
 // decoding step's products (decode_step.c) and its benchmark (bench/few-rows.c). Header-only: every
 // function is static.
 //
-// OpenBLAS's sgemm packs the whole weight matrix at every call: with 2..64 rows that copy costs as
-// much as the arithmetic (fc2 [512, 5000] at 16 rows ran at a third of the speed of 48 rows). Here
-// the weights are read in place: a block of up to 4 rows × 64 columns kept in vector registers
-// over the whole K, the columns' panel of the weights staying in L2 across the row blocks.
+// OpenBLAS's sgemm packs the whole weight matrix at every call: with a few rows that copy weighs as
+// much as the arithmetic (the state product [16, 512]·[512, 2048]: 50 GFLOP/s on sgemm, 103 here;
+// bench/few-rows.c, bench/README.md). Here the weights are read in place: a block of up to 4 rows ×
+// 64 columns kept in vector registers over the whole K, the columns' panel of the weights staying in
+// L2 across the row blocks.
 #ifndef GLIMPSE_FEW_ROWS_H
 #define GLIMPSE_FEW_ROWS_H
 #include <stdint.h>
