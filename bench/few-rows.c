@@ -2,8 +2,9 @@
 // sgemm (sgemv for one row), one thread, at the reference model's shapes (bench/shapes.ts: U 512,
 // E + D 512, V 5000) and 1..96 rows (greedy b1/b16 run 1/16 rows per step; beam 3 b1/b16: 3/48).
 //   cc -O3 -fno-trapping-math -fno-math-errno bench/few-rows.c -o /tmp/few-rows -lopenblas
-//   OPENBLAS_CORETYPE=SkylakeX /tmp/few-rows [reps]      (the core the worker picks: native-addon.ts)
+//   OPENBLAS_CORETYPE=SkylakeX [BLAS_THREADS=2] /tmp/few-rows [reps]   (the core the worker picks: native-addon.ts)
 // Prints the fastest of `reps` (default 25) alternations of the two (ms, GFLOP/s) and the load average.
+// BLAS_THREADS: OpenBLAS's threads (default 1); few_rows.h always runs on the calling thread.
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ static double now_ms(void) {
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? atoi(argv[1]) : 25;
-  openblas_set_num_threads(1);
+  openblas_set_num_threads(getenv("BLAS_THREADS") != NULL ? atoi(getenv("BLAS_THREADS")) : 1); // OpenBLAS side only
   const struct {
     const char* name;
     int K, N;
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
   const int rows[] = {1, 2, 3, 4, 8, 16, 32, 48, 64, 96};
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);
-  printf("load average %.1f %.1f %.1f; fastest of %d\n", load[0], load[1], load[2], reps);
+  printf("load average %.1f %.1f %.1f; fastest of %d; OpenBLAS on %d thread(s)\n", load[0], load[1], load[2], reps,
+         openblas_get_num_threads());
   printf("| product | rows | few_rows ms | GFLOP/s | OpenBLAS ms | GFLOP/s |\n|---|---:|---:|---:|---:|---:|\n");
   for (size_t p = 0; p < sizeof products / sizeof products[0]; p++) {
     const int K = products[p].K, N = products[p].N;

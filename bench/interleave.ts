@@ -9,8 +9,8 @@
 // and the recurrence's weight gradients as before (tfjs' Adam and clip, the tfjs ops, one product
 // per step), then with the native Adam, + the fused attention, + StepProducts, one by one.
 // `--variants decode`: decoding with the fused GRU cell and attention weights (the step's other ops as
-// tfjs kernels), against the whole step as one native call (native/decode_step.c); also prints the
-// kernels one decode launches with each.
+// tfjs kernels), against the whole step as one native call (native/decode_step.c), both with the
+// OpenBLAS threads of `npm run bench`'s plain wasm+openblas; also prints the kernels per decode.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { DEFAULT_BLAS_PARALLEL_MIN, loadNativeKernels } from '../src/ml/kernels/
 import { setNativeKernels, setNativePart } from '../src/ml/kernels/native-kernel.ts';
 import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
+import { parseBenchConfig } from './config.ts';
 import { decodeRunner, referenceModel, trainStepRunner, vocabulary, type Runner } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
 
@@ -50,16 +51,18 @@ const withAdam =
     setNativePart('gru', gru); // off: gruCell() uses the tfjs ops
     setNativePart('attention-softmax', softmax); // off: tf.softmax after the scores
   };
+// the OpenBLAS threads of plain `wasm+openblas` in `npm run bench` (a training worker's default here)
+const benchBlasThreads = parseBenchConfig('wasm+openblas').options.blasThreads ?? 1;
 const decodeStep = (on: boolean) => () => {
   setNativeKernels(true);
-  addon.setThreads(1);
+  addon.setThreads(benchBlasThreads, DEFAULT_BLAS_PARALLEL_MIN);
   setNativePart('decode-step', on); // off: the step's ops as tfjs kernels (GRU cell, attention weights fused)
 };
 const variants: { name: string; set: () => void }[] =
   values.variants === 'decode'
     ? [
-        { name: 'step as tfjs kernels', set: decodeStep(false) },
-        { name: 'step as one native call', set: decodeStep(true) },
+        { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
+        { name: `step as one native call (BLAS ${benchBlasThreads})`, set: decodeStep(true) },
       ]
     : values.variants === 'step'
       ? [

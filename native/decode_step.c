@@ -30,12 +30,13 @@
 // after kernels.h: its VECTORISED
 #include "few_rows.h"
 
-// rows up to which few_rows beats OpenBLAS's sgemm (one thread; a single row stays a matrix–vector product), bench/README.md
+// rows up to which few_rows (on the calling thread) beats OpenBLAS's sgemm on one thread, and on two
+// as well (a single row stays a matrix–vector product): bench/few-rows.c, bench/README.md
 #define FEW_ROWS_MAX 64
 
 // y (holding the bias, or zeros) += a [M, K] · b [K, N], row-major; one row: a matrix–vector product
 static void accumulate(int M, int N, int K, const float* a, int lda, const float* b, float* c) {
-  if (M > 1 && M <= FEW_ROWS_MAX && blas_policy_threads() == 1) {
+  if (M > 1 && M <= FEW_ROWS_MAX) {
     few_rows(M, N, K, a, lda, b, c);
     return;
   }
