@@ -1,11 +1,12 @@
 // One decoding step of the decoder (src/ml/model/decoder.ts, decoderStep, no gradient) as ONE native
 // call on the wasm heap (src/ml/kernels/native-decode-step.ts): the embedding lookup, the fused state
-// product [W2 | GRU recurrent], the attention weights (scores and softmax, as attnSoftmax), the
-// context, the GRU input product, the GRU cell (as gruCell), fc1 (with the deep output's context
-// rows), fc2 and the log-softmax: ~35 tfjs kernels per step become one. Checks: kernels.h (every
-// region inside the heap, outputs overlap nothing), and every token and row index is checked before
-// anything is written. The intermediate values live in a scratch buffer of this thread, grown when a
-// larger step needs it (not per step).
+// product [W2 | GRU recurrent], the attention weights (scores and softmax as attnSoftmax, with the
+// tanh below), the context, the GRU input product, the GRU cell (as gruCell), fc1 (with the deep
+// output's context rows), fc2 and the log-softmax: ~37 tfjs kernels per step become one. Products of
+// 2..64 rows: few_rows.h on this thread; more rows: OpenBLAS (its threads per blas_threads_for); one
+// row: sgemv. Checks: kernels.h (every region inside the heap, outputs overlap nothing), and every
+// token and row index is checked before anything is written. The intermediate values live in a
+// scratch buffer of this thread, grown when a larger step needs it (not per step).
 //
 // decodeStep(heap, DECODE_STEP_PARAMS [tokensOff, embeddingOff, stateKernelOff, stateBiasOff, keysOff,
 //   featuresOff, imageRowsOff, stateRowsOff, vOff, gruKernelOff, inputBiasOff, fc1Off, fc1BiasOff,
