@@ -1,6 +1,6 @@
 // One decoding step (src/ml/model/decoder.ts decoderStep, then the log-softmax) as ONE native kernel
 // (native/decode_step.c, decodeStep) on the wasm heap: the embedding lookup, the state product, the
-// attention weights and context, the GRU input product and cell, fc1, fc2 and the log-softmax, ~35
+// attention weights and context, the GRU input product and cell, fc1, fc2 and the log-softmax, ~37
 // tfjs kernels per step at inference. Beam search's rows name the image (keys, features) and the
 // state row they read, so the step needs no per-row copies of the images nor a gather of the states.
 // Inference only (no gradient). Used where the backend is wasm with the native kernels (and their
