@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 6
+#define KERNELS_ABI_VERSION 7
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -90,6 +90,18 @@
               X(RECUR_GRAD, dwQueryOff) X(RECUR_GRAD, dbQueryOff) X(RECUR_GRAD, dwRecOff)                 \
                   X(RECUR_GRAD, dbRecOff) X(RECUR_GRAD, dwContextOff) X(RECUR_GRAD, dvOff) X(RECUR_GRAD, B) \
                       X(RECUR_GRAD, T) X(RECUR_GRAD, L) X(RECUR_GRAD, U) X(RECUR_GRAD, E)
+// decodeStep: one decoding step of the decoder, see decode_step.c
+#define DECODE_STEP_PARAMS(X)                                                                             \
+  X(DECODE_STEP, tokensOff) X(DECODE_STEP, embeddingOff) X(DECODE_STEP, stateKernelOff)                   \
+      X(DECODE_STEP, stateBiasOff) X(DECODE_STEP, keysOff) X(DECODE_STEP, featuresOff)                    \
+          X(DECODE_STEP, imageRowsOff) X(DECODE_STEP, stateRowsOff) X(DECODE_STEP, vOff)                  \
+              X(DECODE_STEP, gruKernelOff) X(DECODE_STEP, inputBiasOff) X(DECODE_STEP, fc1Off)            \
+                  X(DECODE_STEP, fc1BiasOff) X(DECODE_STEP, outContextOff) X(DECODE_STEP, fc2Off)         \
+                      X(DECODE_STEP, fc2BiasOff) X(DECODE_STEP, hOff) X(DECODE_STEP, logProbsOff)         \
+                          X(DECODE_STEP, alphaOff) X(DECODE_STEP, hNewOff) X(DECODE_STEP, N)              \
+                              X(DECODE_STEP, images) X(DECODE_STEP, states) X(DECODE_STEP, L)             \
+                                  X(DECODE_STEP, U) X(DECODE_STEP, E) X(DECODE_STEP, D) X(DECODE_STEP, F) \
+                                      X(DECODE_STEP, V)
 
 #define PARAM_INDEX(prefix, name) prefix##_##name,
 enum GemmParam { GEMM_PARAMS(PARAM_INDEX) GEMM_NPARAMS };
@@ -107,6 +119,7 @@ enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
 enum RecurParam { RECUR_PARAMS(PARAM_INDEX) RECUR_NPARAMS };
 enum RecurGradParam { RECUR_GRAD_PARAMS(PARAM_INDEX) RECUR_GRAD_NPARAMS };
+enum DecodeStepParam { DECODE_STEP_PARAMS(PARAM_INDEX) DECODE_STEP_NPARAMS };
 
 // The entry points: X(name in JavaScript, C function, layout list)
 #define ENTRY_POINTS(X)                                                                                   \
@@ -125,7 +138,8 @@ enum RecurGradParam { RECUR_GRAD_PARAMS(PARAM_INDEX) RECUR_GRAD_NPARAMS };
   X(convFilterGrad, ConvFilterGrad, CONV_FILTER_PARAMS)                                                   \
   X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)                                                            \
   X(recurrence, Recurrence, RECUR_PARAMS)                                                                 \
-  X(recurrenceGrad, RecurrenceGrad, RECUR_GRAD_PARAMS)
+  X(recurrenceGrad, RecurrenceGrad, RECUR_GRAD_PARAMS)                                                    \
+  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)

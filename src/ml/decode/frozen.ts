@@ -2,7 +2,9 @@
 // decode keeps, and one batched decoder step.
 import * as tf from '@tensorflow/tfjs';
 import type { CaptionModel, EncoderInput } from '../model/captionModel.ts';
+import { type DecodeStepWeights, nativeDecodeStep, nativeDecodeStepAvailable } from '../kernels/native-decode-step.ts';
 import { decoderStep, stepWeights, type EncodedImages, type StepWeights } from '../model/decoder.ts';
+import { OUTPUT_CONTEXT_KERNEL } from '../model/weights.ts';
 
 /** The step weights of one model (views and concats of its variables), with their disposal. */
 export interface FrozenStepWeights {
@@ -41,7 +43,28 @@ export function freezeStepWeights(model: CaptionModel): FrozenStepWeights {
 export interface Prepared {
   images: EncodedImages;
   step: StepWeights;
+  /** the tensors of the native decoding step, where it runs (chosen once per decode); else null */
+  native: DecodeStepWeights | null;
   release(): void;
+}
+
+/** The tensors the native step reads: the model's variables and the fused state kernel (no copies). */
+function nativeStepWeights(model: CaptionModel, step: StepWeights): DecodeStepWeights | null {
+  if (!nativeDecodeStepAvailable()) return null;
+  const w = model.weights;
+  return {
+    embedding: w.matrix('decoder/embedding'),
+    stateKernel: step.stateKernel,
+    stateBias: step.stateBias,
+    v: step.v,
+    gruKernel: w.matrix('decoder/gru/kernel'),
+    inputBias: step.inputBias,
+    fc1: w.matrix('decoder/fc1/kernel'),
+    fc1Bias: w.vector('decoder/fc1/bias'),
+    ...(w.has(OUTPUT_CONTEXT_KERNEL) ? { outContext: w.matrix(OUTPUT_CONTEXT_KERNEL) } : {}),
+    fc2: w.matrix('decoder/fc2/kernel'),
+    fc2Bias: w.vector('decoder/fc2/bias'),
+  };
 }
 
 export function prepare(model: CaptionModel, input: EncoderInput, frozen?: FrozenStepWeights): Prepared {
@@ -53,6 +76,7 @@ export function prepare(model: CaptionModel, input: EncoderInput, frozen?: Froze
   return {
     images: { features: images[0] as tf.Tensor3D, keys: images[1] as tf.Tensor3D },
     step: weights.step,
+    native: nativeStepWeights(model, weights.step),
     release: () => {
       tf.dispose(images);
       if (weights !== frozen) weights.dispose();
@@ -65,20 +89,43 @@ const nextTurn: (fn: () => void) => unknown = typeof setImmediate === 'function'
 
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolveFn) => nextTurn(resolveFn));
 
-/** One batched step: previous tokens → log-probabilities [N·V], attention [N·L], new state. */
-export function runStep(
-  model: CaptionModel,
-  prepared: Prepared,
-  images: EncodedImages,
-  tokens: Int32Array,
-  h: tf.Tensor2D,
-): { logProbs: Float32Array; alphas: Float32Array; h: tf.Tensor2D } {
-  const out = tf.tidy(() => {
-    const step = decoderStep(model.weights, prepared.step, images, tf.tensor1d(tokens, 'int32'), h);
-    return { logProbs: tf.logSoftmax(step.logits), alpha: step.alpha, h: step.h };
-  });
+/** What one step gives the search: log-probabilities [N·V], attention [N·L] on the host, the new state. */
+export interface StepOutput {
+  logProbs: Float32Array;
+  alphas: Float32Array;
+  h: tf.Tensor2D;
+}
+
+function readBack(out: { logProbs: tf.Tensor; alpha: tf.Tensor; h: tf.Tensor2D }): StepOutput {
   const logProbs = out.logProbs.dataSync() as Float32Array;
   const alphas = out.alpha.dataSync() as Float32Array;
   tf.dispose([out.logProbs, out.alpha]);
   return { logProbs, alphas, h: out.h };
+}
+
+/**
+ * One native decoding step (native: Prepared's): row n reads the image imageRows[n] of `images` and
+ * the state row stateRows[n] of h (absent: row n).
+ */
+export function runNativeStep(
+  native: DecodeStepWeights,
+  images: EncodedImages,
+  tokens: Int32Array,
+  h: tf.Tensor2D,
+  imageRows?: Int32Array,
+  stateRows?: Int32Array,
+): StepOutput {
+  const out = nativeDecodeStep(native, { tokens, keys: images.keys, features: images.features, h, imageRows, stateRows });
+  if (out == null) throw new Error('the native decoding step was switched off during a decode');
+  return readBack({ logProbs: out.logProbs, alpha: out.alpha, h: out.h });
+}
+
+/** One batched step: previous tokens → log-probabilities [N·V], attention [N·L], new state. */
+export function runStep(model: CaptionModel, prepared: Prepared, images: EncodedImages, tokens: Int32Array, h: tf.Tensor2D): StepOutput {
+  if (prepared.native != null) return runNativeStep(prepared.native, images, tokens, h);
+  const out = tf.tidy(() => {
+    const step = decoderStep(model.weights, prepared.step, images, tf.tensor1d(tokens, 'int32'), h);
+    return { logProbs: tf.logSoftmax(step.logits), alpha: step.alpha, h: step.h };
+  });
+  return readBack(out);
 }

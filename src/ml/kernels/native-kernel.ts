@@ -53,7 +53,7 @@ export function setNativeKernels(on: boolean): void {
 }
 
 /** Parts of the native layer that can be switched alone (benches compare them in one process). */
-export type NativePart = 'conv' | 'optimizer' | 'attention' | 'attention-softmax' | 'gru' | 'recurrence';
+export type NativePart = 'conv' | 'optimizer' | 'attention' | 'attention-softmax' | 'gru' | 'recurrence' | 'decode-step';
 
 const partsOff = new Set<NativePart>();
 

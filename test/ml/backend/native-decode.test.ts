@@ -1,8 +1,9 @@
 // Decoding with the fused GRU cell and attention weights (native/gru.c, native/attention.c): greedy and beam
 // search at batch 16 give the captions and log-probabilities of the tfjs ops (those parts off), and each
-// step runs the fused kernels without storing anything for a gradient. Skipped where the addon is not built.
+// step runs the fused kernels without storing anything for a gradient (the whole step fused, 'decode-step', is
+// switched off here: native-decode-step.test.ts covers it). Skipped where the addon is not built.
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
 import { CaptionModel, decodeBatch, type ModelConfig, Vocabulary } from '../../../src/ml/index.ts';
 import { ATTENTION_SOFTMAX } from '../../../src/ml/kernels/native-attention-softmax.ts';
@@ -31,7 +32,9 @@ function fused(on: boolean): void {
 describe.skipIf(native == null)('decoding with the fused recurrence kernels', () => {
   beforeAll(async () => {
     await initBackend('wasm', { nativeKernels: true });
+    setNativePart('decode-step', false);
   });
+  afterAll(() => setNativePart('decode-step', true));
   afterEach(() => fused(true));
 
   it('greedy and beam search at batch 16 equal the tfjs ops', async () => {
