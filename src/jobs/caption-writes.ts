@@ -91,7 +91,11 @@ export class TokenWriter {
   private flushing: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `after`: the first write waits for it (the batch's RUNNING), and fails with it */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly after?: Promise<void>,
+  ) {}
 
   add(requestId: string, events: readonly TokenEvent[]): void {
     if (events.length === 0 || this.failure) return; // after a failure the batch fails: nothing more is written
@@ -107,6 +111,7 @@ export class TokenWriter {
 
   private async drain(): Promise<void> {
     try {
+      if (this.after) await this.after;
       while (this.pending.length > 0) await storeTokens(this.prisma, this.pending.splice(0));
     } catch (error) {
       this.failure ??= { error };

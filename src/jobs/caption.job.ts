@@ -61,13 +61,17 @@ export async function decodeCaptions(payloads: JobData['caption'][], helpers: Ca
       await Promise.all(group.map((r) => fail(r, `model ${model.id} could not be loaded: ${errorMessage(error)}`, helpers)));
       continue;
     }
-    await markRunning(
-      prisma,
-      group.map((r) => r.id),
-      captioner.gridSize,
-      workerId,
+    // RUNNING is written while the decoder starts (one round trip less between two batches); every later write of
+    // these rows (tokens, results, a failure) waits for it, so nothing is overwritten with RUNNING
+    const marked = settledLater(
+      markRunning(
+        prisma,
+        group.map((r) => r.id),
+        captioner.gridSize,
+        workerId,
+      ),
     );
-    stores.push((await decodeGroup(group, captioner, helpers)).stored);
+    stores.push((await decodeGroup(group, captioner, helpers, marked)).stored);
   }
   return { stored: settledLater(Promise.all(stores).then(() => undefined)) };
 }
@@ -87,13 +91,19 @@ function settledLater<T>(promise: Promise<T>): Promise<T> {
  * Decodes the group in one batch; if an image is unreadable, each request on its own. Resolves when decoded, with
  * the promise of the results written; a request whose decode or write failed is recorded FAILED with the error.
  */
-async function decodeGroup(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<{ stored: Promise<void> }> {
+async function decodeGroup(
+  group: Pending[],
+  captioner: Captioner,
+  helpers: CaptionHelpers,
+  marked: Promise<void>,
+): Promise<{ stored: Promise<void> }> {
   const failAll = async (error: unknown) => {
+    await marked.catch(() => undefined); // after RUNNING, never overwritten by it
     await Promise.all(group.map((r) => fail(r, errorMessage(error), helpers)));
     helpers.runtime?.failed(error);
   };
   try {
-    const { stored } = await decodeTogether(group, captioner, helpers);
+    const { stored } = await decodeTogether(group, captioner, helpers, marked);
     return { stored: settledLater(stored.catch(failAll)) };
   } catch (error) {
     if (!(error instanceof ImageError) || group.length === 1) {
@@ -102,9 +112,12 @@ async function decodeGroup(group: Pending[], captioner: Captioner, helpers: Capt
     }
     const stores: Promise<void>[] = [];
     for (const r of group) {
-      const failOne = (e: unknown) => fail(r, errorMessage(e), helpers);
+      const failOne = async (e: unknown) => {
+        await marked.catch(() => undefined);
+        await fail(r, errorMessage(e), helpers);
+      };
       try {
-        stores.push(settledLater((await decodeTogether([r], captioner, helpers)).stored.catch(failOne)));
+        stores.push(settledLater((await decodeTogether([r], captioner, helpers, marked)).stored.catch(failOne)));
       } catch (e) {
         await failOne(e);
       }
@@ -114,13 +127,18 @@ async function decodeGroup(group: Pending[], captioner: Captioner, helpers: Capt
 }
 
 /** Decodes the group together; resolves when its tokens are stored, with the promise of its results written. */
-async function decodeTogether(group: Pending[], captioner: Captioner, helpers: CaptionHelpers): Promise<{ stored: Promise<void> }> {
+async function decodeTogether(
+  group: Pending[],
+  captioner: Captioner,
+  helpers: CaptionHelpers,
+  marked: Promise<void>,
+): Promise<{ stored: Promise<void> }> {
   const { prisma, config } = helpers;
   const started = performance.now();
   const startedAt = Date.now();
   const images = group.map((r) => (r.imageBytes ? Buffer.from(r.imageBytes) : r.imagePath!));
   // onToken is synchronous: the writer stores and announces tokens in order, a step's worth per statement
-  const tokens = new TokenWriter(prisma);
+  const tokens = new TokenWriter(prisma, marked);
   /** per request, how many of its tokens the decoder announced (in order, from index 0) and the writer stored */
   const streamed = group.map(() => 0);
   let results: CaptionResult[];
@@ -137,6 +155,7 @@ async function decodeTogether(group: Pending[], captioner: Captioner, helpers: C
   // (re-sending them, ignored by ON CONFLICT, cost a batch of 64 ~0.1–0.2 s of text formatting and parsing)
   group.forEach((r, i) => tokens.add(r.id, results[i]!.tokens.slice(streamed[i])));
   await tokens.done();
+  await marked; // (a batch with no token at all never waited for it)
   helpers.metrics?.batch(group.length);
   const finishedAt = Date.now();
   const stored = settledLater(

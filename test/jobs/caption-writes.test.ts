@@ -73,6 +73,26 @@ describe('caption batch writes', () => {
     const failing = new TokenWriter(db.prisma);
     failing.add('no-such-request', [token(0, 'x')]); // the foreign key refuses it
     await expect(failing.done()).rejects.toThrow();
+
+    // after: nothing is written before it resolves (the batch's RUNNING), and its failure is the writer's
+    const later = await newRequest();
+    let release!: () => void;
+    const waiting = new TokenWriter(
+      db.prisma,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    waiting.add(later, [token(0, 'a')]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await stored(later)).toEqual([]);
+    release();
+    await waiting.done();
+    expect((await stored(later)).map((t) => t.token)).toEqual(['a']);
+    const refused = new TokenWriter(db.prisma, Promise.reject(new Error('RUNNING not written')));
+    refused.add(later, [token(1, 'b')]);
+    await expect(refused.done()).rejects.toThrow('RUNNING not written');
+    expect(await stored(later)).toHaveLength(1);
   });
 
   it('marks a batch RUNNING and stores its results at once, deleting the images unless kept', async () => {
