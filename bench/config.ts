@@ -14,14 +14,18 @@ export interface BenchConfig {
   options: BackendOptions;
 }
 
-export function parseBenchConfig(config: string): BenchConfig {
+/**
+ * `role`: whose defaults fill the threads not named: a training worker's (the training rows) or a caption worker's
+ * (the decoding rows: `npm start` decodes captions in its caption worker, one thread per batch).
+ */
+export function parseBenchConfig(config: string, role: 'training' | 'caption' = 'training'): BenchConfig {
   const [name, wasmThreads, blasThreads] = config.split(':');
   const native = name.endsWith('+openblas');
   const backend = native ? name.slice(0, -'+openblas'.length) : name;
   const env = loadConfig();
   const defaults = workerThreads({
     ...env,
-    workerJobs: ['training'],
+    workerJobs: [role],
     nativeKernels: native,
     wasmThreads: wasmThreads ? Number(wasmThreads) : env.wasmThreads,
     blasThreads: blasThreads ? Number(blasThreads) : env.blasThreads,

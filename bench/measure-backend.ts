@@ -1,6 +1,7 @@
 // Child process of bench/run.ts: measures our rows on one backend configuration (a fresh process
 // each, since tfjs-backend-wasm initialises once per process) and prints one JSON line.
-//   tsx bench/measure-backend.ts <config> <runs> <row,row,…> [median|min]
+//   tsx bench/measure-backend.ts <config> <runs> <row,row,…> [median|min] [training|caption]
+//   the last: whose default threads fill those the config does not name (./config.ts)
 //   config: wasm|wasm:THREADS|wasm+openblas[:THREADS[:BLAS_THREADS]]|cpu|tensorflow|tensorflow-gpu
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
@@ -10,8 +11,8 @@ import { measureOurs } from './ours.ts';
 import { ROWS, type RowName } from './rows.ts';
 import type { BackendRun } from './table.ts';
 
-const [config, runsArg, rowsArg, statArg] = process.argv.slice(2);
-const bench = parseBenchConfig(config);
+const [config, runsArg, rowsArg, statArg, roleArg] = process.argv.slice(2);
+const bench = parseBenchConfig(config, roleArg === 'caption' ? 'caption' : 'training');
 const rows = rowsArg.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const info = await initBackend(bench.backend, { ...nativeBackendOptions(), ...bench.options });
 if (info.name !== bench.expectName) {

@@ -65,10 +65,10 @@ const stopSpinners = () => {
 process.on('exit', stopSpinners);
 if (spinners.length > 0) console.error(`${spinners.length} busy process(es) spinning while it measures`);
 
-function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
+function measureAs(config: string, rows: readonly string[], runs: number, role: 'training' | 'caption'): BackendRun | null {
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median'],
+    ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median', role],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -85,6 +85,28 @@ function measure(config: string, rows: readonly string[], runs: number): Backend
     return null;
   }
   return parsed;
+}
+
+/**
+ * A configuration's rows with a worker's default threads where it names none: the training rows as a training
+ * worker runs them, the decoding rows as a caption worker does (`npm start` captions in its caption worker, one
+ * thread per batch), each in its own process; with the threads named, every row in one process.
+ */
+function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
+  const training = rows.filter((r) => r.startsWith('train'));
+  const decoding = rows.filter((r) => !r.startsWith('train'));
+  if (config.includes(':') || training.length === 0 || decoding.length === 0) return measureAs(config, rows, runs, 'training');
+  const a = measureAs(config, training, runs, 'training');
+  const b = measureAs(config, decoding, runs, 'caption');
+  if (a == null || b == null) return a ?? b;
+  const blas = (run: BackendRun) => /\(BLAS (\d+)\)/.exec(run.backend)?.[1];
+  const name = a.backend.replace(/ \(BLAS \d+\)$/, '');
+  return {
+    backend: blas(a) && blas(b) ? `${name} (BLAS ${blas(a)} train, ${blas(b)} decode)` : name,
+    threads: a.threads,
+    times: { ...a.times, ...b.times },
+    ...(a.note ? { note: a.note } : {}),
+  };
 }
 
 const runs = values.quick ? 3 : 7;
