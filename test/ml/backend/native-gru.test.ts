@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/ml/backend.ts';
-import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
+import { type ModelConfig } from '../../../src/ml/index.ts';
 import type { NativeAddon } from '../../../src/ml/kernels/native-addon.ts';
 import { GRU_CELL, GRU_CELL_GRAD, nativeGruCell } from '../../../src/ml/kernels/native-gru.ts';
 import { setNativeKernels, setNativePart } from '../../../src/ml/kernels/native-kernel.ts';
 import { gruCell } from '../../../src/ml/model/gru.ts';
-import { Adam } from '../../../src/ml/optimizer.ts';
+import { expectSameLossCurve } from './loss-curve.ts';
 import { expectRefusals, nativeForTests, relErr } from './native.ts';
 
 const native = nativeForTests();
@@ -158,46 +158,19 @@ describe.skipIf(native == null)('native GRU cell', () => {
       maxLength: 8,
       attentionLambda: 0.5,
     };
-    const features = tf.tensor3d(
-      Float32Array.from({ length: 4 * 16 * 20 }, (_, i) => Math.sin(i * 0.37)),
-      [4, 16, 20],
+    expectSameLossCurve(
+      {
+        config: config,
+        feature: (i) => Math.sin(i * 0.37),
+        captions: [
+          [1, 5, 9, 9, 2, 0],
+          [1, 7, 2, 0, 0, 0],
+          [1, 39, 3, 12, 30, 2],
+          [1, 4, 4, 6, 2, 0],
+        ],
+        modelSeed: 7,
+      },
+      'gru',
     );
-    const captions = tf.tensor2d(
-      [
-        [1, 5, 9, 9, 2, 0],
-        [1, 7, 2, 0, 0, 0],
-        [1, 39, 3, 12, 30, 2],
-        [1, 4, 4, 6, 2, 0],
-      ],
-      [4, 6],
-      'int32',
-    );
-    const curve = (fused: boolean) => {
-      setNativePart('gru', fused);
-      const model = CaptionModel.create(config, 7, 20);
-      const vars = model.weights.list();
-      const adam = new Adam(model.weights.names, vars, 1e-2);
-      const losses: number[] = [];
-      for (let step = 0; step < 12; step++) {
-        losses.push(
-          tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(() => model.loss(features, captions), vars);
-            adam.apply(
-              vars.map((v) => grads[v.name]),
-              5,
-            );
-            return value.dataSync()[0];
-          }),
-        );
-      }
-      adam.dispose();
-      model.dispose();
-      return losses;
-    };
-    const fused = curve(true);
-    const stock = curve(false);
-    expect(fused[11]).toBeLessThan(fused[0]); // it learns
-    for (const [i, loss] of fused.entries()) expect(Math.abs(loss - stock[i]) / Math.abs(stock[i]), `step ${i}`).toBeLessThanOrEqual(1e-4);
-    tf.dispose([features, captions]);
   });
 });
