@@ -86,3 +86,22 @@ export function assetFolder(dir: string): (role: string) => Promise<Asset> {
     return read();
   };
 }
+
+/**
+ * One browser entry bundled by esbuild in memory (ES module, minified): the dashboard's script and the device
+ * bundle. esbuild is a dev dependency: imported here only, a path the compiled server never takes.
+ */
+export async function bundleForBrowser(entry: string): Promise<Buffer> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+  });
+  return Buffer.from(result.outputFiles[0]!.contents);
+}

@@ -2,26 +2,15 @@
 // server serves the bundle `npm run build` wrote (src/web/prebuilt.ts); run from the sources it is
 // bundled in memory on first use (nothing checked in, nothing written to disk).
 import { fileURLToPath } from 'node:url';
-import { hashedAsset, once, type Asset } from './asset.ts';
+import { bundleForBrowser, hashedAsset, once, type Asset } from './asset.ts';
 import { COMPILED, prebuiltAsset } from './prebuilt.ts';
 
 const ENTRY = fileURLToPath(new URL('./dashboard/main.ts', import.meta.url));
 
 /** The bundle of src/web/dashboard/main.ts: for `npm run build`, and per process when run from the sources. */
 export async function bundleDashboard(): Promise<Asset> {
-  // esbuild is a dev dependency: imported here only, a path the compiled server never takes
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-  });
-  return hashedAsset('dashboard', 'js', 'text/javascript; charset=utf-8', Buffer.from(result.outputFiles[0]!.contents));
+  const bundled = await bundleForBrowser(ENTRY);
+  return hashedAsset('dashboard', 'js', 'text/javascript; charset=utf-8', bundled);
 }
 
 /** The bundled dashboard script, read from the build or bundled once per process. */

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashedAsset, once, type Asset } from './asset.ts';
+import { bundleForBrowser, hashedAsset, once, type Asset } from './asset.ts';
 import { COMPILED, prebuiltAsset } from './prebuilt.ts';
 
 /** the entry, by path: src/web bundles it but never imports it (the API process loads no ML stack) */
@@ -19,20 +19,9 @@ const require = createRequire(import.meta.url);
 
 /** The device bundle (role "device") and the wasm files (role "wasm:<name>"), built in memory. */
 export async function bundleDevice(): Promise<Record<string, Asset>> {
-  // esbuild is a dev dependency: imported here only, a path the compiled server never takes
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-  });
+  const bundled = await bundleForBrowser(ENTRY);
   const assets: Record<string, Asset> = {
-    device: await hashedAsset('device', 'js', 'text/javascript; charset=utf-8', Buffer.from(result.outputFiles[0]!.contents)),
+    device: await hashedAsset('device', 'js', 'text/javascript; charset=utf-8', bundled),
   };
   const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   for (const file of WASM_FILES) {
