@@ -46,7 +46,11 @@ const settingValues: SettingValues = {
 
 // the threads of `npm start`'s training worker on this machine (its share of the CPUs beside the caption worker)
 const config = loadConfig();
-const share = splitCpus(config.cpus ?? usableCpus().cpus, config.captionWorker && config.workerJobs.includes('caption'));
+const share = splitCpus(
+  config.cpus ?? usableCpus().cpus,
+  config.captionWorker && config.workerJobs.includes('caption'),
+  config.nativeKernels,
+);
 const threads = workerThreads({ ...config, workerJobs: ['training'], cpus: share.training });
 console.error(threads.note);
 const backend = await initBackend(process.env.GLIMPSE_BACKEND, {

@@ -3,7 +3,8 @@
 //   abiVersion() → KERNELS_ABI_VERSION (kernels.h), checked by src/ml/kernels/native-addon.ts
 //   layout() → { entry point: [parameter names in order] }, from kernels.h's lists
 //   setThreads(n, parallelMin), getThreads(), config(): OpenBLAS's threads (per call by size, threads.c)
-//   and build
+//   and build; getThreadState(): the threads now, as a core taken by another process leaves them
+//   (threads.c: [policy, now, calls found with a core taken, tries, parallel calls, last lowest share])
 #include <cblas.h>
 
 #include "kernels.h"
@@ -25,6 +26,18 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 static napi_value GetThreads(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(env, napi_create_int32(env, blas_policy_threads(), &out));
+  return out;
+}
+
+static napi_value GetThreadState(napi_env env, napi_callback_info info) {
+  double state[6];
+  threads_state(state);
+  napi_value out, v;
+  CHECK(env, napi_create_array_with_length(env, 6, &out));
+  for (uint32_t i = 0; i < 6; i++) {
+    CHECK(env, napi_create_double(env, state[i], &v));
+    CHECK(env, napi_set_element(env, out, i, v));
+  }
   return out;
 }
 
@@ -77,7 +90,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     const char* name;
     napi_callback fn;
   } own[] = {{"abiVersion", AbiVersion}, {"layout", Layout}, {"setThreads", SetThreads}, {"getThreads", GetThreads},
-             {"config", Config}};
+             {"getThreadState", GetThreadState}, {"config", Config}};
   const size_t nown = sizeof own / sizeof own[0];
   napi_property_descriptor props[sizeof own / sizeof own[0] + ENTRY_COUNT];
   for (size_t i = 0; i < nown + ENTRY_COUNT; i++) {

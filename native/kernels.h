@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 7
+#define KERNELS_ABI_VERSION 8
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -148,9 +148,17 @@ ENTRY_POINTS(DECLARE_ENTRY)
 // setThreads(threads, parallelMin): a product of m·n·k ≥ parallelMin multiply-adds runs on `threads`
 // OpenBLAS threads, a smaller one on one (threading a small product costs more than it gains; the
 // threshold is measured by bench/blas-threads.ts). Call blas_threads_for(work) before each OpenBLAS call.
+// A core taken (threads.c): a call that splits into parts asks threads_for_parts() how many (all of
+// them, or one while another process holds a core, with a periodic try of all), then reports the lowest
+// share of a core its parts' threads got (threads_observe); blas_threads_for follows the same count.
+// threads_state: [policy threads, threads now, calls found with a core taken, tries, parallel calls,
+// last lowest share] (getThreadState()).
 void blas_set_policy(int threads, double parallel_min);
 int blas_policy_threads(void);
 void blas_threads_for(double work);
+int threads_for_parts(void);
+void threads_observe(int parts, double lowest_share);
+void threads_state(double out[6]);
 
 // ---- vectorisation --------------------------------------------------------------------------
 // one build for every x86-64 CPU, the widest vectors picked at load time

@@ -169,20 +169,25 @@ typedef struct {
 // ---- the sequences in parts ------------------------------------------------------------------
 // Every sequence's recurrence is its own: the B sequences split into parts that run on threads of
 // their own with no synchronisation until the end (the per-step products of each part on its own
-// rows). As many parts as the addon's OpenBLAS threads (blas_policy_threads: the worker's thread
-// budget for the native kernels, whose calls never overlap), at least RB rows each, and only for a
-// recurrence of ≥ 2^22 multiply-adds. Each row's arithmetic is the same whatever the split (and the
-// gradient of v is summed per sequence, then over them in order): results do not depend on it.
+// rows). As many parts as the addon's threads allow now (threads.c threads_for_parts: the worker's
+// thread budget for the native kernels, whose calls never overlap, or one while another process holds
+// a core), at least RB rows each, and only for a recurrence of ≥ 2^22 multiply-adds. Each part's
+// share of a core while the call ran goes back to threads.c. Each row's arithmetic is the same
+// whatever the split (and the gradient of v is summed per sequence, then over them in order): results
+// do not depend on it.
 #include <pthread.h>
+#include <time.h>
 
 #define MAX_PARTS 16
 
 static int part_count(const Dims* d) {
   const double work = (double)d->B * d->T * d->U * (4.0 * d->U + 3.0 * d->E);
-  int64_t n = blas_policy_threads();
-  if (n > d->B / RB) n = d->B / RB;
-  if (n > MAX_PARTS) n = MAX_PARTS;
-  return n < 1 || work < 4194304.0 ? 1 : (int)n;
+  int64_t most = d->B / RB;
+  if (most > MAX_PARTS) most = MAX_PARTS;
+  if (most < 2 || work < 4194304.0 || blas_policy_threads() < 2) return 1;
+  int64_t n = threads_for_parts();
+  if (n > most) n = most;
+  return n < 1 ? 1 : (int)n;
 }
 
 // sequences [b0, b1) of part i of n: multiples of RB rows
@@ -192,17 +197,49 @@ static void part_rows(int64_t B, int n, int i, int64_t* b0, int64_t* b1) {
   *b1 = *b0 + chunk < B ? *b0 + chunk : B;
 }
 
+static double seconds(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+  void* (*fn)(void*);
+  void* arg;
+  double start, cpu, end; // the call's start (shared), this part's thread CPU time and its end
+} Timed;
+
+static void* timed_part(void* arg) {
+  Timed* t = arg;
+  const double cpu0 = seconds(CLOCK_THREAD_CPUTIME_ID);
+  t->fn(t->arg);
+  t->cpu = seconds(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+  t->end = seconds(CLOCK_MONOTONIC);
+  return NULL;
+}
+
 // runs fn on parts[0..n) (each `size` bytes): part 0 on this thread, the others on threads of their
-// own (one that cannot start runs here after part 0)
+// own (one that cannot start runs here after part 0); reports the lowest share of a core a part got
+// from the start of the call to its end (threads.c)
 static void run_parts(void* (*fn)(void*), void* parts, size_t size, int n) {
   pthread_t threads[MAX_PARTS];
   int started[MAX_PARTS] = {0};
-  for (int i = 1; i < n; i++) started[i] = pthread_create(&threads[i], NULL, fn, (char*)parts + i * size) == 0;
-  fn(parts);
+  Timed timed[MAX_PARTS];
+  const double start = seconds(CLOCK_MONOTONIC);
+  for (int i = 0; i < n; i++) timed[i] = (Timed){fn, (char*)parts + i * size, start, 0, start};
+  for (int i = 1; i < n; i++) started[i] = pthread_create(&threads[i], NULL, timed_part, &timed[i]) == 0;
+  timed_part(&timed[0]);
+  int all = 1;
   for (int i = 1; i < n; i++) {
     if (started[i]) pthread_join(threads[i], NULL);
-    else fn((char*)parts + i * size);
+    else fn((char*)parts + i * size), all = 0;
   }
+  double lowest = 1;
+  for (int i = 0; i < n; i++) {
+    const double wall = timed[i].end - start, share = wall > 0 ? timed[i].cpu / wall : 1;
+    if (share < lowest) lowest = share;
+  }
+  if (all) threads_observe(n, lowest);
 }
 
 static void* alloc_floats(int64_t n) { return malloc((size_t)(n > 0 ? n : 1) * sizeof(float)); }

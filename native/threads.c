@@ -1,26 +1,73 @@
-// OpenBLAS threads chosen per call by the product's size (kernels.h, "OpenBLAS threads per call"):
-// openblas_set_num_threads only when the count changes (it only sets a number once the pool exists).
-// The addon's calls are synchronous on the JavaScript thread, so the state needs no lock.
+// The addon's threads: OpenBLAS threads chosen per call by the product's size, and how many threads a
+// call may use now (kernels.h, "Threads"). openblas_set_num_threads only when the count changes (it
+// only sets a number once the pool exists). The addon's calls are synchronous on the JavaScript
+// thread, so the state needs no lock.
+//
+// A core taken: the parallel parts of a call (recurrence.c) report what share of a core each part's
+// thread got while the call ran (its CPU time over the call's wall time). On free cores every part gets
+// nearly all of one; when another process runs on a core (a caption worker beside the trainer, another
+// job), the scheduler shares it and the part there gets half or less — the call waits for it, slower
+// than on one thread. Then the following calls run on one thread (their parts and OpenBLAS), and every
+// PROBE_EVERY-th call that could run in parallel tries all the threads again: back to all of them once a
+// try finds every part with its core.
 #include <cblas.h>
 
 #include "kernels.h"
 
+/** below this share of a core, a part's core counts as taken (idle parts measure 0.93–1.0 here) */
+#define TAKEN_SHARE 0.8
+/** a core taken: one thread, and a try with all of them every this many parallel-worthy calls */
+#define PROBE_EVERY 16
+
 static int policy_threads = 1;
 static double policy_min = 0;
 static int current = -1;
+static int active = 1;
+static int countdown = PROBE_EVERY;
+static double stats[4]; // calls found with a core taken, tries with all threads, parallel calls, last lowest share
 
 void blas_set_policy(int threads, double parallel_min) {
   policy_threads = threads;
   policy_min = parallel_min;
   current = -1;
+  active = threads;
+  countdown = PROBE_EVERY;
+  stats[0] = stats[1] = stats[2] = stats[3] = 0;
   // grows OpenBLAS's pool now, not in the middle of the first large product
   openblas_set_num_threads(threads);
 }
 
 int blas_policy_threads(void) { return policy_threads; }
 
+int threads_for_parts(void) {
+  if (active >= policy_threads) return policy_threads;
+  if (--countdown > 0) return active;
+  countdown = PROBE_EVERY;
+  stats[1] += 1;
+  return policy_threads;
+}
+
+void threads_observe(int parts, double lowest_share) {
+  if (parts < 2) return;
+  stats[2] += 1;
+  stats[3] = lowest_share;
+  if (lowest_share < TAKEN_SHARE) {
+    stats[0] += 1;
+    active = 1;
+    countdown = PROBE_EVERY;
+  } else {
+    active = policy_threads;
+  }
+}
+
+void threads_state(double out[6]) {
+  out[0] = policy_threads;
+  out[1] = active;
+  for (int i = 0; i < 4; i++) out[2 + i] = stats[i];
+}
+
 void blas_threads_for(double work) {
-  const int want = work >= policy_min ? policy_threads : 1;
+  const int want = work >= policy_min ? active : 1;
   if (want != current) {
     openblas_set_num_threads(want);
     current = want;

@@ -142,8 +142,9 @@ function workerRoles(config: Config): { label: string; env?: Record<string, stri
   const separate = config.captionWorker && config.workerJobs.includes('caption');
   if (!separate) return [{ label: 'worker' }];
   const mainJobs = config.workerJobs.filter((j) => j !== 'caption');
-  // the CPUs split between the two (GLIMPSE_CPUS of each), so that their threads never outnumber them
-  const share = splitCpus(config.cpus ?? usableCpus().cpus, true);
+  // the CPUs split between the two (GLIMPSE_CPUS of each): the trainer's native threads step back to one
+  // while the caption worker captions (native/threads.c), else their threads never outnumber the CPUs
+  const share = splitCpus(config.cpus ?? usableCpus().cpus, true, config.nativeKernels);
   return [
     ...(mainJobs.length > 0
       ? [{ label: 'worker', env: { GLIMPSE_WORKER_JOBS: mainJobs.join(','), GLIMPSE_CPUS: String(share.training) } }]

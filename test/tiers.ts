@@ -23,6 +23,8 @@ export const SLOW = [
   'test/jobs/worker-roles.test.ts',
   'test/jobs/worker.test.ts',
   'test/ml/backend/native-addon.test.ts',
+  // starts busy processes on every CPU to take the cores from the native kernels' threads
+  'test/ml/backend/native-core-taken.test.ts',
   // compiles C (node-gyp) twice
   'test/ml/backend/native-build.test.ts',
   // large tensors compared element by element (tens of seconds on 2 cores)

@@ -13,8 +13,9 @@
 //     products take the time; the addon runs a product on one thread below a size where more do not
 //     gain, src/ml DEFAULT_BLAS_PARALLEL_MIN), else on the threaded wasm build (at most 8)
 //   caption (or dataset) worker: one thread (one request batch at a time)
-//   `npm start` with a separate caption worker: the caption worker's share is 1 CPU, the training
-//     worker's the rest (at least 1)
+//   `npm start` with a separate caption worker: the caption worker's share is 1 CPU; the training
+//     worker's is every CPU where the native kernels are wanted (their threads step back to one while
+//     another process holds a core: native/threads.c, "A core taken"), else the rest (at least 1)
 // An explicit variable wins; the other count is then what the budget leaves (at least 1).
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -106,10 +107,15 @@ export function usableCpus(sources: CpuSources = {}): UsableCpus {
   return { cpus: available, source: `${available} usable CPUs (affinity)` };
 }
 
-/** How `npm start` splits its CPUs: the training worker's and the caption worker's shares (GLIMPSE_CPUS of each). */
-export function splitCpus(cpus: number, separateCaptionWorker: boolean): { training: number; caption: number } {
+/**
+ * How `npm start` splits its CPUs: the training worker's and the caption worker's shares (GLIMPSE_CPUS of
+ * each). `yields`: the training worker's threads step back while another process holds a core (the native
+ * kernels: native/threads.c), so it may count the caption worker's CPU too — the caption worker is idle
+ * most of the time; without that (XNNPACK's threads do not) it keeps off it.
+ */
+export function splitCpus(cpus: number, separateCaptionWorker: boolean, yields = false): { training: number; caption: number } {
   if (!separateCaptionWorker) return { training: cpus, caption: cpus };
-  return { training: Math.max(1, cpus - 1), caption: 1 };
+  return { training: yields ? cpus : Math.max(1, cpus - 1), caption: 1 };
 }
 
 export interface ThreadRequest {

@@ -91,11 +91,15 @@ describe('threads per worker role', () => {
     }
   });
 
-  it('`npm start` leaves one CPU to its caption worker (and at least one to training)', () => {
+  it('`npm start` leaves one CPU to its caption worker, or shares it where the native threads step back', () => {
     expect(splitCpus(16, true)).toEqual({ training: 15, caption: 1 });
     expect(splitCpus(2, true)).toEqual({ training: 1, caption: 1 });
     expect(splitCpus(1, true)).toEqual({ training: 1, caption: 1 });
     expect(splitCpus(4, false)).toEqual({ training: 4, caption: 4 });
+    // the native kernels' threads step back while the caption worker holds a core: the trainer counts it too
+    expect(splitCpus(16, true, true)).toEqual({ training: 16, caption: 1 });
+    expect(splitCpus(2, true, true)).toEqual({ training: 2, caption: 1 });
+    expect(splitCpus(1, true, true)).toEqual({ training: 1, caption: 1 });
   });
 
   it("a worker's config: GLIMPSE_CPUS first, else the detected CPUs (a fake 2-CPU quota on a 64-core host)", () => {

@@ -14,7 +14,7 @@ import { NATIVE_PARAMS, type NativeEntry } from './native-params.ts';
  * The ABI this code expects (native/kernels.h, KERNELS_ABI_VERSION): an addon built from other
  * sources is refused ("out of date"), never called with a layout it does not have.
  */
-export const NATIVE_ABI_VERSION = 7;
+export const NATIVE_ABI_VERSION = 8;
 
 /** One entry point: validates every region against `heap`, writes only its outputs (native/kernels.h). */
 export type HeapFn = (heap: Uint8Array, params: Float64Array) => void;
@@ -29,8 +29,35 @@ export type NativeAddon = Record<Exclude<NativeEntry, 'sumSquares'>, HeapFn> & {
   /** `threads` OpenBLAS threads for products of ≥ `parallelMin` multiply-adds (m·n·k), one below (default 0: all) */
   setThreads(threads: number, parallelMin?: number): void;
   getThreads(): number;
+  /**
+   * The threads now (native/threads.c): [policy threads, threads now (1 while another process holds a
+   * core), calls that found a core taken, tries of all threads, parallel calls, the last call's lowest
+   * share of a core per thread]
+   */
+  getThreadState(): number[];
   config(): string;
 };
+
+/** The addon's threads as the last parallel calls left them (native/threads.c, "A core taken"). */
+export interface ThreadState {
+  /** the worker's OpenBLAS threads (setThreads) */
+  policy: number;
+  /** the threads the next calls use: `policy`, or 1 while another process holds a core */
+  now: number;
+  /** parallel calls whose slowest thread got under 80 % of a core (each drops to one thread) */
+  coreTaken: number;
+  /** calls that tried all threads again while on one */
+  tries: number;
+  /** calls that ran in parallel parts */
+  parallelCalls: number;
+  /** the last parallel call's lowest share of a core among its threads (0..1) */
+  lowestShare: number;
+}
+
+export function threadState(addon: NativeAddon): ThreadState {
+  const [policy = 1, now = 1, coreTaken = 0, tries = 0, parallelCalls = 0, lowestShare = 1] = addon.getThreadState();
+  return { policy, now, coreTaken, tries, parallelCalls, lowestShare };
+}
 
 export interface NativeKernels {
   addon: NativeAddon;
@@ -62,7 +89,7 @@ export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/g
 /** the file the addon had before it was named for what it holds (a build from before that) */
 const OLD_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/glimpse_blas.node', import.meta.url));
 
-const OWN_FUNCTIONS = ['abiVersion', 'layout', 'setThreads', 'getThreads', 'config'] as const;
+const OWN_FUNCTIONS = ['abiVersion', 'layout', 'setThreads', 'getThreads', 'getThreadState', 'config'] as const;
 const OUT_OF_DATE = 'native kernels addon out of date: npm run build:native';
 
 const require = createRequire(import.meta.url);
