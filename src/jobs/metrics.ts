@@ -7,6 +7,7 @@
 // distinct names a worker serves keep their own series, later ones count as `other`. Names are not
 // unique and may be renamed: the series is what the model was called when its caption ended.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ThreadState } from '../ml/kernels/native-addon.ts';
 import { BoundedLabel, METRIC, processRegistry } from '../process/metrics.ts';
 
 export type CaptionOutcome = 'succeeded' | 'failed';
@@ -30,6 +31,8 @@ export interface WorkerMetricsOptions {
   cacheCounts: () => { hits: number; misses: number };
   /** the `process` label (default "worker") */
   role?: string;
+  /** the native kernels' threads now (null or absent: not loaded) */
+  nativeThreads?: () => ThreadState | null;
 }
 
 export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetrics {
@@ -81,6 +84,23 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
     'artifact-store blobs this worker had to read from Postgres and unpack',
     () => options.cacheCounts().misses,
   );
+
+  if (options.nativeThreads) {
+    const read = options.nativeThreads;
+    new Gauge({
+      name: METRIC.nativeThreads,
+      help: "threads the native kernels use now: the worker's OpenBLAS threads, 1 while another process holds a core, 0 without the addon",
+      registers,
+      collect() {
+        this.set(read()?.now ?? 0);
+      },
+    });
+    total(
+      METRIC.nativeCoreTaken,
+      'parallel native calls that found a core taken by another process (each sends the next calls to one thread)',
+      () => read()?.coreTaken ?? 0,
+    );
+  }
 
   return {
     registry,

@@ -23,6 +23,7 @@ import { runProcess } from '../process/lifecycle.ts';
 import { createQueue } from '../queue/queue.ts';
 import { startWorker } from './worker.ts';
 import { artifactCacheCounts } from './artifacts.ts';
+import { loadedNativeKernels, threadState } from '../ml/kernels/native-addon.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { watchEventLoop } from '../process/event-loop.ts';
@@ -79,7 +80,14 @@ export async function runWorkerProcess(): Promise<void> {
       await queue.start();
       life.onStop(() => queue.stop({ graceful: true }));
       // supervised: the parent's /metrics asks over IPC; standalone: its own port when GLIMPSE_METRICS_PORT is set
-      const metrics = createWorkerMetrics({ maxModels: config.metrics.maxModels, cacheCounts: artifactCacheCounts });
+      const metrics = createWorkerMetrics({
+        maxModels: config.metrics.maxModels,
+        cacheCounts: artifactCacheCounts,
+        nativeThreads: () => {
+          const native = loadedNativeKernels();
+          return native ? threadState(native.addon) : null;
+        },
+      });
       let started = false;
       if (supervised) answerMetricsRequests(metrics.registry);
       else if (config.metrics.port > 0) {

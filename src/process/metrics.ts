@@ -24,6 +24,8 @@ export const METRIC = {
   trainingSteps: 'glimpse_training_steps_total',
   trainingExamplesPerSecond: 'glimpse_training_examples_per_second',
   trainingEpochDuration: 'glimpse_training_epoch_duration_seconds',
+  nativeThreads: 'glimpse_native_threads',
+  nativeCoreTaken: 'glimpse_native_core_taken_total',
   trainingRuns: 'glimpse_training_runs',
   queueDepth: 'glimpse_queue_depth',
   queueOldestJobAge: 'glimpse_queue_oldest_job_age_seconds',

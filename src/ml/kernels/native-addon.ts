@@ -144,6 +144,11 @@ export function openNativeKernels(file: string, threads = DEFAULT_BLAS_THREADS, 
 
 let loaded: NativeLoad | null = null;
 
+/** The addon if this process has loaded it (null: not loaded or not loadable); never loads it. */
+export function loadedNativeKernels(): NativeKernels | null {
+  return loaded != null && 'kernels' in loaded ? loaded.kernels : null;
+}
+
 /**
  * The addon at ADDON_PATH, loaded once per process. `threads`: OpenBLAS threads of the products of
  * at least `parallelMin` multiply-adds (defaults DEFAULT_BLAS_THREADS, DEFAULT_BLAS_PARALLEL_MIN); a
