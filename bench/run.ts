@@ -14,18 +14,16 @@
 //                       loaded-machine check
 //   Both sides use the same OpenBLAS kernels: OPENBLAS_CORETYPE, where unset, is set from the CPU
 //   flags for every child (Debian's OpenBLAS 0.3.21 otherwise runs its slowest kernels on new CPUs).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareOpenBlasCore } from '../src/jobs/native-env.ts';
+import { measure, spin } from './children.ts';
 import { CHEAP_ROWS, ROWS, type RowTimes } from './rows.ts';
 import { sideBySide, type BackendRun } from './table.ts';
 import { findTorchPython, runTorch } from './torch.ts';
 
 const TORCH_THREADS = 2;
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 const { values } = parseArgs({
   options: {
@@ -56,58 +54,11 @@ if (values.cpus !== undefined && process.env.BENCH_PINNED_CPUS === undefined) {
 }
 
 // --busy: spinning processes for the loaded-machine rows, stopped when the bench ends
-const spinners = Array.from({ length: Number(values.busy ?? 0) }, () =>
-  spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
-);
+const spinners = spin(Number(values.busy ?? 0));
 const stopSpinners = () => {
   for (const s of spinners) s.kill('SIGKILL');
 };
-process.on('exit', stopSpinners);
 if (spinners.length > 0) console.error(`${spinners.length} busy process(es) spinning while it measures`);
-
-function measureAs(config: string, rows: readonly string[], runs: number, role: 'training' | 'caption'): BackendRun | null {
-  const child = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(here, 'measure-backend.ts'), config, String(runs), rows.join(','), values.min ? 'min' : 'median', role],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const last = child.stdout.trim().split('\n').pop() ?? '';
-  if (child.status !== 0 || !last.startsWith('{')) {
-    console.error(`${config}: measurement failed (exit ${child.status})`);
-    return null;
-  }
-  const parsed = JSON.parse(last) as BackendRun | { skipped: string };
-  if ('skipped' in parsed) {
-    console.error(parsed.skipped);
-    return null;
-  }
-  return parsed;
-}
-
-/**
- * A configuration's rows with a worker's default threads where it names none: the training rows as a training
- * worker runs them, the decoding rows as a caption worker does (`npm start` captions in its caption worker, one
- * thread per batch), each in its own process; with the threads named, every row in one process.
- */
-function measure(config: string, rows: readonly string[], runs: number): BackendRun | null {
-  const training = rows.filter((r) => r.startsWith('train'));
-  const decoding = rows.filter((r) => !r.startsWith('train'));
-  if (config.includes(':') || training.length === 0 || decoding.length === 0) return measureAs(config, rows, runs, 'training');
-  const a = measureAs(config, training, runs, 'training');
-  const b = measureAs(config, decoding, runs, 'caption');
-  if (a == null || b == null) return a ?? b;
-  const blas = (run: BackendRun) => /\(BLAS (\d+)\)/.exec(run.backend)?.[1];
-  const name = a.backend.replace(/ \(BLAS \d+\)$/, '');
-  return {
-    backend: blas(a) && blas(b) ? `${name} (BLAS ${blas(a)} train, ${blas(b)} decode)` : name,
-    threads: a.threads,
-    times: { ...a.times, ...b.times },
-    ...(a.note ? { note: a.note } : {}),
-  };
-}
 
 const runs = values.quick ? 3 : 7;
 const coreNote = prepareOpenBlasCore(); // before any child starts: they inherit it
@@ -117,7 +68,7 @@ for (const config of values.backends.split(',')) {
   const cheapOnly = config === 'cpu' && !values['full-cpu'];
   const rows = cheapOnly ? CHEAP_ROWS : ROWS;
   console.error(`measuring ${config}: ${rows.join(', ')}`);
-  const run = measure(config, rows, runs);
+  const run = measure(config, rows, runs, values.min ? 'min' : 'median');
   if (run == null) continue;
   if (cheapOnly) run.note = 'cpu: training and batch-16 rows skipped (stock cpu kernels, tens of seconds; --full-cpu runs them)';
   results.push(run);
