@@ -15,6 +15,8 @@
 // `--variants decode`: decoding with the fused GRU cell and attention weights (the step's other ops as
 // tfjs kernels), against the whole step as one native call (native/decode_step.c), both with the
 // OpenBLAS threads of `npm run bench`'s plain wasm+openblas; also prints the kernels per decode.
+// `--variants loss`: the training step (every other native part on) with wasm's stock GatherV2 and
+// the tfjs cross-entropy, + the row-copy GatherV2, + the fused cross-entropy (issue 24).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { DEFAULT_BLAS_PARALLEL_MIN, loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
 import { setNativeKernels, setNativePart } from '../src/ml/kernels/native-kernel.ts';
+import { setFastGather } from '../src/ml/kernels/wasm-gather.ts';
 import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
 import { parseBenchConfig } from './config.ts';
@@ -63,45 +66,57 @@ const decodeStep = (on: boolean) => () => {
   addon.setThreads(benchBlasThreads, DEFAULT_BLAS_PARALLEL_MIN);
   setNativePart('decode-step', on); // off: the step's ops as tfjs kernels (GRU cell, attention weights fused)
 };
+const lossStep = (gather: boolean, crossEntropy: boolean) => () => {
+  setNativeKernels(true);
+  addon.setThreads(benchBlasThreads, DEFAULT_BLAS_PARALLEL_MIN);
+  setFastGather(gather); // off: wasm's stock GatherV2
+  setNativePart('cross-entropy', crossEntropy); // off: logSoftmax, oneHot, Multiply, Sum
+};
 const variants: { name: string; set: () => void }[] =
-  values.variants === 'decode'
+  values.variants === 'loss'
     ? [
-        { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
-        { name: `step as one native call (BLAS ${benchBlasThreads})`, set: decodeStep(true) },
+        { name: 'stock gather, tfjs loss', set: lossStep(false, false) },
+        { name: '+ row gather', set: lossStep(true, false) },
+        { name: '+ fused cross-entropy', set: lossStep(true, true) },
       ]
-    : values.variants === 'step'
+    : values.variants === 'decode'
       ? [
-          { name: 'native, tfjs Adam', set: withAdam(false) },
-          { name: 'native, native Adam', set: withAdam(true) },
-          { name: '+ fused attention', set: withAdam(true, true) },
-          { name: '+ step products', set: withAdam(true, true, true) },
-          { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
-          { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
-          { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
+          { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
+          { name: `step as one native call (BLAS ${benchBlasThreads})`, set: decodeStep(true) },
         ]
-      : values.variants === 'recurrence-threads'
+      : values.variants === 'step'
         ? [
-            { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
-            {
-              // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
-              name: 'whole recurrence, sequences on 2 threads',
-              set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
-            },
+            { name: 'native, tfjs Adam', set: withAdam(false) },
+            { name: 'native, native Adam', set: withAdam(true) },
+            { name: '+ fused attention', set: withAdam(true, true) },
+            { name: '+ step products', set: withAdam(true, true, true) },
+            { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
+            { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
+            { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
           ]
-        : values.variants === 'recurrence'
+        : values.variants === 'recurrence-threads'
           ? [
-              { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
-              { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
-            ]
-          : [
-              { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-              { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
-              { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+              { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
               {
-                name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
-                set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+                // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
+                name: 'whole recurrence, sequences on 2 threads',
+                set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
               },
-            ];
+            ]
+          : values.variants === 'recurrence'
+            ? [
+                { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
+                { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
+              ]
+            : [
+                { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
+                { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+                { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+                {
+                  name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+                  set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+                },
+              ];
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(
