@@ -72,51 +72,51 @@ const lossStep = (gather: boolean, crossEntropy: boolean) => () => {
   setFastGather(gather); // off: wasm's stock GatherV2
   setNativePart('cross-entropy', crossEntropy); // off: logSoftmax, oneHot, Multiply, Sum
 };
-const variants: { name: string; set: () => void }[] =
-  values.variants === 'loss'
+const lossVariants = [
+  { name: 'stock gather, tfjs loss', set: lossStep(false, false) },
+  { name: '+ row gather', set: lossStep(true, false) },
+  { name: '+ fused cross-entropy', set: lossStep(true, true) },
+];
+const otherVariants: { name: string; set: () => void }[] =
+  values.variants === 'decode'
     ? [
-        { name: 'stock gather, tfjs loss', set: lossStep(false, false) },
-        { name: '+ row gather', set: lossStep(true, false) },
-        { name: '+ fused cross-entropy', set: lossStep(true, true) },
+        { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
+        { name: `step as one native call (BLAS ${benchBlasThreads})`, set: decodeStep(true) },
       ]
-    : values.variants === 'decode'
+    : values.variants === 'step'
       ? [
-          { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
-          { name: `step as one native call (BLAS ${benchBlasThreads})`, set: decodeStep(true) },
+          { name: 'native, tfjs Adam', set: withAdam(false) },
+          { name: 'native, native Adam', set: withAdam(true) },
+          { name: '+ fused attention', set: withAdam(true, true) },
+          { name: '+ step products', set: withAdam(true, true, true) },
+          { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
+          { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
+          { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
         ]
-      : values.variants === 'step'
+      : values.variants === 'recurrence-threads'
         ? [
-            { name: 'native, tfjs Adam', set: withAdam(false) },
-            { name: 'native, native Adam', set: withAdam(true) },
-            { name: '+ fused attention', set: withAdam(true, true) },
-            { name: '+ step products', set: withAdam(true, true, true) },
-            { name: '+ fused GRU cell', set: withAdam(true, true, true, true) },
-            { name: '+ fused attention weights', set: withAdam(true, true, true, true, true) },
-            { name: '+ whole recurrence', set: withAdam(true, true, true, true, true, true) },
+            { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
+            {
+              // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
+              name: 'whole recurrence, sequences on 2 threads',
+              set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
+            },
           ]
-        : values.variants === 'recurrence-threads'
+        : values.variants === 'recurrence'
           ? [
-              { name: 'whole recurrence, 1 thread', set: withAdam(true, true, true, true, true, true) },
-              {
-                // the recurrence's sequences in 2 parts on 2 threads; every OpenBLAS product still on 1
-                name: 'whole recurrence, sequences on 2 threads',
-                set: () => (withAdam(true, true, true, true, true, true)(), addon.setThreads(2, Number.MAX_VALUE)),
-              },
+              { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
+              { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
             ]
-          : values.variants === 'recurrence'
-            ? [
-                { name: 'step by step', set: withAdam(true, true, true, true, true, false) },
-                { name: 'whole recurrence', set: withAdam(true, true, true, true, true, true) },
-              ]
-            : [
-                { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
-                { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
-                { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
-                {
-                  name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
-                  set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
-                },
-              ];
+          : [
+              { name: 'xnnpack', set: () => setNativeKernels(false) }, // (Adam, attention, StepProducts of the native rows: as built)
+              { name: 'native, BLAS 1', set: () => (setNativeKernels(true), addon.setThreads(1)) },
+              { name: 'native, BLAS 2', set: () => (setNativeKernels(true), addon.setThreads(2)) },
+              {
+                name: `native, BLAS 2 from ${DEFAULT_BLAS_PARALLEL_MIN} multiply-adds`,
+                set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
+              },
+            ];
+const variants = values.variants === 'loss' ? lossVariants : otherVariants;
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(
