@@ -15,6 +15,8 @@
 // `--variants decode`: decoding with the fused GRU cell and attention weights (the step's other ops as
 // tfjs kernels), against the whole step as one native call (native/decode_step.c), both with the
 // OpenBLAS threads of `npm run bench`'s plain wasm+openblas; also prints the kernels per decode.
+// `--variants loss`: the training step (every other native part on) with wasm's stock GatherV2 and
+// the tfjs cross-entropy, + the row-copy GatherV2, + the fused cross-entropy (issue 24).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ import { nativeBackendOptions } from '../src/jobs/native-env.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { DEFAULT_BLAS_PARALLEL_MIN, loadNativeKernels } from '../src/ml/kernels/native-addon.ts';
 import { setNativeKernels, setNativePart } from '../src/ml/kernels/native-kernel.ts';
+import { setFastGather } from '../src/ml/kernels/wasm-gather.ts';
 import { setStepProducts } from '../src/ml/model/step-products.ts';
 import { Adam } from '../src/ml/optimizer.ts';
 import { parseBenchConfig } from './config.ts';
@@ -63,7 +66,18 @@ const decodeStep = (on: boolean) => () => {
   addon.setThreads(benchBlasThreads, DEFAULT_BLAS_PARALLEL_MIN);
   setNativePart('decode-step', on); // off: the step's ops as tfjs kernels (GRU cell, attention weights fused)
 };
-const variants: { name: string; set: () => void }[] =
+const lossStep = (gather: boolean, crossEntropy: boolean) => () => {
+  setNativeKernels(true);
+  addon.setThreads(benchBlasThreads, DEFAULT_BLAS_PARALLEL_MIN);
+  setFastGather(gather); // off: wasm's stock GatherV2
+  setNativePart('cross-entropy', crossEntropy); // off: logSoftmax, oneHot, Multiply, Sum
+};
+const lossVariants = [
+  { name: 'stock gather, tfjs loss', set: lossStep(false, false) },
+  { name: '+ row gather', set: lossStep(true, false) },
+  { name: '+ fused cross-entropy', set: lossStep(true, true) },
+];
+const otherVariants: { name: string; set: () => void }[] =
   values.variants === 'decode'
     ? [
         { name: `step as tfjs kernels (BLAS ${benchBlasThreads})`, set: decodeStep(false) },
@@ -102,6 +116,7 @@ const variants: { name: string; set: () => void }[] =
                 set: () => (setNativeKernels(true), addon.setThreads(2, DEFAULT_BLAS_PARALLEL_MIN)),
               },
             ];
+const variants = values.variants === 'loss' ? lossVariants : otherVariants;
 const rows = values.rows.split(',').filter((r): r is RowName => (ROWS as readonly string[]).includes(r));
 const reps = Number(values.reps);
 console.log(

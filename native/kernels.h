@@ -103,6 +103,13 @@
                                   X(DECODE_STEP, U) X(DECODE_STEP, E) X(DECODE_STEP, D) X(DECODE_STEP, F) \
                                       X(DECODE_STEP, V)
 
+// crossEntropy: per-row −log softmax(logits)[target], see cross_entropy.c
+#define XENT_PARAMS(X) X(XENT, logitsOff) X(XENT, targetsOff) X(XENT, lossOff) X(XENT, statsOff) X(XENT, N) X(XENT, V)
+// crossEntropyGrad: its gradient with respect to the logits
+#define XENT_GRAD_PARAMS(X)                                                                               \
+  X(XENT_GRAD, logitsOff) X(XENT_GRAD, targetsOff) X(XENT_GRAD, statsOff) X(XENT_GRAD, dyOff) X(XENT_GRAD, dxOff) \
+      X(XENT_GRAD, N) X(XENT_GRAD, V)
+
 #define PARAM_INDEX(prefix, name) prefix##_##name,
 enum GemmParam { GEMM_PARAMS(PARAM_INDEX) GEMM_NPARAMS };
 enum UnaryParam { UNARY_PARAMS(PARAM_INDEX) UNARY_NPARAMS };
@@ -120,6 +127,8 @@ enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
 enum RecurParam { RECUR_PARAMS(PARAM_INDEX) RECUR_NPARAMS };
 enum RecurGradParam { RECUR_GRAD_PARAMS(PARAM_INDEX) RECUR_GRAD_NPARAMS };
 enum DecodeStepParam { DECODE_STEP_PARAMS(PARAM_INDEX) DECODE_STEP_NPARAMS };
+enum XentParam { XENT_PARAMS(PARAM_INDEX) XENT_NPARAMS };
+enum XentGradParam { XENT_GRAD_PARAMS(PARAM_INDEX) XENT_GRAD_NPARAMS };
 
 // The entry points: X(name in JavaScript, C function, layout list)
 #define ENTRY_POINTS(X)                                                                                   \
@@ -139,7 +148,9 @@ enum DecodeStepParam { DECODE_STEP_PARAMS(PARAM_INDEX) DECODE_STEP_NPARAMS };
   X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)                                                            \
   X(recurrence, Recurrence, RECUR_PARAMS)                                                                 \
   X(recurrenceGrad, RecurrenceGrad, RECUR_GRAD_PARAMS)                                                    \
-  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)
+  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)                                                           \
+  X(crossEntropy, CrossEntropy, XENT_PARAMS)                                                              \
+  X(crossEntropyGrad, CrossEntropyGrad, XENT_GRAD_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)

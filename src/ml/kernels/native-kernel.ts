@@ -53,7 +53,7 @@ export function setNativeKernels(on: boolean): void {
 }
 
 /** Parts of the native layer that can be switched alone (benches compare them in one process). */
-export type NativePart = 'conv' | 'optimizer' | 'attention' | 'attention-softmax' | 'gru' | 'recurrence' | 'decode-step';
+export type NativePart = 'conv' | 'optimizer' | 'attention' | 'attention-softmax' | 'gru' | 'recurrence' | 'decode-step' | 'cross-entropy';
 
 const partsOff = new Set<NativePart>();
 

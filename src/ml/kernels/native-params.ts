@@ -148,6 +148,8 @@ export const NATIVE_PARAMS = {
     'F',
     'V',
   ],
+  crossEntropy: ['logitsOff', 'targetsOff', 'lossOff', 'statsOff', 'N', 'V'],
+  crossEntropyGrad: ['logitsOff', 'targetsOff', 'statsOff', 'dyOff', 'dxOff', 'N', 'V'],
 } as const;
 
 /** An entry point of the addon that computes on the heap. */

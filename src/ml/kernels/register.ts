@@ -3,6 +3,7 @@
 import { registerKernels } from './registry.ts';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum.ts';
 import { wasmCopyKernels } from './wasm-copies.ts';
+import { wasmGatherKernel } from './wasm-gather.ts';
 import { wasmMatMulKernels } from './wasm-matmul.ts';
 import { wasmTanhKernel } from './wasm-tanh.ts';
 
@@ -12,14 +13,15 @@ const installed = new Set<PatchedBackend>();
 
 /**
  * wasm: adds UnsortedSegmentSum (missing), routes transposed/batched matMuls to XNNPACK and
- * computes Tanh through the vectorised Sigmoid; Identity shares buffers, Unpack copies rows.
+ * computes Tanh through the vectorised Sigmoid; Identity shares buffers, Unpack copies rows,
+ * GatherV2 copies whole rows.
  * cpu: replaces the slow UnsortedSegmentSum. The wasm package must be imported before.
  */
 export function registerFastKernels(backendName: PatchedBackend): void {
   if (installed.has(backendName)) return;
   registerKernels(
     backendName === 'wasm'
-      ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel(), ...wasmCopyKernels()]
+      ? [unsortedSegmentSumKernel('wasm'), ...wasmMatMulKernels(), wasmTanhKernel(), ...wasmCopyKernels(), wasmGatherKernel()]
       : [unsortedSegmentSumKernel('cpu')],
   );
   installed.add(backendName);

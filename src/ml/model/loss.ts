@@ -1,6 +1,7 @@
 // Training objective: cross-entropy masked on padding (id 0) and normalised by the number of real
 // tokens, plus the optional doubly stochastic attention penalty λ · Σ_cells (1 − Σ_t α)².
 import * as tf from '@tensorflow/tfjs';
+import { nativeCrossEntropyRows } from '../kernels/native-cross-entropy.ts';
 
 /** Non-padding mask of targets [B, T] as float32 [B, T]. */
 export function tokenMask(targets: tf.Tensor2D): tf.Tensor2D {
@@ -18,10 +19,13 @@ export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, ma
 /**
  * The same loss from the logits of the real (non-padding) positions only: logits [N, V] and their
  * targets [N] → mean of −log p(target). Padding contributes nothing to the masked loss, so its
- * output layers need not run at all.
+ * output layers need not run at all. On wasm with the native kernels, −log p(target) per row and its
+ * gradient are one fused kernel each (src/ml/kernels/native-cross-entropy.ts); the same mean.
  */
 export function crossEntropyOfRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [N, V] = logits.shape;
+  const rows = nativeCrossEntropyRows(logits, targets); // [N] −log p(target), or null
+  if (rows != null) return tf.div(tf.sum(rows), Math.max(N, 1));
   const picked = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, V)), 1); // [N]
   return tf.div(tf.neg(tf.sum(picked)), Math.max(N, 1));
 }
