@@ -4,6 +4,7 @@ import { loadNativeKernels } from './native-addon.ts';
 import { NATIVE_ATTENTION_KERNELS } from './native-attention.ts';
 import { NATIVE_ATTENTION_SOFTMAX_KERNELS } from './native-attention-softmax.ts';
 import { NATIVE_CONV_KERNELS } from './native-conv.ts';
+import { NATIVE_CONV2D_KERNELS } from './native-conv2d.ts';
 import { NATIVE_DECODE_STEP_KERNELS } from './native-decode-step.ts';
 import { NATIVE_ELEMENTWISE_KERNELS } from './native-elementwise.ts';
 import { NATIVE_GRU_KERNELS } from './native-gru.ts';
@@ -16,6 +17,7 @@ const NATIVE_KERNELS = [
   ...NATIVE_MATMUL_KERNELS,
   ...NATIVE_ELEMENTWISE_KERNELS,
   ...NATIVE_CONV_KERNELS,
+  ...NATIVE_CONV2D_KERNELS,
   ...NATIVE_ATTENTION_KERNELS,
   ...NATIVE_ATTENTION_SOFTMAX_KERNELS,
   ...NATIVE_GRU_KERNELS,
@@ -54,7 +56,7 @@ export function useNativeKernels(options: NativeInstallOptions, notes: string[])
   }
   setNativeKernels(true);
   notes.push(
-    `matrix products, Tanh, Exp, Sum, conv gradients, Adam, attention weights, the GRU cell, the teacher-forced recurrence and the decoding step on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
+    `matrix products, Tanh, Exp, Sum, convolutions and their gradients, Adam, attention weights, the GRU cell, the teacher-forced recurrence and the decoding step on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
     ...(options.notes ?? []),
   );
   return '+openblas';
