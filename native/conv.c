@@ -19,6 +19,23 @@
 
 #define SCRATCH_FLOATS (1 << 18) // 1 MiB of im2col columns per block
 
+// output position (b, oh, ow) of row r = (b·OH + oh)·OW + ow, stepped row by row without divisions
+typedef struct {
+  int64_t b, oh, ow, OH, OW;
+} Pos;
+
+static inline Pos pos_at(int64_t r, int64_t OH, int64_t OW) {
+  return (Pos){r / (OW * OH), (r / OW) % OH, r % OW, OH, OW};
+}
+
+static inline void pos_next(Pos* p) {
+  if (++p->ow < p->OW) return;
+  p->ow = 0;
+  if (++p->oh < p->OH) return;
+  p->oh = 0;
+  p->b++;
+}
+
 // the im2col row of output position (b, oh, ow): [FH, FW, Cin] taps, zeros outside x
 static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t C,
                     int64_t FH, int64_t FW, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl) {
@@ -75,10 +92,9 @@ napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
   // output positions in order (b, oh, ow) = dy's rows
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t n = rows - r0 < block ? rows - r0 : block;
-    for (int64_t i = 0; i < n; i++) {
-      const int64_t r = r0 + i, ow = r % OW, oh = (r / OW) % OH, b = r / (OW * OH);
-      col_row(x, col + i * taps, b, oh, ow, H, W, C, FH, FW, sh, sw, dh, dw, pt, pl);
-    }
+    Pos q = pos_at(r0, OH, OW);
+    for (int64_t i = 0; i < n; i++, pos_next(&q))
+      col_row(x, col + i * taps, q.b, q.oh, q.ow, H, W, C, FH, FW, sh, sw, dh, dw, pt, pl);
     // dK[taps, CO] (+)= colᵀ [taps, n] · dy[n, CO]
     blas_threads_for((double)taps * CO * n);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)taps, (int)CO, (int)n, 1.0f, col, (int)taps,
@@ -202,14 +218,21 @@ static int64_t block_rows(int64_t width, int64_t rows) {
   return block > rows ? rows : block;
 }
 
-// y[n, CO] += bias, then relu
+// y[n, CO] += bias (may be NULL), then relu: one pass
 VECTORISED static void bias_act(float* restrict y, const float* restrict bias, int64_t n, int64_t CO, int relu) {
+  if (bias == NULL) {
+    for (int64_t i = 0; i < n * CO; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i]; // relu alone
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
-    float* row = y + i * CO;
-    if (bias != NULL)
-      for (int64_t c = 0; c < CO; c++) row[c] += bias[c];
+    float* restrict row = y + i * CO;
     if (relu)
-      for (int64_t c = 0; c < CO; c++) row[c] = row[c] < 0.0f ? 0.0f : row[c];
+      for (int64_t c = 0; c < CO; c++) {
+        const float v = row[c] + bias[c];
+        row[c] = v < 0.0f ? 0.0f : v;
+      }
+    else
+      for (int64_t c = 0; c < CO; c++) row[c] += bias[c];
   }
 }
 
@@ -276,6 +299,31 @@ static int pointwise(const ConvGeometry* g) {
          g->OW == g->W;
 }
 
+// y = act(x ⊛ f + bias) (bias may be NULL), the regions already checked
+static int conv2d_compute(const ConvGeometry* g, const float* x, const float* f, const float* bias, float* y, int relu) {
+  const int direct = pointwise(g);
+  const int64_t block = block_rows(g->taps > g->CO ? g->taps : g->CO, g->rows);
+  float* col = direct ? NULL : malloc((size_t)(block * g->taps) * sizeof(float));
+  if (!direct && col == NULL) return 0;
+  for (int64_t r0 = 0; r0 < g->rows; r0 += block) {
+    const int64_t n = g->rows - r0 < block ? g->rows - r0 : block;
+    const float* a = x + r0 * g->C;
+    if (!direct) {
+      Pos q = pos_at(r0, g->OH, g->OW);
+      for (int64_t i = 0; i < n; i++, pos_next(&q))
+        col_row(x, col + i * g->taps, q.b, q.oh, q.ow, g->H, g->W, g->C, g->FH, g->FW, g->sh, g->sw, 1, 1, g->pt, g->pl);
+      a = col;
+    }
+    // y[n, CO] = col[n, taps] · f[taps, CO]
+    blas_threads_for((double)n * g->CO * g->taps);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)g->CO, (int)g->taps, 1.0f, a, (int)g->taps, f,
+                (int)g->CO, 0.0f, y + r0 * g->CO, (int)g->CO);
+    if (bias != NULL || relu) bias_act(y + r0 * g->CO, bias, n, g->CO, relu);
+  }
+  free(col);
+  return 1;
+}
+
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   Heap h;
   if (!heap_args(env, info, CONV2D_NPARAMS, &h)) return NULL;
@@ -289,33 +337,38 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
                               {CONV2D_yOff, g.yElems, "y", OUT}};
   Region r[4];
   if (!check_regions(env, "conv2d", &h, specs, 4, r)) return NULL;
-  const float* x = (const float*)(h.base + r[0].off);
-  const float* f = (const float*)(h.base + r[1].off);
   const float* bias = r[2].bytes > 0 ? (const float*)(h.base + r[2].off) : NULL;
-  float* y = (float*)(h.base + r[3].off);
-
-  const int direct = pointwise(&g);
-  const int64_t block = block_rows(g.taps > g.CO ? g.taps : g.CO, g.rows);
-  float* col = direct ? NULL : malloc((size_t)(block * g.taps) * sizeof(float));
-  if (!direct && col == NULL) return fail(env, "conv2d: out of memory for the im2col block");
-  for (int64_t r0 = 0; r0 < g.rows; r0 += block) {
-    const int64_t n = g.rows - r0 < block ? g.rows - r0 : block;
-    const float* a = x + r0 * g.C;
-    if (!direct) {
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t row = r0 + i, ow = row % g.OW, oh = (row / g.OW) % g.OH, b = row / (g.OW * g.OH);
-        col_row(x, col + i * g.taps, b, oh, ow, g.H, g.W, g.C, g.FH, g.FW, g.sh, g.sw, 1, 1, g.pt, g.pl);
-      }
-      a = col;
-    }
-    // y[n, CO] = col[n, taps] · f[taps, CO]
-    blas_threads_for((double)n * g.CO * g.taps);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)g.CO, (int)g.taps, 1.0f, a, (int)g.taps, f,
-                (int)g.CO, 0.0f, y + r0 * g.CO, (int)g.CO);
-    if (bias != NULL || act == 1) bias_act(y + r0 * g.CO, bias, n, g.CO, act == 1);
-  }
-  free(col);
+  if (!conv2d_compute(&g, (const float*)(h.base + r[0].off), (const float*)(h.base + r[1].off), bias,
+                      (float*)(h.base + r[3].off), act == 1))
+    return fail(env, "conv2d: out of memory for the im2col block");
   return NULL;
+}
+
+// dx of y = x ⊛ f given dy, the regions already checked
+static int conv_input_grad_compute(const ConvGeometry* g, const float* dy, const float* f, float* dx) {
+  if (pointwise(g)) {
+    // dx[rows, Cin] = dy[rows, CO] · f[Cin, CO]ᵀ
+    blas_threads_for((double)g->rows * g->CO * g->taps);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->rows, (int)g->taps, (int)g->CO, 1.0f, dy, (int)g->CO,
+                f, (int)g->CO, 0.0f, dx, (int)g->taps);
+    return 1;
+  }
+  const int64_t block = block_rows(g->taps, g->rows);
+  float* dcol = malloc((size_t)(block * g->taps) * sizeof(float));
+  if (dcol == NULL) return 0;
+  memset(dx, 0, (size_t)g->xElems * sizeof(float));
+  for (int64_t r0 = 0; r0 < g->rows; r0 += block) {
+    const int64_t n = g->rows - r0 < block ? g->rows - r0 : block;
+    // dcol[n, taps] = dy[n, CO] · f[taps, CO]ᵀ
+    blas_threads_for((double)n * g->CO * g->taps);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)g->taps, (int)g->CO, 1.0f, dy + r0 * g->CO,
+                (int)g->CO, f, (int)g->CO, 0.0f, dcol, (int)g->taps);
+    Pos q = pos_at(r0, g->OH, g->OW);
+    for (int64_t i = 0; i < n; i++, pos_next(&q))
+      col_row_add(dx, dcol + i * g->taps, q.b, q.oh, q.ow, g->H, g->W, g->C, g->FH, g->FW, g->sh, g->sw, g->pt, g->pl);
+  }
+  free(dcol);
+  return 1;
 }
 
 napi_value ConvInputGrad(napi_env env, napi_callback_info info) {
@@ -328,32 +381,8 @@ napi_value ConvInputGrad(napi_env env, napi_callback_info info) {
                               {CONV_INPUT_dxOff, g.xElems, "dx", OUT}};
   Region r[3];
   if (!check_regions(env, "convInputGrad", &h, specs, 3, r)) return NULL;
-  const float* dy = (const float*)(h.base + r[0].off);
-  const float* f = (const float*)(h.base + r[1].off);
-  float* dx = (float*)(h.base + r[2].off);
-
-  if (pointwise(&g)) {
-    // dx[rows, Cin] = dy[rows, CO] · f[Cin, CO]ᵀ
-    blas_threads_for((double)g.rows * g.CO * g.taps);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.rows, (int)g.taps, (int)g.CO, 1.0f, dy, (int)g.CO, f,
-                (int)g.CO, 0.0f, dx, (int)g.taps);
-    return NULL;
-  }
-  const int64_t block = block_rows(g.taps, g.rows);
-  float* dcol = malloc((size_t)(block * g.taps) * sizeof(float));
-  if (dcol == NULL) return fail(env, "convInputGrad: out of memory for the column block");
-  memset(dx, 0, (size_t)r[2].bytes);
-  for (int64_t r0 = 0; r0 < g.rows; r0 += block) {
-    const int64_t n = g.rows - r0 < block ? g.rows - r0 : block;
-    // dcol[n, taps] = dy[n, CO] · f[taps, CO]ᵀ
-    blas_threads_for((double)n * g.CO * g.taps);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)g.taps, (int)g.CO, 1.0f, dy + r0 * g.CO,
-                (int)g.CO, f, (int)g.CO, 0.0f, dcol, (int)g.taps);
-    for (int64_t i = 0; i < n; i++) {
-      const int64_t row = r0 + i, ow = row % g.OW, oh = (row / g.OW) % g.OH, b = row / (g.OW * g.OH);
-      col_row_add(dx, dcol + i * g.taps, b, oh, ow, g.H, g.W, g.C, g.FH, g.FW, g.sh, g.sw, g.pt, g.pl);
-    }
-  }
-  free(dcol);
+  if (!conv_input_grad_compute(&g, (const float*)(h.base + r[0].off), (const float*)(h.base + r[1].off),
+                               (float*)(h.base + r[2].off)))
+    return fail(env, "convInputGrad: out of memory for the column block");
   return NULL;
 }

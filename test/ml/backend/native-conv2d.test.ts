@@ -73,13 +73,13 @@ CASES.push(
 
 const filterShape = (c: Case): [number, number, number, number] => [c.f[0], c.f[1], c.x[3], c.f[2]];
 
-/** the case's conv: fused with bias and relu, fused with neither, or plain Conv2D */
-function forward(c: Case, i: number, kind: 'bias+relu' | 'bias' | 'fused' | 'conv2d'): tf.Tensor {
+/** the case's conv: fused with bias and/or relu, fused with neither, or plain Conv2D */
+function forward(c: Case, i: number, kind: 'bias+relu' | 'bias' | 'relu' | 'fused' | 'conv2d'): tf.Tensor {
   const x = tf.tensor4d(values(c.x, 100 + i), c.x);
   const filter = tf.tensor4d(values(filterShape(c), 200 + i), filterShape(c));
   if (kind === 'conv2d') return tf.conv2d(x, filter, c.strides, c.pad);
-  const bias = kind === 'fused' ? undefined : tf.tensor1d(values([c.f[2]], 300 + i));
-  return tf.fused.conv2d({ x, filter, strides: c.strides, pad: c.pad, bias, activation: kind === 'bias+relu' ? 'relu' : 'linear' });
+  const bias = kind.startsWith('bias') ? tf.tensor1d(values([c.f[2]], 300 + i)) : undefined;
+  return tf.fused.conv2d({ x, filter, strides: c.strides, pad: c.pad, bias, activation: kind.endsWith('relu') ? 'relu' : 'linear' });
 }
 
 function inputGrad(c: Case, i: number): tf.Tensor {
@@ -104,7 +104,7 @@ describe.skipIf(native == null)('native Conv2D, FusedConv2D and Conv2DBackpropIn
     const counter = countCalls(native, 'conv2d');
     try {
       for (const [i, c] of CASES.entries()) {
-        for (const kind of ['bias+relu', 'bias', 'fused', 'conv2d'] as const) {
+        for (const kind of ['bias+relu', 'bias', 'relu', 'fused', 'conv2d'] as const) {
           const expected = await onCpu(() => forward(c, i, kind));
           const before = counter.calls();
           const actual = tf.tidy(() => forward(c, i, kind)).dataSync() as Float32Array;
