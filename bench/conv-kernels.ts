@@ -3,6 +3,7 @@
 // kernels (the 'conv2d' part, native/conv.c) against wasm's (XNNPACK FusedConv2D; the input
 // gradient as src/ml/model/conv.ts computes it without them: Reverse + Transpose + Conv2D),
 // alternating in one process. Prints the median wall and CPU (user + system) ms per call.
+// The machine is shared: prefer many reps (the default 15) over one short run.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
@@ -10,7 +11,7 @@ import { initBackend } from '../src/ml/backend.ts';
 import { setNativePart } from '../src/ml/kernels/native-kernel.ts';
 
 await initBackend('wasm', { ...nativeBackendOptions(), wasmThreads: 1, nativeKernels: true });
-const reps = Number(process.argv[2] ?? 7);
+const reps = Number(process.argv[2] ?? 15);
 const LAYERS: [number, number, number][] = [
   [64, 3, 16],
   [32, 16, 32],
@@ -61,7 +62,8 @@ for (const row of rows) {
   for (let r = 0; r <= reps; r++) {
     for (const mode of r % 2 === 0 ? (['native', 'wasm'] as const) : (['wasm', 'native'] as const)) {
       setNativePart('conv2d', mode === 'native');
-      const t = time(() => tf.tidy(() => void row[mode]().dataSync()));
+      // wasm's kernels and the addon's run synchronously: the call is the work (no dataSync copy of the output)
+      const t = time(() => tf.tidy(() => void row[mode]()));
       if (r > 0) res[mode].push(t); // the first round warms up
     }
   }

@@ -19,6 +19,23 @@
 
 #define SCRATCH_FLOATS (1 << 18) // 1 MiB of im2col columns per block
 
+// n floats from src to dst. Runs of up to 16 floats (the first layer's 3- and 9-float taps) as two
+// overlapping fixed-size copies, which the compiler inlines as a few vector moves: a libc call per
+// run costs more than such a copy.
+static inline void copy_run(float* dst, const float* src, int64_t n) {
+  if (n >= 8 && n <= 16) {
+    memcpy(dst, src, 8 * sizeof(float));
+    memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+  } else if (n >= 4 && n < 8) {
+    memcpy(dst, src, 4 * sizeof(float));
+    memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
+  } else if (n < 4) {
+    for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+  }
+}
+
 // output position (b, oh, ow) of row r = (b·OH + oh)·OW + ow, stepped row by row without divisions
 typedef struct {
   int64_t b, oh, ow, OH, OW;
@@ -49,13 +66,13 @@ static void col_row(const float* x, float* col, int64_t b, int64_t oh, int64_t o
     const float* src = x + ((b * H + ih) * W) * C;
     const int64_t iw0 = ow * sw - pl;
     if (dw == 1 && iw0 >= 0 && iw0 + FW <= W) {
-      memcpy(dst, src + iw0 * C, (size_t)(FW * C) * sizeof(float)); // the row's FW taps are adjacent in x
+      copy_run(dst, src + iw0 * C, FW * C); // the row's FW taps are adjacent in x
       continue;
     }
     for (int64_t fw = 0; fw < FW; fw++) {
       const int64_t iw = ow * sw - pl + fw * dw;
       if (iw < 0 || iw >= W) memset(dst + fw * C, 0, (size_t)C * sizeof(float));
-      else memcpy(dst + fw * C, src + iw * C, (size_t)C * sizeof(float));
+      else copy_run(dst + fw * C, src + iw * C, C);
     }
   }
 }
