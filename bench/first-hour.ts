@@ -20,7 +20,7 @@ import { generateShapes } from '../src/ml/data/shapes.ts';
 import { COLORS, SHAPES } from '../src/ml/data/shapes/scene.ts';
 import { attentionByWordClass, captionBleu, captionImages } from '../src/ml/evaluate.ts';
 import { createInputSource } from '../src/ml/encoder-inputs.ts';
-import { objectScores } from '../src/ml/metrics/objects.ts';
+import { namedPairs, objectScores } from '../src/ml/metrics/objects.ts';
 import { mlConfigs } from '../src/ml/model/config.ts';
 import {
   ENCODER_SETTINGS,
@@ -32,7 +32,15 @@ import {
 } from '../src/ml/settings/index.ts';
 import { train } from '../src/ml/train.ts';
 
-const { values } = parseArgs({ options: { set: { type: 'string', default: '' }, heldout: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: {
+    set: { type: 'string', default: '' },
+    heldout: { type: 'string', default: '200' },
+    // the held-out images captioned with each method (the first is the table's)
+    decode: { type: 'string', default: 'greedy' },
+  },
+});
+const methods = values.decode.split(',') as ('greedy' | 'beam')[];
 const given: Record<string, unknown> = {};
 for (const pair of values.set.split(',').filter(Boolean)) {
   const [key, raw] = pair.split('=') as [string, string];
@@ -81,7 +89,12 @@ try {
   });
   const seconds = (performance.now() - started) / 1000;
   const source = await createInputSource(result.config);
-  const results = await captionImages(result.model, result.vocab, heldout.length, new InputCache(heldout, source, 2 ** 30), 32);
+  const cache = new InputCache(heldout, source, 2 ** 30);
+  const byMethod = [];
+  for (const method of methods) {
+    byMethod.push(await captionImages(result.model, result.vocab, heldout.length, cache, 32, { method, beamWidth: 3 }));
+  }
+  const results = byMethod[0]!;
   const bleu4 = captionBleu(results, heldout)[3];
   const objects = objectScores(
     results.map((r) => r.caption),
@@ -104,6 +117,39 @@ try {
     `| ${(seconds / 60).toFixed(1)} min | ${result.step} | ${bleu4.toFixed(3)} | ${objects.f1.toFixed(3)} | ${(objects.exactRate * 100).toFixed(0)} % | ` +
       `${(attention.color.meanShare * 100).toFixed(1)} % (${ratio(attention.color).toFixed(1)}×) | ${(attention.shape.meanShare * 100).toFixed(1)} % (${ratio(attention.shape).toFixed(1)}×) |`,
   );
+  for (const [i, method] of methods.entries()) {
+    const scores = objectScores(
+      byMethod[i]!.map((r) => r.caption),
+      heldout,
+      COLORS,
+      SHAPES,
+    )!;
+    console.log(
+      `${method}: pair F1 ${scores.f1.toFixed(3)} (precision ${scores.precision.toFixed(3)}, recall ${scores.recall.toFixed(3)}), exactly right ${(scores.exactRate * 100).toFixed(1)} %`,
+    );
+  }
+  // what the wrong captions get wrong: objects missed, named that are not there (per image, as multisets)
+  const wrong = results
+    .map((r, i) => ({ caption: r.caption, truth: heldout[i]!.objects ?? [] }))
+    .filter(({ caption, truth }) => {
+      const named = namedPairs(caption, COLORS, SHAPES).sort().join();
+      return (
+        named !==
+        truth
+          .map((o) => `${o.color} ${o.shape}`)
+          .sort()
+          .join()
+      );
+    });
+  const objectsIn = (n: number) => heldout.filter((h) => h.objects?.length === n).length;
+  const wrongIn = (n: number) => wrong.filter((w) => w.truth.length === n).length;
+  console.log(
+    `wrong images by object count: ${[1, 2, 3, 4]
+      .filter((n) => objectsIn(n) > 0)
+      .map((n) => `${n}: ${wrongIn(n)}/${objectsIn(n)}`)
+      .join(', ')}`,
+  );
+  for (const w of wrong.slice(0, 12)) console.log(`  "${w.caption}" ← ${w.truth.map((o) => `${o.size} ${o.color} ${o.shape}`).join(', ')}`);
   console.log(
     '\nexamples:',
     results

@@ -1,8 +1,11 @@
 // `T=2 npx tsx bench/profile-demo.ts [rounds]`: the default demo model's training step (CNN encoder
 // on 64-px images, channels [16, 32, 64] → 8×8 grid, encoderDim 64, embedding 64, GRU 128,
-// batch 32, 16 tokens) on wasm+openblas with T XNNPACK threads (default 2). Times the step with
-// the native conv gradients (native/conv.c) on and off, alternating in one process (A/B under the
-// same load), then the kernel profile of one step with them on (top 25 by name + input shapes).
+// batch 32, 16 tokens) on wasm+openblas with T XNNPACK threads (default 2). Times the step in three
+// modes alternating in one process (under the same load): the native conv kernels (native/conv.c)
+// off ('conv' part off: XNNPACK convs, slice-sum filter gradient); only the native filter gradient
+// and MaxPoolGrad ('conv2d' part off: convs and input gradient on XNNPACK); all on (+ the native
+// forward conv and Conv2DBackpropInput). Then the kernel profile of one step with all on (top 25 by
+// name + input shapes).
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { nativeBackendOptions } from '../src/jobs/native-env.ts';
@@ -59,22 +62,39 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-const ms: Record<'on' | 'off', number[]> = { on: [], off: [] };
-for (const mode of ['on', 'off'] as const) {
-  setNativePart('conv', mode === 'on');
+type Mode = 'off' | 'grads' | 'on';
+const MODES: Mode[] = ['off', 'grads', 'on'];
+const LABELS: Record<Mode, string> = {
+  off: 'native conv kernels off         ',
+  grads: 'native filter grad + MaxPoolGrad',
+  on: '+ native forward + input grad   ',
+};
+const setMode = (mode: Mode) => {
+  setNativePart('conv', mode !== 'off');
+  setNativePart('conv2d', mode === 'on');
+};
+const ms: Record<Mode, number[]> = { off: [], grads: [], on: [] };
+for (const mode of MODES) {
+  setMode(mode);
   step(); // warm-up
 }
 for (let r = 0; r < rounds; r++) {
-  for (const mode of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-    setNativePart('conv', mode === 'on');
+  for (let i = 0; i < MODES.length; i++) {
+    const mode = MODES[(i + r) % MODES.length]; // each mode in each position in turn
+    setMode(mode);
     ms[mode].push(timed(3));
   }
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-for (const mode of ['off', 'on'] as const)
+for (const mode of MODES)
   console.log(
-    `native conv gradients ${mode.padEnd(3)}: step ${median(ms[mode]).toFixed(1)} ms (median of ${rounds} × 3 steps: ${ms[mode].map((v) => v.toFixed(0)).join(', ')})`,
+    `${LABELS[mode]}: step ${median(ms[mode]).toFixed(1)} ms (median of ${rounds} × 3 steps: ${ms[mode].map((v) => v.toFixed(0)).join(', ')})`,
   );
+// per round: the modes ran back to back, so each round's ratio saw one load
+const ratios = ms.on.map((v, r) => v / ms.grads[r]);
+console.log(
+  `all on / filter grad only: median ${median(ratios).toFixed(2)} (per round ${ratios.map((v) => v.toFixed(2)).join(', ')}); all on / off ${(median(ms.on) / median(ms.off)).toFixed(2)}`,
+);
 console.log(
   `load after ${os
     .loadavg()
@@ -82,7 +102,7 @@ console.log(
     .join(' ')}`,
 );
 
-setNativePart('conv', true);
+setMode('on');
 const profile = await tf.profile(() => void step());
 const acc = new Map<string, { ms: number; calls: number }>();
 for (const k of profile.kernels) {
@@ -93,6 +113,6 @@ for (const k of profile.kernels) {
   acc.set(key, e);
 }
 const total = profile.kernels.reduce((s, k) => s + Number(k.kernelTimeMs), 0);
-console.log(`profiled step (conv gradients on): kernels ${total.toFixed(1)} ms in all`);
+console.log(`profiled step (native conv kernels all on): kernels ${total.toFixed(1)} ms in all`);
 for (const [name, e] of [...acc].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25))
   console.log(`${e.ms.toFixed(1).padStart(8)} ${String(e.calls).padStart(4)}× ${name}`);

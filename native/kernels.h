@@ -19,7 +19,7 @@
 // Bump with any change of an entry point's name, parameters or meaning. The TypeScript side
 // (src/ml/kernels/native-addon.ts, NATIVE_ABI_VERSION) refuses an addon of another version:
 // "addon out of date: npm run build:native".
-#define KERNELS_ABI_VERSION 9
+#define KERNELS_ABI_VERSION 10
 
 // ---- parameter layouts ----------------------------------------------------------------------
 // One X-macro list per layout: X(PREFIX, name) gives the enum constant PREFIX_name (its index in
@@ -77,6 +77,17 @@
   X(MAX_POOL, xOff) X(MAX_POOL, dyOff) X(MAX_POOL, dxOff) X(MAX_POOL, B) X(MAX_POOL, H) X(MAX_POOL, W)    \
       X(MAX_POOL, C) X(MAX_POOL, OH) X(MAX_POOL, OW) X(MAX_POOL, FH) X(MAX_POOL, FW) X(MAX_POOL, sh)      \
           X(MAX_POOL, sw) X(MAX_POOL, padTop) X(MAX_POOL, padLeft)
+// conv2d: a 2-D convolution with bias and relu, see conv.c
+#define CONV2D_PARAMS(X)                                                                                  \
+  X(CONV2D, xOff) X(CONV2D, fOff) X(CONV2D, biasOff) X(CONV2D, yOff) X(CONV2D, B) X(CONV2D, H) X(CONV2D, W) \
+      X(CONV2D, Cin) X(CONV2D, OH) X(CONV2D, OW) X(CONV2D, Cout) X(CONV2D, FH) X(CONV2D, FW) X(CONV2D, sh)  \
+          X(CONV2D, sw) X(CONV2D, padTop) X(CONV2D, padLeft) X(CONV2D, activation)
+// convInputGrad: dx of a 2-D convolution, see conv.c
+#define CONV_INPUT_PARAMS(X)                                                                              \
+  X(CONV_INPUT, dyOff) X(CONV_INPUT, fOff) X(CONV_INPUT, dxOff) X(CONV_INPUT, B) X(CONV_INPUT, H)         \
+      X(CONV_INPUT, W) X(CONV_INPUT, Cin) X(CONV_INPUT, OH) X(CONV_INPUT, OW) X(CONV_INPUT, Cout)         \
+          X(CONV_INPUT, FH) X(CONV_INPUT, FW) X(CONV_INPUT, sh) X(CONV_INPUT, sw) X(CONV_INPUT, padTop)   \
+              X(CONV_INPUT, padLeft)
 // recurrence: the teacher-forced decoder recurrence over all steps, see recurrence.c
 #define RECUR_PARAMS(X)                                                                                   \
   X(RECUR, keysOff) X(RECUR, featuresOff) X(RECUR, xEmbOff) X(RECUR, wQueryOff) X(RECUR, bQueryOff)       \
@@ -124,6 +135,8 @@ enum GruParam { GRU_PARAMS(PARAM_INDEX) GRU_NPARAMS };
 enum GruGradParam { GRU_GRAD_PARAMS(PARAM_INDEX) GRU_GRAD_NPARAMS };
 enum ConvFilterParam { CONV_FILTER_PARAMS(PARAM_INDEX) CONV_FILTER_NPARAMS };
 enum MaxPoolParam { MAX_POOL_PARAMS(PARAM_INDEX) MAX_POOL_NPARAMS };
+enum Conv2dParam { CONV2D_PARAMS(PARAM_INDEX) CONV2D_NPARAMS };
+enum ConvInputParam { CONV_INPUT_PARAMS(PARAM_INDEX) CONV_INPUT_NPARAMS };
 enum RecurParam { RECUR_PARAMS(PARAM_INDEX) RECUR_NPARAMS };
 enum RecurGradParam { RECUR_GRAD_PARAMS(PARAM_INDEX) RECUR_GRAD_NPARAMS };
 enum DecodeStepParam { DECODE_STEP_PARAMS(PARAM_INDEX) DECODE_STEP_NPARAMS };
@@ -148,9 +161,11 @@ enum XentGradParam { XENT_GRAD_PARAMS(PARAM_INDEX) XENT_GRAD_NPARAMS };
   X(maxPoolGrad, MaxPoolGrad, MAX_POOL_PARAMS)                                                            \
   X(recurrence, Recurrence, RECUR_PARAMS)                                                                 \
   X(recurrenceGrad, RecurrenceGrad, RECUR_GRAD_PARAMS)                                                    \
-  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)                                                           \
+  X(decodeStep, DecodeStep, DECODE_STEP_PARAMS)                                                          \
   X(crossEntropy, CrossEntropy, XENT_PARAMS)                                                              \
-  X(crossEntropyGrad, CrossEntropyGrad, XENT_GRAD_PARAMS)
+  X(crossEntropyGrad, CrossEntropyGrad, XENT_GRAD_PARAMS)                                                 \
+  X(conv2d, Conv2d, CONV2D_PARAMS)                                                                        \
+  X(convInputGrad, ConvInputGrad, CONV_INPUT_PARAMS)
 
 #define DECLARE_ENTRY(js, fn, layout) napi_value fn(napi_env env, napi_callback_info info);
 ENTRY_POINTS(DECLARE_ENTRY)

@@ -42,7 +42,7 @@ export interface BackendOptions {
    */
   wasmThreads?: number;
   /**
-   * wasm: compute matrix products, Tanh, Exp, Sum, conv gradients, Adam and the attention scores
+   * wasm: compute matrix products, Tanh, Exp, Sum, convolutions and their gradients, Adam and the attention scores
    * with the native kernels addon (native/, over OpenBLAS) where it is built; the backend is then
    * named `wasm+openblas`. Default true; false keeps wasm's own kernels (GLIMPSE_NATIVE_KERNELS=off).
    */

@@ -5,6 +5,7 @@ import { NATIVE_ATTENTION_KERNELS } from './native-attention.ts';
 import { NATIVE_ATTENTION_SOFTMAX_KERNELS } from './native-attention-softmax.ts';
 import { NATIVE_CONV_KERNELS } from './native-conv.ts';
 import { NATIVE_CROSS_ENTROPY_KERNELS } from './native-cross-entropy.ts';
+import { NATIVE_CONV2D_KERNELS } from './native-conv2d.ts';
 import { NATIVE_DECODE_STEP_KERNELS } from './native-decode-step.ts';
 import { NATIVE_ELEMENTWISE_KERNELS } from './native-elementwise.ts';
 import { NATIVE_GRU_KERNELS } from './native-gru.ts';
@@ -17,6 +18,7 @@ const NATIVE_KERNELS = [
   ...NATIVE_MATMUL_KERNELS,
   ...NATIVE_ELEMENTWISE_KERNELS,
   ...NATIVE_CONV_KERNELS,
+  ...NATIVE_CONV2D_KERNELS,
   ...NATIVE_ATTENTION_KERNELS,
   ...NATIVE_ATTENTION_SOFTMAX_KERNELS,
   ...NATIVE_GRU_KERNELS,
@@ -56,7 +58,7 @@ export function useNativeKernels(options: NativeInstallOptions, notes: string[])
   }
   setNativeKernels(true);
   notes.push(
-    `matrix products, Tanh, Exp, Sum, conv gradients, Adam, attention weights, the GRU cell, the teacher-forced recurrence, the decoding step and the loss's cross-entropy on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
+    `matrix products, Tanh, Exp, Sum, convolutions and their gradients, Adam, attention weights, the GRU cell, the teacher-forced recurrence, the decoding step and the loss's cross-entropy on the native kernels: ${native.kernels.config}, ${native.kernels.threads} thread(s)${native.kernels.threads > 1 ? ` for products of ≥ ${native.kernels.parallelMin} multiply-adds` : ''}`,
     ...(options.notes ?? []),
   );
   return '+openblas';

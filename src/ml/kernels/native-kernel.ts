@@ -52,8 +52,20 @@ export function setNativeKernels(on: boolean): void {
   enabled = on;
 }
 
-/** Parts of the native layer that can be switched alone (benches compare them in one process). */
-export type NativePart = 'conv' | 'optimizer' | 'attention' | 'attention-softmax' | 'gru' | 'recurrence' | 'decode-step' | 'cross-entropy';
+/**
+ * Parts of the native layer that can be switched alone (benches compare them in one process);
+ * 'conv2d' (the forward conv and its input gradient) runs where 'conv' is on too.
+ */
+export type NativePart =
+  | 'conv'
+  | 'conv2d'
+  | 'optimizer'
+  | 'attention'
+  | 'attention-softmax'
+  | 'gru'
+  | 'recurrence'
+  | 'decode-step'
+  | 'cross-entropy';
 
 const partsOff = new Set<NativePart>();
 

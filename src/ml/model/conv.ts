@@ -1,11 +1,13 @@
 // 3×3 'same' convolution with kernels stored as [9 · Cin, Cout] (Keras [3, 3, Cin, Cout] flattened).
 // On wasm (no Conv2DBackpropFilter of its own, a slow scalar Conv2DBackpropInput) conv + bias +
-// ReLU is wasm's fused forward kernel with our own gradient: relu′ from the output, the input
-// gradient a forward conv with the rotated kernel (skipped for pixels), the filter gradient the
-// native addon's Conv2DBackpropFilter (native/conv.c: im2col + sgemm) where it is on, else Σ over
-// the 9 taps of shifted(x)ᵀ · dy. Same maths.
+// ReLU is the fused forward kernel (the native addon's where it is on, else XNNPACK) with our own
+// gradient: relu′ from the output; the input gradient (skipped for pixels) the native addon's
+// Conv2DBackpropInput (native/conv.c: dy · Kᵀ + col2im) where it is on, else a forward conv with
+// the rotated kernel; the filter gradient the native Conv2DBackpropFilter (im2col + sgemm) where
+// it is on, else Σ over the 9 taps of shifted(x)ᵀ · dy. Same maths.
 import * as tf from '@tensorflow/tfjs';
 import { nativeConvFilterGradient } from '../kernels/native-conv.ts';
+import { nativeConvInputGradient } from '../kernels/native-conv2d.ts';
 
 /** Backends whose own conv2d gradients are fast (tensorflow, cpu): the fused conv and tfjs' gradient. */
 function hasNativeConvGradient(): boolean {
@@ -38,9 +40,13 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor2D {
   return tf.concat(taps, 0); // [9C, Cout]
 }
 
-/** dx of a stride-1 'same' 3×3 conv: a forward conv of dy with the kernel rotated 180°, Cin/Cout swapped */
+/** dx of a stride-1 'same' 3×3 conv: natively dy · Kᵀ scattered back, else a forward conv of dy with the kernel rotated 180°, Cin/Cout swapped */
 function inputGradient(dy: tf.Tensor4D, kernel: tf.Tensor2D, cIn: number): tf.Tensor4D {
   const filter = kernel.reshape([3, 3, cIn, kernel.shape[1]]) as tf.Tensor4D; // [3, 3, Cin, Cout]
+  if (nativeConvInputGradient()) {
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [...dy.shape.slice(0, 3), cIn] };
+    return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, attrs) as tf.Tensor4D; // [B, H, W, Cin]
+  }
   const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [3, 3, Cout, Cin]
   return tf.conv2d(dy, flipped, 1, 'same'); // [B, H, W, Cin]
 }

@@ -1,6 +1,6 @@
 // The loss-curve check shared by the fused kernels' tests: a short training run (12 Adam steps, learning rate 1e-2,
-// global-norm clip 5) of a fresh model on one fixed batch, once with a native part on and once off; the two curves
-// must agree to 1e-4 relative at every step, and the run must learn.
+// global-norm clip 5) of a fresh model on one fixed batch (features, or pixels for a cnn encoder), once with a
+// native part on and once off; the two curves must agree to 1e-4 relative at every step, and the run must learn.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { CaptionModel, type ModelConfig } from '../../../src/ml/index.ts';
@@ -9,8 +9,10 @@ import { Adam } from '../../../src/ml/optimizer.ts';
 
 export interface CurveSetup {
   config: ModelConfig;
-  /** feature value i of the [4, 16, 20] batch */
+  /** value i of the input batch: features [4, 16, 20], or `inputShape` */
   feature: (i: number) => number;
+  /** the input's shape where it is not the [4, 16, 20] feature grid (pixels [4, S, S, 3] for a cnn encoder) */
+  inputShape?: number[];
   /** four captions of six tokens (ids below the config's vocabulary) */
   captions: number[][];
   /** the model's weight seed */
@@ -19,7 +21,7 @@ export interface CurveSetup {
   lossSeeds?: boolean;
 }
 
-function curve(setup: CurveSetup, part: NativePart, on: boolean, features: tf.Tensor3D, captions: tf.Tensor2D): number[] {
+function curve(setup: CurveSetup, part: NativePart, on: boolean, features: tf.Tensor3D | tf.Tensor4D, captions: tf.Tensor2D): number[] {
   setNativePart(part, on);
   const model = CaptionModel.create(setup.config, setup.modelSeed, 20);
   const vars = model.weights.list();
@@ -44,10 +46,9 @@ function curve(setup: CurveSetup, part: NativePart, on: boolean, features: tf.Te
 
 /** the curve with `part` on equals the one with it off (≤ 1e-4 relative per step), and it learns */
 export function expectSameLossCurve(setup: CurveSetup, part: NativePart): void {
-  const features = tf.tensor3d(
-    Float32Array.from({ length: 4 * 16 * 20 }, (_, i) => setup.feature(i)),
-    [4, 16, 20],
-  );
+  const shape = setup.inputShape ?? [4, 16, 20];
+  const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => setup.feature(i));
+  const features = tf.tensor<tf.Rank>(values, shape) as tf.Tensor3D | tf.Tensor4D;
   const captions = tf.tensor2d(setup.captions, [4, 6], 'int32');
   try {
     const fused = curve(setup, part, true, features, captions);

@@ -129,7 +129,7 @@ describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
     }
   });
 
-  it("conv.ts's kernel gradient equals the slice formulation, input gradient unchanged", () => {
+  it("conv.ts's gradients natively equal the slice formulation and the rotated-kernel conv", () => {
     for (const [i, [x, cout]] of (
       [
         [[2, 16, 16, 3], 16],
@@ -150,7 +150,7 @@ describe.skipIf(!built)('native Conv2DBackpropFilter', () => {
       const [dxS, dkS] = grads().map((t) => t.dataSync() as Float32Array);
       setNativeKernels(true);
       expect(relErr(dkN, dkS)).toBeLessThanOrEqual(1e-5);
-      expect(relErr(dxN, dxS)).toBe(0);
+      expect(relErr(dxN, dxS)).toBeLessThanOrEqual(1e-5); // the native Conv2DBackpropInput against the rotated-kernel conv
       tf.dispose([xv, k, w]);
     }
   });
