@@ -2,13 +2,18 @@
 // decode keeps, and one batched decoder step.
 import * as tf from '@tensorflow/tfjs';
 import type { CaptionModel, EncoderInput } from '../model/captionModel.ts';
-import { type DecodeStepWeights, nativeDecodeStep, nativeDecodeStepAvailable } from '../kernels/native-decode-step.ts';
+import { type DecodeStepWeights, nativeDecodeStep, nativeDecodeStepAvailable, packPanels } from '../kernels/native-decode-step.ts';
 import { decoderStep, stepWeights, type EncodedImages, type StepWeights } from '../model/decoder.ts';
 import { OUTPUT_CONTEXT_KERNEL } from '../model/weights.ts';
 
 /** The step weights of one model (views and concats of its variables), with their disposal. */
 export interface FrozenStepWeights {
   readonly step: StepWeights;
+  /**
+   * The native step's tensors (its products' weights packed: built with the rest where the native
+   * step runs, else at the first call), or null where the native step does not run now.
+   */
+  native(): DecodeStepWeights | null;
   /** disposes the tensors built from the variables (not the variables) */
   dispose(): void;
 }
@@ -17,7 +22,8 @@ export interface FrozenStepWeights {
  * Builds the decoder's step weights (the fused [W2 | GRU recurrent] kernel and the GRU input
  * kernel's slices) once. A served model whose variables no longer change passes them to every
  * decode: each decode then skips the ~4 ms of concats and XNNPACK packs the fused kernels once,
- * not at every decode's first step (~5–10 ms at the reference size). Stale once the variables
+ * not at every decode's first step (~5–10 ms at the reference size); with the native step, the
+ * packed copies of its products' weights (~20 ms) are built once too. Stale once the variables
  * change (training): build them again then.
  */
 export function freezeStepWeights(model: CaptionModel): FrozenStepWeights {
@@ -26,16 +32,24 @@ export function freezeStepWeights(model: CaptionModel): FrozenStepWeights {
     return [s.stateKernel, s.stateBias, s.contextKernel, s.embeddingKernel, s.inputBias, s.v];
   });
   const [stateKernel, stateBias, contextKernel, embeddingKernel, inputBias, v] = built;
+  const step: StepWeights = {
+    stateKernel: stateKernel as tf.Tensor2D,
+    stateBias: stateBias as tf.Tensor1D,
+    contextKernel: contextKernel as tf.Tensor2D,
+    embeddingKernel: embeddingKernel as tf.Tensor2D,
+    inputBias: inputBias as tf.Tensor1D, // a variable
+    v: v as tf.Tensor2D, // a variable
+  };
+  // packed now where the native step runs (a served model's tensors all built at load), else at first use
+  let native = nativeDecodeStepAvailable() ? nativeStepWeights(model, step) : null;
   return {
-    step: {
-      stateKernel: stateKernel as tf.Tensor2D,
-      stateBias: stateBias as tf.Tensor1D,
-      contextKernel: contextKernel as tf.Tensor2D,
-      embeddingKernel: embeddingKernel as tf.Tensor2D,
-      inputBias: inputBias as tf.Tensor1D, // a variable
-      v: v as tf.Tensor2D, // a variable
+    step,
+    native: () => {
+      if (!nativeDecodeStepAvailable()) return null;
+      native ??= nativeStepWeights(model, step);
+      return native.weights;
     },
-    dispose: () => tf.dispose([stateKernel!, stateBias!, contextKernel!, embeddingKernel!]),
+    dispose: () => tf.dispose([stateKernel!, stateBias!, contextKernel!, embeddingKernel!, ...(native?.packed ?? [])]),
   };
 }
 
@@ -48,23 +62,32 @@ export interface Prepared {
   release(): void;
 }
 
-/** The tensors the native step reads: the model's variables and the fused state kernel (no copies). */
-function nativeStepWeights(model: CaptionModel, step: StepWeights): DecodeStepWeights | null {
-  if (!nativeDecodeStepAvailable()) return null;
+/**
+ * The tensors the native step reads: the model's variables and biases, and its products' weights
+ * packed (copies, ~18 MB at the reference size: native/few_rows.h streams them ~2× faster).
+ */
+function nativeStepWeights(model: CaptionModel, step: StepWeights): { weights: DecodeStepWeights; packed: tf.Tensor[] } {
   const w = model.weights;
-  return {
+  const pack = (t: tf.Tensor2D) => tf.keep(packPanels(t)); // kept by FrozenStepWeights, whatever scope builds them
+  const stateKernel = pack(step.stateKernel);
+  const gruKernel = pack(w.matrix('decoder/gru/kernel'));
+  const fc1 = pack(w.matrix('decoder/fc1/kernel'));
+  const fc2 = pack(w.matrix('decoder/fc2/kernel'));
+  const outContext = w.has(OUTPUT_CONTEXT_KERNEL) ? pack(w.matrix(OUTPUT_CONTEXT_KERNEL)) : undefined;
+  const weights: DecodeStepWeights = {
     embedding: w.matrix('decoder/embedding'),
-    stateKernel: step.stateKernel,
+    stateKernel,
     stateBias: step.stateBias,
     v: step.v,
-    gruKernel: w.matrix('decoder/gru/kernel'),
+    gruKernel,
     inputBias: step.inputBias,
-    fc1: w.matrix('decoder/fc1/kernel'),
+    fc1,
     fc1Bias: w.vector('decoder/fc1/bias'),
-    ...(w.has(OUTPUT_CONTEXT_KERNEL) ? { outContext: w.matrix(OUTPUT_CONTEXT_KERNEL) } : {}),
-    fc2: w.matrix('decoder/fc2/kernel'),
+    ...(outContext ? { outContext } : {}),
+    fc2,
     fc2Bias: w.vector('decoder/fc2/bias'),
   };
+  return { weights, packed: [stateKernel, gruKernel, fc1, fc2, ...(outContext ? [outContext] : [])] };
 }
 
 export function prepare(model: CaptionModel, input: EncoderInput, frozen?: FrozenStepWeights): Prepared {
@@ -76,7 +99,7 @@ export function prepare(model: CaptionModel, input: EncoderInput, frozen?: Froze
   return {
     images: { features: images[0] as tf.Tensor3D, keys: images[1] as tf.Tensor3D },
     step: weights.step,
-    native: nativeStepWeights(model, weights.step),
+    native: weights.native(),
     release: () => {
       tf.dispose(images);
       if (weights !== frozen) weights.dispose();
