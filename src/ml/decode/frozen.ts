@@ -2,7 +2,13 @@
 // decode keeps, and one batched decoder step.
 import * as tf from '@tensorflow/tfjs';
 import type { CaptionModel, EncoderInput } from '../model/captionModel.ts';
-import { type DecodeStepWeights, nativeDecodeStep, nativeDecodeStepAvailable, packPanels } from '../kernels/native-decode-step.ts';
+import {
+  copyFromHeap,
+  type DecodeStepWeights,
+  nativeDecodeStep,
+  nativeDecodeStepAvailable,
+  packPanels,
+} from '../kernels/native-decode-step.ts';
 import { decoderStep, stepWeights, type EncodedImages, type StepWeights } from '../model/decoder.ts';
 import { OUTPUT_CONTEXT_KERNEL } from '../model/weights.ts';
 
@@ -59,6 +65,8 @@ export interface Prepared {
   step: StepWeights;
   /** the tensors of the native decoding step, where it runs (chosen once per decode); else null */
   native: DecodeStepWeights | null;
+  /** host buffers the native step's outputs are copied into, reused step after step (this decode's own) */
+  host: { logProbs: Float32Array; alphas: Float32Array };
   release(): void;
 }
 
@@ -100,6 +108,7 @@ export function prepare(model: CaptionModel, input: EncoderInput, frozen?: Froze
     images: { features: images[0] as tf.Tensor3D, keys: images[1] as tf.Tensor3D },
     step: weights.step,
     native: weights.native(),
+    host: { logProbs: new Float32Array(0), alphas: new Float32Array(0) },
     release: () => {
       tf.dispose(images);
       if (weights !== frozen) weights.dispose();
@@ -112,7 +121,10 @@ const nextTurn: (fn: () => void) => unknown = typeof setImmediate === 'function'
 
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolveFn) => nextTurn(resolveFn));
 
-/** What one step gives the search: log-probabilities [N·V], attention [N·L] on the host, the new state. */
+/**
+ * What one step gives the search: log-probabilities [N·V], attention [N·L] on the host (from the
+ * native step: valid until the decode's next step), the new state.
+ */
 export interface StepOutput {
   logProbs: Float32Array;
   alphas: Float32Array;
@@ -127,25 +139,34 @@ function readBack(out: { logProbs: tf.Tensor; alpha: tf.Tensor; h: tf.Tensor2D }
 }
 
 /**
- * One native decoding step (native: Prepared's): row n reads the image imageRows[n] of `images` and
- * the state row stateRows[n] of h (absent: row n).
+ * One native decoding step (prepared.native non-null): row n reads the image imageRows[n] of the
+ * prepared images and the state row stateRows[n] of h (absent: row n). Its log-probabilities and
+ * attention land in prepared.host's buffers (grown when a step has more rows), overwritten by the
+ * next step.
  */
 export function runNativeStep(
-  native: DecodeStepWeights,
-  images: EncodedImages,
+  prepared: Prepared,
   tokens: Int32Array,
   h: tf.Tensor2D,
   imageRows?: Int32Array,
   stateRows?: Int32Array,
 ): StepOutput {
-  const out = nativeDecodeStep(native, { tokens, keys: images.keys, features: images.features, h, imageRows, stateRows });
+  const { native, images, host } = prepared;
+  const out =
+    native == null ? null : nativeDecodeStep(native, { tokens, keys: images.keys, features: images.features, h, imageRows, stateRows });
   if (out == null) throw new Error('the native decoding step was switched off during a decode');
-  return readBack({ logProbs: out.logProbs, alpha: out.alpha, h: out.h });
+  try {
+    if (host.logProbs.length < out.logProbs.size) host.logProbs = new Float32Array(out.logProbs.size);
+    if (host.alphas.length < out.alpha.size) host.alphas = new Float32Array(out.alpha.size);
+    return { logProbs: copyFromHeap(out.logProbs, host.logProbs), alphas: copyFromHeap(out.alpha, host.alphas), h: out.h };
+  } finally {
+    tf.dispose([out.logProbs, out.alpha]);
+  }
 }
 
 /** One batched step: previous tokens → log-probabilities [N·V], attention [N·L], new state. */
 export function runStep(model: CaptionModel, prepared: Prepared, images: EncodedImages, tokens: Int32Array, h: tf.Tensor2D): StepOutput {
-  if (prepared.native != null) return runNativeStep(prepared.native, images, tokens, h);
+  if (prepared.native != null) return runNativeStep(prepared, tokens, h);
   const out = tf.tidy(() => {
     const step = decoderStep(model.weights, prepared.step, images, tf.tensor1d(tokens, 'int32'), h);
     return { logProbs: tf.logSoftmax(step.logits), alpha: step.alpha, h: step.h };

@@ -7,6 +7,7 @@
 // Inference only (no gradient). Used where the backend is wasm with the native kernels (and their
 // 'decode-step' part) on; else null and the caller runs the tfjs ops.
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { required } from './inputs.ts';
 import { activeNativePart, type NativeKernel, nativeKernel } from './native-kernel.ts';
 
@@ -209,4 +210,16 @@ export function nativeDecodeStep(
   } finally {
     tf.dispose(uploaded);
   }
+}
+
+/**
+ * Copies a float32 tensor of the wasm backend (a native step's output) into `into` from its start
+ * and returns that part of it: dataSync without its fresh buffer (a decode's 20 steps at batch 16
+ * allocated 6.4 MB of them, and V8 answered that external memory with a full GC every few decodes).
+ * `into` must hold the tensor's size.
+ */
+export function copyFromHeap(t: tf.Tensor, into: Float32Array): Float32Array {
+  const view = (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+  into.set(view);
+  return into.subarray(0, view.length);
 }
