@@ -65,9 +65,10 @@ static inline float exp_nonpositive(float v) {
 
 // tanh as (1 − e)/(1 + e), e = exp(−2|x|): one exp and one division where tanh_one (fastmath.h)
 // computes its rational form as well and picks one; its absolute error (≤ 2e-7, near 0 from the
-// cancellation in 1 − e) is what a score Σ_u tanh·v sees. |x| is clamped at 9 (tanh(9) rounds to
-// 1 in float), so the exp needs none of exp_one's range handling: half the time of exp_one here. The
-// attention's tanh is most of the step's element-wise work (N·L·U values).
+// cancellation in 1 − e) is what a score Σ_u tanh·v sees. |x| is clamped at 9: past ~8.7, e is under
+// half an ulp of 1 and the quotient is exactly 1 already, so the values are those without the clamp,
+// and the exp needs none of exp_one's range handling (half its time here). The attention's tanh is
+// most of the step's element-wise work (N·L·U values).
 static inline float tanh_abs(float x) {
   float a = fabsf(x);
   a = a > 9.0f ? 9.0f : a;
