@@ -2,11 +2,12 @@
 // call on the wasm heap (src/ml/kernels/native-decode-step.ts): the embedding lookup, the fused state
 // product [W2 | GRU recurrent], the attention weights (scores and softmax as attnSoftmax, with the
 // tanh below), the context, the GRU input product, the GRU cell (as gruCell), fc1 (with the deep
-// output's context rows), fc2 and the log-softmax: ~37 tfjs kernels per step become one. Products of
-// 2..64 rows: few_rows.h on this thread; more rows: OpenBLAS (its threads per blas_threads_for); one
-// row: sgemv. Checks: kernels.h (every region inside the heap, outputs overlap nothing), and every
-// token and row index is checked before anything is written. The intermediate values live in a
-// scratch buffer of this thread, grown when a larger step needs it (not per step).
+// output's context rows), fc2 and the log-softmax: ~37 tfjs kernels per step become one. The
+// products' weights come packed once per served model (few_rows.h: [ceil(N/16), K, 16]) and every
+// product, one row included, runs few_rows.h on this thread. Checks: kernels.h (every region inside
+// the heap, outputs overlap nothing), and every token and row index is checked before anything is
+// written. The intermediate values live in a scratch buffer of this thread, grown when a larger step
+// needs it (not per step).
 //
 // decodeStep(heap, DECODE_STEP_PARAMS [tokensOff, embeddingOff, stateKernelOff, stateBiasOff, keysOff,
 //   featuresOff, imageRowsOff, stateRowsOff, vOff, gruKernelOff, inputBiasOff, fc1Off, fc1BiasOff,
@@ -15,14 +16,13 @@
 //   N rows; row n reads image imageRows[n] of keys [images, L, U] and features [images, L, E]
 //   (imageRowsOff < 0: images = N, row n reads image n) and state row stateRows[n] of h [states, U]
 //   (stateRowsOff < 0: states = N, row n reads row n); tokens [N] int32 in 0..V-1; embedding [V, D];
-//   stateKernel [U, 4U], stateBias [4U]; v [U]; gruKernel [E + D, 3U] (context rows, then embedding
-//   rows), inputBias [3U]; fc1 [U, F], fc1Bias [F], outContext [E, F] (outContextOff < 0: none);
-//   fc2 [F, V], fc2Bias [V].
+//   stateBias [4U]; v [U]; inputBias [3U]; fc1Bias [F]; fc2Bias [V]; packed (P(K, N) = few_rows.h's
+//   PANELS_OF, [ceil(N/16), K, 16]): stateKernel P(U, 4U), gruKernel P(E + D, 3U) (context rows,
+//   then embedding rows), fc1 P(U, F), outContext P(E, F) (outContextOff < 0: none), fc2 P(F, V).
 //   p = h·stateKernel + stateBias; q = p[:, :U]; r = p[:, U:]
 //   α = softmax_l(tanh(keys + q)·v) → alpha [N, L]; context = Σ_l α·features [N, E]
 //   x = [context | embedding[token]]·gruKernel + inputBias; h' = gru(x, r, h) → hNew [N, U]
 //   logits = (h'·fc1 + context·outContext + fc1Bias)·fc2 + fc2Bias; logProbs [N, V] = log-softmax
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,19 +31,9 @@
 // after kernels.h: its VECTORISED
 #include "few_rows.h"
 
-// rows up to which few_rows (on the calling thread) beats OpenBLAS's sgemm on one thread, and on two
-// as well (a single row stays a matrix–vector product): bench/few-rows.c, bench/README.md
-#define FEW_ROWS_MAX 64
-
-// y (holding the bias, or zeros) += a [M, K] · b [K, N], row-major; one row: a matrix–vector product
-static void accumulate(int M, int N, int K, const float* a, int lda, const float* b, float* c) {
-  if (M > 1 && M <= FEW_ROWS_MAX) {
-    few_rows(M, N, K, a, lda, b, c);
-    return;
-  }
-  blas_threads_for((double)M * N * K);
-  if (M == 1) cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.0f, b, N, a, 1, 1.0f, c, 1);
-  else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, lda, b, N, 1.0f, c, N);
+// c (holding the bias) += a [M, K] (row stride lda) · w, w packed (few_rows.h)
+static void accumulate(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* w, float* c) {
+  few_rows(M, N, K, a, lda, w, c);
 }
 
 static void fill_rows(float* c, const float* bias, int64_t rows, int64_t n) {
@@ -52,14 +42,37 @@ static void fill_rows(float* c, const float* bias, int64_t rows, int64_t n) {
 
 static inline float sigmoid_one(float v) { return 1.0f / (1.0f + exp_one(-v)); }
 
+// e^v for v in [−18, 0] (exp_one, fastmath.h, without its clamps, overflow and NaN handling: 2^k is
+// a normal float here and applied in one step); a NaN stays NaN (p is NaN)
+static inline float exp_nonpositive(float v) {
+  const float log2e = 1.44269504088896341f, c1 = 0.693359375f, c2 = -2.12194440e-4f;
+  const float round_magic = 12582912.0f; // 1.5·2^23: adding it rounds to an integer
+  const float k = (v * log2e + round_magic) - round_magic;
+  const float r = (v - k * c1) - k * c2;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union {
+    int32_t i;
+    float f;
+  } s = {.i = ((int32_t)k + 127) << 23};
+  return p * s.f;
+}
+
 // tanh as (1 − e)/(1 + e), e = exp(−2|x|): one exp and one division where tanh_one (fastmath.h)
 // computes its rational form as well and picks one; its absolute error (≤ 2e-7, near 0 from the
-// cancellation in 1 − e) is what a score Σ_u tanh·v sees. The attention's tanh is most of the step's
-// element-wise work (N·L·U values).
+// cancellation in 1 − e) is what a score Σ_u tanh·v sees. |x| is clamped at 9: past ~8.7, e is under
+// half an ulp of 1 and the quotient is exactly 1 already, so the values are those without the clamp,
+// and the exp needs none of exp_one's range handling (half its time here). The attention's tanh is
+// most of the step's element-wise work (N·L·U values).
 static inline float tanh_abs(float x) {
   float a = fabsf(x);
-  a = a > 20.0f ? 20.0f : a;
-  const float e = exp_one(-2.0f * a);
+  a = a > 9.0f ? 9.0f : a;
+  const float e = exp_nonpositive(-2.0f * a);
   return copysignf((1.0f - e) / (1.0f + e), x);
 }
 
@@ -160,15 +173,18 @@ napi_value DecodeStep(napi_env env, napi_callback_info info) {
   const int by_image = p[P(imageRowsOff)] >= 0, by_state = p[P(stateRowsOff)] >= 0;
   if ((!by_image && images != N) || (!by_state && states != N))
     return fail(env, "decodeStep: without row indices, images and states must equal N");
+  // the packed weights' sizes: K · ceil(N/16) · 16
   int64_t n4U, nKeys, nFeatures, nEmbedding, nGru, nFc1, nCtx, nFc2, nLogits, nAlpha, nH, nHNew, ED, nRow;
-  if (!size_of(2, (int64_t[]){U, 4 * U}, &n4U) || !size_of(3, (int64_t[]){images, L, U}, &nKeys) ||
+#define PANELS(k, n) (int64_t[]){k, ((n) + PANEL_COLS - 1) / PANEL_COLS, PANEL_COLS}
+  if (!size_of(3, PANELS(U, 4 * U), &n4U) || !size_of(3, (int64_t[]){images, L, U}, &nKeys) ||
       !size_of(3, (int64_t[]){images, L, E}, &nFeatures) || !size_of(2, (int64_t[]){V, D}, &nEmbedding) ||
-      !size_of(1, (int64_t[]){E + D}, &ED) || !size_of(2, (int64_t[]){ED, 3 * U}, &nGru) ||
-      !size_of(2, (int64_t[]){U, F}, &nFc1) || !size_of(2, (int64_t[]){E, F}, &nCtx) ||
-      !size_of(2, (int64_t[]){F, V}, &nFc2) || !size_of(2, (int64_t[]){N, V}, &nLogits) ||
+      !size_of(1, (int64_t[]){E + D}, &ED) || !size_of(3, PANELS(ED, 3 * U), &nGru) ||
+      !size_of(3, PANELS(U, F), &nFc1) || !size_of(3, PANELS(E, F), &nCtx) ||
+      !size_of(3, PANELS(F, V), &nFc2) || !size_of(2, (int64_t[]){N, V}, &nLogits) ||
       !size_of(2, (int64_t[]){N, L}, &nAlpha) || !size_of(2, (int64_t[]){states, U}, &nH) ||
       !size_of(2, (int64_t[]){N, U}, &nHNew) || !size_of(2, (int64_t[]){N, 8 * U + ED + F}, &nRow))
     return fail(env, "decodeStep: an operand has 2^31 elements or more");
+#undef PANELS
   const RegionSpec specs[] = {
       {P(tokensOff), N, "tokens", IN},
       {P(embeddingOff), nEmbedding, "embedding", IN},
@@ -222,20 +238,20 @@ napi_value DecodeStep(napi_env env, napi_callback_info info) {
   }
   // p = h·[W2 | recurrent] + bias
   fill_rows(proj, AT(3), N, 4 * U);
-  accumulate((int)N, (int)(4 * U), (int)U, hprev, (int)U, AT(2), proj);
+  accumulate(N, 4 * U, U, hprev, U, AT(2), proj);
   // α and the context into cat[:, :E]; the embedding rows into cat[:, E:]
   attend_rows(AT(4), AT(5), image_rows, proj, AT(8), alpha, cat, ED, N, L, U, E);
   for (int64_t n = 0; n < N; n++) memcpy(cat + n * ED + E, AT(1) + (int64_t)tokens[n] * D, (size_t)D * sizeof(float));
   // x = [context | embedding]·gruKernel + inputBias; the cell
   fill_rows(x, AT(10), N, 3 * U);
-  accumulate((int)N, (int)(3 * U), (int)ED, cat, (int)ED, AT(9), x);
+  accumulate(N, 3 * U, ED, cat, ED, AT(9), x);
   gru_rows(x, proj, hprev, hnew, N, U);
   // fc1 (and the deep output's context rows), fc2, log-softmax
   fill_rows(hidden, AT(12), N, F);
-  accumulate((int)N, (int)F, (int)U, hnew, (int)U, AT(11), hidden);
-  if (p[P(outContextOff)] >= 0) accumulate((int)N, (int)F, (int)E, cat, (int)ED, AT(13), hidden);
+  accumulate(N, F, U, hnew, U, AT(11), hidden);
+  if (p[P(outContextOff)] >= 0) accumulate(N, F, E, cat, ED, AT(13), hidden);
   fill_rows(logprobs, AT(15), N, V);
-  accumulate((int)N, (int)V, (int)F, hidden, (int)F, AT(14), logprobs);
+  accumulate(N, V, F, hidden, F, AT(14), logprobs);
   log_softmax_rows(logprobs, N, V);
 #undef AT
   return NULL;

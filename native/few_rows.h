@@ -1,12 +1,16 @@
-// A few rows against a large weight matrix, c [M, N] += a [M, K] · w [K, N] (row-major), for the
+// A few rows against a large weight matrix packed once, c [M, N] += a [M, K] · w [K, N], for the
 // decoding step's products (decode_step.c) and its benchmark (bench/few-rows.c). Header-only: every
 // function is static.
 //
-// OpenBLAS's sgemm packs the whole weight matrix at every call: with a few rows that copy weighs as
-// much as the arithmetic (the state product [16, 512]·[512, 2048]: 50 GFLOP/s on sgemm, 103 here;
-// bench/few-rows.c, bench/README.md). Here the weights are read in place: a block of up to 4 rows ×
-// 64 columns kept in vector registers over the whole K, the columns' panel of the weights staying in
-// L2 across the row blocks.
+// The weights come packed in column chunks of 16 (PANELS_OF: [ceil(N/16), K, 16], chunk q holding
+// columns 16q..16q+15 of every row k, zeros past N; built once per served model by
+// src/ml/kernels/native-decode-step.ts, packDecodeWeights). Read in place, a row-major [K, N] matrix
+// made each k a new page and, where N·4 bytes is a power of two (the state kernel's 2048 columns),
+// every k the same cache sets: the column panel fell out of L2 between row blocks and the product
+// ran at ~40 GFLOP/s here; packed, each chunk is one sequential stream (~90 GFLOP/s, one row as
+// well, faster than sgemv: bench/few-rows.c). A block of up to 6 rows × 4 chunks (64 columns) stays
+// in vector registers over the whole K; the weights of a panel of chunks stay in L2 across the row
+// blocks.
 #ifndef GLIMPSE_FEW_ROWS_H
 #define GLIMPSE_FEW_ROWS_H
 #include <stdint.h>
@@ -20,10 +24,17 @@
 #endif
 #endif
 
+// columns per packed chunk, and the packed size of a [K, N] matrix in floats
+#define PANEL_COLS 16
+#define PANELS_OF(K, N) ((((N) + PANEL_COLS - 1) / PANEL_COLS) * (K) * PANEL_COLS)
+
 // the weights of one column panel, re-read from L2 by each block of rows
 #ifndef FEW_ROWS_PANEL_BYTES
 #define FEW_ROWS_PANEL_BYTES (256 * 1024)
 #endif
+
+#define FEW_ROWS_R 6 // rows per block: 6 × 4 accumulators and 4 weight vectors in 32 registers
+#define FEW_ROWS_Q 4 // chunks per block
 
 typedef float v16 __attribute__((vector_size(64)));
 
@@ -31,71 +42,82 @@ typedef float v16 __attribute__((vector_size(64)));
 #define LOAD16(v, p) memcpy(&(v), (p), sizeof(v16))
 #define STORE16(p, v) memcpy((p), &(v), sizeof(v16))
 
-// c_r[q·16 .. q·16+16) += Σ_k a_r[k]·w[k, q·16 ..] for rows r < R ≤ 4 (row pointers: a row may repeat,
-// its accumulators then load and store the same values), q < Q ≤ 4 (R, Q constants once inlined)
+// c_r[j + 16q ..] += Σ_k a_r[k]·chunk q of w (at w + q·K·16) for rows r < R ≤ 6, chunks q < Q ≤ 4
+// (R, Q constants once inlined); columns past N (the last chunk's zeros) are not written
 static inline __attribute__((always_inline)) void block(const int R, const int Q, const float* const* a,
-                                                        const float* restrict w, int64_t ldw, float* const* c,
-                                                        int64_t K) {
-  v16 acc[4][4];
+                                                        const float* restrict w, int64_t K, float* const* c,
+                                                        int64_t j, int64_t N) {
+  v16 acc[FEW_ROWS_R][FEW_ROWS_Q];
   for (int r = 0; r < R; r++)
-    for (int q = 0; q < Q; q++) LOAD16(acc[r][q], c[r] + 16 * q);
+    for (int q = 0; q < Q; q++) acc[r][q] = (v16){0};
   for (int64_t k = 0; k < K; k++) {
-    const float* wk = w + k * ldw;
-    v16 wv[4];
-    for (int q = 0; q < Q; q++) LOAD16(wv[q], wk + 16 * q);
+    v16 wv[FEW_ROWS_Q];
+    for (int q = 0; q < Q; q++) LOAD16(wv[q], w + (q * K + k) * PANEL_COLS);
     for (int r = 0; r < R; r++) {
       const float s = a[r][k];
       for (int q = 0; q < Q; q++) acc[r][q] += s * wv[q];
     }
   }
   for (int r = 0; r < R; r++)
-    for (int q = 0; q < Q; q++) STORE16(c[r] + 16 * q, acc[r][q]);
-}
-
-// rows a_r, c_r (r < R) against columns [j0, j0 + n) of w [K, N]: 64 columns at a time, then 16, then one by one
-static inline __attribute__((always_inline)) void rows_block(const int R, const float* const* a, const float* restrict w,
-                                                             int64_t N, int64_t j0, int64_t n, float* const* c,
-                                                             int64_t K) {
-  int64_t j = j0;
-  float* cj[4];
-  for (; j + 64 <= j0 + n; j += 64) {
-    for (int r = 0; r < R; r++) cj[r] = c[r] + j;
-    block(R, 4, a, w + j, N, cj, K);
-  }
-  for (; j + 16 <= j0 + n; j += 16) {
-    for (int r = 0; r < R; r++) cj[r] = c[r] + j;
-    block(R, 1, a, w + j, N, cj, K);
-  }
-  for (; j < j0 + n; j++) {
-    float s[4];
-    for (int r = 0; r < R; r++) {
-      s[r] = 0;
-      for (int64_t k = 0; k < K; k++) s[r] += a[r][k] * w[k * N + j];
-    }
-    for (int r = 0; r < R; r++) s[r] += c[r][j]; // every row read before any is written (rows may repeat)
-    for (int r = 0; r < R; r++) c[r][j] = s[r];
-  }
-}
-
-// c [M, N] += a [M, K] (row stride lda) · w [K, N], row-major, in column panels whose weights
-// (≈ 256 KiB) stay in L2 across the row blocks: blocks of 4 rows (the last one repeating its last
-// row where 2 or 3 are left: 4 rows cost what 3 do), a single row alone
-VECTORISED static void few_rows(int64_t M, int64_t N, int64_t K, const float* restrict a, int64_t lda,
-                                const float* restrict w, float* restrict c) {
-  const int64_t fit = (FEW_ROWS_PANEL_BYTES / 4) / K / 64 * 64;
-  const int64_t panel = fit > 64 ? fit : 64; // columns per pass over the rows
-  for (int64_t j0 = 0; j0 < N; j0 += panel) {
-    const int64_t n = N - j0 < panel ? N - j0 : panel;
-    for (int64_t i = 0; i < M; i += 4) {
-      const float* ar[4];
-      float* cr[4];
-      for (int r = 0; r < 4; r++) {
-        const int64_t row = i + r < M ? i + r : M - 1;
-        ar[r] = a + row * lda;
-        cr[r] = c + row * N;
+    for (int q = 0; q < Q; q++) {
+      const int64_t col = j + PANEL_COLS * q;
+      if (col + PANEL_COLS <= N) {
+        v16 o;
+        LOAD16(o, c[r] + col);
+        o += acc[r][q];
+        STORE16(c[r] + col, o);
+      } else {
+        float t[PANEL_COLS];
+        STORE16(t, acc[r][q]);
+        for (int64_t i = 0; col + i < N; i++) c[r][col + i] += t[i];
       }
-      if (M - i == 1) rows_block(1, ar, w, N, j0, n, cr, K);
-      else rows_block(4, ar, w, N, j0, n, cr, K);
+    }
+}
+
+#define FEW_ROWS_CASE(RR, QQ)                          \
+  case (RR) * 8 + (QQ):                                \
+    block((RR), (QQ), a, w, K, c, j, N);               \
+    break;
+#define FEW_ROWS_CASES(RR) \
+  FEW_ROWS_CASE(RR, 1) FEW_ROWS_CASE(RR, 2) FEW_ROWS_CASE(RR, 3) FEW_ROWS_CASE(RR, 4)
+
+// one block, R and Q known at run time
+static inline __attribute__((always_inline)) void any_block(int R, int Q, const float* const* a,
+                                                            const float* restrict w, int64_t K, float* const* c,
+                                                            int64_t j, int64_t N) {
+  switch (R * 8 + Q) {
+    FEW_ROWS_CASES(1)
+    FEW_ROWS_CASES(2)
+    FEW_ROWS_CASES(3)
+    FEW_ROWS_CASES(4)
+    FEW_ROWS_CASES(5)
+    FEW_ROWS_CASES(6)
+    default:
+      break;
+  }
+}
+
+// c [M, N] (row stride N) += a [M, K] (row stride lda) · w, w packed (PANELS_OF(K, N) floats), in
+// column panels of ≈ FEW_ROWS_PANEL_BYTES, each swept by blocks of 6 rows (the rest in one block)
+VECTORISED static void few_rows(int64_t M, int64_t N, int64_t K, const float* restrict a, int64_t lda,
+                                const float* restrict wp, float* restrict c) {
+  const int64_t chunks = (N + PANEL_COLS - 1) / PANEL_COLS;
+  int64_t panel = (FEW_ROWS_PANEL_BYTES / 4) / (K * PANEL_COLS) / FEW_ROWS_Q * FEW_ROWS_Q;
+  panel = panel > FEW_ROWS_Q ? panel : FEW_ROWS_Q; // chunks per pass over the rows
+  for (int64_t p0 = 0; p0 < chunks; p0 += panel) {
+    const int64_t p1 = p0 + panel < chunks ? p0 + panel : chunks;
+    for (int64_t i = 0; i < M; i += FEW_ROWS_R) {
+      const int R = (int)(M - i < FEW_ROWS_R ? M - i : FEW_ROWS_R);
+      const float* a_rows[FEW_ROWS_R];
+      float* c_rows[FEW_ROWS_R];
+      for (int r = 0; r < R; r++) {
+        a_rows[r] = a + (i + r) * lda;
+        c_rows[r] = c + (i + r) * N;
+      }
+      for (int64_t q = p0; q < p1; q += FEW_ROWS_Q) {
+        const int Q = (int)(p1 - q < FEW_ROWS_Q ? p1 - q : FEW_ROWS_Q);
+        any_block(R, Q, a_rows, wp + q * K * PANEL_COLS, K, c_rows, q * PANEL_COLS, N);
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // Held-out evaluation: teacher-forced loss over caption examples and corpus BLEU of greedy captions.
 import * as tf from '@tensorflow/tfjs';
 import { batchExamples, captionMatrix, type Example, type InputCache } from './batches.ts';
-import { decodeBatch } from './decode/index.ts';
+import { decodeBatch, freezeStepWeights } from './decode/index.ts';
 import { corpusBleu } from './metrics/bleu.ts';
 import { tokenizeCaption } from './metrics/tokenize.ts';
 import type { CaptionModel, EncoderInput } from './model/captionModel.ts';
@@ -28,7 +28,10 @@ export async function validationLoss(
   return total / examples.length;
 }
 
-/** Captions of every image (in order), decoded batchSize images at a time. */
+/**
+ * Captions of every image (in order), decoded batchSize images at a time, with the step weights
+ * built once for all the batches (the model does not change meanwhile).
+ */
 export async function captionImages(
   model: CaptionModel,
   vocab: Vocabulary,
@@ -38,11 +41,19 @@ export async function captionImages(
   opts: DecodeOptions = { method: 'greedy' },
 ): Promise<CaptionResult[]> {
   const results: CaptionResult[] = [];
-  for (let start = 0; start < count; start += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
-    const input = await inputs.batch(indices);
-    results.push(...(await decodeBatch(model, vocab, input as EncoderInput, opts)));
-    input.dispose();
+  const frozen = freezeStepWeights(model);
+  try {
+    for (let start = 0; start < count; start += batchSize) {
+      const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
+      const input = await inputs.batch(indices);
+      try {
+        results.push(...(await decodeBatch(model, vocab, input as EncoderInput, opts, undefined, frozen)));
+      } finally {
+        input.dispose();
+      }
+    }
+  } finally {
+    frozen.dispose();
   }
   return results;
 }

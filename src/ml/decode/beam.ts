@@ -142,14 +142,7 @@ export async function* beamSearch(
       );
       const out: StepOutput =
         prepared.native != null
-          ? runNativeStep(
-              prepared.native,
-              prepared.images,
-              tokens,
-              h,
-              Int32Array.from(searches.flatMap((s, b) => s.alive.map(() => b))),
-              stateRows,
-            )
+          ? runNativeStep(prepared, tokens, h, Int32Array.from(searches.flatMap((s, b) => s.alive.map(() => b))), stateRows)
           : runStep(model, prepared, rowImages.rows(searches.map((s) => s.alive.length)), tokens, h);
       h.dispose();
       h = null;

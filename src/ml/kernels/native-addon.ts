@@ -14,7 +14,7 @@ import { NATIVE_PARAMS, type NativeEntry } from './native-params.ts';
  * The ABI this code expects (native/kernels.h, KERNELS_ABI_VERSION): an addon built from other
  * sources is refused ("out of date"), never called with a layout it does not have.
  */
-export const NATIVE_ABI_VERSION = 10;
+export const NATIVE_ABI_VERSION = 11;
 
 /** One entry point: validates every region against `heap`, writes only its outputs (native/kernels.h). */
 export type HeapFn = (heap: Uint8Array, params: Float64Array) => void;

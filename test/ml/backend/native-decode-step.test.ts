@@ -2,7 +2,8 @@
 // src/ml/kernels/native-decode-step.ts): its log-probabilities, attention weights and new state equal
 // the tfjs ops' (decoderStep and logSoftmax with the native kernels off: XNNPACK) to a relative error
 // ≤ 1e-5 over a sweep of shapes, with and without the deep output, with rows reading their image and
-// state by index, and with 2 OpenBLAS threads; the addon refuses bad regions and indices without writing; greedy and beam search
+// state by index (its products on native/few_rows.h whatever the rows: weights packed by packPanels);
+// it refuses weights not packed; the addon refuses bad regions and indices without writing; greedy and beam search
 // decode the same tokens and attention as with the native kernels off and with the step unfused, in
 // one native call per step and no leaked tensors. Skipped where the addon is not built.
 import * as tf from '@tensorflow/tfjs';
@@ -68,7 +69,7 @@ describe.skipIf(native == null)('native decoding step', () => {
       const states = 4;
       const h = tf.randomNormal([states, shape.U], 0, 0.5, 'float32', 50 + i) as tf.Tensor2D;
       for (const N of [1, 3, 5, 70]) {
-        // 70: past few_rows.h's 64 rows, the products on OpenBLAS's sgemm
+        // 1: one row; 3, 5: a block of few_rows.h's 6 rows partly filled; 70: 11 blocks and 4 rows
         const tokens = Int32Array.from({ length: N }, (_, n) => (n * 7 + 1) % shape.V);
         const imageRows = Int32Array.from({ length: N }, (_, n) => (2 * n + 1) % images);
         const stateRows = Int32Array.from({ length: N }, (_, n) => (3 * n + 2) % states);
@@ -118,34 +119,27 @@ describe.skipIf(native == null)('native decoding step', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('gives the same outputs with 2 OpenBLAS threads (few_rows.h stays on one; sgemm past 64 rows uses both)', () => {
-    const shape = SWEEP[3];
-    const model = CaptionModel.create(config(shape), 8, CHANNELS);
-    const input = tf.randomNormal([3, shape.grid ** 2, CHANNELS], 0, 1, 'float32', 9) as tf.Tensor3D;
+  it('equals the tfjs ops where the attention saturates (|keys + q| past 9, where its tanh clamps)', () => {
+    const shape = SWEEP[1];
+    const model = CaptionModel.create(config(shape), 12, CHANNELS);
+    const L = shape.grid ** 2;
+    const input = tf.randomNormal([5, L, CHANNELS], 0, 300, 'float32', 13) as tf.Tensor3D;
     const prepared = prepare(model, input);
-    const h = tf.randomNormal([3, shape.U], 0, 0.5, 'float32', 10) as tf.Tensor2D;
-    const step = () => {
-      const rows = (count: number) => Int32Array.from({ length: 70 }, (_, n) => (n * 5) % count);
-      const out = nativeDecodeStep(prepared.native!, {
-        tokens: rows(shape.V),
-        keys: prepared.images.keys,
-        features: prepared.images.features,
-        h,
-        imageRows: rows(3),
-        stateRows: rows(3),
-      });
-      const values = [out!.logProbs, out!.alpha, out!.h].map((t) => t.dataSync().slice());
-      tf.dispose([out!.logProbs, out!.alpha, out!.h]);
-      return values;
-    };
-    const one = step();
-    try {
-      native!.addon.setThreads(2, 0);
-      step().forEach((v, k) => expect(relErr(v, one[k]), `output ${k}`).toBeLessThanOrEqual(1e-5));
-    } finally {
-      native!.addon.setThreads(native!.threads, native!.parallelMin);
-    }
-    tf.dispose([input, h]);
+    const keys = prepared.images.keys.dataSync() as Float32Array;
+    expect(keys.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(20);
+    const h = tf.randomNormal([5, shape.U], 0, 0.5, 'float32', 14) as tf.Tensor2D;
+    const tokens = Int32Array.of(1, 5, 9, 13, 17);
+    const got = nativeDecodeStep(prepared.native!, { tokens, keys: prepared.images.keys, features: prepared.images.features, h });
+    setNativeKernels(false);
+    const ref = tf.tidy(() => {
+      const step = decoderStep(model.weights, prepared.step, prepared.images, tf.tensor1d(tokens, 'int32'), h);
+      return [tf.logSoftmax(step.logits), step.alpha, step.h];
+    });
+    setNativeKernels(true);
+    [got!.logProbs, got!.alpha, got!.h].forEach((t, k) => {
+      expect(relErr(t.dataSync(), ref[k].dataSync()), `output ${k}`).toBeLessThanOrEqual(1e-5);
+    });
+    tf.dispose([got!.logProbs, got!.alpha, got!.h, ...ref, input, h]);
     prepared.release();
     model.dispose();
   });
@@ -171,6 +165,11 @@ describe.skipIf(native == null)('native decoding step', () => {
     expect(step({ stateRows: Int32Array.of(0, -1) })).toThrow(/state row lies outside/);
     expect(step({ tokens: Int32Array.of(1, 2, 3) })).toThrow(/must be the 3 rows/);
     expect(step({ h: prepared.images.keys as unknown as tf.Tensor2D })).toThrow(DECODE_STEP);
+    // weights as the model holds them, not packed
+    const unpacked = { ...prepared.native!, fc2: model.weights.matrix('decoder/fc2/kernel') as unknown as tf.Tensor3D };
+    expect(() =>
+      nativeDecodeStep(unpacked, { tokens: Int32Array.of(1, 2), keys: prepared.images.keys, features: prepared.images.features, h }),
+    ).toThrow(/fc2 must be packed/);
     expect(tf.memory().numTensors).toBe(before); // the failed calls' outputs released
     tf.dispose([input, h]);
     prepared.release();
@@ -180,22 +179,23 @@ describe.skipIf(native == null)('native decoding step', () => {
   it('the addon checks every region and count before writing', () => {
     const addon = native!.addon;
     const [N, images, states, L, U, E, D, F, V] = [2, 2, 3, 4, 8, 5, 3, 8, 11];
+    const packed = (K: number, cols: number) => Math.ceil(cols / 16) * K * 16; // packPanels' sizes
     const sizes: Record<string, number> = {
       tokensOff: N,
       embeddingOff: V * D,
-      stateKernelOff: U * 4 * U,
+      stateKernelOff: packed(U, 4 * U),
       stateBiasOff: 4 * U,
       keysOff: images * L * U,
       featuresOff: images * L * E,
       imageRowsOff: N,
       stateRowsOff: N,
       vOff: U,
-      gruKernelOff: (E + D) * 3 * U,
+      gruKernelOff: packed(E + D, 3 * U),
       inputBiasOff: 3 * U,
-      fc1Off: U * F,
+      fc1Off: packed(U, F),
       fc1BiasOff: F,
-      outContextOff: E * F,
-      fc2Off: F * V,
+      outContextOff: packed(E, F),
+      fc2Off: packed(F, V),
       fc2BiasOff: V,
       hOff: states * U,
       logProbsOff: N * V,
