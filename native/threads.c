@@ -7,7 +7,8 @@
 // thread got while the call ran (its CPU time over the call's wall time). On free cores every part gets
 // nearly all of one; when another process runs on a core (a caption worker beside the trainer, another
 // job), the scheduler shares it and the part there gets half or less — the call waits for it, slower
-// than on one thread. Then the following calls run on one thread (their parts and OpenBLAS), and every
+// than on one thread. Two such calls in a row (one alone is often a garbage collection of this process's
+// own, over in milliseconds) send the following calls to one thread (their parts and OpenBLAS), and every
 // PROBE_EVERY-th call that could run in parallel tries all the threads again: back to all of them once a
 // try finds every part with its core.
 #include <cblas.h>
@@ -24,6 +25,7 @@ static double policy_min = 0;
 static int current = -1;
 static int active = 1;
 static int countdown = PROBE_EVERY;
+static int taken_in_a_row = 0;
 static double stats[4]; // calls found with a core taken, tries with all threads, parallel calls, last lowest share
 
 void blas_set_policy(int threads, double parallel_min) {
@@ -32,6 +34,7 @@ void blas_set_policy(int threads, double parallel_min) {
   current = -1;
   active = threads;
   countdown = PROBE_EVERY;
+  taken_in_a_row = 0;
   stats[0] = stats[1] = stats[2] = stats[3] = 0;
   // grows OpenBLAS's pool now, not in the middle of the first large product
   openblas_set_num_threads(threads);
@@ -53,10 +56,15 @@ void threads_observe(int parts, double lowest_share) {
   stats[3] = lowest_share;
   if (lowest_share < TAKEN_SHARE) {
     stats[0] += 1;
-    active = 1;
-    countdown = PROBE_EVERY;
+    // on one thread already (this was a try): stay; on all: the second in a row drops to one
+    if (active < policy_threads || ++taken_in_a_row >= 2) {
+      active = 1;
+      countdown = PROBE_EVERY;
+      taken_in_a_row = 0;
+    }
   } else {
     active = policy_threads;
+    taken_in_a_row = 0;
   }
 }
 

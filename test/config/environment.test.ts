@@ -29,7 +29,15 @@ describe('prepareNativeEnvironment', () => {
     const native = prepareNativeEnvironment(loadConfig(env), choose, env);
     expect(native).toEqual({ nativeKernels: true, notes: ['OPENBLAS_CORETYPE=SkylakeX (from the CPU flags)'] });
     expect(env.OPENBLAS_CORETYPE).toBe('SkylakeX');
+    // idle OpenBLAS threads sleep at once instead of spinning on the cores the addon's threads need
+    expect(env.OPENBLAS_THREAD_TIMEOUT).toBe('4');
     expect(calls).toHaveLength(1);
+  });
+
+  it("keeps the environment's OPENBLAS_THREAD_TIMEOUT", () => {
+    const env: Env = { OPENBLAS_THREAD_TIMEOUT: '28' };
+    prepareNativeEnvironment(loadConfig(env), chooser('SkylakeX').choose, env);
+    expect(env.OPENBLAS_THREAD_TIMEOUT).toBe('28');
   });
 
   it("keeps the environment's core and reports its threads", () => {
@@ -48,7 +56,7 @@ describe('prepareNativeEnvironment', () => {
   it('leaves OpenBLAS to detect the CPU when the chooser knows none', () => {
     const env: Env = {};
     expect(prepareNativeEnvironment(loadConfig(env), chooser(null).choose, env)).toEqual({ nativeKernels: true, notes: [] });
-    expect(env).toEqual({});
+    expect(env).toEqual({ OPENBLAS_THREAD_TIMEOUT: '4' });
   });
 
   it('touches nothing when the native kernels are off', () => {
@@ -56,6 +64,7 @@ describe('prepareNativeEnvironment', () => {
     const { calls, choose } = chooser('SkylakeX');
     expect(prepareNativeEnvironment(loadConfig(env), choose, env)).toEqual({ nativeKernels: false, notes: [] });
     expect(env.OPENBLAS_CORETYPE).toBeUndefined();
+    expect(env.OPENBLAS_THREAD_TIMEOUT).toBeUndefined();
     expect(calls).toHaveLength(0);
   });
 });
