@@ -129,7 +129,7 @@ VECTORISED static void attend_row(const float* restrict keys, const float* restr
   for (int64_t l = 0; l < L; l++) {
     const float* k = keys + l * U;
     float s;
-    LANE_SUM(s, U, u, tanh_one(k[u] + q[u]) * v[u]);
+    LANE_SUM(s, U, u, tanh_abs(k[u] + q[u]) * v[u]);
     alpha[l] = s;
     top = s > top ? s : top;
   }
@@ -354,7 +354,7 @@ VECTORISED static void attend_grad_row(const float* restrict features, const flo
     const float* kl = keys + l * U;
     float* dk = dkeys + l * U;
     for (int64_t u = 0; u < U; u++) {
-      const float t = tanh_one(kl[u] + q[u]);
+      const float t = tanh_abs(kl[u] + q[u]);
       const float g = ds * v[u] * (1.0f - t * t);
       dk[u] += g;
       dq[u] += g;
