@@ -69,7 +69,7 @@ describe('requestCaption', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data!.requestCaption).toMatchObject({
         status: 'QUEUED',
-        method: 'GREEDY',
+        method: 'BEAM', // the caption settings' default
         imageHash: sha256(jpeg),
         mimeType: 'image/jpeg',
       });

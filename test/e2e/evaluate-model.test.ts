@@ -91,7 +91,7 @@ describe('evaluateModel', { timeout: 240_000 }, () => {
   it("streams progress and ends with the same numbers as `glimpse eval` on the model's validation split", async () => {
     const queued = await t.gql(EVALUATE, { i: { modelId, datasetId, split: 'VALIDATION' } });
     expect(queued.errors).toBeUndefined();
-    expect(queued.data!.evaluateModel).toMatchObject({ status: 'QUEUED', split: 'VALIDATION', method: 'GREEDY', beamWidth: 3 });
+    expect(queued.data!.evaluateModel).toMatchObject({ status: 'QUEUED', split: 'VALIDATION', method: 'BEAM', beamWidth: 3 });
     const id = queued.data!.evaluateModel.id;
     const stream = collect(t.ws(), `subscription($id: ID!) { evaluationProgress(id: $id) { status done total bleu4 } }`, { id });
     await stream.completed;

@@ -109,19 +109,36 @@ function gatherRows(x: tf.Tensor2D, rows: readonly number[]): tf.Tensor2D {
   return tf.tensor2d(dst, [rows.length, U]);
 }
 
+/** What a beam search yields: an image's words once they are certain, then its result when its search ends. */
+export type BeamEvent = { imageIndex: number; words: TokenEvent[] } | { imageIndex: number; result: CaptionResult };
+
+/**
+ * How many of the first words every hypothesis still in the running shares (live and finished): those
+ * words are the final caption's, whichever hypothesis wins. Beams with the same words share their
+ * ancestry, so their events for those words are the same objects.
+ */
+function settledWords(search: ImageSearch): number {
+  const all = [...search.alive, ...search.done.map((d) => d.beam)];
+  const first = all[0]!.tokens;
+  let n = first.length;
+  for (const beam of all) {
+    let i = 0;
+    while (i < n && i < beam.tokens.length && beam.tokens[i] === first[i]) i++;
+    n = i;
+  }
+  return n;
+}
+
 /**
  * Beam search over a batch: one forward per step for every image's live beams (rows are each
  * image's beams in turn). The native decoding step reads each row's image and parent state by
  * index; otherwise features and keys are copied per row only when the layout changes and the
  * state is gathered by parent row. Each image's search is exactly the single-image search:
- * its own K slots, finished hypotheses, and end. Yields each image's result when its search ends.
+ * its own K slots, finished hypotheses, and end. After each step it yields an image's words that
+ * every hypothesis still in the running begins with (they are the final caption's, so a caption
+ * streams word by word wherever its beams agree), and each image's result when its search ends.
  */
-export async function* beamSearch(
-  model: CaptionModel,
-  vocab: Vocabulary,
-  input: EncoderInput,
-  opts: Resolved,
-): AsyncGenerator<{ imageIndex: number; result: CaptionResult }> {
+export async function* beamSearch(model: CaptionModel, vocab: Vocabulary, input: EncoderInput, opts: Resolved): AsyncGenerator<BeamEvent> {
   const B = input.shape[0];
   const K = opts.beamWidth;
   const L = model.config.gridSize ** 2;
@@ -134,6 +151,7 @@ export async function* beamSearch(
     alive: [{ tokens: [], events: [], logProb: 0, row: b }],
     done: [],
   }));
+  const settled = new Array<number>(B).fill(0); // words of each image yielded so far
   try {
     for (let t = 0; t < opts.steps && h != null; t++) {
       const tokens = Int32Array.from(
@@ -202,6 +220,12 @@ export async function* beamSearch(
           ended.push(b);
         });
         ended.sort((x, y) => x - y);
+      }
+      for (const [b, search] of searches.entries()) {
+        if (search.alive.length === 0) continue; // ended (its result below) or ended before
+        const now = settledWords(search); // live beams hold no <end>: these are words
+        if (now > settled[b]!) yield { imageIndex: b, words: search.alive[0]!.events.slice(settled[b], now) };
+        settled[b] = now;
       }
       for (const b of ended) yield { imageIndex: b, result: bestCaption(searches[b], vocab) };
       if (h != null) await yieldToEventLoop();

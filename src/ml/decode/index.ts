@@ -28,8 +28,8 @@ const captionOf = (events: TokenEvent[], logProb: number): CaptionResult => ({
 });
 
 /**
- * Every image's words as they are chosen (beam search: the final caption's words once that image's
- * search ends), then every image's result.
+ * Every image's words as they are chosen (beam search: as soon as every hypothesis still in the
+ * running begins with them, the rest when that image's search ends), then every image's result.
  */
 async function* captionWords(
   model: CaptionModel,
@@ -40,9 +40,13 @@ async function* captionWords(
   const B = input.shape[0];
   if (resolved.method === 'beam') {
     const results = new Array<CaptionResult>(B);
-    for await (const { imageIndex, result } of beamSearch(model, vocab, input, resolved)) {
-      for (const event of result.tokens) yield { imageIndex, event };
-      results[imageIndex] = result;
+    const yielded = new Array<number>(B).fill(0);
+    for await (const found of beamSearch(model, vocab, input, resolved)) {
+      const { imageIndex } = found;
+      const events = 'words' in found ? found.words : found.result.tokens.slice(yielded[imageIndex]);
+      for (const event of events) yield { imageIndex, event };
+      yielded[imageIndex]! += events.length;
+      if ('result' in found) results[imageIndex] = found.result;
     }
     return results;
   }
@@ -60,8 +64,8 @@ async function* captionWords(
 /**
  * Decodes a batch of encoder inputs ([B, S, S, 3] pixels or [B, L, C] features). Every method
  * runs the batch together (beam search: one forward per step over all images' live beams).
- * onToken sees every word as it is chosen (beam search: the final caption's words once that
- * image's search ends).
+ * onToken sees every word as it is chosen (beam search: once every hypothesis still in the
+ * running begins with it).
  * `logProb` of a result sums its words and, when produced, <end>. `frozen`: the model's step
  * weights built once by freezeStepWeights (for a model that no longer trains).
  */

@@ -52,9 +52,10 @@ async function findModels(text: string): Promise<Choice[]> {
 /** The page's elements, in place under root. */
 function layout(root: HTMLElement, words: WordList, models: SearchSelect) {
   const modelSelect = models.select;
+  // beam search first: the caption settings' default (src/ml/settings/caption.ts)
   const methodSelect = select('method', [
-    ['GREEDY', 'greedy'],
     ['BEAM', 'beam search'],
+    ['GREEDY', 'greedy'],
   ]);
   const whereSelect = select('where', [
     ['server', 'on the server'],

@@ -139,9 +139,10 @@ export function evaluationsPanel(onError: (error: Error) => void): EvaluationsPa
     ['TRAIN', 'training'],
     ['ALL', 'all images'],
   ]);
+  // beam first: the caption settings' default (src/ml/settings/caption.ts)
   const method = select('evaluate-method', [
-    ['GREEDY', 'greedy'],
     ['BEAM', 'beam'],
+    ['GREEDY', 'greedy'],
   ]);
   const beamWidth = h('input', { name: 'evaluate-beam-width', type: 'number', min: '1', max: '20', value: '3' }) as HTMLInputElement;
   const submit = h('button', { class: 'evaluate' }, 'evaluate');

@@ -147,7 +147,9 @@ describe('the C and TypeScript sides agree', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'glimpse-addon-'));
     const fake = (name: string, abi: string, layout = JSON.stringify(NATIVE_PARAMS)) => {
       const file = path.join(dir, `${name}.cjs`);
-      const fns = [...Object.keys(NATIVE_PARAMS), 'setThreads', 'getThreads', 'getThreadState', 'config'].map((n) => `${n}: () => 1`).join(', ');
+      const fns = [...Object.keys(NATIVE_PARAMS), 'setThreads', 'getThreads', 'getThreadState', 'config']
+        .map((n) => `${n}: () => 1`)
+        .join(', ');
       writeFileSync(file, `module.exports = { ${fns}, ${abi} layout: () => (${layout}) };`);
       return openNativeKernels(file);
     };
