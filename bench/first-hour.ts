@@ -4,6 +4,7 @@
 // saw: BLEU-4, the object metric (pairs named right, images named exactly right) and where the colour
 // and shape words look (attention on the named object vs an even spread).
 // Usage: npx tsx bench/first-hour.ts [--set units=128,embeddingDim=64,deepOutput=false,...] [--heldout 200]
+//   [--decode beam,greedy] (held-out captions by each method, beam width 3; the first is the table's)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { createInputSource } from '../src/ml/encoder-inputs.ts';
 import { namedPairs, objectScores } from '../src/ml/metrics/objects.ts';
 import { mlConfigs } from '../src/ml/model/config.ts';
 import {
+  DECODE_METHOD_SETTING,
   ENCODER_SETTINGS,
   resolveRun,
   resolveSettings,
@@ -36,8 +38,8 @@ const { values } = parseArgs({
   options: {
     set: { type: 'string', default: '' },
     heldout: { type: 'string', default: '200' },
-    // the held-out images captioned with each method (the first is the table's)
-    decode: { type: 'string', default: 'greedy' },
+    // the held-out images captioned with each method (the first is the table's; default: the caption settings')
+    decode: { type: 'string', default: DECODE_METHOD_SETTING.default },
   },
 });
 const methods = values.decode.split(',') as ('greedy' | 'beam')[];

@@ -28,7 +28,7 @@ const defaults = (given: Partial<SettingValues> = {}): SettingValues => ({
 describe('epochs that follow the data', () => {
   it('gives the demo set its 5 epochs, a small set more, MS-COCO one, and stays within 1..MAX_AUTO_EPOCHS', () => {
     expect(stepsPerEpochOf(20_000, 0.1, 32)).toBe(563);
-    expect(epochsFor(20_000, 0.1, 32)).toBe(5); // the demo set: 2,815 steps
+    expect(epochsFor(20_000, 0.1, 32)).toBe(9); // the demo set: 5,067 steps
     expect(epochsFor(1_500, 0.1, 32)).toBe(Math.min(MAX_AUTO_EPOCHS, Math.ceil(EPOCH_STEP_BUDGET / 43)));
     expect(epochsFor(591_435, 0.1, 12)).toBe(1);
     expect(epochsFor(40, 0.1, 32)).toBe(MAX_AUTO_EPOCHS);
@@ -43,7 +43,7 @@ describe('epochs that follow the data', () => {
 
   it('is decided by planRun with the batch it chooses; a given epochs is kept', () => {
     const demo = { captions: 20_000, imageSide: 64, words: 17, maxTokens: 14 };
-    expect(planRun(defaults(), demo, null).run.epochs).toBe(5);
+    expect(planRun(defaults(), demo, null).run.epochs).toBe(9);
     expect(planRun(defaults({ batchSize: 8 }), demo, null).run.epochs).toBe(epochsFor(20_000, 0.1, 8));
     expect(planRun(defaults({ epochs: 3 }), demo, null).run.epochs).toBe(3);
     expect(planRun(defaults(), demo, null).run.patience).toBe(0); // early stopping off unless asked
