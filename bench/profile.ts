@@ -22,7 +22,17 @@ const { values } = parseArgs({
     off: { type: 'string', default: '' },
   },
 });
-const PARTS: NativePart[] = ['conv', 'conv2d', 'optimizer', 'attention', 'attention-softmax', 'gru', 'recurrence', 'decode-step', 'cross-entropy'];
+const PARTS: NativePart[] = [
+  'conv',
+  'conv2d',
+  'optimizer',
+  'attention',
+  'attention-softmax',
+  'gru',
+  'recurrence',
+  'decode-step',
+  'cross-entropy',
+];
 for (const part of values.off.split(',').filter((p) => p !== '')) {
   if (!(PARTS as string[]).includes(part)) throw new Error(`--off takes ${PARTS.join(', ')}, got ${part}`);
   setNativePart(part as NativePart, false);
