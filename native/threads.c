@@ -8,9 +8,9 @@
 // nearly all of one; when another process runs on a core (a caption worker beside the trainer, another
 // job), the scheduler shares it and the part there gets half or less — the call waits for it, slower
 // than on one thread. Two such calls in a row (one alone is often a garbage collection of this process's
-// own, over in milliseconds) send the following calls to one thread (their parts and OpenBLAS), and every
-// PROBE_EVERY-th call that could run in parallel tries all the threads again: back to all of them once a
-// try finds every part with its core.
+// own, over in milliseconds; the first WARM_UP_CALLS count for nothing) send the following calls to one
+// thread (their parts and OpenBLAS), and every PROBE_EVERY-th call that could run in parallel tries all
+// the threads again: back to all of them once a try finds every part with its core.
 #include <cblas.h>
 
 #include "kernels.h"
@@ -19,6 +19,9 @@
 #define TAKEN_SHARE 0.8
 /** a core taken: one thread, and a try with all of them every this many parallel-worthy calls */
 #define PROBE_EVERY 16
+/** parallel calls after setThreads whose shares decide nothing: the first steps fault their memory in, and
+ * threads that wait on the process's page-table lock get no CPU time (shares of 0.5 on the idle machine) */
+#define WARM_UP_CALLS 4
 
 static int policy_threads = 1;
 static double policy_min = 0;
@@ -54,6 +57,7 @@ void threads_observe(int parts, double lowest_share) {
   if (parts < 2) return;
   stats[2] += 1;
   stats[3] = lowest_share;
+  if (stats[2] <= WARM_UP_CALLS) return;
   if (lowest_share < TAKEN_SHARE) {
     stats[0] += 1;
     // on one thread already (this was a try): stay; on all: the second in a row drops to one
