@@ -5,6 +5,17 @@
 #include <math.h>
 #include <stdint.h>
 
+// Cephes' expf polynomial: e^r for the remainder |r| ≤ ln2/2 (both exps below)
+static inline float exp_poly(float r) {
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return p * r * r + r + 1.0f;
+}
+
 // Cephes' expf (see the top); inlined into the vectorised loops below
 static inline float exp_one(float v0) {
   const float log2e = 1.44269504088896341f, c1 = 0.693359375f, c2 = -2.12194440e-4f;
@@ -13,13 +24,7 @@ static inline float exp_one(float v0) {
   v = v < -104.0f ? -104.0f : v;
   const float k = (v * log2e + round_magic) - round_magic;
   const float r = (v - k * c1) - k * c2;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  const float p = exp_poly(r);
   const int32_t ki = (int32_t)k;
   const int32_t k1 = ki / 2, k2 = ki - k1;
   union {
@@ -65,13 +70,7 @@ static inline float exp_nonpositive(float v) {
   const float round_magic = 12582912.0f; // 1.5·2^23: adding it rounds to an integer
   const float k = (v * log2e + round_magic) - round_magic;
   const float r = (v - k * c1) - k * c2;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  const float p = exp_poly(r);
   union {
     int32_t i;
     float f;
