@@ -19,7 +19,7 @@ export interface CaptionSettings {
 // The default is beam search (width 3): on the demo set's first-hour model it names 93.5–97 % of held-out
 // images' objects exactly right where greedy names 78–86 % (bench/first-hour.ts --decode beam,greedy,
 // three seeds, docs/benchmarks.md "Issue 24"), and with the native decoding step a beam-3 caption costs
-// about 1.5× a greedy one (npm run bench: beam 3 20 b1 vs greedy 20 b1).
+// 1.2–2.4× a greedy one (npm run bench: beam 3 20 b1 vs greedy 20 b1).
 export const DECODE_METHOD_SETTING: EnumSetting<DecodeMethodName> = {
   kind: 'enum',
   values: DECODE_METHODS,
