@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { CAPTION_SETTINGS as C } from '../../ml/settings/index.ts';
+import { CAPTION_SETTINGS as C, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
 import { BadUserInputError } from '../shared/api-errors.ts';
 import { DecodeMethod, JobPriority } from '../shared/enums.ts';
 import { SettingField, settingsFrom } from '../shared/setting-field.ts';
@@ -12,7 +12,12 @@ export class CaptionDatasetInput {
   @Field(() => ID)
   datasetId!: string;
 
-  @Field(() => DecodeMethod, { nullable: true, defaultValue: DecodeMethod.GREEDY, description: 'GREEDY or BEAM (SAMPLE is refused)' })
+  // the caption settings' default, as requestCaption and evaluateModel
+  @Field(() => DecodeMethod, {
+    nullable: true,
+    defaultValue: DECODE_METHOD_SETTING.default.toUpperCase(),
+    description: 'GREEDY or BEAM (SAMPLE is refused)',
+  })
   method?: DecodeMethod | null;
 
   @SettingField(C.beamWidth)
@@ -28,7 +33,7 @@ export class CaptionDatasetInput {
 /** the decoding settings checked against the caption settings schema; BAD_USER_INPUT names the field */
 export function bulkDecoding(input: CaptionDatasetInput) {
   const { beamWidth, maxLength } = settingsFrom(C, { beamWidth: input.beamWidth, maxLength: input.maxLength }, 'input');
-  const method = input.method ?? DecodeMethod.GREEDY;
+  const method = input.method ?? (DECODE_METHOD_SETTING.default.toUpperCase() as DecodeMethod);
   if (method === DecodeMethod.SAMPLE) throw new BadUserInputError('input.method', 'bulk captions are GREEDY or BEAM (reproducible)');
   return { method, beamWidth, maxLength, priority: input.priority ?? JobPriority.NORMAL };
 }

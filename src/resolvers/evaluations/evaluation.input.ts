@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
-import { CAPTION_SETTINGS as C } from '../../ml/settings/index.ts';
+import { CAPTION_SETTINGS as C, DECODE_METHOD_SETTING } from '../../ml/settings/index.ts';
 import { DecodeMethod, EvaluationSplit, JobPriority } from '../shared/enums.ts';
 import { SettingField } from '../shared/setting-field.ts';
 
@@ -20,7 +20,11 @@ export class EvaluateModelInput {
   @Field(() => EvaluationSplit, { defaultValue: EvaluationSplit.VALIDATION })
   split!: EvaluationSplit;
 
-  @Field(() => DecodeMethod, { defaultValue: DecodeMethod.GREEDY, description: 'GREEDY or BEAM (SAMPLE is random: BAD_USER_INPUT)' })
+  // the caption settings' default, as requestCaption and `glimpse eval` (one source of truth)
+  @Field(() => DecodeMethod, {
+    defaultValue: DECODE_METHOD_SETTING.default.toUpperCase(),
+    description: 'GREEDY or BEAM (SAMPLE is random: BAD_USER_INPUT)',
+  })
   method!: DecodeMethod;
 
   @SettingField(C.beamWidth)

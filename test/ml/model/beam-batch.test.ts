@@ -177,14 +177,11 @@ describe('batched beam search', () => {
     subset.dispose();
   });
 
-  it("reports each image's final words through onToken once its search ends", async () => {
+  it("reports each image's final words through onToken, each once, in order", async () => {
     const events: [number, TokenEvent][] = [];
     const results = await decodeBatch(model, vocab, pixels, { method: 'beam', beamWidth: 3 }, (i, e) => events.push([i, e]));
-    // each image's words arrive together, in order, exactly the result's tokens
-    const seen: number[] = [];
-    for (const [i] of events) if (seen.at(-1) !== i) seen.push(i);
-    expect(new Set(seen).size).toBe(seen.length);
-    expect([...seen].sort((a, b) => a - b)).toEqual(results.map((_, i) => i).filter((i) => results[i].tokens.length > 0));
+    // the words every live hypothesis agrees on as the search goes (test/ml/model/beam-stream.test.ts), the rest at its
+    // end: per image, exactly the result's tokens
     results.forEach((r, i) => expect(events.filter(([j]) => j === i).map(([, e]) => e)).toEqual(r.tokens));
   });
 
