@@ -1,7 +1,7 @@
 // A core taken (native/threads.c): with 2 OpenBLAS threads, the recurrence's parallel parts measure the
 // share of a core each thread gets; with more busy processes than CPUs beside it, a call finds a core
-// taken and the following calls run on one thread, trying both again every 16 parallel-worthy calls;
-// after each call the threads now follow the last try's measurement. The loss and gradients are the same
+// taken (two calls in a row, after the first 4) and the following calls run on one thread, trying both again
+// every 16 parallel-worthy calls; one thread only while the last parallel call found a core taken. The loss and gradients are the same
 // on one thread and two. Slow tier: it starts busy child processes. Skipped where the addon is not built.
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
@@ -60,11 +60,11 @@ describe.skipIf(native == null)('native threads when another process holds a cor
     for (let i = 0; i < Math.min(2 * cpus, 64); i++) spinners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     let loaded = threadState(addon);
-    for (let i = 0; i < 10 && loaded.coreTaken === 0; i++) {
+    for (let i = 0; i < 10 && loaded.now === 2; i++) {
       expect(step()).toEqual(first);
       loaded = threadState(addon);
     }
-    expect(loaded.coreTaken).toBeGreaterThan(0);
+    expect(loaded.coreTaken).toBeGreaterThanOrEqual(2); // two in a row
     expect(loaded.lowestShare).toBeLessThan(0.8);
     expect(loaded.now).toBe(1);
     // one thread from here; a try with both every 16 parallel-worthy calls (2 per step: forward and gradient)
@@ -72,15 +72,16 @@ describe.skipIf(native == null)('native threads when another process holds a cor
     for (let i = 0; i < 17; i++) expect(step()).toEqual(first);
     const later = threadState(addon);
     expect(later.tries).toBeGreaterThanOrEqual(tries + 2);
-    expect(later.now).toBe(later.lowestShare < 0.8 ? 1 : 2);
+    // on one thread only after a parallel call that found a core taken (a single one keeps both: two in a row drop)
+    if (later.now === 1) expect(later.lowestShare).toBeLessThan(0.8);
 
-    // load gone: after every step the threads follow the last try's measurement
+    // load gone: after every step, one thread only where the last parallel call found a core taken
     stopSpinners();
     for (let i = 0; i < 20; i++) {
       expect(step()).toEqual(first);
       const s = threadState(addon);
       expect(s.policy).toBe(2);
-      expect(s.now).toBe(s.lowestShare < 0.8 ? 1 : 2);
+      if (s.now === 1) expect(s.lowestShare).toBeLessThan(0.8);
     }
     tf.dispose([features, captions]);
     expect(tf.memory().numTensors).toBe(before - 2);
