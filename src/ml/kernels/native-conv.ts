@@ -19,8 +19,8 @@ export function nativeConvFilterGradient(): boolean {
 
 type Shape4 = [number, number, number, number];
 
-/** The window geometry both kernels take, from tfjs' conv or pool info. */
-function geometry(info: tf.backend_util.Conv2DInfo) {
+/** The window geometry the conv and pool kernels take, from tfjs' conv or pool info (native-conv2d.ts adds the channels). */
+export function geometry(info: tf.backend_util.Conv2DInfo) {
   return {
     B: info.batchSize,
     H: info.inHeight,

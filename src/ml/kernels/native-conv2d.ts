@@ -11,7 +11,7 @@
 // 'conv' or 'conv2d' part is off) goes to the kernel registered before: wasm's own.
 import * as tf from '@tensorflow/tfjs';
 import { required } from './inputs.ts';
-import { nativeConvFilterGradient } from './native-conv.ts';
+import { geometry, nativeConvFilterGradient } from './native-conv.ts';
 import { type NativeCall, type NativeKernel, nativeKernel, nativePartOn } from './native-kernel.ts';
 
 // bench/profile-demo.ts compares the parts on and off in one process
@@ -46,23 +46,9 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf
   return info;
 }
 
-/** The parameters both entry points share, from tfjs' conv info. */
-function geometry(info: tf.backend_util.Conv2DInfo) {
-  return {
-    B: info.batchSize,
-    H: info.inHeight,
-    W: info.inWidth,
-    Cin: info.inChannels,
-    OH: info.outHeight,
-    OW: info.outWidth,
-    Cout: info.outChannels,
-    FH: info.filterHeight,
-    FW: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+/** The parameters both entry points share, from tfjs' conv info: the window (native-conv.ts) and the channels. */
+function convGeometry(info: tf.backend_util.Conv2DInfo) {
+  return { ...geometry(info), Cin: info.inChannels, Cout: info.outChannels };
 }
 
 /** y = act(x ⊛ filter + bias), or null where the native kernel declines. */
@@ -80,7 +66,7 @@ function planForward(
   return {
     outputs: [info.outShape],
     params: (offset, [y]) => ({
-      ...geometry(info),
+      ...convGeometry(info),
       xOff: offset(x),
       fOff: offset(filter),
       biasOff: bias != null ? offset(bias) : -1,
@@ -125,7 +111,7 @@ const conv2DBackpropInput = nativeKernel({
     if (info == null || !tf.util.arraysEqual(info.outShape, dy.shape)) return null;
     return {
       outputs: [inputShape],
-      params: (offset, [dx]) => ({ ...geometry(info), dyOff: offset(dy), fOff: offset(filter), dxOff: dx }),
+      params: (offset, [dx]) => ({ ...convGeometry(info), dyOff: offset(dy), fOff: offset(filter), dxOff: dx }),
     };
   },
 });
